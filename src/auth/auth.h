@@ -1,0 +1,117 @@
+/*
+ * auth.h -- who is asking, and may they.  Pure functions of (request, account keys, clock): no
+ * I/O, no globals, so every rule is unit-tested with the protocol document's vectors.
+ *
+ * Two steps, both run by the dispatcher before any handler:
+ *   1. auth_authenticate(): turns the request's credentials (Shared Key header, SAS query, or none)
+ *      into an auth_result, or a precise Azure error (403 AuthenticationFailed, 400
+ *      InvalidAuthenticationInfo, ...).
+ *   2. auth_authorize(): checks that result against what the route needs (SAS permission letters,
+ *      resource scope, public access for anonymous callers).
+ * A handler that may overwrite an existing blob calls auth_may_overwrite() once it knows.
+ */
+#ifndef COBALT_AUTH_H
+#define COBALT_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+
+struct auth_kv {
+    const char *name;   /* header name as received (any case) or query parameter name (raw) */
+    const char *value;  /* value as received (headers), or raw still-percent-encoded (query) */
+};
+
+struct auth_account {
+    const char *name;
+    unsigned char key[2][64];
+    size_t keylen[2];
+    int nkeys;          /* 1 or 2 */
+};
+
+/* What the request addresses, already parsed by the dispatcher. */
+struct auth_request {
+    const char *method;          /* "GET", "PUT", ... upper case */
+    const char *raw_path;        /* request-target path exactly as received, percent-encoding kept */
+    const struct auth_kv *headers;
+    size_t nheaders;
+    const struct auth_kv *query; /* every query parameter, raw, in request order */
+    size_t nquery;
+    int is_https;
+    const char *account;         /* account name with any "-secondary" suffix removed */
+    int secondary;               /* the URL named "<account>-secondary" */
+    const char *container;       /* decoded; NULL at service level */
+    const char *blob;            /* decoded; NULL unless a blob is addressed */
+    const char *snapshot;        /* decoded ?snapshot=, or NULL */
+    const char *versionid;       /* decoded ?versionid=, or NULL */
+};
+
+enum auth_kind {
+    AUTH_ANONYMOUS,
+    AUTH_SHARED_KEY,
+    AUTH_SAS_ACCOUNT,
+    AUTH_SAS_SERVICE,
+};
+
+/* Permission letters as bits: AUTH_P('r') etc. */
+#define AUTH_P(c) (1u << ((c) - 'a'))
+
+struct auth_result {
+    enum auth_kind kind;
+    uint32_t perms;              /* SAS: set of granted letters */
+    char srt[4];                 /* account SAS: resource types ("sco" subset), NUL-terminated */
+    char sr[3];                  /* service SAS: "c", "b", "bs", "bv" */
+    /* Service SAS response-header overrides (rscc, rscd, rsce, rscl, rsct), decoded or NULL. */
+    const char *rscc, *rscd, *rsce, *rscl, *rsct;
+    /* On failure: HTTP status, Azure error code, message and optional detail (arena strings). */
+    int status;
+    const char *code;
+    const char *message;
+    const char *detail;          /* AuthenticationErrorDetail, e.g. the string-to-sign used */
+};
+
+/*
+ * Authenticates `req` against `acct` (NULL when the URL names an unknown account: every signed
+ * request then fails).  now is Unix seconds.  Returns 0 with res filled, or -1 with res->status,
+ * res->code, res->message set.  Decision order per the protocol doc §3.1; Shared Key signatures are
+ * tried with culture-aware then byte-order header sorting, '+' kept then '+' as space in query
+ * values, and the JS Content-Encoding/Content-Language swap; SAS fields per §3.4-3.6 with 5 minutes
+ * of clock skew allowed on st and se.  Strings in res live in `a`.
+ */
+int auth_authenticate(const struct auth_request *req, const struct auth_account *acct, int64_t now,
+                      struct arena *a, struct auth_result *res);
+
+/* Resource level an operation acts on (account SAS srt letter). */
+enum auth_level { AUTH_LEVEL_SERVICE = 's', AUTH_LEVEL_CONTAINER = 'c', AUTH_LEVEL_OBJECT = 'o' };
+
+/* Public access level of a container. */
+enum auth_public { AUTH_PUBLIC_NONE, AUTH_PUBLIC_BLOB, AUTH_PUBLIC_CONTAINER };
+
+/* What one route needs; part of the route table. */
+struct auth_need {
+    enum auth_level level;
+    const char *perms;           /* any one of these SAS letters suffices, e.g. "cw" */
+    unsigned service_sas;        /* AUTH_SCOPE_* bits: which service-SAS scopes may call it */
+    enum auth_public anonymous;  /* minimum public access that lets anonymous callers in */
+};
+#define AUTH_SCOPE_NONE      0u
+#define AUTH_SCOPE_BLOB      1u   /* sr=b|bs|bv naming exactly this blob */
+#define AUTH_SCOPE_CONTAINER 2u   /* sr=c naming this container */
+#define AUTH_ANON_NEVER      AUTH_PUBLIC_NONE
+
+/*
+ * Checks an authenticated caller against a route's needs.  `pub` is the container's public access
+ * (AUTH_PUBLIC_NONE when there is no container).  Returns 0, or -1 with res->status/code/message
+ * set: 403 AuthorizationPermissionMismatch, AuthorizationResourceTypeMismatch,
+ * AuthorizationServiceMismatch, AuthorizationProtocolMismatch, or, for anonymous callers,
+ * 404 ResourceNotFound (existence is hidden) or 403 NoAuthenticationInformation-style refusal.
+ */
+int auth_authorize(const struct auth_request *req, const struct auth_need *need,
+                   enum auth_public pub, struct auth_result *res);
+
+/* For SAS callers: 1 if the SAS carries 'w' (needed to overwrite an existing blob), else 0.
+ * Shared Key callers always may. */
+int auth_may_overwrite(const struct auth_result *res);
+
+#endif
