@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs everything Cobalt's build and test suites need on Debian 12.
+# Idempotent: when every package is already present the apt step is skipped, and npm only
+# reinstalls node_modules when package-lock.json changed.
+#
+#   scripts/deps.sh            run as root, or as a user with sudo
+#
+# Only the Debian archive and the npm registry are contacted.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '[deps] %s\n' "$*" >&2; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo)
+    else
+        log "not root and sudo is missing: cannot install packages"
+        exit 1
+    fi
+fi
+
+PKGS=(
+    build-essential cmake pkg-config
+    libmicrohttpd-dev librocksdb-dev libexpat1-dev libssl-dev
+    python3 python3-pytest python3-azure-storage
+    azure-cli
+    ca-certificates
+)
+# Node.js: only install Debian's when no node is on the machine (a NodeSource build may already
+# be there, and Debian's npm package conflicts with its bundled npm).
+if ! command -v node >/dev/null 2>&1; then
+    PKGS+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+    PKGS+=(npm)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    log "Debian packages already installed"
+fi
+
+# npm packages (the JS SDK for the smoke test), into ./node_modules at the repo root.
+# A stamp holding the lock file's hash makes repeated runs instant.
+stamp="node_modules/.cobalt-lock.sha256"
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ -d node_modules/@azure/storage-blob ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    log "node_modules up to date"
+else
+    log "installing npm packages"
+    if [ -f package-lock.json ]; then
+        npm ci --no-audit --no-fund --loglevel=error
+    else
+        npm install --no-audit --no-fund --loglevel=error
+    fi
+    sha256sum package-lock.json | cut -d' ' -f1 > "$stamp"
+fi
+log "done"
