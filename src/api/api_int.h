@@ -1,0 +1,167 @@
+/*
+ * api_int.h -- what the dispatcher and the handlers share: the per-request state, the route
+ * table's row, and the response helpers.  Private to api/.
+ *
+ * Handlers read as straight lines: a helper that fails has already described the error response
+ * (api_fail) and returns -1, so a handler is a sequence of `if (helper(q, ...) != 0) return;`.
+ */
+#ifndef COBALT_API_INT_H
+#define COBALT_API_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/md5.h>
+
+#include "api/api.h"
+#include "api/errors.h"
+#include "meta/meta.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+struct api_req;
+
+enum level { LVL_SERVICE, LVL_CONTAINER, LVL_BLOB };
+enum body_kind { BODY_NONE, BODY_XML, BODY_DATA };
+
+#define M_GET    0x01
+#define M_HEAD   0x02
+#define M_PUT    0x04
+#define M_DELETE 0x08
+#define M_POST   0x10
+
+struct route {
+    unsigned methods;                 /* M_* bits */
+    enum level level;
+    const char *restype, *comp;       /* required values; NULL = must be absent */
+    int (*applies)(struct api_req *q);/* extra discriminator (a header), or NULL */
+    void (*handler)(struct api_req *q);
+    struct auth_need need;
+    enum body_kind body;
+    int writes;                       /* refused while the store has failed (V4) */
+    const char *name;                 /* for logs */
+};
+
+struct qparam {
+    const char *name, *value;         /* decoded */
+};
+
+struct api_req {
+    struct server *srv;
+    struct http_req *h;
+    struct arena *a;
+    const struct route *route;
+    int head;                         /* HEAD: headers only */
+    char request_id[37];
+    const char *version;              /* x-ms-version to echo */
+
+    const char *account;
+    const struct auth_account *acct;
+    int secondary;
+    const char *container;            /* decoded, NULL at service level */
+    const char *blob;                 /* decoded, NULL unless a blob is addressed */
+    size_t blob_len;
+    struct qparam *q;
+    size_t nq;
+    struct auth_kv *rawq;
+    size_t nrawq;
+
+    int have_container;
+    struct container_rec cont;
+    struct auth_result auth;
+
+    /* Body. */
+    struct buf xml;                   /* BODY_XML: the whole body (bounded) */
+    struct needle_writer *writer;     /* BODY_DATA: streamed into a needle */
+    struct extent ext;                /* BODY_DATA: the finished needle (ext.len == 0: empty) */
+    MD5_CTX md5;
+    uint64_t crc64;
+    uint64_t received;
+    unsigned char body_md5[16];
+
+    int responded;
+};
+
+/* ---- helpers (dispatch.c) ------------------------------------------------------------- */
+
+const char *api_query(const struct api_req *q, const char *name);   /* decoded value or NULL */
+const char *api_header(const struct api_req *q, const char *name);
+
+/* Describes an error response; returns -1 so helpers can `return api_fail(...)`. */
+int api_fail(struct api_req *q, enum az_error e);
+/* InvalidHeaderValue / InvalidQueryParameterValue / MissingRequiredHeader with their details. */
+int api_fail_header(struct api_req *q, enum az_error e, const char *name, const char *value);
+int api_fail_query(struct api_req *q, enum az_error e, const char *name, const char *value,
+                   const char *reason);
+/* Maps an errno / META_* result of a failed write or read to 500/503 and describes it. */
+int api_fail_io(struct api_req *q, int err);
+
+void api_status(struct api_req *q, int status);
+void api_hdr(struct api_req *q, const char *name, const char *value);
+void api_hdr_u64(struct api_req *q, const char *name, uint64_t v);
+void api_hdr_time(struct api_req *q, const char *name, int64_t ticks);
+void api_hdr_etag(struct api_req *q, uint64_t etag);
+void api_hdr_md5(struct api_req *q, const char *name, const unsigned char md5[16]);
+/* Body from a buf: ownership of its memory moves to the request. */
+void api_body_xml(struct api_req *q, struct buf *b);
+
+/* "0x8DC..." form (no quotes) into out[19]. */
+void fmt_etag(uint64_t etag, char out[19]);
+
+/* Metadata from x-ms-meta-* request headers (validated: InvalidMetadata, EmptyMetadataKey,
+ * MetadataTooLarge).  0 or -1 (response described). */
+int api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out);
+void api_put_metadata_headers(struct api_req *q, size_t n, const struct meta_pair *m);
+void api_xml_metadata(struct buf *b, size_t n, const struct meta_pair *m);
+
+/*
+ * Conditional headers (§5.1) against a resource's ETag and Last-Modified; exists == 0 when the
+ * resource is missing.  read != 0 for GET/HEAD semantics (304).  0 to proceed, -1 when the
+ * response (412/304/400/409) is described.  create_only_409: If-None-Match: * on an existing
+ * resource gives 409 BlobAlreadyExists (creating operations).
+ */
+int api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modified, int read,
+                         int create_only_409);
+
+/* 1 when the comma-separated list (an include= value) holds `what`. */
+int api_include_has(const char *list, const char *what);
+
+/* Commits a txn (M1), turning failures into 500/503.  0 or -1.  Frees t. */
+int api_commit(struct api_req *q, struct meta_txn *t);
+
+/* ---- blob write helpers (blob.c) ----------------------------------------------------- */
+
+/* Content-Type, -Encoding, -Language, -Disposition, Cache-Control and the stored MD5 from the
+ * x-ms-blob-* headers (and, when from_standard, the plain HTTP headers); unsent ones cleared. */
+int api_content_props(struct api_req *q, struct blob_rec *r, int from_standard);
+/* Adds the put of the addressed blob's record / the removal of its staged blocks to t. */
+int api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r);
+int api_drop_staged(struct api_req *q, struct meta_txn *t);
+/* Takes the container lock (read) after checking the container still exists (M3), then the
+ * blob's stripe lock (M2).  0, or -1 with 404 ContainerNotFound described (nothing held). */
+int api_blob_lock(struct api_req *q, unsigned *stripe);
+void api_blob_unlock(struct api_req *q, unsigned stripe);
+/* 1 if the addressed blob exists (committed), 0 if not, -1 on error (described). */
+int api_blob_load(struct api_req *q, struct blob_rec *r);
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
+void op_list_containers(struct api_req *q);
+void op_account_info(struct api_req *q);
+void op_create_container(struct api_req *q);
+void op_delete_container(struct api_req *q);
+void op_container_props(struct api_req *q);
+void op_container_metadata_get(struct api_req *q);
+void op_container_metadata_set(struct api_req *q);
+void op_list_blobs(struct api_req *q);
+void op_put_blob(struct api_req *q);
+void op_get_blob(struct api_req *q);
+void op_delete_blob(struct api_req *q);
+void op_blob_metadata_get(struct api_req *q);
+void op_blob_metadata_set(struct api_req *q);
+void op_blob_properties_set(struct api_req *q);
+void op_put_block(struct api_req *q);
+void op_put_block_list(struct api_req *q);
+void op_get_block_list(struct api_req *q);
+
+#endif

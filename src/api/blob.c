@@ -1,0 +1,513 @@
+/*
+ * blob.c -- operations on whole blobs: Put Blob (block blobs), Get Blob / Get Blob Properties
+ * (GET/HEAD, with ranges), Delete Blob, Get/Set Blob Metadata, Set Blob Properties.
+ *
+ * Every write follows the commit order of DESIGN.md invariant 1:
+ *   1. the payload is already in a finished needle (the dispatcher streamed it);
+ *   2. store_sync() makes the needle durable (V2);
+ *   3. under the container lock (read) and the blob's stripe lock, the current record is read,
+ *      conditions are evaluated and the new record is committed in one synced batch (M1-M3);
+ *   4. only then is the 2xx described.
+ */
+#include "api/api_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/parse.h"
+#include "util/arena.h"
+#include "util/codec.h"
+#include "util/crc.h"
+#include "util/timefmt.h"
+
+#define IN_MEMORY_READ (4u << 20)   /* reads up to this size are verified before the status line */
+
+/* ---- shared by the write paths (also used by block.c) ------------------------------------ */
+
+int
+api_content_props(struct api_req *q, struct blob_rec *r, int from_standard)
+{
+    static const struct {
+        const char *xms, *std;
+        size_t off;
+    } props[] = {
+        {"x-ms-blob-content-type", "Content-Type", offsetof(struct blob_rec, content_type)},
+        {"x-ms-blob-content-encoding", "Content-Encoding",
+         offsetof(struct blob_rec, content_encoding)},
+        {"x-ms-blob-content-language", "Content-Language",
+         offsetof(struct blob_rec, content_language)},
+        {"x-ms-blob-content-disposition", NULL, offsetof(struct blob_rec, content_disposition)},
+        {"x-ms-blob-cache-control", "Cache-Control", offsetof(struct blob_rec, cache_control)},
+    };
+    const char *md5 = api_header(q, "x-ms-blob-content-md5");
+
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        const char *v = api_header(q, props[i].xms);
+        if (v == NULL && from_standard && props[i].std != NULL)
+            v = api_header(q, props[i].std);
+        *(const char **)((char *)r + props[i].off) = v ? v : "";
+    }
+    r->flags &= (uint8_t)~BLOB_F_MD5;
+    if (md5 != NULL && *md5) {
+        if (base64_decode(md5, strlen(md5), r->md5) != 16)
+            return api_fail_header(q, E_InvalidMd5, "x-ms-blob-content-md5", md5);
+        r->flags |= BLOB_F_MD5;
+    }
+    return 0;
+}
+
+int
+api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    int ok;
+
+    meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+    meta_blob_encode(r, &v);
+    ok = buf_ok(&k) && buf_ok(&v);
+    if (ok)
+        meta_txn_put(t, k.p, k.len, v.p, v.len);
+    buf_free(&k);
+    buf_free(&v);
+    return ok ? 0 : api_fail(q, E_InternalError);
+}
+
+int
+api_drop_staged(struct api_req *q, struct meta_txn *t)
+{
+    struct buf lo = BUF_INIT, hi = BUF_INIT;
+    int ok;
+
+    meta_key_block_range(&lo, &hi, q->cont.id, q->blob, q->blob_len);
+    ok = buf_ok(&lo) && buf_ok(&hi);
+    if (ok)
+        meta_txn_delete_range(t, lo.p, lo.len, hi.p, hi.len);
+    buf_free(&lo);
+    buf_free(&hi);
+    return ok ? 0 : api_fail(q, E_InternalError);
+}
+
+int
+api_blob_lock(struct api_req *q, unsigned *stripe)
+{
+    meta_containers_rdlock(q->srv->meta);
+    if (!meta_container_current(q->srv->meta, q->a, q->account, q->container, q->cont.id)) {
+        meta_containers_unlock(q->srv->meta);
+        return api_fail(q, E_ContainerNotFound);
+    }
+    *stripe = meta_blob_lock(q->srv->meta, q->cont.id, q->blob, q->blob_len);
+    return 0;
+}
+
+void
+api_blob_unlock(struct api_req *q, unsigned stripe)
+{
+    meta_blob_unlock(q->srv->meta, stripe);
+    meta_containers_unlock(q->srv->meta);
+}
+
+/* Reads the blob record; 1 if it exists (committed), 0 if not, -1 on error (described). */
+int
+api_blob_load(struct api_req *q, struct blob_rec *r)
+{
+    int rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, r);
+
+    if (rc == META_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return api_fail_io(q, rc);
+    return (r->flags & BLOB_F_UNCOMMITTED) ? 0 : 1;
+}
+
+/* ---- Put Blob ------------------------------------------------------------------------- */
+
+void
+op_put_blob(struct api_req *q)
+{
+    struct blob_rec r = {0}, old;
+    struct block_ref content;
+    struct meta_txn *t = NULL;
+    const char *crc = api_header(q, "x-ms-content-crc64");
+    unsigned stripe;
+    int exists, err;
+
+    r.type = BLOB_BLOCK;
+    if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 1) != 0)
+        return;
+    if (!(r.flags & BLOB_F_MD5)) {
+        memcpy(r.md5, q->body_md5, 16);   /* the service stores the MD5 it computed */
+        r.flags |= BLOB_F_MD5;
+    }
+    r.size = q->ext.len;
+    if (q->ext.len > 0) {
+        content = (struct block_ref){"", 0, q->ext};
+        r.blocks = &content;
+        r.nblocks = 1;
+        if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) {   /* V2 */
+            api_fail_io(q, err);
+            return;
+        }
+    }
+    if (api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load(q, &old)) < 0 ||
+        api_check_conditions(q, exists, old.etag, old.modified, 0, 1) != 0)
+        goto out;
+    if (exists && !auth_may_overwrite(&q->auth)) {
+        api_fail(q, E_AuthorizationPermissionMismatch);
+        goto out;
+    }
+    r.modified = ticks_now();
+    r.created = exists ? old.created : r.modified;
+    r.etag = meta_next_etag(q->srv->meta);
+    if ((t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (api_put_blob_rec(q, t, &r) != 0 || api_drop_staged(q, t) != 0)
+        goto out;
+    err = api_commit(q, t);
+    t = NULL;
+    if (err != 0)
+        goto out;
+    api_status(q, 201);
+    api_hdr_etag(q, r.etag);
+    api_hdr_time(q, "Last-Modified", r.modified);
+    api_hdr_md5(q, "Content-MD5", q->body_md5);
+    if (crc != NULL)
+        api_hdr(q, "x-ms-content-crc64", crc);
+    api_hdr(q, "x-ms-request-server-encrypted", "true");
+out:
+    meta_txn_free(t);
+    api_blob_unlock(q, stripe);
+}
+
+/* ---- Get Blob / Get Blob Properties ---------------------------------------------------- */
+
+struct stream {
+    struct store_reader *reader;
+    uint64_t off;                 /* blob offset of the response's first byte */
+    size_t n;
+    struct block_ref *blocks;     /* malloc'd copy: outlives the request arena */
+    uint64_t *starts;             /* blob offset of each block */
+};
+
+static void
+stream_free(void *p)
+{
+    struct stream *s = p;
+
+    if (s == NULL)
+        return;
+    store_reader_free(s->reader);
+    free(s->blocks);
+    free(s->starts);
+    free(s);
+}
+
+/* Reads up to max bytes at blob offset `at`; bytes, or -errno. */
+static long
+read_at(struct stream *s, uint64_t at, char *dst, size_t max)
+{
+    size_t lo = 0, hi = s->n;
+
+    while (hi - lo > 1) {   /* last block starting at or before `at` */
+        size_t mid = (lo + hi) / 2;
+        if (s->starts[mid] <= at)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return store_reader_read(s->reader, &s->blocks[lo].ext, at - s->starts[lo], dst, max);
+}
+
+static long
+stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *s = ctx;
+    long n = read_at(s, s->off + pos, buf, max);
+
+    return n > 0 ? n : -1;
+}
+
+static struct stream *
+stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
+{
+    struct stream *s = calloc(1, sizeof(*s));
+    uint64_t at = 0;
+    size_t n = 0;
+
+    if (s == NULL)
+        return NULL;
+    s->off = off;
+    s->blocks = malloc(sizeof(*s->blocks) * (r->nblocks ? r->nblocks : 1));
+    s->starts = malloc(sizeof(*s->starts) * (r->nblocks ? r->nblocks : 1));
+    if (s->blocks == NULL || s->starts == NULL || store_reader_new(q->srv->store, &s->reader) != 0) {
+        stream_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->nblocks; i++) {
+        if (r->blocks[i].ext.len == 0)
+            continue;
+        s->blocks[n] = r->blocks[i];
+        s->blocks[n].id = NULL;   /* ids live in the arena; the stream does not need them */
+        s->starts[n++] = at;
+        at += r->blocks[i].ext.len;
+    }
+    s->n = n;
+    return s;
+}
+
+static int
+truthy(const char *v)
+{
+    return v != NULL && strcasecmp(v, "true") == 0;
+}
+
+static void
+blob_headers(struct api_req *q, const struct blob_rec *r)
+{
+    const struct auth_result *a = &q->auth;
+    const char *ct = r->content_type[0] ? r->content_type : "application/octet-stream";
+
+    api_hdr_etag(q, r->etag);
+    api_hdr_time(q, "Last-Modified", r->modified);
+    api_hdr_time(q, "x-ms-creation-time", r->created);
+    /* Service SAS response-header overrides replace the stored values (§3.4). */
+    api_hdr(q, "Content-Type", a->rsct ? a->rsct : ct);
+    if (a->rsce || r->content_encoding[0])
+        api_hdr(q, "Content-Encoding", a->rsce ? a->rsce : r->content_encoding);
+    if (a->rscl || r->content_language[0])
+        api_hdr(q, "Content-Language", a->rscl ? a->rscl : r->content_language);
+    if (a->rscd || r->content_disposition[0])
+        api_hdr(q, "Content-Disposition", a->rscd ? a->rscd : r->content_disposition);
+    if (a->rscc || r->cache_control[0])
+        api_hdr(q, "Cache-Control", a->rscc ? a->rscc : r->cache_control);
+    api_hdr(q, "Accept-Ranges", "bytes");
+    api_hdr(q, "x-ms-blob-type", "BlockBlob");
+    api_hdr(q, "x-ms-lease-status", "unlocked");
+    api_hdr(q, "x-ms-lease-state", "available");
+    api_hdr(q, "x-ms-server-encrypted", "true");
+    api_put_metadata_headers(q, r->nmeta, r->meta);
+}
+
+void
+op_get_blob(struct api_req *q)
+{
+    struct blob_rec r;
+    const char *rh = api_header(q, "x-ms-range"), *want_md5, *want_crc;
+    uint64_t start, end, off = 0, len, size;
+    int ranged = 0, exists;
+    struct stream *s;
+    char cr[80];
+
+    if ((exists = api_blob_load(q, &r)) < 0)
+        return;
+    if (!exists) {
+        api_fail(q, E_BlobNotFound);
+        return;
+    }
+    if (api_check_conditions(q, 1, r.etag, r.modified, 1, 0) != 0)
+        return;
+    size = r.size;
+    len = size;
+    if (rh == NULL)
+        rh = api_header(q, "Range");
+    if (rh != NULL && range_parse(rh, &start, &end)) {   /* unparsable: whole blob, like Azure */
+        if (range_resolve(start, end, size, &off, &len) != 0) {
+            snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+            api_hdr(q, "Content-Range", cr);
+            api_fail(q, E_InvalidRange);
+            return;
+        }
+        ranged = 1;
+    }
+    want_md5 = api_header(q, "x-ms-range-get-content-md5");
+    want_crc = api_header(q, "x-ms-range-get-content-crc64");
+    if (truthy(want_md5) && truthy(want_crc)) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-range-get-content-crc64", want_crc);
+        return;
+    }
+    if ((truthy(want_md5) || truthy(want_crc)) && (!ranged || len > (4u << 20))) {
+        api_fail_header(q, E_OutOfRangeInput, truthy(want_md5) ? "x-ms-range-get-content-md5"
+                                                               : "x-ms-range-get-content-crc64",
+                        "true");
+        return;
+    }
+    api_status(q, ranged ? 206 : 200);
+    blob_headers(q, &r);
+    if (ranged) {
+        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)off,
+                 (unsigned long long)(off + len - 1), (unsigned long long)size);
+        api_hdr(q, "Content-Range", cr);
+        if (r.flags & BLOB_F_MD5)
+            api_hdr_md5(q, "x-ms-blob-content-md5", r.md5);
+    } else if (r.flags & BLOB_F_MD5) {
+        api_hdr_md5(q, "Content-MD5", r.md5);
+    }
+    if (q->head) {
+        api_hdr(q, "x-ms-access-tier", "Hot");
+        api_hdr(q, "x-ms-access-tier-inferred", "true");
+        http_resp_length_only(q->h, len);
+        return;
+    }
+    if (len == 0) {
+        http_resp_body(q->h, "", 0);
+        return;
+    }
+    if ((s = stream_new(q, &r, off)) == NULL) {
+        api_fail(q, E_InternalError);
+        return;
+    }
+    if (len <= IN_MEMORY_READ) {
+        /* Small reads are verified before the status line: corruption becomes a clean 500. */
+        char *buf = arena_alloc(q->a, (size_t)len);
+        uint64_t got = 0;
+        long n = 0;
+        while (buf != NULL && got < len && (n = read_at(s, off + got, buf + got, len - got)) > 0)
+            got += (uint64_t)n;
+        stream_free(s);
+        if (buf == NULL || got < len) {
+            api_fail_io(q, n < 0 ? (int)-n : ENOMEM);
+            return;
+        }
+        if (truthy(want_md5)) {
+            unsigned char md5[16];
+            MD5((unsigned char *)buf, (size_t)len, md5);
+            api_hdr_md5(q, "Content-MD5", md5);
+        } else if (truthy(want_crc)) {
+            unsigned char le[8];
+            char b64[BASE64_LEN(8) + 1];
+            crc64_to_le(crc64_nvme(0, buf, (size_t)len), le);
+            base64_encode(le, 8, b64);
+            api_hdr(q, "x-ms-content-crc64", b64);
+        }
+        http_resp_body(q->h, buf, (size_t)len);
+        return;
+    }
+    /* Larger reads stream; every chunk is verified before it is sent (store_reader_read). */
+    http_resp_stream(q->h, len, stream_read, s, stream_free);
+}
+
+/* ---- Delete Blob ------------------------------------------------------------------------ */
+
+void
+op_delete_blob(struct api_req *q)
+{
+    struct blob_rec r;
+    struct buf k = BUF_INIT;
+    struct meta_txn *t = NULL;
+    unsigned stripe;
+    int exists, rc;
+
+    if (api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load(q, &r)) < 0)
+        goto out;
+    if (!exists) {
+        api_fail(q, E_BlobNotFound);
+        goto out;
+    }
+    if (api_check_conditions(q, 1, r.etag, r.modified, 0, 0) != 0)
+        goto out;
+    meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+    if (!buf_ok(&k) || (t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    meta_txn_delete(t, k.p, k.len);
+    if (api_drop_staged(q, t) != 0)
+        goto out;
+    rc = api_commit(q, t);
+    t = NULL;
+    if (rc == 0) {
+        api_status(q, 202);
+        api_hdr(q, "x-ms-delete-type-permanent", "true");
+    }
+out:
+    meta_txn_free(t);
+    buf_free(&k);
+    api_blob_unlock(q, stripe);
+}
+
+/* ---- metadata and properties ----------------------------------------------------------- */
+
+void
+op_blob_metadata_get(struct api_req *q)
+{
+    struct blob_rec r;
+    int exists;
+
+    if ((exists = api_blob_load(q, &r)) < 0)
+        return;
+    if (!exists) {
+        api_fail(q, E_BlobNotFound);
+        return;
+    }
+    if (api_check_conditions(q, 1, r.etag, r.modified, 1, 0) != 0)
+        return;
+    api_status(q, 200);
+    api_hdr_etag(q, r.etag);
+    api_hdr_time(q, "Last-Modified", r.modified);
+    api_put_metadata_headers(q, r.nmeta, r.meta);
+    http_resp_body(q->h, "", 0);
+}
+
+/* Read-modify-write of a blob record's metadata (which == 0) or HTTP properties (which == 1). */
+static void
+update_blob(struct api_req *q, int which)
+{
+    struct blob_rec r;
+    struct meta_txn *t = NULL;
+    unsigned stripe;
+    int exists, rc;
+
+    if (api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load(q, &r)) < 0)
+        goto out;
+    if (!exists) {
+        api_fail(q, E_BlobNotFound);
+        goto out;
+    }
+    if (api_check_conditions(q, 1, r.etag, r.modified, 0, 0) != 0)
+        goto out;
+    if (which == 0 ? api_read_metadata(q, &r.nmeta, &r.meta) != 0
+                   : api_content_props(q, &r, 0) != 0)   /* unspecified properties are cleared */
+        goto out;
+    r.modified = ticks_now();
+    r.etag = meta_next_etag(q->srv->meta);
+    if ((t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (api_put_blob_rec(q, t, &r) != 0)
+        goto out;
+    rc = api_commit(q, t);
+    t = NULL;
+    if (rc == 0) {
+        api_status(q, 200);
+        api_hdr_etag(q, r.etag);
+        api_hdr_time(q, "Last-Modified", r.modified);
+        if (which == 0)
+            api_hdr(q, "x-ms-request-server-encrypted", "true");
+    }
+out:
+    meta_txn_free(t);
+    api_blob_unlock(q, stripe);
+}
+
+void
+op_blob_metadata_set(struct api_req *q)
+{
+    update_blob(q, 0);
+}
+
+void
+op_blob_properties_set(struct api_req *q)
+{
+    update_blob(q, 1);
+}

@@ -1,0 +1,448 @@
+/*
+ * container.c -- container operations: Create, Delete, Get Properties, Get/Set Metadata, and
+ * List Blobs (flat and hierarchical).
+ *
+ * Container records change under the container lock held for writing (M2); blob writes hold it
+ * for reading around their commit (M3), so a blob is never committed into a container that a
+ * concurrent Delete Container has already removed.
+ */
+#include "api/api_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/parse.h"
+#include "util/arena.h"
+#include "util/codec.h"
+#include "util/timefmt.h"
+#include "util/xml.h"
+
+static int
+public_access_header(struct api_req *q, uint8_t *out)
+{
+    const char *v = api_header(q, "x-ms-blob-public-access");
+
+    *out = PUBLIC_NONE;
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (strcasecmp(v, "container") == 0)
+        *out = PUBLIC_CONTAINER;
+    else if (strcasecmp(v, "blob") == 0)
+        *out = PUBLIC_BLOB;
+    else
+        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-blob-public-access", v);
+    return 0;
+}
+
+static int
+put_container(struct api_req *q, struct meta_txn *t, const struct container_rec *c)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    int ok;
+
+    meta_key_container(&k, q->account, q->container);
+    meta_container_encode(c, &v);
+    ok = buf_ok(&k) && buf_ok(&v);
+    if (ok)
+        meta_txn_put(t, k.p, k.len, v.p, v.len);
+    buf_free(&k);
+    buf_free(&v);
+    return ok ? 0 : api_fail(q, E_InternalError);
+}
+
+void
+op_create_container(struct api_req *q)
+{
+    struct container_rec c = {0}, old;
+    struct meta_txn *t = NULL;
+    int rc;
+
+    if (api_read_metadata(q, &c.nmeta, &c.meta) != 0 ||
+        public_access_header(q, &c.public_access) != 0)
+        return;
+    meta_containers_wrlock(q->srv->meta);
+    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &old);
+    if (rc == 0) {
+        api_fail(q, E_ContainerAlreadyExists);
+        goto out;
+    }
+    if (rc != META_NOTFOUND || (t = meta_txn_new()) == NULL) {
+        api_fail_io(q, META_EIO);
+        goto out;
+    }
+    c.id = meta_next_container_id(q->srv->meta, t);
+    c.created = c.modified = ticks_now();
+    c.etag = meta_next_etag(q->srv->meta);
+    if (put_container(q, t, &c) != 0)
+        goto out;
+    rc = api_commit(q, t);
+    t = NULL;
+    if (rc != 0)
+        goto out;
+    api_status(q, 201);
+    api_hdr_etag(q, c.etag);
+    api_hdr_time(q, "Last-Modified", c.modified);
+out:
+    meta_txn_free(t);
+    meta_containers_unlock(q->srv->meta);
+}
+
+/* Container operations honour only the date conditions (§5.1). */
+static int
+container_dates(struct api_req *q, const struct container_rec *c)
+{
+    const char *ims = api_header(q, "If-Modified-Since"), *ius = api_header(q, "If-Unmodified-Since");
+    int64_t t, mod = c->modified / TICKS_PER_SEC;
+
+    if (ims && parse_http_date(ims, &t) == 0 && mod <= t / TICKS_PER_SEC)
+        return api_fail(q, E_ConditionNotMet);
+    if (ius && parse_http_date(ius, &t) == 0 && mod > t / TICKS_PER_SEC)
+        return api_fail(q, E_ConditionNotMet);
+    return 0;
+}
+
+void
+op_delete_container(struct api_req *q)
+{
+    struct buf k = BUF_INIT, lo = BUF_INIT, hi = BUF_INIT, ulo = BUF_INIT, uhi = BUF_INIT;
+    struct container_rec c;
+    struct meta_txn *t = NULL;
+    int rc;
+
+    meta_containers_wrlock(q->srv->meta);
+    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    if (rc != 0) {
+        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
+        goto out;
+    }
+    if (container_dates(q, &c) != 0)
+        goto out;
+    meta_key_container(&k, q->account, q->container);
+    meta_key_blob_range(&lo, &hi, c.id);
+    meta_key_block_all(&ulo, &uhi, c.id);
+    if (!buf_ok(&k) || !buf_ok(&lo) || !buf_ok(&hi) || !buf_ok(&ulo) || !buf_ok(&uhi) ||
+        (t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    /* The blobs go with their container in the same batch: two range deletions, O(1). */
+    meta_txn_delete(t, k.p, k.len);
+    meta_txn_delete_range(t, lo.p, lo.len, hi.p, hi.len);
+    meta_txn_delete_range(t, ulo.p, ulo.len, uhi.p, uhi.len);
+    rc = api_commit(q, t);
+    t = NULL;
+    if (rc == 0)
+        api_status(q, 202);
+out:
+    meta_txn_free(t);
+    meta_containers_unlock(q->srv->meta);
+    buf_free(&k);
+    buf_free(&lo);
+    buf_free(&hi);
+    buf_free(&ulo);
+    buf_free(&uhi);
+}
+
+static void
+container_headers(struct api_req *q)
+{
+    const struct container_rec *c = &q->cont;
+
+    api_status(q, 200);
+    api_hdr_etag(q, c->etag);
+    api_hdr_time(q, "Last-Modified", c->modified);
+    api_put_metadata_headers(q, c->nmeta, c->meta);
+    http_resp_body(q->h, "", 0);
+}
+
+void
+op_container_props(struct api_req *q)
+{
+    container_headers(q);
+    api_hdr(q, "x-ms-lease-status", "unlocked");
+    api_hdr(q, "x-ms-lease-state", "available");
+    if (q->cont.public_access == PUBLIC_CONTAINER)
+        api_hdr(q, "x-ms-blob-public-access", "container");
+    else if (q->cont.public_access == PUBLIC_BLOB)
+        api_hdr(q, "x-ms-blob-public-access", "blob");
+    api_hdr(q, "x-ms-has-immutability-policy", "false");
+    api_hdr(q, "x-ms-has-legal-hold", "false");
+    api_hdr(q, "x-ms-default-encryption-scope", "$account-encryption-key");
+    api_hdr(q, "x-ms-deny-encryption-scope-override", "false");
+}
+
+void
+op_container_metadata_get(struct api_req *q)
+{
+    container_headers(q);
+}
+
+void
+op_container_metadata_set(struct api_req *q)
+{
+    struct container_rec c;
+    struct meta_txn *t = NULL;
+    const char *ims = api_header(q, "If-Modified-Since");
+    int64_t when;
+    int rc;
+
+    meta_containers_wrlock(q->srv->meta);
+    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    if (rc != 0) {
+        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
+        goto out;
+    }
+    if (ims && parse_http_date(ims, &when) == 0 &&
+        c.modified / TICKS_PER_SEC <= when / TICKS_PER_SEC) {
+        api_fail(q, E_ConditionNotMet);
+        goto out;
+    }
+    if (api_read_metadata(q, &c.nmeta, &c.meta) != 0)
+        goto out;
+    c.modified = ticks_now();
+    c.etag = meta_next_etag(q->srv->meta);
+    if ((t = meta_txn_new()) == NULL || put_container(q, t, &c) != 0) {
+        if (t == NULL)
+            api_fail(q, E_InternalError);
+        goto out;
+    }
+    rc = api_commit(q, t);
+    t = NULL;
+    if (rc == 0) {
+        api_status(q, 200);
+        api_hdr_etag(q, c.etag);
+        api_hdr_time(q, "Last-Modified", c.modified);
+    }
+out:
+    meta_txn_free(t);
+    meta_containers_unlock(q->srv->meta);
+}
+
+/* ---- List Blobs ------------------------------------------------------------------------- */
+
+static const char *const blob_includes[] = {
+    "snapshots", "metadata", "uncommittedblobs", "copy", "deleted", "tags", "versions",
+    "deletedwithversions", "immutabilitypolicy", "legalhold", "permissions", NULL};
+
+static int
+unknown_include(const char *item, size_t n, void *ctx)
+{
+    for (const char *const *p = blob_includes; *p; p++)
+        if (strlen(*p) == n && strncasecmp(item, *p, n) == 0)
+            return 0;
+    return 1;
+}
+
+static void
+xml_name(struct buf *b, const char *name, size_t n)
+{
+    if (xml_is_safe(name, n)) {
+        buf_puts(b, "<Name>");
+        xml_text(b, name, n);
+    } else {
+        buf_puts(b, "<Name Encoded=\"true\">");
+        pct_encode(b, name, n, 1);
+    }
+    buf_puts(b, "</Name>");
+}
+
+/* Emits one <Blob> entry (§4.2). */
+static void
+xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r, int with_meta)
+{
+    char t[30], etag[19], md5[BASE64_LEN(16) + 1];
+
+    buf_puts(b, "<Blob>");
+    xml_name(b, name, n);
+    buf_puts(b, "<Properties>");
+    fmt_rfc1123(r->created, t);
+    xml_elem(b, "Creation-Time", t);
+    fmt_rfc1123(r->modified, t);
+    xml_elem(b, "Last-Modified", t);
+    fmt_etag(r->etag, etag);
+    xml_elem(b, "Etag", etag);
+    buf_printf(b, "<Content-Length>%llu</Content-Length>", (unsigned long long)r->size);
+    xml_elem(b, "Content-Type", r->content_type[0] ? r->content_type : "application/octet-stream");
+    xml_elem(b, "Content-Encoding", r->content_encoding);
+    xml_elem(b, "Content-Language", r->content_language);
+    if (r->flags & BLOB_F_MD5) {
+        base64_encode(r->md5, 16, md5);
+        xml_elem(b, "Content-MD5", md5);
+    } else {
+        xml_elem(b, "Content-MD5", NULL);
+    }
+    xml_elem(b, "Content-Disposition", r->content_disposition);
+    xml_elem(b, "Cache-Control", r->cache_control);
+    buf_puts(b, "<BlobType>BlockBlob</BlobType>"
+                "<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>"
+                "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
+                "<ServerEncrypted>true</ServerEncrypted></Properties>");
+    if (with_meta)
+        api_xml_metadata(b, r->nmeta, r->meta);
+    buf_puts(b, "</Blob>");
+}
+
+static int
+bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+
+    return c != 0 ? c : (an > bn) - (an < bn);
+}
+
+static void
+marker_out(struct buf *b, const char *name, size_t n)
+{
+    char *enc = malloc(BASE64_LEN(n) + 1);
+
+    buf_puts(b, "<NextMarker>");
+    if (enc != NULL) {
+        base64_encode(name, n, enc);
+        buf_puts(b, enc);
+        free(enc);
+    } else {
+        b->oom = 1;
+    }
+    buf_puts(b, "</NextMarker>");
+}
+
+void
+op_list_blobs(struct api_req *q)
+{
+    const char *prefix = api_query(q, "prefix"), *delim = api_query(q, "delimiter");
+    const char *marker = api_query(q, "marker"), *mr = api_query(q, "maxresults");
+    const char *include = api_query(q, "include");
+    struct buf lo = BUF_INIT, hi = BUF_INIT, seek = BUF_INIT, b = BUF_INIT;
+    struct meta_iter *it = NULL;
+    size_t plen = prefix ? strlen(prefix) : 0, dlen = delim ? strlen(delim) : 0, base;
+    int max = 5000, count = 0, with_meta, with_uncommitted;
+    char *mname = NULL;
+    long mlen = 0;
+    const char *next = NULL;
+    size_t next_len = 0;
+
+    if (mr != NULL && (max = maxresults_parse(mr)) < 0) {
+        api_fail_query(q, E_OutOfRangeQueryParameterValue, "maxresults", mr,
+                       "Must be between 1 and 5000.");
+        return;
+    }
+    if (include != NULL && list_each(include, unknown_include, NULL) != 0) {
+        api_fail_query(q, E_InvalidQueryParameterValue, "include", include, "Unknown value.");
+        return;
+    }
+    if (marker != NULL && *marker) {
+        size_t ml = strlen(marker);
+        if ((mname = arena_alloc(q->a, ml + 1)) == NULL ||
+            (mlen = base64_decode(marker, ml, mname)) <= 0) {
+            api_fail_query(q, E_InvalidQueryParameterValue, "marker", marker, "Invalid marker.");
+            return;
+        }
+    }
+    if (dlen == 0)
+        delim = NULL;
+    with_meta = api_include_has(include, "metadata");
+    with_uncommitted = api_include_has(include, "uncommittedblobs");
+    meta_key_blob_range(&lo, &hi, q->cont.id);
+    base = lo.len;
+    /* Start at the later of the prefix and the marker (the first entry not yet returned). */
+    buf_add(&seek, lo.p, lo.len);
+    if (mname != NULL && bytes_cmp(mname, (size_t)mlen, prefix ? prefix : "", plen) > 0)
+        buf_add(&seek, mname, (size_t)mlen);
+    else if (prefix)
+        buf_puts(&seek, prefix);
+    if (!buf_ok(&lo) || !buf_ok(&hi) || !buf_ok(&seek) ||
+        (it = meta_iter_new(q->srv->meta, seek.p, seek.len, hi.p, hi.len)) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<EnumerationResults ServiceEndpoint=\"http://");
+    {
+        const char *host = api_header(q, "Host");
+        if (host == NULL)
+            host = "127.0.0.1";
+        xml_text(&b, host, strlen(host));
+    }
+    buf_putc(&b, '/');
+    xml_text(&b, q->account, strlen(q->account));
+    buf_puts(&b, "/\" ContainerName=\"");
+    xml_text(&b, q->container, strlen(q->container));
+    buf_puts(&b, "\">");
+    if (prefix)
+        xml_elem(&b, "Prefix", prefix);
+    if (marker)
+        xml_elem(&b, "Marker", marker);
+    if (mr)
+        buf_printf(&b, "<MaxResults>%d</MaxResults>", max);
+    if (delim)
+        xml_elem(&b, "Delimiter", delim);
+    buf_puts(&b, "<Blobs>");
+    while (meta_iter_valid(it)) {
+        size_t klen, vlen;
+        const char *k = meta_iter_key(it, &klen), *v, *name = k + base, *d;
+        size_t nlen = klen - base;
+        struct blob_rec r;
+
+        if (nlen < plen || memcmp(name, prefix ? prefix : "", plen) != 0)
+            break;
+        if (delim && (d = memmem(name + plen, nlen - plen, delim, dlen)) != NULL) {
+            size_t pl = (size_t)(d - name) + dlen;
+            struct buf s = BUF_INIT;
+            if (count == max) {
+                next = name;
+                next_len = pl;
+                break;
+            }
+            buf_puts(&b, "<BlobPrefix>");
+            xml_name(&b, name, pl);
+            buf_puts(&b, "</BlobPrefix>");
+            count++;
+            /* Jump past every name under this prefix: 0xFF never occurs in UTF-8 names. */
+            buf_add(&s, k, base + pl);
+            buf_u8(&s, 0xff);
+            if (!buf_ok(&s)) {
+                buf_free(&s);
+                api_fail(q, E_InternalError);
+                goto out;
+            }
+            meta_iter_seek(it, s.p, s.len);
+            buf_free(&s);
+            continue;
+        }
+        v = meta_iter_value(it, &vlen);
+        if (meta_blob_decode(q->a, v, vlen, &r) != 0) {
+            api_fail_io(q, META_EIO);
+            goto out;
+        }
+        if ((r.flags & BLOB_F_UNCOMMITTED) && !with_uncommitted) {
+            meta_iter_next(it);
+            continue;
+        }
+        if (count == max) {
+            next = name;
+            next_len = nlen;
+            break;
+        }
+        xml_blob(&b, name, nlen, &r, with_meta);
+        count++;
+        meta_iter_next(it);
+    }
+    if (meta_iter_status(it) != 0) {
+        api_fail_io(q, META_EIO);
+        goto out;
+    }
+    buf_puts(&b, "</Blobs>");
+    if (next != NULL)
+        marker_out(&b, next, next_len);   /* borrowed from the iterator: still positioned */
+    else
+        buf_puts(&b, "<NextMarker />");
+    buf_puts(&b, "</EnumerationResults>");
+    api_status(q, 200);
+    api_body_xml(q, &b);
+out:
+    meta_iter_free(it);
+    buf_free(&lo);
+    buf_free(&hi);
+    buf_free(&seek);
+    buf_free(&b);
+}

@@ -1,0 +1,907 @@
+/*
+ * dispatch.c -- from an HTTP request to exactly one handler.
+ *
+ * Order for every request (protocol doc §1.1, §3.1, §5.1):
+ *   1. x-ms-version syntax; path -> account, container, blob (decoded, validated); query decoded.
+ *   2. route: (method, level, restype, comp, discriminating header) -> one row of `routes`.
+ *   3. the container record is loaded for container and blob routes (anonymous access needs its
+ *      public access level; its id is the key prefix of its blobs).
+ *   4. authentication and authorization, from the route's auth_need -- no handler can skip it.
+ *   5. container existence (404 ContainerNotFound), store health for writes.
+ *   6. the body: XML bodies are buffered (bounded); data bodies stream into a needle while their
+ *      MD5 (and CRC64 when sent) is computed; transactional checksums are verified at the end.
+ *   7. the handler; then the headers every response carries.
+ */
+#include "api/api_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "api/parse.h"
+#include "util/arena.h"
+#include "util/codec.h"
+#include "util/crc.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+#include "util/xml.h"
+
+#define DEFAULT_VERSION  "2026-10-06"
+#define XML_BODY_LIMIT   (4u << 20)
+#define MAX_PUT_BLOB     (5000ull << 20)   /* 5000 MiB (version >= 2019-12-12) */
+#define MAX_BLOCK        (4000ull << 20)   /* 4000 MiB */
+
+static int is_block_blob_put(struct api_req *q);
+
+#define ANY_SAS_LETTER "racwdxyltfimeop"
+
+/* clang-format off */
+static const struct route routes[] = {
+    /* service */
+    {M_GET, LVL_SERVICE, NULL, "list", NULL, op_list_containers,
+     {AUTH_LEVEL_SERVICE, "l", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "ListContainers"},
+    {M_GET | M_HEAD, LVL_SERVICE, "account", "properties", NULL, op_account_info,
+     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
+    /* container */
+    {M_GET | M_HEAD, LVL_CONTAINER, "account", "properties", NULL, op_account_info,
+     {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
+    {M_PUT, LVL_CONTAINER, "container", NULL, NULL, op_create_container,
+     {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "CreateContainer"},
+    {M_GET | M_HEAD, LVL_CONTAINER, "container", NULL, NULL, op_container_props,
+     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerProperties"},
+    {M_DELETE, LVL_CONTAINER, "container", NULL, NULL, op_delete_container,
+     {AUTH_LEVEL_CONTAINER, "d", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainer"},
+    {M_GET | M_HEAD, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_get,
+     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerMetadata"},
+    {M_PUT, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_set,
+     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerMetadata"},
+    {M_GET, LVL_CONTAINER, "container", "list", NULL, op_list_blobs,
+     {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "ListBlobs"},
+    /* blob */
+    {M_GET | M_HEAD, LVL_BLOB, "account", "properties", NULL, op_account_info,
+     {AUTH_LEVEL_OBJECT, ANY_SAS_LETTER, AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
+    {M_PUT, LVL_BLOB, NULL, NULL, is_block_blob_put, op_put_blob,
+     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlob"},
+    {M_GET | M_HEAD, LVL_BLOB, NULL, NULL, NULL, op_get_blob,
+     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlob"},
+    {M_DELETE, LVL_BLOB, NULL, NULL, NULL, op_delete_blob,
+     {AUTH_LEVEL_OBJECT, "d", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteBlob"},
+    {M_GET | M_HEAD, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_get,
+     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlobMetadata"},
+    {M_PUT, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_set,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobMetadata"},
+    {M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobProperties"},
+    {M_PUT, LVL_BLOB, NULL, "block", NULL, op_put_block,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlock"},
+    {M_PUT, LVL_BLOB, NULL, "blocklist", NULL, op_put_block_list,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "PutBlockList"},
+    {M_GET, LVL_BLOB, NULL, "blocklist", NULL, op_get_block_list,
+     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlockList"},
+};
+/* clang-format on */
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+const char *
+api_query(const struct api_req *q, const char *name)
+{
+    for (size_t i = 0; i < q->nq; i++)
+        if (strcasecmp(q->q[i].name, name) == 0)
+            return q->q[i].value;
+    return NULL;
+}
+
+const char *
+api_header(const struct api_req *q, const char *name)
+{
+    return http_header(q->h, name);
+}
+
+void
+api_status(struct api_req *q, int status)
+{
+    http_resp_status(q->h, status);
+    q->responded = 1;
+}
+
+void
+api_hdr(struct api_req *q, const char *name, const char *value)
+{
+    http_resp_header(q->h, name, value);
+}
+
+void
+api_hdr_u64(struct api_req *q, const char *name, uint64_t v)
+{
+    char t[24];
+
+    snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
+    api_hdr(q, name, t);
+}
+
+void
+api_hdr_time(struct api_req *q, const char *name, int64_t ticks)
+{
+    char t[30];
+
+    fmt_rfc1123(ticks, t);
+    api_hdr(q, name, t);
+}
+
+void
+fmt_etag(uint64_t etag, char out[19])
+{
+    snprintf(out, 19, "0x%016llX", (unsigned long long)etag);
+}
+
+void
+api_hdr_etag(struct api_req *q, uint64_t etag)
+{
+    char t[19], quoted[22];
+
+    fmt_etag(etag, t);
+    snprintf(quoted, sizeof(quoted), "\"%s\"", t);
+    api_hdr(q, "ETag", quoted);
+}
+
+void
+api_hdr_md5(struct api_req *q, const char *name, const unsigned char md5[16])
+{
+    char t[BASE64_LEN(16) + 1];
+
+    base64_encode(md5, 16, t);
+    api_hdr(q, name, t);
+}
+
+static void
+free_buf_mem(void *p)
+{
+    free(p);
+}
+
+void
+api_body_xml(struct api_req *q, struct buf *b)
+{
+    size_t n;
+    char *p;
+
+    if (!buf_ok(b)) {
+        buf_free(b);
+        api_fail(q, E_InternalError);
+        return;
+    }
+    p = buf_steal(b, &n);
+    if (p == NULL || arena_on_free(q->a, free_buf_mem, p) != 0) {
+        free(p);
+        api_fail(q, E_InternalError);
+        return;
+    }
+    api_hdr(q, "Content-Type", "application/xml");
+    if (q->head)
+        http_resp_length_only(q->h, n);
+    else
+        http_resp_body(q->h, p, n);
+}
+
+/* Describes an error: status, x-ms-error-code, and (except for HEAD and 304) the XML body. */
+static int
+respond_error(struct api_req *q, int status, const char *code, const char *message,
+              const char *extra_xml)
+{
+    struct buf b = BUF_INIT;
+    char now[29];
+
+    http_resp_status(q->h, status);
+    q->responded = 1;
+    api_hdr(q, "x-ms-error-code", code);
+    if (status >= 400 && status != 304 && !q->head) {
+        fmt_iso8601_7(ticks_now(), now);
+        buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Error><Code>");
+        buf_puts(&b, code);
+        buf_puts(&b, "</Code><Message>");
+        xml_text(&b, message, strlen(message));
+        buf_printf(&b, "\nRequestId:%s\nTime:%s</Message>", q->request_id, now);
+        if (extra_xml != NULL)
+            buf_puts(&b, extra_xml);
+        buf_puts(&b, "</Error>");
+        api_body_xml(q, &b);
+    } else {
+        http_resp_body(q->h, "", 0);
+    }
+    return -1;
+}
+
+int
+api_fail(struct api_req *q, enum az_error e)
+{
+    return respond_error(q, az_error_status(e), az_error_code(e), az_error_message(e), NULL);
+}
+
+static int
+fail_with(struct api_req *q, enum az_error e, const char *const *kv)
+{
+    struct buf x = BUF_INIT;
+    char *s;
+
+    for (; kv[0] != NULL; kv += 2)
+        if (kv[1] != NULL)
+            xml_elem(&x, kv[0], kv[1]);
+    s = buf_ok(&x) && x.p ? arena_strdup(q->a, x.p) : NULL;
+    buf_free(&x);
+    return respond_error(q, az_error_status(e), az_error_code(e), az_error_message(e), s);
+}
+
+int
+api_fail_header(struct api_req *q, enum az_error e, const char *name, const char *value)
+{
+    const char *kv[] = {"HeaderName", name, "HeaderValue", value ? value : "", NULL};
+
+    return fail_with(q, e, kv);
+}
+
+int
+api_fail_query(struct api_req *q, enum az_error e, const char *name, const char *value,
+               const char *reason)
+{
+    const char *kv[] = {"QueryParameterName", name, "QueryParameterValue", value ? value : "",
+                        "Reason", reason, NULL};
+
+    return fail_with(q, e, kv);
+}
+
+int
+api_fail_io(struct api_req *q, int err)
+{
+    if (err == ENOSPC)
+        return respond_error(q, 503, "ServerBusy", "Insufficient disk space on the server.", NULL);
+    log_error("request %s: %s: %s", q->request_id, q->route ? q->route->name : "-",
+              err > 0 ? strerror(err) : "metadata store error");
+    return api_fail(q, E_InternalError);
+}
+
+int
+api_commit(struct api_req *q, struct meta_txn *t)
+{
+    int rc = t == NULL ? META_EIO : meta_commit(q->srv->meta, t);
+
+    meta_txn_free(t);
+    return rc == 0 ? 0 : api_fail_io(q, rc);
+}
+
+struct has_ctx {
+    const char *what;
+};
+
+static int
+item_is(const char *item, size_t n, void *ctx)
+{
+    const struct has_ctx *h = ctx;
+
+    return strlen(h->what) == n && strncasecmp(item, h->what, n) == 0;
+}
+
+int
+api_include_has(const char *list, const char *what)
+{
+    struct has_ctx h = {what};
+
+    return list != NULL && list_each(list, item_is, &h) != 0;
+}
+
+/* ---- metadata headers ------------------------------------------------------------------ */
+
+#define META_PREFIX     "x-ms-meta-"
+#define META_LIMIT      8192
+
+int
+api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out)
+{
+    const struct http_req *h = q->h;
+    size_t cnt = 0, total = 0, plen = strlen(META_PREFIX);
+    struct meta_pair *m;
+
+    *n = 0;
+    *out = NULL;
+    for (size_t i = 0; i < h->nheaders; i++)
+        if (strncasecmp(h->headers[i].name, META_PREFIX, plen) == 0)
+            cnt++;
+    if (cnt == 0)
+        return 0;
+    if ((m = arena_alloc(q->a, sizeof(*m) * cnt)) == NULL)
+        return api_fail(q, E_InternalError);
+    cnt = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const char *name = h->headers[i].name + plen;
+        if (strncasecmp(h->headers[i].name, META_PREFIX, plen) != 0)
+            continue;
+        if (*name == '\0')
+            return api_fail(q, E_EmptyMetadataKey);
+        if (!metadata_name_valid(name, strlen(name)))
+            return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
+        for (size_t j = 0; j < cnt; j++)
+            if (strcasecmp(m[j].name, name) == 0)
+                return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
+        total += strlen(name) + strlen(h->headers[i].value);
+        if (total > META_LIMIT)
+            return api_fail(q, E_MetadataTooLarge);
+        m[cnt].name = name;
+        m[cnt].value = h->headers[i].value;
+        cnt++;
+    }
+    *n = cnt;
+    *out = m;
+    return 0;
+}
+
+void
+api_put_metadata_headers(struct api_req *q, size_t n, const struct meta_pair *m)
+{
+    char name[600];
+
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), META_PREFIX "%s", m[i].name);
+        api_hdr(q, name, m[i].value);
+    }
+}
+
+void
+api_xml_metadata(struct buf *b, size_t n, const struct meta_pair *m)
+{
+    buf_puts(b, "<Metadata>");
+    for (size_t i = 0; i < n; i++)
+        xml_elem(b, m[i].name, m[i].value);
+    buf_puts(b, "</Metadata>");
+}
+
+/* ---- conditions (§5.1) ----------------------------------------------------------------- */
+
+static int
+etag_matches(const char *cond, uint64_t etag)
+{
+    char t[19];
+    size_t n = strlen(cond);
+
+    if (strcmp(cond, "*") == 0)
+        return 1;
+    if (n >= 2 && cond[0] == '"' && cond[n - 1] == '"') {
+        cond++;
+        n -= 2;
+    }
+    fmt_etag(etag, t);
+    return n == strlen(t) && strncmp(cond, t, n) == 0;
+}
+
+int
+api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modified, int read,
+                     int create_only_409)
+{
+    const char *im = api_header(q, "If-Match"), *inm = api_header(q, "If-None-Match");
+    const char *ims = api_header(q, "If-Modified-Since");
+    const char *ius = api_header(q, "If-Unmodified-Since");
+    int64_t t, mod_s = modified / TICKS_PER_SEC;
+    int inm_hit = 0, ims_fail = 0;
+
+    if ((im && strchr(im, ',')) || (inm && strchr(inm, ',')))
+        return api_fail(q, E_MultipleConditionHeadersNotSupported);
+    if (ims && parse_http_date(ims, &t) != 0)
+        ims = NULL;   /* HTTP: an invalid date is ignored */
+    else if (ims)
+        ims_fail = exists && mod_s <= t / TICKS_PER_SEC;
+    if (!exists) {
+        if (im != NULL)
+            return api_fail(q, E_ConditionNotMet);
+        return 0;
+    }
+    if (im != NULL && !etag_matches(im, etag))
+        return api_fail(q, E_ConditionNotMet);
+    if (ius && parse_http_date(ius, &t) == 0 && mod_s > t / TICKS_PER_SEC)
+        return api_fail(q, E_ConditionNotMet);
+    if (inm != NULL) {
+        if (strcmp(inm, "*") == 0) {
+            if (read)
+                return api_fail(q, E_UnsatisfiableCondition);
+            return api_fail(q, create_only_409 ? E_BlobAlreadyExists : E_ConditionNotMet);
+        }
+        inm_hit = etag_matches(inm, etag);
+    }
+    if (read) {
+        if (inm_hit && !(ims && !ims_fail)) {
+            respond_error(q, 304, "ConditionNotMet", "", NULL);
+            return -1;
+        }
+        if (ims_fail && !(inm && !inm_hit)) {
+            respond_error(q, 304, "ConditionNotMet", "", NULL);
+            return -1;
+        }
+        return 0;
+    }
+    if (inm_hit || ims_fail)
+        return api_fail(q, E_ConditionNotMet);
+    return 0;
+}
+
+/* ---- request parsing -------------------------------------------------------------------- */
+
+static void
+new_request_id(char out[37])
+{
+    static __thread uint64_t s[2];
+    unsigned char b[16];
+
+    if (s[0] == 0 && s[1] == 0 && getrandom(s, sizeof(s), 0) != sizeof(s))
+        s[0] = (uint64_t)ticks_now() | 1;
+    for (int i = 0; i < 2; i++) {   /* xorshift128+ */
+        uint64_t x = s[0], y = s[1];
+        s[0] = y;
+        x ^= x << 23;
+        s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+        put_be64(b + 8 * i, s[1] + y);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static int
+parse_query(struct api_req *q)
+{
+    const char *s = q->h->query;
+    size_t cnt = *s ? 1 : 0;
+
+    for (const char *p = s; *p; p++)
+        cnt += *p == '&';
+    q->q = arena_alloc(q->a, sizeof(*q->q) * (cnt ? cnt : 1));
+    q->rawq = arena_alloc(q->a, sizeof(*q->rawq) * (cnt ? cnt : 1));
+    if (q->q == NULL || q->rawq == NULL)
+        return api_fail(q, E_InternalError);
+    while (*s) {
+        const char *amp = strchr(s, '&'), *end = amp ? amp : s + strlen(s);
+        const char *eq = memchr(s, '=', (size_t)(end - s));
+        const char *nend = eq ? eq : end;
+        size_t nl, vl;
+        if (end > s) {
+            char *name = pct_decode(q->a, s, (size_t)(nend - s), &nl);
+            char *value = eq ? pct_decode(q->a, eq + 1, (size_t)(end - eq - 1), &vl) : "";
+            if (name == NULL || value == NULL)
+                return api_fail_query(q, E_InvalidQueryParameterValue,
+                                      arena_strndup(q->a, s, (size_t)(nend - s)), NULL,
+                                      "Invalid percent-encoding.");
+            q->rawq[q->nrawq].name = arena_strndup(q->a, s, (size_t)(nend - s));
+            q->rawq[q->nrawq].value = eq ? arena_strndup(q->a, eq + 1, (size_t)(end - eq - 1))
+                                         : "";
+            q->nrawq++;
+            q->q[q->nq].name = name;
+            q->q[q->nq].value = value;
+            q->nq++;
+        }
+        s = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
+static const struct auth_account *
+find_account(const struct server *srv, const char *name)
+{
+    for (size_t i = 0; i < srv->naccounts; i++)
+        if (strcmp(srv->accounts[i].name, name) == 0)
+            return &srv->accounts[i];
+    return NULL;
+}
+
+/* Splits the path: /account[/container[/blob...]] (path-style, protocol doc §1.1). */
+static int
+parse_path(struct api_req *q)
+{
+    const char *p = q->h->path, *seg, *slash;
+    size_t n, sl;
+    char *acct;
+    enum name_check nc;
+
+    if (*p != '/')
+        return api_fail(q, E_InvalidUri);
+    seg = p + 1;
+    slash = strchr(seg, '/');
+    n = slash ? (size_t)(slash - seg) : strlen(seg);
+    if ((acct = pct_decode(q->a, seg, n, &sl)) == NULL || sl != strlen(acct) || sl == 0)
+        return api_fail(q, E_InvalidUri);
+    if (sl > 10 && strcmp(acct + sl - 10, "-secondary") == 0) {
+        acct[sl - 10] = '\0';
+        q->secondary = 1;
+    }
+    q->account = acct;
+    q->acct = find_account(q->srv, acct);
+    if (slash == NULL || slash[1] == '\0')
+        return 0;
+    seg = slash + 1;
+    slash = strchr(seg, '/');
+    n = slash ? (size_t)(slash - seg) : strlen(seg);
+    if ((q->container = pct_decode(q->a, seg, n, &sl)) == NULL || sl != strlen(q->container))
+        return api_fail(q, E_InvalidResourceName);
+    nc = container_name_check(q->container, sl);
+    if (nc != NAME_OK)
+        return api_fail(q, nc == NAME_LENGTH ? E_OutOfRangeInput : E_InvalidResourceName);
+    if (slash == NULL || slash[1] == '\0')
+        return 0;
+    seg = slash + 1;
+    {
+        char *b = pct_decode(q->a, seg, strlen(seg), &sl);
+        if (b == NULL)
+            return api_fail(q, E_InvalidResourceName);
+        for (size_t i = 0; i < sl; i++)   /* Azure turns '\' into '/' in blob names */
+            if (b[i] == '\\')
+                b[i] = '/';
+        nc = blob_name_check(b, sl);
+        if (nc != NAME_OK)
+            return api_fail(q, nc == NAME_LENGTH ? E_OutOfRangeInput : E_InvalidResourceName);
+        q->blob = b;
+        q->blob_len = sl;
+    }
+    return 0;
+}
+
+static unsigned
+method_bit(const char *m)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } t[] = {{"GET", M_GET}, {"HEAD", M_HEAD}, {"PUT", M_PUT}, {"DELETE", M_DELETE},
+             {"POST", M_POST}};
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (strcmp(m, t[i].name) == 0)
+            return t[i].bit;
+    return 0;
+}
+
+static int
+same_opt(const char *want, const char *have)
+{
+    return want == NULL ? have == NULL : have != NULL && strcmp(want, have) == 0;
+}
+
+static int
+is_block_blob_put(struct api_req *q)
+{
+    const char *t = api_header(q, "x-ms-blob-type");
+
+    return t != NULL && strcasecmp(t, "BlockBlob") == 0 && api_header(q, "x-ms-copy-source") == NULL;
+}
+
+static int
+find_route(struct api_req *q)
+{
+    enum level lvl = q->blob ? LVL_BLOB : q->container ? LVL_CONTAINER : LVL_SERVICE;
+    const char *restype = api_query(q, "restype"), *comp = api_query(q, "comp");
+    unsigned m = method_bit(q->h->method);
+    int shape = 0;
+
+    if (m == 0)
+        return api_fail(q, E_InvalidHttpVerb);
+    /* "restype=container" is how container operations are told apart from blob ones. */
+    if (lvl == LVL_CONTAINER && restype == NULL)
+        return api_fail(q, E_InvalidUri);
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        if (r->level != lvl || !same_opt(r->restype, restype) || !same_opt(r->comp, comp))
+            continue;
+        shape = 1;
+        if ((r->methods & m) == 0 || (r->applies != NULL && !r->applies(q)))
+            continue;
+        q->route = r;
+        return 0;
+    }
+    if (shape) {
+        if (m == M_PUT && lvl == LVL_BLOB && comp == NULL) {
+            if (api_header(q, "x-ms-copy-source") != NULL)
+                return api_fail_header(q, E_InvalidHeaderValue, "x-ms-copy-source",
+                                       api_header(q, "x-ms-copy-source"));
+            return api_fail_header(q, E_InvalidHeaderValue, "x-ms-blob-type", NULL);
+        }
+        return api_fail(q, E_UnsupportedHttpVerb);
+    }
+    if (comp != NULL)
+        return api_fail_query(q, E_InvalidQueryParameterValue, "comp", comp,
+                              "Unknown or unsupported value for this resource.");
+    if (restype != NULL)
+        return api_fail_query(q, E_InvalidQueryParameterValue, "restype", restype,
+                              "Unknown or unsupported value for this resource.");
+    return api_fail(q, E_InvalidUri);
+}
+
+static int
+authenticate(struct api_req *q)
+{
+    struct auth_request ar = {0};
+    enum auth_public pub = AUTH_PUBLIC_NONE;
+    const char *detail = NULL;
+    char *extra = NULL;
+
+    ar.method = q->h->method;
+    ar.raw_path = q->h->path;
+    ar.headers = q->h->headers;
+    ar.nheaders = q->h->nheaders;
+    ar.query = q->rawq;
+    ar.nquery = q->nrawq;
+    ar.account = q->account;
+    ar.secondary = q->secondary;
+    ar.container = q->container;
+    ar.blob = q->blob;
+    ar.snapshot = api_query(q, "snapshot");
+    ar.versionid = api_query(q, "versionid");
+    if (auth_authenticate(&ar, q->acct, ticks_now() / TICKS_PER_SEC, q->a, &q->auth) != 0)
+        goto refused;
+    if (q->auth.kind == AUTH_ANONYMOUS && q->acct == NULL)
+        return api_fail(q, E_ResourceNotFound);
+    if (q->have_container)
+        pub = q->cont.public_access == PUBLIC_CONTAINER ? AUTH_PUBLIC_CONTAINER
+              : q->cont.public_access == PUBLIC_BLOB    ? AUTH_PUBLIC_BLOB
+                                                        : AUTH_PUBLIC_NONE;
+    if (auth_authorize(&ar, &q->route->need, pub, &q->auth) != 0)
+        goto refused;
+    return 0;
+
+refused:
+    detail = q->auth.detail;
+    if (detail != NULL) {
+        struct buf x = BUF_INIT;
+        xml_elem(&x, "AuthenticationErrorDetail", detail);
+        extra = buf_ok(&x) && x.p ? arena_strdup(q->a, x.p) : NULL;
+        buf_free(&x);
+    }
+    log_info("request %s: %s %s refused: %s", q->request_id, q->h->method, q->h->path,
+             q->auth.code ? q->auth.code : "?");
+    return respond_error(q, q->auth.status ? q->auth.status : 403,
+                         q->auth.code ? q->auth.code : "AuthenticationFailed",
+                         q->auth.message ? q->auth.message : "Authentication failed.", extra);
+}
+
+/* Prepares to receive a data body: Content-Length rules, checksum headers, the needle. */
+static int
+begin_data(struct api_req *q)
+{
+    const char *md5 = api_header(q, "Content-MD5"), *crc = api_header(q, "x-ms-content-crc64");
+    uint64_t limit = q->route->handler == op_put_block ? MAX_BLOCK : MAX_PUT_BLOB;
+    unsigned char tmp[16];
+    int err;
+
+    if (!q->h->has_content_length)
+        return api_fail(q, E_MissingContentLengthHeader);
+    if (q->h->content_length > limit)
+        return api_fail(q, E_RequestBodyTooLarge);
+    if (md5 && crc)
+        return api_fail(q, E_BothCrc64AndMd5HeaderPresent);
+    if (md5 && base64_decode(md5, strlen(md5), tmp) != 16)
+        return api_fail_header(q, E_InvalidMd5, "Content-MD5", md5);
+    if (crc && (strlen(crc) != 12 || base64_decode(crc, 12, tmp) != 8))
+        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-content-crc64", crc);
+    MD5_Init(&q->md5);
+    if (q->h->content_length > 0 &&
+        (err = store_write_begin(q->srv->store, q->h->content_length, &q->writer)) != 0)
+        return api_fail_io(q, err);
+    return 0;
+}
+
+static int
+end_data(struct api_req *q)
+{
+    const char *md5 = api_header(q, "Content-MD5"), *crc = api_header(q, "x-ms-content-crc64");
+    unsigned char want[16], le[8];
+    struct needle_writer *w = q->writer;
+    int err;
+
+    MD5_Final(q->body_md5, &q->md5);
+    q->writer = NULL;
+    if (q->received != q->h->content_length) {
+        store_write_abort(w);
+        return api_fail(q, E_InvalidBlobOrBlock);
+    }
+    if (md5 && (base64_decode(md5, strlen(md5), want) != 16 || memcmp(want, q->body_md5, 16))) {
+        char got[BASE64_LEN(16) + 1];
+        const char *kv[] = {"UserSpecifiedMd5", md5, "ServerCalculatedMd5", got, NULL};
+        store_write_abort(w);
+        base64_encode(q->body_md5, 16, got);
+        return fail_with(q, E_Md5Mismatch, kv);
+    }
+    if (crc) {
+        crc64_to_le(q->crc64, le);
+        if (base64_decode(crc, strlen(crc), want) != 8 || memcmp(want, le, 8) != 0) {
+            store_write_abort(w);
+            return api_fail(q, E_Crc64Mismatch);
+        }
+    }
+    memset(&q->ext, 0, sizeof(q->ext));
+    if (w != NULL && (err = store_write_finish(w, &q->ext)) != 0)
+        return api_fail_io(q, err);
+    return 0;
+}
+
+/* Headers every response carries (§1.5); net/ adds Date and Content-Length. */
+static void
+finish(struct api_req *q)
+{
+    const char *crid = api_header(q, "x-ms-client-request-id");
+
+    if (!q->responded)
+        api_fail(q, E_InternalError);
+    api_hdr(q, "x-ms-request-id", q->request_id);
+    api_hdr(q, "x-ms-version", q->version);
+    if (crid != NULL)
+        api_hdr(q, "x-ms-client-request-id", crid);
+    api_hdr(q, "Server", "Cobalt/" COBALT_VERSION);
+}
+
+static int
+respond(struct api_req *q)
+{
+    finish(q);
+    return HTTP_RESPOND;
+}
+
+/* ---- the http_app callbacks ------------------------------------------------------------ */
+
+static int
+app_begin(void *ctx, struct http_req *h)
+{
+    struct api_req *q = arena_calloc(h->arena, sizeof(*q));
+    const char *v;
+
+    if (q == NULL) {
+        http_resp_status(h, 503);
+        return HTTP_RESPOND;
+    }
+    h->app = q;
+    q->srv = ctx;
+    q->h = h;
+    q->a = h->arena;
+    q->head = strcmp(h->method, "HEAD") == 0;
+    new_request_id(q->request_id);
+    q->version = DEFAULT_VERSION;
+    if ((v = api_header(q, "x-ms-version")) != NULL) {
+        if (!version_valid(v)) {
+            api_fail_header(q, E_InvalidHeaderValue, "x-ms-version", v);
+            return respond(q);
+        }
+        q->version = v;
+    }
+    if (parse_query(q) != 0)
+        return respond(q);
+    if (api_header(q, "x-ms-version") == NULL && (v = api_query(q, "sv")) != NULL &&
+        version_valid(v))
+        q->version = v;
+    if (parse_path(q) != 0 || find_route(q) != 0)
+        return respond(q);
+    if (q->container != NULL && q->acct != NULL) {
+        int rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &q->cont);
+        if (rc == META_EIO) {
+            api_fail_io(q, rc);
+            return respond(q);
+        }
+        q->have_container = rc == 0;
+    }
+    if (authenticate(q) != 0)
+        return respond(q);
+    if (q->container != NULL && !q->have_container && q->route->handler != op_create_container &&
+        q->route->handler != op_account_info) {
+        api_fail(q, E_ContainerNotFound);
+        return respond(q);
+    }
+    if (q->route->writes &&
+        (store_failed(q->srv->store) || meta_failed(q->srv->meta))) {
+        api_fail(q, E_InternalError);
+        return respond(q);
+    }
+    switch (q->route->body) {
+    case BODY_NONE:
+        q->route->handler(q);
+        return respond(q);
+    case BODY_XML:
+        if (!q->h->has_content_length)
+            api_fail(q, E_MissingContentLengthHeader);
+        else if (q->h->content_length > XML_BODY_LIMIT)
+            api_fail(q, E_RequestBodyTooLarge);
+        else
+            return HTTP_BODY;
+        return respond(q);
+    case BODY_DATA:
+        if (begin_data(q) != 0)
+            return respond(q);
+        return HTTP_BODY;
+    }
+    return respond(q);
+}
+
+static int
+app_body(void *ctx, struct http_req *h, const char *p, size_t n)
+{
+    struct api_req *q = h->app;
+    int err;
+
+    q->received += n;
+    if (q->route->body == BODY_XML) {
+        if (q->received > XML_BODY_LIMIT) {
+            api_fail(q, E_RequestBodyTooLarge);
+            return respond(q);
+        }
+        buf_add(&q->xml, p, n);
+        return 0;
+    }
+    if (q->received > q->h->content_length) {
+        api_fail(q, E_InvalidBlobOrBlock);
+        return respond(q);
+    }
+    MD5_Update(&q->md5, p, n);
+    if (api_header(q, "x-ms-content-crc64") != NULL)
+        q->crc64 = crc64_nvme(q->crc64, p, n);
+    if (q->writer != NULL && (err = store_write(q->writer, p, n)) != 0) {
+        store_write_abort(q->writer);
+        q->writer = NULL;
+        api_fail_io(q, err);
+        return respond(q);
+    }
+    return 0;
+}
+
+static void
+app_end(void *ctx, struct http_req *h)
+{
+    struct api_req *q = h->app;
+    const char *md5;
+    unsigned char want[16];
+
+    if (q->route->body == BODY_DATA) {
+        if (end_data(q) != 0) {
+            finish(q);
+            return;
+        }
+    } else if (q->route->body == BODY_XML) {
+        if (!buf_ok(&q->xml)) {
+            api_fail(q, E_InternalError);
+            finish(q);
+            return;
+        }
+        MD5_Init(&q->md5);
+        MD5_Update(&q->md5, q->xml.p ? q->xml.p : "", q->xml.len);
+        MD5_Final(q->body_md5, &q->md5);
+        md5 = api_header(q, "Content-MD5");
+        if (md5 && (base64_decode(md5, strlen(md5), want) != 16 ||
+                    memcmp(want, q->body_md5, 16) != 0)) {
+            api_fail(q, base64_decode(md5, strlen(md5), want) != 16 ? E_InvalidMd5
+                                                                     : E_Md5Mismatch);
+            finish(q);
+            return;
+        }
+    }
+    q->route->handler(q);
+    finish(q);
+}
+
+static void
+app_done(void *ctx, struct http_req *h)
+{
+    struct api_req *q = h->app;
+
+    if (q == NULL)
+        return;
+    store_write_abort(q->writer);
+    buf_free(&q->xml);
+    log_debug("request %s: %s %s -> %s", q->request_id, h->method, h->target,
+              q->route ? q->route->name : "-");
+}
+
+void
+api_app(struct server *srv, struct http_app *app)
+{
+    app->begin = app_begin;
+    app->body = app_body;
+    app->end = app_end;
+    app->done = app_done;
+    app->ctx = srv;
+}

@@ -1,0 +1,264 @@
+/*
+ * main.c -- the command line: cobalt serve | version | help.
+ *
+ *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL]
+ *                [--fsync always|never] [--accounts-file FILE]
+ *
+ * Accounts: COBALT_ACCOUNTS (or AZURITE_ACCOUNTS, so Azurite setups carry over) in Azurite's format
+ * "name1:key1[:key2];name2:key1", or the same entries one per line in --accounts-file.  Without
+ * any, the well-known development account devstoreaccount1 is served.  Keys are never logged.
+ *
+ * Data directory layout: DIR/meta (RocksDB), DIR/volumes (needle volumes).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/api.h"
+#include "meta/meta.h"
+#include "net/http.h"
+#include "store/store.h"
+#include "util/codec.h"
+#include "util/log.h"
+
+#define DEV_ACCOUNT "devstoreaccount1"
+#define DEV_KEY     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "Cobalt %s -- an object store that speaks the Azure Blob Storage REST API\n"
+            "\n"
+            "usage: cobalt serve [options]     serve the Blob API\n"
+            "       cobalt version             print the version\n"
+            "       cobalt help                this text\n"
+            "\n"
+            "serve options:\n"
+            "  --host ADDR            address to listen on (default 127.0.0.1)\n"
+            "  --port N               port (default 10000; 0 picks a free one)\n"
+            "  --data-dir DIR         where data lives (default ./cobalt-data)\n"
+            "  --log-level LEVEL      debug, info, warn or error (default info)\n"
+            "  --fsync always|never   'never' skips fdatasync: development and benchmarks only,\n"
+            "                         a crash can lose acknowledged writes (default always)\n"
+            "  --accounts-file FILE   accounts, one 'name:key1[:key2]' per line\n"
+            "\n"
+            "environment:\n"
+            "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
+            "Without accounts the development account " DEV_ACCOUNT " is served with its\n"
+            "well-known key, path-style: http://127.0.0.1:10000/" DEV_ACCOUNT "/<container>/<blob>\n",
+            COBALT_VERSION);
+}
+
+/* Parses "name:key1[:key2]" entries separated by any of `seps` and appends them. */
+static int
+parse_accounts(const char *spec, const char *seps, struct server *srv)
+{
+    char *copy = strdup(spec), *save = NULL, *entry;
+    int rc = 0;
+
+    if (copy == NULL)
+        return -1;
+    for (entry = strtok_r(copy, seps, &save); entry != NULL; entry = strtok_r(NULL, seps, &save)) {
+        char *f[3] = {NULL, NULL, NULL}, *s2 = NULL, *p;
+        int nf = 0;
+        struct auth_account *a, *na;
+
+        while (*entry == ' ' || *entry == '\t')
+            entry++;
+        if (*entry == '\0' || *entry == '#')
+            continue;
+        for (p = strtok_r(entry, ":", &s2); p != NULL && nf < 3; p = strtok_r(NULL, ":", &s2))
+            f[nf++] = p;
+        if (nf < 2 || p != NULL) {
+            log_error("accounts: entry for '%s' must be name:key1[:key2]", f[0] ? f[0] : "?");
+            rc = -1;
+            break;
+        }
+        if ((na = realloc(srv->accounts, sizeof(*na) * (srv->naccounts + 1))) == NULL) {
+            rc = -1;
+            break;
+        }
+        srv->accounts = na;
+        a = &srv->accounts[srv->naccounts];
+        memset(a, 0, sizeof(*a));
+        a->name = strdup(f[0]);
+        for (int k = 1; k < nf; k++) {
+            long n = strlen(f[k]) > 88 ? -1 : base64_decode(f[k], strlen(f[k]), a->key[k - 1]);
+            if (n <= 0) {
+                /* Keys longer than 64 bytes do not fit; report without echoing the key. */
+                log_error("accounts: key %d of '%s' is not base64 of at most 64 bytes", k, f[0]);
+                rc = -1;
+                break;
+            }
+            a->keylen[k - 1] = (size_t)n;
+            a->nkeys = k;
+        }
+        if (rc != 0 || a->name == NULL)
+            break;
+        srv->naccounts++;
+    }
+    free(copy);
+    return rc;
+}
+
+static int
+load_accounts_file(const char *path, struct server *srv)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+
+    if (f == NULL) {
+        log_error("accounts file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && (n = getline(&text, &cap, f)) > 0)
+        rc = parse_accounts(text, "\r\n;", srv);
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+static int
+serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"host", required_argument, NULL, 'h'},      {"port", required_argument, NULL, 'p'},
+        {"data-dir", required_argument, NULL, 'd'},  {"log-level", required_argument, NULL, 'l'},
+        {"fsync", required_argument, NULL, 'f'},     {"accounts-file", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
+    struct http_config hc = {"127.0.0.1", 10000, 4096, 120};
+    const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
+    struct store_config sc = {0};
+    struct server srv = {0};
+    struct http_app app;
+    struct http_server *http = NULL;
+    char path[4096];
+    sigset_t sigs;
+    int c, sig, fsync_on = 1, lvl, rc = 1, err;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            hc.host = optarg;
+            break;
+        case 'p':
+            hc.port = atoi(optarg);
+            if (hc.port < 0 || hc.port > 65535) {
+                fprintf(stderr, "cobalt: bad --port %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'l':
+            if ((lvl = log_level_parse(optarg)) < 0) {
+                fprintf(stderr, "cobalt: --log-level must be debug, info, warn or error\n");
+                return 2;
+            }
+            log_threshold = (enum log_level)lvl;
+            break;
+        case 'f':
+            if (strcmp(optarg, "always") == 0)
+                fsync_on = 1;
+            else if (strcmp(optarg, "never") == 0)
+                fsync_on = 0;
+            else {
+                fprintf(stderr, "cobalt: --fsync must be always or never\n");
+                return 2;
+            }
+            break;
+        case 'a':
+            accounts_file = optarg;
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if ((env = getenv("COBALT_ACCOUNTS")) == NULL)
+        env = getenv("AZURITE_ACCOUNTS");
+    if ((env && parse_accounts(env, ";", &srv) != 0) ||
+        (accounts_file && load_accounts_file(accounts_file, &srv) != 0))
+        return 2;
+    if (srv.naccounts == 0 && parse_accounts(DEV_ACCOUNT ":" DEV_KEY, ";", &srv) != 0)
+        return 1;
+
+    if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) {
+        log_error("data dir %s: %s", data_dir, strerror(errno));
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/meta", data_dir);
+    if (meta_open(path, fsync_on, &srv.meta) != 0) {
+        log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/volumes", data_dir);
+    sc.dir = path;
+    sc.fsync = fsync_on;
+    if ((err = store_open(&sc, &srv.store)) != 0) {
+        log_error("cannot open volumes in %s: %s", path, strerror(err));
+        goto out;
+    }
+
+    /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    api_app(&srv, &app);
+    if (http_start(&hc, &app, &http) != 0)
+        goto out;
+    log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
+             COBALT_VERSION, hc.host, http_port(http), data_dir, fsync_on ? "always" : "never",
+             srv.naccounts, srv.naccounts == 1 ? "" : "s");
+    if (!fsync_on)
+        log_warn("--fsync=never: a crash can lose acknowledged writes");
+    sigwait(&sigs, &sig);
+    log_info("signal %d: finishing in-flight requests", sig);
+    http_stop(http, 30);
+    rc = 0;
+out:
+    store_close(srv.store);
+    meta_close(srv.meta);
+    for (size_t i = 0; i < srv.naccounts; i++)
+        free((char *)srv.accounts[i].name);
+    free(srv.accounts);
+    if (rc == 0)
+        log_info("stopped cleanly");
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("cobalt %s\n", COBALT_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "cobalt: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

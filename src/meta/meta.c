@@ -1,0 +1,331 @@
+/*
+ * meta.c -- RocksDB behind the meta.h interface: open/options, point reads, batches, iterators,
+ * locks and id generators.  RocksDB errors (char **errptr) become META_EIO here and are logged and
+ * freed at this boundary.
+ *
+ * Options: a shared 256 MiB LRU block cache with bloom filters (point reads of blob records are
+ * the hot path), level compaction, and a synced WAL on every commit unless --fsync=never.
+ * Concurrent synced commits are grouped by RocksDB's own write-group leader, so writers share WAL
+ * fsyncs exactly like they share volume fdatasyncs in store/.
+ */
+#include "meta/meta.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#define STRIPES 1024
+
+struct meta {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_cache_t *cache;
+    rocksdb_block_based_table_options_t *topts;
+    rocksdb_filterpolicy_t *bloom;   /* owned by topts once set */
+    rocksdb_writeoptions_t *wopts;
+    rocksdb_readoptions_t *ropts;
+    pthread_rwlock_t containers;
+    pthread_mutex_t stripes[STRIPES];
+    pthread_mutex_t idmu;
+    uint64_t last_etag, last_cid;
+    int failed;
+};
+
+struct meta_txn {
+    rocksdb_writebatch_t *wb;
+};
+
+struct meta_iter {
+    rocksdb_iterator_t *it;
+    rocksdb_readoptions_t *ro;
+    char *upper;
+};
+
+static const char cid_key[] = "Scid";
+
+static int
+rerr(const char *what, char *err)
+{
+    log_error("meta: %s: %s", what, err);
+    free(err);
+    return META_EIO;
+}
+
+int
+meta_open(const char *dir, int fsync, struct meta **out)
+{
+    struct meta *m = calloc(1, sizeof(*m));
+    char *err = NULL, *v;
+    size_t vl;
+
+    if (m == NULL)
+        return META_EIO;
+    pthread_rwlock_init(&m->containers, NULL);
+    pthread_mutex_init(&m->idmu, NULL);
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&m->stripes[i], NULL);
+    m->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(m->opts, 1);
+    rocksdb_options_increase_parallelism(m->opts, 2);
+    rocksdb_options_set_max_open_files(m->opts, 4096);
+    m->cache = rocksdb_cache_create_lru(256u << 20);
+    m->topts = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(m->topts, m->cache);
+    m->bloom = rocksdb_filterpolicy_create_bloom_full(10);
+    rocksdb_block_based_options_set_filter_policy(m->topts, m->bloom);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(m->topts, 1);
+    rocksdb_options_set_block_based_table_factory(m->opts, m->topts);
+    rocksdb_options_set_compression(m->opts, rocksdb_lz4_compression);
+    m->db = rocksdb_open(m->opts, dir, &err);
+    if (err != NULL) {
+        rerr("open", err);
+        meta_close(m);
+        return META_EIO;
+    }
+    m->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(m->wopts, fsync ? 1 : 0);
+    m->ropts = rocksdb_readoptions_create();
+    v = rocksdb_get(m->db, m->ropts, cid_key, sizeof(cid_key) - 1, &vl, &err);
+    if (err != NULL) {
+        rerr("read container id", err);
+        meta_close(m);
+        return META_EIO;
+    }
+    if (v != NULL && vl == 8)
+        m->last_cid = get_be64(v);
+    free(v);
+    m->last_etag = (uint64_t)ticks_now();
+    *out = m;
+    return 0;
+}
+
+void
+meta_close(struct meta *m)
+{
+    if (m == NULL)
+        return;
+    if (m->db != NULL)
+        rocksdb_close(m->db);
+    if (m->wopts != NULL)
+        rocksdb_writeoptions_destroy(m->wopts);
+    if (m->ropts != NULL)
+        rocksdb_readoptions_destroy(m->ropts);
+    rocksdb_options_destroy(m->opts);
+    rocksdb_block_based_options_destroy(m->topts);
+    rocksdb_cache_destroy(m->cache);
+    pthread_rwlock_destroy(&m->containers);
+    free(m);
+}
+
+int
+meta_failed(const struct meta *m)
+{
+    return __atomic_load_n(&m->failed, __ATOMIC_ACQUIRE);
+}
+
+int
+meta_get(struct meta *m, const void *key, size_t klen, struct arena *a, char **val, size_t *len)
+{
+    char *err = NULL, *v;
+    size_t vl;
+
+    v = rocksdb_get(m->db, m->ropts, key, klen, &vl, &err);
+    if (err != NULL)
+        return rerr("get", err);
+    if (v == NULL)
+        return META_NOTFOUND;
+    *val = arena_strndup(a, v, vl);
+    free(v);
+    if (*val == NULL)
+        return META_EIO;
+    *len = vl;
+    return 0;
+}
+
+struct meta_txn *
+meta_txn_new(void)
+{
+    struct meta_txn *t = malloc(sizeof(*t));
+
+    if (t != NULL)
+        t->wb = rocksdb_writebatch_create();
+    return t;
+}
+
+void
+meta_txn_free(struct meta_txn *t)
+{
+    if (t == NULL)
+        return;
+    rocksdb_writebatch_destroy(t->wb);
+    free(t);
+}
+
+void
+meta_txn_put(struct meta_txn *t, const void *k, size_t kl, const void *v, size_t vl)
+{
+    rocksdb_writebatch_put(t->wb, k, kl, v, vl);
+}
+
+void
+meta_txn_delete(struct meta_txn *t, const void *k, size_t kl)
+{
+    rocksdb_writebatch_delete(t->wb, k, kl);
+}
+
+void
+meta_txn_delete_range(struct meta_txn *t, const void *from, size_t fl, const void *to, size_t tl)
+{
+    rocksdb_writebatch_delete_range(t->wb, from, fl, to, tl);
+}
+
+int
+meta_commit(struct meta *m, struct meta_txn *t)
+{
+    char *err = NULL;
+
+    if (meta_failed(m))
+        return META_EIO;
+    rocksdb_write(m->db, m->wopts, t->wb, &err);
+    if (err != NULL) {
+        /* Like a failed fsync: the WAL's state is unknown, so stop acknowledging writes. */
+        __atomic_store_n(&m->failed, 1, __ATOMIC_RELEASE);
+        return rerr("commit (refusing writes until restart)", err);
+    }
+    return 0;
+}
+
+struct meta_iter *
+meta_iter_new(struct meta *m, const void *lower, size_t ll, const void *upper, size_t ul)
+{
+    struct meta_iter *it = calloc(1, sizeof(*it));
+
+    if (it == NULL || (it->upper = malloc(ul ? ul : 1)) == NULL) {
+        free(it);
+        return NULL;
+    }
+    memcpy(it->upper, upper, ul);
+    it->ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(it->ro, it->upper, ul);
+    it->it = rocksdb_create_iterator(m->db, it->ro);
+    rocksdb_iter_seek(it->it, lower, ll);
+    return it;
+}
+
+void
+meta_iter_free(struct meta_iter *it)
+{
+    if (it == NULL)
+        return;
+    rocksdb_iter_destroy(it->it);
+    rocksdb_readoptions_destroy(it->ro);
+    free(it->upper);
+    free(it);
+}
+
+void
+meta_iter_seek(struct meta_iter *it, const void *k, size_t kl)
+{
+    rocksdb_iter_seek(it->it, k, kl);
+}
+
+int
+meta_iter_valid(struct meta_iter *it)
+{
+    return rocksdb_iter_valid(it->it);
+}
+
+void
+meta_iter_next(struct meta_iter *it)
+{
+    rocksdb_iter_next(it->it);
+}
+
+const char *
+meta_iter_key(struct meta_iter *it, size_t *len)
+{
+    return rocksdb_iter_key(it->it, len);
+}
+
+const char *
+meta_iter_value(struct meta_iter *it, size_t *len)
+{
+    return rocksdb_iter_value(it->it, len);
+}
+
+int
+meta_iter_status(struct meta_iter *it)
+{
+    char *err = NULL;
+
+    rocksdb_iter_get_error(it->it, &err);
+    return err != NULL ? rerr("iterate", err) : 0;
+}
+
+void
+meta_containers_rdlock(struct meta *m)
+{
+    pthread_rwlock_rdlock(&m->containers);
+}
+
+void
+meta_containers_wrlock(struct meta *m)
+{
+    pthread_rwlock_wrlock(&m->containers);
+}
+
+void
+meta_containers_unlock(struct meta *m)
+{
+    pthread_rwlock_unlock(&m->containers);
+}
+
+unsigned
+meta_blob_lock(struct meta *m, uint64_t cid, const char *name, size_t nlen)
+{
+    uint64_t h = 1469598103934665603ull ^ cid;   /* FNV-1a */
+
+    for (size_t i = 0; i < nlen; i++)
+        h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+    pthread_mutex_lock(&m->stripes[h % STRIPES]);
+    return (unsigned)(h % STRIPES);
+}
+
+void
+meta_blob_unlock(struct meta *m, unsigned stripe)
+{
+    pthread_mutex_unlock(&m->stripes[stripe]);
+}
+
+uint64_t
+meta_next_etag(struct meta *m)
+{
+    uint64_t now = (uint64_t)ticks_now(), v;
+
+    pthread_mutex_lock(&m->idmu);
+    v = m->last_etag = now > m->last_etag ? now : m->last_etag + 1;
+    pthread_mutex_unlock(&m->idmu);
+    return v;
+}
+
+uint64_t
+meta_next_container_id(struct meta *m, struct meta_txn *t)
+{
+    unsigned char v[8];
+    uint64_t id;
+
+    pthread_mutex_lock(&m->idmu);
+    id = ++m->last_cid;
+    pthread_mutex_unlock(&m->idmu);
+    put_be64(v, id);
+    meta_txn_put(t, cid_key, sizeof(cid_key) - 1, v, 8);
+    return id;
+}

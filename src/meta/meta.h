@@ -1,0 +1,149 @@
+/*
+ * meta.h -- the object model and its persistence in RocksDB.  Only meta/ includes rocksdb/c.h.
+ *
+ * Keys (all begin with a type byte so each kind is one contiguous, ordered range):
+ *   'C' account 0x00 container-name      -> container record
+ *   'B' container-id(u64 BE) blob-name   -> blob record
+ *   'U' container-id blob-name 0x00 id   -> staged (uncommitted) block: its extent
+ *   'S' "cid"                            -> last container id handed out
+ * Blob keys use the container's numeric id, not its name: deleting a container removes its blobs
+ * with two range deletions in the same batch, O(1) whatever its size, and a container re-created
+ * under the same name starts empty.  Blob names are raw UTF-8 bytes (never NUL: names with NUL are
+ * refused), so the key order is the byte order Azure lists in.
+ *
+ * Invariants:
+ *  M1  every write reaches RocksDB as one write batch committed with a synced WAL (unless
+ *      --fsync=never); a 2xx is sent only after meta_commit() returned 0.
+ *  M2  read-check-write sequences on one blob run under that blob's stripe lock, and on containers
+ *      under the container lock held for writing, so conditions are compare-and-set.
+ *  M3  a blob write commits only while its container still exists with the id it looked up
+ *      (meta_container_current() under the container lock held for reading).
+ */
+#ifndef COBALT_META_H
+#define COBALT_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct arena;
+struct buf;
+struct meta;
+struct meta_txn;
+struct meta_iter;
+
+/* Errors at this boundary: 0 ok, META_NOTFOUND, or META_EIO (RocksDB said no; logged). */
+#define META_NOTFOUND 1
+#define META_EIO      (-5)
+
+int meta_open(const char *dir, int fsync, struct meta **out);
+void meta_close(struct meta *m);
+/* Non-zero once a commit has failed: the server then refuses writes until restart. */
+int meta_failed(const struct meta *m);
+
+/* Point read.  On 0, the value (*val, *len) lives in `a`. */
+int meta_get(struct meta *m, const void *key, size_t klen, struct arena *a, char **val,
+             size_t *len);
+
+struct meta_txn *meta_txn_new(void);
+void meta_txn_free(struct meta_txn *t);
+void meta_txn_put(struct meta_txn *t, const void *k, size_t kl, const void *v, size_t vl);
+void meta_txn_delete(struct meta_txn *t, const void *k, size_t kl);
+/* Deletes every key in [from, to). */
+void meta_txn_delete_range(struct meta_txn *t, const void *from, size_t fl, const void *to,
+                           size_t tl);
+/* Commits atomically and durably (M1).  0 or META_EIO. */
+int meta_commit(struct meta *m, struct meta_txn *t);
+
+/* Iterators over [lower, upper); keys and values are borrowed until the next move. */
+struct meta_iter *meta_iter_new(struct meta *m, const void *lower, size_t ll, const void *upper,
+                                size_t ul);
+void meta_iter_free(struct meta_iter *it);
+void meta_iter_seek(struct meta_iter *it, const void *k, size_t kl);
+int meta_iter_valid(struct meta_iter *it);
+void meta_iter_next(struct meta_iter *it);
+const char *meta_iter_key(struct meta_iter *it, size_t *len);
+const char *meta_iter_value(struct meta_iter *it, size_t *len);
+/* META_EIO if the iteration stopped on an error rather than at the end. */
+int meta_iter_status(struct meta_iter *it);
+
+/* Locks (M2, M3). */
+void meta_containers_rdlock(struct meta *m);
+void meta_containers_wrlock(struct meta *m);
+void meta_containers_unlock(struct meta *m);
+unsigned meta_blob_lock(struct meta *m, uint64_t cid, const char *name, size_t nlen);
+void meta_blob_unlock(struct meta *m, unsigned stripe);
+
+/* A new ETag value: unique and increasing (100 ns ticks, bumped past the last one issued). */
+uint64_t meta_next_etag(struct meta *m);
+/* Next container id, persisted by the caller's txn (meta_txn_put of the 'S' key is done here). */
+uint64_t meta_next_container_id(struct meta *m, struct meta_txn *t);
+
+/* ---- records ---------------------------------------------------------------------------- */
+
+struct meta_pair {
+    const char *name, *value;    /* NUL-terminated */
+};
+
+enum public_access { PUBLIC_NONE = 0, PUBLIC_BLOB = 1, PUBLIC_CONTAINER = 2 };
+
+struct container_rec {
+    uint64_t id;
+    int64_t created, modified;
+    uint64_t etag;
+    uint8_t public_access;
+    size_t nmeta;
+    struct meta_pair *meta;
+};
+
+enum blob_type { BLOB_BLOCK = 1, BLOB_PAGE = 2, BLOB_APPEND = 3 };
+#define BLOB_F_MD5         0x01   /* md5 holds the stored Content-MD5 */
+#define BLOB_F_UNCOMMITTED 0x02   /* only staged blocks exist: invisible to reads (404) */
+
+struct block_ref {
+    const char *id;              /* base64 block id as sent; "" for Put Blob content */
+    size_t id_len;
+    struct extent ext;           /* ext.len == 0 only for an empty block (never stored) */
+};
+
+struct blob_rec {
+    uint8_t type, flags;
+    uint64_t size, etag;
+    int64_t created, modified;
+    const char *content_type, *content_encoding, *content_language, *content_disposition,
+        *cache_control;          /* "" when unset */
+    unsigned char md5[16];
+    size_t nmeta;
+    struct meta_pair *meta;
+    size_t nblocks;
+    struct block_ref *blocks;    /* the content, in order */
+};
+
+void meta_key_container(struct buf *k, const char *account, const char *name);
+void meta_key_blob(struct buf *k, uint64_t cid, const char *name, size_t nlen);
+/* Key range of every blob of a container, or of every staged block of one blob. */
+void meta_key_blob_range(struct buf *lo, struct buf *hi, uint64_t cid);
+void meta_key_block(struct buf *k, uint64_t cid, const char *name, size_t nlen, const char *id,
+                    size_t idlen);
+void meta_key_block_range(struct buf *lo, struct buf *hi, uint64_t cid, const char *name,
+                          size_t nlen);
+void meta_key_block_all(struct buf *lo, struct buf *hi, uint64_t cid);
+
+void meta_container_encode(const struct container_rec *c, struct buf *out);
+int meta_container_decode(struct arena *a, const char *p, size_t n, struct container_rec *c);
+void meta_blob_encode(const struct blob_rec *b, struct buf *out);
+int meta_blob_decode(struct arena *a, const char *p, size_t n, struct blob_rec *b);
+void meta_extent_encode(const struct extent *e, struct buf *out);
+int meta_extent_decode(const char *p, size_t n, struct extent *e);
+
+/* Typed reads: 0, META_NOTFOUND or META_EIO. */
+int meta_container_get(struct meta *m, struct arena *a, const char *account, const char *name,
+                       struct container_rec *c);
+int meta_blob_get(struct meta *m, struct arena *a, uint64_t cid, const char *name, size_t nlen,
+                  struct blob_rec *b);
+/* 1 when container `name` exists with id `cid` (call with the container lock held, M3). */
+int meta_container_current(struct meta *m, struct arena *a, const char *account, const char *name,
+                           uint64_t cid);
+
+#endif

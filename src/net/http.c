@@ -1,0 +1,407 @@
+/*
+ * http.c -- libmicrohttpd glue; see http.h.
+ *
+ * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).  Handlers block on disk and
+ * on group commit, and a blocked thread costs only its stack; with the connection limit this keeps
+ * the model simple and every request independent.
+ *
+ * The raw request-target is taken from MHD's URI log callback, which sees the line exactly as
+ * received; MHD's own unescaping is turned off (identity unescape callback), so nothing is
+ * normalised before authentication (protocol doc §1.1, trap 2).  That callback also creates the
+ * per-request state, so every request has an arena before its first header is looked at.
+ *
+ * Request life: access_cb is called first when the headers are complete (begin), then once per
+ * body piece, then with no data when the body is complete (end).  A response can be queued only
+ * before the body is read or after all of it was, so an error found mid-body is kept and sent once
+ * the rest has been discarded.
+ */
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "util/arena.h"
+#include "util/log.h"
+
+#define REQUEST_ARENA_CAP (64u << 20)   /* a request that needs more gets an error, not an abort */
+#define STREAM_BLOCK      (256u << 10)
+
+enum req_state { ST_NEW, ST_BODY, ST_DISCARD, ST_QUEUED };
+
+struct http_resp {
+    int status;
+    struct auth_kv *headers;
+    size_t nheaders, cap;
+    const char *body;
+    size_t body_len;
+    int stream;
+    uint64_t stream_len;
+    http_read_fn read;
+    void *read_ctx;
+    void (*read_free)(void *);
+};
+
+struct conn_req {
+    struct http_req r;
+    struct http_resp resp;
+    enum req_state state;
+    int begun;
+    struct http_server *srv;
+};
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct http_app app;
+    int port;
+    pthread_mutex_t mu;
+    unsigned active;              /* requests between begin and done */
+};
+
+static size_t
+unescape_identity(void *cls, struct MHD_Connection *c, char *s)
+{
+    return strlen(s);
+}
+
+static void *
+uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct conn_req *cr = calloc(1, sizeof(*cr));
+    const char *q;
+
+    if (cr == NULL)
+        return NULL;
+    cr->srv = cls;
+    if ((cr->r.arena = arena_new(REQUEST_ARENA_CAP)) == NULL ||
+        (cr->r.target = arena_strdup(cr->r.arena, uri)) == NULL) {
+        arena_free(cr->r.arena);
+        free(cr);
+        return NULL;
+    }
+    q = strchr(cr->r.target, '?');
+    cr->r.path = q ? arena_strndup(cr->r.arena, cr->r.target, (size_t)(q - cr->r.target))
+                   : cr->r.target;
+    cr->r.query = q ? q + 1 : "";
+    cr->r.resp = &cr->resp;
+    cr->resp.status = 500;
+    return cr;
+}
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct conn_req *cr = cls;
+    struct http_req *r = &cr->r;
+    struct auth_kv *nh;
+
+    if ((r->nheaders & (r->nheaders - 1)) == 0) {   /* grow at powers of two */
+        nh = arena_alloc(r->arena, sizeof(*nh) * (r->nheaders ? r->nheaders * 2 : 16));
+        if (nh == NULL)
+            return MHD_NO;
+        if (r->nheaders)
+            memcpy(nh, r->headers, sizeof(*nh) * r->nheaders);
+        r->headers = nh;
+    }
+    r->headers[r->nheaders].name = key;
+    r->headers[r->nheaders].value = value ? value : "";
+    r->nheaders++;
+    return MHD_YES;
+}
+
+const char *
+http_header(const struct http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+void
+http_resp_status(struct http_req *r, int status)
+{
+    r->resp->status = status;
+}
+
+void
+http_resp_header(struct http_req *r, const char *name, const char *value)
+{
+    struct http_resp *p = r->resp;
+    struct auth_kv *nh;
+
+    if (p->nheaders == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 32;
+        if ((nh = arena_alloc(r->arena, sizeof(*nh) * p->cap)) == NULL)
+            return;
+        if (p->nheaders)
+            memcpy(nh, p->headers, sizeof(*nh) * p->nheaders);
+        p->headers = nh;
+    }
+    p->headers[p->nheaders].name = arena_strdup(r->arena, name);
+    p->headers[p->nheaders].value = arena_strdup(r->arena, value);
+    if (p->headers[p->nheaders].name && p->headers[p->nheaders].value)
+        p->nheaders++;
+}
+
+void
+http_resp_body(struct http_req *r, const char *p, size_t n)
+{
+    r->resp->body = p;
+    r->resp->body_len = n;
+    r->resp->stream = 0;
+}
+
+void
+http_resp_stream(struct http_req *r, uint64_t len, http_read_fn fn, void *ctx,
+                 void (*free_fn)(void *))
+{
+    r->resp->stream = 1;
+    r->resp->stream_len = len;
+    r->resp->read = fn;
+    r->resp->read_ctx = ctx;
+    r->resp->read_free = free_fn;
+}
+
+static long
+no_body(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    return -1;
+}
+
+void
+http_resp_length_only(struct http_req *r, uint64_t len)
+{
+    http_resp_stream(r, len, no_body, NULL, NULL);
+}
+
+struct stream_ctx {
+    http_read_fn read;
+    void *ctx;
+    void (*free_fn)(void *);
+};
+
+static ssize_t
+stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream_ctx *s = cls;
+    long n = s->read(s->ctx, pos, buf, max);
+
+    return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+stream_free(void *cls)
+{
+    struct stream_ctx *s = cls;
+
+    if (s->free_fn != NULL)
+        s->free_fn(s->ctx);
+    free(s);
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *c, struct conn_req *cr)
+{
+    struct http_resp *p = &cr->resp;
+    struct MHD_Response *resp;
+    struct stream_ctx *sc;
+    enum MHD_Result rc;
+
+    cr->state = ST_QUEUED;
+    if (p->stream) {
+        if ((sc = malloc(sizeof(*sc))) == NULL)
+            return MHD_NO;
+        *sc = (struct stream_ctx){p->read, p->read_ctx, p->read_free};
+        p->read_free = NULL;   /* owned by the MHD response now */
+        resp = MHD_create_response_from_callback(p->stream_len, STREAM_BLOCK, stream_cb, sc,
+                                                 stream_free);
+        if (resp == NULL) {
+            stream_free(sc);
+            return MHD_NO;
+        }
+    } else {
+        resp = MHD_create_response_from_buffer(p->body_len, (void *)(p->body ? p->body : ""),
+                                               MHD_RESPMEM_PERSISTENT);
+        if (resp == NULL)
+            return MHD_NO;
+    }
+    for (size_t i = 0; i < p->nheaders; i++)
+        MHD_add_response_header(resp, p->headers[i].name, p->headers[i].value);
+    rc = MHD_queue_response(c, (unsigned)p->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+          const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+    struct http_server *srv = cls;
+    struct conn_req *cr = *req_cls;
+    struct http_req *r;
+    const char *cl;
+    int rc;
+
+    if (cr == NULL)
+        return MHD_NO;
+    r = &cr->r;
+    switch (cr->state) {
+    case ST_NEW:
+        r->method = method;
+        MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, cr);
+        if ((cl = http_header(r, "Content-Length")) != NULL) {
+            char *end;
+            errno = 0;
+            r->content_length = strtoull(cl, &end, 10);
+            r->has_content_length = errno == 0 && end != cl && *end == '\0' && cl[0] != '-';
+        }
+        pthread_mutex_lock(&srv->mu);
+        srv->active++;
+        pthread_mutex_unlock(&srv->mu);
+        cr->begun = 1;
+        rc = srv->app.begin(srv->app.ctx, r);
+        if (rc == HTTP_RESPOND)
+            return queue(c, cr);
+        cr->state = ST_BODY;
+        return MHD_YES;
+    case ST_BODY:
+    case ST_DISCARD:
+        if (*upload_data_size > 0) {
+            if (cr->state == ST_BODY &&
+                srv->app.body(srv->app.ctx, r, upload_data, *upload_data_size) == HTTP_RESPOND)
+                cr->state = ST_DISCARD;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        if (cr->state == ST_BODY)
+            srv->app.end(srv->app.ctx, r);
+        return queue(c, cr);
+    case ST_QUEUED:
+        break;
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct conn_req *cr = *req_cls;
+
+    if (cr == NULL)
+        return;
+    if (cr->begun) {
+        srv->app.done(srv->app.ctx, &cr->r);
+        pthread_mutex_lock(&srv->mu);
+        srv->active--;
+        pthread_mutex_unlock(&srv->mu);
+    }
+    if (cr->resp.read_free != NULL)   /* a stream described but never queued */
+        cr->resp.read_free(cr->resp.read_ctx);
+    arena_free(cr->r.arena);
+    free(cr);
+    *req_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    log_debug("http: %s", line);
+}
+
+int
+http_start(const struct http_config *cfg, const struct http_app *app, struct http_server **out)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    struct sockaddr *sa;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *info;
+
+    if (s == NULL)
+        return -1;
+    s->app = *app;
+    pthread_mutex_init(&s->mu, NULL);
+    memset(&sin, 0, sizeof(sin));
+    memset(&sin6, 0, sizeof(sin6));
+    if (inet_pton(AF_INET, cfg->host, &sin.sin_addr) == 1) {
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t)cfg->port);
+        sa = (struct sockaddr *)&sin;
+    } else if (inet_pton(AF_INET6, cfg->host, &sin6.sin6_addr) == 1) {
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons((uint16_t)cfg->port);
+        sa = (struct sockaddr *)&sin6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_error("http: --host must be an IPv4 or IPv6 address, not '%s'", cfg->host);
+        free(s);
+        return -1;
+    }
+    s->d = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_identity, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(1u << 20),
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    if (s->d == NULL) {
+        log_error("http: cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
+        free(s);
+        return -1;
+    }
+    info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    *out = s;
+    return 0;
+}
+
+int
+http_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void
+http_stop(struct http_server *s, unsigned grace_s)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    unsigned waited = 0, active;
+
+    if (s == NULL)
+        return;
+    MHD_quiesce_daemon(s->d);
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        active = s->active;
+        pthread_mutex_unlock(&s->mu);
+        if (active == 0 || waited >= grace_s * 50)
+            break;
+        nanosleep(&ts, NULL);
+        waited++;
+    }
+    if (active > 0)
+        log_warn("http: stopping with %u requests still in flight", active);
+    MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,93 @@
+/*
+ * http.h -- the HTTP front end.  Only net/ includes microhttpd.h.
+ *
+ * net/ assembles each request (raw request-target, headers, Content-Length) into a struct
+ * http_req, streams its body to the application in pieces, and sends the response the application
+ * describes: from memory, or from a read callback (object downloads).  The application is a table
+ * of four callbacks (struct http_app), called on the connection's thread:
+ *
+ *   begin(r)        headers are complete.  Either describe a response and return HTTP_RESPOND, or
+ *                   return HTTP_BODY to receive the body (possibly empty).
+ *   body(r, p, n)   the next piece of the body.  Return 0 to go on, or HTTP_RESPOND after
+ *                   describing an (error) response: the rest of the body is read and discarded.
+ *   end(r)          the whole body arrived: describe the response.
+ *   done(r)         the exchange is over (sent, or the client went away mid-way); release
+ *                   everything.  Called exactly once for every request that reached begin().
+ *
+ * Memory: every request owns r->arena (created by net/, freed after done()).  Strings given to
+ * http_resp_* are copied unless stated otherwise.
+ */
+#ifndef COBALT_NET_HTTP_H
+#define COBALT_NET_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "auth/auth.h"
+
+struct arena;
+
+#define HTTP_BODY    1
+#define HTTP_RESPOND 2
+
+struct http_req {
+    struct arena *arena;
+    const char *method;          /* as received, e.g. "GET" */
+    const char *target;          /* raw request-target: path and query, percent-encoding kept */
+    const char *path;            /* target up to '?' */
+    const char *query;           /* after '?', "" if none */
+    struct auth_kv *headers;     /* in arrival order */
+    size_t nheaders;
+    int has_content_length;
+    uint64_t content_length;
+    void *app;                   /* the application's per-request state */
+    struct http_resp *resp;      /* private to net/ */
+};
+
+/*
+ * Stream source for a response body: read(ctx, pos, buf, max) returns bytes written to buf (> 0),
+ * or -1 to abort the connection (the client then sees a short body, never wrong bytes with a 200).
+ */
+typedef long (*http_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
+
+struct http_app {
+    int (*begin)(void *app, struct http_req *r);
+    int (*body)(void *app, struct http_req *r, const char *p, size_t n);
+    void (*end)(void *app, struct http_req *r);
+    void (*done)(void *app, struct http_req *r);
+    void *ctx;
+};
+
+struct http_config {
+    const char *host;
+    int port;                    /* 0: any free port (see http_port()) */
+    unsigned max_connections;
+    unsigned timeout_s;          /* idle connection timeout */
+};
+
+struct http_server;
+
+/* Starts listening and serving on background threads.  0, or -1 (logged). */
+int http_start(const struct http_config *cfg, const struct http_app *app, struct http_server **out);
+/* The bound port. */
+int http_port(const struct http_server *s);
+/* Stops accepting, lets in-flight requests finish (up to `grace_s` seconds), then stops. */
+void http_stop(struct http_server *s, unsigned grace_s);
+
+/* Request header by name (case-insensitive), trimmed; NULL if absent.  Borrowed for the request. */
+const char *http_header(const struct http_req *r, const char *name);
+
+/* Response description.  Call before returning HTTP_RESPOND / from end(). */
+void http_resp_status(struct http_req *r, int status);
+void http_resp_header(struct http_req *r, const char *name, const char *value);
+/* Body from memory; p must stay valid until done() (arena memory is fine). */
+void http_resp_body(struct http_req *r, const char *p, size_t n);
+/* Body of `len` bytes from a callback; for HEAD, only Content-Length is sent.  free_fn(ctx) runs
+ * when the response is destroyed (may be NULL). */
+void http_resp_stream(struct http_req *r, uint64_t len, http_read_fn fn, void *ctx,
+                      void (*free_fn)(void *));
+/* HEAD-style: Content-Length `len` but no body (used for HEAD on blobs). */
+void http_resp_length_only(struct http_req *r, uint64_t len);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * store.h -- the data plane: object bytes as needles in append-only volume files.
+ *
+ * A blob's bytes are a list of extents; each extent is one whole needle (needle.h) named by its
+ * volume and offset.  Writers stream a payload into a reserved region of the active volume; once
+ * every needle a request wrote is finished, store_sync() makes them durable (group fdatasync shared
+ * by concurrent writers) and only then may metadata that references them be committed.
+ *
+ * Invariants (the crash and fault tests cite them by number):
+ *  V1  volumes are append-only: bytes of a finished needle are never rewritten in place.
+ *  V2  a needle is fdatasync'd (store_sync) before any metadata points at it.
+ *  V3  bytes that no committed metadata references are garbage: a crash mid-write leaves only
+ *      garbage, which compaction reclaims.
+ *  V4  after a failed write or sync the store refuses every further write until restart
+ *      (store_failed()); a failed fsync is never retried and then acknowledged.
+ *  V5  a new volume file is fsync'd together with its directory before a needle is written to it.
+ *
+ * Thread safety: every function may be called from any thread; a needle_writer or store_reader is
+ * used by one thread at a time.
+ */
+#ifndef COBALT_STORE_H
+#define COBALT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/io.h"
+
+struct extent {
+    uint32_t vol;       /* volume id */
+    uint64_t off;       /* offset of the needle header in the volume */
+    uint64_t len;       /* data bytes */
+};
+
+struct store_config {
+    const char *dir;            /* directory for volume files (created if missing) */
+    const struct io_ops *io;    /* NULL = io_posix */
+    int fsync;                  /* 0: --fsync=never (development only) */
+    uint64_t volume_size;       /* start a new volume past this many bytes; 0 = 1 GiB */
+};
+
+struct store;
+struct needle_writer;
+struct store_reader;
+
+/* Opens or creates the store.  0, or an errno value. */
+int store_open(const struct store_config *cfg, struct store **out);
+void store_close(struct store *s);
+
+/* Non-zero (the errno that caused it) once a write or sync has failed (V4). */
+int store_failed(const struct store *s);
+
+/*
+ * Reserves room for a needle of exactly `len` (> 0) data bytes and returns a writer for it.
+ * 0, or an errno value (the store's failure code when it has failed).
+ */
+int store_write_begin(struct store *s, uint64_t len, struct needle_writer **w);
+/* Appends the next bytes of the payload.  Writing more than `len` bytes in total fails (EINVAL). */
+int store_write(struct needle_writer *w, const void *p, size_t n);
+/* Writes trailer and header once exactly `len` bytes were written; frees w; *e describes the
+ * needle.  The needle is not durable until store_sync().  0 or errno. */
+int store_write_finish(struct needle_writer *w, struct extent *e);
+/* Frees a writer that will not be finished; its region becomes garbage (V3).  NULL is a no-op. */
+void store_write_abort(struct needle_writer *w);
+
+/*
+ * Makes every needle finished so far in the volumes of e[0..n) durable (V2), sharing fdatasyncs
+ * with concurrent callers.  A no-op with fsync disabled.  0, or errno (and the store fails, V4).
+ */
+int store_sync(struct store *s, const struct extent *e, size_t n);
+
+/* A reader verifies each 64 KiB chunk against its CRC32C before handing out any byte of it. */
+int store_reader_new(struct store *s, struct store_reader **r);
+void store_reader_free(struct store_reader *r);
+/*
+ * Copies up to n bytes of needle e starting at data offset off into dst.  Returns the number of
+ * bytes copied (> 0 unless n == 0 or off == e->len), or -errno: -EIO for an I/O error,
+ * -EBADMSG when a checksum does not match (the caller must not send those bytes).
+ */
+long store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, void *dst,
+                       size_t n);
+
+#endif
