@@ -77,7 +77,9 @@ struct auth_result {
  * res->code, res->message set.  Decision order per the protocol doc §3.1; Shared Key signatures are
  * tried with culture-aware then byte-order header sorting, '+' kept then '+' as space in query
  * values, and the JS Content-Encoding/Content-Language swap; SAS fields per §3.4-3.6 with 5 minutes
- * of clock skew allowed on st and se.  Strings in res live in `a`.
+ * of clock skew allowed on st and se.  A SAS's spr and ss are checked here (403
+ * AuthorizationProtocolMismatch, AuthorizationServiceMismatch), its letters and resource types in
+ * auth_authorize().  Strings in res live in `a`.
  */
 int auth_authenticate(const struct auth_request *req, const struct auth_account *acct, int64_t now,
                       struct arena *a, struct auth_result *res);
@@ -91,7 +93,8 @@ enum auth_public { AUTH_PUBLIC_NONE, AUTH_PUBLIC_BLOB, AUTH_PUBLIC_CONTAINER };
 /* What one route needs; part of the route table. */
 struct auth_need {
     enum auth_level level;
-    const char *perms;           /* any one of these SAS letters suffices, e.g. "cw" */
+    const char *perms;           /* any one of these SAS letters suffices, e.g. "cw";
+                                    NULL or "" = any granted letter */
     unsigned service_sas;        /* AUTH_SCOPE_* bits: which service-SAS scopes may call it */
     enum auth_public anonymous;  /* minimum public access that lets anonymous callers in */
 };
@@ -103,9 +106,9 @@ struct auth_need {
 /*
  * Checks an authenticated caller against a route's needs.  `pub` is the container's public access
  * (AUTH_PUBLIC_NONE when there is no container).  Returns 0, or -1 with res->status/code/message
- * set: 403 AuthorizationPermissionMismatch, AuthorizationResourceTypeMismatch,
- * AuthorizationServiceMismatch, AuthorizationProtocolMismatch, or, for anonymous callers,
- * 404 ResourceNotFound (existence is hidden) or 403 NoAuthenticationInformation-style refusal.
+ * set: 403 AuthorizationPermissionMismatch, AuthorizationResourceTypeMismatch, or, for anonymous
+ * callers, 404 ResourceNotFound on container/object routes (existence is hidden) or 403
+ * AuthorizationFailure on service-level routes.
  */
 int auth_authorize(const struct auth_request *req, const struct auth_need *need,
                    enum auth_public pub, struct auth_result *res);

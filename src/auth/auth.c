@@ -1,0 +1,247 @@
+/*
+ * auth.c -- the authentication dispatcher (protocol doc §3.1), authorisation of an authenticated
+ * caller against a route's needs (§3.8, §3.11), and the helpers the scheme files share.
+ *
+ * Sits between the HTTP layer and the route table: the dispatcher calls auth_authenticate() then
+ * auth_authorize() before any handler runs.  Everything is a pure function of the request, the
+ * account's keys and the clock passed in; results live in the request's arena.
+ */
+#include "auth/auth_int.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "util/arena.h"
+#include "util/codec.h"
+
+int
+auth_fail(struct auth_result *res, int status, const char *code, const char *message,
+          const char *detail)
+{
+    res->status = status;
+    res->code = code;
+    res->message = message;
+    res->detail = detail;
+    return -1;
+}
+
+int
+auth_fail_oom(struct auth_result *res)
+{
+    return auth_fail(res, 503, "ServerBusy", "The server is busy.", NULL);
+}
+
+const char *
+auth_header(const struct auth_request *req, const char *name, int *count)
+{
+    const char *found = NULL;
+    int n = 0;
+    size_t i;
+
+    for (i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].name, name) != 0)
+            continue;
+        if (n++ == 0)
+            found = req->headers[i].value != NULL ? req->headers[i].value : "";
+    }
+    if (count != NULL)
+        *count = n;
+    return found;
+}
+
+void
+auth_hmac(const struct auth_account *acct, int k, const char *msg, size_t n,
+          unsigned char mac[AUTH_HMAC_LEN])
+{
+    unsigned int len = AUTH_HMAC_LEN;
+
+    HMAC(EVP_sha256(), acct->key[k], (int)acct->keylen[k], (const unsigned char *)msg, n, mac,
+         &len);
+}
+
+int
+auth_sig_matches(const struct auth_account *acct, const char *sig, const char *msg, size_t n)
+{
+    unsigned char want[48], mac[AUTH_HMAC_LEN];
+    size_t siglen = strlen(sig);
+    int k, ok = 0;
+
+    /* 44 base64 characters decode to 32 bytes (plus one padding byte's worth). */
+    if (siglen != BASE64_LEN(AUTH_HMAC_LEN) || base64_decode(sig, siglen, want) != AUTH_HMAC_LEN)
+        return 0;
+    for (k = 0; k < acct->nkeys && k < 2; k++) {
+        auth_hmac(acct, k, msg, n, mac);
+        ok |= CRYPTO_memcmp(mac, want, AUTH_HMAC_LEN) == 0;
+    }
+    return ok;
+}
+
+/* Splits "Scheme rest" into the scheme's length and a pointer to rest (spaces skipped). */
+static const char *
+split_scheme(const char *v, size_t *schemelen)
+{
+    const char *sp;
+
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if ((sp = strpbrk(v, " \t")) == NULL) {
+        *schemelen = strlen(v);
+        return v + *schemelen;
+    }
+    *schemelen = (size_t)(sp - v);
+    while (*sp == ' ' || *sp == '\t')
+        sp++;
+    return sp;
+}
+
+static int
+scheme_is(const char *v, size_t n, const char *scheme)
+{
+    return strlen(scheme) == n && strncasecmp(v, scheme, n) == 0;
+}
+
+static int
+query_has_sig(const struct auth_request *req)
+{
+    size_t i;
+
+    for (i = 0; i < req->nquery; i++)
+        if (strcasecmp(req->query[i].name, "sig") == 0)
+            return 1;
+    return 0;
+}
+
+int
+auth_authenticate(const struct auth_request *req, const struct auth_account *acct, int64_t now,
+                  struct arena *a, struct auth_result *res)
+{
+    const char *authz, *params;
+    size_t schemelen;
+    int count;
+
+    memset(res, 0, sizeof(*res));
+    authz = auth_header(req, "Authorization", &count);
+    if (authz != NULL) {
+        if (count > 1)
+            return auth_fail(res, 400, "InvalidAuthenticationInfo", MSG_INVALID_AUTH_INFO,
+                             "More than one Authorization header was sent.");
+        authz += strspn(authz, " \t");
+        params = split_scheme(authz, &schemelen);
+        if (scheme_is(authz, schemelen, "SharedKey"))
+            return auth_sharedkey(req, acct, 0, params, a, res);
+        if (scheme_is(authz, schemelen, "SharedKeyLite"))
+            return auth_sharedkey(req, acct, 1, params, a, res);
+        if (scheme_is(authz, schemelen, "Bearer"))
+            return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+                             req->is_https ? "Authentication scheme Bearer is not supported."
+                                           : "Authentication scheme Bearer is not allowed with "
+                                             "HTTP.");
+        return auth_fail(res, 400, "InvalidAuthenticationInfo", MSG_INVALID_AUTH_INFO,
+                         "The authentication scheme is not supported.");
+    }
+    if (query_has_sig(req))
+        return auth_sas(req, acct, now, a, res);
+    res->kind = AUTH_ANONYMOUS;
+    return 0;
+}
+
+/* 1 if any letter of `letters` is granted in perms; an empty or NULL list asks for any grant. */
+static int
+perms_allow(uint32_t perms, const char *letters)
+{
+    if (letters == NULL || letters[0] == '\0')
+        return perms != 0;
+    for (; *letters != '\0'; letters++)
+        if (*letters >= 'a' && *letters <= 'z' && (perms & AUTH_P(*letters)) != 0)
+            return 1;
+    return 0;
+}
+
+#define MSG_PERMISSION_MISMATCH \
+    "This request is not authorized to perform this operation using this permission."
+#define MSG_RESOURCE_TYPE_MISMATCH \
+    "This request is not authorized to perform this operation using this resource type."
+
+/*
+ * Anonymous callers: a route opts in with need->anonymous (the minimum public access level of the
+ * container), and the container's level must reach it (CONTAINER > BLOB > NONE).
+ *
+ * Refusals.  Azure hides the existence of private containers and blobs from anonymous callers with
+ * 404 ResourceNotFound, and SDKs handle that (e.g. exists() is false); we do the same for every
+ * container- and object-level route, writes included, so an anonymous caller cannot tell a private
+ * container from a missing one.  Service-level routes have nothing to hide: there Azure answers 401
+ * NoAuthenticationInformation with a Bearer challenge, which only makes sense once we serve OAuth,
+ * so we answer like Azurite, 403 AuthorizationFailure (SDKs accept either).
+ */
+static int
+authorize_anonymous(const struct auth_need *need, enum auth_public pub, struct auth_result *res)
+{
+    if (need->anonymous != AUTH_PUBLIC_NONE && pub >= need->anonymous)
+        return 0;
+    if (need->level == AUTH_LEVEL_SERVICE)
+        return auth_fail(res, 403, "AuthorizationFailure",
+                         "This request is not authorized to perform this operation.", NULL);
+    return auth_fail(res, 404, "ResourceNotFound", "The specified resource does not exist.", NULL);
+}
+
+int
+auth_authorize(const struct auth_request *req, const struct auth_need *need,
+               enum auth_public pub, struct auth_result *res)
+{
+    unsigned scope;
+
+    switch (res->kind) {
+    case AUTH_SHARED_KEY:
+        return 0;
+    case AUTH_ANONYMOUS:
+        return authorize_anonymous(need, pub, res);
+    case AUTH_SAS_ACCOUNT:
+        if (strchr(res->srt, (int)need->level) == NULL)
+            return auth_fail(res, 403, "AuthorizationResourceTypeMismatch",
+                             MSG_RESOURCE_TYPE_MISMATCH, NULL);
+        if (!perms_allow(res->perms, need->perms))
+            return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                             NULL);
+        return 0;
+    case AUTH_SAS_SERVICE:
+        /*
+         * A route that no service SAS may call (service-level and container-management routes) is
+         * a permission problem: no letter of a service SAS grants it.  A route that takes another
+         * scope (List Blobs with a blob SAS) is a resource-type problem.  The resource itself
+         * (which container, which blob) was bound by the signature in auth_authenticate().
+         */
+        scope = res->sr[0] == 'c' ? AUTH_SCOPE_CONTAINER : AUTH_SCOPE_BLOB;
+        if (need->service_sas == AUTH_SCOPE_NONE)
+            return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                             NULL);
+        if ((need->service_sas & scope) == 0)
+            return auth_fail(res, 403, "AuthorizationResourceTypeMismatch",
+                             MSG_RESOURCE_TYPE_MISMATCH, NULL);
+        if (!perms_allow(res->perms, need->perms))
+            return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                             NULL);
+        return 0;
+    }
+    (void)req;
+    return auth_fail(res, 403, "AuthorizationFailure",
+                     "This request is not authorized to perform this operation.", NULL);
+}
+
+int
+auth_may_overwrite(const struct auth_result *res)
+{
+    switch (res->kind) {
+    case AUTH_SHARED_KEY:
+        return 1;
+    case AUTH_SAS_ACCOUNT:
+    case AUTH_SAS_SERVICE:
+        return (res->perms & AUTH_P('w')) != 0;
+    case AUTH_ANONYMOUS:
+        break;
+    }
+    return 0;
+}

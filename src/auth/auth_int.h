@@ -1,0 +1,63 @@
+/*
+ * auth_int.h -- private interface between the files of src/auth/:
+ *
+ *   auth.c       dispatcher (§3.1 decision order), authorisation (§3.8, §3.11), shared helpers
+ *   sharedkey.c  Shared Key and Shared Key Lite (§3.2, §3.3), the culture-aware header comparator
+ *   sas.c        account and service SAS (§3.4-§3.6)
+ *
+ * Nothing here is used outside src/auth/ except by tests/unit/test_auth.c.
+ */
+#ifndef COBALT_AUTH_INT_H
+#define COBALT_AUTH_INT_H
+
+#include "auth/auth.h"
+
+#define AUTH_HMAC_LEN 32     /* HMAC-SHA256 */
+#define AUTH_SKEW_SECS 300   /* clock skew allowed on SAS st and se */
+
+/* Azure's standard messages for the codes auth produces. */
+#define MSG_AUTH_FAILED                                                                        \
+    "Server failed to authenticate the request. Make sure the value of Authorization header is " \
+    "formed correctly including the signature."
+#define MSG_INVALID_AUTH_INFO                                                                  \
+    "Authentication information is not given in the correct format. Check the value of "      \
+    "Authorization header."
+
+/*
+ * Fills res with a failure (status, code, message and an optional detail already in the arena)
+ * and returns -1, so callers can `return auth_fail(...)`.
+ */
+int auth_fail(struct auth_result *res, int status, const char *code, const char *message,
+              const char *detail);
+/* 503 ServerBusy: the request's arena is exhausted. */
+int auth_fail_oom(struct auth_result *res);
+
+/* First header named `name` (case-insensitive), or NULL.  *count (if not NULL) gets how many. */
+const char *auth_header(const struct auth_request *req, const char *name, int *count);
+
+/* HMAC-SHA256 of msg[0..n) under key `k` (0 or 1) of acct into mac. */
+void auth_hmac(const struct auth_account *acct, int k, const char *msg, size_t n,
+               unsigned char mac[AUTH_HMAC_LEN]);
+/*
+ * 1 if the base64 signature `sig` equals the HMAC of msg under any of acct's keys (compared in
+ * constant time with CRYPTO_memcmp), else 0.  A signature that is not base64 of 32 bytes never
+ * matches.
+ */
+int auth_sig_matches(const struct auth_account *acct, const char *sig, const char *msg, size_t n);
+
+/* Shared Key / Shared Key Lite: `lite` selects §3.3.  `params` is the Authorization value after
+ * the scheme ("account:signature"). */
+int auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, int lite,
+                   const char *params, struct arena *a, struct auth_result *res);
+
+/* Account or service SAS (the query carries `sig`). */
+int auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_t now,
+             struct arena *a, struct auth_result *res);
+
+/*
+ * The culture-aware (en-US) string comparison the Azure SDKs and service use to sort canonicalised
+ * headers (§3.2).  Returns < 0, 0 or > 0 like strcmp.
+ */
+int auth_culture_cmp(const char *a, const char *b);
+
+#endif
