@@ -100,7 +100,7 @@ def test_uncommitted_blob_is_invisible_until_committed(container, raw):
 def test_put_blob_drops_uncommitted_blocks(container):
     bc = container.get_blob_client("drop.bin")
     bc.stage_block("x1", b"staged")
-    bc.upload_blob(b"direct")
+    bc.upload_blob(b"direct", overwrite=True)
     _, uncommitted = bc.get_block_list("all")
     assert uncommitted == []
     expect_error(bc.commit_block_list, 400, "InvalidBlockList", ["x1"])
