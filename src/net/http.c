@@ -36,7 +36,7 @@
 #define REQUEST_ARENA_CAP (64u << 20)   /* a request that needs more gets an error, not an abort */
 #define STREAM_BLOCK      (256u << 10)
 
-enum req_state { ST_NEW, ST_BODY, ST_DISCARD, ST_QUEUED };
+enum req_state { ST_NEW, ST_READY, ST_BODY, ST_DISCARD, ST_QUEUED };
 
 struct http_resp {
     int status;
@@ -270,10 +270,24 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
         pthread_mutex_unlock(&srv->mu);
         cr->begun = 1;
         rc = srv->app.begin(srv->app.ctx, r);
-        if (rc == HTTP_RESPOND)
-            return queue(c, cr);
+        if (rc == HTTP_RESPOND) {
+            /* A response queued before the request is complete makes MHD close the connection
+             * afterwards.  That is right when a body is still on its way (no point reading
+             * gigabytes to refuse them); otherwise answer on the next call and keep it alive. */
+            if ((r->has_content_length && r->content_length > 0) ||
+                http_header(r, "Transfer-Encoding") != NULL)
+                return queue(c, cr);
+            cr->state = ST_READY;
+            return MHD_YES;
+        }
         cr->state = ST_BODY;
         return MHD_YES;
+    case ST_READY:
+        if (*upload_data_size > 0) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return queue(c, cr);
     case ST_BODY:
     case ST_DISCARD:
         if (*upload_data_size > 0) {
