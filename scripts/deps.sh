@@ -3,7 +3,9 @@
 # Idempotent: when every package is already present the apt step is skipped, and npm only
 # reinstalls node_modules when package-lock.json changed.
 #
-#   scripts/deps.sh            run as root, or as a user with sudo
+#   scripts/deps.sh            everything: build and test dependencies
+#   scripts/deps.sh build      only what building and running the server needs
+# Run as root, or as a user with sudo.
 #
 # Only the Debian archive and the npm registry are contacted.
 set -euo pipefail
@@ -23,19 +25,20 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 
+WHAT="${1:-all}"
 PKGS=(
     build-essential cmake pkg-config
     libmicrohttpd-dev librocksdb-dev libexpat1-dev libssl-dev
-    python3 python3-pytest python3-azure-storage
-    azure-cli
-    ca-certificates
 )
-# Node.js: only install Debian's when no node is on the machine (a NodeSource build may already
+if [ "$WHAT" != build ]; then
+    PKGS+=(python3 python3-pytest python3-azure-storage azure-cli ca-certificates)
+fi
+# Node.js (tests only): only install Debian's when no node is on the machine (a NodeSource build may already
 # be there, and Debian's npm package conflicts with its bundled npm).
-if ! command -v node >/dev/null 2>&1; then
+if [ "$WHAT" != build ] && ! command -v node >/dev/null 2>&1; then
     PKGS+=(nodejs)
 fi
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$WHAT" != build ] && ! command -v npm >/dev/null 2>&1; then
     PKGS+=(npm)
 fi
 
@@ -53,6 +56,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
     log "Debian packages already installed"
+fi
+
+if [ "$WHAT" = build ]; then
+    log "done"
+    exit 0
 fi
 
 # npm packages (the JS SDK for the smoke test), into ./node_modules at the repo root.
