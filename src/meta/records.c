@@ -10,7 +10,8 @@
  *   u8 1, u8 type, u8 flags, varint size, u64 etag, u64 created, u64 modified,
  *   5 x bytes (content type, encoding, language, disposition, cache control),
  *   [16 bytes md5 if BLOB_F_MD5], varint nmeta, nmeta x (bytes name, bytes value),
- *   varint nblocks, nblocks x (bytes id, u32 vol, u64 off, varint len)
+ *   varint nblocks, nblocks x (bytes id, extent)
+ * Extent: u64 needle sequence number, u32 volume, u64 offset, varint length
  * Container record, version 1:
  *   u8 1, u64 id, u64 created, u64 modified, u64 etag, u8 public access, metadata as above
  */
@@ -157,6 +158,7 @@ meta_container_decode(struct arena *a, const char *p, size_t n, struct container
 void
 meta_extent_encode(const struct extent *e, struct buf *out)
 {
+    buf_u64(out, e->seq);
     buf_u32(out, e->vol);
     buf_u64(out, e->off);
     buf_varint(out, e->len);
@@ -165,8 +167,10 @@ meta_extent_encode(const struct extent *e, struct buf *out)
 static int
 get_extent(struct rd *r, struct extent *e)
 {
-    return rd_u32(r, &e->vol) != 0 || rd_u64(r, &e->off) != 0 || rd_varint(r, &e->len) != 0 ? -1
-                                                                                              : 0;
+    return rd_u64(r, &e->seq) != 0 || rd_u32(r, &e->vol) != 0 || rd_u64(r, &e->off) != 0 ||
+                   rd_varint(r, &e->len) != 0
+               ? -1
+               : 0;
 }
 
 int

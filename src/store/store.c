@@ -348,6 +348,7 @@ store_write_finish(struct needle_writer *w, struct extent *e)
     pthread_mutex_lock(&s->mu);
     w->v->written_seq++;
     pthread_mutex_unlock(&s->mu);
+    e->seq = w->seq;
     e->vol = w->v->id;
     e->off = w->off;
     e->len = w->len;

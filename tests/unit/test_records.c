@@ -32,11 +32,12 @@ main(void)
 {
     struct arena *a = arena_new(1 << 20);
     struct meta_pair md[2] = {{"Alpha", "1"}, {"beta_2", "two words"}};
-    struct block_ref blocks[2] = {{"QUFB", 4, {1, 0, 100}}, {"QkJC", 4, {7, 123456789012ull, 5}}};
+    struct block_ref blocks[2] = {{"QUFB", 4, {11, 1, 0, 100}},
+                                  {"QkJC", 4, {12, 7, 123456789012ull, 5}}};
     struct blob_rec b = {0}, g;
     struct container_rec c = {0}, gc;
     struct buf v = BUF_INIT, lo = BUF_INIT, hi = BUF_INIT, k = BUF_INIT;
-    struct extent e = {3, 99, 1 << 20}, ge;
+    struct extent e = {42, 3, 99, 1 << 20}, ge;
 
     /* Blob keys sort by container id, then by name bytes (Azure's listing order). */
     CHECK(key_cmp(1, "a", "b") < 0);
@@ -95,7 +96,7 @@ main(void)
     CHECK(g.nmeta == 2);
     CHECK_STR(g.meta[1].name, "beta_2");
     CHECK_STR(g.meta[1].value, "two words");
-    CHECK(g.nblocks == 2 && g.blocks[1].ext.vol == 7 && g.blocks[1].ext.off == 123456789012ull &&
+    CHECK(g.nblocks == 2 && g.blocks[1].ext.seq == 12 && g.blocks[1].ext.vol == 7 && g.blocks[1].ext.off == 123456789012ull &&
           g.blocks[1].ext.len == 5 && g.blocks[1].id_len == 4 &&
           memcmp(g.blocks[1].id, "QkJC", 4) == 0);
     /* Every truncation is refused; so is trailing garbage and an unknown version. */
@@ -125,7 +126,7 @@ main(void)
 
     /* Extents. */
     meta_extent_encode(&e, &v);
-    CHECK(meta_extent_decode(v.p, v.len, &ge) == 0 && ge.vol == 3 && ge.off == 99 &&
+    CHECK(meta_extent_decode(v.p, v.len, &ge) == 0 && ge.seq == 42 && ge.vol == 3 && ge.off == 99 &&
           ge.len == 1 << 20);
     CHECK(meta_extent_decode(v.p, v.len - 1, &ge) == -1);
     buf_free(&v);
