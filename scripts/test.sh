@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Runs every test Cobalt has, the way CI does:
+#   1. scripts/deps.sh (Debian + npm packages; fast when already installed)
+#   2. release build (build/, -Werror) and ASan/UBSan build (build-asan/, -Werror)
+#   3. ctest in both builds
+#   4. the pytest conformance suite against the release binary, then against the ASan binary
+#      (large-data tests skipped there: COBALT_SKIP_HEAVY=1)
+#   5. the JS SDK smoke test and the az CLI smoke test (release binary)
+# Exits non-zero if anything failed; the last line is "N passed, N failed" over everything that ran.
+#
+# Environment knobs: JOBS (build parallelism, default nproc), COBALT_TEST_SKIP_DEPS=1 (skip step 1).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PY=/usr/bin/python3
+JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/cobalt-test.XXXXXX")"
+export PYTHONDONTWRITEBYTECODE=1
+# Sanitizer behaviour for every ASan process (unit tests and the server): fail loudly.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+
+hr() { printf '\n==================== %s ====================\n' "$*"; }
+
+record() { # name passed failed seconds
+    TOTAL_PASSED=$((TOTAL_PASSED + $2))
+    TOTAL_FAILED=$((TOTAL_FAILED + $3))
+    SUMMARY+=("$(printf '%-34s %5d passed %5d failed %6ss' "$1" "$2" "$3" "$4")")
+}
+
+# run_logged LOG TIMEOUT CMD... : runs CMD with output to the console and LOG; returns its status.
+run_logged() {
+    local log="$1" limit="$2"
+    shift 2
+    timeout --kill-after=30 "$limit" "$@" 2>&1 | tee "$log"
+    return "${PIPESTATUS[0]}"
+}
+
+finish() {
+    hr "summary"
+    local line
+    for line in "${SUMMARY[@]}"; do echo "$line"; done
+    echo "logs: $LOGDIR"
+    echo
+    echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+    if [ "$TOTAL_FAILED" -ne 0 ] || [ "$TOTAL_PASSED" -eq 0 ]; then
+        exit 1
+    fi
+    exit 0
+}
+
+# ------------------------------------------------------------------------------------------------
+hr "dependencies"
+t0=$SECONDS
+if [ "${COBALT_TEST_SKIP_DEPS:-0}" = "1" ]; then
+    echo "skipped (COBALT_TEST_SKIP_DEPS=1)"
+elif ! bash scripts/deps.sh; then
+    record "deps.sh" 0 1 $((SECONDS - t0))
+    finish
+fi
+
+# ------------------------------------------------------------------------------------------------
+build() { # name dir cmake-args...
+    local name="$1" dir="$2"
+    shift 2
+    hr "build: $name"
+    local t=$SECONDS
+    if run_logged "$LOGDIR/build-$name.log" 1800 cmake -S . -B "$dir" "$@" &&
+       run_logged "$LOGDIR/build-$name.log.2" 1800 cmake --build "$dir" -j "$JOBS"; then
+        record "build $name" 1 0 $((SECONDS - t))
+        return 0
+    fi
+    record "build $name" 0 1 $((SECONDS - t))
+    return 1
+}
+
+RELEASE_OK=0
+ASAN_OK=0
+build release build -DCOBALT_WERROR=ON && RELEASE_OK=1
+build asan build-asan -DCOBALT_SANITIZE=ON -DCOBALT_WERROR=ON && ASAN_OK=1
+
+# ------------------------------------------------------------------------------------------------
+run_ctest() { # name dir
+    local name="$1" dir="$2" log="$LOGDIR/ctest-$1.log"
+    hr "ctest: $name"
+    local t=$SECONDS rc passed failed total
+    run_logged "$log" 900 ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$JOBS"
+    rc=$?
+    # "100% tests passed, 0 tests failed out of 12"
+    failed=$(sed -n 's/.* tests passed, \([0-9]\+\) tests\? failed out of \([0-9]\+\).*/\1/p' "$log" | tail -1)
+    total=$(sed -n 's/.* tests passed, \([0-9]\+\) tests\? failed out of \([0-9]\+\).*/\2/p' "$log" | tail -1)
+    failed=${failed:-0}
+    total=${total:-0}
+    passed=$((total - failed))
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    record "ctest $name" "$passed" "$failed" $((SECONDS - t))
+}
+
+[ $RELEASE_OK = 1 ] && run_ctest release build
+[ $ASAN_OK = 1 ] && run_ctest asan build-asan
+
+# ------------------------------------------------------------------------------------------------
+run_pytest() { # name binary [extra env...]
+    local name="$1" bin="$2" log="$LOGDIR/pytest-$1.log"
+    shift 2
+    hr "pytest conformance: $name ($bin)"
+    local t=$SECONDS rc passed failed errors summary
+    run_logged "$log" 1500 env COBALT_BIN="$bin" "$@" "$PY" -m pytest tests/conformance \
+        -p no:cacheprovider -q -rfEs --durations=10 --junitxml="$LOGDIR/pytest-$name.xml"
+    rc=$?
+    # Final summary line, e.g. "3 failed, 90 passed, 2 skipped, 1 error in 312.20s (0:05:12)".
+    summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error|errors|skipped|deselected)' "$log" | tail -1)
+    passed=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
+    failed=$(echo "$summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
+    errors=$(echo "$summary" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+' || true)
+    passed=${passed:-0}
+    failed=$(( ${failed:-0} + ${errors:-0} ))
+    # Exit 5 = no tests collected; any non-zero exit without counted failures is still a failure.
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: treated as a failure"; fi
+    record "pytest $name" "$passed" "$failed" $((SECONDS - t))
+}
+
+if [ $RELEASE_OK = 1 ]; then
+    run_pytest release "$ROOT/build/cobalt"
+else
+    record "pytest release (no binary)" 0 1 0
+fi
+if [ $ASAN_OK = 1 ]; then
+    run_pytest asan "$ROOT/build-asan/cobalt" COBALT_SKIP_HEAVY=1 COBALT_CRASH_CYCLES=3
+else
+    record "pytest asan (no binary)" 0 1 0
+fi
+
+# ------------------------------------------------------------------------------------------------
+if [ $RELEASE_OK = 1 ]; then
+    hr "JS SDK smoke test"
+    t=$SECONDS
+    log="$LOGDIR/js.log"
+    run_logged "$log" 600 env COBALT_BIN="$ROOT/build/cobalt" node --test --test-reporter=tap tests/smoke/js/
+    rc=$?
+    p=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$log" | tail -1)
+    f=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$log" | tail -1)
+    c=$(sed -n 's/^# cancelled \([0-9]\+\)$/\1/p' "$log" | tail -1)
+    p=${p:-0}
+    f=$(( ${f:-0} + ${c:-0} ))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ]; then f=1; fi
+    record "js smoke" "$p" "$f" $((SECONDS - t))
+
+    hr "az CLI smoke test"
+    t=$SECONDS
+    if run_logged "$LOGDIR/az.log" 900 env COBALT_BIN="$ROOT/build/cobalt" bash tests/smoke/az.sh; then
+        record "az smoke" 1 0 $((SECONDS - t))
+    else
+        record "az smoke" 0 1 $((SECONDS - t))
+    fi
+else
+    record "js smoke (no binary)" 0 1 0
+    record "az smoke (no binary)" 0 1 0
+fi
+
+finish
