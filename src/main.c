@@ -1,5 +1,5 @@
 /*
- * main.c -- the command line: cobalt serve | version | help.
+ * main.c -- the command line: cobalt serve | fsck | version | help.
  *
  *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL]
  *                [--fsync always|never] [--accounts-file FILE]
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "admin/admin.h"
 #include "api/api.h"
 #include "meta/meta.h"
 #include "net/http.h"
@@ -36,6 +37,7 @@ usage(FILE *f)
             "Cobalt %s -- an object store that speaks the Azure Blob Storage REST API\n"
             "\n"
             "usage: cobalt serve [options]     serve the Blob API\n"
+            "       cobalt fsck [--repair] DIR check that every record points at intact data\n"
             "       cobalt version             print the version\n"
             "       cobalt help                this text\n"
             "\n"
@@ -198,7 +200,7 @@ serve(int argc, char **argv)
         return 1;
     }
     snprintf(path, sizeof(path), "%s/meta", data_dir);
-    if (meta_open(path, fsync_on, &srv.meta) != 0) {
+    if (meta_open(path, fsync_on, 0, &srv.meta) != 0) {
         log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
         goto out;
     }
@@ -249,6 +251,8 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "fsck") == 0)
+        return fsck_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("cobalt %s\n", COBALT_VERSION);
         return 0;

@@ -60,7 +60,7 @@ rerr(const char *what, char *err)
 }
 
 int
-meta_open(const char *dir, int fsync, struct meta **out)
+meta_open(const char *dir, int fsync, int readonly, struct meta **out)
 {
     struct meta *m = calloc(1, sizeof(*m));
     char *err = NULL, *v;
@@ -84,7 +84,8 @@ meta_open(const char *dir, int fsync, struct meta **out)
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(m->topts, 1);
     rocksdb_options_set_block_based_table_factory(m->opts, m->topts);
     rocksdb_options_set_compression(m->opts, rocksdb_lz4_compression);
-    m->db = rocksdb_open(m->opts, dir, &err);
+    m->db = readonly ? rocksdb_open_for_read_only(m->opts, dir, 0, &err)
+                     : rocksdb_open(m->opts, dir, &err);
     if (err != NULL) {
         rerr("open", err);
         meta_close(m);

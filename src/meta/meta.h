@@ -37,7 +37,9 @@ struct meta_iter;
 #define META_NOTFOUND 1
 #define META_EIO      (-5)
 
-int meta_open(const char *dir, int fsync, struct meta **out);
+/* Opens (creating if needed) the database in dir.  readonly: no writes, and it may be open in a
+ * running server at the same time (fsck's online mode). */
+int meta_open(const char *dir, int fsync, int readonly, struct meta **out);
 void meta_close(struct meta *m);
 /* Non-zero once a commit has failed: the server then refuses writes until restart. */
 int meta_failed(const struct meta *m);

@@ -494,3 +494,69 @@ store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, 
     memcpy(dst, r->buf + (off - data_off), n);
     return (long)n;
 }
+
+int64_t
+store_volume_size(struct store *s, uint32_t vol)
+{
+    int fd = volume_fd(s, vol);
+    off_t size;
+
+    if (fd < 0)
+        return -1;
+    size = s->io->size(fd);
+    return size < 0 ? -1 : (int64_t)size;
+}
+
+int
+store_verify(struct store *s, const struct extent *e, char *why, size_t whylen)
+{
+    unsigned char hdr[NEEDLE_HDR_SIZE], *crcs = NULL, *buf = NULL;
+    uint64_t chunks = needle_chunks(e->len), tsize = needle_trailer_size(e->len);
+    struct needle_hdr h;
+    int64_t vsize = store_volume_size(s, e->vol);
+    int fd = volume_fd(s, e->vol), err = 0;
+
+    if (fd < 0 || vsize < 0) {
+        snprintf(why, whylen, "volume %u is missing", e->vol);
+        return -EBADMSG;
+    }
+    if (e->off + needle_size(e->len) > (uint64_t)vsize) {
+        snprintf(why, whylen, "needle ends past the end of volume %u", e->vol);
+        return -EBADMSG;
+    }
+    if ((err = io_pread_full(s->io, fd, hdr, sizeof(hdr), (off_t)e->off)) != 0)
+        return -err;
+    if (needle_hdr_decode(hdr, &h) != 0 || h.seq != e->seq || h.len != e->len) {
+        snprintf(why, whylen, "bad needle header");
+        return -EBADMSG;
+    }
+    if ((crcs = malloc(tsize)) == NULL || (buf = malloc(STAGE_SIZE)) == NULL) {
+        err = ENOMEM;
+        goto out;
+    }
+    if ((err = io_pread_full(s->io, fd, crcs, tsize, (off_t)(e->off + NEEDLE_HDR_SIZE + e->len))))
+        goto out;
+    if (needle_trailer_check(crcs, chunks) != 0) {
+        snprintf(why, whylen, "bad trailer checksum");
+        err = EBADMSG;
+        goto out;
+    }
+    for (uint64_t at = 0; at < e->len; at += STAGE_SIZE) {
+        size_t n = e->len - at < STAGE_SIZE ? (size_t)(e->len - at) : STAGE_SIZE;
+        if ((err = io_pread_full(s->io, fd, buf, n, (off_t)(e->off + NEEDLE_HDR_SIZE + at))))
+            goto out;
+        for (size_t c = 0; c < n; c += NEEDLE_CHUNK) {
+            size_t cn = n - c < NEEDLE_CHUNK ? n - c : NEEDLE_CHUNK;
+            uint64_t idx = (at + c) >> NEEDLE_CHUNK_SHIFT;
+            if (crc32c(0, buf + c, cn) != get_le32(crcs + 4 * idx)) {
+                snprintf(why, whylen, "checksum mismatch in chunk %llu", (unsigned long long)idx);
+                err = EBADMSG;
+                goto out;
+            }
+        }
+    }
+out:
+    free(crcs);
+    free(buf);
+    return -err;
+}

@@ -81,4 +81,13 @@ void store_reader_free(struct store_reader *r);
 long store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, void *dst,
                        size_t n);
 
+/*
+ * Checks needle e end to end: header (magic, version, its CRC, sequence number and length as the
+ * extent says), trailer CRC, and every chunk's CRC32C.  Returns 0, -EBADMSG with a description in
+ * why[] when the needle is damaged or not where the extent says, or -errno on an I/O error.
+ */
+int store_verify(struct store *s, const struct extent *e, char *why, size_t whylen);
+/* Size in bytes of volume `vol`, or -1 if there is no such volume. */
+int64_t store_volume_size(struct store *s, uint32_t vol);
+
 #endif
