@@ -116,7 +116,7 @@ def test_delete_blob(container, raw):
 
 def test_blob_names_with_special_characters(container):
     names = ["dir/hello world.txt", "a+b=c&d.txt", "ünïcödé/файл.txt", "quote'(paren)!*.txt",
-             "per%cent.txt", "x/y//z", "tilde~semi;colon:at@.bin"]
+             "per%cent.txt", "x/y//z", "tilde~semi;colon:at@.bin", "xml<y>&z\"q'.txt", "emoji-😀.txt"]
     for n in names:
         container.get_blob_client(n).upload_blob(n.encode())
     for n in names:
@@ -443,3 +443,145 @@ def test_put_blob_stores_declared_md5(container, raw):
     assert r.status == 201, r
     p = container.get_blob_client("decl.bin").get_blob_properties()
     assert base64.b64encode(bytes(p.content_settings.content_md5)).decode() == stored
+
+
+# ------------------------------------------------------------------------------------------------
+# More protocol edges: ranges over block boundaries, conditions, Expect, Content-Length, races
+# ------------------------------------------------------------------------------------------------
+
+def test_ranged_reads_across_blocks(server, container):
+    """A multi-block blob read back in ranges that start, end and straddle block boundaries."""
+    block = 64 * 1024
+    data = os.urandom(16 * block + 999)
+    svc = BlobServiceClient.from_connection_string(server.connection_string, retry_total=0,
+                                                   max_single_put_size=block, max_block_size=block)
+    bc = svc.get_blob_client(container.container_name, "blocks/ranged.bin")
+    bc.upload_blob(data, max_concurrency=3)
+    committed, _ = bc.get_block_list("committed")
+    assert len(committed) == 17
+    for off, length in [(0, block), (block - 1, 2), (block, block), (5 * block - 7, 3 * block + 14),
+                        (16 * block, 999), (16 * block - 1, 1000), (1, len(data) - 2)]:
+        assert bc.download_blob(offset=off, length=length).readall() == data[off:off + length], (off, length)
+    assert sha256(bc.download_blob().readall()) == sha256(data)
+
+
+def test_range_md5_over_4mib_is_rejected(container, raw):
+    container.get_blob_client("r5.bin").upload_blob(os.urandom(5 * MiB))
+    r = raw.get_blob(container.container_name, "r5.bin",
+                     headers={"x-ms-range": f"bytes=0-{4 * MiB}", "x-ms-range-get-content-md5": "true"})
+    assert_error_response(r, 400, "OutOfRangeInput")
+    r = raw.get_blob(container.container_name, "r5.bin",
+                     headers={"x-ms-range": f"bytes=0-{4 * MiB - 1}", "x-ms-range-get-content-md5": "true"})
+    assert r.status == 206 and len(r.body) == 4 * MiB, r
+
+
+def test_conditional_writes(container, raw):
+    from azure.core import MatchConditions
+    bc = container.get_blob_client("cw.txt")
+    etag = bc.upload_blob(b"v1")["etag"]
+    expect_error(bc.upload_blob, 412, "ConditionNotMet", b"v2", overwrite=True,
+                 etag='"0x8D0000000000001"', match_condition=MatchConditions.IfNotModified)
+    assert bc.download_blob().readall() == b"v1"
+    etag2 = bc.upload_blob(b"v2", overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified)["etag"]
+    assert bc.download_blob().readall() == b"v2"
+    # The old ETag no longer matches.
+    expect_error(bc.set_blob_metadata, 412, "ConditionNotMet", {"a": "b"}, etag=etag,
+                 match_condition=MatchConditions.IfNotModified)
+    assert bc.get_blob_properties().etag == etag2
+    # If-Match on a missing blob.
+    r = raw.put_blob(container.container_name, "cw-missing.txt", b"x", headers={"If-Match": etag2})
+    assert r.status in (404, 412), r
+    expect_error(container.get_blob_client("cw-missing.txt").get_blob_properties, 404, "BlobNotFound")
+
+
+def test_concurrent_create_only_has_one_winner(server, container):
+    """If-None-Match: * is an atomic compare-and-set: exactly one of many racing creates wins."""
+    from concurrent.futures import ThreadPoolExecutor
+    from azure.core.exceptions import HttpResponseError
+    name = "race.txt"
+
+    def attempt(i):
+        bc = server.client().get_blob_client(container.container_name, name)
+        payload = f"writer {i}".encode() * 1000
+        try:
+            bc.upload_blob(payload, overwrite=False)
+            return ("won", payload)
+        except HttpResponseError as e:
+            return (e.error_code, None)
+
+    for round_ in range(3):
+        name = f"race-{round_}.txt"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(attempt, range(8)))
+        winners = [p for r, p in results if r == "won"]
+        losers = [r for r, _ in results if r != "won"]
+        assert len(winners) == 1, results
+        assert all(code == "BlobAlreadyExists" for code in losers), losers
+        assert container.get_blob_client(name).download_blob().readall() == winners[0]
+
+
+def test_expect_100_continue(server, container):
+    """A PUT with Expect: 100-continue gets an interim 100 before the client sends the body."""
+    import socket
+    from cobalt_testlib import ACCOUNT, sign_shared_key
+    import email.utils
+    body = os.urandom(70000)
+    path = f"/{ACCOUNT}/{container.container_name}/expect.bin"
+    hdrs = {"x-ms-date": email.utils.formatdate(usegmt=True), "x-ms-version": "2021-12-02",
+            "x-ms-blob-type": "BlockBlob", "Content-Length": str(len(body))}
+    hdrs["Authorization"] = sign_shared_key("PUT", path, [], hdrs)
+    req = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nExpect: 100-continue\r\n"
+    req += "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(req.encode())
+        s.settimeout(3)
+        first = s.recv(4096)
+        assert first.startswith(b"HTTP/1.1 100"), f"expected an interim 100 Continue, got {first[:100]!r}"
+        s.settimeout(10)
+        s.sendall(body)
+        resp = b""
+        while b"\r\n\r\n" not in resp:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            resp += chunk
+        assert resp.startswith(b"HTTP/1.1 201"), resp[:200]
+    assert container.get_blob_client("expect.bin").download_blob().readall() == body
+
+
+def test_put_blob_without_content_length(server, container):
+    import socket
+    from cobalt_testlib import ACCOUNT, sign_shared_key
+    import email.utils
+    path = f"/{ACCOUNT}/{container.container_name}/nolen.bin"
+    hdrs = {"x-ms-date": email.utils.formatdate(usegmt=True), "x-ms-version": "2021-12-02",
+            "x-ms-blob-type": "BlockBlob"}
+    hdrs["Authorization"] = sign_shared_key("PUT", path, [], hdrs)
+    req = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n"
+    req += "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(req.encode())
+        resp = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            resp += chunk
+    status_line = resp.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 411"), resp[:300]
+    assert b"x-ms-error-code: MissingContentLengthHeader" in resp.replace(b"X-Ms-Error-Code", b"x-ms-error-code"), \
+        resp[:300]
+    expect_error(container.get_blob_client("nolen.bin").get_blob_properties, 404, "BlobNotFound")
+
+
+def test_metadata_culture_and_byte_order_signatures(container, raw):
+    """Names mixing '_' and digits sort differently in the SDKs' culture order and in Go's byte order;
+    the server must accept both signatures (doc §3.2)."""
+    bc = container.get_blob_client("sortorder.txt")
+    bc.upload_blob(b"x", metadata={"key1": "a", "key_2": "b", "ab": "1"})  # SDK: culture order
+    assert bc.get_blob_properties().metadata == {"key1": "a", "key_2": "b", "ab": "1"}
+    # Raw client signs with byte order (like azcopy / rclone).
+    r = raw.request("PUT", f"/{container.container_name}/sortorder.txt", query={"comp": "metadata"},
+                    headers={"x-ms-meta-key1": "c", "x-ms-meta-key_2": "d"})
+    assert r.status == 200, r
+    assert bc.get_blob_properties().metadata == {"key1": "c", "key_2": "d"}

@@ -239,8 +239,11 @@ def test_acknowledged_writes_survive_kill9(fresh_server):
             t.join(60)
             assert not t.is_alive(), "writer thread hung"
         assert ledger.acks_this_cycle > 0, f"no write was acknowledged in cycle {cycle} (seed {seed})"
+        in_flight = len(ledger.maybe)
         srv.start(port=srv.port)
         _verify(srv, container, ledger, f"cycle {cycle}, {'SIGTERM' if graceful else 'kill -9'}, seed {seed}")
+        print(f"cycle {cycle}: {'SIGTERM' if graceful else 'kill -9'}, {ledger.acks_this_cycle} acknowledged, "
+              f"{in_flight} in flight at the stop, {len(ledger.acked)} blobs verified")
         if time.monotonic() > t_end:
             break
     assert len(ledger.acked) > 50, f"too little was written to be a meaningful test ({len(ledger.acked)})"

@@ -208,3 +208,18 @@ def test_list_empty_container(container, raw):
     assert r.status == 200, r
     root = ET.fromstring(r.body)
     assert list(root.find("Blobs")) == []
+
+
+def test_names_illegal_in_xml_are_encoded(container, raw):
+    """From 2021-12-02 a name with characters XML 1.0 cannot carry is listed as <Name Encoded="true">."""
+    odd = "nonchar\ufffe.txt"
+    container.get_blob_client(odd).upload_blob(b"odd")
+    container.get_blob_client("plain.txt").upload_blob(b"plain")
+    assert container.get_blob_client(odd).download_blob().readall() == b"odd"
+    assert sorted(b.name for b in container.list_blobs()) == sorted([odd, "plain.txt"])
+    r = raw.request("GET", f"/{container.container_name}", query={"restype": "container", "comp": "list"})
+    assert r.status == 200, r
+    root = ET.fromstring(r.body)  # must be well-formed XML
+    names = root.findall("Blobs/Blob/Name")
+    encoded = [n for n in names if n.get("Encoded") == "true"]
+    assert len(encoded) == 1, r.body[:500]
