@@ -585,3 +585,56 @@ def test_metadata_culture_and_byte_order_signatures(container, raw):
                     headers={"x-ms-meta-key1": "c", "x-ms-meta-key_2": "d"})
     assert r.status == 200, r
     assert bc.get_blob_properties().metadata == {"key1": "c", "key_2": "d"}
+
+
+def test_blob_name_length_limits(container):
+    ok = "n" * 1024
+    container.get_blob_client(ok).upload_blob(b"max length name")
+    assert container.get_blob_client(ok).download_blob().readall() == b"max length name"
+    expect_error(container.get_blob_client("n" * 1025).upload_blob, 400, "OutOfRangeInput", b"too long")
+
+
+def test_keepalive_connection_survives_rejected_uploads(server, container):
+    """A rejected PUT with a body must not poison the keep-alive connection it came on."""
+    import http.client
+    import email.utils
+    from cobalt_testlib import ACCOUNT, sign_shared_key
+    import base64 as b64
+    wrong = b64.b64encode(os.urandom(64)).decode()
+    body = os.urandom(1024 * 1024)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        def send(method, blob, data, extra=None, key=None, query=""):
+            path = f"/{ACCOUNT}/{container.container_name}/{blob}"
+            hdrs = {"x-ms-date": email.utils.formatdate(usegmt=True), "x-ms-version": "2021-12-02",
+                    "x-ms-blob-type": "BlockBlob", "Content-Length": str(len(data))}
+            hdrs.update(extra or {})
+            kw = {"key": key} if key else {}
+            qs = [tuple(kv.split("=", 1)) for kv in query.split("&")] if query else []
+            hdrs["Authorization"] = sign_shared_key(method, path, qs, hdrs, **kw)
+            conn.request(method, path + (f"?{query}" if query else ""), body=data, headers=hdrs)
+            resp = conn.getresponse()
+            payload = resp.read()
+            return resp.status, resp.getheader("x-ms-error-code"), payload
+
+        cases = [
+            ("wrong MD5", dict(blob="ka1.bin", data=body, extra={"Content-MD5": md5_b64(b"x")}), 400),
+            ("wrong key", dict(blob="ka2.bin", data=body, key=wrong), 403),
+            ("bad metadata", dict(blob="ka3.bin", data=body, extra={"x-ms-meta-bad-name": "1"}), 400),
+            ("create-only conflict", dict(blob="ka0.bin", data=body, extra={"If-None-Match": "*"}), 409),
+        ]
+        status, _, _ = send("PUT", "ka0.bin", b"first")
+        assert status == 201
+        for label, kw, want in cases:
+            status, code, _ = send("PUT", **kw)
+            assert status == want, (label, status, code)
+            # The next request on the same connection is answered correctly.
+            status, code, _ = send("PUT", f"ok-after-{want}.bin", b"fine")
+            assert status == 201, (label, "follow-up request failed", status, code)
+    finally:
+        conn.close()
+    for want in (400, 403, 409):
+        assert container.get_blob_client(f"ok-after-{want}.bin").download_blob().readall() == b"fine"
+    for n in ("ka1.bin", "ka2.bin", "ka3.bin"):
+        assert not container.get_blob_client(n).exists()
+    assert container.get_blob_client("ka0.bin").download_blob().readall() == b"first"

@@ -181,3 +181,19 @@ def test_many_blocks_order(container):
     assert bc.download_blob().readall() == b"".join(parts)
     committed, _ = bc.get_block_list("committed")
     assert ids(committed) == names
+
+
+def test_block_ids_must_have_equal_length(container, raw):
+    bc = container.get_blob_client("idlen.bin")
+    bc.stage_block("aaaa", b"1")
+    # A different encoded length for the same blob is rejected.
+    expect_error(bc.stage_block, 400, "InvalidBlobOrBlock", "bbbbbbbb", b"2")
+    _, uncommitted = bc.get_block_list("all")
+    assert ids(uncommitted) == ["aaaa"]
+
+
+def test_put_block_empty_body_rejected(container, raw):
+    bid = base64.b64encode(b"empty-block").decode()
+    r = raw.request("PUT", f"/{container.container_name}/e.bin", query={"comp": "block", "blockid": bid}, body=b"")
+    assert r.status == 400, r
+    assert r.error_code
