@@ -1,5 +1,5 @@
 /*
- * main.c -- the command line: cobalt serve | fsck | version | help.
+ * main.c -- the command line: cobalt serve | fsck | compact | version | help.
  *
  *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL]
  *                [--fsync always|never] [--accounts-file FILE]
@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 
 #include "admin/admin.h"
+#include "admin/compact.h"
 #include "api/api.h"
+#include "bench/bench.h"
 #include "meta/meta.h"
 #include "net/http.h"
 #include "store/store.h"
@@ -38,6 +40,9 @@ usage(FILE *f)
             "\n"
             "usage: cobalt serve [options]     serve the Blob API\n"
             "       cobalt fsck [--repair] DIR check that every record points at intact data\n"
+            "       cobalt compact [--threshold F] DIR  reclaim dead space now (server stopped;\n"
+            "                                   default threshold 0.05)\n"
+            "       cobalt bench WORKLOAD [opts] load-test any Blob endpoint ('bench --help')\n"
             "       cobalt version             print the version\n"
             "       cobalt help                this text\n"
             "\n"
@@ -49,6 +54,9 @@ usage(FILE *f)
             "  --fsync always|never   'never' skips fdatasync: development and benchmarks only,\n"
             "                         a crash can lose acknowledged writes (default always)\n"
             "  --accounts-file FILE   accounts, one 'name:key1[:key2]' per line\n"
+            "  --compact-threshold F  compact a volume once this fraction of it is dead\n"
+            "                         (default 0.3; 0 turns background compaction off)\n"
+            "  --volume-size BYTES    start a new volume file past this size (default 1 GiB)\n"
             "\n"
             "environment:\n"
             "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
@@ -136,6 +144,8 @@ serve(int argc, char **argv)
         {"host", required_argument, NULL, 'h'},      {"port", required_argument, NULL, 'p'},
         {"data-dir", required_argument, NULL, 'd'},  {"log-level", required_argument, NULL, 'l'},
         {"fsync", required_argument, NULL, 'f'},     {"accounts-file", required_argument, NULL, 'a'},
+        {"compact-threshold", required_argument, NULL, 'c'},
+        {"volume-size", required_argument, NULL, 'v'},
         {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
     struct http_config hc = {"127.0.0.1", 10000, 4096, 120};
     const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
@@ -143,6 +153,9 @@ serve(int argc, char **argv)
     struct server srv = {0};
     struct http_app app;
     struct http_server *http = NULL;
+    struct compactor *compactor = NULL;
+    double threshold = 0.3;
+    char *end;
     char path[4096];
     sigset_t sigs;
     int c, sig, fsync_on = 1, lvl, rc = 1, err;
@@ -182,6 +195,20 @@ serve(int argc, char **argv)
         case 'a':
             accounts_file = optarg;
             break;
+        case 'c':
+            threshold = strtod(optarg, &end);
+            if (*end != '\0' || threshold < 0 || threshold > 1) {
+                fprintf(stderr, "cobalt: --compact-threshold must be between 0 and 1\n");
+                return 2;
+            }
+            break;
+        case 'v':
+            sc.volume_size = strtoull(optarg, &end, 10);
+            if (*end != '\0' || sc.volume_size < (1u << 20)) {
+                fprintf(stderr, "cobalt: --volume-size must be a byte count of at least 1 MiB\n");
+                return 2;
+            }
+            break;
         default:
             usage(stderr);
             return 2;
@@ -211,6 +238,10 @@ serve(int argc, char **argv)
         log_error("cannot open volumes in %s: %s", path, strerror(err));
         goto out;
     }
+    if ((err = compact_recover(srv.meta, srv.store)) != 0) {
+        log_error("cannot finish an interrupted compaction: %s", strerror(err));
+        goto out;
+    }
 
     /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
     signal(SIGPIPE, SIG_IGN);
@@ -222,6 +253,10 @@ serve(int argc, char **argv)
     api_app(&srv, &app);
     if (http_start(&hc, &app, &http) != 0)
         goto out;
+    if (threshold > 0)
+        compactor = compactor_start(srv.meta, srv.store, threshold,
+                                    (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
+                                    &srv.freed_bytes);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
              COBALT_VERSION, hc.host, http_port(http), data_dir, fsync_on ? "always" : "never",
              srv.naccounts, srv.naccounts == 1 ? "" : "s");
@@ -230,6 +265,7 @@ serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("signal %d: finishing in-flight requests", sig);
     http_stop(http, 30);
+    compactor_stop(compactor);
     rc = 0;
 out:
     store_close(srv.store);
@@ -253,6 +289,10 @@ main(int argc, char **argv)
         return serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "fsck") == 0)
         return fsck_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compact") == 0)
+        return compact_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0)
+        return bench_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("cobalt %s\n", COBALT_VERSION);
         return 0;

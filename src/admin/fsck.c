@@ -21,6 +21,7 @@
  *   fsck: containers=N blobs=N staged=N needles=N bytes=N garbage_bytes=N problems=N repaired=N
  */
 #include "admin/admin.h"
+#include "admin/compact.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -132,14 +133,20 @@ grow(struct fsck *f)
 
 /* Verifies a needle once; returns 0 if intact, -1 if damaged (the problem is reported once). */
 static int
-check_extent(struct fsck *f, const struct extent *e, const char *owner)
+check_extent(struct fsck *f, const struct extent *named, const char *owner)
 {
+    struct extent moved = *named, *e = &moved;
     struct needle_use *u;
     char why[160];
     int rc;
 
     if (e->len == 0)
         return 0;
+    if (compact_resolve(f->meta, f->store, e) != 0) {
+        problem(f, "%s: needle %llu: volume %u is gone and no relocation is recorded", owner,
+                (unsigned long long)e->seq, e->vol);
+        return -1;
+    }
     if ((f->tab_used + 1) * 2 > f->tab_cap && grow(f) != 0) {
         problem(f, "out of memory");
         return -1;

@@ -23,6 +23,7 @@ struct server {
     size_t naccounts;
     struct meta *meta;
     struct store *store;
+    uint64_t freed_bytes;   /* content deleted or overwritten since compaction last ran (atomic) */
 };
 
 void api_app(struct server *srv, struct http_app *app);

@@ -126,6 +126,13 @@ int api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t m
 /* 1 when the comma-separated list (an include= value) holds `what`. */
 int api_include_has(const char *list, const char *what);
 
+/* Counts blob content made unreachable by a committed delete or overwrite (compaction's trigger). */
+static inline void
+api_freed(struct api_req *q, uint64_t bytes)
+{
+    __atomic_add_fetch(&q->srv->freed_bytes, bytes, __ATOMIC_RELAXED);
+}
+
 /* Commits a txn (M1), turning failures into 500/503.  0 or -1.  Frees t. */
 int api_commit(struct api_req *q, struct meta_txn *t);
 

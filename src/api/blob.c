@@ -173,6 +173,8 @@ op_put_blob(struct api_req *q)
     t = NULL;
     if (err != 0)
         goto out;
+    if (exists)
+        api_freed(q, old.size);
     api_status(q, 201);
     api_hdr_etag(q, r.etag);
     api_hdr_time(q, "Last-Modified", r.modified);
@@ -188,6 +190,7 @@ out:
 /* ---- Get Blob / Get Blob Properties ---------------------------------------------------- */
 
 struct stream {
+    struct meta *meta;
     struct store_reader *reader;
     uint64_t off;                 /* blob offset of the response's first byte */
     size_t n;
@@ -221,7 +224,13 @@ read_at(struct stream *s, uint64_t at, char *dst, size_t max)
         else
             hi = mid;
     }
-    return store_reader_read(s->reader, &s->blocks[lo].ext, at - s->starts[lo], dst, max);
+    for (int tries = 0;; tries++) {
+        long n = store_reader_read(s->reader, &s->blocks[lo].ext, at - s->starts[lo], dst, max);
+        /* -ENOENT: compaction retired the volume; the needle lives where 'N' says. */
+        if (n != -ENOENT || tries > 0 ||
+            meta_needle_moved(s->meta, s->blocks[lo].ext.seq, &s->blocks[lo].ext) != 0)
+            return n;
+    }
 }
 
 static long
@@ -242,6 +251,7 @@ stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
 
     if (s == NULL)
         return NULL;
+    s->meta = q->srv->meta;
     s->off = off;
     s->blocks = malloc(sizeof(*s->blocks) * (r->nblocks ? r->nblocks : 1));
     s->starts = malloc(sizeof(*s->starts) * (r->nblocks ? r->nblocks : 1));
@@ -424,6 +434,7 @@ op_delete_blob(struct api_req *q)
     rc = api_commit(q, t);
     t = NULL;
     if (rc == 0) {
+        api_freed(q, r.size);
         api_status(q, 202);
         api_hdr(q, "x-ms-delete-type-permanent", "true");
     }

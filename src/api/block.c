@@ -305,6 +305,8 @@ op_put_block_list(struct api_req *q)
     rc = api_commit(q, t);
     t = NULL;
     if (rc == 0) {
+        if (exists)
+            api_freed(q, old.size);
         api_status(q, 201);
         api_hdr_etag(q, r.etag);
         api_hdr_time(q, "Last-Modified", r.modified);

@@ -132,8 +132,10 @@ op_delete_container(struct api_req *q)
     meta_txn_delete_range(t, ulo.p, ulo.len, uhi.p, uhi.len);
     rc = api_commit(q, t);
     t = NULL;
-    if (rc == 0)
+    if (rc == 0) {
+        api_freed(q, UINT32_MAX);   /* its size is unknown here: make the next check run */
         api_status(q, 202);
+    }
 out:
     meta_txn_free(t);
     meta_containers_unlock(q->srv->meta);

@@ -891,6 +891,7 @@ app_done(void *ctx, struct http_req *h)
     if (q == NULL)
         return;
     store_write_abort(q->writer);
+    store_release(q->srv->store, &q->ext);   /* committed or abandoned: no longer pending (V6) */
     buf_free(&q->xml);
     log_debug("request %s: %s %s -> %s", q->request_id, h->method, h->target,
               q->route ? q->route->name : "-");

@@ -6,6 +6,8 @@
  *   'B' container-id(u64 BE) blob-name   -> blob record
  *   'U' container-id blob-name 0x00 id   -> staged (uncommitted) block: its extent
  *   'S' "cid"                            -> last container id handed out
+ *   'N' needle-seq(u64 BE)               -> where compaction moved that needle (an extent)
+ *   'X' volume-id(u32 BE)                -> that volume is retired: its file may be deleted
  * Blob keys use the container's numeric id, not its name: deleting a container removes its blobs
  * with two range deletions in the same batch, O(1) whatever its size, and a container re-created
  * under the same name starts empty.  Blob names are raw UTF-8 bytes (never NUL: names with NUL are
@@ -131,6 +133,11 @@ void meta_key_block(struct buf *k, uint64_t cid, const char *name, size_t nlen, 
 void meta_key_block_range(struct buf *lo, struct buf *hi, uint64_t cid, const char *name,
                           size_t nlen);
 void meta_key_block_all(struct buf *lo, struct buf *hi, uint64_t cid);
+
+void meta_key_moved(struct buf *k, uint64_t seq);
+void meta_key_retired(struct buf *k, uint32_t vol);
+/* Where needle `seq` lives now if compaction moved it: 0 (and *e), META_NOTFOUND or META_EIO. */
+int meta_needle_moved(struct meta *m, uint64_t seq, struct extent *e);
 
 void meta_container_encode(const struct container_rec *c, struct buf *out);
 int meta_container_decode(struct arena *a, const char *p, size_t n, struct container_rec *c);

@@ -83,6 +83,20 @@ meta_key_block_all(struct buf *lo, struct buf *hi, uint64_t cid)
     buf_u64(hi, cid + 1);
 }
 
+void
+meta_key_moved(struct buf *k, uint64_t seq)
+{
+    buf_u8(k, 'N');
+    buf_u64(k, seq);
+}
+
+void
+meta_key_retired(struct buf *k, uint32_t vol)
+{
+    buf_u8(k, 'X');
+    buf_u32(k, vol);
+}
+
 static void
 put_meta(struct buf *out, size_t n, const struct meta_pair *p)
 {
@@ -290,4 +304,23 @@ meta_container_current(struct meta *m, struct arena *a, const char *account, con
     struct container_rec c;
 
     return meta_container_get(m, a, account, name, &c) == 0 && c.id == cid;
+}
+
+int
+meta_needle_moved(struct meta *m, uint64_t seq, struct extent *e)
+{
+    struct arena *a = arena_new(4096);
+    struct buf k = BUF_INIT;
+    char *v;
+    size_t vl;
+    int rc = META_EIO;
+
+    meta_key_moved(&k, seq);
+    if (a != NULL && buf_ok(&k))
+        rc = meta_get(m, k.p, k.len, a, &v, &vl);
+    if (rc == 0 && meta_extent_decode(v, vl, e) != 0)
+        rc = META_EIO;
+    buf_free(&k);
+    arena_free(a);
+    return rc;
 }

@@ -31,6 +31,7 @@ const struct io_ops io_posix = {
     .fsync = fsync,
     .size = posix_size,
     .mkdir = mkdir,
+    .unlink = unlink,
 };
 
 int

@@ -21,6 +21,7 @@ struct io_ops {
     int (*fsync)(int fd);
     off_t (*size)(int fd);                     /* file size, or -1 */
     int (*mkdir)(const char *path, mode_t mode);
+    int (*unlink)(const char *path);
 };
 
 extern const struct io_ops io_posix;

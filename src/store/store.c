@@ -34,6 +34,9 @@ struct volume {
     uint64_t written_seq;   /* needles finished in this volume */
     uint64_t synced_seq;    /* needles known durable */
     int syncing;
+    unsigned readers;       /* reads in progress (volume_get/volume_put) */
+    unsigned pending;       /* needles written here whose request has not ended (store_release) */
+    int retired;            /* compacted away: unlinked, closed when the last pin goes */
 };
 
 struct store {
@@ -59,6 +62,8 @@ struct needle_writer {
     unsigned char *crcs;    /* 4 * chunks + 4 */
     uint64_t seq;
 };
+
+static void writer_free(struct needle_writer *w);
 
 struct store_reader {
     struct store *s;
@@ -87,6 +92,41 @@ static int
 volume_path(const struct store *s, uint32_t id, char *out, size_t n)
 {
     return snprintf(out, n, "%s/%08x.vol", s->dir, id) >= (int)n ? ENAMETOOLONG : 0;
+}
+
+/* Pins volume `id` for reading; NULL when it does not exist or was retired. */
+static struct volume *
+volume_get(struct store *s, uint32_t id)
+{
+    struct volume *v = NULL;
+
+    pthread_mutex_lock(&s->mu);
+    if (id >= 1 && id <= s->nvols && s->vols[id] != NULL && !s->vols[id]->retired) {
+        v = s->vols[id];
+        v->readers++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+/* Closes a retired volume once nothing pins it.  Mutex held. */
+static void
+volume_maybe_free(struct store *s, struct volume *v)
+{
+    if (!v->retired || v->readers > 0 || v->pending > 0)
+        return;
+    s->io->close(v->fd);
+    s->vols[v->id] = NULL;
+    free(v);
+}
+
+static void
+volume_put(struct store *s, struct volume *v)
+{
+    pthread_mutex_lock(&s->mu);
+    v->readers--;
+    volume_maybe_free(s, v);
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* Adds an opened volume to the table.  Called with the mutex held or before threads exist. */
@@ -252,6 +292,7 @@ store_write_begin(struct store *s, uint64_t len, struct needle_writer **out)
     }
     if (err == 0) {
         w->v = s->vols[s->nvols];
+        w->v->pending++;   /* until store_release(): compaction leaves this volume alone */
         w->off = s->active_end;
         s->active_end += needle_size(len);
         w->seq = ++s->seq;
@@ -265,8 +306,18 @@ store_write_begin(struct store *s, uint64_t len, struct needle_writer **out)
     return 0;
 
 fail:
-    store_write_abort(w);
+    writer_free(w);
     return err;
+}
+
+static void
+writer_free(struct needle_writer *w)
+{
+    if (w == NULL)
+        return;
+    free(w->stage);
+    free(w->crcs);
+    free(w);
 }
 
 void
@@ -274,9 +325,27 @@ store_write_abort(struct needle_writer *w)
 {
     if (w == NULL)
         return;
-    free(w->stage);
-    free(w->crcs);
-    free(w);
+    if (w->v != NULL) {
+        struct extent e = {0};
+        e.vol = w->v->id;
+        store_release(w->s, &e);
+    }
+    writer_free(w);
+}
+
+void
+store_release(struct store *s, const struct extent *e)
+{
+    struct volume *v;
+
+    if (e->vol == 0)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (e->vol <= s->nvols && (v = s->vols[e->vol]) != NULL && v->pending > 0) {
+        v->pending--;
+        volume_maybe_free(s, v);
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* Writes the staged bytes (whole chunks, or the final partial one) after checksumming them. */
@@ -352,6 +421,8 @@ store_write_finish(struct needle_writer *w, struct extent *e)
     e->vol = w->v->id;
     e->off = w->off;
     e->len = w->len;
+    writer_free(w);   /* the pending pin now belongs to the caller's extent */
+    return 0;
 out:
     store_write_abort(w);
     return err;
@@ -425,36 +496,39 @@ store_reader_free(struct store_reader *r)
     free(r);
 }
 
-static int
-volume_fd(struct store *s, uint32_t id)
-{
-    int fd = -1;
-
-    pthread_mutex_lock(&s->mu);
-    if (id >= 1 && id <= s->nvols && s->vols[id] != NULL)
-        fd = s->vols[id]->fd;
-    pthread_mutex_unlock(&s->mu);
-    return fd;
-}
+static long read_chunks(struct store_reader *r, int fd, const struct extent *e, uint64_t off,
+                        void *dst, size_t n);
 
 long
 store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, void *dst,
                   size_t n)
 {
+    struct volume *v;
+    long rc;
+
+    if (off >= e->len || n == 0)
+        return 0;
+    if ((v = volume_get(r->s, e->vol)) == NULL)
+        return -ENOENT;
+    rc = read_chunks(r, v->fd, e, off, dst, n);
+    volume_put(r->s, v);
+    return rc;
+}
+
+static long
+read_chunks(struct store_reader *r, int fd, const struct extent *e, uint64_t off, void *dst,
+            size_t n)
+{
     const struct io_ops *io = r->s->io;
     uint64_t c0, c1, data_off, data_len, nch, chunks = needle_chunks(e->len);
     unsigned char *crcs;
     size_t need;
-    int fd, err;
+    int err;
 
-    if (off >= e->len || n == 0)
-        return 0;
     if (n > e->len - off)
         n = (size_t)(e->len - off);
     if (n > STAGE_SIZE)
         n = STAGE_SIZE;    /* bounded work per call; callers loop */
-    if ((fd = volume_fd(r->s, e->vol)) < 0)
-        return -EIO;
     c0 = off >> NEEDLE_CHUNK_SHIFT;
     c1 = (off + n - 1) >> NEEDLE_CHUNK_SHIFT;
     nch = c1 - c0 + 1;
@@ -498,28 +572,29 @@ store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, 
 int64_t
 store_volume_size(struct store *s, uint32_t vol)
 {
-    int fd = volume_fd(s, vol);
+    struct volume *v = volume_get(s, vol);
     off_t size;
 
-    if (fd < 0)
+    if (v == NULL)
         return -1;
-    size = s->io->size(fd);
+    size = s->io->size(v->fd);
+    volume_put(s, v);
     return size < 0 ? -1 : (int64_t)size;
 }
 
-int
-store_verify(struct store *s, const struct extent *e, char *why, size_t whylen)
+/* Verifies (and, when out is not NULL, copies) the needle at e through fd.  See store_verify. */
+static int
+verify_fd(struct store *s, int fd, const struct extent *e, char *why, size_t whylen,
+          int (*out)(void *ctx, const void *p, size_t n, uint64_t at), void *ctx)
 {
     unsigned char hdr[NEEDLE_HDR_SIZE], *crcs = NULL, *buf = NULL;
     uint64_t chunks = needle_chunks(e->len), tsize = needle_trailer_size(e->len);
     struct needle_hdr h;
-    int64_t vsize = store_volume_size(s, e->vol);
-    int fd = volume_fd(s, e->vol), err = 0;
+    off_t vsize = s->io->size(fd);
+    int err = 0;
 
-    if (fd < 0 || vsize < 0) {
-        snprintf(why, whylen, "volume %u is missing", e->vol);
-        return -EBADMSG;
-    }
+    if (vsize < 0)
+        return -(errno ? errno : EIO);
     if (e->off + needle_size(e->len) > (uint64_t)vsize) {
         snprintf(why, whylen, "needle ends past the end of volume %u", e->vol);
         return -EBADMSG;
@@ -541,6 +616,8 @@ store_verify(struct store *s, const struct extent *e, char *why, size_t whylen)
         err = EBADMSG;
         goto out;
     }
+    if (out != NULL && (err = out(ctx, hdr, sizeof(hdr), 0)) != 0)
+        goto out;
     for (uint64_t at = 0; at < e->len; at += STAGE_SIZE) {
         size_t n = e->len - at < STAGE_SIZE ? (size_t)(e->len - at) : STAGE_SIZE;
         if ((err = io_pread_full(s->io, fd, buf, n, (off_t)(e->off + NEEDLE_HDR_SIZE + at))))
@@ -554,9 +631,122 @@ store_verify(struct store *s, const struct extent *e, char *why, size_t whylen)
                 goto out;
             }
         }
+        if (out != NULL && (err = out(ctx, buf, n, NEEDLE_HDR_SIZE + at)) != 0)
+            goto out;
     }
+    if (out != NULL)
+        err = out(ctx, crcs, tsize, NEEDLE_HDR_SIZE + e->len);
 out:
     free(crcs);
     free(buf);
     return -err;
+}
+
+int
+store_verify(struct store *s, const struct extent *e, char *why, size_t whylen)
+{
+    struct volume *v = volume_get(s, e->vol);
+    int rc;
+
+    if (v == NULL) {
+        snprintf(why, whylen, "volume %u is missing", e->vol);
+        return -EBADMSG;
+    }
+    rc = verify_fd(s, v->fd, e, why, whylen, NULL, NULL);
+    volume_put(s, v);
+    return rc;
+}
+
+struct copy_ctx {
+    struct store *s;
+    int fd;
+    uint64_t base;
+};
+
+static int
+copy_out(void *ctx, const void *p, size_t n, uint64_t at)
+{
+    struct copy_ctx *c = ctx;
+
+    return io_pwrite_full(c->s->io, c->fd, p, n, (off_t)(c->base + at));
+}
+
+int
+store_copy(struct store *s, const struct extent *src, struct extent *dst)
+{
+    struct needle_writer *w;
+    struct volume *v;
+    struct copy_ctx c;
+    char why[128];
+    int rc;
+
+    if ((v = volume_get(s, src->vol)) == NULL)
+        return -ENOENT;
+    if ((rc = store_write_begin(s, src->len, &w)) != 0) {
+        volume_put(s, v);
+        return -rc;
+    }
+    c = (struct copy_ctx){s, w->v->fd, w->off};
+    rc = verify_fd(s, v->fd, src, why, sizeof(why), copy_out, &c);
+    volume_put(s, v);
+    if (rc != 0) {
+        if (rc != -EBADMSG)
+            fail(s, -rc);
+        else
+            log_error("store: not copying needle %llu of volume %u: %s",
+                      (unsigned long long)src->seq, src->vol, why);
+        store_write_abort(w);
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    w->v->written_seq++;
+    pthread_mutex_unlock(&s->mu);
+    *dst = (struct extent){src->seq, w->v->id, w->off, src->len};
+    writer_free(w);
+    return 0;
+}
+
+int
+store_volumes(struct store *s, struct store_volume_info **out, size_t *n)
+{
+    struct store_volume_info *v;
+    size_t k = 0;
+
+    pthread_mutex_lock(&s->mu);
+    v = calloc(s->nvols ? s->nvols : 1, sizeof(*v));
+    for (uint32_t i = 1; v != NULL && i <= s->nvols; i++) {
+        off_t size;
+        if (s->vols[i] == NULL || s->vols[i]->retired)
+            continue;
+        size = s->io->size(s->vols[i]->fd);
+        v[k++] = (struct store_volume_info){i, size < 0 ? 0 : (uint64_t)size, i == s->nvols,
+                                            s->vols[i]->pending};
+    }
+    pthread_mutex_unlock(&s->mu);
+    *out = v;
+    *n = k;
+    return v == NULL ? ENOMEM : 0;
+}
+
+int
+store_retire(struct store *s, uint32_t vol)
+{
+    char path[4096];
+    struct volume *v;
+    int err;
+
+    if ((err = volume_path(s, vol, path, sizeof(path))) != 0)
+        return err;
+    pthread_mutex_lock(&s->mu);
+    if (vol == s->nvols || vol == 0 || vol > s->nvols || (v = s->vols[vol]) == NULL ||
+        v->retired) {
+        pthread_mutex_unlock(&s->mu);
+        return vol == s->nvols ? EBUSY : 0;   /* the active volume is never retired */
+    }
+    v->retired = 1;
+    volume_maybe_free(s, v);
+    pthread_mutex_unlock(&s->mu);
+    if (s->io->unlink(path) != 0 && errno != ENOENT)
+        return errno;
+    return s->fsync ? io_sync_dir(s->io, s->dir) : 0;
 }

@@ -14,6 +14,11 @@
  *  V4  after a failed write or sync the store refuses every further write until restart
  *      (store_failed()); a failed fsync is never retried and then acknowledged.
  *  V5  a new volume file is fsync'd together with its directory before a needle is written to it.
+ *  V6  a volume is compacted only when it is not the active one and no needle written to it is
+ *      still pending (written but its request not ended): every needle it holds is then either
+ *      referenced by committed metadata or garbage for good.
+ *  V7  a retired volume's file is unlinked only after the relocations of its live needles are
+ *      durable in the metadata (admin/compact.c); readers that still pin it finish first.
  *
  * Thread safety: every function may be called from any thread; a needle_writer or store_reader is
  * used by one thread at a time.
@@ -63,6 +68,12 @@ int store_write(struct needle_writer *w, const void *p, size_t n);
 int store_write_finish(struct needle_writer *w, struct extent *e);
 /* Frees a writer that will not be finished; its region becomes garbage (V3).  NULL is a no-op. */
 void store_write_abort(struct needle_writer *w);
+/*
+ * Ends the "pending" state of a needle returned by store_write_finish() or store_copy(): call it
+ * once the metadata that references the needle is committed (or will never be).  Until then the
+ * needle's volume is not compacted (V6).
+ */
+void store_release(struct store *s, const struct extent *e);
 
 /*
  * Makes every needle finished so far in the volumes of e[0..n) durable (V2), sharing fdatasyncs
@@ -76,7 +87,8 @@ void store_reader_free(struct store_reader *r);
 /*
  * Copies up to n bytes of needle e starting at data offset off into dst.  Returns the number of
  * bytes copied (> 0 unless n == 0 or off == e->len), or -errno: -EIO for an I/O error,
- * -EBADMSG when a checksum does not match (the caller must not send those bytes).
+ * -EBADMSG when a checksum does not match (the caller must not send those bytes), -ENOENT when
+ * the volume was retired by compaction (the needle has moved: see meta_needle_moved()).
  */
 long store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, void *dst,
                        size_t n);
@@ -89,5 +101,24 @@ long store_reader_read(struct store_reader *r, const struct extent *e, uint64_t 
 int store_verify(struct store *s, const struct extent *e, char *why, size_t whylen);
 /* Size in bytes of volume `vol`, or -1 if there is no such volume. */
 int64_t store_volume_size(struct store *s, uint32_t vol);
+
+/*
+ * Copies needle src (same sequence number) to the active volume, verifying every chunk on the
+ * way; *dst is its new place, pending until store_release().  Not durable until store_sync().
+ * 0, -EBADMSG if src is damaged (nothing copied), -ENOENT if its volume is gone, or -errno.
+ */
+int store_copy(struct store *s, const struct extent *src, struct extent *dst);
+
+struct store_volume_info {
+    uint32_t id;
+    uint64_t size;
+    int active;
+    unsigned pending;
+};
+/* A snapshot of the volumes (not retired), in id order; free(*out). */
+int store_volumes(struct store *s, struct store_volume_info **out, size_t *n);
+/* Retires a volume: it disappears for new readers, its file is unlinked (and the directory
+ * synced), and it is closed when the last reader lets go.  EBUSY for the active volume. */
+int store_retire(struct store *s, uint32_t vol);
 
 #endif
