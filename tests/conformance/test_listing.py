@@ -223,3 +223,21 @@ def test_names_illegal_in_xml_are_encoded(container, raw):
     names = root.findall("Blobs/Blob/Name")
     encoded = [n for n in names if n.get("Encoded") == "true"]
     assert len(encoded) == 1, r.body[:500]
+
+
+def test_default_and_capped_page_size(big, raw):
+    """Without maxresults a page holds at most 5000 entries; larger values are capped at 5000."""
+    cc, names = big
+    for q in ({}, {"maxresults": "6000"}):
+        query = {"restype": "container", "comp": "list", **q}
+        r = raw.request("GET", f"/{cc.container_name}", query=query)
+        assert r.status == 200, r
+        root = ET.fromstring(r.body)
+        page = [b.findtext("Name") for b in root.findall("Blobs/Blob")]
+        assert page == names[:5000], q
+        marker = root.findtext("NextMarker")
+        assert marker, q
+        r = raw.request("GET", f"/{cc.container_name}", query={**query, "marker": marker})
+        root = ET.fromstring(r.body)
+        assert [b.findtext("Name") for b in root.findall("Blobs/Blob")] == names[5000:]
+        assert not root.findtext("NextMarker")
