@@ -21,6 +21,7 @@
 
 #include "admin/admin.h"
 #include "admin/compact.h"
+#include "admin/scrub.h"
 #include "api/api.h"
 #include "bench/bench.h"
 #include "meta/meta.h"
@@ -57,6 +58,8 @@ usage(FILE *f)
             "  --compact-threshold F  compact a volume once this fraction of it is dead\n"
             "                         (default 0.3; 0 turns background compaction off)\n"
             "  --volume-size BYTES    start a new volume file past this size (default 1 GiB)\n"
+            "  --scrub-rate MIB       background checksum scrub, MiB/s (default 16; 0: off)\n"
+            "  --scrub-interval SECS  start a scrub pass this often (default 604800: weekly)\n"
             "\n"
             "environment:\n"
             "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
@@ -146,6 +149,8 @@ serve(int argc, char **argv)
         {"fsync", required_argument, NULL, 'f'},     {"accounts-file", required_argument, NULL, 'a'},
         {"compact-threshold", required_argument, NULL, 'c'},
         {"volume-size", required_argument, NULL, 'v'},
+        {"scrub-rate", required_argument, NULL, 'r'},
+        {"scrub-interval", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
     struct http_config hc = {"127.0.0.1", 10000, 4096, 120};
     const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
@@ -154,6 +159,8 @@ serve(int argc, char **argv)
     struct http_app app;
     struct http_server *http = NULL;
     struct compactor *compactor = NULL;
+    struct scrubber *scrubber = NULL;
+    unsigned long long scrub_rate = 16, scrub_interval = 604800;
     double threshold = 0.3;
     char *end;
     char path[4096];
@@ -199,6 +206,18 @@ serve(int argc, char **argv)
             threshold = strtod(optarg, &end);
             if (*end != '\0' || threshold < 0 || threshold > 1) {
                 fprintf(stderr, "cobalt: --compact-threshold must be between 0 and 1\n");
+                return 2;
+            }
+            break;
+        case 'r':
+        case 'i':
+            if (c == 'r')
+                scrub_rate = strtoull(optarg, &end, 10);
+            else
+                scrub_interval = strtoull(optarg, &end, 10);
+            if (*end != '\0' || optarg[0] == '-' || (c == 'i' && scrub_interval == 0)) {
+                fprintf(stderr, "cobalt: --%s needs a positive number\n",
+                        c == 'r' ? "scrub-rate" : "scrub-interval");
                 return 2;
             }
             break;
@@ -257,6 +276,8 @@ serve(int argc, char **argv)
         compactor = compactor_start(srv.meta, srv.store, threshold,
                                     (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
                                     &srv.freed_bytes);
+    if (scrub_rate > 0)
+        scrubber = scrubber_start(srv.meta, srv.store, scrub_rate << 20, (unsigned)scrub_interval);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
              COBALT_VERSION, hc.host, http_port(http), data_dir, fsync_on ? "always" : "never",
              srv.naccounts, srv.naccounts == 1 ? "" : "s");
@@ -266,6 +287,7 @@ serve(int argc, char **argv)
     log_info("signal %d: finishing in-flight requests", sig);
     http_stop(http, 30);
     compactor_stop(compactor);
+    scrubber_stop(scrubber);
     rc = 0;
 out:
     store_close(srv.store);

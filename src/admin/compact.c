@@ -28,13 +28,10 @@ compact_resolve(struct meta *m, struct store *s, struct extent *e)
     return meta_needle_moved(m, e->seq, e) == 0 ? 0 : -1;
 }
 
-/*
- * One consistent pass over every record (a single iterator = one RocksDB snapshot), calling
- * fn(ctx, extent) with each referenced needle at its current place.
- */
-static int
-mark(struct meta *m, struct store *s, uint64_t *records,
-     void (*fn)(void *ctx, const struct extent *e), void *ctx)
+int
+compact_each_needle(struct meta *m, struct store *s, uint64_t *records,
+                    int (*fn)(void *ctx, const struct extent *e, const char *key, size_t klen),
+                    void *ctx)
 {
     struct meta_iter *it = meta_iter_new(m, "B", 1, "V", 1);
     struct arena *a = NULL;
@@ -44,6 +41,7 @@ mark(struct meta *m, struct store *s, uint64_t *records,
         return ENOMEM;
     for (; meta_iter_valid(it) && rc == 0; meta_iter_next(it)) {
         size_t kl, vl;
+        int stop = 0;
         const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
         struct blob_rec b;
         struct extent e;
@@ -58,10 +56,10 @@ mark(struct meta *m, struct store *s, uint64_t *records,
                 rc = EIO;   /* never guess liveness from a record we cannot read */
                 break;
             }
-            for (size_t i = 0; i < b.nblocks; i++) {
+            for (size_t i = 0; i < b.nblocks && !stop; i++) {
                 e = b.blocks[i].ext;
                 if (compact_resolve(m, s, &e) == 0)
-                    fn(ctx, &e);
+                    stop = fn(ctx, &e, k, kl);
             }
         } else if (k[0] == 'U') {
             if (meta_extent_decode(v, vl, &e) != 0) {
@@ -69,11 +67,13 @@ mark(struct meta *m, struct store *s, uint64_t *records,
                 break;
             }
             if (compact_resolve(m, s, &e) == 0)
-                fn(ctx, &e);
+                stop = fn(ctx, &e, k, kl);
         } else {
             continue;
         }
         (*records)++;
+        if (stop)
+            break;
     }
     if (rc == 0 && meta_iter_status(it) != 0)
         rc = EIO;
@@ -87,13 +87,14 @@ struct live_bytes {
     uint32_t max;
 };
 
-static void
-count_live(void *ctx, const struct extent *e)
+static int
+count_live(void *ctx, const struct extent *e, const char *key, size_t klen)
 {
     struct live_bytes *l = ctx;
 
     if (e->vol <= l->max)
         l->bytes[e->vol] += needle_size(e->len);   /* shared needles count twice: conservative */
+    return 0;
 }
 
 struct live_set {
@@ -103,22 +104,23 @@ struct live_set {
     int oom;
 };
 
-static void
-collect(void *ctx, const struct extent *e)
+static int
+collect(void *ctx, const struct extent *e, const char *key, size_t klen)
 {
     struct live_set *l = ctx;
 
-    if (e->vol != l->vol || l->oom)
-        return;
+    if (e->vol != l->vol)
+        return 0;
     if (l->n == l->cap) {
         struct extent *nv = realloc(l->v, sizeof(*nv) * (l->cap = l->cap * 2 + 1024));
         if (nv == NULL) {
             l->oom = 1;
-            return;
+            return 1;
         }
         l->v = nv;
     }
     l->v[l->n++] = *e;
+    return 0;
 }
 
 static int
@@ -142,7 +144,7 @@ compact_volume(struct meta *m, struct store *s, uint32_t vol, uint64_t size,
     uint64_t live_bytes = 0;
     int rc;
 
-    if ((rc = mark(m, s, &st->scanned_records, collect, &live)) != 0 || live.oom) {
+    if ((rc = compact_each_needle(m, s, &st->scanned_records, collect, &live)) != 0 || live.oom) {
         rc = rc ? rc : ENOMEM;
         goto out;
     }
@@ -237,7 +239,7 @@ compact_run(struct meta *m, struct store *s, double threshold, struct compact_st
         rc = ENOMEM;
         goto out;
     }
-    if ((rc = mark(m, s, &st->scanned_records, count_live, &lb)) != 0)
+    if ((rc = compact_each_needle(m, s, &st->scanned_records, count_live, &lb)) != 0)
         goto out;
     for (size_t i = 0; i < nv; i++) {
         struct store_volume_info *v = &vols[i];

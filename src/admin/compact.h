@@ -18,6 +18,7 @@
 #ifndef COBALT_COMPACT_H
 #define COBALT_COMPACT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct extent;
@@ -36,6 +37,15 @@ struct compact_stats {
  * while the server serves requests.  0, or an errno value (the stats say what was done).
  */
 int compact_run(struct meta *m, struct store *s, double threshold, struct compact_stats *st);
+/*
+ * One consistent pass (one RocksDB snapshot) over every blob record and staged block, calling
+ * fn(ctx, extent, record key) for each needle they reference, at its current place; fn returns
+ * non-zero to stop.  *records counts the records seen.  0, or an errno value (EIO when a record
+ * cannot be decoded: liveness is never guessed).
+ */
+int compact_each_needle(struct meta *m, struct store *s, uint64_t *records,
+                        int (*fn)(void *ctx, const struct extent *e, const char *key, size_t klen),
+                        void *ctx);
 /* Finishes retirements a crash interrupted.  Call once at start-up.  0 or errno. */
 int compact_recover(struct meta *m, struct store *s);
 /* The current place of a needle named by a record: e itself, or where compaction moved it.
