@@ -400,16 +400,56 @@ split_params(struct arena *a, const char *params, char **account, char **sig)
     return 0;
 }
 
+/*
+ * Fills what every string-to-sign variant of `req` shares: the trimmed standard header slots, the
+ * x-ms-* headers in both orders, and which variants are worth trying.  0, or -1 on OOM.
+ */
+static int
+sk_prepare(const struct auth_request *req, int lite, struct arena *a, struct sk_ctx *c)
+{
+    const char *version;
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    c->req = req;
+    c->lite = lite;
+    for (i = 0; i < 11; i++) {
+        if ((c->std[i] = trim_dup(a, auth_header(req, std_names[i], NULL))) == NULL)
+            return -1;
+    }
+    /* Content-Length 0 signs as empty since 2015-02-21 (every current SDK). */
+    if ((version = auth_header(req, "x-ms-version", NULL)) != NULL &&
+        (version = trim_dup(a, version)) == NULL)
+        return -1;
+    if (strcmp(c->std[S_CLEN], "0") == 0 && (version == NULL || strcmp(version, "2015-02-21") >= 0))
+        c->std[S_CLEN] = "";
+    c->nswap = !lite && c->std[S_CE][0] != '\0' && c->std[S_CL][0] != '\0' &&
+                       strcmp(c->std[S_CE], c->std[S_CL]) != 0
+                   ? 2
+                   : 1;
+
+    if (canon_headers(req, a, &c->hdrs[0], &c->nhdrs) != 0 ||
+        (c->hdrs[1] = arena_alloc(a, (c->nhdrs + 1) * sizeof(struct hdr))) == NULL)
+        return -1;
+    memcpy(c->hdrs[1], c->hdrs[0], c->nhdrs * sizeof(struct hdr));
+    qsort(c->hdrs[0], c->nhdrs, sizeof(struct hdr), hdr_cmp_culture);
+    qsort(c->hdrs[1], c->nhdrs, sizeof(struct hdr), hdr_cmp_bytes);
+    c->norders = 1;
+    for (i = 0; i < c->nhdrs; i++)
+        if (c->hdrs[0][i].name != c->hdrs[1][i].name)
+            c->norders = 2;
+    return 0;
+}
+
 int
 auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, int lite,
                const char *params, struct arena *a, struct auth_result *res)
 {
     struct sk_ctx c;
     struct buf sts = BUF_INIT;
-    const char *first = NULL, *paths[2], *version, *detail;
+    const char *first = NULL, *paths[2], *detail;
     char *hdr_account, *sig, *secondary_name;
     int p, q, order, swap, rc = -1;
-    size_t i;
 
     if ((rc = split_params(a, params, &hdr_account, &sig)) == -2)
         return auth_fail_oom(res);
@@ -433,36 +473,8 @@ auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, 
         return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
                          "Request date header not specified.");
 
-    memset(&c, 0, sizeof(c));
-    c.req = req;
-    c.lite = lite;
-    for (i = 0; i < 11; i++) {
-        const char *v = auth_header(req, std_names[i], NULL);
-
-        if ((c.std[i] = trim_dup(a, v)) == NULL)
-            return auth_fail_oom(res);
-    }
-    /* Content-Length 0 signs as empty since 2015-02-21 (every current SDK). */
-    if ((version = auth_header(req, "x-ms-version", NULL)) != NULL &&
-        (version = trim_dup(a, version)) == NULL)
+    if (sk_prepare(req, lite, a, &c) != 0)
         return auth_fail_oom(res);
-    if (strcmp(c.std[S_CLEN], "0") == 0 && (version == NULL || strcmp(version, "2015-02-21") >= 0))
-        c.std[S_CLEN] = "";
-    c.nswap = !lite && c.std[S_CE][0] != '\0' && c.std[S_CL][0] != '\0' &&
-                      strcmp(c.std[S_CE], c.std[S_CL]) != 0
-                  ? 2
-                  : 1;
-
-    if (canon_headers(req, a, &c.hdrs[0], &c.nhdrs) != 0 ||
-        (c.hdrs[1] = arena_alloc(a, (c.nhdrs + 1) * sizeof(struct hdr))) == NULL)
-        return auth_fail_oom(res);
-    memcpy(c.hdrs[1], c.hdrs[0], c.nhdrs * sizeof(struct hdr));
-    qsort(c.hdrs[0], c.nhdrs, sizeof(struct hdr), hdr_cmp_culture);
-    qsort(c.hdrs[1], c.nhdrs, sizeof(struct hdr), hdr_cmp_bytes);
-    c.norders = 1;
-    for (i = 0; i < c.nhdrs; i++)
-        if (c.hdrs[0][i].name != c.hdrs[1][i].name)
-            c.norders = 2;
 
     paths[0] = req->raw_path != NULL ? req->raw_path : "";
     paths[1] = req->secondary ? strip_secondary(a, paths[0], acct->name) : NULL;
@@ -500,6 +512,29 @@ auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, 
                           sig, first);
     rc = auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED, detail);
 done:
+    buf_free(&sts);
+    return rc;
+}
+
+int
+auth_sign_shared_key(const struct auth_request *req, const struct auth_account *acct,
+                     struct arena *a, char sig[BASE64_LEN(AUTH_HMAC_LEN) + 1])
+{
+    struct sk_ctx c;
+    struct buf sts = BUF_INIT;
+    unsigned char mac[AUTH_HMAC_LEN];
+    const char *resource;
+    int rc = -1;
+
+    if (sk_prepare(req, 0, a, &c) != 0 ||
+        (resource = build_resource(&c, a, acct->name, req->raw_path, 0)) == NULL)
+        return -1;
+    build_sts(&sts, &c, 0, 0, resource);
+    if (buf_ok(&sts)) {
+        auth_hmac(acct, 0, sts.p, sts.len, mac);
+        base64_encode(mac, AUTH_HMAC_LEN, sig);
+        rc = 0;
+    }
     buf_free(&sts);
     return rc;
 }
