@@ -292,3 +292,50 @@ def test_kill9_during_large_block_upload(fresh_server):
     # And the blob can be written again.
     bc.upload_blob(b"rewritten", overwrite=True)
     assert bc.download_blob().readall() == b"rewritten"
+
+
+def test_sigterm_lets_inflight_upload_finish(fresh_server):
+    """SIGTERM while a request body is still arriving: that request completes, then the server exits 0."""
+    import email.utils
+    import signal
+    import socket
+    from cobalt_testlib import ACCOUNT, sign_shared_key
+    srv = fresh_server
+    srv.client().create_container("inflight")
+    body = os.urandom(2 * MiB)
+    path = f"/{ACCOUNT}/inflight/slow.bin"
+    hdrs = {"x-ms-date": email.utils.formatdate(usegmt=True), "x-ms-version": "2021-12-02",
+            "x-ms-blob-type": "BlockBlob", "Content-Length": str(len(body))}
+    hdrs["Authorization"] = sign_shared_key("PUT", path, [], hdrs)
+    req = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+    req += "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(req.encode() + body[:MiB])
+        time.sleep(0.3)
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        s.sendall(body[MiB:])
+        resp = b""
+        while b"\r\n\r\n" not in resp:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            resp += chunk
+    assert resp.startswith(b"HTTP/1.1 201"), f"in-flight upload was not completed: {resp[:200]!r}"
+    rc = srv.proc.wait(30)  # the one SIGTERM is enough: no second signal
+    assert rc == 0, f"exit status {rc} after SIGTERM"
+    srv.start(port=srv.port)
+    assert srv.client().get_blob_client("inflight", "slow.bin").download_blob().readall() == body
+
+
+def test_sigint_is_a_clean_stop(fresh_server):
+    import signal
+    srv = fresh_server
+    cc = srv.client().create_container("sigint")
+    etag = cc.get_blob_client("x").upload_blob(b"before sigint")["etag"]
+    srv.proc.send_signal(signal.SIGINT)
+    assert srv.proc.wait(30) == 0
+    srv.start(port=srv.port)
+    bc = srv.client().get_blob_client("sigint", "x")
+    assert bc.download_blob().readall() == b"before sigint"
+    assert bc.get_blob_properties().etag == etag
