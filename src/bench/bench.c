@@ -43,8 +43,6 @@
 #define DEV_ACCOUNT  "devstoreaccount1"
 #define DEV_KEY      "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
-enum { K_GET, K_STAT, K_PUT, K_DELETE };
-
 static const char *const workload_names[] = {"put",  "get",   "stat", "delete",
                                              "list", "mixed", "block"};
 
@@ -481,9 +479,12 @@ done:
 
 /* ---- workers ---- */
 
-/* One operation of the workload.  0 ok, -1 failed (recorded), 1 nothing left to do. */
+/*
+ * One operation of the workload.  0 ok, -1 failed (recorded), 1 nothing left to do.  *kind: which
+ * operation a mixed run drew (K_*), else -1.
+ */
 static int
-one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb)
+one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int *kind_out)
 {
     const struct bench_cfg *cfg = w->ctx->cfg;
     char name[128];
@@ -537,8 +538,7 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb)
             w->exists[j] = 0;
         break;
     }
-    if (rc == 0)
-        w->st.kind_ops[kind]++;
+    *kind_out = kind;
     return rc;
 }
 
@@ -549,7 +549,7 @@ worker_main(void *arg)
     struct ctx *c = w->ctx;
     uint64_t bytes, entries, ttfb;
     int64_t t0, t1;
-    int rc;
+    int rc, kind;
 
     while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
         if (c->cfg->workload == W_DELETE && w->next >= w->nslice)
@@ -557,14 +557,15 @@ worker_main(void *arg)
         if (c->cfg->count > 0 && atomic_fetch_add(&c->tickets, 1) >= c->cfg->count)
             break;
         bytes = entries = ttfb = 0;
+        kind = -1;
         t0 = now_ns();
-        rc = one_op(w, &bytes, &entries, &ttfb);
+        rc = one_op(w, &bytes, &entries, &ttfb, &kind);
         if (rc > 0)
             break;
         t1 = now_ns();
         w->t_last = t1;
         if (rc == 0)
-            report_ok(c->rep, &w->st, t1, t1 - t0, ttfb, bytes, entries);
+            report_ok(c->rep, &w->st, t1, t1 - t0, ttfb, bytes, entries, kind);
     }
     atomic_fetch_add(&c->finished, 1);
     return NULL;

@@ -21,6 +21,7 @@ struct buf;
 /* ---- configuration (bench.c fills it from the command line; read-only during a run) ---- */
 
 enum bench_workload { W_PUT, W_GET, W_STAT, W_DELETE, W_LIST, W_MIXED, W_BLOCK };
+enum { K_GET, K_STAT, K_PUT, K_DELETE };     /* the operations a mixed run draws from */
 
 struct bench_cfg {
     enum bench_workload workload;
@@ -131,9 +132,9 @@ int64_t now_ns(void);
 
 int report_init(struct report *r, const struct bench_cfg *cfg);
 void report_free(struct report *r);
-/* Records one successful operation that ended at t_ns. */
+/* Records one successful operation that ended at t_ns; kind is K_* of a mixed run, else -1. */
 void report_ok(struct report *r, struct wstats *w, int64_t t_ns, int64_t lat_ns, uint64_t ttfb_us,
-               uint64_t bytes, uint64_t entries);
+               uint64_t bytes, uint64_t entries, int kind);
 /* Records one failed operation by status and code ("ContentMismatch", "LengthMismatch" and
  * "ListCountMismatch" are ours: wrong bytes, wrong length, a listing that missed objects). */
 void report_error(struct report *r, int64_t t_ns, int status, const char *code);

@@ -101,7 +101,7 @@ after_warmup(const struct report *r, int64_t t_ns)
 
 void
 report_ok(struct report *r, struct wstats *w, int64_t t_ns, int64_t lat_ns, uint64_t ttfb_us,
-          uint64_t bytes, uint64_t entries)
+          uint64_t bytes, uint64_t entries, int kind)
 {
     size_t s = second_of(r, t_ns), cap;
     uint32_t *p;
@@ -113,6 +113,8 @@ report_ok(struct report *r, struct wstats *w, int64_t t_ns, int64_t lat_ns, uint
     w->ops++;
     w->bytes += bytes;
     w->entries += entries;
+    if (kind >= 0)
+        w->kind_ops[kind]++;
     if (w->n == w->cap) {
         cap = w->cap ? w->cap * 2 : 4096;
         if ((p = realloc(w->lat_us, cap * sizeof(*p))) == NULL) {
