@@ -35,6 +35,7 @@
 
 #define REQUEST_ARENA_CAP (64u << 20)   /* a request that needs more gets an error, not an abort */
 #define STREAM_BLOCK      (256u << 10)
+#define DISCARD_LIMIT     (16u << 20)   /* refused bodies up to this size are read, then answered */
 
 enum req_state { ST_NEW, ST_READY, ST_BODY, ST_DISCARD, ST_QUEUED };
 
@@ -271,13 +272,22 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
         cr->begun = 1;
         rc = srv->app.begin(srv->app.ctx, r);
         if (rc == HTTP_RESPOND) {
+            const char *expect = http_header(r, "Expect");
             /* A response queued before the request is complete makes MHD close the connection
-             * afterwards.  That is right when a body is still on its way (no point reading
-             * gigabytes to refuse them); otherwise answer on the next call and keep it alive. */
-            if ((r->has_content_length && r->content_length > 0) ||
-                http_header(r, "Transfer-Encoding") != NULL)
+             * afterwards.  Without a body, answer on the next call and keep the connection.  A
+             * client waiting for "100 Continue" has sent no body: answer now.  A small body is
+             * read and dropped first, so the client is not cut off mid-upload (it would see a
+             * reset instead of the error); a large one is not worth reading: answer and close. */
+            int body = (r->has_content_length && r->content_length > 0) ||
+                       http_header(r, "Transfer-Encoding") != NULL;
+            if (!body) {
+                cr->state = ST_READY;
+                return MHD_YES;
+            }
+            if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
+                !r->has_content_length || r->content_length > DISCARD_LIMIT)
                 return queue(c, cr);
-            cr->state = ST_READY;
+            cr->state = ST_DISCARD;
             return MHD_YES;
         }
         cr->state = ST_BODY;
