@@ -8,6 +8,11 @@
  *   'S' "cid"                            -> last container id handed out
  *   'N' needle-seq(u64 BE)               -> where compaction moved that needle (an extent)
  *   'X' volume-id(u32 BE)                -> that volume is retired: its file may be deleted
+ *   'B' container-id blob-name 0x00 'S' snapshot-time(u64 BE)  -> a snapshot of that blob
+ *   'B' container-id blob-name 0x00 'V' version-id(u64 BE)     -> a previous version
+ *   'D' account 0x00 name 0x00 deleted-time(u64 BE)             -> a soft-deleted container
+ *   'P' account                          -> service properties (the XML body last set)
+ *   'T' container-id tag-key 0x00 tag-value 0x00 blob-name     -> "" (blob index tags)
  * Blob keys use the container's numeric id, not its name: deleting a container removes its blobs
  * with two range deletions in the same batch, O(1) whatever its size, and a container re-created
  * under the same name starts empty.  Blob names are raw UTF-8 bytes (never NUL: names with NUL are
@@ -92,6 +97,23 @@ struct meta_pair {
 
 enum public_access { PUBLIC_NONE = 0, PUBLIC_BLOB = 1, PUBLIC_CONTAINER = 2 };
 
+/*
+ * A lease as stored.  Time moves it on without a write: a fixed-duration lease past `until` is
+ * expired, a breaking lease past `until` is broken (lease_effective() in api/lease.c).
+ */
+enum lease_state { LEASE_AVAILABLE = 0, LEASE_LEASED, LEASE_BREAKING, LEASE_BROKEN, LEASE_EXPIRED };
+struct lease_rec {
+    uint8_t state;
+    int32_t duration;        /* seconds, or -1 for an infinite lease */
+    int64_t until;           /* leased (fixed): expiry; breaking: end of the break period */
+    char id[40];             /* the lease id (a GUID), "" when none */
+};
+
+/* A stored access policy of a container ACL (at most 5). */
+struct signed_id {
+    const char *id, *start, *expiry, *permission;   /* as sent ("" when absent) */
+};
+
 struct container_rec {
     uint64_t id;
     int64_t created, modified;
@@ -99,11 +121,41 @@ struct container_rec {
     uint8_t public_access;
     size_t nmeta;
     struct meta_pair *meta;
+    /* Version 2 fields (absent from version 1 records: zero). */
+    struct lease_rec lease;
+    int64_t deleted;         /* soft-deleted at (a record under a 'D' key), 0 when live */
+    size_t nacl;
+    struct signed_id *acl;
+    int64_t immutable_days;  /* container immutability policy: retention in days, 0 none */
+    uint8_t immutable_locked;
+    uint8_t legal_hold;
 };
 
 enum blob_type { BLOB_BLOCK = 1, BLOB_PAGE = 2, BLOB_APPEND = 3 };
 #define BLOB_F_MD5         0x01   /* md5 holds the stored Content-MD5 */
 #define BLOB_F_UNCOMMITTED 0x02   /* only staged blocks exist: invisible to reads (404) */
+
+enum access_tier { TIER_HOT = 0, TIER_COOL, TIER_COLD, TIER_ARCHIVE };
+struct tier_rec {
+    uint8_t tier;
+    uint8_t explicit_;       /* set by the client (else "inferred": Hot) */
+    uint8_t rehydrate_to;    /* archive rehydration in progress to this tier + 1, 0 when none */
+    uint8_t priority;        /* 0 Standard, 1 High */
+    int64_t changed;         /* x-ms-access-tier-change-time */
+    int64_t rehydrated_at;   /* when the pending rehydration completes */
+};
+
+enum copy_status { COPY_NONE = 0, COPY_PENDING, COPY_SUCCESS, COPY_FAILED, COPY_ABORTED };
+struct copy_rec {
+    uint8_t status;
+    char id[40];
+    const char *source;      /* "" when none */
+    uint64_t copied, total;
+    int64_t completed;
+    const char *description; /* "" when none */
+};
+
+enum immutability_mode { IMMUT_NONE = 0, IMMUT_UNLOCKED, IMMUT_LOCKED };
 
 struct block_ref {
     const char *id;              /* base64 block id as sent; "" for Put Blob content */
@@ -122,12 +174,29 @@ struct blob_rec {
     struct meta_pair *meta;
     size_t nblocks;
     struct block_ref *blocks;    /* the content, in order */
+    /* Version 2 fields (absent from version 1 records: zero). */
+    int64_t version_id;          /* this record's version (versioning on), 0 otherwise */
+    int64_t deleted;             /* soft-deleted at, 0 when live */
+    struct lease_rec lease;
+    size_t ntags;
+    struct meta_pair *tags;
+    struct tier_rec tier;
+    struct copy_rec copy;
+    int64_t immutable_until;     /* version-level immutability policy */
+    uint8_t immutable_mode;
+    uint8_t legal_hold;
 };
 
 void meta_key_container(struct buf *k, const char *account, const char *name);
 void meta_key_blob(struct buf *k, uint64_t cid, const char *name, size_t nlen);
 /* Key range of every blob of a container, or of every staged block of one blob. */
 void meta_key_blob_range(struct buf *lo, struct buf *hi, uint64_t cid);
+/* Snapshot ('S') and previous-version ('V') keys sort right after their blob's key. */
+void meta_key_blob_sub(struct buf *k, uint64_t cid, const char *name, size_t nlen, char kind,
+                       int64_t id);
+/* Range of every snapshot and version of one blob (not the blob itself). */
+void meta_key_blob_subs(struct buf *lo, struct buf *hi, uint64_t cid, const char *name,
+                        size_t nlen);
 void meta_key_block(struct buf *k, uint64_t cid, const char *name, size_t nlen, const char *id,
                     size_t idlen);
 void meta_key_block_range(struct buf *lo, struct buf *hi, uint64_t cid, const char *name,

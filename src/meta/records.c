@@ -14,6 +14,7 @@
  * Extent: u64 needle sequence number, u32 volume, u64 offset, varint length
  * Container record, version 1:
  *   u8 1, u64 id, u64 created, u64 modified, u64 etag, u8 public access, metadata as above
+ * Version 2 of both: the same fields, then the extension fields below.
  */
 #include "meta/meta.h"
 
@@ -22,7 +23,17 @@
 #include "util/arena.h"
 #include "util/buf.h"
 
-#define REC_VERSION 1
+#define REC_VERSION 2   /* 1: no extension fields; 2: v1 fields then tagged extensions */
+
+/*
+ * Extension fields (version 2): after the version 1 fields, any number of (u8 tag, bytes payload).
+ * A field at its default value is not written; a decoder skips tags it does not know, so fields
+ * can be added without a new record version.
+ */
+enum ext_tag {
+    EXT_VERSION = 1, EXT_DELETED, EXT_LEASE, EXT_TAGS, EXT_TIER, EXT_COPY, EXT_IMMUT, EXT_ACL,
+    EXT_CONTAINER_IMMUT,
+};
 
 void
 meta_key_container(struct buf *k, const char *account, const char *name)
@@ -48,6 +59,24 @@ meta_key_blob_range(struct buf *lo, struct buf *hi, uint64_t cid)
     buf_u64(lo, cid);
     buf_u8(hi, 'B');
     buf_u64(hi, cid + 1);
+}
+
+void
+meta_key_blob_sub(struct buf *k, uint64_t cid, const char *name, size_t nlen, char kind, int64_t id)
+{
+    meta_key_blob(k, cid, name, nlen);
+    buf_u8(k, 0);
+    buf_u8(k, (uint8_t)kind);
+    buf_u64(k, (uint64_t)id);
+}
+
+void
+meta_key_blob_subs(struct buf *lo, struct buf *hi, uint64_t cid, const char *name, size_t nlen)
+{
+    meta_key_blob(lo, cid, name, nlen);
+    buf_u8(lo, 0);
+    meta_key_blob(hi, cid, name, nlen);
+    buf_u8(hi, 1);
 }
 
 void
@@ -140,9 +169,67 @@ get_meta(struct rd *r, struct arena *a, size_t *n, struct meta_pair **out)
     return 0;
 }
 
+static void
+ext_begin(struct buf *sub)
+{
+    buf_reset(sub);
+}
+
+static void
+ext_end(struct buf *out, struct buf *sub, uint8_t tag)
+{
+    buf_u8(out, tag);
+    buf_bytes(out, sub->p ? sub->p : "", sub->len);
+    if (!buf_ok(sub))
+        out->oom = 1;
+}
+
+static void
+put_lease(struct buf *out, struct buf *sub, const struct lease_rec *l)
+{
+    if (l->state == LEASE_AVAILABLE && l->id[0] == '\0')
+        return;
+    ext_begin(sub);
+    buf_u8(sub, l->state);
+    buf_u32(sub, (uint32_t)l->duration);
+    buf_u64(sub, (uint64_t)l->until);
+    buf_bytes(sub, l->id, strlen(l->id));
+    ext_end(out, sub, EXT_LEASE);
+}
+
+static int
+get_lease(struct rd *r, struct lease_rec *l)
+{
+    uint32_t d;
+    uint64_t until;
+    const char *id;
+    size_t n;
+
+    if (rd_u8(r, &l->state) != 0 || rd_u32(r, &d) != 0 || rd_u64(r, &until) != 0 ||
+        rd_bytes(r, &id, &n) != 0 || n >= sizeof(l->id))
+        return -1;
+    l->duration = (int32_t)d;
+    l->until = (int64_t)until;
+    memcpy(l->id, id, n);
+    l->id[n] = '\0';
+    return 0;
+}
+
+static void
+put_u64_ext(struct buf *out, struct buf *sub, uint8_t tag, int64_t v)
+{
+    if (v == 0)
+        return;
+    ext_begin(sub);
+    buf_u64(sub, (uint64_t)v);
+    ext_end(out, sub, tag);
+}
+
 void
 meta_container_encode(const struct container_rec *c, struct buf *out)
 {
+    struct buf sub = BUF_INIT;
+
     buf_u8(out, REC_VERSION);
     buf_u64(out, c->id);
     buf_u64(out, (uint64_t)c->created);
@@ -150,6 +237,90 @@ meta_container_encode(const struct container_rec *c, struct buf *out)
     buf_u64(out, c->etag);
     buf_u8(out, c->public_access);
     put_meta(out, c->nmeta, c->meta);
+    put_u64_ext(out, &sub, EXT_DELETED, c->deleted);
+    put_lease(out, &sub, &c->lease);
+    if (c->nacl > 0) {
+        ext_begin(&sub);
+        buf_varint(&sub, c->nacl);
+        for (size_t i = 0; i < c->nacl; i++) {
+            const char *f[4] = {c->acl[i].id, c->acl[i].start, c->acl[i].expiry,
+                                c->acl[i].permission};
+            for (int j = 0; j < 4; j++)
+                buf_bytes(&sub, f[j] ? f[j] : "", f[j] ? strlen(f[j]) : 0);
+        }
+        ext_end(out, &sub, EXT_ACL);
+    }
+    if (c->immutable_days || c->immutable_locked || c->legal_hold) {
+        ext_begin(&sub);
+        buf_u64(&sub, (uint64_t)c->immutable_days);
+        buf_u8(&sub, c->immutable_locked);
+        buf_u8(&sub, c->legal_hold);
+        ext_end(out, &sub, EXT_CONTAINER_IMMUT);
+    }
+    buf_free(&sub);
+}
+
+/* Walks the extension fields of a version 2 record, calling fn for each. */
+static int
+each_ext(struct rd *r, int (*fn)(uint8_t tag, struct rd *field, void *ctx), void *ctx)
+{
+    while (r->p < r->end) {
+        uint8_t tag;
+        const char *p;
+        size_t n;
+        struct rd field;
+        if (rd_u8(r, &tag) != 0 || rd_bytes(r, &p, &n) != 0)
+            return -1;
+        rd_init(&field, p, n);
+        if (fn(tag, &field, ctx) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct container_ext {
+    struct container_rec *c;
+    struct arena *a;
+};
+
+static int
+container_field(uint8_t tag, struct rd *f, void *ctx)
+{
+    struct container_ext *x = ctx;
+    struct container_rec *c = x->c;
+    uint64_t v, n;
+
+    switch (tag) {
+    case EXT_DELETED:
+        if (rd_u64(f, &v) != 0)
+            return -1;
+        c->deleted = (int64_t)v;
+        return 0;
+    case EXT_LEASE:
+        return get_lease(f, &c->lease);
+    case EXT_ACL:
+        if (rd_varint(f, &n) != 0 || n > 64)
+            return -1;
+        if ((c->acl = arena_calloc(x->a, sizeof(*c->acl) * (size_t)(n ? n : 1))) == NULL)
+            return -1;
+        c->nacl = (size_t)n;
+        for (size_t i = 0; i < c->nacl; i++) {
+            const char **f4[4] = {&c->acl[i].id, &c->acl[i].start, &c->acl[i].expiry,
+                                  &c->acl[i].permission};
+            for (int j = 0; j < 4; j++)
+                if ((*f4[j] = get_str(f, x->a)) == NULL)
+                    return -1;
+        }
+        return 0;
+    case EXT_CONTAINER_IMMUT:
+        if (rd_u64(f, &v) != 0 || rd_u8(f, &c->immutable_locked) != 0 ||
+            rd_u8(f, &c->legal_hold) != 0)
+            return -1;
+        c->immutable_days = (int64_t)v;
+        return 0;
+    default:
+        return 0;   /* written by a newer version: skipped */
+    }
 }
 
 int
@@ -159,14 +330,20 @@ meta_container_decode(struct arena *a, const char *p, size_t n, struct container
     uint8_t ver;
     uint64_t created, modified;
 
+    memset(c, 0, sizeof(*c));
     rd_init(&r, p, n);
-    if (rd_u8(&r, &ver) != 0 || ver != REC_VERSION || rd_u64(&r, &c->id) != 0 ||
+    if (rd_u8(&r, &ver) != 0 || ver < 1 || ver > REC_VERSION || rd_u64(&r, &c->id) != 0 ||
         rd_u64(&r, &created) != 0 || rd_u64(&r, &modified) != 0 || rd_u64(&r, &c->etag) != 0 ||
         rd_u8(&r, &c->public_access) != 0 || get_meta(&r, a, &c->nmeta, &c->meta) != 0)
         return -1;
     c->created = (int64_t)created;
     c->modified = (int64_t)modified;
-    return 0;
+    if (ver == 1)
+        return r.p == r.end ? 0 : -1;
+    {
+        struct container_ext x = {c, a};
+        return each_ext(&r, container_field, &x);
+    }
 }
 
 void
@@ -201,6 +378,7 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
 {
     const char *props[5] = {b->content_type, b->content_encoding, b->content_language,
                             b->content_disposition, b->cache_control};
+    struct buf sub = BUF_INIT;
 
     buf_u8(out, REC_VERSION);
     buf_u8(out, b->type);
@@ -219,6 +397,107 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
         buf_bytes(out, b->blocks[i].id, b->blocks[i].id_len);
         meta_extent_encode(&b->blocks[i].ext, out);
     }
+    put_u64_ext(out, &sub, EXT_VERSION, b->version_id);
+    put_u64_ext(out, &sub, EXT_DELETED, b->deleted);
+    put_lease(out, &sub, &b->lease);
+    if (b->ntags > 0) {
+        ext_begin(&sub);
+        put_meta(&sub, b->ntags, b->tags);
+        ext_end(out, &sub, EXT_TAGS);
+    }
+    if (b->tier.tier || b->tier.explicit_ || b->tier.rehydrate_to || b->tier.changed) {
+        ext_begin(&sub);
+        buf_u8(&sub, b->tier.tier);
+        buf_u8(&sub, b->tier.explicit_);
+        buf_u8(&sub, b->tier.rehydrate_to);
+        buf_u8(&sub, b->tier.priority);
+        buf_u64(&sub, (uint64_t)b->tier.changed);
+        buf_u64(&sub, (uint64_t)b->tier.rehydrated_at);
+        ext_end(out, &sub, EXT_TIER);
+    }
+    if (b->copy.status != COPY_NONE) {
+        const char *src = b->copy.source ? b->copy.source : "";
+        const char *desc = b->copy.description ? b->copy.description : "";
+        ext_begin(&sub);
+        buf_u8(&sub, b->copy.status);
+        buf_bytes(&sub, b->copy.id, strlen(b->copy.id));
+        buf_bytes(&sub, src, strlen(src));
+        buf_u64(&sub, b->copy.copied);
+        buf_u64(&sub, b->copy.total);
+        buf_u64(&sub, (uint64_t)b->copy.completed);
+        buf_bytes(&sub, desc, strlen(desc));
+        ext_end(out, &sub, EXT_COPY);
+    }
+    if (b->immutable_until || b->immutable_mode || b->legal_hold) {
+        ext_begin(&sub);
+        buf_u64(&sub, (uint64_t)b->immutable_until);
+        buf_u8(&sub, b->immutable_mode);
+        buf_u8(&sub, b->legal_hold);
+        ext_end(out, &sub, EXT_IMMUT);
+    }
+    buf_free(&sub);
+}
+
+struct blob_ext {
+    struct blob_rec *b;
+    struct arena *a;
+};
+
+static int
+blob_field(uint8_t tag, struct rd *f, void *ctx)
+{
+    struct blob_ext *x = ctx;
+    struct blob_rec *b = x->b;
+    uint64_t v, w, t;
+    const char *p;
+    size_t n;
+
+    switch (tag) {
+    case EXT_VERSION:
+        if (rd_u64(f, &v) != 0)
+            return -1;
+        b->version_id = (int64_t)v;
+        return 0;
+    case EXT_DELETED:
+        if (rd_u64(f, &v) != 0)
+            return -1;
+        b->deleted = (int64_t)v;
+        return 0;
+    case EXT_LEASE:
+        return get_lease(f, &b->lease);
+    case EXT_TAGS:
+        return get_meta(f, x->a, &b->ntags, &b->tags);
+    case EXT_TIER:
+        if (rd_u8(f, &b->tier.tier) != 0 || rd_u8(f, &b->tier.explicit_) != 0 ||
+            rd_u8(f, &b->tier.rehydrate_to) != 0 || rd_u8(f, &b->tier.priority) != 0 ||
+            rd_u64(f, &v) != 0 || rd_u64(f, &w) != 0)
+            return -1;
+        b->tier.changed = (int64_t)v;
+        b->tier.rehydrated_at = (int64_t)w;
+        return 0;
+    case EXT_COPY:
+        if (rd_u8(f, &b->copy.status) != 0 || rd_bytes(f, &p, &n) != 0 ||
+            n >= sizeof(b->copy.id))
+            return -1;
+        memcpy(b->copy.id, p, n);
+        b->copy.id[n] = '\0';
+        if ((b->copy.source = get_str(f, x->a)) == NULL || rd_u64(f, &v) != 0 ||
+            rd_u64(f, &w) != 0 || rd_u64(f, &t) != 0 ||
+            (b->copy.description = get_str(f, x->a)) == NULL)
+            return -1;
+        b->copy.copied = v;
+        b->copy.total = w;
+        b->copy.completed = (int64_t)t;
+        return 0;
+    case EXT_IMMUT:
+        if (rd_u64(f, &v) != 0 || rd_u8(f, &b->immutable_mode) != 0 ||
+            rd_u8(f, &b->legal_hold) != 0)
+            return -1;
+        b->immutable_until = (int64_t)v;
+        return 0;
+    default:
+        return 0;   /* written by a newer version: skipped */
+    }
 }
 
 int
@@ -233,7 +512,7 @@ meta_blob_decode(struct arena *a, const char *p, size_t n, struct blob_rec *b)
 
     memset(b, 0, sizeof(*b));
     rd_init(&r, p, n);
-    if (rd_u8(&r, &ver) != 0 || ver != REC_VERSION || rd_u8(&r, &b->type) != 0 ||
+    if (rd_u8(&r, &ver) != 0 || ver < 1 || ver > REC_VERSION || rd_u8(&r, &b->type) != 0 ||
         rd_u8(&r, &b->flags) != 0 || rd_varint(&r, &b->size) != 0 || rd_u64(&r, &b->etag) != 0 ||
         rd_u64(&r, &created) != 0 || rd_u64(&r, &modified) != 0)
         return -1;
@@ -260,7 +539,12 @@ meta_blob_decode(struct arena *a, const char *p, size_t n, struct blob_rec *b)
             get_extent(&r, &b->blocks[i].ext) != 0)
             return -1;
     }
-    return r.p == r.end ? 0 : -1;
+    if (ver == 1)
+        return r.p == r.end ? 0 : -1;
+    {
+        struct blob_ext x = {b, a};
+        return each_ext(&r, blob_field, &x);
+    }
 }
 
 int

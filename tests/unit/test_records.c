@@ -108,6 +108,49 @@ main(void)
     CHECK(meta_blob_decode(a, v.p, v.len - 1, &g) == -1);
     buf_free(&v);
 
+    /* Version 2 extension fields round trip; a version 1 record still decodes. */
+    {
+        struct meta_pair tags[1] = {{"project", "cobalt"}};
+        struct blob_rec x = b, y;
+        x.version_id = 1234567;
+        x.deleted = 99;
+        x.lease = (struct lease_rec){LEASE_LEASED, 30, 555, "6f1a0d3e-0000-4000-8000-000000000001"};
+        x.ntags = 1;
+        x.tags = tags;
+        x.tier = (struct tier_rec){TIER_ARCHIVE, 1, TIER_COOL + 1, 1, 777, 888};
+        x.copy = (struct copy_rec){COPY_PENDING, "c0c0c0c0-0000-4000-8000-000000000002",
+                                   "http://src/x", 5, 10, 0, "copying"};
+        x.immutable_until = 4242;
+        x.immutable_mode = IMMUT_LOCKED;
+        x.legal_hold = 1;
+        meta_blob_encode(&x, &v);
+        CHECK(meta_blob_decode(a, v.p, v.len, &y) == 0);
+        CHECK(y.version_id == 1234567 && y.deleted == 99);
+        CHECK(y.lease.state == LEASE_LEASED && y.lease.duration == 30 && y.lease.until == 555);
+        CHECK_STR(y.lease.id, "6f1a0d3e-0000-4000-8000-000000000001");
+        CHECK(y.ntags == 1);
+        CHECK_STR(y.tags[0].value, "cobalt");
+        CHECK(y.tier.tier == TIER_ARCHIVE && y.tier.explicit_ && y.tier.rehydrate_to == 2 &&
+              y.tier.priority == 1 && y.tier.changed == 777 && y.tier.rehydrated_at == 888);
+        CHECK(y.copy.status == COPY_PENDING && y.copy.copied == 5 && y.copy.total == 10);
+        CHECK_STR(y.copy.source, "http://src/x");
+        CHECK_STR(y.copy.description, "copying");
+        CHECK(y.immutable_until == 4242 && y.immutable_mode == IMMUT_LOCKED && y.legal_hold == 1);
+        CHECK(y.nblocks == 2 && y.size == 105);
+        buf_free(&v);
+        /* Unknown extension tags (from a newer version) are skipped. */
+        meta_blob_encode(&b, &v);
+        buf_u8(&v, 200);
+        buf_bytes(&v, "future", 6);
+        CHECK(meta_blob_decode(a, v.p, v.len, &y) == 0 && y.size == 105 && y.deleted == 0);
+        /* A version 1 record: same layout without extensions. */
+        v.p[0] = 1;
+        CHECK(meta_blob_decode(a, v.p, v.len, &y) == -1);   /* v1 allows no trailing bytes */
+        v.len -= 1 + 1 + 6;
+        CHECK(meta_blob_decode(a, v.p, v.len, &y) == 0 && y.size == 105);
+        buf_free(&v);
+    }
+
     /* Container record round trip. */
     c.id = 77;
     c.created = 10;
@@ -123,6 +166,23 @@ main(void)
     CHECK_STR(gc.meta[0].value, "1");
     CHECK(meta_container_decode(a, v.p, v.len - 1, &gc) == -1);
     buf_free(&v);
+    {
+        struct signed_id acl[2] = {{"p1", "2024-01-01T00:00:00Z", "2030-01-01T00:00:00Z", "rl"},
+                                   {"p2", "", "", "r"}};
+        c.deleted = 31;
+        c.lease = (struct lease_rec){LEASE_BREAKING, -1, 66, "x"};
+        c.nacl = 2;
+        c.acl = acl;
+        c.immutable_days = 7;
+        c.legal_hold = 1;
+        meta_container_encode(&c, &v);
+        CHECK(meta_container_decode(a, v.p, v.len, &gc) == 0);
+        CHECK(gc.deleted == 31 && gc.lease.state == LEASE_BREAKING && gc.lease.duration == -1);
+        CHECK(gc.nacl == 2 && gc.immutable_days == 7 && gc.legal_hold == 1);
+        CHECK_STR(gc.acl[0].permission, "rl");
+        CHECK_STR(gc.acl[1].start, "");
+        buf_free(&v);
+    }
 
     /* Extents. */
     meta_extent_encode(&e, &v);
