@@ -241,3 +241,44 @@ def test_default_and_capped_page_size(big, raw):
         root = ET.fromstring(r.body)
         assert [b.findtext("Name") for b in root.findall("Blobs/Blob")] == names[5000:]
         assert not root.findtext("NextMarker")
+
+
+def test_other_delimiters(container):
+    names = ["a-1", "a-2", "a::x", "a::y::z", "b", "b-c-d", "c::"]
+    for n in names:
+        container.get_blob_client(n).upload_blob(n.encode())
+
+    def level(delim, prefix=None):
+        out = []
+        for i in container.walk_blobs(name_starts_with=prefix, delimiter=delim):
+            out.append(("P:" if isinstance(i, BlobPrefix) else "B:") + i.name)
+        return sorted(out)
+
+    assert level("-") == ["B:a::x", "B:a::y::z", "B:b", "B:c::", "P:a-", "P:b-"]
+    assert level("::") == ["B:a-1", "B:a-2", "B:b", "B:b-c-d", "P:a::", "P:c::"]
+    assert level("::", "a::") == ["B:a::x", "P:a::y::"]
+    assert level("-", "b-") == ["P:b-c-"]
+
+
+def test_marker_survives_deletes_and_inserts(container):
+    names = [f"m{i:02d}" for i in range(10)]
+    for n in names:
+        container.get_blob_client(n).upload_blob(b"x")
+    it = container.list_blobs(results_per_page=3).by_page()
+    first = [b.name for b in next(it)]
+    assert first == names[:3]
+    token = it.continuation_token
+    # Change the container between pages: delete the next blob, add one before and one after the marker.
+    container.get_blob_client("m03").delete_blob()
+    container.get_blob_client("m00a").upload_blob(b"before marker")
+    container.get_blob_client("m99").upload_blob(b"after marker")
+    rest = [b.name for p in container.list_blobs(results_per_page=3).by_page(continuation_token=token) for b in p]
+    assert rest == names[4:] + ["m99"]
+
+
+def test_container_etag_unchanged_by_blob_writes(container):
+    before = container.get_container_properties().etag
+    container.get_blob_client("x").upload_blob(b"x")
+    container.get_blob_client("x").set_blob_metadata({"a": "b"})
+    container.get_blob_client("x").delete_blob()
+    assert container.get_container_properties().etag == before
