@@ -151,6 +151,38 @@ void api_blob_unlock(struct api_req *q, unsigned stripe);
 /* 1 if the addressed blob exists (committed), 0 if not, -1 on error (described). */
 int api_blob_load(struct api_req *q, struct blob_rec *r);
 
+/* ---- shared checks ---------------------------------------------------------------------- */
+
+/* A random (version 4) GUID, e.g. for request, lease and copy ids. */
+void api_new_guid(char out[37]);
+/* x-ms-if-tags against a record's tags: 0, or -1 with 412 ConditionNotMet / 400 described. */
+int api_check_if_tags(struct api_req *q, const struct blob_rec *r);
+/* Container operations honour only the date conditions (§5.1).  0 or -1 (412 described). */
+int api_container_dates(struct api_req *q, const struct container_rec *c);
+/* Adds the put of the addressed container's record to t. */
+int api_put_container_rec(struct api_req *q, struct meta_txn *t, const struct container_rec *c);
+/* Write operations may not name a snapshot (or, unless allowed, a version): 400. */
+int api_reject_snapshot_write(struct api_req *q);
+
+/* Leases (lease.c). */
+uint8_t lease_effective(const struct lease_rec *l, int64_t now);
+void api_lease_headers(struct api_req *q, const struct lease_rec *l);
+void api_xml_lease(struct buf *b, const struct lease_rec *l);
+int api_lease_check_blob(struct api_req *q, int exists, const struct blob_rec *r, int write);
+int api_lease_check_container(struct api_req *q, const struct container_rec *c, int is_delete);
+
+/*
+ * The checks every blob write makes against the current record, in one place and one order:
+ * lease (§5.3), conditions (§5.1) and x-ms-if-tags, then WORM protection (legal hold, version and
+ * container immutability policies) when the write changes or removes content.  `exists`: the blob
+ * exists (committed).  0 to proceed, or -1 with the response described.
+ */
+#define GATE_CREATE     0x01   /* creating operation: If-None-Match: * -> 409 BlobAlreadyExists */
+#define GATE_CONTENT    0x02   /* replaces or deletes content: immutability applies */
+int api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r, unsigned flags);
+/* The same for reads: lease id (optional, must match), conditions with 304, x-ms-if-tags. */
+int api_blob_read_gate(struct api_req *q, const struct blob_rec *r);
+
 /* ---- handlers ------------------------------------------------------------------------- */
 
 void op_list_containers(struct api_req *q);
@@ -170,5 +202,7 @@ void op_blob_properties_set(struct api_req *q);
 void op_put_block(struct api_req *q);
 void op_put_block_list(struct api_req *q);
 void op_get_block_list(struct api_req *q);
+void op_lease_blob(struct api_req *q);
+void op_lease_container(struct api_req *q);
 
 #endif

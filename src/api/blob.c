@@ -122,6 +122,56 @@ api_blob_load(struct api_req *q, struct blob_rec *r)
     return (r->flags & BLOB_F_UNCOMMITTED) ? 0 : 1;
 }
 
+int
+api_reject_snapshot_write(struct api_req *q)
+{
+    const char *snap = api_query(q, "snapshot");
+
+    if (snap != NULL)
+        return api_fail(q, E_InvalidOperation);
+    return 0;
+}
+
+/* WORM protection of a blob's content (version-level policy, legal hold, container policy). */
+static int
+immutability(struct api_req *q, const struct blob_rec *r)
+{
+    int64_t now = ticks_now();
+
+    if (r->legal_hold || q->cont.legal_hold)
+        return api_fail(q, E_BlobImmutableDueToLegalHold);
+    if (r->immutable_mode != IMMUT_NONE && r->immutable_until > now)
+        return api_fail(q, E_BlobImmutableDueToPolicy);
+    if (q->cont.immutable_days > 0 &&
+        r->created + q->cont.immutable_days * 86400 * TICKS_PER_SEC > now)
+        return api_fail(q, E_BlobImmutableDueToPolicy);
+    return 0;
+}
+
+int
+api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r, unsigned flags)
+{
+    if (api_lease_check_blob(q, exists, r, 1) != 0 ||
+        api_check_conditions(q, exists, exists ? r->etag : 0, exists ? r->modified : 0, 0,
+                             (flags & GATE_CREATE) != 0) != 0)
+        return -1;
+    if (exists && api_check_if_tags(q, r) != 0)
+        return -1;
+    if (exists && (flags & GATE_CONTENT) && immutability(q, r) != 0)
+        return -1;
+    return 0;
+}
+
+int
+api_blob_read_gate(struct api_req *q, const struct blob_rec *r)
+{
+    if (api_lease_check_blob(q, 1, r, 0) != 0 ||
+        api_check_conditions(q, 1, r->etag, r->modified, 1, 0) != 0 ||
+        api_check_if_tags(q, r) != 0)
+        return -1;
+    return 0;
+}
+
 /* ---- Put Blob ------------------------------------------------------------------------- */
 
 void
@@ -154,7 +204,7 @@ op_put_blob(struct api_req *q)
     if (api_blob_lock(q, &stripe) != 0)
         return;
     if ((exists = api_blob_load(q, &old)) < 0 ||
-        api_check_conditions(q, exists, old.etag, old.modified, 0, 1) != 0)
+        api_blob_write_gate(q, exists, &old, GATE_CREATE | GATE_CONTENT) != 0)
         goto out;
     if (exists && !auth_may_overwrite(&q->auth)) {
         api_fail(q, E_AuthorizationPermissionMismatch);
@@ -163,6 +213,8 @@ op_put_blob(struct api_req *q)
     r.modified = ticks_now();
     r.created = exists ? old.created : r.modified;
     r.etag = meta_next_etag(q->srv->meta);
+    if (exists)
+        r.lease = old.lease;   /* replacing the content keeps the lease (the id was required) */
     if ((t = meta_txn_new()) == NULL) {
         api_fail(q, E_InternalError);
         goto out;
@@ -298,8 +350,7 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
         api_hdr(q, "Cache-Control", a->rscc ? a->rscc : r->cache_control);
     api_hdr(q, "Accept-Ranges", "bytes");
     api_hdr(q, "x-ms-blob-type", "BlockBlob");
-    api_hdr(q, "x-ms-lease-status", "unlocked");
-    api_hdr(q, "x-ms-lease-state", "available");
+    api_lease_headers(q, &r->lease);
     api_hdr(q, "x-ms-server-encrypted", "true");
     api_put_metadata_headers(q, r->nmeta, r->meta);
 }
@@ -320,7 +371,7 @@ op_get_blob(struct api_req *q)
         api_fail(q, E_BlobNotFound);
         return;
     }
-    if (api_check_conditions(q, 1, r.etag, r.modified, 1, 0) != 0)
+    if (api_blob_read_gate(q, &r) != 0)
         return;
     size = r.size;
     len = size;
@@ -421,7 +472,7 @@ op_delete_blob(struct api_req *q)
         api_fail(q, E_BlobNotFound);
         goto out;
     }
-    if (api_check_conditions(q, 1, r.etag, r.modified, 0, 0) != 0)
+    if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
         goto out;
     meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
     if (!buf_ok(&k) || (t = meta_txn_new()) == NULL) {
@@ -458,7 +509,7 @@ op_blob_metadata_get(struct api_req *q)
         api_fail(q, E_BlobNotFound);
         return;
     }
-    if (api_check_conditions(q, 1, r.etag, r.modified, 1, 0) != 0)
+    if (api_blob_read_gate(q, &r) != 0)
         return;
     api_status(q, 200);
     api_hdr_etag(q, r.etag);
@@ -484,7 +535,7 @@ update_blob(struct api_req *q, int which)
         api_fail(q, E_BlobNotFound);
         goto out;
     }
-    if (api_check_conditions(q, 1, r.etag, r.modified, 0, 0) != 0)
+    if (api_blob_write_gate(q, 1, &r, 0) != 0)
         goto out;
     if (which == 0 ? api_read_metadata(q, &r.nmeta, &r.meta) != 0
                    : api_content_props(q, &r, 0) != 0)   /* unspecified properties are cleared */

@@ -105,6 +105,9 @@ op_put_block(struct api_req *q)
         api_fail(q, E_InvalidBlobType);
         goto out;
     }
+    /* The staged list belongs to the blob: a leased blob needs its lease id (§5.3). */
+    if (api_lease_check_blob(q, exists && !(r.flags & BLOB_F_UNCOMMITTED), &r, 1) != 0)
+        goto out;
     {
         size_t in_use = id_length_in_use(q, exists ? &r : &(struct blob_rec){0});
         if (in_use != 0 && in_use != idlen) {
@@ -251,7 +254,7 @@ op_put_block_list(struct api_req *q)
         api_fail(q, E_InvalidBlobType);
         goto out;
     }
-    if (api_check_conditions(q, exists, exists ? old.etag : 0, exists ? old.modified : 0, 0, 1))
+    if (api_blob_write_gate(q, exists, &old, GATE_CREATE | GATE_CONTENT) != 0)
         goto out;
     if (exists && !auth_may_overwrite(&q->auth)) {
         api_fail(q, E_AuthorizationPermissionMismatch);
@@ -296,6 +299,8 @@ op_put_block_list(struct api_req *q)
     r.modified = ticks_now();
     r.created = exists ? old.created : r.modified;
     r.etag = meta_next_etag(q->srv->meta);
+    if (exists)
+        r.lease = old.lease;
     if ((t = meta_txn_new()) == NULL) {
         api_fail(q, E_InternalError);
         goto out;

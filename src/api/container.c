@@ -35,8 +35,8 @@ public_access_header(struct api_req *q, uint8_t *out)
     return 0;
 }
 
-static int
-put_container(struct api_req *q, struct meta_txn *t, const struct container_rec *c)
+int
+api_put_container_rec(struct api_req *q, struct meta_txn *t, const struct container_rec *c)
 {
     struct buf k = BUF_INIT, v = BUF_INIT;
     int ok;
@@ -74,7 +74,7 @@ op_create_container(struct api_req *q)
     c.id = meta_next_container_id(q->srv->meta, t);
     c.created = c.modified = ticks_now();
     c.etag = meta_next_etag(q->srv->meta);
-    if (put_container(q, t, &c) != 0)
+    if (api_put_container_rec(q, t, &c) != 0)
         goto out;
     rc = api_commit(q, t);
     t = NULL;
@@ -88,9 +88,8 @@ out:
     meta_containers_unlock(q->srv->meta);
 }
 
-/* Container operations honour only the date conditions (§5.1). */
-static int
-container_dates(struct api_req *q, const struct container_rec *c)
+int
+api_container_dates(struct api_req *q, const struct container_rec *c)
 {
     const char *ims = api_header(q, "If-Modified-Since"), *ius = api_header(q, "If-Unmodified-Since");
     int64_t t, mod = c->modified / TICKS_PER_SEC;
@@ -116,7 +115,7 @@ op_delete_container(struct api_req *q)
         rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
         goto out;
     }
-    if (container_dates(q, &c) != 0)
+    if (api_lease_check_container(q, &c, 1) != 0 || api_container_dates(q, &c) != 0)
         goto out;
     meta_key_container(&k, q->account, q->container);
     meta_key_blob_range(&lo, &hi, c.id);
@@ -146,24 +145,27 @@ out:
     buf_free(&uhi);
 }
 
-static void
+static int
 container_headers(struct api_req *q)
 {
     const struct container_rec *c = &q->cont;
 
+    if (api_lease_check_container(q, c, 0) != 0)
+        return -1;
     api_status(q, 200);
     api_hdr_etag(q, c->etag);
     api_hdr_time(q, "Last-Modified", c->modified);
     api_put_metadata_headers(q, c->nmeta, c->meta);
     http_resp_body(q->h, "", 0);
+    return 0;
 }
 
 void
 op_container_props(struct api_req *q)
 {
-    container_headers(q);
-    api_hdr(q, "x-ms-lease-status", "unlocked");
-    api_hdr(q, "x-ms-lease-state", "available");
+    if (container_headers(q) != 0)
+        return;
+    api_lease_headers(q, &q->cont.lease);
     if (q->cont.public_access == PUBLIC_CONTAINER)
         api_hdr(q, "x-ms-blob-public-access", "container");
     else if (q->cont.public_access == PUBLIC_BLOB)
@@ -177,7 +179,7 @@ op_container_props(struct api_req *q)
 void
 op_container_metadata_get(struct api_req *q)
 {
-    container_headers(q);
+    (void)container_headers(q);
 }
 
 void
@@ -195,6 +197,8 @@ op_container_metadata_set(struct api_req *q)
         rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
         goto out;
     }
+    if (api_lease_check_container(q, &c, 0) != 0)
+        goto out;
     if (ims && parse_http_date(ims, &when) == 0 &&
         c.modified / TICKS_PER_SEC <= when / TICKS_PER_SEC) {
         api_fail(q, E_ConditionNotMet);
@@ -204,7 +208,7 @@ op_container_metadata_set(struct api_req *q)
         goto out;
     c.modified = ticks_now();
     c.etag = meta_next_etag(q->srv->meta);
-    if ((t = meta_txn_new()) == NULL || put_container(q, t, &c) != 0) {
+    if ((t = meta_txn_new()) == NULL || api_put_container_rec(q, t, &c) != 0) {
         if (t == NULL)
             api_fail(q, E_InternalError);
         goto out;
@@ -278,8 +282,9 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r, in
     xml_elem(b, "Cache-Control", r->cache_control);
     buf_puts(b, "<BlobType>BlockBlob</BlobType>"
                 "<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>"
-                "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
-                "<ServerEncrypted>true</ServerEncrypted></Properties>");
+                "<ServerEncrypted>true</ServerEncrypted>");
+    api_xml_lease(b, &r->lease);
+    buf_puts(b, "</Properties>");
     if (with_meta)
         api_xml_metadata(b, r->nmeta, r->meta);
     buf_puts(b, "</Blob>");

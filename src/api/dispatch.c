@@ -23,6 +23,7 @@
 #include <sys/random.h>
 
 #include "api/parse.h"
+#include "api/tagexpr.h"
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
@@ -59,6 +60,8 @@ static const struct route routes[] = {
      {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerMetadata"},
     {M_PUT, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_set,
      {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerMetadata"},
+    {M_PUT, LVL_CONTAINER, "container", "lease", NULL, op_lease_container,
+     {AUTH_LEVEL_CONTAINER, "wd", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseContainer"},
     {M_GET, LVL_CONTAINER, "container", "list", NULL, op_list_blobs,
      {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "ListBlobs"},
     /* blob */
@@ -80,6 +83,8 @@ static const struct route routes[] = {
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlock"},
     {M_PUT, LVL_BLOB, NULL, "blocklist", NULL, op_put_block_list,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "PutBlockList"},
+    {M_PUT, LVL_BLOB, NULL, "lease", NULL, op_lease_blob,
+     {AUTH_LEVEL_OBJECT, "wd", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseBlob"},
     {M_GET, LVL_BLOB, NULL, "blocklist", NULL, op_get_block_list,
      {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlockList"},
 };
@@ -425,10 +430,23 @@ api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modif
     return 0;
 }
 
+int
+api_check_if_tags(struct api_req *q, const struct blob_rec *r)
+{
+    const char *cond = api_header(q, "x-ms-if-tags"), *why = NULL;
+    struct tagexpr *e;
+
+    if (cond == NULL)
+        return 0;
+    if ((e = tagexpr_parse(q->a, cond, TAGEXPR_IF_TAGS, &why)) == NULL)
+        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-if-tags", cond);
+    return tagexpr_eval(e, r->ntags, r->tags, q->container) ? 0 : api_fail(q, E_ConditionNotMet);
+}
+
 /* ---- request parsing -------------------------------------------------------------------- */
 
-static void
-new_request_id(char out[37])
+void
+api_new_guid(char out[37])
 {
     static __thread uint64_t s[2];
     unsigned char b[16];
@@ -762,7 +780,7 @@ app_begin(void *ctx, struct http_req *h)
     q->h = h;
     q->a = h->arena;
     q->head = strcmp(h->method, "HEAD") == 0;
-    new_request_id(q->request_id);
+    api_new_guid(q->request_id);
     q->version = DEFAULT_VERSION;
     if ((v = api_header(q, "x-ms-version")) != NULL) {
         if (!version_valid(v)) {

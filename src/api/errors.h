@@ -7,6 +7,47 @@
 #define COBALT_API_ERRORS_H
 
 #define AZ_ERRORS(X)                                                                              \
+    X(AccessTierNotSupportedForBlobType, 400, "The access tier is not supported for this blob type.") \
+    X(AllBatchSubRequestsShouldBeSameApi, 400, "All batch sub-requests should be the same API.") \
+    X(BlobArchived, 409, "This operation is not permitted on an archived blob.")               \
+    X(BlobBeingRehydrated, 409, "This operation is not permitted because the blob is being rehydrated.") \
+    X(BlobImmutableDueToLegalHold, 409, "This operation is not permitted as the blob is immutable due to a legal hold.") \
+    X(BlobImmutableDueToPolicy, 409, "This operation is not permitted as the blob is immutable due to a policy.") \
+    X(BlobNotArchived, 409, "Blob is not in the archive tier.")                                \
+    X(CannotVerifyCopySource, 404, "Could not verify the copy source within the specified time.") \
+    X(ContainerImmutabilityPolicyLocked, 409, "This operation is not permitted because the immutability policy of the container is locked.") \
+    X(CopyIdMismatch, 409, "The specified copy ID did not match the copy ID for the pending copy operation.") \
+    X(DuplicateTagNames, 400, "The tags specified contain duplicate names.")                   \
+    X(ExceedsMaxBatchRequestCount, 400, "The batch operation exceeds maximum number of allowed subrequests.") \
+    X(FeatureVersionMismatch, 409, "The operation is not supported with this x-ms-version.")   \
+    X(ImmutabilityPolicyLocked, 409, "The immutability policy is locked and cannot be shortened or removed.") \
+    X(InvalidBlobTier, 400, "The specified blob tier is invalid.")                             \
+    X(InvalidInput, 400, "One of the request inputs is not valid.")                            \
+    X(InvalidOperation, 400, "Invalid operation against a blob snapshot.")                     \
+    X(InvalidSourceBlobType, 409, "The copy source blob type is invalid for this operation.")  \
+    X(InvalidSourceBlobUrl, 409, "The source URL for the copy operation is invalid.")          \
+    X(InvalidTag, 400, "The tags specified are invalid. It contains characters that are not permitted.") \
+    X(LeaseAlreadyPresent, 409, "There is already a lease present.")                           \
+    X(LeaseIdMismatchWithBlobOperation, 412, "The lease ID specified did not match the lease ID for the blob.") \
+    X(LeaseIdMismatchWithContainerOperation, 412, "The lease ID specified did not match the lease ID for the container.") \
+    X(LeaseIdMismatchWithLeaseOperation, 409, "The lease ID specified did not match the lease ID for the blob/container.") \
+    X(LeaseIdMissing, 412, "There is currently a lease on the blob/container and no lease ID was specified in the request.") \
+    X(LeaseIsBreakingAndCannotBeAcquired, 409, "The lease ID matched, but the lease is currently in breaking state and cannot be acquired until it is broken.") \
+    X(LeaseIsBreakingAndCannotBeChanged, 409, "The lease ID matched, but the lease is currently in breaking state and cannot be changed.") \
+    X(LeaseIsBrokenAndCannotBeRenewed, 409, "The lease ID matched, but the lease has been broken explicitly and cannot be renewed.") \
+    X(LeaseLost, 412, "A lease ID was specified, but the lease for the blob/container has expired.") \
+    X(LeaseNotPresentWithBlobOperation, 412, "There is currently no lease on the blob.")       \
+    X(LeaseNotPresentWithContainerOperation, 412, "There is currently no lease on the container.") \
+    X(LeaseNotPresentWithLeaseOperation, 409, "There is currently no lease on the blob/container.") \
+    X(MissingRequiredHeader, 400, "An HTTP header that's mandatory for this request is not specified.") \
+    X(NoPendingCopyOperation, 409, "There is currently no pending copy operation.")            \
+    X(PendingCopyOperation, 409, "There is currently a pending copy operation.")               \
+    X(SnapshotsPresent, 409, "This operation is not permitted because the blob has snapshots.") \
+    X(SourceConditionNotMet, 412, "The source condition specified using HTTP conditional header(s) is not met.") \
+    X(TagsTooLarge, 400, "The tags specified exceed the maximum permissible limit.")           \
+    X(UnauthorizedBlobOverwrite, 403, "This request is not authorized to perform blob overwrites.") \
+    X(ContainerBeingDeleted, 409, "The specified container is being deleted.")                 \
+    X(UnsupportedHeader, 400, "One of the headers specified in the request is not supported.") \
     X(AuthenticationFailed, 403, "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.") \
     X(AuthorizationFailure, 403, "This request is not authorized to perform this operation.")    \
     X(AuthorizationPermissionMismatch, 403, "This request is not authorized to perform this operation using this permission.") \

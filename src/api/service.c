@@ -122,7 +122,7 @@ op_list_containers(struct api_req *q)
         xml_elem(&b, "Last-Modified", t);
         fmt_etag(c.etag, etag);
         buf_printf(&b, "<Etag>\"%s\"</Etag>", etag);
-        buf_puts(&b, "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>");
+        api_xml_lease(&b, &c.lease);
         if (c.public_access == PUBLIC_CONTAINER)
             buf_puts(&b, "<PublicAccess>container</PublicAccess>");
         else if (c.public_access == PUBLIC_BLOB)

@@ -1,0 +1,287 @@
+/*
+ * lease.c -- leases on blobs and containers: the Lease Blob / Lease Container operations (the
+ * state machine of protocol doc §2.10) and the lease checks every other operation makes (§5.3).
+ *
+ * A lease is part of its blob's (or container's) record, so a lease action is a read-modify-write
+ * under the same locks as any other write (M2), and never changes the ETag.  Time moves leases on
+ * without writes: lease_effective() derives the state at a given moment (a fixed lease past its
+ * end is expired, a breaking lease past its break time is broken).
+ */
+#include "api/api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/parse.h"
+#include "util/timefmt.h"
+#include "util/xml.h"
+
+uint8_t
+lease_effective(const struct lease_rec *l, int64_t now)
+{
+    if (l->state == LEASE_LEASED && l->duration > 0 && now >= l->until)
+        return LEASE_EXPIRED;
+    if (l->state == LEASE_BREAKING && now >= l->until)
+        return LEASE_BROKEN;
+    return l->state;
+}
+
+void
+api_lease_headers(struct api_req *q, const struct lease_rec *l)
+{
+    uint8_t st = lease_effective(l, ticks_now());
+    static const char *const state[] = {"available", "leased", "breaking", "broken", "expired"};
+
+    api_hdr(q, "x-ms-lease-status", st == LEASE_LEASED || st == LEASE_BREAKING ? "locked"
+                                                                                : "unlocked");
+    api_hdr(q, "x-ms-lease-state", state[st]);
+    if (st == LEASE_LEASED)
+        api_hdr(q, "x-ms-lease-duration", l->duration < 0 ? "infinite" : "fixed");
+}
+
+void
+api_xml_lease(struct buf *b, const struct lease_rec *l)
+{
+    uint8_t st = lease_effective(l, ticks_now());
+    static const char *const state[] = {"available", "leased", "breaking", "broken", "expired"};
+
+    buf_printf(b, "<LeaseStatus>%s</LeaseStatus><LeaseState>%s</LeaseState>",
+               st == LEASE_LEASED || st == LEASE_BREAKING ? "locked" : "unlocked", state[st]);
+    if (st == LEASE_LEASED)
+        buf_printf(b, "<LeaseDuration>%s</LeaseDuration>", l->duration < 0 ? "infinite" : "fixed");
+}
+
+static int
+same_id(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;   /* GUIDs compare case-insensitively */
+}
+
+/*
+ * §5.3.  `write`: the operation modifies the blob (a lease id is required while it is leased);
+ * otherwise the id is optional but must match when given.
+ */
+int
+api_lease_check_blob(struct api_req *q, int exists, const struct blob_rec *r, int write)
+{
+    const char *id = api_header(q, "x-ms-lease-id");
+    uint8_t st = exists ? lease_effective(&r->lease, ticks_now()) : LEASE_AVAILABLE;
+
+    if (st == LEASE_LEASED || st == LEASE_BREAKING) {
+        if (id == NULL)
+            return write ? api_fail(q, E_LeaseIdMissing) : 0;
+        if (!same_id(id, r->lease.id))
+            return api_fail(q, E_LeaseIdMismatchWithBlobOperation);
+        return 0;
+    }
+    if (id != NULL)
+        return api_fail(q, exists && r->lease.id[0] && same_id(id, r->lease.id)
+                               ? E_LeaseLost
+                               : E_LeaseNotPresentWithBlobOperation);
+    return 0;
+}
+
+int
+api_lease_check_container(struct api_req *q, const struct container_rec *c, int is_delete)
+{
+    const char *id = api_header(q, "x-ms-lease-id");
+    uint8_t st = lease_effective(&c->lease, ticks_now());
+
+    if (st == LEASE_LEASED || st == LEASE_BREAKING) {
+        if (id == NULL)
+            return is_delete ? api_fail(q, E_LeaseIdMissing) : 0;
+        if (!same_id(id, c->lease.id))
+            return api_fail(q, E_LeaseIdMismatchWithContainerOperation);
+        return 0;
+    }
+    if (id != NULL)
+        return api_fail(q, E_LeaseNotPresentWithContainerOperation);
+    return 0;
+}
+
+/*
+ * Applies one lease action to l (§2.10).  On success describes the status and the lease headers
+ * and returns 0; otherwise describes the error and returns -1.
+ */
+static int
+lease_action(struct api_req *q, struct lease_rec *l)
+{
+    const char *action = api_header(q, "x-ms-lease-action"), *id = api_header(q, "x-ms-lease-id");
+    const char *proposed = api_header(q, "x-ms-proposed-lease-id");
+    const char *dur = api_header(q, "x-ms-lease-duration");
+    const char *period = api_header(q, "x-ms-lease-break-period");
+    int64_t now = ticks_now();
+    uint8_t st = lease_effective(l, now);
+    char gen[37], t[24];
+    long d = 0, p = -1;
+    char *end;
+
+    if (action == NULL)
+        return api_fail_header(q, E_MissingRequiredHeader, "x-ms-lease-action", NULL);
+    if (proposed != NULL && !guid_valid(proposed))
+        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-proposed-lease-id", proposed);
+    if (strcasecmp(action, "acquire") == 0) {
+        if (dur == NULL)
+            return api_fail_header(q, E_MissingRequiredHeader, "x-ms-lease-duration", NULL);
+        d = strtol(dur, &end, 10);
+        if (*end != '\0' || !(d == -1 || (d >= 15 && d <= 60)))
+            return api_fail_header(q, E_InvalidHeaderValue, "x-ms-lease-duration", dur);
+        if (st == LEASE_BREAKING)
+            return api_fail(q, proposed && same_id(proposed, l->id)
+                                   ? E_LeaseIsBreakingAndCannotBeAcquired
+                                   : E_LeaseAlreadyPresent);
+        if (st == LEASE_LEASED && !(proposed && same_id(proposed, l->id)))
+            return api_fail(q, E_LeaseAlreadyPresent);
+        if (proposed == NULL) {
+            api_new_guid(gen);
+            proposed = gen;
+        }
+        snprintf(l->id, sizeof(l->id), "%s", proposed);
+        l->state = LEASE_LEASED;
+        l->duration = (int32_t)d;
+        l->until = d < 0 ? 0 : now + d * TICKS_PER_SEC;
+        api_status(q, 201);
+        api_hdr(q, "x-ms-lease-id", l->id);
+        return 0;
+    }
+    if (strcasecmp(action, "break") == 0) {
+        if (period != NULL) {
+            p = strtol(period, &end, 10);
+            if (*end != '\0' || p < 0 || p > 60)
+                return api_fail_header(q, E_InvalidHeaderValue, "x-ms-lease-break-period",
+                                       period);
+        }
+        if (st == LEASE_AVAILABLE)
+            return api_fail(q, E_LeaseNotPresentWithLeaseOperation);
+        if (st == LEASE_LEASED) {
+            int64_t at;
+            if (p == 0 || (p < 0 && l->duration < 0))
+                at = now;
+            else if (p < 0)
+                at = l->until;
+            else
+                at = l->duration < 0 || now + p * TICKS_PER_SEC < l->until
+                         ? now + p * TICKS_PER_SEC
+                         : l->until;
+            l->state = at <= now ? LEASE_BROKEN : LEASE_BREAKING;
+            l->until = at;
+        } else if (st == LEASE_BREAKING && p >= 0 && now + p * TICKS_PER_SEC < l->until) {
+            l->until = now + p * TICKS_PER_SEC;
+            if (p == 0)
+                l->state = LEASE_BROKEN;
+        } else if (st == LEASE_EXPIRED) {
+            l->state = LEASE_BROKEN;
+            l->until = now;
+        }
+        st = lease_effective(l, now);
+        api_status(q, 202);
+        snprintf(t, sizeof(t), "%lld",
+                 st == LEASE_BREAKING
+                     ? (long long)((l->until - now + TICKS_PER_SEC - 1) / TICKS_PER_SEC)
+                     : 0LL);
+        api_hdr(q, "x-ms-lease-time", t);
+        return 0;
+    }
+    if (strcasecmp(action, "renew") != 0 && strcasecmp(action, "change") != 0 &&
+        strcasecmp(action, "release") != 0)
+        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-lease-action", action);
+    if (id == NULL)
+        return api_fail_header(q, E_MissingRequiredHeader, "x-ms-lease-id", NULL);
+    if (strcasecmp(action, "release") == 0) {
+        if (st == LEASE_AVAILABLE || !same_id(id, l->id))
+            return api_fail(q, E_LeaseIdMismatchWithLeaseOperation);
+        memset(l, 0, sizeof(*l));
+        api_status(q, 200);
+        return 0;
+    }
+    if (strcasecmp(action, "renew") == 0) {
+        if (st == LEASE_AVAILABLE || !same_id(id, l->id))
+            return api_fail(q, E_LeaseIdMismatchWithLeaseOperation);
+        if (st == LEASE_BREAKING || st == LEASE_BROKEN)
+            return api_fail(q, E_LeaseIsBrokenAndCannotBeRenewed);
+        l->state = LEASE_LEASED;
+        l->until = l->duration < 0 ? 0 : now + (int64_t)l->duration * TICKS_PER_SEC;
+        api_status(q, 200);
+        api_hdr(q, "x-ms-lease-id", l->id);
+        return 0;
+    }
+    /* change */
+    if (proposed == NULL)
+        return api_fail_header(q, E_MissingRequiredHeader, "x-ms-proposed-lease-id", NULL);
+    if (st == LEASE_AVAILABLE || st == LEASE_EXPIRED || st == LEASE_BROKEN)
+        return api_fail(q, E_LeaseNotPresentWithLeaseOperation);
+    if (!same_id(id, l->id) && !same_id(proposed, l->id))
+        return api_fail(q, E_LeaseIdMismatchWithLeaseOperation);
+    if (st == LEASE_BREAKING)
+        return api_fail(q, E_LeaseIsBreakingAndCannotBeChanged);
+    snprintf(l->id, sizeof(l->id), "%s", proposed);
+    api_status(q, 200);
+    api_hdr(q, "x-ms-lease-id", l->id);
+    return 0;
+}
+
+void
+op_lease_blob(struct api_req *q)
+{
+    struct blob_rec r;
+    struct meta_txn *t = NULL;
+    unsigned stripe;
+    int exists;
+
+    if (api_reject_snapshot_write(q) != 0 || api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load(q, &r)) < 0)
+        goto out;
+    if (!exists) {
+        api_fail(q, E_BlobNotFound);
+        goto out;
+    }
+    if (api_check_conditions(q, 1, r.etag, r.modified, 0, 0) != 0 ||
+        api_check_if_tags(q, &r) != 0 || lease_action(q, &r.lease) != 0)
+        goto out;
+    if ((t = meta_txn_new()) == NULL || api_put_blob_rec(q, t, &r) != 0) {
+        if (t == NULL)
+            api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (api_commit(q, t) == 0) {
+        api_hdr_etag(q, r.etag);   /* unchanged: leases never change the ETag */
+        api_hdr_time(q, "Last-Modified", r.modified);
+    }
+    t = NULL;
+out:
+    meta_txn_free(t);
+    api_blob_unlock(q, stripe);
+}
+
+void
+op_lease_container(struct api_req *q)
+{
+    struct container_rec c;
+    struct meta_txn *t = NULL;
+    int rc;
+
+    meta_containers_wrlock(q->srv->meta);
+    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    if (rc != 0) {
+        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
+        goto out;
+    }
+    if (api_container_dates(q, &c) != 0 || lease_action(q, &c.lease) != 0)
+        goto out;
+    if ((t = meta_txn_new()) == NULL || api_put_container_rec(q, t, &c) != 0) {
+        if (t == NULL)
+            api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (api_commit(q, t) == 0) {
+        api_hdr_etag(q, c.etag);
+        api_hdr_time(q, "Last-Modified", c.modified);
+    }
+    t = NULL;
+out:
+    meta_txn_free(t);
+    meta_containers_unlock(q->srv->meta);
+}
