@@ -691,3 +691,36 @@ def test_concurrent_overwrites_and_reads_are_atomic(server, container):
         reads = sum(r.result() for r in rs)
     assert not bad, bad[:5]
     assert reads > 10 and len(acked) > 5
+
+
+def test_range_crc64_and_checksum_flags(container, raw):
+    data = os.urandom(1000)
+    container.get_blob_client("c64.bin").upload_blob(data)
+    r = raw.get_blob(container.container_name, "c64.bin",
+                     headers={"x-ms-range": "bytes=10-109", "x-ms-range-get-content-crc64": "true"})
+    assert r.status == 206 and r.header("x-ms-content-crc64") == crc64_b64(data[10:110]), r
+    r = raw.get_blob(container.container_name, "c64.bin",
+                     headers={"x-ms-range": "bytes=0-9", "x-ms-range-get-content-md5": "true",
+                              "x-ms-range-get-content-crc64": "true"})
+    assert r.status == 400, r
+
+
+def test_property_header_precedence_and_backslash(container, raw):
+    cname = container.container_name
+    r = raw.put_blob(cname, "ct-both", b"x", headers={"Content-Type": "text/plain", "x-ms-blob-content-type": "text/x-ms"})
+    assert r.status == 201, r
+    r = raw.put_blob(cname, "ct-plain", b"x", headers={"Content-Type": "text/plain"})
+    assert r.status == 201, r
+    assert container.get_blob_client("ct-both").get_blob_properties().content_settings.content_type == "text/x-ms"
+    assert container.get_blob_client("ct-plain").get_blob_properties().content_settings.content_type == "text/plain"
+    # A backslash in a blob name becomes '/'.
+    r = raw.request("PUT", f"/{cname}/back\\slash.txt", headers={"x-ms-blob-type": "BlockBlob"}, body=b"bs")
+    assert r.status == 201, r
+    assert [b.name for b in container.list_blobs(name_starts_with="back")] == ["back/slash.txt"]
+    assert container.get_blob_client("back/slash.txt").download_blob().readall() == b"bs"
+
+
+def test_malformed_version_header(container, raw):
+    r = raw.request("GET", f"/{container.container_name}", query={"restype": "container"}, version="garbage")
+    assert_error_response(r, 400, "InvalidHeaderValue")
+    assert b"x-ms-version" in r.body
