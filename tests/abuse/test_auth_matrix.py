@@ -1,0 +1,392 @@
+"""Authentication negative matrix (issue 5 §2 item 6): every route of the dispatcher's table ×
+{no auth, wrong key, tampered signature, tampered request, SAS for another resource, expired and
+not-yet-valid SAS, insufficient permission, wrong resource type, wrong spr, duplicated SAS
+parameters, Authorization header plus a valid SAS} -> no 2xx, and no side effect.
+
+The route list is read from src/api/dispatch.c (`routes[]`), so a route added later is in the
+matrix automatically; if the parser meets a row it cannot turn into a request (a new
+discriminating `applies` function, a new level or body kind), test_every_route_is_exercisable
+fails until this file learns it.  Each route's request is first sent correctly signed (a positive
+control: it must not be refused by auth), so the negative cases really reach that route's gate.
+"""
+import datetime
+import os
+import re
+import urllib.parse
+import uuid
+
+import pytest
+
+from abuselib import (ACCOUNT, KEY, REPO, WRONG_KEY, account_sas, anon, build, create_container,
+                      exchange, iso, put_blob, service_sas, shared_key_headers, signed, utcnow)
+
+DISPATCH = os.path.join(REPO, "src", "api", "dispatch.c")
+AUTH_CODES = {"AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch",
+              "AuthorizationResourceTypeMismatch", "AuthorizationProtocolMismatch",
+              "AuthorizationServiceMismatch", "ResourceNotFound", "NoAuthenticationInformation",
+              "InvalidAuthenticationInfo"}
+METHODS = {"M_GET": "GET", "M_HEAD": "HEAD", "M_PUT": "PUT", "M_DELETE": "DELETE", "M_POST": "POST"}
+KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob")]}
+KNOWN_LEVELS = {"LVL_SERVICE", "LVL_CONTAINER", "LVL_BLOB"}
+KNOWN_BODIES = {"BODY_NONE", "BODY_DATA", "BODY_XML"}
+
+
+# ---- the route table, parsed from C ------------------------------------------------------
+
+def _strip_comments(src):
+    return re.sub(r"/\*.*?\*/", "", src, flags=re.S)
+
+
+def parse_routes(path=DISPATCH):
+    """Rows of `static const struct route routes[] = { ... };` as dicts."""
+    src = _strip_comments(open(path, encoding="utf-8").read())
+    macros = dict(re.findall(r'#define\s+(\w+)\s+("[^"]*")', src))
+    m = re.search(r"routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, re.S)
+    assert m, "routes[] not found in dispatch.c"
+    body = m.group(1)
+    rows, depth, cur = [], 0, ""
+    for ch in body:
+        if ch == "{":
+            depth += 1
+            if depth == 1:
+                cur = ""
+                continue
+        if ch == "}":
+            depth -= 1
+            if depth == 0:
+                rows.append(cur)
+                continue
+        if depth >= 1:
+            cur += ch
+    out = []
+    for raw in rows:
+        inner = re.search(r"\{([^{}]*)\}", raw)
+        need = [x.strip() for x in inner.group(1).split(",")] if inner else []
+        flat = re.sub(r"\{[^{}]*\}", "NEED", raw)
+        f = [x.strip() for x in flat.split(",")]
+        perms = need[1] if len(need) > 1 else None
+        perms = macros.get(perms, perms)
+        out.append({
+            "raw": " ".join(raw.split()),
+            "methods": [x.strip() for x in f[0].split("|")],
+            "level": f[1],
+            "restype": None if f[2] == "NULL" else f[2].strip('"'),
+            "comp": None if f[3] == "NULL" else f[3].strip('"'),
+            "applies": f[4],
+            "handler": f[5],
+            "need_level": need[0] if need else None,
+            "perms": None if perms in (None, "NULL") else perms.strip('"'),
+            "scope": need[2] if len(need) > 2 else None,
+            "anon": need[3] if len(need) > 3 else None,
+            "body": f[7],
+            "writes": f[8] == "1",
+            "name": f[9].strip('"'),
+        })
+    return out
+
+
+ROUTES = parse_routes()
+
+
+def _cases():
+    """(route, method) pairs, one per method bit of each row."""
+    out = []
+    for r in ROUTES:
+        for m in r["methods"]:
+            out.append((r, METHODS.get(m, m)))
+    return out
+
+
+CASES = _cases()
+
+
+def case_id(c):
+    return f"{c[0]['name']}-{c[1]}"
+
+
+def test_route_table_parsed():
+    assert len(ROUTES) >= 10, ROUTES
+    names = {r["name"] for r in ROUTES}
+    assert {"ListContainers", "CreateContainer", "PutBlob", "GetBlob", "DeleteBlob"} <= names
+
+
+def test_every_route_is_exercisable():
+    """Fails when dispatch.c gains a row this matrix cannot build a request for."""
+    bad = []
+    for r in ROUTES:
+        if r["level"] not in KNOWN_LEVELS:
+            bad.append(f"{r['name']}: level {r['level']}")
+        if r["applies"] not in KNOWN_APPLIES:
+            bad.append(f"{r['name']}: discriminator {r['applies']} (teach KNOWN_APPLIES)")
+        if r["body"] not in KNOWN_BODIES:
+            bad.append(f"{r['name']}: body kind {r['body']}")
+        for m in r["methods"]:
+            if m not in METHODS:
+                bad.append(f"{r['name']}: method {m}")
+        if r["need_level"] not in ("AUTH_LEVEL_SERVICE", "AUTH_LEVEL_CONTAINER", "AUTH_LEVEL_OBJECT"):
+            bad.append(f"{r['name']}: auth level {r['need_level']}")
+    assert not bad, "routes the auth matrix cannot exercise:\n" + "\n".join(bad)
+
+
+# ---- fixtures: the resources every request targets ----------------------------------------
+
+@pytest.fixture(scope="module")
+def world(server):
+    """A private container with a blob (the target), another container (for 'SAS for another
+    resource'), and a public container (anonymous access is checked against it too)."""
+    p = server.port
+    w = {"port": p, "c": "authz-" + uuid.uuid4().hex[:8], "other": "other-" + uuid.uuid4().hex[:8],
+         "public": "public-" + uuid.uuid4().hex[:8], "blob": "victim.txt"}
+    for c in (w["c"], w["other"]):
+        create_container(p, c)
+    create_container(p, w["public"], public="container")
+    for c in (w["c"], w["other"], w["public"]):
+        put_blob(p, c, w["blob"], b"original", [("x-ms-meta-k", "v0")])
+    return w
+
+
+BLOCKID = urllib.parse.quote("QUFBQQ==", safe="")
+BLOCKLIST = (b'<?xml version="1.0" encoding="utf-8"?><BlockList><Latest>QUFBQQ==</Latest>'
+             b'</BlockList>')
+
+
+def request_for(route, method, container, blob):
+    """(path, query list, headers, body) that selects `route` for `method`."""
+    if route["level"] == "LVL_SERVICE":
+        path = f"/{ACCOUNT}"
+    elif route["level"] == "LVL_CONTAINER":
+        path = f"/{ACCOUNT}/{container}"
+    else:
+        path = f"/{ACCOUNT}/{container}/{blob}"
+    q = []
+    if route["restype"]:
+        q.append(("restype", route["restype"]))
+    if route["comp"]:
+        q.append(("comp", route["comp"]))
+    if route["comp"] == "block":
+        q.append(("blockid", BLOCKID))
+    headers = list(KNOWN_APPLIES[route["applies"]])
+    body = b""
+    if route["body"] == "BODY_DATA":
+        body = b"tampered"
+    elif route["body"] == "BODY_XML":
+        body = BLOCKLIST
+    if route["name"] == "SetBlobMetadata" or route["name"] == "SetContainerMetadata":
+        headers.append(("x-ms-meta-k", "tampered"))
+    return path, q, headers, body
+
+
+def target(path, q, extra=""):
+    qs = "&".join(f"{k}={v}" for k, v in q)
+    if extra:
+        qs = f"{qs}&{extra}" if qs else extra
+    return path + ("?" + qs if qs else "")
+
+
+def send(port, method, t, headers, body, sign_key=None, tamper=None):
+    h = list(headers)
+    if sign_key is not None:
+        h = shared_key_headers(method, t, h, body_len=len(body), key=sign_key)
+        if tamper == "signature":
+            h = [(k, v[:-6] + ("AAAA" if not v[:-6].endswith("AAAA") else "BBBB") + v[-2:])
+                 if k == "Authorization" else (k, v) for k, v in h]
+        elif tamper == "date":
+            h = [(k, "Mon, 01 Jan 2024 00:00:01 GMT") if k == "x-ms-date" else (k, v) for k, v in h]
+        elif tamper == "path":
+            t = t.replace("victim.txt", "victim.tx%74") if "victim.txt" in t else t + ("&" if "?" in t else "?") + "x=1"
+        elif tamper == "extra_header":
+            h.append(("x-ms-meta-injected", "1"))
+    else:
+        h.append(("Content-Length", str(len(body))))
+    return exchange(port, build(method, t, h, body), expect=1, timeout=10,
+                    head_request=method == "HEAD").first
+
+
+def snapshot_state(w):
+    """What the matrix must not change."""
+    p = w["port"]
+    st = {}
+    for c in (w["c"], w["other"], w["public"]):
+        g = signed(p, "GET", f"/{ACCOUNT}/{c}/{w['blob']}")
+        st[c] = (g.status, g.body, g.header("ETag"), g.header("x-ms-meta-k"))
+        cp = signed(p, "GET", f"/{ACCOUNT}/{c}?restype=container")
+        st[c + "/props"] = (cp.status, cp.header("ETag"))
+    lst = signed(p, "GET", f"/{ACCOUNT}?comp=list")
+    st["containers"] = sorted(re.findall(rb"<Name>([^<]*)</Name>", lst.body))
+    return st
+
+
+def assert_refused(r, what):
+    assert r is not None, f"{what}: no response"
+    assert not 200 <= r.status < 300, f"{what}: unauthenticated {r.status}"
+    assert r.status in (400, 401, 403, 404), f"{what}: {r}"
+    if r.status != 400 or r.code in AUTH_CODES:
+        assert r.code in AUTH_CODES, f"{what}: refused, but not by the auth gate: {r.status} {r.code}"
+
+
+def future(hours=1):
+    return iso(utcnow() + datetime.timedelta(hours=hours))
+
+
+def past(hours=1):
+    return iso(utcnow() - datetime.timedelta(hours=hours))
+
+
+def negative_variants(route, method, w):
+    """(label, send-callable) for every negative case of one route and method."""
+    p = w["port"]
+    path, q, headers, body = request_for(route, method, w["c"], w["blob"])
+    plain = target(path, q)
+    needed = route["perms"] or ""
+    lacking = "".join(sorted(set("abcdefghijklmnopqrstuvwxyz") - set(needed))) or "u"
+    res_blob = f"{w['c']}/{w['blob']}"
+    level_letter = {"AUTH_LEVEL_SERVICE": "s", "AUTH_LEVEL_CONTAINER": "c",
+                    "AUTH_LEVEL_OBJECT": "o"}[route["need_level"]]
+    other_srt = "".join(x for x in "sco" if x != level_letter)
+    allp = "racwdxyltfi"
+    v = []
+
+    def sas_call(token):
+        return lambda: send(p, method, target(path, q, token), headers, body)
+
+    v.append(("no auth", lambda: send(p, method, plain, headers, body)))
+    v.append(("wrong key", lambda: send(p, method, plain, headers, body, sign_key=WRONG_KEY)))
+    v.append(("tampered signature", lambda: send(p, method, plain, headers, body, sign_key=KEY,
+                                                  tamper="signature")))
+    v.append(("tampered date", lambda: send(p, method, plain, headers, body, sign_key=KEY,
+                                             tamper="date")))
+    v.append(("tampered path", lambda: send(p, method, plain, headers, body, sign_key=KEY,
+                                             tamper="path")))
+    v.append(("header added after signing", lambda: send(p, method, plain, headers, body,
+                                                         sign_key=KEY, tamper="extra_header")))
+    v.append(("SAS for another container", sas_call(service_sas(allp, w["other"], "c", future()))))
+    v.append(("SAS for another blob", sas_call(service_sas(allp, f"{w['c']}/other.txt", "b", future()))))
+    v.append(("blob SAS relabelled sr=c", sas_call(
+        service_sas(allp, res_blob, "b", future()).replace("sr=b", "sr=c"))))
+    v.append(("expired account SAS", sas_call(account_sas(allp, se=past(2)))))
+    v.append(("expired service SAS", sas_call(service_sas(allp, w["c"], "c", past(2)))))
+    v.append(("not-yet-valid account SAS", sas_call(account_sas(allp, st=future(2), se=future(3)))))
+    v.append(("not-yet-valid service SAS", sas_call(service_sas(allp, res_blob, "b", future(3),
+                                                                st=future(2)))))
+    v.append(("account SAS lacking the permission", sas_call(account_sas(lacking))))
+    v.append(("service SAS lacking the permission (container)", sas_call(
+        service_sas(lacking, w["c"], "c", future()))))
+    v.append(("service SAS lacking the permission (blob)", sas_call(
+        service_sas(lacking, res_blob, "b", future()))))
+    v.append(("account SAS wrong resource type", sas_call(account_sas(allp, srt=other_srt))))
+    v.append(("account SAS other service", sas_call(account_sas(allp, ss="qtf"))))
+    v.append(("account SAS spr=https over http", sas_call(account_sas(allp, spr="https"))))
+    v.append(("service SAS spr=https over http", sas_call(service_sas(allp, w["c"], "c", future(),
+                                                                      spr="https"))))
+    tok = account_sas(allp, spr="https")
+    v.append(("spr edited after signing", sas_call(tok.replace("spr=https", "spr=https%2Chttp"))))
+    tok = account_sas("r")
+    v.append(("sp edited after signing", sas_call(tok.replace("sp=r", "sp=" + allp))))
+    tok = account_sas(allp, se=past(2))
+    v.append(("se edited after signing", sas_call(tok.replace(
+        "se=" + urllib.parse.quote(past(2), safe=""), "se=" + urllib.parse.quote(future(), safe="")))))
+    good = account_sas(allp + "u")
+    sig = dict(urllib.parse.parse_qsl(good))["sig"]
+    v.append(("duplicated sig", sas_call(good + "&sig=" + urllib.parse.quote(sig, safe=""))))
+    v.append(("duplicated sig, other case", sas_call(good + "&SIG=" + urllib.parse.quote(sig, safe=""))))
+    v.append(("duplicated sp widening", sas_call(account_sas("r") + "&sp=" + allp)))
+    v.append(("duplicated se", sas_call(account_sas(allp, se=past(2)) + "&se=" +
+                                        urllib.parse.quote(future(), safe=""))))
+    v.append(("duplicated srt", sas_call(account_sas(allp, srt=other_srt) + "&srt=sco")))
+    v.append(("sig only", sas_call("sig=" + urllib.parse.quote(sig, safe=""))))
+    v.append(("percent-encoded sig name", sas_call(good.replace("sig=", "%73ig="))))
+    v.append(("valid SAS but wrong-key Authorization", lambda: send(
+        p, method, target(path, q, account_sas(allp + "u")), headers, body, sign_key=WRONG_KEY)))
+    v.append(("SharedKeyLite with wrong key", lambda: _lite(p, method, plain, headers, body)))
+    v.append(("Bearer token over http", lambda: send(
+        p, method, plain, headers + [("Authorization", "Bearer eyJhbGciOiJub25lIn0.e30.")], body)))
+    v.append(("account in header differs", lambda: _other_account(p, method, plain, headers, body)))
+    return v
+
+
+def _lite(p, method, t, headers, body):
+    h = list(headers) + [("x-ms-date", "Mon, 01 Jan 2024 00:00:00 GMT"),
+                         ("Content-Length", str(len(body))),
+                         ("Authorization", "SharedKeyLite devstoreaccount1:" + "A" * 43 + "=")]
+    return exchange(p, build(method, t, h, body), expect=1, timeout=10,
+                    head_request=method == "HEAD").first
+
+
+def _other_account(p, method, t, headers, body):
+    h = shared_key_headers(method, t, headers, body_len=len(body), account="devstoreaccount2")
+    return exchange(p, build(method, t, h, body), expect=1, timeout=10,
+                    head_request=method == "HEAD").first
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_route_negative_matrix(world, case):
+    route, method = case
+    p = world["port"]
+    before = snapshot_state(world)
+
+    # Positive control: correctly signed, this request reaches the route (not refused by auth).
+    path, q, headers, body = request_for(route, method, world["c"], world["blob"])
+    if not route["writes"]:
+        r = send(p, method, target(path, q), headers, body, sign_key=KEY)
+        assert r is not None and r.code not in AUTH_CODES and r.status not in (401, 403), (
+            f"positive control refused: {r} -- the matrix would not reach {route['name']}")
+
+    failures = []
+    for label, call in negative_variants(route, method, world):
+        r = call()
+        try:
+            assert_refused(r, f"{route['name']} {method}: {label}")
+        except AssertionError as e:
+            failures.append(str(e).splitlines()[0])
+    after = snapshot_state(world)
+    assert not failures, "\n".join(failures)
+    assert after == before, f"state changed by refused requests:\n{before}\n{after}"
+
+
+def test_positive_controls_for_writes(world, server):
+    """Write routes, correctly signed on a scratch container: not refused by auth (proves the
+    matrix's write requests are routed; the negative matrix leaves the real targets alone)."""
+    p = world["port"]
+    scratch = "scratch-" + uuid.uuid4().hex[:8]
+    create_container(p, scratch)
+    put_blob(p, scratch, "victim.txt", b"x")
+    order = sorted((c for c in CASES if c[0]["writes"]),
+                   key=lambda c: c[0]["name"] in ("DeleteContainer", "DeleteBlob"))
+    for route, method in order:
+        path, q, headers, body = request_for(route, method, scratch, "victim.txt")
+        if route["name"] == "CreateContainer":
+            path = f"/{ACCOUNT}/new-" + uuid.uuid4().hex[:8]
+        r = send(p, method, target(path, q), headers, body, sign_key=KEY)
+        assert r is not None and r.code not in AUTH_CODES, f"{route['name']}: {r}"
+
+
+def test_anonymous_on_public_container(world):
+    """On a public container anonymous callers get exactly the routes whose table entry opts in
+    (and only reads); every other route stays refused."""
+    p = world["port"]
+    before = snapshot_state(world)
+    bad = []
+    for route, method in CASES:
+        path, q, headers, body = request_for(route, method, world["public"], world["blob"])
+        r = send(p, method, target(path, q), headers, body)
+        allowed = route["anon"] in ("AUTH_PUBLIC_BLOB", "AUTH_PUBLIC_CONTAINER")
+        if not allowed and r is not None and 200 <= r.status < 300:
+            bad.append(f"{route['name']} {method}: anonymous {r.status} on a public container")
+        if allowed:
+            assert method in ("GET", "HEAD"), f"{route['name']}: anonymous write route"
+            assert not route["writes"]
+    assert not bad, "\n".join(bad)
+    assert snapshot_state(world) == before
+
+
+def test_valid_sas_reaches_every_read_route(world):
+    """Positive control for the SAS half: an account SAS with every letter is accepted on the
+    read routes (so the SAS negatives above are refused for their flaw, not for being SAS)."""
+    p = world["port"]
+    tok = account_sas("racwdxyltfiu")
+    for route, method in CASES:
+        if route["writes"]:
+            continue
+        path, q, headers, body = request_for(route, method, world["c"], world["blob"])
+        r = send(p, method, target(path, q, tok), headers, body)
+        assert r is not None and r.code not in AUTH_CODES, f"{route['name']} {method}: {r}"
