@@ -6,6 +6,8 @@
 #   4. the pytest conformance suite against the release binary, then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow)
 #   5. the JS SDK smoke test and the az CLI smoke test (release binary)
+#   6. other suites when present: tests/abuse (pytest, release and ASan binaries) and
+#      tests/bench/bench_test.sh (release binary)
 # Exits non-zero if anything failed; the last line is "N passed, N failed" over everything that ran.
 #
 # Environment knobs: JOBS (build parallelism, default nproc), COBALT_TEST_SKIP_DEPS=1 (skip step 1).
@@ -106,12 +108,12 @@ run_ctest() { # name dir
 [ $ASAN_OK = 1 ] && run_ctest asan build-asan
 
 # ------------------------------------------------------------------------------------------------
-run_pytest() { # name binary [extra env...]
-    local name="$1" bin="$2" log="$LOGDIR/pytest-$1.log"
-    shift 2
-    hr "pytest conformance: $name ($bin)"
+run_pytest() { # name binary test-dir [extra env...]
+    local name="$1" bin="$2" dir="$3" log="$LOGDIR/pytest-$1.log"
+    shift 3
+    hr "pytest $name ($dir, $bin)"
     local t=$SECONDS rc passed failed errors summary
-    run_logged "$log" 1500 env COBALT_BIN="$bin" "$@" "$PY" -m pytest tests/conformance \
+    run_logged "$log" 1500 env COBALT_BIN="$bin" "$@" "$PY" -m pytest "$dir" \
         -p no:cacheprovider -q -rfEs --durations=10 --junitxml="$LOGDIR/pytest-$name.xml"
     rc=$?
     # Final summary line, e.g. "3 failed, 90 passed, 2 skipped, 1 error in 312.20s (0:05:12)".
@@ -128,14 +130,15 @@ run_pytest() { # name binary [extra env...]
 }
 
 if [ $RELEASE_OK = 1 ]; then
-    run_pytest release "$ROOT/build/cobalt"
+    run_pytest conformance-release "$ROOT/build/cobalt" tests/conformance
 else
-    record "pytest release (no binary)" 0 1 0
+    record "pytest conformance-release (no binary)" 0 1 0
 fi
 if [ $ASAN_OK = 1 ]; then
-    run_pytest asan "$ROOT/build-asan/cobalt" COBALT_SKIP_HEAVY="${COBALT_ASAN_SKIP_HEAVY:-0}"
+    run_pytest conformance-asan "$ROOT/build-asan/cobalt" tests/conformance \
+        COBALT_SKIP_HEAVY="${COBALT_ASAN_SKIP_HEAVY:-0}"
 else
-    record "pytest asan (no binary)" 0 1 0
+    record "pytest conformance-asan (no binary)" 0 1 0
 fi
 
 # ------------------------------------------------------------------------------------------------
@@ -164,6 +167,33 @@ if [ $RELEASE_OK = 1 ]; then
 else
     record "js smoke (no binary)" 0 1 0
     record "az smoke (no binary)" 0 1 0
+fi
+
+# ------------------------------------------------------------------------------------------------
+if [ -d tests/abuse ]; then
+    if [ $RELEASE_OK = 1 ]; then run_pytest abuse-release "$ROOT/build/cobalt" tests/abuse
+    else record "pytest abuse-release (no binary)" 0 1 0; fi
+    if [ $ASAN_OK = 1 ]; then run_pytest abuse-asan "$ROOT/build-asan/cobalt" tests/abuse
+    else record "pytest abuse-asan (no binary)" 0 1 0; fi
+fi
+
+if [ -f tests/bench/bench_test.sh ]; then
+    if [ $RELEASE_OK = 1 ]; then
+        hr "bench self-test"
+        t=$SECONDS
+        log="$LOGDIR/bench.log"
+        run_logged "$log" 900 bash tests/bench/bench_test.sh "$ROOT/build/cobalt"
+        rc=$?
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+        p=$(echo "$line" | sed -n 's/^\([0-9]\+\) passed.*/\1/p')
+        f=$(echo "$line" | sed -n 's/.* \([0-9]\+\) failed.*/\1/p')
+        p=${p:-0}
+        f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        record "bench self-test" "$p" "$f" $((SECONDS - t))
+    else
+        record "bench self-test (no binary)" 0 1 0
+    fi
 fi
 
 finish
