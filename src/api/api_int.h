@@ -93,6 +93,8 @@ int api_fail(struct api_req *q, enum az_error e);
 int api_fail_header(struct api_req *q, enum az_error e, const char *name, const char *value);
 int api_fail_query(struct api_req *q, enum az_error e, const char *name, const char *value,
                    const char *reason);
+/* 400 InvalidXmlNodeValue naming the node (XmlNodeName/XmlNodeValue details). */
+int api_fail_xml_node(struct api_req *q, const char *name, const char *value);
 /* Maps an errno / META_* result of a failed write or read to 500/503 and describes it. */
 int api_fail_io(struct api_req *q, int err);
 
@@ -164,6 +166,13 @@ int api_put_container_rec(struct api_req *q, struct meta_txn *t, const struct co
 /* Write operations may not name a snapshot (or, unless allowed, a version): 400. */
 int api_reject_snapshot_write(struct api_req *q);
 
+/* Account settings that change behaviour, from the service properties (props.c). */
+struct service_settings {
+    int delete_retention_days;   /* blob soft delete: 0 = off */
+    int allow_permanent_delete;
+};
+int api_service_settings(struct api_req *q, struct service_settings *out);
+
 /* Leases (lease.c). */
 uint8_t lease_effective(const struct lease_rec *l, int64_t now);
 void api_lease_headers(struct api_req *q, const struct lease_rec *l);
@@ -203,6 +212,10 @@ void op_put_block(struct api_req *q);
 void op_put_block_list(struct api_req *q);
 void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);
+void op_service_props_get(struct api_req *q);
+void op_service_props_set(struct api_req *q);
+void op_container_acl_get(struct api_req *q);
+void op_container_acl_set(struct api_req *q);
 void op_lease_container(struct api_req *q);
 
 #endif

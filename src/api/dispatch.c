@@ -47,6 +47,10 @@ static const struct route routes[] = {
      {AUTH_LEVEL_SERVICE, "l", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "ListContainers"},
     {M_GET | M_HEAD, LVL_SERVICE, "account", "properties", NULL, op_account_info,
      {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
+    {M_GET, LVL_SERVICE, "service", "properties", NULL, op_service_props_get,
+     {AUTH_LEVEL_SERVICE, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetServiceProperties"},
+    {M_PUT, LVL_SERVICE, "service", "properties", NULL, op_service_props_set,
+     {AUTH_LEVEL_SERVICE, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetServiceProperties"},
     /* container */
     {M_GET | M_HEAD, LVL_CONTAINER, "account", "properties", NULL, op_account_info,
      {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
@@ -60,6 +64,10 @@ static const struct route routes[] = {
      {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerMetadata"},
     {M_PUT, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_set,
      {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerMetadata"},
+    {M_GET | M_HEAD, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_get,
+     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetContainerACL"},
+    {M_PUT, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_set,
+     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetContainerACL"},
     {M_PUT, LVL_CONTAINER, "container", "lease", NULL, op_lease_container,
      {AUTH_LEVEL_CONTAINER, "wd", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseContainer"},
     {M_GET, LVL_CONTAINER, "container", "list", NULL, op_list_blobs,
@@ -257,6 +265,14 @@ api_fail_query(struct api_req *q, enum az_error e, const char *name, const char 
                         "Reason", reason, NULL};
 
     return fail_with(q, e, kv);
+}
+
+int
+api_fail_xml_node(struct api_req *q, const char *name, const char *value)
+{
+    const char *kv[] = {"XmlNodeName", name, "XmlNodeValue", value ? value : "", NULL};
+
+    return fail_with(q, E_InvalidXmlNodeValue, kv);
 }
 
 int
@@ -654,6 +670,16 @@ authenticate(struct api_req *q)
     ar.blob = q->blob;
     ar.snapshot = api_query(q, "snapshot");
     ar.versionid = api_query(q, "versionid");
+    if (q->have_container && q->cont.nacl > 0) {
+        struct auth_policy *pol = arena_alloc(q->a, sizeof(*pol) * q->cont.nacl);
+        if (pol == NULL)
+            return api_fail(q, E_InternalError);
+        for (size_t i = 0; i < q->cont.nacl; i++)
+            pol[i] = (struct auth_policy){q->cont.acl[i].id, q->cont.acl[i].start,
+                                          q->cont.acl[i].expiry, q->cont.acl[i].permission};
+        ar.policies = pol;
+        ar.npolicies = q->cont.nacl;
+    }
     if (auth_authenticate(&ar, q->acct, ticks_now() / TICKS_PER_SEC, q->a, &q->auth) != 0)
         goto refused;
     if (q->auth.kind == AUTH_ANONYMOUS && q->acct == NULL)

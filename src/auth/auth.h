@@ -30,6 +30,11 @@ struct auth_account {
     int nkeys;          /* 1 or 2 */
 };
 
+/* A stored access policy of the addressed container (Set Container ACL), for service SAS `si`. */
+struct auth_policy {
+    const char *id, *start, *expiry, *permission;   /* "" when the policy leaves it out */
+};
+
 /* What the request addresses, already parsed by the dispatcher. */
 struct auth_request {
     const char *method;          /* "GET", "PUT", ... upper case */
@@ -45,6 +50,8 @@ struct auth_request {
     const char *blob;            /* decoded; NULL unless a blob is addressed */
     const char *snapshot;        /* decoded ?snapshot=, or NULL */
     const char *versionid;       /* decoded ?versionid=, or NULL */
+    const struct auth_policy *policies;   /* the container's stored access policies */
+    size_t npolicies;
 };
 
 enum auth_kind {

@@ -13,8 +13,11 @@
  * resource of the SAS's kind at all (a blob SAS on a container URL, sr=bs without ?snapshot=) gets
  * 403 AuthorizationResourceTypeMismatch.
  *
- * Not supported yet, refused with 403 AuthenticationFailed and a message saying so: stored access
- * policies (si), user delegation SAS (skoid & co.), directory SAS (sr=d).  sip is not checked: the
+ * Stored access policies (si): the signature covers the SAS's own (possibly empty) sp/st/se; each
+ * field the SAS leaves out comes from the container's policy; one given by both is refused, and so
+ * is an unknown policy id.  Changing or removing the policy therefore revokes such SASes at once.
+ * Not supported yet, refused with 403 AuthenticationFailed and a message saying so: user
+ * delegation SAS (skoid & co.), directory SAS (sr=d).  sip is not checked: the
  * request does not carry the client address, and emulators customarily skip it.
  */
 #include "auth/auth_int.h"
@@ -271,6 +274,7 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
          struct arena *a, struct auth_result *res)
 {
     const char *f[F_COUNT], *resource = NULL, *snapshot = "", *sts_copy;
+    const struct auth_policy *policy = NULL;
     struct buf sts = BUF_INIT;
     int account_sas, rc = -1, k;
     size_t len;
@@ -280,15 +284,28 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
     for (k = F_SKOID; k <= F_SDUOID; k++)
         if (f[k] != NULL)
             return sas_refuse(res, "User delegation SAS is not supported.");
-    if (f[F_SI] != NULL)
-        return sas_refuse(res, "Stored access policies (si) are not supported.");
     if (acct == NULL)
         return sas_refuse(res, "The account of the request does not exist.");
     if (!version_ok(f[F_SV]))
         return sas_refuse(res, "The SAS signed version (sv) is missing or malformed.");
-    if (f[F_SIG] == NULL || f[F_SP] == NULL || f[F_SE] == NULL)
-        return sas_refuse(res, "The SAS must carry a signature (sig), permissions (sp) and expiry (se).");
     account_sas = f[F_SS] != NULL || f[F_SRT] != NULL;
+    if (f[F_SI] != NULL) {
+        size_t i;
+        if (account_sas)
+            return sas_refuse(res, "An account SAS cannot name a stored access policy (si).");
+        for (i = 0; i < req->npolicies && strcmp(req->policies[i].id, f[F_SI]) != 0; i++)
+            ;
+        if (i == req->npolicies)
+            return sas_refuse(res, arena_printf(a, "The stored access policy '%s' does not exist "
+                                                   "on the container.", f[F_SI]));
+        policy = &req->policies[i];
+        if ((f[F_SP] && policy->permission[0]) || (f[F_ST] && policy->start[0]) ||
+            (f[F_SE] && policy->expiry[0]))
+            return sas_refuse(res, "A field is specified both in the SAS and in the stored access "
+                                   "policy.");
+    }
+    if (f[F_SIG] == NULL || (policy == NULL && (f[F_SP] == NULL || f[F_SE] == NULL)))
+        return sas_refuse(res, "The SAS must carry a signature (sig), permissions (sp) and expiry (se).");
 
     if (account_sas) {
         if (f[F_SS] == NULL || f[F_SRT] == NULL)
@@ -312,6 +329,20 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
         rc = sas_refuse(res, arena_printf(a, "Signature did not match. String to sign used was "
                                              "'%s'.", sts_copy != NULL ? sts_copy : ""));
         goto done;
+    }
+    if (policy != NULL) {
+        /* The signature covered the SAS's own fields; the policy supplies the rest. */
+        if (f[F_SP] == NULL)
+            f[F_SP] = policy->permission;
+        if (f[F_ST] == NULL && policy->start[0])
+            f[F_ST] = policy->start;
+        if (f[F_SE] == NULL)
+            f[F_SE] = policy->expiry;
+        if (f[F_SE][0] == '\0' || f[F_SP][0] == '\0') {
+            rc = sas_refuse(res, "Neither the SAS nor its stored access policy gives an expiry "
+                                 "and permissions.");
+            goto done;
+        }
     }
     if (check_times(f, now, a, res) != 0 || check_protocol(req, f[F_SPR], a, res) != 0)
         goto done;

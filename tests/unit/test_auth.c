@@ -758,16 +758,30 @@ test_vector7(struct arena *a)
 }
 
 static void
-test_vector8_refused(struct arena *a)
+test_vector8(struct arena *a)
 {
+    struct auth_policy good = {"policy1", "", "2030-01-01T00:00:00.0000000Z", "rl"};
+    struct auth_policy expired = {"policy1", "", "2024-06-01T00:00:00.0000000Z", "rl"};
+    struct auth_policy other = {"policy2", "", "2030-01-01T00:00:00.0000000Z", "rl"};
     struct auth_result res;
     struct rq x;
 
-    /* Stored access policies are not supported yet: refused, whatever the signature. */
+    /* The container has the policy: everything but the signature comes from it. */
     blob_get(&x, "/devstoreaccount1/mycontainer?restype=container&comp=list&" V8_TOKEN,
              "mycontainer", NULL);
+    x.r.policies = &good;
+    x.r.npolicies = 1;
+    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(res.kind == AUTH_SAS_SERVICE && res.perms == (AUTH_P('r') | AUTH_P('l')));
+    /* The policy expired (or was changed): the SAS is revoked. */
+    x.r.policies = &expired;
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
-    CHECK(res.detail != NULL && strstr(res.detail, "si") != NULL);
+    /* No such policy on the container. */
+    x.r.policies = &other;
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK(res.detail != NULL && strstr(res.detail, "policy1") != NULL);
+    x.r.npolicies = 0;
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
 }
 
 static void
@@ -1019,7 +1033,7 @@ main(void)
     test_vector5(a);
     test_vector6(a);
     test_vector7(a);
-    test_vector8_refused(a);
+    test_vector8(a);
     test_vector9(a);
     test_vector10_refused(a);
     test_service_sas_misc(a);

@@ -1,0 +1,393 @@
+/*
+ * props.c -- settings documents: Get/Set Blob Service Properties (per account) and Get/Set
+ * Container ACL (stored access policies and public access).
+ *
+ * Service properties are kept as the XML of each top-level section the client last sent, under
+ * the 'P' account key: Set replaces only the sections present in its body (protocol doc §2.1),
+ * Get returns the stored sections and defaults for the others.  Cobalt acts on
+ * DeleteRetentionPolicy (blob soft delete, see blob.c); the other sections (logging, metrics,
+ * CORS, static website) are stored and returned so tools that configure them round-trip, and
+ * validated as Azure does.
+ */
+#include "api/api_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/timefmt.h"
+#include "util/xml.h"
+
+static const char *const sections[] = {
+    "Logging", "HourMetrics", "MinuteMetrics", "Cors", "DefaultServiceVersion",
+    "DeleteRetentionPolicy", "StaticWebsite", NULL};
+
+static const char *const defaults[] = {
+    "<Logging><Version>1.0</Version><Delete>false</Delete><Read>false</Read><Write>false</Write>"
+    "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></Logging>",
+    "<HourMetrics><Version>1.0</Version><Enabled>false</Enabled>"
+    "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></HourMetrics>",
+    "<MinuteMetrics><Version>1.0</Version><Enabled>false</Enabled>"
+    "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></MinuteMetrics>",
+    "<Cors />",
+    NULL,
+    "<DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy>",
+    "<StaticWebsite><Enabled>false</Enabled></StaticWebsite>",
+};
+
+static void
+key_props(struct buf *k, const char *account)
+{
+    buf_u8(k, 'P');
+    buf_puts(k, account);
+}
+
+/* The stored sections: n (name, xml) pairs in the arena.  0, or -1 (response described). */
+static int
+load_sections(struct api_req *q, size_t *n, struct meta_pair **out)
+{
+    struct buf k = BUF_INIT;
+    struct rd r;
+    char *v;
+    size_t vl;
+    uint64_t cnt;
+    int rc;
+
+    *n = 0;
+    *out = NULL;
+    key_props(&k, q->account);
+    rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
+    buf_free(&k);
+    if (rc == META_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return api_fail_io(q, rc);
+    rd_init(&r, v, vl);
+    if (rd_varint(&r, &cnt) != 0 || cnt > 16 ||
+        (*out = arena_calloc(q->a, sizeof(**out) * (size_t)(cnt ? cnt : 1))) == NULL)
+        return api_fail_io(q, META_EIO);
+    for (size_t i = 0; i < cnt; i++) {
+        const char *p;
+        size_t pl;
+        if (rd_bytes(&r, &p, &pl) != 0 || ((*out)[i].name = arena_strndup(q->a, p, pl)) == NULL ||
+            rd_bytes(&r, &p, &pl) != 0 || ((*out)[i].value = arena_strndup(q->a, p, pl)) == NULL)
+            return api_fail_io(q, META_EIO);
+    }
+    *n = (size_t)cnt;
+    return 0;
+}
+
+static const char *
+section(size_t n, const struct meta_pair *s, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s[i].name, name) == 0)
+            return s[i].value;
+    return NULL;
+}
+
+static int
+xml_true(const struct xml_node *n, const char *child)
+{
+    const struct xml_node *c = n ? xml_child(n, child) : NULL;
+
+    return c != NULL && strcasecmp(c->text, "true") == 0;
+}
+
+int
+api_service_settings(struct api_req *q, struct service_settings *out)
+{
+    struct meta_pair *s;
+    struct xml_node *root, *days;
+    const char *drp;
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    if (load_sections(q, &n, &s) != 0)
+        return -1;
+    if ((drp = section(n, s, "DeleteRetentionPolicy")) == NULL ||
+        (root = xml_parse(q->a, drp, strlen(drp))) == NULL || !xml_true(root, "Enabled"))
+        return 0;
+    days = xml_child(root, "Days");
+    out->delete_retention_days = days ? atoi(days->text) : 7;
+    out->allow_permanent_delete = xml_true(root, "AllowPermanentDelete");
+    return 0;
+}
+
+/* Serialises a parsed element back to XML (text, then children). */
+static void
+write_node(struct buf *b, const struct xml_node *n)
+{
+    buf_printf(b, "<%s>", n->name);
+    xml_text(b, n->text, n->text_len);
+    for (const struct xml_node *c = n->child; c != NULL; c = c->next)
+        write_node(b, c);
+    buf_printf(b, "</%s>", n->name);
+}
+
+static int
+bad_node(struct api_req *q, const char *name, const char *value)
+{
+    return api_fail_xml_node(q, name, value);
+}
+
+/* Validates one section as Azure does (§2.1, §4.6).  0 or -1 (response described). */
+static int
+validate(struct api_req *q, const struct xml_node *n)
+{
+    if (strcmp(n->name, "DeleteRetentionPolicy") == 0 && xml_true(n, "Enabled")) {
+        const struct xml_node *d = xml_child(n, "Days");
+        int days = d ? atoi(d->text) : 0;
+        if (d == NULL || days < 1 || days > 365)
+            return bad_node(q, "Days", d ? d->text : "");
+    }
+    if (strcmp(n->name, "Cors") == 0) {
+        int rules = 0;
+        for (const struct xml_node *c = n->child; c != NULL; c = c->next) {
+            if (strcmp(c->name, "CorsRule") != 0)
+                return api_fail(q, E_InvalidXmlDocument);
+            if (++rules > 5 || xml_child(c, "AllowedOrigins") == NULL ||
+                xml_child(c, "AllowedMethods") == NULL || xml_child(c, "MaxAgeInSeconds") == NULL)
+                return bad_node(q, "CorsRule", "");
+        }
+    }
+    return 0;
+}
+
+void
+op_service_props_get(struct api_req *q)
+{
+    struct meta_pair *s;
+    struct buf b = BUF_INIT;
+    size_t n;
+
+    if (load_sections(q, &n, &s) != 0)
+        return;
+    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<StorageServiceProperties>");
+    for (int i = 0; sections[i] != NULL; i++) {
+        const char *v = section(n, s, sections[i]);
+        if (v != NULL)
+            buf_puts(&b, v);
+        else if (defaults[i] != NULL)
+            buf_puts(&b, defaults[i]);
+    }
+    buf_puts(&b, "</StorageServiceProperties>");
+    api_status(q, 200);
+    api_body_xml(q, &b);
+}
+
+void
+op_service_props_set(struct api_req *q)
+{
+    struct xml_node *root = xml_parse(q->a, q->xml.p ? q->xml.p : "", q->xml.len);
+    struct meta_pair *old, merged[16];
+    struct buf k = BUF_INIT, v = BUF_INIT, x = BUF_INIT;
+    struct meta_txn *t = NULL;
+    size_t n, nm = 0;
+
+    if (root == NULL || strcmp(root->name, "StorageServiceProperties") != 0) {
+        api_fail(q, E_InvalidXmlDocument);
+        return;
+    }
+    for (struct xml_node *c = root->child; c != NULL; c = c->next) {
+        int known = 0;
+        for (int i = 0; sections[i] != NULL; i++)
+            known |= strcmp(c->name, sections[i]) == 0;
+        if (!known) {
+            api_fail(q, E_InvalidXmlDocument);
+            return;
+        }
+        if (validate(q, c) != 0)
+            return;
+    }
+    meta_containers_wrlock(q->srv->meta);   /* serialises read-merge-write of the document */
+    if (load_sections(q, &n, &old) != 0)
+        goto out;
+    for (int i = 0; sections[i] != NULL; i++) {
+        struct xml_node *c;
+        for (c = root->child; c != NULL && strcmp(c->name, sections[i]) != 0; c = c->next)
+            ;
+        if (c != NULL) {
+            buf_reset(&x);
+            write_node(&x, c);
+            merged[nm].name = sections[i];
+            merged[nm++].value = arena_strdup(q->a, x.p ? x.p : "");
+        } else if (section(n, old, sections[i]) != NULL) {
+            merged[nm].name = sections[i];
+            merged[nm++].value = section(n, old, sections[i]);
+        }
+    }
+    buf_varint(&v, nm);
+    for (size_t i = 0; i < nm; i++) {
+        buf_bytes(&v, merged[i].name, strlen(merged[i].name));
+        buf_bytes(&v, merged[i].value ? merged[i].value : "",
+                  merged[i].value ? strlen(merged[i].value) : 0);
+    }
+    key_props(&k, q->account);
+    if (!buf_ok(&k) || !buf_ok(&v) || !buf_ok(&x) || (t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    meta_txn_put(t, k.p, k.len, v.p, v.len);
+    if (api_commit(q, t) == 0)
+        api_status(q, 202);
+    t = NULL;
+out:
+    meta_containers_unlock(q->srv->meta);
+    meta_txn_free(t);
+    buf_free(&k);
+    buf_free(&v);
+    buf_free(&x);
+}
+
+/* ---- container ACL ------------------------------------------------------------------- */
+
+static void
+acl_time(struct buf *b, const char *name, const char *iso)
+{
+    int64_t t;
+    char out[29];
+
+    if (iso == NULL || *iso == '\0')
+        return;
+    if (parse_iso8601(iso, &t) == 0) {
+        fmt_iso8601_7(t, out);
+        xml_elem(b, name, out);
+    } else {
+        xml_elem(b, name, iso);
+    }
+}
+
+void
+op_container_acl_get(struct api_req *q)
+{
+    const struct container_rec *c = &q->cont;
+    struct buf b = BUF_INIT;
+
+    if (api_lease_check_container(q, c, 0) != 0)
+        return;
+    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<SignedIdentifiers>");
+    for (size_t i = 0; i < c->nacl; i++) {
+        buf_puts(&b, "<SignedIdentifier>");
+        xml_elem(&b, "Id", c->acl[i].id);
+        buf_puts(&b, "<AccessPolicy>");
+        acl_time(&b, "Start", c->acl[i].start);
+        acl_time(&b, "Expiry", c->acl[i].expiry);
+        if (c->acl[i].permission[0])
+            xml_elem(&b, "Permission", c->acl[i].permission);
+        buf_puts(&b, "</AccessPolicy></SignedIdentifier>");
+    }
+    buf_puts(&b, "</SignedIdentifiers>");
+    api_status(q, 200);
+    api_hdr_etag(q, c->etag);
+    api_hdr_time(q, "Last-Modified", c->modified);
+    if (c->public_access == PUBLIC_CONTAINER)
+        api_hdr(q, "x-ms-blob-public-access", "container");
+    else if (c->public_access == PUBLIC_BLOB)
+        api_hdr(q, "x-ms-blob-public-access", "blob");
+    api_body_xml(q, &b);
+}
+
+static int
+valid_time(const char *s)
+{
+    int64_t t;
+
+    return s == NULL || *s == '\0' || parse_iso8601(s, &t) == 0;
+}
+
+void
+op_container_acl_set(struct api_req *q)
+{
+    struct xml_node *root = NULL;
+    struct signed_id *acl = NULL;
+    struct container_rec c;
+    struct meta_txn *t = NULL;
+    const char *pa = api_header(q, "x-ms-blob-public-access");
+    size_t n = 0;
+    int rc;
+
+    if (q->xml.len > 0) {
+        root = xml_parse(q->a, q->xml.p, q->xml.len);
+        if (root == NULL || strcmp(root->name, "SignedIdentifiers") != 0) {
+            api_fail(q, E_InvalidXmlDocument);
+            return;
+        }
+        for (struct xml_node *s = root->child; s != NULL; s = s->next)
+            n++;
+        if (n > 5) {
+            api_fail(q, E_InvalidXmlDocument);
+            return;
+        }
+        if (n > 0 && (acl = arena_calloc(q->a, sizeof(*acl) * n)) == NULL) {
+            api_fail(q, E_InternalError);
+            return;
+        }
+        n = 0;
+        for (struct xml_node *s = root->child; s != NULL; s = s->next, n++) {
+            struct xml_node *id = xml_child(s, "Id"), *ap = xml_child(s, "AccessPolicy");
+            struct xml_node *st = ap ? xml_child(ap, "Start") : NULL;
+            struct xml_node *ex = ap ? xml_child(ap, "Expiry") : NULL;
+            struct xml_node *pm = ap ? xml_child(ap, "Permission") : NULL;
+            if (strcmp(s->name, "SignedIdentifier") != 0 || id == NULL || id->text_len == 0 ||
+                id->text_len > 64) {
+                api_fail(q, E_InvalidXmlDocument);
+                return;
+            }
+            acl[n].id = id->text;
+            acl[n].start = st ? st->text : "";
+            acl[n].expiry = ex ? ex->text : "";
+            acl[n].permission = pm ? pm->text : "";
+            if (!valid_time(acl[n].start) || !valid_time(acl[n].expiry) ||
+                strspn(acl[n].permission, "racwdxyltfi") != strlen(acl[n].permission)) {
+                api_fail(q, E_InvalidXmlNodeValue);
+                return;
+            }
+            for (size_t j = 0; j < n; j++)
+                if (strcmp(acl[j].id, acl[n].id) == 0) {
+                    api_fail(q, E_InvalidXmlDocument);
+                    return;
+                }
+        }
+    }
+    meta_containers_wrlock(q->srv->meta);
+    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    if (rc != 0) {
+        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
+        goto out;
+    }
+    if (api_lease_check_container(q, &c, 0) != 0 || api_container_dates(q, &c) != 0)
+        goto out;
+    /* Absent x-ms-blob-public-access makes the container private (§2.2). */
+    c.public_access = PUBLIC_NONE;
+    if (pa != NULL && *pa) {
+        if (strcasecmp(pa, "container") == 0)
+            c.public_access = PUBLIC_CONTAINER;
+        else if (strcasecmp(pa, "blob") == 0)
+            c.public_access = PUBLIC_BLOB;
+        else {
+            api_fail_header(q, E_InvalidHeaderValue, "x-ms-blob-public-access", pa);
+            goto out;
+        }
+    }
+    c.nacl = n;
+    c.acl = acl;
+    c.modified = ticks_now();
+    c.etag = meta_next_etag(q->srv->meta);
+    if ((t = meta_txn_new()) == NULL || api_put_container_rec(q, t, &c) != 0) {
+        if (t == NULL)
+            api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (api_commit(q, t) == 0) {
+        api_status(q, 200);
+        api_hdr_etag(q, c.etag);
+        api_hdr_time(q, "Last-Modified", c.modified);
+    }
+    t = NULL;
+out:
+    meta_txn_free(t);
+    meta_containers_unlock(q->srv->meta);
+}
