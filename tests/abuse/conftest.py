@@ -62,3 +62,28 @@ def port(server):
     """The shared server's port; fails the test if an earlier one killed the server."""
     assert server.alive(), f"server is down:\n{server.log_tail()}"
     return server.port
+
+
+# ---- measured figures, printed at the end of the run ---------------------------------------
+
+FIGURES = []
+
+
+@pytest.fixture
+def record_figure():
+    """record_figure("what", value): kept and printed in the summary (and appended to
+    $COBALT_ABUSE_FIGURES if set), so long-run numbers can go into the README."""
+    def rec(what, value):
+        FIGURES.append((what, value))
+        path = os.environ.get("COBALT_ABUSE_FIGURES")
+        if path:
+            with open(path, "a") as f:
+                f.write(f"{what}: {value}\n")
+    return rec
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("abuse figures")
+        for what, value in FIGURES:
+            terminalreporter.write_line(f"{what}: {value}")

@@ -390,3 +390,20 @@ def test_valid_sas_reaches_every_read_route(world):
         path, q, headers, body = request_for(route, method, world["c"], world["blob"])
         r = send(p, method, target(path, q, tok), headers, body)
         assert r is not None and r.code not in AUTH_CODES, f"{route['name']} {method}: {r}"
+
+
+def test_parser_picks_up_a_new_route(tmp_path):
+    """The matrix follows the table: a row added to routes[] appears in parse_routes(), and one
+    with a discriminator the matrix does not know is reported."""
+    src = open(DISPATCH, encoding="utf-8").read()
+    row = ('    {M_POST, LVL_BLOB, NULL, "newop", is_something_new, op_new,\n'
+           '     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB, AUTH_ANON_NEVER}, BODY_NONE, 1, "NewOp"},\n')
+    i = src.index("routes[] = {")
+    j = src.index("\n};", i)
+    p = tmp_path / "dispatch.c"
+    p.write_text(src[:j] + "\n" + row + src[j:])
+    routes = parse_routes(str(p))
+    assert len(routes) == len(ROUTES) + 1
+    new = [r for r in routes if r["name"] == "NewOp"]
+    assert new and new[0]["applies"] == "is_something_new" and new[0]["methods"] == ["M_POST"]
+    assert new[0]["applies"] not in KNOWN_APPLIES

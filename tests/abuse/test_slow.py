@@ -1,0 +1,262 @@
+"""Slow clients and aborted uploads (issue 5 §2 item 5).
+
+The server closes idle connections after 120 s (MHD_OPTION_CONNECTION_TIMEOUT, src/main.c).  The
+default run does not wait that out: it checks that 1,000 slow connections (partial headers, a
+byte now and then) do not slow a control client down, and records the latencies, thread and fd
+counts.  The 120 s closes are checked with COBALT_ABUSE_LONG=1.
+
+Aborted uploads: 10,000 authenticated Put Blob connections closed mid-body must leave the
+server's fd count where it was and the data directory growth bounded (recorded; bytes of an
+unfinished needle are garbage that compaction reclaims, DESIGN.md invariant 2).
+"""
+import os
+import socket
+import statistics
+import threading
+import time
+import uuid
+
+import pytest
+
+from abuselib import ACCOUNT, build, create_container, exchange, shared_key_headers, signed
+
+PARTIAL = b"GET /devstoreaccount1?comp=list HTTP/1.1\r\nHost: x\r\nX-Slow: "
+
+
+def control_latencies(port, n=30):
+    out = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        r = signed(port, "GET", f"/{ACCOUNT}?comp=list", timeout=30)
+        out.append(time.monotonic() - t0)
+        assert r is not None and r.status == 200, r
+    return out
+
+
+def open_slow(port, n):
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(PARTIAL)
+        socks.append(s)
+    return socks
+
+
+def test_control_client_fast_with_1000_slow_connections(fresh_server, record_figure):
+    port = fresh_server.port
+    base = control_latencies(port, 10)
+    fd0, th0 = fresh_server.fd_count(), fresh_server.thread_count()
+    socks = open_slow(port, 1000)
+    stop = threading.Event()
+
+    def trickle():   # one byte per connection, round robin, ~every 2 s each
+        i = 0
+        while not stop.is_set():
+            try:
+                socks[i % len(socks)].send(b"a")
+            except OSError:
+                pass
+            i += 1
+            time.sleep(0.002)
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    try:
+        time.sleep(1)
+        lat = control_latencies(port, 30)
+        fds, threads = fresh_server.fd_count(), fresh_server.thread_count()
+        open_now = 0
+        for s in socks:
+            s.setblocking(False)
+            try:
+                open_now += s.recv(1) != b""
+            except BlockingIOError:
+                open_now += 1
+            except OSError:
+                pass
+    finally:
+        stop.set()
+        t.join()
+        for s in socks:
+            s.close()
+    record_figure("control latency, idle server (median/max s)",
+                  f"{statistics.median(base):.4f}/{max(base):.4f}")
+    record_figure("control latency with 1,000 slow connections (median/max s)",
+                  f"{statistics.median(lat):.4f}/{max(lat):.4f}")
+    record_figure("server fds / threads before and with 1,000 slow connections",
+                  f"{fd0}/{th0} -> {fds}/{threads}")
+    record_figure("slow connections still open after the control run", open_now)
+    # Median and 95th percentile; the maximum is recorded but not asserted (a single SYN
+    # retransmission on a loaded CI machine costs 1-3 s without saying anything about the server).
+    p95 = sorted(lat)[int(len(lat) * 0.95) - 1]
+    record_figure("control latency with 1,000 slow connections (p95 s)", f"{p95:.4f}")
+    assert statistics.median(lat) < 0.2 and p95 < 1.0, lat
+    # They are all served by their own thread and none was dropped early.
+    assert open_now == 1000
+    # Once they are gone, threads and fds go back down.
+    deadline = time.time() + 20
+    while time.time() < deadline and fresh_server.fd_count() > fd0 + 5:
+        time.sleep(0.2)
+    assert fresh_server.fd_count() <= fd0 + 5
+
+
+def test_idle_connection_survives_short_pauses(fresh_server, record_figure):
+    """An idle keep-alive connection is not cut early (so a client pausing a few seconds between
+    requests keeps its connection); the close itself happens at 120 s (long mode)."""
+    port = fresh_server.port
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(build("GET", f"/{ACCOUNT}?comp=list", shared_key_headers("GET", f"/{ACCOUNT}?comp=list")))
+        s.recv(65536)
+        time.sleep(3)
+        s.sendall(build("GET", f"/{ACCOUNT}?comp=list", shared_key_headers("GET", f"/{ACCOUNT}?comp=list")))
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        s.close()
+
+
+def _wait_closed(s, limit):
+    s.settimeout(limit)
+    t0 = time.monotonic()
+    try:
+        d = s.recv(65536)
+        return time.monotonic() - t0, d
+    except socket.timeout:
+        return None, b""
+    except OSError:
+        return time.monotonic() - t0, b""
+
+
+@pytest.mark.long
+def test_idle_and_partial_connections_closed_by_timeout(fresh_server, record_figure):
+    port = fresh_server.port
+    idle = socket.create_connection(("127.0.0.1", port))
+    partial = socket.create_connection(("127.0.0.1", port))
+    partial.sendall(PARTIAL)
+    t0 = time.monotonic()
+    a, _ = _wait_closed(idle, 200)
+    b, _ = _wait_closed(partial, max(1, 200 - (time.monotonic() - t0)))
+    record_figure("idle connection closed after (s)", a)
+    record_figure("partial-header connection closed after (s)", b)
+    assert a is not None and a <= 130
+    assert b is not None and b <= 130
+
+
+@pytest.mark.long
+@pytest.mark.known_bug("no deadline for a request's headers: a client sending one header byte "
+                       "every 30 s keeps its connection (and its thread) forever; the idle "
+                       "timeout restarts at every byte")
+def test_byte_trickle_closed_eventually(fresh_server, record_figure):
+    port = fresh_server.port
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(PARTIAL)
+    t0 = time.monotonic()
+    closed_at = None
+    while time.monotonic() - t0 < 200:
+        time.sleep(30)
+        try:
+            s.send(b"a")
+            s.setblocking(False)
+            try:
+                if s.recv(1) == b"":
+                    closed_at = time.monotonic() - t0
+                    break
+            except BlockingIOError:
+                pass
+            s.setblocking(True)
+        except OSError:
+            closed_at = time.monotonic() - t0
+            break
+    s.close()
+    record_figure("byte-trickle connection closed after (s)", closed_at)
+    assert closed_at is not None and closed_at <= 180
+
+
+# ---- aborted uploads ---------------------------------------------------------------------
+
+def _abort_uploads(port, container, count, declared, sent, workers=32):
+    errors = []
+    lock = threading.Lock()
+    it = iter(range(count))
+
+    def worker():
+        while True:
+            with lock:
+                i = next(it, None)
+            if i is None:
+                return
+            t = f"/{ACCOUNT}/{container}/aborted-{i}"
+            h = shared_key_headers("PUT", t, [("x-ms-blob-type", "BlockBlob"),
+                                              ("Content-Length", str(declared))])
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                s.sendall(build("PUT", t, h, b"x" * sent))
+                if i % 2:   # half close with RST, half with FIN
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()
+            except OSError as e:
+                with lock:
+                    errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def _settle(srv, fd0, limit=30):
+    deadline = time.time() + limit
+    while time.time() < deadline and srv.fd_count() > fd0 + 2:
+        time.sleep(0.2)
+    return srv.fd_count()
+
+
+def test_10000_aborted_uploads_no_fd_or_space_leak(fresh_server, record_figure):
+    port = fresh_server.port
+    c = "aborted"
+    create_container(port, c)
+    signed(port, "GET", f"/{ACCOUNT}?comp=list")
+    time.sleep(0.5)
+    fd0 = fresh_server.fd_count()
+    app0, alloc0 = fresh_server.disk_usage()
+    t0 = time.monotonic()
+    errors = _abort_uploads(port, c, 10000, declared=256 << 10, sent=100 << 10)
+    took = time.monotonic() - t0
+    fd1 = _settle(fresh_server, fd0)
+    app1, alloc1 = fresh_server.disk_usage()
+    record_figure("10,000 aborted uploads (256 KiB declared, 100 KiB sent): time (s)", f"{took:.1f}")
+    record_figure("  server fds before/after", f"{fd0}/{fd1}")
+    record_figure("  data dir growth, apparent/allocated (MiB)",
+                  f"{(app1 - app0) / 2**20:.1f}/{(alloc1 - alloc0) / 2**20:.1f}")
+    assert len(errors) < 100, errors[:5]
+    assert fd1 <= fd0 + 2, f"fd leak: {fd0} -> {fd1}"
+    # Nothing was acknowledged: the listing stays empty.
+    lst = signed(port, "GET", f"/{ACCOUNT}/{c}?restype=container&comp=list")
+    assert lst.status == 200 and b"<Blob>" not in lst.body
+    # Bounded: at most what was sent (garbage for compaction), not the declared sizes.
+    assert alloc1 - alloc0 <= 10000 * (100 << 10) + (256 << 20), alloc1 - alloc0
+    assert signed(port, "GET", f"/{ACCOUNT}?comp=list").status == 200
+
+
+@pytest.mark.known_bug("an upload declaring a large Content-Length reserves that much volume "
+                       "space before any byte arrives; past --volume-size every such request "
+                       "creates a new volume file and keeps its fd, even when aborted: 300 "
+                       "aborted 5000 MiB uploads leave ~300 empty volume files and ~300 open fds "
+                       "(10,000 exhaust the fd limit and the store then refuses all writes)")
+def test_aborted_huge_declared_uploads_do_not_create_volumes(fresh_server, record_figure):
+    port = fresh_server.port
+    c = "hugeabort"
+    create_container(port, c)
+    time.sleep(0.3)
+    fd0 = fresh_server.fd_count()
+    vols = os.path.join(fresh_server.data, "volumes")
+    v0 = len(os.listdir(vols))
+    _abort_uploads(port, c, 300, declared=5000 << 20, sent=1000, workers=8)
+    fd1 = _settle(fresh_server, fd0, 10)
+    v1 = len(os.listdir(vols))
+    record_figure("300 aborted 5000 MiB uploads: fds before/after", f"{fd0}/{fd1}")
+    record_figure("300 aborted 5000 MiB uploads: volume files before/after", f"{v0}/{v1}")
+    assert fd1 <= fd0 + 2, f"fd leak: {fd0} -> {fd1}"
+    assert v1 <= v0 + 1, f"{v1 - v0} volume files created by aborted uploads"
