@@ -339,3 +339,28 @@ def test_sigint_is_a_clean_stop(fresh_server):
     bc = srv.client().get_blob_client("sigint", "x")
     assert bc.download_blob().readall() == b"before sigint"
     assert bc.get_blob_properties().etag == etag
+
+
+def test_container_create_delete_survive_kill9(fresh_server):
+    srv = fresh_server
+    svc = srv.client()
+    keep = svc.create_container("keep", metadata={"k": "1"})
+    keep.get_blob_client("a").upload_blob(b"kept")
+    gone = svc.create_container("gone")
+    for i in range(20):
+        gone.get_blob_client(f"b{i}").upload_blob(b"x" * i)
+    gone.delete_container()
+    keep.set_container_metadata({"k": "2"})
+    etag = keep.get_container_properties().etag
+    srv.crash_restart()
+    svc = srv.client()
+    names = [c.name for c in svc.list_containers()]
+    assert names == ["keep"], names
+    expect_error(svc.get_container_client("gone").get_container_properties, 404, "ContainerNotFound")
+    p = svc.get_container_client("keep").get_container_properties()
+    assert p.metadata == {"k": "2"} and p.etag == etag
+    assert svc.get_blob_client("keep", "a").download_blob().readall() == b"kept"
+    # A container re-created under the deleted name starts empty.
+    svc.create_container("gone")
+    assert list(svc.get_container_client("gone").list_blobs()) == []
+    expect_error(svc.get_blob_client("gone", "b5").download_blob, 404, "BlobNotFound")
