@@ -14,8 +14,8 @@
 #   4. starts Cobalt (durable: --fsync always) and Azurite (its default disk persistence, which does
 #      not fsync), each on 127.0.0.1 with a free port and an empty temp data dir;
 #   5. runs each workload of issue 4 against both, alternating which goes first, each in a fresh
-#      container: 4 KiB PUT and GET (32 clients), 1 MiB PUT and GET, 64 MiB block upload and
-#      download (8 clients), and List Blobs over 100k blobs (32 clients);
+#      container after a `sync`: List Blobs over 100k blobs, 4 KiB PUT and GET (32 clients),
+#      1 MiB PUT and GET, 64 MiB block upload and download (8 clients);
 #   6. prints markdown tables: each figure for both, the ratio Cobalt/Azurite, and Cobalt as a
 #      fraction of the machine's limits.  JSON reports stay in $OUT (printed at the end).
 #
@@ -36,11 +36,13 @@ BENCH_DIR="${BENCH_DIR:-/tmp}"
 WORK="$(mktemp -d "$BENCH_DIR/cobalt-compare.XXXXXX")"
 OUT="${OUT:-$WORK/results}"
 PIDS=()
+BENCH_PID=""
 
 log() { printf '[compare] %s\n' "$*" >&2; }
 
 cleanup() {
     local pid
+    [ -n "$BENCH_PID" ] && kill "$BENCH_PID" 2>/dev/null
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -136,26 +138,33 @@ wait_port "$APORT" "${PIDS[-1]}" azurite
 log "cobalt on :$CPORT (fsync always), azurite $AZURITE_VERSION on :$APORT (node $("$NODE" --version))"
 
 # ---- 5. workloads ----
-# name | workload | options
+# name | workload | options.  The listing goes first: creating its 100k blobs is the slowest step,
+# and it is fastest while the disk has no backlog of dirty data from the large uploads.
 WORKLOADS=(
+    "list-100k|list|--size 0 --concurrency 32 --objects $LIST_OBJECTS --page-size 5000"
     "put-4k|put|--size 4KiB --concurrency 32"
     "get-4k|get|--size 4KiB --concurrency 32 --objects $GET_OBJECTS"
     "put-1m|put|--size 1MiB --concurrency 8"
     "get-1m|get|--size 1MiB --concurrency 8 --objects 256"
     "block-64m|block|--size 64MiB --block-size 4MiB --concurrency 8"
     "get-64m|get|--size 64MiB --block-size 4MiB --concurrency 8 --objects 16"
-    "list-100k|list|--size 0 --concurrency 32 --objects $LIST_OBJECTS --page-size 5000"
 )
 run_one() {   # run_one SERVER NAME WORKLOAD OPTIONS
     local server="$1" name="$2" wl="$3" opts="$4" port
     port="$CPORT"
     [ "$server" = azurite ] && port="$APORT"
-    log "$name on $server"
+    # Start each run from a clean page cache: no writeback of the previous run's data.
+    sync
+    log "$name on $server (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    cut -d' ' -f1 /proc/loadavg >>"$OUT/loadavg"
+    # In the background and waited for, so that Ctrl-C reaches the trap at once.
     # shellcheck disable=SC2086
     "$COBALT" bench "$wl" --endpoint "http://127.0.0.1:$port/devstoreaccount1" \
         --container "b-$name" --duration "$SECS" --warmup "$WARM" $opts \
-        --json "$OUT/$name.$server.json" >"$OUT/$name.$server.txt" 2>"$OUT/$name.$server.err" ||
-        log "$name on $server reported errors (see $OUT/$name.$server.txt)"
+        --json "$OUT/$name.$server.json" >"$OUT/$name.$server.txt" 2>"$OUT/$name.$server.err" &
+    BENCH_PID=$!
+    wait "$BENCH_PID" || log "$name on $server reported errors (see $OUT/$name.$server.txt)"
+    BENCH_PID=""
 }
 i=0
 for w in "${WORKLOADS[@]}"; do
@@ -184,17 +193,23 @@ def load(name):
 def ratio(a, b):
     return "%.2f×" % (a / b) if a and b else "n/a"
 
-names = [("put-4k", "4 KiB PUT", 32), ("get-4k", "4 KiB GET", 32), ("put-1m", "1 MiB PUT", 8),
+names = [("list-100k", "List Blobs, 100k blobs", 32), ("put-4k", "4 KiB PUT", 32), ("get-4k", "4 KiB GET", 32), ("put-1m", "1 MiB PUT", 8),
          ("get-1m", "1 MiB GET", 8), ("block-64m", "64 MiB block upload", 8),
-         ("get-64m", "64 MiB download", 8), ("list-100k", "List Blobs, 100k blobs", 32)]
+         ("get-64m", "64 MiB download", 8)]
 fio4k = load("fio-sync4k.json")["jobs"][0]["write"]["iops"]
 fioseq = load("fio-seqwrite.json")["jobs"][0]["write"]["bw"] / 1024.0      # KiB/s -> MiB/s
 gbps = load("iperf3.json")["end"]["sum_received"]["bits_per_second"] / 1e9
 tcp_mib = gbps * 1e9 / 8 / 1048576
 
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+loads = [float(x) for x in open(os.path.join(out, "loadavg")).read().split()]
 print("### Cobalt vs Azurite, %s, %s cores, %s s per workload" %
       (datetime.date.today().isoformat(), cpu, secs))
+print()
+print("1-minute load average when each run started: %.1f to %.1f%s." %
+      (min(loads), max(loads),
+       " -- other processes were competing for the CPUs: treat absolute figures with care"
+       if max(loads) > 0.5 * int(cpu) else ""))
 print()
 print("Cobalt durable (`--fsync always`); Azurite %s on Node %s (disk persistence, no fsync)." %
       (azv, nodev))
@@ -213,7 +228,7 @@ for key, label, clients in names:
     def err(r):
         return str(r["errors"]) if r else "n/a"
     if key.startswith("list"):
-        label += " (entries/s)"
+        label = "List Blobs, %d blobs (entries/s)" % ((c or a or {}).get("objects", 0))
         co, ao = f(c, "entries_per_s"), f(a, "entries_per_s")
     else:
         co, ao = f(c, "ops_per_s"), f(a, "ops_per_s")
