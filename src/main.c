@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/log.h"
+#include "util/timefmt.h"
 
 #define DEV_ACCOUNT "devstoreaccount1"
 #define DEV_KEY     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -58,8 +59,14 @@ usage(FILE *f)
             "  --compact-threshold F  compact a volume once this fraction of it is dead\n"
             "                         (default 0.3; 0 turns background compaction off)\n"
             "  --volume-size BYTES    start a new volume file past this size (default 1 GiB)\n"
+            "  --versioning ACCOUNTS  keep a version of every blob write: 'all' or a comma list\n"
+            "                         of account names (Azure switches this in its management\n"
+            "                         plane; the Blob API has no switch)\n"
+            "  --container-soft-delete-days N  keep deleted containers restorable N days\n"
             "  --scrub-rate MIB       background checksum scrub, MiB/s (default 16; 0: off)\n"
             "  --scrub-interval SECS  start a scrub pass this often (default 604800: weekly)\n"
+            "  --rehydrate-delay SECS an Archive blob set back to Hot/Cool/Cold becomes readable\n"
+            "                         this long after Set Blob Tier (default 5; 0: at once)\n"
             "\n"
             "environment:\n"
             "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
@@ -120,6 +127,33 @@ parse_accounts(const char *spec, const char *seps, struct server *srv)
     return rc;
 }
 
+/* --versioning: "all" or a comma-separated list of account names. */
+static int
+set_versioning(struct server *srv, const char *list)
+{
+    char *copy = strdup(list), *save = NULL, *name;
+    int rc = 0;
+
+    if (copy == NULL)
+        return -1;
+    for (name = strtok_r(copy, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
+        size_t i;
+        for (i = 0; i < srv->naccounts; i++)
+            if (strcmp(name, "all") == 0 || strcmp(name, srv->accounts[i].name) == 0)
+                srv->versioning[i] = 1;
+        if (strcmp(name, "all") != 0) {
+            for (i = 0; i < srv->naccounts && strcmp(name, srv->accounts[i].name) != 0; i++)
+                ;
+            if (i == srv->naccounts) {
+                fprintf(stderr, "cobalt: --versioning: no account named '%s'\n", name);
+                rc = -1;
+            }
+        }
+    }
+    free(copy);
+    return rc;
+}
+
 static int
 load_accounts_file(const char *path, struct server *srv)
 {
@@ -150,7 +184,10 @@ serve(int argc, char **argv)
         {"compact-threshold", required_argument, NULL, 'c'},
         {"volume-size", required_argument, NULL, 'v'},
         {"scrub-rate", required_argument, NULL, 'r'},
+        {"versioning", required_argument, NULL, 'V'},
+        {"container-soft-delete-days", required_argument, NULL, 'D'},
         {"scrub-interval", required_argument, NULL, 'i'},
+        {"rehydrate-delay", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
     struct http_config hc = {"127.0.0.1", 10000, 4096, 120};
     const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
@@ -161,12 +198,14 @@ serve(int argc, char **argv)
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     unsigned long long scrub_rate = 16, scrub_interval = 604800;
+    const char *versioning = NULL;
     double threshold = 0.3;
     char *end;
     char path[4096];
     sigset_t sigs;
     int c, sig, fsync_on = 1, lvl, rc = 1, err;
 
+    srv.rehydrate_delay = 5;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'h':
@@ -209,6 +248,16 @@ serve(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'V':
+            versioning = optarg;
+            break;
+        case 'D':
+            srv.container_soft_delete_days = atoi(optarg);
+            if (srv.container_soft_delete_days < 0 || srv.container_soft_delete_days > 365) {
+                fprintf(stderr, "cobalt: --container-soft-delete-days must be 0..365\n");
+                return 2;
+            }
+            break;
         case 'r':
         case 'i':
             if (c == 'r')
@@ -221,6 +270,15 @@ serve(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'H': {
+            unsigned long long d = strtoull(optarg, &end, 10);
+            if (*end != '\0' || optarg[0] == '-' || end == optarg || d > 86400 * 30) {
+                fprintf(stderr, "cobalt: --rehydrate-delay must be 0..2592000 seconds\n");
+                return 2;
+            }
+            srv.rehydrate_delay = (unsigned)d;
+            break;
+        }
         case 'v':
             sc.volume_size = strtoull(optarg, &end, 10);
             if (*end != '\0' || sc.volume_size < (1u << 20)) {
@@ -240,6 +298,17 @@ serve(int argc, char **argv)
         return 2;
     if (srv.naccounts == 0 && parse_accounts(DEV_ACCOUNT ":" DEV_KEY, ";", &srv) != 0)
         return 1;
+    if ((srv.versioning = calloc(srv.naccounts, 1)) == NULL)
+        return 1;
+    /* Tests shorten retention "days" so soft-delete purges can be observed; never in production. */
+    srv.day_ticks = 86400 * TICKS_PER_SEC;
+    if ((env = getenv("COBALT_DAY_SECONDS")) != NULL && atoll(env) > 0) {
+        srv.day_ticks = atoll(env) * TICKS_PER_SEC;
+        log_warn("COBALT_DAY_SECONDS=%s: retention days are %s seconds long (testing only)", env,
+                 env);
+    }
+    if (versioning != NULL && set_versioning(&srv, versioning) != 0)
+        return 2;
 
     if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) {
         log_error("data dir %s: %s", data_dir, strerror(errno));
@@ -269,11 +338,18 @@ serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* After the signal mask (its threads inherit it), before serving (it settles copies a crash
+     * left pending). */
+    if ((err = copy_pool_start(&srv)) != 0) {
+        log_error("cannot start the copy workers: %s", strerror(err));
+        goto out;
+    }
     api_app(&srv, &app);
+    srv.port = hc.port;
     if (http_start(&hc, &app, &http) != 0)
         goto out;
-    if (threshold > 0)
-        compactor = compactor_start(srv.meta, srv.store, threshold,
+    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
+    compactor = compactor_start(srv.meta, srv.store, threshold,
                                     (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
                                     &srv.freed_bytes);
     if (scrub_rate > 0)
@@ -290,11 +366,13 @@ serve(int argc, char **argv)
     scrubber_stop(scrubber);
     rc = 0;
 out:
+    copy_pool_stop(&srv);   /* after http_stop: no request can start a copy any more */
     store_close(srv.store);
     meta_close(srv.meta);
     for (size_t i = 0; i < srv.naccounts; i++)
         free((char *)srv.accounts[i].name);
     free(srv.accounts);
+    free(srv.versioning);
     if (rc == 0)
         log_info("stopped cleanly");
     return rc;

@@ -17,6 +17,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/timefmt.h"
 
 #define MOVE_BATCH 4096   /* relocations per metadata batch */
 
@@ -303,7 +304,14 @@ compactor_loop(void *arg)
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 5;
         pthread_cond_timedwait(&c->cond, &c->mu, &until);
-        if (c->stop || __atomic_load_n(c->freed, __ATOMIC_RELAXED) < c->trigger)
+        if (c->stop)
+            continue;
+        pthread_mutex_unlock(&c->mu);
+        /* Soft-deleted records past their retention: one seek into the 'Z' range. */
+        if (!meta_failed(c->m) && meta_purge_expired(c->m, ticks_now()) > 0)
+            __atomic_add_fetch(c->freed, c->trigger, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&c->mu);
+        if (c->threshold <= 0 || __atomic_load_n(c->freed, __ATOMIC_RELAXED) < c->trigger)
             continue;
         __atomic_store_n(c->freed, 0, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&c->mu);

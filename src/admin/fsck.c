@@ -7,7 +7,9 @@
  *   - every needle an extent names is whole and intact (store_verify: header, sequence number,
  *     length, trailer, every chunk's CRC32C) -- each distinct needle is read once, however many
  *     records share it;
- *   - no two distinct needles overlap in a volume, and one needle never appears at two places.
+ *   - no two distinct needles overlap in a volume, and one needle never appears at two places;
+ *   - the blob index tags match the records (api/tags.c T1, T2): every tag of a current, committed,
+ *     live blob has its 'T' key, and every 'T' key is such a tag (repair adds or deletes keys).
  * Bytes no record references are garbage by design (store.h V3) and are not errors; fsck reports
  * how much there is.
  *
@@ -227,6 +229,44 @@ scan_containers(struct fsck *f, struct arena *a)
     return 0;
 }
 
+/* T2 of api/tags.c: the records the tag index covers. */
+static int
+tag_indexed(const struct blob_rec *b)
+{
+    return !(b->flags & BLOB_F_UNCOMMITTED) && b->deleted == 0;
+}
+
+/* Every tag of a current blob record has its index key. */
+static void
+check_tag_keys(struct fsck *f, uint64_t cid, const char *name, size_t nl, const struct blob_rec *b,
+               const char *who)
+{
+    struct buf k = BUF_INIT;
+
+    if (memchr(name, 0, nl) != NULL || !tag_indexed(b))
+        return;   /* a snapshot or version, staged only or soft-deleted: not indexed */
+    for (size_t i = 0; i < b->ntags; i++) {
+        struct arena *a = arena_new(4096);
+        char *v;
+        size_t vl;
+        int rc;
+
+        buf_reset(&k);
+        meta_key_tag(&k, cid, b->tags[i].name, b->tags[i].value, name, nl);
+        rc = a && buf_ok(&k) ? meta_get(f->meta, k.p, k.len, a, &v, &vl) : META_EIO;
+        arena_free(a);
+        if (rc == META_NOTFOUND) {
+            problem(f, "%s: tag '%s' is missing from the tag index", who, b->tags[i].name);
+            if (f->repair) {
+                meta_txn_put(f->fix, k.p, k.len, "", 0);
+                f->repaired++;
+                printf("fsck: repair: indexed tag '%s' of %s\n", b->tags[i].name, who);
+            }
+        }
+    }
+    buf_free(&k);
+}
+
 static int
 scan_blobs(struct fsck *f)
 {
@@ -262,6 +302,7 @@ scan_blobs(struct fsck *f)
             if (check_extent(f, &b.blocks[i].ext, who) != 0)
                 bad = 1;
         }
+        check_tag_keys(f, cid, k + 9, kl - 9, &b, who);
         if (sum != b.size) {
             problem(f, "%s: extents hold %llu bytes but the size is %llu", who,
                     (unsigned long long)sum, (unsigned long long)b.size);
@@ -270,6 +311,49 @@ scan_blobs(struct fsck *f)
         if (bad)
             drop(f, k, kl, who);
         arena_free(a);
+    }
+    meta_iter_free(it);
+    return 0;
+}
+
+/* Every tag index key ('T' cid key 0x00 value 0x00 name) is a tag of a current blob record. */
+static int
+scan_tags(struct fsck *f)
+{
+    struct meta_iter *it = meta_iter_new(f->meta, "T", 1, "U", 1);
+    char who[400];
+
+    if (it == NULL)
+        return -1;
+    for (; meta_iter_valid(it); meta_iter_next(it)) {
+        size_t kl;
+        const char *k = meta_iter_key(it, &kl), *key = k + 9, *z1, *z2 = NULL, *name, *val;
+        uint64_t cid = kl >= 9 ? get_be64(k + 1) : 0;
+        struct arena *a;
+        struct blob_rec b;
+        int ok = 0;
+
+        if (kl > 9 && (z1 = memchr(key, 0, kl - 9)) != NULL)
+            z2 = memchr(z1 + 1, 0, (size_t)(k + kl - z1 - 1));
+        if (z2 == NULL) {
+            problem(f, "tag index key of container %llu does not parse", (unsigned long long)cid);
+            drop(f, k, kl, "an unparsable tag index key");
+            continue;
+        }
+        val = z1 + 1;
+        name = z2 + 1;
+        describe(who, sizeof(who), "tag index entry of blob", cid, name, (size_t)(k + kl - name));
+        if ((a = arena_new(256u << 20)) != NULL &&
+            meta_blob_get(f->meta, a, cid, name, (size_t)(k + kl - name), &b) == 0 &&
+            tag_indexed(&b)) {
+            for (size_t i = 0; i < b.ntags && !ok; i++)
+                ok = strcmp(b.tags[i].name, key) == 0 && strcmp(b.tags[i].value, val) == 0;
+        }
+        arena_free(a);
+        if (!ok) {
+            problem(f, "%s: stale (the blob has no tag '%s' = '%s')", who, key, val);
+            drop(f, k, kl, who);
+        }
     }
     meta_iter_free(it);
     return 0;
@@ -388,7 +472,7 @@ fsck_main(int argc, char **argv)
     }
     f.last_progress = time(NULL);
     if ((a = arena_new(64u << 20)) == NULL || (f.fix = meta_txn_new()) == NULL ||
-        scan_containers(&f, a) != 0 || scan_blobs(&f) != 0 || scan_staged(&f) != 0) {
+        scan_containers(&f, a) != 0 || scan_blobs(&f) != 0 || scan_staged(&f) != 0 || scan_tags(&f) != 0) {
         fprintf(stderr, "fsck: out of memory or metadata error\n");
         goto out;
     }

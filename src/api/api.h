@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "net/http.h"
 
+struct copy_pool;
 struct meta;
 struct store;
 
@@ -24,8 +25,22 @@ struct server {
     struct meta *meta;
     struct store *store;
     uint64_t freed_bytes;   /* content deleted or overwritten since compaction last ran (atomic) */
+    unsigned rehydrate_delay;    /* seconds from Set Tier out of Archive to rehydrated */
+    unsigned char *versioning;   /* per account (same index as accounts): blob versioning on */
+    int container_soft_delete_days;   /* 0: Delete Container removes at once */
+    int64_t day_ticks;   /* length of a retention "day": 86400 s (COBALT_DAY_SECONDS in tests) */
+    struct copy_pool *copies;    /* asynchronous copies from outside (copy.c) */
+    int port;                    /* the bound port, once known (atomic): local copy sources */
 };
 
 void api_app(struct server *srv, struct http_app *app);
+
+/*
+ * The pool of threads that runs asynchronous copies (copy.c).  Start it before serving: it first
+ * marks failed every copy a crash left pending.  Stop it after the HTTP server: copies still
+ * running are marked failed.  0 or an errno value.
+ */
+int copy_pool_start(struct server *srv);
+void copy_pool_stop(struct server *srv);
 
 #endif

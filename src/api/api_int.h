@@ -40,7 +40,9 @@ struct route {
     enum body_kind body;
     int writes;                       /* refused while the store has failed (V4) */
     const char *name;                 /* for logs */
+    unsigned flags;                   /* R_* */
 };
+#define R_ADDRESSABLE 0x01   /* a write that may name ?snapshot= / ?versionid= (else 400) */
 
 struct qparam {
     const char *name, *value;         /* decoded */
@@ -80,6 +82,7 @@ struct api_req {
     unsigned char body_md5[16];
 
     int responded;
+    const char *account_seg;          /* batch part: the account its path leaves out, or NULL */
 };
 
 /* ---- helpers (dispatch.c) ------------------------------------------------------------- */
@@ -192,6 +195,51 @@ int api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r,
 /* The same for reads: lease id (optional, must match), conditions with 304, x-ms-if-tags. */
 int api_blob_read_gate(struct api_req *q, const struct blob_rec *r);
 
+/*
+ * Blob index tags (tags.c).  Every commit that changes the tags of a blob's current record adds
+ * api_tags_reindex() to the same txn as the record (invariant T1 in tags.c): old = the record
+ * being replaced or removed (NULL if none or only staged), new_ = the record being written (NULL
+ * on delete).  Removing a container: api_tags_drop_container().  Both 0, or -1 (500 described).
+ */
+int api_tags_reindex(struct api_req *q, struct meta_txn *t, uint64_t cid, const char *name,
+                     size_t nlen, const struct blob_rec *old, const struct blob_rec *new_);
+int api_tags_drop_container(struct api_req *q, struct meta_txn *t, uint64_t cid);
+/* Tags from the x-ms-tags request header (none: n = 0), validated.  0, or -1 with the 400
+ * (InvalidTag, TagsTooLarge, DuplicateTagNames, InvalidHeaderValue) described. */
+int api_read_tags_header(struct api_req *q, size_t *n, struct meta_pair **out);
+/* <Tags><TagSet><Tag><Key>..</Key><Value>..</Value></Tag>...</TagSet></Tags> */
+void api_xml_tags(struct buf *b, size_t n, const struct meta_pair *t);
+
+/* ---- snapshots, versions, soft delete (versions.c) ------------------------------------- */
+
+/* The ?snapshot= / ?versionid= a request names: 0 none, 1 (kind 'S' or 'V', id), -1 described. */
+int api_blob_address(struct api_req *q, char *kind, int64_t *id);
+/* Versioning is on for the request's account. */
+int api_versioning(const struct api_req *q);
+/* Loads what the request addresses: the blob, a snapshot or a version.  1 found, 0 not (404 is
+ * the caller's), -1 described.  *current: it is the current record. */
+int api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current);
+/*
+ * Commits nr as the blob's current record (adds to t): a soft-deleted old record becomes a
+ * deleted snapshot; with versioning and new_version, the old current record is kept as a
+ * previous version and nr gets a new version id (x-ms-version-id is described).  `old` is what
+ * api_blob_load() returned (zeroed when there was none).  0 or -1 (described).
+ */
+int api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *old,
+                     struct blob_rec *nr, int new_version);
+/* Adds (add != 0) or removes the purge entry of a soft-deleted record at key.  0 or -1. */
+int api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const char *key,
+                   size_t klen, int add);
+/* ISO 8601 with 7 fraction digits, in the request arena (snapshot and version ids). */
+const char *fmt_id(struct api_req *q, int64_t id);
+/* 1 when some request header name starts with prefix (case-insensitive). */
+int api_header_prefix_present(const struct api_req *q, const char *prefix);
+
+/* Immutability (immutability.c): the x-ms-immutability-policy-* / x-ms-legal-hold request headers
+ * of uploads into r (0 or -1 described), and the same as response headers. */
+int api_immutability_headers_in(struct api_req *q, struct blob_rec *r);
+void api_immutability_headers_out(struct api_req *q, const struct blob_rec *r);
+
 /* ---- handlers ------------------------------------------------------------------------- */
 
 void op_list_containers(struct api_req *q);
@@ -212,10 +260,66 @@ void op_put_block(struct api_req *q);
 void op_put_block_list(struct api_req *q);
 void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);
+void op_snapshot_blob(struct api_req *q);
+void op_restore_container(struct api_req *q);
+void op_blob_immutability_set(struct api_req *q);
+void op_blob_immutability_delete(struct api_req *q);
+void op_blob_legal_hold(struct api_req *q);
+void op_container_immutability_set(struct api_req *q);
+void op_container_immutability_delete(struct api_req *q);
+void op_container_legal_hold(struct api_req *q);
+void op_undelete_blob(struct api_req *q);
 void op_service_props_get(struct api_req *q);
 void op_service_props_set(struct api_req *q);
 void op_container_acl_get(struct api_req *q);
 void op_container_acl_set(struct api_req *q);
 void op_lease_container(struct api_req *q);
+void op_set_blob_tags(struct api_req *q);
+void op_get_blob_tags(struct api_req *q);
+void op_find_blobs(struct api_req *q);
+
+/* ---- Blob Batch (batch.c) and access tiers (tier.c) ----------------------------------- */
+
+/*
+ * Runs a request that arrived inside another one's body (a Blob Batch part) through the same
+ * steps as a top-level request: parse, route, authenticate and authorize, the shared checks, the
+ * handler, and the headers every response carries.  `h` is a local request (http_req_local) in
+ * the outer request's arena; its response is described on h.  The part inherits outer's
+ * x-ms-version when it sends none; account_seg (raw, as in a path) names the account when the
+ * part's path leaves it out ("/container/blob"), else NULL.  Routes with a body get 400.
+ */
+void api_run_local(struct api_req *outer, struct http_req *h, const char *account_seg);
+void op_batch(struct api_req *q);
+void op_set_blob_tier(struct api_req *q);
+
+/* x-ms-access-tier on an upload (Put Blob, Put Block List) into r->tier; absent: inferred Hot.
+ * 0, or -1 with 400 InvalidHeaderValue described. */
+int api_tier_from_upload(struct api_req *q, struct blob_rec *r);
+/* Get Blob Properties headers / List Blobs elements for the blob's tier as of now. */
+void api_tier_headers(struct api_req *q, const struct blob_rec *r);
+void api_xml_tier(struct buf *b, const struct blob_rec *r);
+/* Reading or changing the content of an archived blob (also while it rehydrates): 409
+ * BlobArchived described and -1; else 0. */
+int api_tier_content_gate(struct api_req *q, const struct blob_rec *r);
+
+/* ---- copies (copy.c) ------------------------------------------------------------------- */
+
+/* Route discriminators: Copy Blob (x-ms-copy-source, no x-ms-blob-type), its synchronous form
+ * (x-ms-requires-sync: true), Put Blob From URL (BlockBlob + x-ms-copy-source), and the
+ * x-ms-copy-source of Put Block From URL. */
+int api_is_copy_blob(struct api_req *q);
+int api_is_copy_blob_sync(struct api_req *q);
+int api_is_put_blob_from_url(struct api_req *q);
+int api_has_copy_source(struct api_req *q);
+void op_copy_blob(struct api_req *q);
+void op_copy_blob_sync(struct api_req *q);
+void op_abort_copy(struct api_req *q);
+void op_put_blob_from_url(struct api_req *q);
+void op_put_block_from_url(struct api_req *q);
+/* x-ms-copy-* headers (Get Blob, Get Blob Properties; a pending copy shows its live progress)
+ * and the Copy* elements of List Blobs (include=copy; progress as last recorded) of a record
+ * that was a copy destination; nothing otherwise. */
+void api_copy_headers(struct api_req *q, const struct copy_rec *c);
+void api_xml_copy(struct buf *b, const struct copy_rec *c);
 
 #endif

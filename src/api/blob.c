@@ -109,17 +109,18 @@ api_blob_unlock(struct api_req *q, unsigned stripe)
     meta_containers_unlock(q->srv->meta);
 }
 
-/* Reads the blob record; 1 if it exists (committed), 0 if not, -1 on error (described). */
 int
 api_blob_load(struct api_req *q, struct blob_rec *r)
 {
     int rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, r);
 
-    if (rc == META_NOTFOUND)
+    if (rc == META_NOTFOUND) {
+        memset(r, 0, sizeof(*r));
         return 0;
+    }
     if (rc != 0)
         return api_fail_io(q, rc);
-    return (r->flags & BLOB_F_UNCOMMITTED) ? 0 : 1;
+    return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted ? 0 : 1;
 }
 
 int
@@ -185,7 +186,11 @@ op_put_blob(struct api_req *q)
     int exists, err;
 
     r.type = BLOB_BLOCK;
-    if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 1) != 0)
+    if (api_tier_from_upload(q, &r) != 0)
+        return;
+    if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 1) != 0 ||
+        api_read_tags_header(q, &r.ntags, &r.tags) != 0 ||
+        api_immutability_headers_in(q, &r) != 0)
         return;
     if (!(r.flags & BLOB_F_MD5)) {
         memcpy(r.md5, q->body_md5, 16);   /* the service stores the MD5 it computed */
@@ -219,7 +224,8 @@ op_put_blob(struct api_req *q)
         api_fail(q, E_InternalError);
         goto out;
     }
-    if (api_put_blob_rec(q, t, &r) != 0 || api_drop_staged(q, t) != 0)
+    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t) != 0 ||
+        api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, &r) != 0)
         goto out;
     err = api_commit(q, t);
     t = NULL;
@@ -351,8 +357,12 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
     api_hdr(q, "Accept-Ranges", "bytes");
     api_hdr(q, "x-ms-blob-type", "BlockBlob");
     api_lease_headers(q, &r->lease);
+    api_immutability_headers_out(q, r);
+    api_copy_headers(q, &r->copy);
     api_hdr(q, "x-ms-server-encrypted", "true");
     api_put_metadata_headers(q, r->nmeta, r->meta);
+    if (r->ntags > 0)
+        api_hdr_u64(q, "x-ms-tag-count", r->ntags);
 }
 
 void
@@ -364,14 +374,15 @@ op_get_blob(struct api_req *q)
     int ranged = 0, exists;
     struct stream *s;
     char cr[80];
+    int current;
 
-    if ((exists = api_blob_load(q, &r)) < 0)
+    if ((exists = api_blob_load_addressed(q, &r, &current)) < 0)
         return;
     if (!exists) {
         api_fail(q, E_BlobNotFound);
         return;
     }
-    if (api_blob_read_gate(q, &r) != 0)
+    if (api_blob_read_gate(q, &r) != 0 || (!q->head && api_tier_content_gate(q, &r) != 0))
         return;
     size = r.size;
     len = size;
@@ -400,6 +411,10 @@ op_get_blob(struct api_req *q)
     }
     api_status(q, ranged ? 206 : 200);
     blob_headers(q, &r);
+    if (r.version_id) {
+        api_hdr(q, "x-ms-version-id", fmt_id(q, r.version_id));
+        api_hdr(q, "x-ms-is-current-version", current ? "true" : "false");
+    }
     if (ranged) {
         snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)off,
                  (unsigned long long)(off + len - 1), (unsigned long long)size);
@@ -410,8 +425,7 @@ op_get_blob(struct api_req *q)
         api_hdr_md5(q, "Content-MD5", r.md5);
     }
     if (q->head) {
-        api_hdr(q, "x-ms-access-tier", "Hot");
-        api_hdr(q, "x-ms-access-tier-inferred", "true");
+        api_tier_headers(q, &r);
         http_resp_length_only(q->h, len);
         return;
     }
@@ -453,57 +467,15 @@ op_get_blob(struct api_req *q)
     http_resp_stream(q->h, len, stream_read, s, stream_free);
 }
 
-/* ---- Delete Blob ------------------------------------------------------------------------ */
-
-void
-op_delete_blob(struct api_req *q)
-{
-    struct blob_rec r;
-    struct buf k = BUF_INIT;
-    struct meta_txn *t = NULL;
-    unsigned stripe;
-    int exists, rc;
-
-    if (api_blob_lock(q, &stripe) != 0)
-        return;
-    if ((exists = api_blob_load(q, &r)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
-    if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
-        goto out;
-    meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-    if (!buf_ok(&k) || (t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    meta_txn_delete(t, k.p, k.len);
-    if (api_drop_staged(q, t) != 0)
-        goto out;
-    rc = api_commit(q, t);
-    t = NULL;
-    if (rc == 0) {
-        api_freed(q, r.size);
-        api_status(q, 202);
-        api_hdr(q, "x-ms-delete-type-permanent", "true");
-    }
-out:
-    meta_txn_free(t);
-    buf_free(&k);
-    api_blob_unlock(q, stripe);
-}
-
 /* ---- metadata and properties ----------------------------------------------------------- */
 
 void
 op_blob_metadata_get(struct api_req *q)
 {
     struct blob_rec r;
-    int exists;
+    int exists, current;
 
-    if ((exists = api_blob_load(q, &r)) < 0)
+    if ((exists = api_blob_load_addressed(q, &r, &current)) < 0)
         return;
     if (!exists) {
         api_fail(q, E_BlobNotFound);
@@ -522,7 +494,7 @@ op_blob_metadata_get(struct api_req *q)
 static void
 update_blob(struct api_req *q, int which)
 {
-    struct blob_rec r;
+    struct blob_rec r, old;
     struct meta_txn *t = NULL;
     unsigned stripe;
     int exists, rc;
@@ -535,8 +507,9 @@ update_blob(struct api_req *q, int which)
         api_fail(q, E_BlobNotFound);
         goto out;
     }
-    if (api_blob_write_gate(q, 1, &r, 0) != 0)
+    if (api_blob_write_gate(q, 1, &r, 0) != 0 || api_tier_content_gate(q, &r) != 0)
         goto out;
+    old = r;
     if (which == 0 ? api_read_metadata(q, &r.nmeta, &r.meta) != 0
                    : api_content_props(q, &r, 0) != 0)   /* unspecified properties are cleared */
         goto out;
@@ -546,7 +519,7 @@ update_blob(struct api_req *q, int which)
         api_fail(q, E_InternalError);
         goto out;
     }
-    if (api_put_blob_rec(q, t, &r) != 0)
+    if (api_blob_replace(q, t, &old, &r, which == 0) != 0)
         goto out;
     rc = api_commit(q, t);
     t = NULL;

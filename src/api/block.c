@@ -240,7 +240,10 @@ op_put_block_list(struct api_req *q)
     if ((cnt = parse_block_list(q, &want)) < 0)
         return;
     r.type = BLOB_BLOCK;
-    if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 0) != 0)
+    if (api_tier_from_upload(q, &r) != 0)
+        return;
+    if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 0) != 0 ||
+        api_read_tags_header(q, &r.ntags, &r.tags) != 0)
         return;
     if (api_blob_lock(q, &stripe) != 0)
         return;
@@ -305,7 +308,8 @@ op_put_block_list(struct api_req *q)
         api_fail(q, E_InternalError);
         goto out;
     }
-    if (api_put_blob_rec(q, t, &r) != 0 || api_drop_staged(q, t) != 0)
+    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t) != 0 ||
+        api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, &r) != 0)
         goto out;
     rc = api_commit(q, t);
     t = NULL;

@@ -101,13 +101,32 @@ api_container_dates(struct api_req *q, const struct container_rec *c)
     return 0;
 }
 
+/* 1 when the container holds at least one blob record (current, snapshot or version). */
+static int
+has_blobs(struct api_req *q, uint64_t cid)
+{
+    struct buf lo = BUF_INIT, hi = BUF_INIT;
+    struct meta_iter *it;
+    int any = 0;
+
+    meta_key_blob_range(&lo, &hi, cid);
+    if (buf_ok(&lo) && buf_ok(&hi) &&
+        (it = meta_iter_new(q->srv->meta, lo.p, lo.len, hi.p, hi.len)) != NULL) {
+        any = meta_iter_valid(it);
+        meta_iter_free(it);
+    }
+    buf_free(&lo);
+    buf_free(&hi);
+    return any;
+}
+
 void
 op_delete_container(struct api_req *q)
 {
-    struct buf k = BUF_INIT, lo = BUF_INIT, hi = BUF_INIT, ulo = BUF_INIT, uhi = BUF_INIT;
+    struct buf k = BUF_INIT, dk = BUF_INIT, v = BUF_INIT;
     struct container_rec c;
     struct meta_txn *t = NULL;
-    int rc;
+    int days = q->srv->container_soft_delete_days, rc;
 
     meta_containers_wrlock(q->srv->meta);
     rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
@@ -117,32 +136,119 @@ op_delete_container(struct api_req *q)
     }
     if (api_lease_check_container(q, &c, 1) != 0 || api_container_dates(q, &c) != 0)
         goto out;
+    /* WORM: a container under a legal hold or a retention policy keeps its blobs. */
+    if ((c.legal_hold || c.immutable_days > 0) && has_blobs(q, c.id)) {
+        api_fail(q, c.legal_hold ? E_ContainerHasLegalHold : E_ContainerImmutabilityPolicyLocked);
+        goto out;
+    }
     meta_key_container(&k, q->account, q->container);
-    meta_key_blob_range(&lo, &hi, c.id);
-    meta_key_block_all(&ulo, &uhi, c.id);
-    if (!buf_ok(&k) || !buf_ok(&lo) || !buf_ok(&hi) || !buf_ok(&ulo) || !buf_ok(&uhi) ||
-        (t = meta_txn_new()) == NULL) {
+    if (!buf_ok(&k) || (t = meta_txn_new()) == NULL) {
         api_fail(q, E_InternalError);
         goto out;
     }
-    /* The blobs go with their container in the same batch: two range deletions, O(1). */
     meta_txn_delete(t, k.p, k.len);
-    meta_txn_delete_range(t, lo.p, lo.len, hi.p, hi.len);
-    meta_txn_delete_range(t, ulo.p, ulo.len, uhi.p, uhi.len);
+    if (days > 0) {
+        /* Soft delete: the record moves aside with its id, so its blobs stay where they are
+         * and Restore Container brings everything back. */
+        c.deleted = ticks_now();
+        c.purge_at = c.deleted + (int64_t)days * q->srv->day_ticks;
+        memset(&c.lease, 0, sizeof(c.lease));
+        meta_key_deleted_container(&dk, q->account, q->container, c.deleted);
+        meta_container_encode(&c, &v);
+        if (!buf_ok(&dk) || !buf_ok(&v)) {
+            api_fail(q, E_InternalError);
+            goto out;
+        }
+        meta_txn_put(t, dk.p, dk.len, v.p, v.len);
+        if (api_purge_mark(q, t, c.purge_at, dk.p, dk.len, 1) != 0)
+            goto out;
+    } else if (meta_txn_drop_container(t, c.id) != 0) {   /* the blobs go in the same batch */
+        api_fail(q, E_InternalError);
+        goto out;
+    }
     rc = api_commit(q, t);
     t = NULL;
     if (rc == 0) {
-        api_freed(q, UINT32_MAX);   /* its size is unknown here: make the next check run */
+        if (days == 0)
+            api_freed(q, UINT32_MAX);   /* its size is unknown here: make the next check run */
         api_status(q, 202);
     }
 out:
     meta_txn_free(t);
     meta_containers_unlock(q->srv->meta);
     buf_free(&k);
-    buf_free(&lo);
-    buf_free(&hi);
-    buf_free(&ulo);
-    buf_free(&uhi);
+    buf_free(&dk);
+    buf_free(&v);
+}
+
+void
+op_restore_container(struct api_req *q)
+{
+    const char *name = api_header(q, "x-ms-deleted-container-name");
+    const char *ver = api_header(q, "x-ms-deleted-container-version");
+    struct buf dk = BUF_INIT, k = BUF_INIT, v = BUF_INIT;
+    struct container_rec c;
+    struct meta_txn *t = NULL;
+    unsigned long long deleted;
+    char *val, *end;
+    size_t vl;
+    int rc;
+
+    if (name == NULL || ver == NULL) {
+        api_fail_header(q, E_MissingRequiredHeader, name ? "x-ms-deleted-container-version"
+                                                         : "x-ms-deleted-container-name", NULL);
+        return;
+    }
+    deleted = strtoull(ver, &end, 16);
+    if (*end != '\0' || end == ver) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-deleted-container-version", ver);
+        return;
+    }
+    meta_containers_wrlock(q->srv->meta);
+    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    if (rc == 0) {
+        api_fail(q, E_ContainerAlreadyExists);
+        goto out;
+    }
+    meta_key_deleted_container(&dk, q->account, name, (int64_t)deleted);
+    rc = buf_ok(&dk) ? meta_get(q->srv->meta, dk.p, dk.len, q->a, &val, &vl) : META_EIO;
+    if (rc == 0 && meta_container_decode(q->a, val, vl, &c) != 0)
+        rc = META_EIO;
+    if (rc == META_NOTFOUND || (rc == 0 && c.purge_at <= ticks_now())) {
+        api_fail(q, E_ContainerNotFound);
+        goto out;
+    }
+    if (rc != 0) {
+        api_fail_io(q, rc);
+        goto out;
+    }
+    if ((t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (api_purge_mark(q, t, c.purge_at, dk.p, dk.len, 0) != 0)
+        goto out;
+    c.deleted = c.purge_at = 0;
+    meta_key_container(&k, q->account, q->container);
+    meta_container_encode(&c, &v);
+    if (!buf_ok(&k) || !buf_ok(&v)) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    meta_txn_delete(t, dk.p, dk.len);
+    meta_txn_put(t, k.p, k.len, v.p, v.len);
+    if (api_commit(q, t) == 0) {
+        api_status(q, 201);
+        api_hdr_etag(q, c.etag);
+        api_hdr_time(q, "Last-Modified", c.modified);
+    }
+    t = NULL;
+out:
+    meta_txn_free(t);
+    meta_containers_unlock(q->srv->meta);
+    buf_free(&dk);
+    buf_free(&k);
+    buf_free(&v);
 }
 
 static int
@@ -170,8 +276,8 @@ op_container_props(struct api_req *q)
         api_hdr(q, "x-ms-blob-public-access", "container");
     else if (q->cont.public_access == PUBLIC_BLOB)
         api_hdr(q, "x-ms-blob-public-access", "blob");
-    api_hdr(q, "x-ms-has-immutability-policy", "false");
-    api_hdr(q, "x-ms-has-legal-hold", "false");
+    api_hdr(q, "x-ms-has-immutability-policy", q->cont.immutable_days > 0 ? "true" : "false");
+    api_hdr(q, "x-ms-has-legal-hold", q->cont.legal_hold ? "true" : "false");
     api_hdr(q, "x-ms-default-encryption-scope", "$account-encryption-key");
     api_hdr(q, "x-ms-deny-encryption-scope-override", "false");
 }
@@ -253,14 +359,33 @@ xml_name(struct buf *b, const char *name, size_t n)
     buf_puts(b, "</Name>");
 }
 
-/* Emits one <Blob> entry (§4.2). */
+/* What a List Blobs request asked to include. */
+struct list_opts {
+    int metadata, tags, uncommitted, snapshots, versions, deleted, copy;
+    int64_t now, day_ticks;
+};
+
+/* Emits one <Blob> entry (§4.2): the blob, or (kind 'S'/'V') one of its snapshots or versions. */
 static void
-xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r, int with_meta)
+xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
+         const struct list_opts *o, char kind, int64_t id)
 {
-    char t[30], etag[19], md5[BASE64_LEN(16) + 1];
+    char t[30], etag[19], md5[BASE64_LEN(16) + 1], iso[29];
 
     buf_puts(b, "<Blob>");
     xml_name(b, name, n);
+    if (r->deleted)
+        buf_puts(b, "<Deleted>true</Deleted>");
+    if (kind == 'S') {
+        fmt_iso8601_7(id, iso);
+        xml_elem(b, "Snapshot", iso);
+    }
+    if (r->version_id && (kind == 'V' || (kind == 0 && o->versions))) {
+        fmt_iso8601_7(r->version_id, iso);
+        xml_elem(b, "VersionId", iso);
+        if (kind == 0)
+            buf_puts(b, "<IsCurrentVersion>true</IsCurrentVersion>");
+    }
     buf_puts(b, "<Properties>");
     fmt_rfc1123(r->created, t);
     xml_elem(b, "Creation-Time", t);
@@ -280,14 +405,40 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r, in
     }
     xml_elem(b, "Content-Disposition", r->content_disposition);
     xml_elem(b, "Cache-Control", r->cache_control);
-    buf_puts(b, "<BlobType>BlockBlob</BlobType>"
-                "<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>"
-                "<ServerEncrypted>true</ServerEncrypted>");
+    buf_puts(b, "<BlobType>BlockBlob</BlobType>");
+    api_xml_tier(b, r);
+    buf_puts(b, "<ServerEncrypted>true</ServerEncrypted>");
     api_xml_lease(b, &r->lease);
+    if (o->copy)
+        api_xml_copy(b, &r->copy);
+    if (r->ntags > 0)
+        buf_printf(b, "<TagCount>%zu</TagCount>", r->ntags);
+    if (r->deleted) {
+        fmt_rfc1123(r->deleted, t);
+        xml_elem(b, "DeletedTime", t);
+        if (r->purge_at)
+            buf_printf(b, "<RemainingRetentionDays>%lld</RemainingRetentionDays>",
+                       (long long)((r->purge_at - o->now) / o->day_ticks + 1));
+    }
     buf_puts(b, "</Properties>");
-    if (with_meta)
+    if (o->metadata)
         api_xml_metadata(b, r->nmeta, r->meta);
+    if (o->tags && r->ntags > 0)
+        api_xml_tags(b, r->ntags, r->tags);
     buf_puts(b, "</Blob>");
+}
+
+/* Whether a listing shows this record (kind 0: the blob itself; 'S'/'V': a snapshot/version). */
+static int
+listed(const struct blob_rec *r, const struct list_opts *o, char kind)
+{
+    if (r->deleted && (!o->deleted || (r->purge_at && r->purge_at <= o->now)))
+        return 0;
+    if (kind == 'S')
+        return o->snapshots;
+    if (kind == 'V')
+        return o->versions;
+    return !(r->flags & BLOB_F_UNCOMMITTED) || o->uncommitted;
 }
 
 static int
@@ -323,7 +474,8 @@ op_list_blobs(struct api_req *q)
     struct buf lo = BUF_INIT, hi = BUF_INIT, seek = BUF_INIT, b = BUF_INIT;
     struct meta_iter *it = NULL;
     size_t plen = prefix ? strlen(prefix) : 0, dlen = delim ? strlen(delim) : 0, base;
-    int max = 5000, count = 0, with_meta, with_uncommitted;
+    int max = 5000, count = 0;
+    struct list_opts o = {0};
     char *mname = NULL;
     long mlen = 0;
     const char *next = NULL;
@@ -348,8 +500,15 @@ op_list_blobs(struct api_req *q)
     }
     if (dlen == 0)
         delim = NULL;
-    with_meta = api_include_has(include, "metadata");
-    with_uncommitted = api_include_has(include, "uncommittedblobs");
+    o.metadata = api_include_has(include, "metadata");
+    o.uncommitted = api_include_has(include, "uncommittedblobs");
+    o.snapshots = api_include_has(include, "snapshots");
+    o.versions = api_include_has(include, "versions");
+    o.deleted = api_include_has(include, "deleted");
+    o.tags = api_include_has(include, "tags");
+    o.day_ticks = q->srv->day_ticks;
+    o.copy = api_include_has(include, "copy");
+    o.now = ticks_now();
     meta_key_blob_range(&lo, &hi, q->cont.id);
     base = lo.len;
     /* Start at the later of the prefix and the marker (the first entry not yet returned). */
@@ -386,10 +545,20 @@ op_list_blobs(struct api_req *q)
     buf_puts(&b, "<Blobs>");
     while (meta_iter_valid(it)) {
         size_t klen, vlen;
-        const char *k = meta_iter_key(it, &klen), *v, *name = k + base, *d;
-        size_t nlen = klen - base;
+        const char *k = meta_iter_key(it, &klen), *v, *name = k + base, *d, *zero;
+        size_t nlen = klen - base, full = nlen;
         struct blob_rec r;
+        char kind = 0;
+        int64_t id = 0;
 
+        /* A snapshot or version: name 0x00 kind id (meta.h). */
+        if ((zero = memchr(name, 0, nlen)) != NULL) {
+            nlen = (size_t)(zero - name);
+            if (full == nlen + 10) {
+                kind = zero[1];
+                id = (int64_t)get_be64(zero + 2);
+            }
+        }
         if (nlen < plen || memcmp(name, prefix ? prefix : "", plen) != 0)
             break;
         if (delim && (d = memmem(name + plen, nlen - plen, delim, dlen)) != NULL) {
@@ -421,16 +590,16 @@ op_list_blobs(struct api_req *q)
             api_fail_io(q, META_EIO);
             goto out;
         }
-        if ((r.flags & BLOB_F_UNCOMMITTED) && !with_uncommitted) {
+        if (!listed(&r, &o, kind)) {
             meta_iter_next(it);
             continue;
         }
         if (count == max) {
             next = name;
-            next_len = nlen;
+            next_len = full;   /* the marker names the exact record to resume at */
             break;
         }
-        xml_blob(&b, name, nlen, &r, with_meta);
+        xml_blob(&b, name, nlen, &r, &o, kind, id);
         count++;
         meta_iter_next(it);
     }

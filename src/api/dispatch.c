@@ -41,16 +41,29 @@ static int is_block_blob_put(struct api_req *q);
 #define ANY_SAS_LETTER "racwdxyltfimeop"
 
 /* clang-format off */
+/* Rows may leave out the trailing `flags` (0). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct route routes[] = {
     /* service */
     {M_GET, LVL_SERVICE, NULL, "list", NULL, op_list_containers,
      {AUTH_LEVEL_SERVICE, "l", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "ListContainers"},
+    /* Blob Batch: any credential; every part is authorized on its own (batch.c, §3.8). */
+    {M_POST, LVL_SERVICE, NULL, "batch", NULL, op_batch,
+     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "BlobBatch"},
+    /* The JS SDK's BlobBatchClient takes a path-style account URL ("/account") for a container
+     * URL and sends restype=container: still the account-scoped batch. */
+    {M_POST, LVL_SERVICE, "container", "batch", NULL, op_batch,
+     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "BlobBatch"},
     {M_GET | M_HEAD, LVL_SERVICE, "account", "properties", NULL, op_account_info,
      {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
     {M_GET, LVL_SERVICE, "service", "properties", NULL, op_service_props_get,
      {AUTH_LEVEL_SERVICE, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetServiceProperties"},
     {M_PUT, LVL_SERVICE, "service", "properties", NULL, op_service_props_set,
      {AUTH_LEVEL_SERVICE, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetServiceProperties"},
+    /* Find Blobs by Tags reads objects: an account SAS needs srt 'o' for it (§3.8). */
+    {M_GET, LVL_SERVICE, NULL, "blobs", NULL, op_find_blobs,
+     {AUTH_LEVEL_OBJECT, "f", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "FindBlobsByTags"},
     /* container */
     {M_GET | M_HEAD, LVL_CONTAINER, "account", "properties", NULL, op_account_info,
      {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
@@ -68,25 +81,60 @@ static const struct route routes[] = {
      {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetContainerACL"},
     {M_PUT, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_set,
      {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetContainerACL"},
+    {M_PUT, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_set,
+     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerImmutabilityPolicy"},
+    {M_DELETE, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_delete,
+     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainerImmutabilityPolicy"},
+    {M_PUT, LVL_CONTAINER, "container", "legalhold", NULL, op_container_legal_hold,
+     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerLegalHold"},
+    {M_PUT, LVL_CONTAINER, "container", "undelete", NULL, op_restore_container,
+     {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "RestoreContainer"},
     {M_PUT, LVL_CONTAINER, "container", "lease", NULL, op_lease_container,
      {AUTH_LEVEL_CONTAINER, "wd", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseContainer"},
     {M_GET, LVL_CONTAINER, "container", "list", NULL, op_list_blobs,
      {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "ListBlobs"},
+    {M_POST, LVL_CONTAINER, "container", "batch", NULL, op_batch,
+     {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "ContainerBatch"},
+    {M_GET, LVL_CONTAINER, "container", "blobs", NULL, op_find_blobs,
+     {AUTH_LEVEL_CONTAINER, "f", AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "FindBlobsByTagsInContainer"},
     /* blob */
     {M_GET | M_HEAD, LVL_BLOB, "account", "properties", NULL, op_account_info,
      {AUTH_LEVEL_OBJECT, ANY_SAS_LETTER, AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
     {M_PUT, LVL_BLOB, NULL, NULL, is_block_blob_put, op_put_blob,
      {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlob"},
+    {M_PUT, LVL_BLOB, NULL, NULL, api_is_put_blob_from_url, op_put_blob_from_url,
+     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlobFromURL"},
+    {M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob, op_copy_blob,
+     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "CopyBlob"},
+    {M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob_sync, op_copy_blob_sync,
+     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "CopyBlobFromURL"},
+    {M_PUT, LVL_BLOB, NULL, "copy", NULL, op_abort_copy,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "AbortCopyBlob"},
     {M_GET | M_HEAD, LVL_BLOB, NULL, NULL, NULL, op_get_blob,
      {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlob"},
     {M_DELETE, LVL_BLOB, NULL, NULL, NULL, op_delete_blob,
-     {AUTH_LEVEL_OBJECT, "d", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteBlob"},
+     {AUTH_LEVEL_OBJECT, "dx", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteBlob", R_ADDRESSABLE},
+    {M_PUT, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_set,
+     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetImmutabilityPolicy", R_ADDRESSABLE},
+    {M_DELETE, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_delete,
+     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteImmutabilityPolicy", R_ADDRESSABLE},
+    {M_PUT, LVL_BLOB, NULL, "legalhold", NULL, op_blob_legal_hold,
+     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetLegalHold", R_ADDRESSABLE},
+    {M_PUT, LVL_BLOB, NULL, "snapshot", NULL, op_snapshot_blob,
+     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SnapshotBlob"},
+    {M_PUT, LVL_BLOB, NULL, "undelete", NULL, op_undelete_blob,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "UndeleteBlob"},
     {M_GET | M_HEAD, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_get,
      {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlobMetadata"},
     {M_PUT, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_set,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobMetadata"},
     {M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobProperties"},
+    {M_PUT, LVL_BLOB, NULL, "tier", NULL, op_set_blob_tier,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobTier"},
+    /* before PutBlock: the same shape, told apart by x-ms-copy-source */
+    {M_PUT, LVL_BLOB, NULL, "block", api_has_copy_source, op_put_block_from_url,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlockFromURL"},
     {M_PUT, LVL_BLOB, NULL, "block", NULL, op_put_block,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlock"},
     {M_PUT, LVL_BLOB, NULL, "blocklist", NULL, op_put_block_list,
@@ -95,7 +143,12 @@ static const struct route routes[] = {
      {AUTH_LEVEL_OBJECT, "wd", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseBlob"},
     {M_GET, LVL_BLOB, NULL, "blocklist", NULL, op_get_block_list,
      {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlockList"},
+    {M_PUT, LVL_BLOB, NULL, "tags", NULL, op_set_blob_tags,
+     {AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "SetBlobTags", R_ADDRESSABLE},
+    {M_GET, LVL_BLOB, NULL, "tags", NULL, op_get_blob_tags,
+     {AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetBlobTags"},
 };
+#pragma GCC diagnostic pop
 /* clang-format on */
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -113,6 +166,17 @@ const char *
 api_header(const struct api_req *q, const char *name)
 {
     return http_header(q->h, name);
+}
+
+int
+api_header_prefix_present(const struct api_req *q, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    for (size_t i = 0; i < q->h->nheaders; i++)
+        if (strncasecmp(q->h->headers[i].name, prefix, n) == 0)
+            return 1;
+    return 0;
 }
 
 void
@@ -540,9 +604,15 @@ parse_path(struct api_req *q)
 
     if (*p != '/')
         return api_fail(q, E_InvalidUri);
-    seg = p + 1;
-    slash = strchr(seg, '/');
-    n = slash ? (size_t)(slash - seg) : strlen(seg);
+    if (q->account_seg != NULL) {   /* a batch part whose path leaves the account out (§2.8) */
+        seg = q->account_seg;
+        slash = p;
+        n = strlen(seg);
+    } else {
+        seg = p + 1;
+        slash = strchr(seg, '/');
+        n = slash ? (size_t)(slash - seg) : strlen(seg);
+    }
     if ((acct = pct_decode(q->a, seg, n, &sl)) == NULL || sl != strlen(acct) || sl == 0)
         return api_fail(q, E_InvalidUri);
     if (sl > 10 && strcmp(acct + sl - 10, "-secondary") == 0) {
@@ -791,11 +861,53 @@ respond(struct api_req *q)
 
 /* ---- the http_app callbacks ------------------------------------------------------------ */
 
+/*
+ * Steps 1-5 (see the top of this file) for a request whose headers are complete: a top-level one
+ * (app_begin) or a Blob Batch part (api_run_local).  q->version holds the default x-ms-version on
+ * entry.  0 when the route's body and handler come next, or -1 with the response described.
+ */
+static int
+front(struct api_req *q)
+{
+    const char *v;
+
+    api_new_guid(q->request_id);
+    if ((v = api_header(q, "x-ms-version")) != NULL) {
+        if (!version_valid(v))
+            return api_fail_header(q, E_InvalidHeaderValue, "x-ms-version", v);
+        q->version = v;
+    }
+    if (parse_query(q) != 0)
+        return -1;
+    if (api_header(q, "x-ms-version") == NULL && (v = api_query(q, "sv")) != NULL &&
+        version_valid(v))
+        q->version = v;
+    if (parse_path(q) != 0 || find_route(q) != 0)
+        return -1;
+    if (q->container != NULL && q->acct != NULL) {
+        int rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &q->cont);
+        if (rc == META_EIO)
+            return api_fail_io(q, rc);
+        q->have_container = rc == 0;
+    }
+    if (authenticate(q) != 0)
+        return -1;
+    if (q->container != NULL && !q->have_container && q->route->handler != op_create_container &&
+        q->route->handler != op_restore_container && q->route->handler != op_account_info)
+        return api_fail(q, E_ContainerNotFound);
+    if (q->route->writes && q->route->level == LVL_BLOB && !(q->route->flags & R_ADDRESSABLE) &&
+        (api_query(q, "snapshot") != NULL || api_query(q, "versionid") != NULL))
+        return api_fail(q, E_InvalidOperation);   /* snapshots and versions are read-only */
+    if (q->route->writes &&
+        (store_failed(q->srv->store) || meta_failed(q->srv->meta)))
+        return api_fail(q, E_InternalError);
+    return 0;
+}
+
 static int
 app_begin(void *ctx, struct http_req *h)
 {
     struct api_req *q = arena_calloc(h->arena, sizeof(*q));
-    const char *v;
 
     if (q == NULL) {
         http_resp_status(h, 503);
@@ -806,42 +918,9 @@ app_begin(void *ctx, struct http_req *h)
     q->h = h;
     q->a = h->arena;
     q->head = strcmp(h->method, "HEAD") == 0;
-    api_new_guid(q->request_id);
     q->version = DEFAULT_VERSION;
-    if ((v = api_header(q, "x-ms-version")) != NULL) {
-        if (!version_valid(v)) {
-            api_fail_header(q, E_InvalidHeaderValue, "x-ms-version", v);
-            return respond(q);
-        }
-        q->version = v;
-    }
-    if (parse_query(q) != 0)
+    if (front(q) != 0)
         return respond(q);
-    if (api_header(q, "x-ms-version") == NULL && (v = api_query(q, "sv")) != NULL &&
-        version_valid(v))
-        q->version = v;
-    if (parse_path(q) != 0 || find_route(q) != 0)
-        return respond(q);
-    if (q->container != NULL && q->acct != NULL) {
-        int rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &q->cont);
-        if (rc == META_EIO) {
-            api_fail_io(q, rc);
-            return respond(q);
-        }
-        q->have_container = rc == 0;
-    }
-    if (authenticate(q) != 0)
-        return respond(q);
-    if (q->container != NULL && !q->have_container && q->route->handler != op_create_container &&
-        q->route->handler != op_account_info) {
-        api_fail(q, E_ContainerNotFound);
-        return respond(q);
-    }
-    if (q->route->writes &&
-        (store_failed(q->srv->store) || meta_failed(q->srv->meta))) {
-        api_fail(q, E_InternalError);
-        return respond(q);
-    }
     switch (q->route->body) {
     case BODY_NONE:
         q->route->handler(q);
@@ -938,6 +1017,33 @@ app_done(void *ctx, struct http_req *h)
     store_release(q->srv->store, &q->ext);   /* committed or abandoned: no longer pending (V6) */
     buf_free(&q->xml);
     log_debug("request %s: %s %s -> %s", q->request_id, h->method, h->target,
+              q->route ? q->route->name : "-");
+}
+
+void
+api_run_local(struct api_req *outer, struct http_req *h, const char *account_seg)
+{
+    struct api_req *q = arena_calloc(h->arena, sizeof(*q));
+
+    if (q == NULL) {
+        http_resp_status(h, 503);
+        return;
+    }
+    h->app = q;
+    q->srv = outer->srv;
+    q->h = h;
+    q->a = h->arena;
+    q->head = strcmp(h->method, "HEAD") == 0;
+    q->version = outer->version;
+    q->account_seg = account_seg;
+    if (front(q) == 0) {
+        if (q->route->body != BODY_NONE)   /* batch parts carry no body (§2.8) */
+            api_fail(q, E_InvalidInput);
+        else
+            q->route->handler(q);
+    }
+    finish(q);
+    log_debug("request %s: batch part %s %s -> %s", q->request_id, h->method, h->target,
               q->route ? q->route->name : "-");
 }
 

@@ -230,7 +230,7 @@ op_lease_blob(struct api_req *q)
     unsigned stripe;
     int exists;
 
-    if (api_reject_snapshot_write(q) != 0 || api_blob_lock(q, &stripe) != 0)
+    if (api_blob_lock(q, &stripe) != 0)
         return;
     if ((exists = api_blob_load(q, &r)) < 0)
         goto out;

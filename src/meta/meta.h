@@ -12,6 +12,7 @@
  *   'B' container-id blob-name 0x00 'V' version-id(u64 BE)     -> a previous version
  *   'D' account 0x00 name 0x00 deleted-time(u64 BE)             -> a soft-deleted container
  *   'P' account                          -> service properties (the XML body last set)
+ *   'Z' purge-time(u64 BE) key           -> "" : a soft-deleted record ('B' or 'D' key) to purge
  *   'T' container-id tag-key 0x00 tag-value 0x00 blob-name     -> "" (blob index tags)
  * Blob keys use the container's numeric id, not its name: deleting a container removes its blobs
  * with two range deletions in the same batch, O(1) whatever its size, and a container re-created
@@ -124,6 +125,7 @@ struct container_rec {
     /* Version 2 fields (absent from version 1 records: zero). */
     struct lease_rec lease;
     int64_t deleted;         /* soft-deleted at (a record under a 'D' key), 0 when live */
+    int64_t purge_at;        /* soft-deleted: removed for good at this time */
     size_t nacl;
     struct signed_id *acl;
     int64_t immutable_days;  /* container immutability policy: retention in days, 0 none */
@@ -177,6 +179,7 @@ struct blob_rec {
     /* Version 2 fields (absent from version 1 records: zero). */
     int64_t version_id;          /* this record's version (versioning on), 0 otherwise */
     int64_t deleted;             /* soft-deleted at, 0 when live */
+    int64_t purge_at;            /* soft-deleted: removed for good at this time (0: never) */
     struct lease_rec lease;
     size_t ntags;
     struct meta_pair *tags;
@@ -202,6 +205,35 @@ void meta_key_block(struct buf *k, uint64_t cid, const char *name, size_t nlen, 
 void meta_key_block_range(struct buf *lo, struct buf *hi, uint64_t cid, const char *name,
                           size_t nlen);
 void meta_key_block_all(struct buf *lo, struct buf *hi, uint64_t cid);
+
+/*
+ * Blob index tags ('T'): one key per (tag, blob) of a container, so Find Blobs by Tags seeks to a
+ * tag key (and value) instead of scanning blobs.  Tag keys and values never hold NUL (tag
+ * characters are a subset of ASCII), so the key is unambiguous and values sort byte-wise, the
+ * order where= compares them in.  value NULL: the prefix of every entry of that tag key
+ * ('T' cid key 0x00); name NULL: the prefix of every entry of that key and value.
+ */
+void meta_key_tag(struct buf *k, uint64_t cid, const char *key, const char *value,
+                  const char *name, size_t nlen);
+/* Range of every 'T' key of a container (removed with it). */
+void meta_key_tag_all(struct buf *lo, struct buf *hi, uint64_t cid);
+
+/* 'D' key of a soft-deleted container (deleted: when, also its restore "version"). */
+void meta_key_deleted_container(struct buf *k, const char *account, const char *name,
+                                int64_t deleted);
+/* Adds to t the removal of everything container `cid` holds: blobs (with their snapshots and
+ * versions), staged blocks and tag index entries -- range deletions, O(1) whatever its size.
+ * 0, or -1 when out of memory. */
+int meta_txn_drop_container(struct meta_txn *t, uint64_t cid);
+
+/* 'Z' entry: the soft-deleted record at `key` is to be purged at `purge_at`. */
+void meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen);
+/*
+ * Purges soft-deleted records whose time has come (blob records and deleted containers with all
+ * their contents), each under the lock its writers take, re-checking the record first.  Returns
+ * the number purged, or -1 on a metadata error.
+ */
+long meta_purge_expired(struct meta *m, int64_t now);
 
 void meta_key_moved(struct buf *k, uint64_t seq);
 void meta_key_retired(struct buf *k, uint32_t vol);

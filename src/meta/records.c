@@ -113,6 +113,146 @@ meta_key_block_all(struct buf *lo, struct buf *hi, uint64_t cid)
 }
 
 void
+meta_key_tag(struct buf *k, uint64_t cid, const char *key, const char *value, const char *name,
+             size_t nlen)
+{
+    buf_u8(k, 'T');
+    buf_u64(k, cid);
+    buf_puts(k, key);
+    buf_u8(k, 0);
+    if (value == NULL)
+        return;
+    buf_puts(k, value);
+    buf_u8(k, 0);
+    if (name != NULL)
+        buf_add(k, name, nlen);
+}
+
+void
+meta_key_tag_all(struct buf *lo, struct buf *hi, uint64_t cid)
+{
+    buf_u8(lo, 'T');
+    buf_u64(lo, cid);
+    buf_u8(hi, 'T');
+    buf_u64(hi, cid + 1);
+}
+
+void
+meta_key_deleted_container(struct buf *k, const char *account, const char *name, int64_t deleted)
+{
+    buf_u8(k, 'D');
+    buf_puts(k, account);
+    buf_u8(k, 0);
+    buf_puts(k, name);
+    buf_u8(k, 0);
+    buf_u64(k, (uint64_t)deleted);
+}
+
+int
+meta_txn_drop_container(struct meta_txn *t, uint64_t cid)
+{
+    void (*ranges[3])(struct buf *, struct buf *, uint64_t) = {meta_key_blob_range,
+                                                               meta_key_block_all,
+                                                               meta_key_tag_all};
+    int ok = 1;
+
+    for (int i = 0; i < 3 && ok; i++) {
+        struct buf lo = BUF_INIT, hi = BUF_INIT;
+        ranges[i](&lo, &hi, cid);
+        if ((ok = buf_ok(&lo) && buf_ok(&hi)))
+            meta_txn_delete_range(t, lo.p, lo.len, hi.p, hi.len);
+        buf_free(&lo);
+        buf_free(&hi);
+    }
+    return ok ? 0 : -1;
+}
+
+void
+meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen)
+{
+    buf_u8(k, 'Z');
+    buf_u64(k, (uint64_t)purge_at);
+    buf_add(k, key, klen);
+}
+
+/* Purges one 'Z' entry's record if it is still deleted with that purge time. */
+static int
+purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t when)
+{
+    const char *key = zk + 9;
+    size_t kl = zkl - 9;
+    struct meta_txn *t = meta_txn_new();
+    char *v;
+    size_t vl;
+    int rc, drop = 0;
+
+    if (t == NULL)
+        return -1;
+    meta_txn_delete(t, zk, zkl);
+    if (key[0] == 'B' && kl >= 9) {
+        struct blob_rec b;
+        const char *zero = memchr(key + 9, 0, kl - 9);
+        size_t nlen = zero ? (size_t)(zero - (key + 9)) : kl - 9;
+        unsigned stripe;
+        meta_containers_rdlock(m);
+        stripe = meta_blob_lock(m, get_be64(key + 1), key + 9, nlen);
+        rc = meta_get(m, key, kl, a, &v, &vl);
+        if (rc == 0 && meta_blob_decode(a, v, vl, &b) == 0 && b.deleted && b.purge_at == when) {
+            meta_txn_delete(t, key, kl);
+            drop = 1;
+        }
+        rc = rc == META_NOTFOUND ? 0 : rc;
+        if (rc == 0)
+            rc = meta_commit(m, t);
+        meta_blob_unlock(m, stripe);
+        meta_containers_unlock(m);
+    } else if (key[0] == 'D') {
+        struct container_rec c;
+        meta_containers_wrlock(m);
+        rc = meta_get(m, key, kl, a, &v, &vl);
+        if (rc == 0 && meta_container_decode(a, v, vl, &c) == 0 && c.purge_at == when) {
+            meta_txn_delete(t, key, kl);
+            rc = meta_txn_drop_container(t, c.id) == 0 ? 0 : META_EIO;
+            drop = 1;
+        }
+        rc = rc == META_NOTFOUND ? 0 : rc;
+        if (rc == 0)
+            rc = meta_commit(m, t);
+        meta_containers_unlock(m);
+    } else {
+        rc = meta_commit(m, t);   /* not ours to understand: drop the entry */
+    }
+    meta_txn_free(t);
+    return rc != 0 ? -1 : drop;
+}
+
+long
+meta_purge_expired(struct meta *m, int64_t now)
+{
+    struct buf hi = BUF_INIT;
+    struct meta_iter *it;
+    long n = 0;
+
+    buf_u8(&hi, 'Z');
+    buf_u64(&hi, (uint64_t)now + 1);
+    if (!buf_ok(&hi) || (it = meta_iter_new(m, "Z", 1, hi.p, hi.len)) == NULL) {
+        buf_free(&hi);
+        return -1;
+    }
+    for (; meta_iter_valid(it) && n >= 0; meta_iter_next(it)) {
+        struct arena *a = arena_new(64u << 20);
+        size_t kl;
+        const char *k = meta_iter_key(it, &kl);
+        int rc = a != NULL && kl > 9 ? purge_one(m, a, k, kl, (int64_t)get_be64(k + 1)) : -1;
+        arena_free(a);
+        n = rc < 0 ? -1 : n + rc;
+    }
+    meta_iter_free(it);
+    buf_free(&hi);
+    return n;
+}
+
+void
 meta_key_moved(struct buf *k, uint64_t seq)
 {
     buf_u8(k, 'N');
@@ -215,6 +355,30 @@ get_lease(struct rd *r, struct lease_rec *l)
     return 0;
 }
 
+/* EXT_DELETED: u64 deleted-at, u64 purge-at. */
+static void
+put_deleted(struct buf *out, struct buf *sub, int64_t deleted, int64_t purge_at)
+{
+    if (deleted == 0)
+        return;
+    ext_begin(sub);
+    buf_u64(sub, (uint64_t)deleted);
+    buf_u64(sub, (uint64_t)purge_at);
+    ext_end(out, sub, EXT_DELETED);
+}
+
+static int
+get_deleted(struct rd *r, int64_t *deleted, int64_t *purge_at)
+{
+    uint64_t d, p;
+
+    if (rd_u64(r, &d) != 0 || rd_u64(r, &p) != 0)
+        return -1;
+    *deleted = (int64_t)d;
+    *purge_at = (int64_t)p;
+    return 0;
+}
+
 static void
 put_u64_ext(struct buf *out, struct buf *sub, uint8_t tag, int64_t v)
 {
@@ -237,7 +401,7 @@ meta_container_encode(const struct container_rec *c, struct buf *out)
     buf_u64(out, c->etag);
     buf_u8(out, c->public_access);
     put_meta(out, c->nmeta, c->meta);
-    put_u64_ext(out, &sub, EXT_DELETED, c->deleted);
+    put_deleted(out, &sub, c->deleted, c->purge_at);
     put_lease(out, &sub, &c->lease);
     if (c->nacl > 0) {
         ext_begin(&sub);
@@ -292,10 +456,7 @@ container_field(uint8_t tag, struct rd *f, void *ctx)
 
     switch (tag) {
     case EXT_DELETED:
-        if (rd_u64(f, &v) != 0)
-            return -1;
-        c->deleted = (int64_t)v;
-        return 0;
+        return get_deleted(f, &c->deleted, &c->purge_at);
     case EXT_LEASE:
         return get_lease(f, &c->lease);
     case EXT_ACL:
@@ -398,7 +559,7 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
         meta_extent_encode(&b->blocks[i].ext, out);
     }
     put_u64_ext(out, &sub, EXT_VERSION, b->version_id);
-    put_u64_ext(out, &sub, EXT_DELETED, b->deleted);
+    put_deleted(out, &sub, b->deleted, b->purge_at);
     put_lease(out, &sub, &b->lease);
     if (b->ntags > 0) {
         ext_begin(&sub);
@@ -459,10 +620,7 @@ blob_field(uint8_t tag, struct rd *f, void *ctx)
         b->version_id = (int64_t)v;
         return 0;
     case EXT_DELETED:
-        if (rd_u64(f, &v) != 0)
-            return -1;
-        b->deleted = (int64_t)v;
-        return 0;
+        return get_deleted(f, &b->deleted, &b->purge_at);
     case EXT_LEASE:
         return get_lease(f, &b->lease);
     case EXT_TAGS:

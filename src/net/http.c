@@ -185,6 +185,38 @@ http_resp_length_only(struct http_req *r, uint64_t len)
     http_resp_stream(r, len, no_body, NULL, NULL);
 }
 
+int
+http_req_local(struct http_req *r, struct arena *a)
+{
+    memset(r, 0, sizeof(*r));
+    r->arena = a;
+    if ((r->resp = arena_calloc(a, sizeof(*r->resp))) == NULL)
+        return -1;
+    r->resp->status = 500;
+    return 0;
+}
+
+int
+http_resp_captured(struct http_req *r, int *status, const struct auth_kv **headers,
+                   size_t *nheaders, const char **body, size_t *len)
+{
+    struct http_resp *p = r->resp;
+
+    *status = p->status;
+    *headers = p->headers;
+    *nheaders = p->nheaders;
+    *body = p->body ? p->body : "";
+    *len = p->body ? p->body_len : 0;
+    if (p->stream) {
+        if (p->read_free != NULL)
+            p->read_free(p->read_ctx);
+        p->read_free = NULL;
+        *len = 0;
+        return -1;
+    }
+    return 0;
+}
+
 struct stream_ctx {
     http_read_fn read;
     void *ctx;

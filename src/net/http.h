@@ -90,4 +90,19 @@ void http_resp_stream(struct http_req *r, uint64_t len, http_read_fn fn, void *c
 /* HEAD-style: Content-Length `len` but no body (used for HEAD on blobs). */
 void http_resp_length_only(struct http_req *r, uint64_t len);
 
+/*
+ * A local request: one that never crossed a socket (a Blob Batch sub-request parsed from another
+ * request's body).  Sets r->arena = a and gives r a response record in `a`; the caller fills
+ * method, target, path, query, headers and the content length.  Responses described on it with
+ * http_resp_* stay in memory for http_resp_captured().  0, or -1 when `a` is exhausted.
+ */
+int http_req_local(struct http_req *r, struct arena *a);
+/*
+ * The response described on a local request: status, headers in the order added, and the body
+ * (borrowed: valid as long as `a` and whatever the describer said).  A streamed body cannot be
+ * captured: its free function is run and -1 returned (callers only run bodiless operations).
+ */
+int http_resp_captured(struct http_req *r, int *status, const struct auth_kv **headers,
+                       size_t *nheaders, const char **body, size_t *len);
+
 #endif

@@ -1,0 +1,468 @@
+/*
+ * batch.c -- Blob Batch (protocol doc §2.8): `POST /?comp=batch` (account scope) and
+ * `POST /<container>?restype=container&comp=batch` (container scope).  The body is a
+ * multipart/mixed list of up to 256 sub-requests, all Delete Blob or all Set Blob Tier; the answer
+ * is 202 with one multipart/mixed part per sub-request, in order, each carrying the Content-ID of
+ * its request and a whole HTTP response (status line, headers, XML error body).
+ *
+ * Every part runs through the same pipeline as a top-level request: it is parsed into a local
+ * http_req (net/) and handed to api_run_local() (dispatch.c), which routes it by the one route
+ * table, authenticates it by its own Authorization header -- a Shared Key signature computed as if
+ * the part were sent alone -- and authorizes it from its route's row, then calls the handler; the
+ * response is captured in memory and framed here.  A part without credentials of its own inherits
+ * the outer request's SAS (its query parameters are added to the part's), so the SAS is checked
+ * against the part's own resource.  The outer request itself is authenticated by the dispatcher
+ * like any other (any valid credential: the parts are checked one by one).
+ *
+ * Part paths: path-style clients (the JS SDK) send the account segment ("/acct/c/b"); others (the
+ * Python SDK) leave it out ("/c/b") and sign over "/acct/c/b".  A path is taken to carry the
+ * account when its first segment is the outer request's account segment and the rest still names
+ * a blob (in a container-scoped batch: the batch's container).  A container named like the
+ * account, holding a blob whose name starts with that container's name again, is read the first
+ * way (documented limitation).
+ *
+ * Whole-batch problems -- not multipart, no parts, more than 256, mixed or unsupported operations,
+ * a part outside the batch's container -- are answered as a normal error (400) before any part
+ * runs, so a refused batch changes nothing.
+ */
+#include "api/api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/arena.h"
+#include "util/codec.h"
+
+#define MAX_PARTS        256
+#define MAX_PART_HEADERS 64
+
+enum batch_op { OP_NONE, OP_DELETE, OP_TIER };
+
+struct part {
+    const char *content_id;       /* as sent; NULL when absent */
+    struct http_req h;            /* the sub-request (local) */
+    enum batch_op op;
+    const char *account_seg;      /* non-NULL: the path leaves the account out */
+};
+
+/* ---- parsing ---------------------------------------------------------------------------- */
+
+/* The next line of [*p, end) into line and len, without its CRLF or LF.  0 at the end. */
+static int
+next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+    const char *s = *p, *nl;
+
+    if (s >= end)
+        return 0;
+    nl = memchr(s, '\n', (size_t)(end - s));
+    *line = s;
+    *len = (size_t)((nl ? nl : end) - s);
+    if (*len > 0 && s[*len - 1] == '\r')
+        (*len)--;
+    *p = nl ? nl + 1 : end;
+    return 1;
+}
+
+static const char *
+trim(const char *s, size_t n, size_t *out)
+{
+    while (n > 0 && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    *out = n;
+    return s;
+}
+
+/* The boundary parameter of a multipart/mixed Content-Type, in the arena; NULL if none. */
+static const char *
+boundary_of(struct api_req *q)
+{
+    const char *ct = api_header(q, "Content-Type"), *p, *e;
+    size_t n;
+
+    if (ct == NULL || strncasecmp(ct, "multipart/mixed", 15) != 0)
+        return NULL;
+    for (p = strchr(ct, ';'); p != NULL; p = strchr(p, ';')) {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, "boundary=", 9) != 0)
+            continue;
+        p += 9;
+        if (*p == '"') {
+            p++;
+            if ((e = strchr(p, '"')) == NULL)
+                return NULL;
+        } else {
+            e = p + strcspn(p, "; \t");
+        }
+        n = (size_t)(e - p);
+        return n >= 1 && n <= 200 ? arena_strndup(q->a, p, n) : NULL;
+    }
+    return NULL;
+}
+
+/* The next "--boundary" that starts a line, at or after p; NULL if none. */
+static const char *
+find_delim(const char *start, const char *p, const char *end, const char *d, size_t dl)
+{
+    while (p + dl <= end) {
+        const char *s = memmem(p, (size_t)(end - p), d, dl);
+        if (s == NULL)
+            return NULL;
+        if (s == start || s[-1] == '\n')
+            return s;
+        p = s + 1;
+    }
+    return NULL;
+}
+
+/* 1 if the raw query holds comp=tier. */
+static int
+query_is_tier(const char *query)
+{
+    const char *s = query;
+
+    while (*s) {
+        size_t n = strcspn(s, "&");
+        if (n == 9 && strncasecmp(s, "comp=tier", 9) == 0)
+            return 1;
+        s += n;
+        if (*s == '&')
+            s++;
+    }
+    return 0;
+}
+
+/*
+ * One part's content [p, end): MIME headers, a blank line, then the embedded request (request
+ * line, headers, blank line, no body).  0, or -1 with 400 InvalidInput described.
+ */
+static int
+parse_part(struct api_req *q, const char *p, const char *end, struct part *pt)
+{
+    const char *line, *sp1, *sp2, *name, *value;
+    size_t len, nl, vl;
+    struct auth_kv *hs;
+    struct http_req *h = &pt->h;
+
+    for (;;) {   /* MIME headers of the part */
+        if (!next_line(&p, end, &line, &len))
+            return api_fail(q, E_InvalidInput);
+        if (len == 0)
+            break;
+        if (len > 11 && strncasecmp(line, "Content-ID:", 11) == 0) {
+            value = trim(line + 11, len - 11, &vl);
+            pt->content_id = arena_strndup(q->a, value, vl);
+        }
+    }
+    do {   /* the request line (blank lines before it are tolerated) */
+        if (!next_line(&p, end, &line, &len))
+            return api_fail(q, E_InvalidInput);
+    } while (len == 0);
+    if (http_req_local(h, q->a) != 0)
+        return api_fail(q, E_InternalError);
+    sp1 = memchr(line, ' ', len);
+    sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line + len - sp1 - 1)) : NULL;
+    if (sp1 == NULL || sp2 == NULL || sp2 == sp1 + 1 || line + len - sp2 < 6 ||
+        strncmp(sp2 + 1, "HTTP/", 5) != 0)
+        return api_fail(q, E_InvalidInput);
+    h->method = arena_strndup(q->a, line, (size_t)(sp1 - line));
+    {
+        const char *t = sp1 + 1, *te = sp2, *qm;
+        /* absolute-form ("http://host/path?query"): keep the path and query */
+        if (te - t > 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+            const char *slash = memchr(t + 8, '/', (size_t)(te - t - 8));
+            if (slash == NULL)
+                return api_fail(q, E_InvalidInput);
+            t = slash;
+        }
+        h->target = arena_strndup(q->a, t, (size_t)(te - t));
+        if (h->target == NULL || h->target[0] != '/')
+            return api_fail(q, E_InvalidInput);
+        qm = strchr(h->target, '?');
+        h->path = qm ? arena_strndup(q->a, h->target, (size_t)(qm - h->target)) : h->target;
+        h->query = qm ? qm + 1 : "";
+    }
+    if ((hs = arena_alloc(q->a, sizeof(*hs) * MAX_PART_HEADERS)) == NULL)
+        return api_fail(q, E_InternalError);
+    h->headers = hs;
+    for (;;) {   /* the request's headers, up to a blank line or the end of the part */
+        const char *colon;
+        if (!next_line(&p, end, &line, &len) || len == 0)
+            break;
+        colon = memchr(line, ':', len);
+        if (colon == NULL || colon == line || h->nheaders == MAX_PART_HEADERS)
+            return api_fail(q, E_InvalidInput);
+        name = trim(line, (size_t)(colon - line), &nl);
+        value = trim(colon + 1, (size_t)(line + len - colon - 1), &vl);
+        hs[h->nheaders].name = arena_strndup(q->a, name, nl);
+        hs[h->nheaders].value = arena_strndup(q->a, value, vl);
+        if (hs[h->nheaders].name == NULL || hs[h->nheaders].value == NULL)
+            return api_fail(q, E_InternalError);
+        h->nheaders++;
+    }
+    while (p < end) {   /* sub-requests have no body */
+        if (*p != '\r' && *p != '\n' && *p != ' ' && *p != '\t')
+            return api_fail(q, E_InvalidInput);
+        p++;
+    }
+    {
+        const char *cl = http_header(h, "Content-Length");
+        h->has_content_length = cl != NULL;
+        h->content_length = cl ? strtoull(cl, NULL, 10) : 0;
+    }
+    if (h->method == NULL || h->path == NULL)
+        return api_fail(q, E_InternalError);
+    if (strcmp(h->method, "DELETE") == 0)
+        pt->op = OP_DELETE;
+    else if (strcmp(h->method, "PUT") == 0 && query_is_tier(h->query))
+        pt->op = OP_TIER;
+    else
+        pt->op = OP_NONE;
+    return 0;
+}
+
+/* Splits the body into parts.  0, or -1 with the 400 described. */
+static int
+parse_body(struct api_req *q, struct part **out, size_t *nout)
+{
+    const char *b = boundary_of(q), *body = q->xml.p ? q->xml.p : "", *end = body + q->xml.len;
+    const char *pos, *next, *cend;
+    char *d;
+    size_t dl, n = 0;
+    struct part *parts;
+
+    if (b == NULL || (d = arena_alloc(q->a, strlen(b) + 3)) == NULL)
+        return api_fail(q, b == NULL ? E_InvalidInput : E_InternalError);
+    dl = (size_t)snprintf(d, strlen(b) + 3, "--%s", b);
+    if ((parts = arena_calloc(q->a, sizeof(*parts) * (MAX_PARTS + 1))) == NULL)
+        return api_fail(q, E_InternalError);
+    if ((pos = find_delim(body, body, end, d, dl)) == NULL)
+        return api_fail(q, E_InvalidInput);
+    for (;;) {
+        const char *after = pos + dl, *nl;
+        if (end - after >= 2 && after[0] == '-' && after[1] == '-')
+            break;   /* the close delimiter */
+        if ((nl = memchr(after, '\n', (size_t)(end - after))) == NULL)
+            return api_fail(q, E_InvalidInput);
+        if ((next = find_delim(body, nl + 1, end, d, dl)) == NULL)
+            return api_fail(q, E_InvalidInput);   /* no close delimiter */
+        cend = next;
+        if (cend > nl + 1 && cend[-1] == '\n')   /* the line break before a delimiter is its own */
+            cend--;
+        if (cend > nl + 1 && cend[-1] == '\r')
+            cend--;
+        if (n == MAX_PARTS)
+            return api_fail(q, E_ExceedsMaxBatchRequestCount);
+        if (parse_part(q, nl + 1, cend, &parts[n]) != 0)
+            return -1;
+        n++;
+        pos = next;
+    }
+    if (n == 0)
+        return api_fail(q, E_InvalidInput);
+    *out = parts;
+    *nout = n;
+    return 0;
+}
+
+/* ---- scope ------------------------------------------------------------------------------- */
+
+/* The raw segment of `path` starting at s (up to '/' or the end), as a length. */
+static size_t
+seg_len(const char *s)
+{
+    return strcspn(s, "/");
+}
+
+/*
+ * Decides whether a part's path carries the account segment (see the top of this file) and
+ * checks a container-scoped batch's parts name its container.  0, or -1 with 400 described.
+ */
+static int
+part_scope(struct api_req *q, struct part *pt, const char *acct, size_t al)
+{
+    const char *p = pt->h.path, *c;
+    size_t cl;
+    int with_acct = 0;
+
+    if (strncmp(p + 1, acct, al) == 0 && p[1 + al] == '/') {
+        const char *rest = p + 2 + al;   /* after "/acct/" */
+        if (q->container != NULL) {
+            size_t ocl = seg_len(q->h->path + 2 + al);
+            with_acct = strncmp(rest, q->h->path + 2 + al, ocl) == 0 && rest[ocl] == '/' &&
+                        rest[ocl + 1] != '\0';
+        } else {
+            with_acct = rest[seg_len(rest)] == '/' && rest[seg_len(rest) + 1] != '\0';
+        }
+    }
+    pt->account_seg = with_acct ? NULL : arena_strndup(q->a, acct, al);
+    if (!with_acct && pt->account_seg == NULL)
+        return api_fail(q, E_InternalError);
+    if (q->container == NULL)
+        return 0;
+    c = with_acct ? p + 2 + al : p + 1;
+    cl = seg_len(c);
+    {
+        size_t dn;
+        char *dec = pct_decode(q->a, c, cl, &dn);
+        if (dec == NULL || dn != strlen(q->container) || memcmp(dec, q->container, dn) != 0)
+            return api_fail(q, E_InvalidInput);   /* outside the batch's container */
+    }
+    return 0;
+}
+
+/*
+ * A part without credentials of its own inherits the outer request's SAS: the outer query's
+ * parameters (other than comp, restype and timeout) are appended to the part's query.
+ */
+static int
+inherit_sas(struct api_req *q, struct part *pt)
+{
+    struct http_req *h = &pt->h;
+    struct buf t = BUF_INIT;
+    char *s;
+
+    if (q->auth.kind != AUTH_SAS_ACCOUNT && q->auth.kind != AUTH_SAS_SERVICE)
+        return 0;
+    if (http_header(h, "Authorization") != NULL)
+        return 0;
+    for (const char *s0 = h->query; *s0;) {   /* a SAS of its own */
+        if (strncmp(s0, "sig=", 4) == 0)
+            return 0;
+        s0 += strcspn(s0, "&");
+        if (*s0 == '&')
+            s0++;
+    }
+    buf_puts(&t, h->target);
+    for (size_t i = 0; i < q->nrawq; i++) {
+        const char *name = q->rawq[i].name;
+        if (strcasecmp(name, "comp") == 0 || strcasecmp(name, "restype") == 0 ||
+            strcasecmp(name, "timeout") == 0)
+            continue;
+        buf_printf(&t, "%c%s=%s", strchr(t.p ? t.p : "", '?') ? '&' : '?', name,
+                   q->rawq[i].value);
+    }
+    if (!buf_ok(&t)) {
+        buf_free(&t);
+        return api_fail(q, E_InternalError);
+    }
+    s = arena_strndup(q->a, t.p, t.len);
+    buf_free(&t);
+    if (s == NULL)
+        return api_fail(q, E_InternalError);
+    h->target = s;
+    h->query = strchr(s, '?') ? strchr(s, '?') + 1 : "";
+    return 0;
+}
+
+/* ---- the response ---------------------------------------------------------------------------- */
+
+static const char *
+reason(int status)
+{
+    static const struct {
+        int status;
+        const char *text;
+    } t[] = {{200, "OK"}, {201, "Created"}, {202, "Accepted"}, {304, "Not Modified"},
+             {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"},
+             {404, "Not Found"}, {405, "Method Not Allowed"}, {409, "Conflict"},
+             {411, "Length Required"}, {412, "Precondition Failed"},
+             {413, "Request Entity Too Large"}, {416, "Requested Range Not Satisfiable"},
+             {500, "Internal Server Error"}, {503, "Service Unavailable"}};
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (t[i].status == status)
+            return t[i].text;
+    return "Unknown";
+}
+
+/* Appends one response part (§2.8 framing: CRLF everywhere, Content-ID as in the request). */
+static void
+frame_part(struct buf *out, const char *bnd, struct part *pt, size_t index)
+{
+    const struct auth_kv *hs;
+    const char *body;
+    size_t nh, blen;
+    int status;
+
+    if (http_resp_captured(&pt->h, &status, &hs, &nh, &body, &blen) != 0)
+        status = 500;
+    buf_printf(out, "--%s\r\nContent-Type: application/http\r\n", bnd);
+    if (pt->content_id != NULL)
+        buf_printf(out, "Content-ID: %s\r\n", pt->content_id);
+    else
+        buf_printf(out, "Content-ID: %zu\r\n", index);
+    buf_printf(out, "\r\nHTTP/1.1 %d %s\r\n", status, reason(status));
+    for (size_t i = 0; i < nh; i++) {
+        if (strpbrk(hs[i].value, "\r\n") != NULL || strcasecmp(hs[i].name, "Content-Length") == 0)
+            continue;
+        buf_printf(out, "%s: %s\r\n", hs[i].name, hs[i].value);
+    }
+    if (blen > 0)
+        buf_printf(out, "Content-Length: %zu\r\n", blen);
+    buf_puts(out, "\r\n");
+    if (blen > 0) {
+        buf_add(out, body, blen);
+        buf_puts(out, "\r\n");
+    }
+}
+
+static void
+free_mem(void *p)
+{
+    free(p);
+}
+
+void
+op_batch(struct api_req *q)
+{
+    const char *p = q->h->path;
+    struct part *parts = NULL;
+    size_t n = 0, al;
+    struct buf out = BUF_INIT;
+    char guid[37], bnd[64], ctype[100], *body;
+    enum batch_op op;
+
+    if (parse_body(q, &parts, &n) != 0)
+        return;
+    op = parts[0].op;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].op == OP_NONE)
+            return (void)api_fail(q, E_InvalidInput);
+        if (parts[i].op != op)
+            return (void)api_fail(q, E_AllBatchSubRequestsShouldBeSameApi);
+    }
+    al = seg_len(p + 1);   /* the outer request's account segment, raw */
+    for (size_t i = 0; i < n; i++)
+        if (part_scope(q, &parts[i], p + 1, al) != 0 || inherit_sas(q, &parts[i]) != 0)
+            return;
+
+    api_new_guid(guid);
+    snprintf(bnd, sizeof(bnd), "batchresponse_%s", guid);
+    for (size_t i = 0; i < n; i++) {
+        api_run_local(q, &parts[i].h, parts[i].account_seg);
+        frame_part(&out, bnd, &parts[i], i);
+    }
+    buf_printf(&out, "--%s--\r\n", bnd);
+    if (!buf_ok(&out)) {
+        buf_free(&out);
+        api_fail(q, E_InternalError);
+        return;
+    }
+    body = buf_steal(&out, &n);
+    if (body == NULL || arena_on_free(q->a, free_mem, body) != 0) {
+        free(body);
+        api_fail(q, E_InternalError);
+        return;
+    }
+    snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", bnd);
+    api_status(q, 202);
+    api_hdr(q, "Content-Type", ctype);
+    http_resp_body(q->h, body, n);
+}

@@ -1,0 +1,91 @@
+/*
+ * fetch.h -- the HTTP(S) client of the copy operations: GET a source URL outside Cobalt and
+ * stream its body straight into needles (store.h), never holding the whole body in memory.
+ * Only fetch.c includes curl/curl.h (bench/ has its own client).
+ *
+ * A body of known length (Content-Length) is written as needles of at most `seg_max` bytes each
+ * (0: one needle), streamed as it arrives.  A body of unknown length (chunked) is gathered in
+ * FETCH_CHUNK pieces, each becoming a needle.  Every needle written is pending in the store
+ * (store.h V6) until fetch_result_release(): call it once the metadata that references them is
+ * committed, or will never be.  The needles are not durable until the caller's store_sync() (V2).
+ *
+ *     struct fetch_req fr = {.url = url, .max_size = 256u << 20};
+ *     struct fetch_result res;
+ *     int rc = fetch_into_store(store, arena, &fr, &res);
+ *     if (rc == FETCH_OK && store_sync(store, res.ext, res.next) == 0)
+ *         ... commit a record naming res.ext[0..res.next) ...
+ *     fetch_result_release(store, &res);
+ *
+ * Thread safety: any thread; fetch_global_init() once before threads start.
+ */
+#ifndef COBALT_API_FETCH_H
+#define COBALT_API_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct arena;
+struct meta_pair;
+
+#define FETCH_CHUNK (4u << 20)   /* needle size for bodies of unknown length */
+
+struct fetch_req {
+    const char *url;                 /* http:// or https:// only */
+    const char *authorization;       /* sent as the Authorization header (a Bearer token), or NULL */
+    int ranged;                      /* bytes [start, end] only (end UINT64_MAX: to the end) */
+    uint64_t start, end;
+    /* Source conditions, forwarded to the source as HTTP conditional headers (NULL: absent). */
+    const char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
+    uint64_t max_size;               /* 0: no limit; a larger source stops with FETCH_TOO_LARGE */
+    uint64_t seg_max;                /* largest needle for a body of known length; 0: one needle */
+    long stall_secs;                 /* give up when no byte arrives for this long (0: 60 s) */
+    const int *cancel;               /* non-NULL: read atomically; non-zero stops the transfer */
+    uint64_t *progress;              /* non-NULL: bytes stored so far (atomic stores) */
+    uint64_t *total;                 /* non-NULL: expected total once known (atomic store) */
+};
+
+enum fetch_rc {
+    FETCH_OK = 0,
+    FETCH_HTTP,        /* the source answered with a non-2xx status (res.status, res.error_code) */
+    FETCH_NET,         /* no usable answer: DNS, connect, TLS, reset, stall (res.message) */
+    FETCH_STORE,       /* writing a needle failed (res.err, an errno value) */
+    FETCH_CANCELLED,   /* *cancel became non-zero */
+    FETCH_TOO_LARGE,   /* the source is larger than max_size */
+    FETCH_SHORT,       /* the body ended before its Content-Length */
+};
+
+struct fetch_result {
+    int status;                      /* the source's final HTTP status, 0 if none */
+    const char *error_code;          /* its x-ms-error-code, or NULL */
+    /* Properties the source sent (NULL when absent); strings live in the arena. */
+    const char *content_type, *content_encoding, *content_language, *content_disposition,
+        *cache_control;
+    int has_content_md5;
+    unsigned char content_md5[16];   /* the source's Content-MD5 header (whole bodies only) */
+    size_t nmeta;
+    struct meta_pair *meta;          /* its x-ms-meta-* headers (Azure sources) */
+    uint64_t size;                   /* bytes stored */
+    struct extent *ext;              /* the needles holding them, in order (malloc'd) */
+    size_t next;
+    unsigned char md5[16];           /* MD5 and CRC-64 of the bytes stored */
+    uint64_t crc64;
+    int err;                         /* FETCH_STORE: the errno */
+    char message[256];               /* what went wrong, for x-ms-copy-status-description */
+};
+
+/* curl_global_init.  0 or -1. */
+int fetch_global_init(void);
+
+/*
+ * GETs fr->url into needles.  Always fills *res (release it with fetch_result_release, whatever
+ * the result).  Returns FETCH_OK when the whole body (or the requested range) is stored, else one
+ * of enum fetch_rc.  Strings in *res live in `a`.
+ */
+int fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
+                     struct fetch_result *res);
+/* Ends the pending state of every needle in res (store_release) and frees res->ext. */
+void fetch_result_release(struct store *s, struct fetch_result *res);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * immutability.c -- WORM protection: version-level immutability policies and legal holds on
+ * blobs (Set/Delete Immutability Policy, Set Legal Hold, and the same headers on Put Blob), and
+ * container-level retention policies and legal holds.
+ *
+ * Enforcement lives in the write gate (blob.c): while a blob is under a legal hold, an unexpired
+ * policy of its own, or its container's retention period counted from the blob's creation, any
+ * write that replaces or removes its content answers 409 BlobImmutableDueToLegalHold /
+ * BlobImmutableDueToPolicy; Delete Container refuses while protected blobs remain.
+ *
+ * A locked policy can only be extended, never shortened or removed.
+ *
+ * Container-level policies are set through Azure's management plane, which Cobalt does not have;
+ * Cobalt takes them on the container URL instead (documented in the README):
+ *   PUT    ?restype=container&comp=immutabilityPolicies  x-cobalt-immutability-period-days: N
+ *                                                        x-ms-immutability-policy-mode: Unlocked|Locked
+ *   DELETE ?restype=container&comp=immutabilityPolicies  (unlocked policies only)
+ *   PUT    ?restype=container&comp=legalhold             x-ms-legal-hold: true|false
+ */
+#include "api/api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/timefmt.h"
+
+static int
+parse_mode(struct api_req *q, const char *v, uint8_t *mode)
+{
+    if (v != NULL && strcasecmp(v, "Unlocked") == 0)
+        *mode = IMMUT_UNLOCKED;
+    else if (v != NULL && strcasecmp(v, "Locked") == 0)
+        *mode = IMMUT_LOCKED;
+    else
+        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-immutability-policy-mode", v);
+    return 0;
+}
+
+static int
+parse_bool(struct api_req *q, const char *name, int *out)
+{
+    const char *v = api_header(q, name);
+
+    if (v != NULL && strcasecmp(v, "true") == 0)
+        *out = 1;
+    else if (v != NULL && strcasecmp(v, "false") == 0)
+        *out = 0;
+    else
+        return api_fail_header(q, v ? E_InvalidHeaderValue : E_MissingRequiredHeader, name, v);
+    return 0;
+}
+
+int
+api_immutability_headers_in(struct api_req *q, struct blob_rec *r)
+{
+    const char *until = api_header(q, "x-ms-immutability-policy-until-date");
+    const char *mode = api_header(q, "x-ms-immutability-policy-mode");
+    int hold;
+
+    if (until != NULL || mode != NULL) {
+        int64_t t;
+        if (until == NULL || parse_http_date(until, &t) != 0 || t <= ticks_now())
+            return api_fail_header(q, E_InvalidHeaderValue, "x-ms-immutability-policy-until-date",
+                                   until);
+        if (parse_mode(q, mode ? mode : "Unlocked", &r->immutable_mode) != 0)
+            return -1;
+        r->immutable_until = t;
+    }
+    if (api_header(q, "x-ms-legal-hold") != NULL) {
+        if (parse_bool(q, "x-ms-legal-hold", &hold) != 0)
+            return -1;
+        r->legal_hold = (uint8_t)hold;
+    }
+    return 0;
+}
+
+void
+api_immutability_headers_out(struct api_req *q, const struct blob_rec *r)
+{
+    char t[30];
+
+    if (r->immutable_mode != IMMUT_NONE) {
+        fmt_rfc1123(r->immutable_until, t);
+        api_hdr(q, "x-ms-immutability-policy-until-date", t);
+        api_hdr(q, "x-ms-immutability-policy-mode",
+                r->immutable_mode == IMMUT_LOCKED ? "locked" : "unlocked");
+    }
+    if (r->legal_hold)
+        api_hdr(q, "x-ms-legal-hold", "true");
+}
+
+/* Read-modify-write of the addressed blob or version under its locks. */
+static void
+update(struct api_req *q, int (*change)(struct api_req *q, struct blob_rec *r))
+{
+    struct blob_rec r;
+    struct meta_txn *t = NULL;
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    unsigned stripe;
+    int exists, current;
+    char kind;
+    int64_t id;
+
+    if (api_blob_address(q, &kind, &id) < 0 || api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load_addressed(q, &r, &current)) < 0)
+        goto out;
+    if (!exists) {
+        api_fail(q, E_BlobNotFound);
+        goto out;
+    }
+    if (change(q, &r) != 0 || (t = meta_txn_new()) == NULL)
+        goto out;
+    if (current)
+        meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+    else
+        meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
+    meta_blob_encode(&r, &v);
+    if (!buf_ok(&k) || !buf_ok(&v)) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    meta_txn_put(t, k.p, k.len, v.p, v.len);
+    (void)api_commit(q, t);   /* on failure it describes the error, replacing the 200 */
+    t = NULL;
+out:
+    meta_txn_free(t);
+    buf_free(&k);
+    buf_free(&v);
+    api_blob_unlock(q, stripe);
+}
+
+static int
+set_policy(struct api_req *q, struct blob_rec *r)
+{
+    const char *until = api_header(q, "x-ms-immutability-policy-until-date");
+    const char *mode = api_header(q, "x-ms-immutability-policy-mode");
+    uint8_t m;
+    int64_t t;
+
+    if (until == NULL || parse_http_date(until, &t) != 0)
+        return api_fail_header(q, until ? E_InvalidHeaderValue : E_MissingRequiredHeader,
+                               "x-ms-immutability-policy-until-date", until);
+    if (parse_mode(q, mode ? mode : "Unlocked", &m) != 0)
+        return -1;
+    if (r->immutable_mode == IMMUT_LOCKED && (m != IMMUT_LOCKED || t < r->immutable_until))
+        return api_fail(q, E_ImmutabilityPolicyLocked);   /* locked: extend only */
+    r->immutable_until = t;
+    r->immutable_mode = m;
+    api_status(q, 200);
+    api_immutability_headers_out(q, r);
+    return 0;
+}
+
+static int
+delete_policy(struct api_req *q, struct blob_rec *r)
+{
+    if (r->immutable_mode == IMMUT_LOCKED)
+        return api_fail(q, E_ImmutabilityPolicyLocked);
+    r->immutable_mode = IMMUT_NONE;
+    r->immutable_until = 0;
+    api_status(q, 200);
+    return 0;
+}
+
+static int
+set_hold(struct api_req *q, struct blob_rec *r)
+{
+    int hold;
+
+    if (parse_bool(q, "x-ms-legal-hold", &hold) != 0)
+        return -1;
+    r->legal_hold = (uint8_t)hold;
+    api_status(q, 200);
+    api_hdr(q, "x-ms-legal-hold", hold ? "true" : "false");
+    return 0;
+}
+
+void
+op_blob_immutability_set(struct api_req *q)
+{
+    update(q, set_policy);
+}
+
+void
+op_blob_immutability_delete(struct api_req *q)
+{
+    update(q, delete_policy);
+}
+
+void
+op_blob_legal_hold(struct api_req *q)
+{
+    update(q, set_hold);
+}
+
+/* ---- container level (a Cobalt extension: Azure sets these in its management plane) ---- */
+
+static void
+container_update(struct api_req *q, int what)
+{
+    struct container_rec c;
+    struct meta_txn *t = NULL;
+    const char *days = api_header(q, "x-cobalt-immutability-period-days");
+    uint8_t mode = IMMUT_UNLOCKED;
+    int rc, hold = 0;
+    long d = 0;
+    char *end;
+
+    if (what == 0) {
+        d = days ? strtol(days, &end, 10) : -1;
+        if (days == NULL || *end != '\0' || d < 1 || d > 146000) {
+            api_fail_header(q, days ? E_InvalidHeaderValue : E_MissingRequiredHeader,
+                            "x-cobalt-immutability-period-days", days);
+            return;
+        }
+        if (api_header(q, "x-ms-immutability-policy-mode") != NULL &&
+            parse_mode(q, api_header(q, "x-ms-immutability-policy-mode"), &mode) != 0)
+            return;
+    } else if (what == 2 && parse_bool(q, "x-ms-legal-hold", &hold) != 0) {
+        return;
+    }
+    meta_containers_wrlock(q->srv->meta);
+    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    if (rc != 0) {
+        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
+        goto out;
+    }
+    if (what == 0) {
+        if (c.immutable_locked && (mode != IMMUT_LOCKED || d < c.immutable_days)) {
+            api_fail(q, E_ContainerImmutabilityPolicyLocked);
+            goto out;
+        }
+        c.immutable_days = d;
+        c.immutable_locked = mode == IMMUT_LOCKED;
+    } else if (what == 1) {
+        if (c.immutable_locked) {
+            api_fail(q, E_ContainerImmutabilityPolicyLocked);
+            goto out;
+        }
+        c.immutable_days = 0;
+    } else {
+        c.legal_hold = (uint8_t)hold;
+    }
+    if ((t = meta_txn_new()) == NULL || api_put_container_rec(q, t, &c) != 0) {
+        if (t == NULL)
+            api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (api_commit(q, t) == 0) {
+        api_status(q, 200);
+        if (what == 2)
+            api_hdr(q, "x-ms-legal-hold", hold ? "true" : "false");
+    }
+    t = NULL;
+out:
+    meta_txn_free(t);
+    meta_containers_unlock(q->srv->meta);
+}
+
+void
+op_container_immutability_set(struct api_req *q)
+{
+    container_update(q, 0);
+}
+
+void
+op_container_immutability_delete(struct api_req *q)
+{
+    container_update(q, 1);
+}
+
+void
+op_container_legal_hold(struct api_req *q)
+{
+    container_update(q, 2);
+}

@@ -1,0 +1,538 @@
+/*
+ * versions.c -- snapshots, versions and soft delete: Snapshot Blob, Delete Blob, Undelete Blob,
+ * reading a snapshot or version (?snapshot= / ?versionid=), and the one function every write that
+ * replaces a blob's current record goes through (api_blob_replace).
+ *
+ * Keys (meta.h): the current record at 'B' cid name; snapshots at name 0x00 'S' time, previous
+ * versions at name 0x00 'V' version-id -- all sorted right after their blob, so a listing with
+ * include=snapshots|versions walks them in one pass, and Delete Container removes them with the
+ * rest.  Snapshots, versions and the blob share needles (extents are copied, never the bytes).
+ *
+ * Versioning (per account, `cobalt serve --versioning`): every Put Blob, Put Block List, Set Blob
+ * Metadata and copy gives the current record a new version id and keeps the previous one under
+ * its version id; Delete Blob turns the current record into a previous version.
+ * Soft delete (service property DeleteRetentionPolicy): Delete marks records deleted with a purge
+ * time instead of removing them; reads ignore them, listings show them with include=deleted,
+ * Undelete restores them, and the background compactor purges them once their time has come
+ * (compact_purge).  A new blob written over a soft-deleted one turns the deleted one into a
+ * soft-deleted snapshot, as Azure does.
+ */
+#include "api/api_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/arena.h"
+#include "util/timefmt.h"
+
+/* The snapshot or version a request names: 0 none, 1 found (kind 'S'/'V', id), -1 described. */
+int
+api_blob_address(struct api_req *q, char *kind, int64_t *id)
+{
+    const char *snap = api_query(q, "snapshot"), *ver = api_query(q, "versionid");
+
+    *kind = 0;
+    *id = 0;
+    if (snap != NULL && ver != NULL)
+        return api_fail_query(q, E_InvalidQueryParameterValue, "versionid", ver,
+                              "snapshot and versionid cannot be combined.");
+    if (snap == NULL && ver == NULL)
+        return 0;
+    if (parse_iso8601(snap ? snap : ver, id) != 0 || *id <= 0)
+        return api_fail_query(q, E_InvalidQueryParameterValue, snap ? "snapshot" : "versionid",
+                              snap ? snap : ver, "Not a valid date-time.");
+    *kind = snap ? 'S' : 'V';
+    return 1;
+}
+
+int
+api_versioning(const struct api_req *q)
+{
+    size_t i = (size_t)(q->acct - q->srv->accounts);
+
+    return q->acct != NULL && q->srv->versioning != NULL && q->srv->versioning[i];
+}
+
+static int
+get_sub(struct api_req *q, char kind, int64_t id, struct blob_rec *r)
+{
+    struct buf k = BUF_INIT;
+    char *v;
+    size_t vl;
+    int rc;
+
+    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
+    rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
+    buf_free(&k);
+    if (rc == 0 && meta_blob_decode(q->a, v, vl, r) != 0)
+        rc = META_EIO;
+    return rc;
+}
+
+static int
+put_sub(struct api_req *q, struct meta_txn *t, char kind, int64_t id, const struct blob_rec *r)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    int ok;
+
+    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
+    meta_blob_encode(r, &v);
+    ok = buf_ok(&k) && buf_ok(&v);
+    if (ok)
+        meta_txn_put(t, k.p, k.len, v.p, v.len);
+    buf_free(&k);
+    buf_free(&v);
+    return ok ? 0 : api_fail(q, E_InternalError);
+}
+
+static int
+del_sub(struct api_req *q, struct meta_txn *t, char kind, int64_t id)
+{
+    struct buf k = BUF_INIT;
+    int ok;
+
+    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
+    if ((ok = buf_ok(&k)))
+        meta_txn_delete(t, k.p, k.len);
+    buf_free(&k);
+    return ok ? 0 : api_fail(q, E_InternalError);
+}
+
+/* Adds (add) or removes the 'Z' purge entry of the record at key (meta.h). */
+int
+api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const char *key,
+               size_t klen, int add)
+{
+    struct buf z = BUF_INIT;
+    int ok;
+
+    if (purge_at == 0)
+        return 0;
+    meta_key_purge(&z, purge_at, key, klen);
+    if ((ok = buf_ok(&z))) {
+        if (add)
+            meta_txn_put(t, z.p, z.len, "", 0);
+        else
+            meta_txn_delete(t, z.p, z.len);
+    }
+    buf_free(&z);
+    return ok ? 0 : api_fail(q, E_InternalError);
+}
+
+/* The same for a blob's own record (kind 0) or one of its snapshots or versions. */
+static int
+purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id, int64_t purge_at,
+                int add)
+{
+    struct buf k = BUF_INIT;
+    int rc;
+
+    if (kind)
+        meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
+    else
+        meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+    rc = buf_ok(&k) ? api_purge_mark(q, t, purge_at, k.p, k.len, add) : api_fail(q, E_InternalError);
+    buf_free(&k);
+    return rc;
+}
+
+static int
+expired(const struct blob_rec *r, int64_t now)
+{
+    return r->deleted && r->purge_at && r->purge_at <= now;
+}
+
+int
+api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
+{
+    char kind;
+    int64_t id;
+    int rc, exists;
+
+    *current = 1;
+    if ((rc = api_blob_address(q, &kind, &id)) <= 0)
+        return rc < 0 ? -1 : api_blob_load(q, r);
+    if (kind == 'V') {
+        /* The current record answers for its own version id. */
+        if ((exists = api_blob_load(q, r)) < 0)
+            return -1;
+        if (exists && r->version_id == id)
+            return 1;
+    }
+    *current = 0;
+    rc = get_sub(q, kind, id, r);
+    if (rc == META_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return api_fail_io(q, rc);
+    return r->deleted ? 0 : 1;
+}
+
+/* A new unique time-based id for a snapshot or version of this blob. */
+static int64_t
+new_id(struct api_req *q)
+{
+    return (int64_t)meta_next_etag(q->srv->meta);   /* unique and increasing, 100 ns ticks */
+}
+
+int
+api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *old,
+                 struct blob_rec *nr, int new_version)
+{
+    int exists = old->etag != 0 && !old->deleted && !(old->flags & BLOB_F_UNCOMMITTED);
+
+    if (old->deleted && !expired(old, ticks_now())) {
+        /* Writing over a soft-deleted blob keeps the deleted one as a deleted snapshot. */
+        int64_t id = new_id(q);
+        if (put_sub(q, t, 'S', id, old) != 0 ||
+            purge_mark_blob(q, t, 0, 0, old->purge_at, 0) != 0 ||
+            purge_mark_blob(q, t, 'S', id, old->purge_at, 1) != 0)
+            return -1;
+    } else if (exists && api_versioning(q) && new_version) {
+        if (put_sub(q, t, 'V', old->version_id ? old->version_id : old->modified, old) != 0)
+            return -1;
+    }
+    if (api_versioning(q)) {
+        if (new_version || nr->version_id == 0)
+            nr->version_id = new_id(q);
+    } else {
+        nr->version_id = 0;
+    }
+    if (api_put_blob_rec(q, t, nr) != 0)
+        return -1;
+    if (nr->version_id)
+        api_hdr(q, "x-ms-version-id", fmt_id(q, nr->version_id));
+    return 0;
+}
+
+const char *
+fmt_id(struct api_req *q, int64_t id)
+{
+    char *out = arena_alloc(q->a, 29);
+
+    if (out != NULL)
+        fmt_iso8601_7(id, out);
+    return out ? out : "";
+}
+
+/* ---- Snapshot Blob --------------------------------------------------------------------- */
+
+void
+op_snapshot_blob(struct api_req *q)
+{
+    struct blob_rec r, snap;
+    struct meta_txn *t = NULL;
+    unsigned stripe;
+    int exists;
+    int64_t id;
+
+    if (api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load(q, &r)) < 0)
+        goto out;
+    if (!exists) {
+        api_fail(q, E_BlobNotFound);
+        goto out;
+    }
+    if (api_blob_read_gate(q, &r) != 0)   /* the base is not modified: lease id optional */
+        goto out;
+    snap = r;
+    memset(&snap.lease, 0, sizeof(snap.lease));   /* snapshots cannot be leased */
+    snap.ntags = 0;                               /* tags belong to the base blob */
+    snap.tags = NULL;
+    if (api_header_prefix_present(q, "x-ms-meta-") &&
+        api_read_metadata(q, &snap.nmeta, &snap.meta) != 0)
+        goto out;
+    id = new_id(q);
+    if ((t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (put_sub(q, t, 'S', id, &snap) != 0)
+        goto out;
+    if (api_commit(q, t) == 0) {
+        api_status(q, 201);
+        api_hdr(q, "x-ms-snapshot", fmt_id(q, id));
+        api_hdr_etag(q, r.etag);
+        api_hdr_time(q, "Last-Modified", r.modified);
+        if (r.version_id)
+            api_hdr(q, "x-ms-version-id", fmt_id(q, r.version_id));
+        api_hdr(q, "x-ms-request-server-encrypted", "true");
+    }
+    t = NULL;
+out:
+    meta_txn_free(t);
+    api_blob_unlock(q, stripe);
+}
+
+/* ---- Delete Blob ----------------------------------------------------------------------- */
+
+struct sub {
+    char kind;
+    int64_t id;
+    struct blob_rec r;
+};
+
+/* The snapshots and versions of the addressed blob (all of them, deleted ones included). */
+static int
+load_subs(struct api_req *q, struct sub **out, size_t *n)
+{
+    struct buf lo = BUF_INIT, hi = BUF_INIT;
+    struct meta_iter *it = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    meta_key_blob_subs(&lo, &hi, q->cont.id, q->blob, q->blob_len);
+    if (!buf_ok(&lo) || !buf_ok(&hi) ||
+        (it = meta_iter_new(q->srv->meta, lo.p, lo.len, hi.p, hi.len)) == NULL) {
+        rc = api_fail(q, E_InternalError);
+        goto out;
+    }
+    for (; meta_iter_valid(it); meta_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
+        if (kl != lo.len + 9)
+            continue;
+        if (*n == cap) {
+            struct sub *ns = arena_alloc(q->a, sizeof(*ns) * (cap = cap * 2 + 8));
+            if (ns == NULL) {
+                rc = api_fail(q, E_InternalError);
+                goto out;
+            }
+            if (*n)
+                memcpy(ns, *out, sizeof(*ns) * *n);
+            *out = ns;
+        }
+        (*out)[*n].kind = k[lo.len];
+        (*out)[*n].id = (int64_t)get_be64(k + lo.len + 1);
+        if (meta_blob_decode(q->a, v, vl, &(*out)[*n].r) != 0) {
+            rc = api_fail_io(q, META_EIO);
+            goto out;
+        }
+        (*n)++;
+    }
+    if (meta_iter_status(it) != 0)
+        rc = api_fail_io(q, META_EIO);
+out:
+    meta_iter_free(it);
+    buf_free(&lo);
+    buf_free(&hi);
+    return rc;
+}
+
+/* Removes one record: soft delete marks it (and keeps it until purge), else it goes. */
+static int
+remove_sub(struct api_req *q, struct meta_txn *t, struct sub *s, int64_t purge_at, int permanent)
+{
+    if (purge_at && !permanent && !s->r.deleted) {
+        s->r.deleted = ticks_now();
+        s->r.purge_at = purge_at;
+        return put_sub(q, t, s->kind, s->id, &s->r) != 0 ||
+                       purge_mark_blob(q, t, s->kind, s->id, purge_at, 1) != 0
+                   ? -1
+                   : 0;
+    }
+    if (s->r.deleted && purge_mark_blob(q, t, s->kind, s->id, s->r.purge_at, 0) != 0)
+        return -1;
+    return del_sub(q, t, s->kind, s->id);
+}
+
+void
+op_delete_blob(struct api_req *q)
+{
+    const char *ds = api_header(q, "x-ms-delete-snapshots"), *dt = api_query(q, "deletetype");
+    struct service_settings set;
+    struct blob_rec r;
+    struct sub *subs = NULL;
+    struct meta_txn *t = NULL;
+    struct buf k = BUF_INIT;
+    size_t nsubs = 0, live_snaps = 0;
+    int64_t purge_at = 0, id;
+    int permanent = 0, exists, rc, addressed, removed_current = 0;
+    char kind;
+    unsigned stripe;
+
+    if (ds != NULL && strcasecmp(ds, "include") != 0 && strcasecmp(ds, "only") != 0) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
+        return;
+    }
+    if (dt != NULL) {
+        if (strcasecmp(dt, "permanent") != 0) {
+            api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
+                           "Only 'permanent' is supported.");
+            return;
+        }
+        permanent = 1;
+    }
+    if ((addressed = api_blob_address(q, &kind, &id)) < 0 || api_service_settings(q, &set) != 0)
+        return;
+    if (addressed && ds != NULL) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
+        return;
+    }
+    if (addressed && kind == 'V' && q->auth.kind != AUTH_SHARED_KEY &&
+        q->auth.kind != AUTH_ANONYMOUS && !(q->auth.perms & AUTH_P('x'))) {
+        api_fail(q, E_AuthorizationPermissionMismatch);   /* deleting a version needs 'x' */
+        return;
+    }
+    if (permanent && (!addressed || !set.allow_permanent_delete ||
+                      (q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))))) {
+        api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
+                       "Permanent delete needs a snapshot or version, AllowPermanentDelete and "
+                       "the 'y' permission.");
+        return;
+    }
+    if (set.delete_retention_days > 0)
+        purge_at = ticks_now() + (int64_t)set.delete_retention_days * q->srv->day_ticks;
+    if (api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load(q, &r)) < 0 || load_subs(q, &subs, &nsubs) != 0)
+        goto out;
+    if ((t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (addressed) {
+        size_t i;
+        if (kind == 'V' && exists && r.version_id == id) {
+            /* The current version itself: the blob keeps only its previous versions. */
+            if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
+                goto out;
+            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+            if (!buf_ok(&k)) {
+                api_fail(q, E_InternalError);
+                goto out;
+            }
+            meta_txn_delete(t, k.p, k.len);
+            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
+                goto out;
+            removed_current = 1;
+        } else {
+            for (i = 0; i < nsubs && !(subs[i].kind == kind && subs[i].id == id); i++)
+                ;
+            if (i == nsubs || (subs[i].r.deleted && !permanent)) {
+                api_fail(q, E_BlobNotFound);
+                goto out;
+            }
+            if (remove_sub(q, t, &subs[i], kind == 'S' ? purge_at : purge_at, permanent) != 0)
+                goto out;
+        }
+    } else {
+        if (!exists) {
+            api_fail(q, E_BlobNotFound);
+            goto out;
+        }
+        if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
+            goto out;
+        for (size_t i = 0; i < nsubs; i++)
+            live_snaps += subs[i].kind == 'S' && !subs[i].r.deleted;
+        if (live_snaps > 0 && ds == NULL) {
+            api_fail(q, E_SnapshotsPresent);
+            goto out;
+        }
+        for (size_t i = 0; ds != NULL && i < nsubs; i++)
+            if (subs[i].kind == 'S' && !subs[i].r.deleted &&
+                remove_sub(q, t, &subs[i], purge_at, 0) != 0)
+                goto out;
+        if (ds == NULL || strcasecmp(ds, "include") == 0) {
+            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+            if (!buf_ok(&k)) {
+                api_fail(q, E_InternalError);
+                goto out;
+            }
+            /* No current blob any more: out of the tag index (before r is marked deleted). */
+            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
+                goto out;
+            if (api_versioning(q)) {
+                /* The current record becomes a previous version. */
+                if (put_sub(q, t, 'V', r.version_id ? r.version_id : r.modified, &r) != 0)
+                    goto out;
+                meta_txn_delete(t, k.p, k.len);
+            } else if (purge_at) {
+                r.deleted = ticks_now();
+                r.purge_at = purge_at;
+                if (api_put_blob_rec(q, t, &r) != 0 ||
+                    purge_mark_blob(q, t, 0, 0, purge_at, 1) != 0)
+                    goto out;
+            } else {
+                meta_txn_delete(t, k.p, k.len);
+            }
+            removed_current = 1;
+            if (api_drop_staged(q, t) != 0)
+                goto out;
+        }
+    }
+    rc = api_commit(q, t);
+    t = NULL;
+    if (rc == 0) {
+        if (removed_current && !purge_at && !api_versioning(q))
+            api_freed(q, r.size);
+        api_status(q, 202);
+        api_hdr(q, "x-ms-delete-type-permanent",
+                purge_at && !permanent ? "false" : api_versioning(q) && removed_current ? "false"
+                                                                                       : "true");
+    }
+out:
+    meta_txn_free(t);
+    buf_free(&k);
+    api_blob_unlock(q, stripe);
+}
+
+/* ---- Undelete Blob --------------------------------------------------------------------- */
+
+void
+op_undelete_blob(struct api_req *q)
+{
+    struct blob_rec r;
+    struct sub *subs = NULL;
+    struct meta_txn *t = NULL;
+    size_t nsubs = 0;
+    int rc, found = 0;
+    int64_t now = ticks_now();
+    unsigned stripe;
+
+    if (api_blob_lock(q, &stripe) != 0)
+        return;
+    rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &r);
+    if ((rc != 0 && rc != META_NOTFOUND) || load_subs(q, &subs, &nsubs) != 0) {
+        if (rc != 0 && rc != META_NOTFOUND)
+            api_fail_io(q, rc);
+        goto out;
+    }
+    if ((t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (rc == 0) {
+        found = 1;
+        if (r.deleted && !expired(&r, now)) {
+            r.deleted = r.purge_at = 0;
+            if (api_put_blob_rec(q, t, &r) != 0 ||
+                api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, NULL, &r) != 0)
+                goto out;
+        }
+    }
+    for (size_t i = 0; i < nsubs; i++) {
+        found = 1;
+        if (subs[i].r.deleted && !expired(&subs[i].r, now)) {
+            if (purge_mark_blob(q, t, subs[i].kind, subs[i].id, subs[i].r.purge_at, 0) != 0)
+                goto out;
+            subs[i].r.deleted = subs[i].r.purge_at = 0;
+            if (put_sub(q, t, subs[i].kind, subs[i].id, &subs[i].r) != 0)
+                goto out;
+        }
+    }
+    if (!found) {
+        api_fail(q, E_BlobNotFound);
+        goto out;
+    }
+    if (api_commit(q, t) == 0)
+        api_status(q, 200);
+    t = NULL;
+out:
+    meta_txn_free(t);
+    api_blob_unlock(q, stripe);
+}
