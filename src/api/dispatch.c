@@ -131,7 +131,7 @@ static const struct route routes[] = {
     {M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobProperties"},
     {M_PUT, LVL_BLOB, NULL, "tier", NULL, op_set_blob_tier,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobTier"},
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobTier", R_ADDRESSABLE},
     /* before PutBlock: the same shape, told apart by x-ms-copy-source */
     {M_PUT, LVL_BLOB, NULL, "block", api_has_copy_source, op_put_block_from_url,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlockFromURL"},

@@ -152,38 +152,17 @@ api_tier_content_gate(struct api_req *q, const struct blob_rec *r)
 
 /* ---- Set Blob Tier ---------------------------------------------------------------------- */
 
-/*
- * The key of the record Set Tier addresses: the blob, or with ?snapshot= / ?versionid= one of
- * its snapshots or previous versions (Set Tier may name them, §5.10).  0 or -1 (described).
- */
+/* Reads the record at key k: 1 found (live, committed), 0 not, -1 described. */
 static int
-tier_key(struct api_req *q, struct buf *k)
-{
-    const char *snap = api_query(q, "snapshot"), *ver = api_query(q, "versionid");
-    int64_t id;
-
-    if (snap != NULL && ver != NULL)
-        return api_fail_query(q, E_InvalidQueryParameterValue, "versionid", ver,
-                              "snapshot and versionid cannot be combined.");
-    if (snap == NULL && ver == NULL) {
-        meta_key_blob(k, q->cont.id, q->blob, q->blob_len);
-        return 0;
-    }
-    if (parse_iso8601(snap ? snap : ver, &id) != 0)
-        return api_fail_query(q, E_InvalidQueryParameterValue, snap ? "snapshot" : "versionid",
-                              snap ? snap : ver, "Not a valid date-time.");
-    meta_key_blob_sub(k, q->cont.id, q->blob, q->blob_len, snap ? 'S' : 'V', id);
-    return 0;
-}
-
-/* Loads the addressed record: 1 found (live, committed), 0 not, -1 described. */
-static int
-tier_load(struct api_req *q, const struct buf *k, struct blob_rec *r)
+load_key(struct api_req *q, const struct buf *k, struct blob_rec *r)
 {
     char *v;
     size_t n;
-    int rc = meta_get(q->srv->meta, k->p, k->len, q->a, &v, &n);
+    int rc;
 
+    if (!buf_ok(k))
+        return api_fail(q, E_InternalError);
+    rc = meta_get(q->srv->meta, k->p, k->len, q->a, &v, &n);
     if (rc == META_NOTFOUND)
         return 0;
     if (rc != 0)
@@ -191,6 +170,31 @@ tier_load(struct api_req *q, const struct buf *k, struct blob_rec *r)
     if (meta_blob_decode(q->a, v, n, r) != 0)
         return api_fail_io(q, META_EIO);
     return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted != 0 ? 0 : 1;
+}
+
+/*
+ * Loads the record Set Tier addresses, and its key into k: the blob, or with ?snapshot= /
+ * ?versionid= one of its snapshots or previous versions (Set Tier may name them, §5.10); a
+ * versionid naming the current version is the blob itself.  1 found, 0 not, -1 described.
+ */
+static int
+tier_load(struct api_req *q, struct buf *k, struct blob_rec *r)
+{
+    char kind;
+    int64_t id;
+    int rc;
+
+    if ((rc = api_blob_address(q, &kind, &id)) < 0)
+        return -1;
+    if (rc == 1) {
+        meta_key_blob_sub(k, q->cont.id, q->blob, q->blob_len, kind, id);
+        if ((rc = load_key(q, k, r)) != 0 || kind != 'V')
+            return rc;
+        buf_reset(k);
+    }
+    meta_key_blob(k, q->cont.id, q->blob, q->blob_len);
+    rc = load_key(q, k, r);
+    return rc == 1 && kind == 'V' && r->version_id != id ? 0 : rc;
 }
 
 /*
@@ -255,12 +259,6 @@ op_set_blob_tier(struct api_req *q)
             api_fail_header(q, E_InvalidHeaderValue, "x-ms-rehydrate-priority", pv);
             return;
         }
-    }
-    if (tier_key(q, &k) != 0)
-        goto done;
-    if (!buf_ok(&k)) {
-        api_fail(q, E_InternalError);
-        goto done;
     }
     if (api_blob_lock(q, &stripe) != 0)
         goto done;
