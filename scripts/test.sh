@@ -146,7 +146,7 @@ if [ $RELEASE_OK = 1 ]; then
     hr "JS SDK smoke tests"
     t=$SECONDS
     log="$LOGDIR/js.log"
-    run_logged "$log" 600 env COBALT_BIN="$ROOT/build/cobalt" node --test --test-reporter=tap tests/smoke/js/*.test.mjs tests/smoke/js/batch.test.mjs tests/smoke/js/tags.test.mjs
+    run_logged "$log" 600 env COBALT_BIN="$ROOT/build/cobalt" node --test --test-reporter=tap tests/smoke/js/*.test.mjs
     rc=$?
     p=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$log" | tail -1)
     f=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$log" | tail -1)

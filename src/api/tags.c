@@ -634,16 +634,18 @@ walk_container(struct find *f, uint64_t cid, const char *container, const char *
         goto out;
     }
     for (; meta_iter_valid(it); meta_iter_next(it)) {
-        size_t klen;
+        size_t klen, at_len, vlen, nlen;
         const char *k = meta_iter_key(it, &klen), *at = k + plen, *value = at, *name;
-        size_t at_len = klen - plen, vlen = strnlen(at, at_len), nlen;
         struct arena *a;
         struct blob_rec r;
         char *vcopy;
         int hit;
 
-        if (klen < plen || vlen == at_len)
-            continue;   /* not an index entry (cannot happen) */
+        if (klen <= plen)
+            continue;   /* not an index entry (the bounds make this unreachable) */
+        at_len = klen - plen;
+        if ((vlen = strnlen(at, at_len)) == at_len)
+            continue;
         name = at + vlen + 1;
         nlen = at_len - vlen - 1;
         if (f->budget-- <= 0) {
