@@ -22,8 +22,9 @@
  * way (documented limitation).
  *
  * Whole-batch problems -- not multipart, no parts, more than 256, mixed or unsupported operations,
- * a part outside the batch's container -- are answered as a normal error (400) before any part
- * runs, so a refused batch changes nothing.
+ * a part that names no blob (Delete Container is not a batch operation) or lies outside the
+ * batch's container -- are answered as a normal error (400) before any part runs, so a refused
+ * batch changes nothing.
  */
 #include "api/api_int.h"
 
@@ -304,10 +305,12 @@ part_scope(struct api_req *q, struct part *pt, const char *acct, size_t al)
     pt->account_seg = with_acct ? NULL : arena_strndup(q->a, acct, al);
     if (!with_acct && pt->account_seg == NULL)
         return api_fail(q, E_InternalError);
-    if (q->container == NULL)
-        return 0;
     c = with_acct ? p + 2 + al : p + 1;
     cl = seg_len(c);
+    if (cl == 0 || c[cl] != '/' || c[cl + 1] == '\0')
+        return api_fail(q, E_InvalidInput);   /* only blobs may be addressed (§2.8) */
+    if (q->container == NULL)
+        return 0;
     {
         size_t dn;
         char *dec = pct_decode(q->a, c, cl, &dn);

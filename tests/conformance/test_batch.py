@@ -266,6 +266,14 @@ def test_unsupported_operation_refused(raw, container):
     _fill(container, "o1")
     r = _send(raw, [_part("GET", f"/{c}/o1")], container=c)
     assert_error_response(r, 400, "InvalidInput")
+    # Only blobs: a Delete Container part refuses the batch, at either scope.
+    for target in (f"/{c}?restype=container", f"/{ACCOUNT}/{c}?restype=container", f"/{c}/"):
+        r = _send(raw, [_part("DELETE", target)], container=c)
+        assert_error_response(r, 400, "InvalidInput")
+    for target in (f"/{c}?restype=container", f"/{c}/"):
+        r = _send(raw, [_part("DELETE", target)])
+        assert_error_response(r, 400, "InvalidInput")
+    assert container.exists() and _names(container) == ["o1"]
 
 
 def test_container_scoped_batch_naming_another_container(raw, service, container):
