@@ -26,7 +26,14 @@ AUTH_CODES = {"AuthenticationFailed", "AuthorizationFailure", "AuthorizationPerm
               "AuthorizationServiceMismatch", "ResourceNotFound", "NoAuthenticationInformation",
               "InvalidAuthenticationInfo"}
 METHODS = {"M_GET": "GET", "M_HEAD": "HEAD", "M_PUT": "PUT", "M_DELETE": "DELETE", "M_POST": "POST"}
-KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob")]}
+# A copy source nothing listens on (the discard port): routed and authorized like any copy, and
+# never able to succeed, so the matrix cannot copy anything by accident.
+COPY_SOURCE = ("x-ms-copy-source", "http://127.0.0.1:9/nothing/here")
+KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob")],
+                 "api_is_put_blob_from_url": [("x-ms-blob-type", "BlockBlob"), COPY_SOURCE],
+                 "api_is_copy_blob": [COPY_SOURCE],
+                 "api_is_copy_blob_sync": [COPY_SOURCE, ("x-ms-requires-sync", "true")],
+                 "api_has_copy_source": [COPY_SOURCE]}
 KNOWN_LEVELS = {"LVL_SERVICE", "LVL_CONTAINER", "LVL_BLOB"}
 KNOWN_BODIES = {"BODY_NONE", "BODY_DATA", "BODY_XML"}
 
