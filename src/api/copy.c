@@ -1121,6 +1121,21 @@ build_dest(struct api_req *q, enum copy_kind kind, const struct blob_rec *src, s
         r->copy.completed = now;
         r->copy.description = "";
     }
+    /* Tags are never copied implicitly: x-ms-tags sets them, or x-ms-copy-source-tag-option:
+     * COPY takes the source's (not with x-ms-tags); an overwritten destination loses its own. */
+    {
+        const char *opt = api_header(q, "x-ms-copy-source-tag-option");
+        if (opt != NULL && strcasecmp(opt, "COPY") != 0 && strcasecmp(opt, "REPLACE") != 0)
+            return api_fail_header(q, E_InvalidHeaderValue, "x-ms-copy-source-tag-option", opt);
+        if (opt != NULL && strcasecmp(opt, "COPY") == 0) {
+            if (api_header(q, "x-ms-tags") != NULL)
+                return api_fail_header(q, E_InvalidHeaderValue, "x-ms-copy-source-tag-option", opt);
+            r->ntags = src->ntags;
+            r->tags = src->tags;
+        } else if (api_read_tags_header(q, &r->ntags, &r->tags) != 0) {
+            return -1;
+        }
+    }
     r->modified = now;
     return 0;
 }

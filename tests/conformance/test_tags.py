@@ -619,3 +619,47 @@ def test_index_matches_records_after_every_kind_of_change(tmp_path):
         srv.stop()
         if vsrv is not None:
             vsrv.stop()
+
+
+def test_container_soft_delete_and_restore_keep_the_index(tmp_path):
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
+                       extra_args=["--container-soft-delete-days", "1"]).start()
+    try:
+        svc = srv.client()
+        cc = svc.create_container("csd")
+        cc.upload_blob("a", b"x", tags={"p": "1"})
+        assert _names(svc, "\"p\" = '1'") == ["a"]
+        cc.delete_container()
+        assert _names(svc, "\"p\" = '1'") == []   # a deleted container's blobs are not found
+        deleted = [c for c in svc.list_containers(include_deleted=True) if c.deleted]
+        assert [c.name for c in deleted] == ["csd"]
+        svc.undelete_container(deleted[0].name, deleted[0].version)
+        assert _names(svc, "\"p\" = '1'") == ["a"]
+        assert _names(svc.get_container_client("csd"), "\"p\" = '1'") == ["a"]
+        rc, bad, out = _fsck(srv)
+        assert not bad and rc == 0, out
+    finally:
+        srv.stop()
+
+
+def test_copy_tags_set_copied_or_cleared(service, container):
+    c = container.container_name
+    src = container.upload_blob("src", b"data", tags={"origin": "src"})
+    where = f"@container = '{c}' AND \"origin\" = 'src'"
+    # Copy Blob: tags are not copied; x-ms-tags sets the destination's.
+    d1 = container.get_blob_client("d1")
+    d1.start_copy_from_url(src.url)
+    assert d1.get_blob_tags() == {}
+    d2 = container.get_blob_client("d2")
+    d2.start_copy_from_url(src.url, tags={"origin": "copy"})
+    assert d2.get_blob_tags() == {"origin": "copy"}
+    # Copy Blob From URL with x-ms-copy-source-tag-option: COPY takes the source's tags.
+    d3 = container.get_blob_client("d3")
+    d3.start_copy_from_url(src.url, requires_sync=True, tags="COPY")
+    assert d3.get_blob_tags() == {"origin": "src"}
+    assert _names(service, where) == ["d3", "src"]
+    # Overwriting a tagged destination by a copy without tags clears them (and the index).
+    d3.start_copy_from_url(d1.url)
+    assert d3.get_blob_tags() == {}
+    assert _names(service, where) == ["src"]
+    assert _names(service, f"@container = '{c}' AND \"origin\" = 'copy'") == ["d2"]
