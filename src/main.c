@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "admin/admin.h"
@@ -27,6 +28,9 @@
 #include "meta/meta.h"
 #include "net/http.h"
 #include "store/store.h"
+#ifdef COBALT_FAULT_INJECTION
+#include "store/faultio.h"
+#endif
 #include "util/codec.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -322,6 +326,13 @@ serve(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/volumes", data_dir);
     sc.dir = path;
     sc.fsync = fsync_on;
+#ifdef COBALT_FAULT_INJECTION
+    /* Test builds only (tests/crash): failures and simulated power loss in the volume I/O. */
+    if ((env = getenv("COBALT_IO_FAULTS")) != NULL && (sc.io = faultio_setup(env)) == NULL) {
+        log_error("COBALT_IO_FAULTS: cannot parse '%s'", env);
+        goto out;
+    }
+#endif
     if ((err = store_open(&sc, &srv.store)) != 0) {
         log_error("cannot open volumes in %s: %s", path, strerror(err));
         goto out;
@@ -331,6 +342,14 @@ serve(int argc, char **argv)
         goto out;
     }
 
+    /* One fd per volume and per connection: use all the descriptors the system allows. */
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&sigs);

@@ -411,6 +411,9 @@ api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out)
         for (size_t j = 0; j < cnt; j++)
             if (strcasecmp(m[j].name, name) == 0)
                 return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
+        for (const char *v = h->headers[i].value; *v; v++)
+            if ((unsigned char)*v < 0x20 && *v != '\t')   /* CR, LF, NUL...: never stored */
+                return api_fail_header(q, E_InvalidHeaderValue, h->headers[i].name, NULL);
         total += strlen(name) + strlen(h->headers[i].value);
         if (total > META_LIMIT)
             return api_fail(q, E_MetadataTooLarge);
@@ -919,6 +922,12 @@ app_begin(void *ctx, struct http_req *h)
     q->a = h->arena;
     q->head = strcmp(h->method, "HEAD") == 0;
     q->version = DEFAULT_VERSION;
+    if (h->framing_error != NULL) {
+        api_new_guid(q->request_id);
+        api_fail_header(q, E_InvalidHeaderValue, h->framing_error,
+                        http_header(h, h->framing_error));
+        return respond(q);
+    }
     if (front(q) != 0)
         return respond(q);
     switch (q->route->body) {

@@ -95,9 +95,10 @@ enum name_check
 blob_name_check(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0, seg = 0; /* seg: start of the current path segment */
+    size_t i = 0, seg = 0, chars = 0; /* seg: start of the current path segment */
 
-    if (n == 0 || n > 1024)
+    /* The limit is 1,024 characters (code points), so up to 4,096 bytes of UTF-8. */
+    if (n == 0 || n > 4096)
         return NAME_LENGTH;
     while (i <= n) {
         size_t len;
@@ -119,8 +120,9 @@ blob_name_check(const char *str, size_t n)
         if ((len = utf8_seq(s + i, n - i)) == 0)
             return NAME_INVALID;
         i += len;
+        chars++;
     }
-    return NAME_OK;
+    return chars > 1024 ? NAME_LENGTH : NAME_OK;
 }
 
 int

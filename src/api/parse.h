@@ -22,7 +22,7 @@ enum name_check {
  */
 enum name_check container_name_check(const char *s, size_t n);
 /*
- * Blob names (already percent-decoded): 1-1024 bytes of valid UTF-8 without NUL or other C0
+ * Blob names (already percent-decoded): 1-1024 characters of valid UTF-8 without NUL or other C0
  * control characters other than those Azure accepts (Cobalt refuses all of U+0000-U+001F and
  * U+007F so names are always safe in headers and logs), and no path segment that is "." or "..".
  */

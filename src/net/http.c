@@ -242,6 +242,21 @@ stream_free(void *cls)
     free(s);
 }
 
+/* Request smuggling defences (RFC 9112 §6.3): what makes the message length ambiguous. */
+static const char *
+framing(const struct http_req *r)
+{
+    size_t lengths = 0;
+
+    for (size_t i = 0; i < r->nheaders; i++)
+        lengths += strcasecmp(r->headers[i].name, "Content-Length") == 0;
+    if (lengths > 1)
+        return "Content-Length";
+    if (lengths == 1 && http_header(r, "Transfer-Encoding") != NULL)
+        return "Transfer-Encoding";
+    return NULL;
+}
+
 static enum MHD_Result
 queue(struct MHD_Connection *c, struct conn_req *cr)
 {
@@ -270,6 +285,8 @@ queue(struct MHD_Connection *c, struct conn_req *cr)
     }
     for (size_t i = 0; i < p->nheaders; i++)
         MHD_add_response_header(resp, p->headers[i].name, p->headers[i].value);
+    if (cr->r.framing_error != NULL)
+        MHD_add_response_header(resp, "Connection", "close");
     rc = MHD_queue_response(c, (unsigned)p->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -292,6 +309,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
     case ST_NEW:
         r->method = method;
         MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, cr);
+        r->framing_error = framing(r);
         if ((cl = http_header(r, "Content-Length")) != NULL) {
             char *end;
             errno = 0;
@@ -303,6 +321,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
         pthread_mutex_unlock(&srv->mu);
         cr->begun = 1;
         rc = srv->app.begin(srv->app.ctx, r);
+        if (rc == HTTP_RESPOND && r->framing_error != NULL)
+            return queue(c, cr);   /* never read an ambiguous body: answer and close */
         if (rc == HTTP_RESPOND) {
             const char *expect = http_header(r, "Expect");
             /* A response queued before the request is complete makes MHD close the connection

@@ -41,6 +41,10 @@ struct http_req {
     size_t nheaders;
     int has_content_length;
     uint64_t content_length;
+    /* Ambiguous message framing (Content-Length with Transfer-Encoding, or several
+     * Content-Length headers): the application must refuse the request; net/ then closes the
+     * connection after the response, so nothing after it on the wire is taken as a request. */
+    const char *framing_error;   /* the offending header's name, or NULL */
     void *app;                   /* the application's per-request state */
     struct http_resp *resp;      /* private to net/ */
 };

@@ -37,6 +37,7 @@ struct volume {
     unsigned readers;       /* reads in progress (volume_get/volume_put) */
     unsigned pending;       /* needles written here whose request has not ended (store_release) */
     int retired;            /* compacted away: unlinked, closed when the last pin goes */
+    int fresh;              /* created by this process: written_seq counts all it holds */
 };
 
 struct store {
@@ -64,12 +65,29 @@ struct needle_writer {
 };
 
 static void writer_free(struct needle_writer *w);
+static void fail(struct store *s, int err);
 
 struct store_reader {
     struct store *s;
     unsigned char *buf;     /* data of whole chunks, then their CRCs */
     size_t cap;
 };
+
+/*
+ * A failed write: the store stops taking writes (V4) -- except when the disk is full.  ENOSPC
+ * (and EDQUOT, EFBIG) from pwrite loses nothing: the bytes of that needle were never synced, so
+ * nobody acknowledged them, and the region is garbage (V3).  The write is refused and later writes
+ * succeed again once space is freed.  A failed *sync* always fails the store (sync_volume).
+ */
+static void
+write_failed(struct store *s, int err)
+{
+    if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+        log_warn("store: %s: refusing this write", strerror(err));
+        return;
+    }
+    fail(s, err);
+}
 
 static void
 fail(struct store *s, int err)
@@ -175,6 +193,7 @@ volume_create(struct store *s)
         s->io->close(fd);
         return err;
     }
+    s->vols[id]->fresh = 1;
     s->active_end = 0;
     return 0;
 }
@@ -323,9 +342,28 @@ writer_free(struct needle_writer *w)
 void
 store_write_abort(struct needle_writer *w)
 {
+    struct volume *v;
+    char path[4096];
+    int drop = 0;
+
     if (w == NULL)
         return;
-    if (w->v != NULL) {
+    if ((v = w->v) != NULL) {
+        /*
+         * Abandoned uploads (a client that declares 5 GB and hangs up) must not cost space or
+         * descriptors: give the reservation back when nothing was reserved after it, and delete
+         * a volume this process created that ends up holding no finished needle at all.
+         */
+        pthread_mutex_lock(&w->s->mu);
+        if (v->id == w->s->nvols && w->s->active_end == w->off + needle_size(w->len))
+            w->s->active_end = w->off;
+        drop = v->fresh && v->written_seq == 0 && v->pending == 1 && v->id != w->s->nvols &&
+               !v->retired;
+        if (drop)
+            v->retired = 1;
+        pthread_mutex_unlock(&w->s->mu);
+        if (drop && volume_path(w->s, v->id, path, sizeof(path)) == 0)
+            w->s->io->unlink(path);   /* only garbage in it (V3) */
         struct extent e = {0};
         e.vol = w->v->id;
         store_release(w->s, &e);
@@ -364,7 +402,7 @@ flush_stage(struct needle_writer *w)
     err = io_pwrite_full(w->s->io, w->v->fd, w->stage, w->staged,
                          (off_t)(w->off + NEEDLE_HDR_SIZE + base));
     if (err != 0) {
-        fail(w->s, err);
+        write_failed(w->s, err);
         return err;
     }
     w->staged = 0;
@@ -411,7 +449,7 @@ store_write_finish(struct needle_writer *w, struct extent *e)
     if ((err = io_pwrite_full(s->io, w->v->fd, w->crcs, 4 * chunks + 4,
                               (off_t)(w->off + NEEDLE_HDR_SIZE + w->len))) != 0 ||
         (err = io_pwrite_full(s->io, w->v->fd, hdr, sizeof(hdr), (off_t)w->off)) != 0) {
-        fail(s, err);
+        write_failed(s, err);
         goto out;
     }
     pthread_mutex_lock(&s->mu);

@@ -12,7 +12,9 @@
  *  V3  bytes that no committed metadata references are garbage: a crash mid-write leaves only
  *      garbage, which compaction reclaims.
  *  V4  after a failed write or sync the store refuses every further write until restart
- *      (store_failed()); a failed fsync is never retried and then acknowledged.
+ *      (store_failed()); a failed fsync is never retried and then acknowledged.  A full disk
+ *      (ENOSPC from pwrite, before any sync) only refuses that write: nothing was acknowledged,
+ *      and writes are taken again once space is freed.
  *  V5  a new volume file is fsync'd together with its directory before a needle is written to it.
  *  V6  a volume is compacted only when it is not the active one and no needle written to it is
  *      still pending (written but its request not ended): every needle it holds is then either

@@ -97,9 +97,6 @@ def test_blob_name_1025_bytes_out_of_range(nport):
     assert r.status == 400 and r.code == "OutOfRangeInput", r
 
 
-@pytest.mark.known_bug("blob name length is counted in bytes, not characters: 600 'é' (600 "
-                       "characters, 1200 UTF-8 bytes) is refused with OutOfRangeInput; the "
-                       "protocol doc §5.7 gives the limit as 1-1024 characters")
 def test_blob_name_limit_counts_characters(nport):
     r = put(nport, f"/{ACCOUNT}/{C}/" + "%C3%A9" * 600)
     assert r.status == 201, r

@@ -240,11 +240,6 @@ def test_10000_aborted_uploads_no_fd_or_space_leak(fresh_server, record_figure):
     assert signed(port, "GET", f"/{ACCOUNT}?comp=list").status == 200
 
 
-@pytest.mark.known_bug("an upload declaring a large Content-Length reserves that much volume "
-                       "space before any byte arrives; past --volume-size every such request "
-                       "creates a new volume file and keeps its fd, even when aborted: 300 "
-                       "aborted 5000 MiB uploads leave ~300 empty volume files and ~300 open fds "
-                       "(10,000 exhaust the fd limit and the store then refuses all writes)")
 def test_aborted_huge_declared_uploads_do_not_create_volumes(fresh_server, record_figure):
     port = fresh_server.port
     c = "hugeabort"

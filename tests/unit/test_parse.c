@@ -111,16 +111,22 @@ test_blob_names(void)
     CHECK(blob_name_check(s, 1024) == NAME_OK);
     CHECK(blob_name_check(s, 1025) == NAME_LENGTH);
     CHECK(blob_name_check(s, sizeof(s)) == NAME_LENGTH);
-    /* The limit is in bytes: 512 two-byte characters fit, a 1023-byte prefix plus é does not. */
-    for (int i = 0; i < 1024; i += 2) {
-        s[i] = (char)0xc3;
-        s[i + 1] = (char)0xa9;
+    /* The limit is in characters: 1024 two-byte characters (2048 bytes) fit, 1025 do not. */
+    {
+        static char w[4100];
+        for (int i = 0; i < 2050; i += 2) {
+            w[i] = (char)0xc3;
+            w[i + 1] = (char)0xa9;
+        }
+        CHECK(blob_name_check(w, 2048) == NAME_OK);
+        CHECK(blob_name_check(w, 2050) == NAME_LENGTH);
+        memset(w, 'x', sizeof(w));
+        CHECK(blob_name_check(w, 4097) == NAME_LENGTH);
     }
-    CHECK(blob_name_check(s, 1024) == NAME_OK);
     memset(s, 'x', 1023);
     s[1023] = (char)0xc3;
     s[1024] = (char)0xa9;
-    CHECK(blob_name_check(s, 1025) == NAME_LENGTH);
+    CHECK(blob_name_check(s, 1025) == NAME_OK);   /* 1024 characters */
     CHECK(blob_name_check(s, 1024) == NAME_INVALID); /* cut inside the sequence */
 }
 
