@@ -41,7 +41,8 @@
 
 #define DEV_ENDPOINT "http://127.0.0.1:10000/devstoreaccount1"
 #define DEV_ACCOUNT  "devstoreaccount1"
-#define DEV_KEY      "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#define DEV_KEY                                                                                    \
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 static const char *const workload_names[] = {"put",  "get",   "stat", "delete",
                                              "list", "mixed", "block"};
@@ -50,10 +51,10 @@ struct ctx {
     const struct bench_cfg *cfg;
     struct report *rep;
     atomic_int stop;
-    _Atomic uint64_t tickets;     /* --count: operations handed out */
-    _Atomic uint64_t prepared;    /* pool objects created so far */
+    _Atomic uint64_t tickets;  /* --count: operations handed out */
+    _Atomic uint64_t prepared; /* pool objects created so far */
     atomic_int failed_prepare;
-    atomic_int finished;          /* workers that have returned */
+    atomic_int finished; /* workers that have returned */
 };
 
 struct worker {
@@ -61,59 +62,58 @@ struct worker {
     struct ctx *ctx;
     struct bclient *cl;
     struct wstats st;
-    struct buf body;              /* list pages and error bodies */
-    struct buf xml;               /* Put Block List body */
+    struct buf body; /* list pages and error bodies */
+    struct buf xml;  /* Put Block List body */
     uint64_t rng;
-    uint64_t seq;                 /* put, block: the worker's next new object */
-    uint64_t nslice;              /* delete, mixed: pool objects this worker owns */
-    uint64_t next;                /* delete: next owned object to delete */
-    uint32_t *gen;                /* mixed: generation of each owned object */
-    unsigned char *exists;        /* mixed: whether it exists now */
-    char *marker;                 /* list: continuation of the current pass */
+    uint64_t seq;          /* put, block: the worker's next new object */
+    uint64_t nslice;       /* delete, mixed: pool objects this worker owns */
+    uint64_t next;         /* delete: next owned object to delete */
+    uint32_t *gen;         /* mixed: generation of each owned object */
+    unsigned char *exists; /* mixed: whether it exists now */
+    char *marker;          /* list: continuation of the current pass */
     uint64_t pass_entries;
-    int64_t t_last;               /* when its last operation ended */
+    int64_t t_last; /* when its last operation ended */
     pthread_t thread;
 };
 
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: cobalt bench WORKLOAD [options]\n"
-            "\n"
-            "workloads:\n"
-            "  put     Put Blob of new objects          get     Get Blob of pool objects\n"
-            "  stat    Get Blob Properties (HEAD)       delete  Delete Blob of pool objects\n"
-            "  list    List Blobs pages over the pool   block   Put Block x N + Put Block List\n"
-            "  mixed   45%% get, 30%% stat, 15%% put, 10%% delete over the pool\n"
-            "\n"
-            "options:\n"
-            "  --endpoint URL      blob endpoint (default " DEV_ENDPOINT ")\n"
-            "  --account NAME      Shared Key account (default " DEV_ACCOUNT ")\n"
-            "  --key BASE64        its key (default the development key)\n"
-            "  --sas QUERY         sign nothing; append this SAS query string to every request\n"
-            "  --container NAME    container to use (created if missing; default a new\n"
-            "                      cobalt-bench-* container, deleted at the end)\n"
-            "  --keep              do not delete the container the tool created\n"
-            "  --no-prepare        the pool exists: an earlier run with --keep and the same\n"
-            "                      --container, --seed, --size and --objects made it\n"
-            "  --size N|MIN:MAX    object size, fixed or uniform in [MIN, MAX] (default 4KiB);\n"
-            "                      suffixes K/KiB, M/MiB, G/GiB are binary\n"
-            "  --block-size N      block workload and pool objects larger than this are\n"
-            "                      uploaded in blocks of N (default 4MiB)\n"
-            "  --concurrency N     workers, each with one keep-alive connection (default 32)\n"
-            "  --duration SECS     measured time (default 10)\n"
-            "  --count N           stop after N operations instead (warm-up ops included)\n"
-            "  --warmup SECS       not measured, before --duration (default 1; 0 with --count)\n"
-            "  --objects N         pool size for get/stat/delete/list/mixed (default 1000;\n"
-            "                      delete: --count, or 100000)\n"
-            "  --page-size N       list: maxresults per page (default 5000)\n"
-            "  --seed N            payload seed (default from the clock)\n"
-            "  --json FILE         also write the report as JSON ('-' for stdout)\n"
-            "  --quiet             no progress line\n"
-            "\n"
-            "Every GET body and length is checked against what was written; any mismatch or\n"
-            "unexpected status is an error, and errors make the exit status 1.\n");
+    fprintf(f, "usage: cobalt bench WORKLOAD [options]\n"
+               "\n"
+               "workloads:\n"
+               "  put     Put Blob of new objects          get     Get Blob of pool objects\n"
+               "  stat    Get Blob Properties (HEAD)       delete  Delete Blob of pool objects\n"
+               "  list    List Blobs pages over the pool   block   Put Block x N + Put Block List\n"
+               "  mixed   45%% get, 30%% stat, 15%% put, 10%% delete over the pool\n"
+               "\n"
+               "options:\n"
+               "  --endpoint URL      blob endpoint (default " DEV_ENDPOINT ")\n"
+               "  --account NAME      Shared Key account (default " DEV_ACCOUNT ")\n"
+               "  --key BASE64        its key (default the development key)\n"
+               "  --sas QUERY         sign nothing; append this SAS query string to every request\n"
+               "  --container NAME    container to use (created if missing; default a new\n"
+               "                      cobalt-bench-* container, deleted at the end)\n"
+               "  --keep              do not delete the container the tool created\n"
+               "  --no-prepare        the pool exists: an earlier run with --keep and the same\n"
+               "                      --container, --seed, --size and --objects made it\n"
+               "  --size N|MIN:MAX    object size, fixed or uniform in [MIN, MAX] (default 4KiB);\n"
+               "                      suffixes K/KiB, M/MiB, G/GiB are binary\n"
+               "  --block-size N      block workload and pool objects larger than this are\n"
+               "                      uploaded in blocks of N (default 4MiB)\n"
+               "  --concurrency N     workers, each with one keep-alive connection (default 32)\n"
+               "  --duration SECS     measured time (default 10)\n"
+               "  --count N           stop after N operations instead (warm-up ops included)\n"
+               "  --warmup SECS       not measured, before --duration (default 1; 0 with --count)\n"
+               "  --objects N         pool size for get/stat/delete/list/mixed (default 1000;\n"
+               "                      delete: --count, or 100000)\n"
+               "  --page-size N       list: maxresults per page (default 5000)\n"
+               "  --seed N            payload seed (default from the clock)\n"
+               "  --json FILE         also write the report as JSON ('-' for stdout)\n"
+               "  --quiet             no progress line\n"
+               "\n"
+               "Every GET body and length is checked against what was written; any mismatch or\n"
+               "unexpected status is an error, and errors make the exit status 1.\n");
 }
 
 /* ---- parsing ---- */
@@ -128,20 +128,29 @@ parse_size(const char *s, uint64_t *out)
 
     errno = 0;
     v = strtoull(s, &end, 10);
-    if (end == s || errno != 0)
-        return -1;
+    if (end == s || errno != 0) return -1;
     switch (*end) {
-    case 'k': case 'K': mul = 1ULL << 10; end++; break;
-    case 'm': case 'M': mul = 1ULL << 20; end++; break;
-    case 'g': case 'G': mul = 1ULL << 30; end++; break;
-    default: break;
-    }
-    if (mul > 1 && (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0))
-        end += strlen(end);
-    if (*end == 'B' && mul == 1)
+    case 'k':
+    case 'K':
+        mul = 1ULL << 10;
         end++;
-    if (*end != '\0')
-        return -1;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1ULL << 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1ULL << 30;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (mul > 1 && (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0)) end += strlen(end);
+    if (*end == 'B' && mul == 1) end++;
+    if (*end != '\0') return -1;
     *out = (uint64_t)v * mul;
     return 0;
 }
@@ -153,13 +162,11 @@ parse_sizes(const char *s, uint64_t *lo, uint64_t *hi)
     char first[64];
 
     if (colon == NULL) {
-        if (parse_size(s, lo) != 0)
-            return -1;
+        if (parse_size(s, lo) != 0) return -1;
         *hi = *lo;
         return 0;
     }
-    if ((size_t)(colon - s) >= sizeof(first))
-        return -1;
+    if ((size_t)(colon - s) >= sizeof(first)) return -1;
     memcpy(first, s, (size_t)(colon - s));
     first[colon - s] = '\0';
     return parse_size(first, lo) != 0 || parse_size(colon + 1, hi) != 0 || *hi < *lo ? -1 : 0;
@@ -171,8 +178,7 @@ parse_secs(const char *s, double *out)
     char *end;
     double v = strtod(s, &end);
 
-    if (end == s || v < 0 || (*end != '\0' && strcmp(end, "s") != 0))
-        return -1;
+    if (end == s || v < 0 || (*end != '\0' && strcmp(end, "s") != 0)) return -1;
     *out = v;
     return 0;
 }
@@ -184,15 +190,13 @@ parse_endpoint(const char *url, struct bench_cfg *cfg)
     const char *hostp, *slash;
     size_t n;
 
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return -1;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) return -1;
     hostp = strstr(url, "://") + 3;
     slash = strchr(hostp, '/');
     n = slash != NULL ? (size_t)(slash - url) : strlen(url);
     cfg->base = strndup(url, n);
     cfg->prefix = strdup(slash != NULL ? slash : "");
-    if (cfg->base == NULL || cfg->prefix == NULL)
-        return -1;
+    if (cfg->base == NULL || cfg->prefix == NULL) return -1;
     n = strlen(cfg->prefix);
     while (n > 0 && cfg->prefix[n - 1] == '/')
         cfg->prefix[--n] = '\0';
@@ -219,8 +223,7 @@ rng_next(uint64_t *s)
 static int
 expect_status(struct worker *w, int rc, const struct bresp *resp, int want)
 {
-    if (rc == 0 && resp->status == want)
-        return 0;
+    if (rc == 0 && resp->status == want) return 0;
     report_error(w->ctx->rep, now_ns(), resp->status, resp->code[0] != '\0' ? resp->code : "-");
     return -1;
 }
@@ -264,8 +267,7 @@ op_upload(struct worker *w, const char *name, uint64_t gen, int blocks, uint64_t
     unsigned nb = 0;
     int rc = -1;
 
-    if (blocks < 0)
-        blocks = size > cfg->block_size;
+    if (blocks < 0) blocks = size > cfg->block_size;
     object_path(w, path, sizeof(path), name);
     rq.method = "PUT";
     rq.path = path;
@@ -277,8 +279,7 @@ op_upload(struct worker *w, const char *name, uint64_t gen, int blocks, uint64_t
         rq.hdrs[1] = "Content-Type: application/octet-stream";
         rq.body_len = size;
         buf_reset(&w->body);
-        if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0)
-            return -1;
+        if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0) return -1;
         *bytes = size;
         *ttfb_us = resp.ttfb_us;
         return 0;
@@ -287,7 +288,7 @@ op_upload(struct worker *w, const char *name, uint64_t gen, int blocks, uint64_t
     buf_reset(&w->xml);
     buf_puts(&w->xml, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for (off = 0; off < size; off += cfg->block_size, nb++) {
-        snprintf(raw, sizeof(raw), "blk-%08u", nb);           /* 12 bytes: 16 base64 chars */
+        snprintf(raw, sizeof(raw), "blk-%08u", nb); /* 12 bytes: 16 base64 chars */
         base64_encode(raw, 12, id);
         buf_reset(&q);
         buf_puts(&q, "comp=block&blockid=");
@@ -312,8 +313,7 @@ op_upload(struct worker *w, const char *name, uint64_t gen, int blocks, uint64_t
     rq.hdrs[0] = "Content-Type: application/xml";
     tlast = now_ns();
     buf_reset(&w->body);
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0)
-        goto done;
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0) goto done;
     *bytes = size;
     *ttfb_us = (uint64_t)(tlast - t0) / 1000 + resp.ttfb_us;
     rc = 0;
@@ -337,12 +337,10 @@ op_get(struct worker *w, const char *name, uint64_t gen, uint64_t *bytes, uint64
     rq.path = path;
     rq.resp_mode = BODY_VERIFY;
     rq.resp_seed = seed;
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0)
-        return -1;
-    if (resp.mismatch)
-        return fail(w, 200, "ContentMismatch");
-    if (resp.body_bytes != size || (resp.content_length >= 0 &&
-                                    (uint64_t)resp.content_length != size))
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0) return -1;
+    if (resp.mismatch) return fail(w, 200, "ContentMismatch");
+    if (resp.body_bytes != size ||
+        (resp.content_length >= 0 && (uint64_t)resp.content_length != size))
         return fail(w, 200, "LengthMismatch");
     *bytes = size;
     *ttfb_us = resp.ttfb_us;
@@ -362,8 +360,7 @@ op_stat(struct worker *w, const char *name, uint64_t gen, uint64_t *ttfb_us)
     object_path(w, path, sizeof(path), name);
     rq.method = "HEAD";
     rq.path = path;
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0)
-        return -1;
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0) return -1;
     if (resp.content_length < 0 || (uint64_t)resp.content_length != size)
         return fail(w, 200, "LengthMismatch");
     *ttfb_us = resp.ttfb_us;
@@ -382,32 +379,33 @@ op_delete(struct worker *w, const char *name, uint64_t *ttfb_us)
     rq.path = path;
     rq.resp_buf = &w->body;
     buf_reset(&w->body);
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 202) != 0)
-        return -1;
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 202) != 0) return -1;
     *ttfb_us = resp.ttfb_us;
     return 0;
 }
 
-/* Text between <tag> and </tag> in s, XML entities undone, as a new string; NULL if absent/empty. */
+/* Text between <tag> and </tag> in s, XML entities undone, as a new string; NULL if absent/empty.
+ */
 static char *
 xml_text(const char *s, const char *open, const char *close)
 {
     const char *p = strstr(s, open), *e;
     char *out, *o;
 
-    if (p == NULL)
-        return NULL;
+    if (p == NULL) return NULL;
     p += strlen(open);
     if ((e = strstr(p, close)) == NULL || e == p || (out = malloc((size_t)(e - p) + 1)) == NULL)
         return NULL;
     for (o = out; p < e; p++) {
-        static const struct { const char *ent; char c; } ents[] = {
+        static const struct {
+            const char *ent;
+            char c;
+        } ents[] = {
             {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
         size_t k;
 
         for (k = 0; k < 5; k++)
-            if (strncmp(p, ents[k].ent, strlen(ents[k].ent)) == 0)
-                break;
+            if (strncmp(p, ents[k].ent, strlen(ents[k].ent)) == 0) break;
         if (k < 5) {
             *o++ = ents[k].c;
             p += strlen(ents[k].ent) - 1;
@@ -494,8 +492,8 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int
     switch (cfg->workload) {
     case W_PUT:
     case W_BLOCK:
-        snprintf(name, sizeof(name), "%s/w%03d-%010" PRIu64,
-                 cfg->workload == W_PUT ? "put" : "blk", w->id, w->seq++);
+        snprintf(name, sizeof(name), "%s/w%03d-%010" PRIu64, cfg->workload == W_PUT ? "put" : "blk",
+                 w->id, w->seq++);
         return op_upload(w, name, 0, cfg->workload == W_BLOCK, bytes, ttfb);
     case W_GET:
         pool_name(name, sizeof(name), rng_next(&w->rng) % cfg->objects);
@@ -504,8 +502,7 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int
         pool_name(name, sizeof(name), rng_next(&w->rng) % cfg->objects);
         return op_stat(w, name, 0, ttfb);
     case W_DELETE:
-        if (w->next >= w->nslice)
-            return 1;
+        if (w->next >= w->nslice) return 1;
         pool_name(name, sizeof(name), (uint64_t)w->id + w->next++ * (uint64_t)cfg->concurrency);
         return op_delete(w, name, ttfb);
     case W_LIST:
@@ -513,13 +510,11 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int
     case W_MIXED:
         break;
     }
-    if (w->nslice == 0)
-        return 1;
+    if (w->nslice == 0) return 1;
     r = rng_next(&w->rng) % 100;
     kind = r < 45 ? K_GET : r < 75 ? K_STAT : r < 90 ? K_PUT : K_DELETE;
     j = rng_next(&w->rng) % w->nslice;
-    if (kind != K_PUT && !w->exists[j])
-        kind = K_PUT;
+    if (kind != K_PUT && !w->exists[j]) kind = K_PUT;
     pool_name(name, sizeof(name), (uint64_t)w->id + j * (uint64_t)cfg->concurrency);
     switch (kind) {
     case K_GET:
@@ -534,8 +529,7 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int
         rc = op_upload(w, name, w->gen[j], -1, bytes, ttfb);
         break;
     default:
-        if ((rc = op_delete(w, name, ttfb)) == 0)
-            w->exists[j] = 0;
+        if ((rc = op_delete(w, name, ttfb)) == 0) w->exists[j] = 0;
         break;
     }
     *kind_out = kind;
@@ -553,19 +547,16 @@ worker_main(void *arg)
 
     while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
         if (c->cfg->workload == W_DELETE && w->next >= w->nslice)
-            break;                                /* before taking a ticket another could use */
-        if (c->cfg->count > 0 && atomic_fetch_add(&c->tickets, 1) >= c->cfg->count)
-            break;
+            break; /* before taking a ticket another could use */
+        if (c->cfg->count > 0 && atomic_fetch_add(&c->tickets, 1) >= c->cfg->count) break;
         bytes = entries = ttfb = 0;
         kind = -1;
         t0 = now_ns();
         rc = one_op(w, &bytes, &entries, &ttfb, &kind);
-        if (rc > 0)
-            break;
+        if (rc > 0) break;
         t1 = now_ns();
         w->t_last = t1;
-        if (rc == 0)
-            report_ok(c->rep, &w->st, t1, t1 - t0, ttfb, bytes, entries, kind);
+        if (rc == 0) report_ok(c->rep, &w->st, t1, t1 - t0, ttfb, bytes, entries, kind);
     }
     atomic_fetch_add(&c->finished, 1);
     return NULL;
@@ -604,8 +595,7 @@ run_threads(struct worker *ws, int n, void *(*fn)(void *), struct ctx *c, const 
 
     atomic_store(&c->finished, 0);
     for (i = 0; i < n; i++, started++)
-        if (pthread_create(&ws[i].thread, NULL, fn, &ws[i]) != 0)
-            break;
+        if (pthread_create(&ws[i].thread, NULL, fn, &ws[i]) != 0) break;
     if (started < n) {
         atomic_store(&c->stop, 1);
         atomic_store(&c->failed_prepare, 1);
@@ -680,11 +670,9 @@ run(struct bench_cfg *cfg)
         fprintf(stderr, "bench: out of memory\n");
         goto done;
     }
-    if (container_op(cfg, admin, 1) != 0)
-        goto done;
+    if (container_op(cfg, admin, 1) != 0) goto done;
     created = 1;
-    if (report_init(&rep, cfg) != 0)
-        goto done;
+    if (report_init(&rep, cfg) != 0) goto done;
     have_rep = 1;
     for (i = 0; i < cfg->concurrency; i++) {
         struct worker *w = &ws[i];
@@ -698,13 +686,11 @@ run(struct bench_cfg *cfg)
                         ? (cfg->objects - (uint64_t)i + (uint64_t)cfg->concurrency - 1) /
                               (uint64_t)cfg->concurrency
                         : 0;
-        if ((w->cl = bclient_new(cfg)) == NULL)
-            goto oom;
+        if ((w->cl = bclient_new(cfg)) == NULL) goto oom;
         if (cfg->workload == W_MIXED) {
             w->gen = calloc(w->nslice + 1, sizeof(*w->gen));
             w->exists = malloc(w->nslice + 1);
-            if (w->gen == NULL || w->exists == NULL)
-                goto oom;
+            if (w->gen == NULL || w->exists == NULL) goto oom;
             memset(w->exists, 1, w->nslice + 1);
         }
     }
@@ -712,8 +698,7 @@ run(struct bench_cfg *cfg)
     if (needs_pool(cfg) && !cfg->no_prepare) {
         if (run_threads(ws, cfg->concurrency, prepare_main, &c, "prepare") != 0 ||
             atomic_load(&c.failed_prepare)) {
-            fprintf(stderr, "bench: creating the %" PRIu64 " pool objects failed\n",
-                    cfg->objects);
+            fprintf(stderr, "bench: creating the %" PRIu64 " pool objects failed\n", cfg->objects);
             report_finish(&rep, sts, cfg->concurrency, now_ns());
             goto done;
         }
@@ -730,7 +715,7 @@ run(struct bench_cfg *cfg)
             cfg->concurrency = i;
             break;
         }
-    for (s = 0; atomic_load(&c.finished) < cfg->concurrency; ) {
+    for (s = 0; atomic_load(&c.finished) < cfg->concurrency;) {
         next = rep.t_start_ns + (int64_t)(s + 1) * 1000000000LL;
         while (now_ns() < next && atomic_load(&c.finished) < cfg->concurrency) {
             int64_t left = next - now_ns();
@@ -739,22 +724,17 @@ run(struct bench_cfg *cfg)
             ts.tv_nsec = left > 50000000 ? 50000000 : left > 0 ? left : 0;
             nanosleep(&ts, NULL);
         }
-        if (now_ns() < next)
-            break;
-        if (!cfg->quiet)
-            report_progress(&rep, s);
+        if (now_ns() < next) break;
+        if (!cfg->quiet) report_progress(&rep, s);
         s++;
-        if (cfg->count == 0 && s >= cfg->warmup + cfg->duration)
-            atomic_store(&c.stop, 1);
+        if (cfg->count == 0 && s >= cfg->warmup + cfg->duration) atomic_store(&c.stop, 1);
     }
     atomic_store(&c.stop, 1);
     for (i = 0; i < cfg->concurrency; i++) {
         pthread_join(ws[i].thread, NULL);
-        if (ws[i].t_last > t_end)
-            t_end = ws[i].t_last;
+        if (ws[i].t_last > t_end) t_end = ws[i].t_last;
     }
-    if (t_end == 0)
-        t_end = now_ns();
+    if (t_end == 0) t_end = now_ns();
     if (report_finish(&rep, sts, cfg->concurrency, t_end) == 0 && atomic_load(&rep.errors) == 0)
         rc = 0;
     goto done;
@@ -762,8 +742,7 @@ run(struct bench_cfg *cfg)
 oom:
     fprintf(stderr, "bench: out of memory\n");
 done:
-    if (created && !cfg->keep && container_op(cfg, admin, 0) != 0)
-        rc = 1;
+    if (created && !cfg->keep && container_op(cfg, admin, 0) != 0) rc = 1;
     for (i = 0; ws != NULL && i < nw; i++) {
         bclient_free(ws[i].cl);
         buf_free(&ws[i].body);
@@ -777,26 +756,33 @@ done:
     free(ws);
     free(sts);
     bclient_free(admin);
-    if (have_rep)
-        report_free(&rep);
+    if (have_rep) report_free(&rep);
     return rc;
 }
 
 int
 bench_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"endpoint", required_argument, NULL, 'e'},   {"account", required_argument, NULL, 'a'},
-        {"key", required_argument, NULL, 'k'},        {"sas", required_argument, NULL, 'S'},
-        {"container", required_argument, NULL, 'c'},  {"size", required_argument, NULL, 's'},
-        {"block-size", required_argument, NULL, 'b'}, {"concurrency", required_argument, NULL, 'n'},
-        {"duration", required_argument, NULL, 'd'},   {"count", required_argument, NULL, 'N'},
-        {"objects", required_argument, NULL, 'o'},    {"warmup", required_argument, NULL, 'w'},
-        {"page-size", required_argument, NULL, 'p'},  {"seed", required_argument, NULL, 'r'},
-        {"json", required_argument, NULL, 'j'},       {"keep", no_argument, NULL, 'K'},
-        {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
-        {"no-prepare", no_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"endpoint", required_argument, NULL, 'e'},
+                                         {"account", required_argument, NULL, 'a'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"sas", required_argument, NULL, 'S'},
+                                         {"container", required_argument, NULL, 'c'},
+                                         {"size", required_argument, NULL, 's'},
+                                         {"block-size", required_argument, NULL, 'b'},
+                                         {"concurrency", required_argument, NULL, 'n'},
+                                         {"duration", required_argument, NULL, 'd'},
+                                         {"count", required_argument, NULL, 'N'},
+                                         {"objects", required_argument, NULL, 'o'},
+                                         {"warmup", required_argument, NULL, 'w'},
+                                         {"page-size", required_argument, NULL, 'p'},
+                                         {"seed", required_argument, NULL, 'r'},
+                                         {"json", required_argument, NULL, 'j'},
+                                         {"keep", no_argument, NULL, 'K'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"no-prepare", no_argument, NULL, 'P'},
+                                         {NULL, 0, NULL, 0}};
     struct bench_cfg cfg;
     const char *key = DEV_KEY;
     char container[64];
@@ -833,40 +819,53 @@ bench_main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
         switch (c) {
-        case 'e': cfg.endpoint = optarg; break;
-        case 'a': cfg.acct.name = optarg; break;
-        case 'k': key = optarg; break;
-        case 'S': cfg.sas = optarg[0] == '?' ? optarg + 1 : optarg; break;
-        case 'c': cfg.container = optarg; break;
-        case 'K': cfg.keep = 1; break;
-        case 'q': cfg.quiet = 1; break;
-        case 'P': cfg.no_prepare = 1; break;
-        case 'j': cfg.json_path = optarg; break;
+        case 'e':
+            cfg.endpoint = optarg;
+            break;
+        case 'a':
+            cfg.acct.name = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'S':
+            cfg.sas = optarg[0] == '?' ? optarg + 1 : optarg;
+            break;
+        case 'c':
+            cfg.container = optarg;
+            break;
+        case 'K':
+            cfg.keep = 1;
+            break;
+        case 'q':
+            cfg.quiet = 1;
+            break;
+        case 'P':
+            cfg.no_prepare = 1;
+            break;
+        case 'j':
+            cfg.json_path = optarg;
+            break;
         case 's':
-            if (parse_sizes(optarg, &cfg.size_min, &cfg.size_max) != 0)
-                goto bad;
+            if (parse_sizes(optarg, &cfg.size_min, &cfg.size_max) != 0) goto bad;
             break;
         case 'b':
-            if (parse_size(optarg, &cfg.block_size) != 0 || cfg.block_size == 0)
-                goto bad;
+            if (parse_size(optarg, &cfg.block_size) != 0 || cfg.block_size == 0) goto bad;
             break;
         case 'n':
         case 'p':
             n = strtol(optarg, NULL, 10);
-            if (n < 1 || n > 100000)
-                goto bad;
+            if (n < 1 || n > 100000) goto bad;
             if (c == 'n')
                 cfg.concurrency = (int)n;
             else
                 cfg.page_size = (int)n;
             break;
         case 'd':
-            if (parse_secs(optarg, &cfg.duration) != 0)
-                goto bad;
+            if (parse_secs(optarg, &cfg.duration) != 0) goto bad;
             break;
         case 'w':
-            if (parse_secs(optarg, &cfg.warmup) != 0)
-                goto bad;
+            if (parse_secs(optarg, &cfg.warmup) != 0) goto bad;
             warmup_set = 1;
             break;
         case 'N':
@@ -875,8 +874,7 @@ bench_main(int argc, char **argv)
             char *end;
             unsigned long long v = strtoull(optarg, &end, 10);
 
-            if (end == optarg || *end != '\0')
-                goto bad;
+            if (end == optarg || *end != '\0') goto bad;
             if (c == 'N')
                 cfg.count = v;
             else if (c == 'o')
@@ -897,10 +895,8 @@ bench_main(int argc, char **argv)
         fprintf(stderr, "cobalt bench: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (cfg.count > 0 && !warmup_set)
-        cfg.warmup = 0;
-    if (cfg.workload == W_DELETE && !objects_set)
-        cfg.objects = cfg.count > 0 ? cfg.count : 100000;
+    if (cfg.count > 0 && !warmup_set) cfg.warmup = 0;
+    if (cfg.workload == W_DELETE && !objects_set) cfg.objects = cfg.count > 0 ? cfg.count : 100000;
     if (needs_pool(&cfg) && cfg.objects == 0) {
         fprintf(stderr, "cobalt bench: --objects must be at least 1\n");
         return 2;
@@ -928,7 +924,7 @@ bench_main(int argc, char **argv)
                  (unsigned)(cfg.seed ^ (cfg.seed >> 32)));
         cfg.container = container;
     } else {
-        cfg.keep = 1;                 /* never delete a container the user named */
+        cfg.keep = 1; /* never delete a container the user named */
     }
     rc = run(&cfg);
 out:

@@ -21,28 +21,28 @@ struct buf;
 /* ---- configuration (bench.c fills it from the command line; read-only during a run) ---- */
 
 enum bench_workload { W_PUT, W_GET, W_STAT, W_DELETE, W_LIST, W_MIXED, W_BLOCK };
-enum { K_GET, K_STAT, K_PUT, K_DELETE };     /* the operations a mixed run draws from */
+enum { K_GET, K_STAT, K_PUT, K_DELETE }; /* the operations a mixed run draws from */
 
 struct bench_cfg {
     enum bench_workload workload;
     const char *workload_name;
-    char *base;                 /* "http://host:port", from --endpoint */
-    char *prefix;               /* the endpoint's path ("/devstoreaccount1"), "" for host-style */
-    const char *endpoint;       /* as given */
-    struct auth_account acct;   /* Shared Key; unused when sas is set */
-    const char *sas;            /* query string appended to every request, or NULL */
+    char *base;               /* "http://host:port", from --endpoint */
+    char *prefix;             /* the endpoint's path ("/devstoreaccount1"), "" for host-style */
+    const char *endpoint;     /* as given */
+    struct auth_account acct; /* Shared Key; unused when sas is set */
+    const char *sas;          /* query string appended to every request, or NULL */
     const char *container;
     uint64_t size_min, size_max;
     uint64_t block_size;
     int concurrency;
-    double duration, warmup;    /* seconds */
-    uint64_t count;             /* total operations; 0 = run for `duration` */
-    uint64_t objects;           /* pool size for get/stat/delete/list/mixed */
-    int page_size;              /* list: maxresults */
+    double duration, warmup; /* seconds */
+    uint64_t count;          /* total operations; 0 = run for `duration` */
+    uint64_t objects;        /* pool size for get/stat/delete/list/mixed */
+    int page_size;           /* list: maxresults */
     uint64_t seed;
     const char *json_path;
     int keep, quiet;
-    int no_prepare;             /* the pool exists already (an earlier run with --keep) */
+    int no_prepare; /* the pool exists already (an earlier run with --keep) */
 };
 
 /* ---- payloads: bytes that are a pure function of (object seed, offset) ---- */
@@ -61,15 +61,15 @@ int payload_check(uint64_t seed, uint64_t off, const void *src, size_t n);
 enum { BODY_DISCARD, BODY_VERIFY, BODY_KEEP };
 
 struct breq {
-    const char *method;         /* "GET", "HEAD", "PUT", "DELETE" */
-    const char *path;           /* after the endpoint's path, e.g. "/c/o1"; already URL-safe */
-    const char *query;          /* raw "restype=container&comp=list", or NULL */
-    const char *hdrs[3];        /* extra "Name: value" headers, NULL-terminated if fewer */
+    const char *method;  /* "GET", "HEAD", "PUT", "DELETE" */
+    const char *path;    /* after the endpoint's path, e.g. "/c/o1"; already URL-safe */
+    const char *query;   /* raw "restype=container&comp=list", or NULL */
+    const char *hdrs[3]; /* extra "Name: value" headers, NULL-terminated if fewer */
     /* Request body: body_len bytes, from body_mem or else generated from (body_seed, body_off). */
     uint64_t body_len;
     const char *body_mem;
     uint64_t body_seed, body_off;
-    int upload;                 /* PUT with a body (possibly empty) */
+    int upload; /* PUT with a body (possibly empty) */
     /* Response body: dropped, checked against (resp_seed, offset 0), or appended to resp_buf. */
     int resp_mode;
     uint64_t resp_seed;
@@ -77,12 +77,12 @@ struct breq {
 };
 
 struct bresp {
-    int status;                 /* HTTP status, 0 when the request never got an answer */
-    char code[64];              /* x-ms-error-code, or the transport error, or "" */
-    int64_t content_length;     /* -1 when absent */
-    uint64_t body_bytes;        /* response body bytes received */
-    int mismatch;               /* BODY_VERIFY: some byte differed from the payload */
-    uint64_t ttfb_us;           /* request start to the status line's arrival */
+    int status;             /* HTTP status, 0 when the request never got an answer */
+    char code[64];          /* x-ms-error-code, or the transport error, or "" */
+    int64_t content_length; /* -1 when absent */
+    uint64_t body_bytes;    /* response body bytes received */
+    int mismatch;           /* BODY_VERIFY: some byte differed from the payload */
+    uint64_t ttfb_us;       /* request start to the status line's arrival */
 };
 
 struct bclient;
@@ -104,7 +104,7 @@ struct wstats {                 /* one worker's, merged at the end: no locks on 
     uint32_t *lat_us, *ttfb_us; /* one per successful operation after the warm-up */
     size_t n, cap;
     uint64_t ops, bytes, entries;
-    uint64_t kind_ops[4];       /* mixed: get, stat, put, delete */
+    uint64_t kind_ops[4]; /* mixed: get, stat, put, delete */
     int oom;
 };
 
@@ -112,8 +112,8 @@ struct wstats {                 /* one worker's, merged at the end: no locks on 
 
 struct report {
     const struct bench_cfg *cfg;
-    int64_t t_start_ns;         /* when the workers were released */
-    _Atomic uint64_t *sec_ops;  /* successful operations completed in second s of the run */
+    int64_t t_start_ns;        /* when the workers were released */
+    _Atomic uint64_t *sec_ops; /* successful operations completed in second s of the run */
     _Atomic uint64_t *sec_bytes;
     _Atomic uint64_t *sec_errors;
     _Atomic uint64_t errors, mismatches;
@@ -122,10 +122,10 @@ struct report {
         int status;
         char code[64];
         uint64_t n;
-    } *errs;
+    } * errs;
     size_t nerrs;
-    void *errs_mu;              /* pthread_mutex_t *, kept opaque here */
-    uint64_t prepared;          /* objects created before the run */
+    void *errs_mu;     /* pthread_mutex_t *, kept opaque here */
+    uint64_t prepared; /* objects created before the run */
 };
 
 int64_t now_ns(void);

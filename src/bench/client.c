@@ -29,10 +29,10 @@
 #include "util/buf.h"
 #include "util/timefmt.h"
 
-#define API_VERSION   "2021-12-02"   /* accepted by Cobalt, Azurite and Azure */
-#define MAX_QUERY     16
-#define MAX_HDRS      12
-#define ARENA_CAP     (256 * 1024)
+#define API_VERSION "2021-12-02" /* accepted by Cobalt, Azurite and Azure */
+#define MAX_QUERY   16
+#define MAX_HDRS    12
+#define ARENA_CAP   (256 * 1024)
 
 /* ---- payloads ---- */
 
@@ -55,7 +55,7 @@ payload_word(uint64_t seed, uint64_t i)
 uint64_t
 payload_seed(uint64_t run_seed, const char *name, uint64_t gen)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;         /* FNV-1a of the name */
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a of the name */
 
     for (; *name != '\0'; name++)
         h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
@@ -65,8 +65,7 @@ payload_seed(uint64_t run_seed, const char *name, uint64_t gen)
 uint64_t
 payload_size(const struct bench_cfg *cfg, uint64_t seed)
 {
-    if (cfg->size_max <= cfg->size_min)
-        return cfg->size_min;
+    if (cfg->size_max <= cfg->size_min) return cfg->size_min;
     return cfg->size_min + mix64(seed ^ 0x5eedULL) % (cfg->size_max - cfg->size_min + 1);
 }
 
@@ -102,8 +101,7 @@ payload_check(uint64_t seed, uint64_t off, const void *src, size_t n)
     while (n > 0) {
         k = n < sizeof(want) ? n : sizeof(want);
         payload_fill(seed, off, want, k);
-        if (memcmp(want, s, k) != 0)
-            return -1;
+        if (memcmp(want, s, k) != 0) return -1;
         s += k;
         off += k;
         n -= k;
@@ -122,7 +120,7 @@ struct bclient {
     const struct breq *r;
     struct bresp *out;
     uint64_t sent;
-    int64_t t0;                 /* when the request started, for ttfb */
+    int64_t t0; /* when the request started, for ttfb */
 };
 
 int
@@ -136,8 +134,7 @@ bclient_new(const struct bench_cfg *cfg)
 {
     struct bclient *c = calloc(1, sizeof(*c));
 
-    if (c == NULL)
-        return NULL;
+    if (c == NULL) return NULL;
     c->cfg = cfg;
     if ((c->h = curl_easy_init()) == NULL) {
         free(c);
@@ -149,8 +146,7 @@ bclient_new(const struct bench_cfg *cfg)
 void
 bclient_free(struct bclient *c)
 {
-    if (c == NULL)
-        return;
+    if (c == NULL) return;
     curl_easy_cleanup(c->h);
     buf_free(&c->url);
     free(c);
@@ -180,8 +176,7 @@ on_write(char *p, size_t size, size_t nmemb, void *arg)
     size_t n = size * nmemb;
 
     if (c->r->resp_mode == BODY_KEEP || (out->status >= 300 && c->r->resp_buf != NULL)) {
-        if (c->r->resp_buf != NULL)
-            buf_add(c->r->resp_buf, p, n);
+        if (c->r->resp_buf != NULL) buf_add(c->r->resp_buf, p, n);
     } else if (c->r->resp_mode == BODY_VERIFY && out->status < 300 && !out->mismatch &&
                payload_check(c->r->resp_seed, out->body_bytes, p, n) != 0) {
         out->mismatch = 1;
@@ -211,8 +206,7 @@ on_header(char *p, size_t size, size_t nitems, void *arg)
     if (n > 16 && strncasecmp(p, "x-ms-error-code:", 16) == 0) {
         for (v = p + 16; v < p + n && *v == ' '; v++)
             ;
-        for (k = 0; v + k < p + n && v[k] != '\r' && v[k] != '\n' && k + 1 < sizeof(out->code);
-             k++)
+        for (k = 0; v + k < p + n && v[k] != '\r' && v[k] != '\n' && k + 1 < sizeof(out->code); k++)
             out->code[k] = v[k];
         out->code[k] = '\0';
     } else if (n > 15 && strncasecmp(p, "content-length:", 15) == 0) {
@@ -228,13 +222,11 @@ split_query(struct arena *a, const char *q, struct auth_kv *kv)
     char *s, *save = NULL, *tok, *eq;
     size_t n = 0;
 
-    if (q == NULL || (s = arena_strdup(a, q)) == NULL)
-        return 0;
+    if (q == NULL || (s = arena_strdup(a, q)) == NULL) return 0;
     for (tok = strtok_r(s, "&", &save); tok != NULL && n < MAX_QUERY;
          tok = strtok_r(NULL, "&", &save)) {
         eq = strchr(tok, '=');
-        if (eq != NULL)
-            *eq++ = '\0';
+        if (eq != NULL) *eq++ = '\0';
         kv[n].name = tok;
         kv[n].value = eq != NULL ? eq : "";
         n++;
@@ -268,16 +260,14 @@ build_headers(struct bclient *c, const struct breq *r, struct arena *a)
         hk[nh++] = (struct auth_kv){line, colon};
     }
     /* "Expect:" with no value: no 100-continue round trip before large bodies. */
-    if ((list = curl_slist_append(list, "Expect:")) == NULL)
-        return NULL;
+    if ((list = curl_slist_append(list, "Expect:")) == NULL) return NULL;
     for (i = 0; i < nh; i++) {
         if ((line = arena_printf(a, "%s: %s", hk[i].name, hk[i].value)) == NULL ||
             (nl = curl_slist_append(list, line)) == NULL)
             goto fail;
         list = nl;
     }
-    if (cfg->sas != NULL)
-        return list;
+    if (cfg->sas != NULL) return list;
 
     /* curl sends Content-Length itself for uploads; it is signed, not added. */
     if (r->upload) {
@@ -286,8 +276,7 @@ build_headers(struct bclient *c, const struct breq *r, struct arena *a)
     }
     memset(&ar, 0, sizeof(ar));
     ar.method = r->method;
-    if ((ar.raw_path = arena_printf(a, "%s%s", cfg->prefix, r->path)) == NULL)
-        goto fail;
+    if ((ar.raw_path = arena_printf(a, "%s%s", cfg->prefix, r->path)) == NULL) goto fail;
     ar.headers = hk;
     ar.nheaders = nh;
     ar.query = qk;
