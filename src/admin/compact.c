@@ -149,7 +149,8 @@ compact_volume(struct meta *m, struct store *s, uint32_t vol, uint64_t size,
         rc = rc ? rc : ENOMEM;
         goto out;
     }
-    qsort(live.v, live.n, sizeof(*live.v), cmp_seq);
+    if (live.n > 0)   /* (qsort's pointer must not be NULL, even for no elements) */
+        qsort(live.v, live.n, sizeof(*live.v), cmp_seq);
     for (size_t i = 0; i < live.n; i++)   /* each shared needle once */
         if (n == 0 || live.v[n - 1].seq != live.v[i].seq)
             live.v[n++] = live.v[i];

@@ -197,7 +197,8 @@ describe(char *out, size_t n, const char *prefix, uint64_t cid, const char *name
 static int
 scan_containers(struct fsck *f, struct arena *a)
 {
-    struct meta_iter *it = meta_iter_new(f->meta, "C", 1, "D", 1);
+    /* Live ('C') and soft-deleted ('D') containers: both own their blobs until purged. */
+    struct meta_iter *it = meta_iter_new(f->meta, "C", 1, "E", 1);
 
     if (it == NULL)
         return -1;

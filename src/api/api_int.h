@@ -148,7 +148,7 @@ int api_commit(struct api_req *q, struct meta_txn *t);
 int api_content_props(struct api_req *q, struct blob_rec *r, int from_standard);
 /* Adds the put of the addressed blob's record / the removal of its staged blocks to t. */
 int api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r);
-int api_drop_staged(struct api_req *q, struct meta_txn *t);
+int api_drop_staged(struct api_req *q, struct meta_txn *t, const struct blob_rec *old);
 /* Takes the container lock (read) after checking the container still exists (M3), then the
  * blob's stripe lock (M2).  0, or -1 with 404 ContainerNotFound described (nothing held). */
 int api_blob_lock(struct api_req *q, unsigned *stripe);

@@ -76,18 +76,34 @@ api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r
 }
 
 int
-api_drop_staged(struct api_req *q, struct meta_txn *t)
+api_drop_staged(struct api_req *q, struct meta_txn *t, const struct blob_rec *old)
 {
     struct buf lo = BUF_INIT, hi = BUF_INIT;
-    int ok;
+    struct meta_iter *it = NULL;
+    int rc = 0;
 
+    /* Most writes replace blobs that never had staged blocks: nothing to do.  Otherwise point
+     * deletions of each staged key -- RocksDB reads pay for range tombstones long after. */
+    if (!(old->flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)))
+        return 0;
     meta_key_block_range(&lo, &hi, q->cont.id, q->blob, q->blob_len);
-    ok = buf_ok(&lo) && buf_ok(&hi);
-    if (ok)
-        meta_txn_delete_range(t, lo.p, lo.len, hi.p, hi.len);
+    if (!buf_ok(&lo) || !buf_ok(&hi) ||
+        (it = meta_iter_new(q->srv->meta, lo.p, lo.len, hi.p, hi.len)) == NULL) {
+        rc = api_fail(q, E_InternalError);
+        goto out;
+    }
+    for (; meta_iter_valid(it); meta_iter_next(it)) {
+        size_t kl;
+        const char *k = meta_iter_key(it, &kl);
+        meta_txn_delete(t, k, kl);
+    }
+    if (meta_iter_status(it) != 0)
+        rc = api_fail_io(q, META_EIO);
+out:
+    meta_iter_free(it);
     buf_free(&lo);
     buf_free(&hi);
-    return ok ? 0 : api_fail(q, E_InternalError);
+    return rc;
 }
 
 int
@@ -224,7 +240,7 @@ op_put_blob(struct api_req *q)
         api_fail(q, E_InternalError);
         goto out;
     }
-    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t) != 0 ||
+    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t, &old) != 0 ||
         api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, &r) != 0)
         goto out;
     err = api_commit(q, t);

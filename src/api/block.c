@@ -129,6 +129,11 @@ op_put_block(struct api_req *q)
             r.cache_control = "";
         if (api_put_blob_rec(q, t, &r) != 0)
             goto out;
+    } else if (!(r.flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED))) {
+        /* Remember that staged blocks exist, so the next commit knows to drop them. */
+        r.flags |= BLOB_F_STAGED;
+        if (api_put_blob_rec(q, t, &r) != 0)
+            goto out;
     }
     meta_key_block(&k, q->cont.id, q->blob, q->blob_len, id, idlen);
     meta_extent_encode(&q->ext, &v);
@@ -308,7 +313,7 @@ op_put_block_list(struct api_req *q)
         api_fail(q, E_InternalError);
         goto out;
     }
-    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t) != 0 ||
+    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t, &old) != 0 ||
         api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, &r) != 0)
         goto out;
     rc = api_commit(q, t);
@@ -341,7 +346,9 @@ void
 op_get_block_list(struct api_req *q)
 {
     const char *type = api_query(q, "blocklisttype");
-    int committed = 1, uncommitted = 0, rc;
+    int committed = 1, uncommitted = 0, rc, addressed, current = 1;
+    char kind;
+    int64_t id;
     struct blob_rec r;
     struct buf b = BUF_INIT, lo = BUF_INIT, hi = BUF_INIT;
     struct meta_iter *it = NULL;
@@ -357,15 +364,30 @@ op_get_block_list(struct api_req *q)
             return;
         }
     }
-    rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &r);
-    if (rc == META_NOTFOUND) {
-        api_fail(q, E_BlobNotFound);
+    if ((addressed = api_blob_address(q, &kind, &id)) < 0)
         return;
+    if (addressed) {
+        /* A snapshot or version: its committed blocks; it has no staged ones. */
+        if ((rc = api_blob_load_addressed(q, &r, &current)) <= 0) {
+            if (rc == 0)
+                api_fail(q, E_BlobNotFound);
+            return;
+        }
+        if (!current)
+            uncommitted = 0;
+    } else {
+        rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &r);
+        if (rc == META_NOTFOUND || (rc == 0 && r.deleted)) {
+            api_fail(q, E_BlobNotFound);
+            return;
+        }
+        if (rc != 0) {
+            api_fail_io(q, rc);
+            return;
+        }
     }
-    if (rc != 0) {
-        api_fail_io(q, rc);
+    if (api_lease_check_blob(q, !(r.flags & BLOB_F_UNCOMMITTED), &r, 0) != 0)
         return;
-    }
     buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>");
     if (committed) {
         buf_puts(&b, "<CommittedBlocks>");

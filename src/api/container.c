@@ -361,7 +361,7 @@ xml_name(struct buf *b, const char *name, size_t n)
 
 /* What a List Blobs request asked to include. */
 struct list_opts {
-    int metadata, tags, uncommitted, snapshots, versions, deleted, copy;
+    int metadata, tags, uncommitted, snapshots, versions, deleted, copy, immutability, legalhold;
     int64_t now, day_ticks;
 };
 
@@ -413,6 +413,14 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
         api_xml_copy(b, &r->copy);
     if (r->ntags > 0)
         buf_printf(b, "<TagCount>%zu</TagCount>", r->ntags);
+    if (o->immutability && r->immutable_mode != IMMUT_NONE) {
+        fmt_rfc1123(r->immutable_until, t);
+        xml_elem(b, "ImmutabilityPolicyUntilDate", t);
+        xml_elem(b, "ImmutabilityPolicyMode",
+                 r->immutable_mode == IMMUT_LOCKED ? "locked" : "unlocked");
+    }
+    if (o->legalhold)
+        xml_elem(b, "LegalHold", r->legal_hold ? "true" : "false");
     if (r->deleted) {
         fmt_rfc1123(r->deleted, t);
         xml_elem(b, "DeletedTime", t);
@@ -506,6 +514,8 @@ op_list_blobs(struct api_req *q)
     o.versions = api_include_has(include, "versions");
     o.deleted = api_include_has(include, "deleted");
     o.tags = api_include_has(include, "tags");
+    o.immutability = api_include_has(include, "immutabilitypolicy");
+    o.legalhold = api_include_has(include, "legalhold");
     o.day_ticks = q->srv->day_ticks;
     o.copy = api_include_has(include, "copy");
     o.now = ticks_now();

@@ -1166,7 +1166,9 @@ commit_dest(struct api_req *q, enum copy_kind kind, struct blob_rec *r, const ch
         r->lease = old.lease;   /* replacing the content keeps the lease (its id was required) */
     if ((t = meta_txn_new()) == NULL)
         return api_fail(q, E_InternalError);
-    if (api_put_blob_rec(q, t, r) != 0 || api_drop_staged(q, t) != 0 ||
+    /* Through api_blob_replace: a copy makes a new version, and keeps a soft-deleted blob it
+     * replaces as a deleted snapshot, like any other write of content. */
+    if (api_blob_replace(q, t, &old, r, 1) != 0 || api_drop_staged(q, t, &old) != 0 ||
         api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, r) != 0) {
         meta_txn_free(t);
         return -1;

@@ -190,7 +190,9 @@ api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *o
             purge_mark_blob(q, t, 'S', id, old->purge_at, 1) != 0)
             return -1;
     } else if (exists && api_versioning(q) && new_version) {
-        if (put_sub(q, t, 'V', old->version_id ? old->version_id : old->modified, old) != 0)
+        struct blob_rec prev = *old;
+        memset(&prev.lease, 0, sizeof(prev.lease));   /* the lease stays with the blob */
+        if (put_sub(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev) != 0)
             return -1;
     }
     if (api_versioning(q)) {
@@ -378,11 +380,17 @@ op_delete_blob(struct api_req *q)
         api_fail(q, E_AuthorizationPermissionMismatch);   /* deleting a version needs 'x' */
         return;
     }
-    if (permanent && (!addressed || !set.allow_permanent_delete ||
-                      (q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))))) {
+    if (permanent && !addressed) {
         api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
-                       "Permanent delete needs a snapshot or version, AllowPermanentDelete and "
-                       "the 'y' permission.");
+                       "Permanent delete applies to a snapshot or a version.");
+        return;
+    }
+    if (permanent && !set.allow_permanent_delete) {
+        api_fail(q, E_PermanentDeleteNotEnabled);
+        return;
+    }
+    if (permanent && q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))) {
+        api_fail(q, E_AuthorizationPermissionMismatch);   /* permanent delete needs 'y' */
         return;
     }
     if (set.delete_retention_days > 0)
@@ -413,11 +421,14 @@ op_delete_blob(struct api_req *q)
         } else {
             for (i = 0; i < nsubs && !(subs[i].kind == kind && subs[i].id == id); i++)
                 ;
-            if (i == nsubs || (subs[i].r.deleted && !permanent)) {
+            if (i == nsubs || (subs[i].r.deleted && !permanent) || expired(&subs[i].r, ticks_now())) {
                 api_fail(q, E_BlobNotFound);
                 goto out;
             }
-            if (remove_sub(q, t, &subs[i], kind == 'S' ? purge_at : purge_at, permanent) != 0)
+            /* Snapshots and versions keep their own WORM protection (and conditions). */
+            if (api_blob_write_gate(q, 1, &subs[i].r, GATE_CONTENT) != 0)
+                goto out;
+            if (remove_sub(q, t, &subs[i], purge_at, permanent) != 0)
                 goto out;
         }
     } else {
@@ -447,8 +458,10 @@ op_delete_blob(struct api_req *q)
             if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
                 goto out;
             if (api_versioning(q)) {
-                /* The current record becomes a previous version. */
-                if (put_sub(q, t, 'V', r.version_id ? r.version_id : r.modified, &r) != 0)
+                /* The current record becomes a previous version (without its lease). */
+                struct blob_rec prev = r;
+                memset(&prev.lease, 0, sizeof(prev.lease));
+                if (put_sub(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev))
                     goto out;
                 meta_txn_delete(t, k.p, k.len);
             } else if (purge_at) {
@@ -461,7 +474,7 @@ op_delete_blob(struct api_req *q)
                 meta_txn_delete(t, k.p, k.len);
             }
             removed_current = 1;
-            if (api_drop_staged(q, t) != 0)
+            if (api_drop_staged(q, t, &r) != 0)
                 goto out;
         }
     }
@@ -490,7 +503,7 @@ op_undelete_blob(struct api_req *q)
     struct sub *subs = NULL;
     struct meta_txn *t = NULL;
     size_t nsubs = 0;
-    int rc, found = 0;
+    int rc, found = 0, restored = 0;
     int64_t now = ticks_now();
     unsigned stripe;
 
@@ -508,7 +521,10 @@ op_undelete_blob(struct api_req *q)
     }
     if (rc == 0) {
         found = 1;
+        restored += !expired(&r, now);
         if (r.deleted && !expired(&r, now)) {
+            if (purge_mark_blob(q, t, 0, 0, r.purge_at, 0) != 0)
+                goto out;
             r.deleted = r.purge_at = 0;
             if (api_put_blob_rec(q, t, &r) != 0 ||
                 api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, NULL, &r) != 0)
@@ -517,6 +533,7 @@ op_undelete_blob(struct api_req *q)
     }
     for (size_t i = 0; i < nsubs; i++) {
         found = 1;
+        restored += !expired(&subs[i].r, now);
         if (subs[i].r.deleted && !expired(&subs[i].r, now)) {
             if (purge_mark_blob(q, t, subs[i].kind, subs[i].id, subs[i].r.purge_at, 0) != 0)
                 goto out;
@@ -525,7 +542,8 @@ op_undelete_blob(struct api_req *q)
                 goto out;
         }
     }
-    if (!found) {
+    if (!found || restored == 0) {
+        /* Nothing left to restore (never deleted counts as restored; past retention does not). */
         api_fail(q, E_BlobNotFound);
         goto out;
     }

@@ -179,9 +179,6 @@ def test_sdk_policy_and_hold(ic):
     assert not bc.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="a policy or legal hold on a previous version or a snapshot does not "
-                                       "stop Delete Blob ?versionid= / ?snapshot= (versions.c op_delete_blob "
-                                       "removes sub-records without the immutability gate)")
 @pytest.mark.parametrize("kind", ["versionid", "snapshot"])
 def test_protected_version_or_snapshot_cannot_be_deleted(iraw, ic, kind):
     c = ic.container_name
@@ -199,8 +196,6 @@ def test_protected_version_or_snapshot_cannot_be_deleted(iraw, ic, kind):
     assert r.status == 409, r
 
 
-@pytest.mark.xfail(strict=True, reason="List Blobs accepts include=immutabilitypolicy,legalhold but never emits "
-                                       "ImmutabilityPolicyUntilDate / ImmutabilityPolicyMode / LegalHold (§4.2)")
 def test_listing_shows_policy_and_hold(iraw, ic):
     c = ic.container_name
     iraw.put_blob(c, "lp", b"x", headers={"x-ms-immutability-policy-until-date": rfc1123(3600),

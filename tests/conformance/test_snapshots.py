@@ -182,8 +182,6 @@ def test_overwrite_by_block_list_keeps_snapshots(container):
     assert [b.id for b in bc.get_block_list("committed")[0]] == ["MDM="]
 
 
-@pytest.mark.xfail(strict=True, reason="Get Block List ignores ?snapshot= (and ?versionid=): it returns the "
-                                       "base blob's committed blocks, and 200 for an unknown snapshot")
 def test_get_block_list_of_a_snapshot(raw, container):
     bc = container.get_blob_client("bl")
     bc.stage_block("MDE=", b"first-")

@@ -127,10 +127,6 @@ def test_delete_keeps_versions_and_promote_by_copy(vraw, vc):
     assert vget(vraw, c, "d", v2).body == b"second"
 
 
-@pytest.mark.xfail(strict=True, reason="Copy Blob / Copy Blob From URL / Put Blob From URL bypass versioning "
-                                       "(copy.c commit_dest writes the record directly instead of via "
-                                       "api_blob_replace): the overwritten current version is lost and the "
-                                       "destination gets no version id (no x-ms-version-id)")
 def test_promote_version_by_copy(vraw, vc, vsrv):
     c = vc.container_name
     v1 = vraw.put_blob(c, "p", b"first").header("x-ms-version-id")
