@@ -22,6 +22,10 @@ if [ "${1:-}" = "--long" ]; then
     shift
 fi
 export PYTHONDONTWRITEBYTECODE=1
+# Our own pytest temp root: other pytest runs on the machine rotate /tmp/pytest-of-$USER, and the
+# data dirs and server logs of a failed crash run are the evidence (the last 3 runs are kept).
+export PYTEST_DEBUG_TEMPROOT="${PYTEST_DEBUG_TEMPROOT:-${TMPDIR:-/tmp}/cobalt-crash-tmp}"
+mkdir -p "$PYTEST_DEBUG_TEMPROOT"
 failed_builds=0
 if [ "${COBALT_CRASH_SKIP_BUILD:-0}" != "1" ]; then
     for spec in "build-fault -DCOBALT_FAULT_INJECTION=ON" "build-tsan -DCOBALT_TSAN=ON"; do

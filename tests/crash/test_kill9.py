@@ -41,7 +41,8 @@ def test_kill9_under_load(tmp_path, seed):
         srv.start()
         errors = verify(srv.port, "kill9", ledger, f"cycle {cycle}, seed {seed}")
         assert not errors, (f"{len(errors)} violations after kill -9 in cycle {cycle}:\n"
-                            + "\n".join(errors[:20]))
+                            + "\n".join(errors[:20]) + f"\nserver running: {srv.alive()} "
+                            f"(status {srv.proc.poll()}), log {srv.log_path}:\n{srv.log_tail()}")
     live = sum(1 for a in ledger.acked.values() if a[0] is not None)
     print(f"kill -9: {CYCLES} cycles, {total_acks} acknowledged writes, {in_flight_total} in "
           f"flight at the kills, {live} blobs at the end, 0 violations, "

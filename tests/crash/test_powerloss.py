@@ -57,7 +57,9 @@ def _chain(root: Path, chain: int, points: int, seed: int, stats: dict):
             stats["crashes"] += 1
         else:
             errors = verify(srv.port, "power", ledger, ctx)
-            assert not errors, f"{len(errors)} violations ({ctx}):\n" + "\n".join(errors[:20])
+            assert not errors, (f"{len(errors)} violations ({ctx}):\n" + "\n".join(errors[:20])
+                                + f"\nserver running: {srv.alive()}, log {srv.log_path}:\n"
+                                + srv.log_tail())
             stats["checks"] += 1
             w = Workload(srv.port, "power", ledger, seed=rng.randrange(1 << 30), threads=4,
                          names_per_thread=30).start()
