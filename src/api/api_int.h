@@ -119,6 +119,9 @@ int api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out);
 void api_put_metadata_headers(struct api_req *q, size_t n, const struct meta_pair *m);
 void api_xml_metadata(struct buf *b, size_t n, const struct meta_pair *m);
 
+/* An If-Match / If-None-Match value ("*", or one ETag, quoted or not) against an ETag. */
+int api_etag_matches(const char *cond, uint64_t etag);
+
 /*
  * Conditional headers (§5.1) against a resource's ETag and Last-Modified; exists == 0 when the
  * resource is missing.  read != 0 for GET/HEAD semantics (304).  0 to proceed, -1 when the

@@ -841,22 +841,6 @@ local_load(struct api_req *q, const struct src_url *u, const struct local_src *l
     return u->versionid == NULL || r->version_id == id;
 }
 
-static int
-etag_is(const char *cond, uint64_t etag)
-{
-    char t[19];
-    size_t n = strlen(cond);
-
-    if (strcmp(cond, "*") == 0)
-        return 1;
-    if (n >= 2 && cond[0] == '"' && cond[n - 1] == '"') {
-        cond++;
-        n -= 2;
-    }
-    fmt_etag(etag, t);
-    return n == strlen(t) && strncmp(cond, t, n) == 0;
-}
-
 /* x-ms-source-if-* and x-ms-source-lease-id against the source record (§5.1): 0, or -1 (412). */
 static int
 source_conditions(struct api_req *q, const struct src_url *u, const struct blob_rec *r)
@@ -870,11 +854,11 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
     int64_t t, mod_s = r->modified / TICKS_PER_SEC;
     struct tagexpr *e;
 
-    if (im != NULL && !etag_is(im, r->etag))
+    if (im != NULL && !api_etag_matches(im, r->etag))
         return api_fail(q, E_SourceConditionNotMet);
     if (ius != NULL && parse_http_date(ius, &t) == 0 && mod_s > t / TICKS_PER_SEC)
         return api_fail(q, E_SourceConditionNotMet);
-    if (inm != NULL && etag_is(inm, r->etag))
+    if (inm != NULL && api_etag_matches(inm, r->etag))
         return api_fail(q, E_SourceConditionNotMet);
     if (ims != NULL && parse_http_date(ims, &t) == 0 && mod_s <= t / TICKS_PER_SEC)
         return api_fail(q, E_SourceConditionNotMet);

@@ -448,8 +448,8 @@ api_xml_metadata(struct buf *b, size_t n, const struct meta_pair *m)
 
 /* ---- conditions (§5.1) ----------------------------------------------------------------- */
 
-static int
-etag_matches(const char *cond, uint64_t etag)
+int
+api_etag_matches(const char *cond, uint64_t etag)
 {
     char t[19];
     size_t n = strlen(cond);
@@ -485,7 +485,7 @@ api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modif
             return api_fail(q, E_ConditionNotMet);
         return 0;
     }
-    if (im != NULL && !etag_matches(im, etag))
+    if (im != NULL && !api_etag_matches(im, etag))
         return api_fail(q, E_ConditionNotMet);
     if (ius && parse_http_date(ius, &t) == 0 && mod_s > t / TICKS_PER_SEC)
         return api_fail(q, E_ConditionNotMet);
@@ -495,7 +495,7 @@ api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modif
                 return api_fail(q, E_UnsatisfiableCondition);
             return api_fail(q, create_only_409 ? E_BlobAlreadyExists : E_ConditionNotMet);
         }
-        inm_hit = etag_matches(inm, etag);
+        inm_hit = api_etag_matches(inm, etag);
     }
     if (read) {
         if (inm_hit && !(ims && !ims_fail)) {
