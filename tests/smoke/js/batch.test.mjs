@@ -5,100 +5,24 @@
 // COBALT_BIN selects the binary (default build/cobalt).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, existsSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import {
-  BlobServiceClient,
   ContainerClient,
   StorageSharedKeyCredential,
   ContainerSASPermissions,
   generateBlobSASQueryParameters,
 } from "@azure/storage-blob";
+import { ACCOUNT, KEY, sleep, startServer } from "./server.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../../..");
-const bin = path.resolve(repo, process.env.COBALT_BIN || "build/cobalt");
-const ACCOUNT = "devstoreaccount1";
-const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-let proc;
-let port;
-let tmp;
-let logPath;
+let server;
 let service;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function canConnect(p) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: "127.0.0.1", port: p });
-    sock.once("connect", () => { sock.destroy(); resolve(true); });
-    sock.once("error", () => resolve(false));
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function startServer() {
-  assert.ok(existsSync(bin), `server binary ${bin} does not exist (set COBALT_BIN or build it)`);
-  tmp = mkdtempSync(path.join(os.tmpdir(), "cobalt-jsbatch-"));
-  logPath = path.join(tmp, "server.log");
-  port = await freePort();
-  const log = openSync(logPath, "a");
-  proc = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir",
-    path.join(tmp, "data"), "--log-level", process.env.COBALT_LOG_LEVEL || "warn", "--rehydrate-delay", "1"],
-  { stdio: ["ignore", log, log] });
-  closeSync(log);
-  let exited = null;
-  proc.once("exit", (code, sig) => { exited = { code, sig }; });
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`cobalt exited early (${JSON.stringify(exited)}):\n${readFileSync(logPath, "utf8")}`);
-    if (await canConnect(port)) return;
-    await sleep(50);
-  }
-  throw new Error("cobalt did not accept connections in 60 s");
-}
-
-async function stopServer() {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const done = new Promise((r) => proc.once("exit", (code, sig) => r({ code, sig })));
-  proc.kill("SIGTERM");
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 30000);
-  const res = await done;
-  clearTimeout(timer);
-  return res;
-}
-
 before(async () => {
-  await startServer();
-  const cs = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};` +
-    `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`;
-  service = BlobServiceClient.fromConnectionString(cs, { retryOptions: { maxTries: 1 } });
+  server = await startServer("cobalt-jsbatch-", ["--rehydrate-delay", "1"]);
+  service = server.service;
 });
 
-after(async () => {
-  const res = await stopServer();
-  const log = existsSync(logPath) ? readFileSync(logPath, "utf8") : "";
-  if (process.env.COBALT_KEEP_LOG) console.log(log);
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-  assert.ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(log), `sanitizer report:\n${log}`);
-  if (res) assert.equal(res.code, 0, `server exit status on SIGTERM: ${JSON.stringify(res)}\n${log}`);
-});
+after(async () => { await server?.stop(); });
 
 async function newContainer(names) {
   const container = service.getContainerClient(`jsb${randomBytes(6).toString("hex")}`);

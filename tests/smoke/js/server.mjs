@@ -1,0 +1,110 @@
+// The server harness shared by the JS SDK smoke tests (*.test.mjs in this directory): runs the
+// real cobalt binary on a free 127.0.0.1 port with its data in a fresh temporary directory, and
+// stops it with the checks every suite makes (no sanitizer report, exit status 0 on SIGTERM).
+// COBALT_BIN selects the binary (default build/cobalt, relative to the repo root).
+// COBALT_LOG_LEVEL sets the server's log level (default warn).
+// COBALT_KEEP_LOG=1 prints the server log when the server is stopped.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, existsSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { BlobServiceClient } from "@azure/storage-blob";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../../..");
+const bin = path.resolve(repo, process.env.COBALT_BIN || "build/cobalt");
+
+export const ACCOUNT = "devstoreaccount1";
+export const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function canConnect(p) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: "127.0.0.1", port: p });
+    sock.once("connect", () => { sock.destroy(); resolve(true); });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+// SIGTERM (SIGKILL after 30 s); resolves to { code, sig }, or undefined if it had already exited.
+async function terminate(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return undefined;
+  const done = new Promise((r) => proc.once("exit", (code, sig) => r({ code, sig })));
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 30000);
+  const res = await done;
+  clearTimeout(timer);
+  return res;
+}
+
+// Starts cobalt and waits until it accepts connections. prefix names the temporary directory
+// (data and server.log); extraArgs are appended to the `serve` command line.
+// Returns { port, url, connectionString, service, stop }: url is the account's blob endpoint,
+// service a BlobServiceClient on it without retries, and stop() ends the server, removes the
+// temporary directory and asserts that the log has no sanitizer report and that the server
+// exited with status 0 on SIGTERM. If the server does not come up, startServer cleans up and
+// throws with the server's log.
+export async function startServer(prefix, extraArgs = []) {
+  assert.ok(existsSync(bin), `server binary ${bin} does not exist (set COBALT_BIN or build it)`);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const logPath = path.join(tmp, "server.log");
+  const readLog = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
+  let proc;
+  let port;
+  try {
+    port = await freePort();
+    const log = openSync(logPath, "a");
+    proc = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir",
+      path.join(tmp, "data"), "--log-level", process.env.COBALT_LOG_LEVEL || "warn", ...extraArgs],
+    { stdio: ["ignore", log, log] });
+    closeSync(log);
+    await waitUntilListening(proc, port, readLog);
+  } catch (e) {
+    await terminate(proc);
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+
+  const url = `http://127.0.0.1:${port}/${ACCOUNT}`;
+  const connectionString = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};` +
+    `BlobEndpoint=${url};`;
+  const service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 1 } });
+
+  async function stop() {
+    const res = await terminate(proc);
+    const log = readLog();
+    if (process.env.COBALT_KEEP_LOG) console.log(log);
+    rmSync(tmp, { recursive: true, force: true });
+    assert.ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(log), `sanitizer report:\n${log}`);
+    if (res) assert.equal(res.code, 0, `server exit status on SIGTERM: ${JSON.stringify(res)}\n${log}`);
+  }
+
+  return { port, url, connectionString, service, stop };
+}
+
+async function waitUntilListening(proc, port, readLog) {
+  let exited = null;
+  proc.once("exit", (code, sig) => { exited = { code, sig }; });
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`cobalt exited early (${JSON.stringify(exited)}):\n${readLog()}`);
+    if (await canConnect(port)) return;
+    await sleep(50);
+  }
+  throw new Error(`cobalt did not accept connections in 60 s:\n${readLog()}`);
+}
