@@ -31,7 +31,8 @@ PKGS=(
     libmicrohttpd-dev librocksdb-dev libexpat1-dev libssl-dev libcurl4-openssl-dev
 )
 if [ "$WHAT" != build ]; then
-    PKGS+=(python3 python3-pytest python3-azure-storage azure-cli ca-certificates)
+    PKGS+=(python3 python3-pytest python3-azure-storage azure-cli ca-certificates
+           clang libclang-rt-14-dev)   # clang: the libFuzzer targets of tests/fuzz
 fi
 # Node.js (tests only): only install Debian's when no node is on the machine (a NodeSource build may already
 # be there, and Debian's npm package conflicts with its bundled npm).

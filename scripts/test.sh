@@ -177,23 +177,35 @@ if [ -d tests/abuse ]; then
     else record "pytest abuse-asan (no binary)" 0 1 0; fi
 fi
 
+# run_script NAME TIMEOUT CMD... : a suite that ends with an "N passed, N failed" line.
+run_script() {
+    local name="$1" limit="$2" t=$SECONDS log line p f rc
+    shift 2
+    hr "$name"
+    log="$LOGDIR/$(echo "$name" | tr ' /' '__').log"
+    run_logged "$log" "$limit" "$@"
+    rc=$?
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    p=$(echo "$line" | sed -n 's/^\([0-9]\+\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.* \([0-9]\+\) failed.*/\1/p')
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    record "$name" "$p" "$f" $((SECONDS - t))
+}
+
 if [ -f tests/bench/bench_test.sh ]; then
     if [ $RELEASE_OK = 1 ]; then
-        hr "bench self-test"
-        t=$SECONDS
-        log="$LOGDIR/bench.log"
-        run_logged "$log" 900 bash tests/bench/bench_test.sh "$ROOT/build/cobalt"
-        rc=$?
-        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-        p=$(echo "$line" | sed -n 's/^\([0-9]\+\) passed.*/\1/p')
-        f=$(echo "$line" | sed -n 's/.* \([0-9]\+\) failed.*/\1/p')
-        p=${p:-0}
-        f=${f:-0}
-        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-        record "bench self-test" "$p" "$f" $((SECONDS - t))
+        run_script "bench self-test" 900 bash tests/bench/bench_test.sh "$ROOT/build/cobalt"
     else
         record "bench self-test (no binary)" 0 1 0
     fi
+fi
+
+# Fuzzers: replay every past crasher and the corpus, then fuzz each target briefly
+# (FUZZ_SECONDS per target; tests/fuzz/run.sh --long is the long mode).
+if [ -x tests/fuzz/run.sh ]; then
+    run_script "fuzz" 1800 tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
 fi
 
 finish
