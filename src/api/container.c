@@ -595,6 +595,20 @@ op_list_blobs(struct api_req *q)
             buf_free(&s);
             continue;
         }
+        if ((kind == 'S' && !o.snapshots) || (kind == 'V' && !o.versions)) {
+            /* Not asked for: jump past all of this blob's snapshots (or versions) at once. */
+            struct buf s = BUF_INIT;
+            buf_add(&s, k, base + nlen + 1);
+            buf_u8(&s, (uint8_t)(kind + 1));
+            if (!buf_ok(&s)) {
+                buf_free(&s);
+                api_fail(q, E_InternalError);
+                goto out;
+            }
+            meta_iter_seek(it, s.p, s.len);
+            buf_free(&s);
+            continue;
+        }
         v = meta_iter_value(it, &vlen);
         if (meta_blob_decode(q->a, v, vlen, &r) != 0) {
             api_fail_io(q, META_EIO);
