@@ -190,6 +190,14 @@ def fsck(data_dir, bin_kind="release", timeout=300):
     return problems, out
 
 
+def compact(data_dir, bin_kind="release", timeout=600):
+    """`cobalt compact DATA_DIR` (server stopped); its summary line."""
+    p = subprocess.run([str(binary(bin_kind)), "compact", str(data_dir)], capture_output=True,
+                       text=True, timeout=timeout)
+    assert p.returncode == 0, f"cobalt compact exit {p.returncode}:\n{p.stdout}{p.stderr}"
+    return p.stdout.strip()
+
+
 # ------------------------------------------------------------------------------------------------
 # Raw client
 # ------------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from crashlib import (CRASH_STATUS, LONG, Client, Ledger, Server, Workload, binary, fsck,
+from crashlib import (CRASH_STATUS, LONG, Client, Ledger, Server, Workload, binary, compact,
+                      fsck,
                       setup_container, verify)
 
 LOSSES = ["drop", "keep", "part", "torn512", "torn4k", "garbage", "zeros", "mix"]
@@ -78,6 +79,10 @@ def _chain(root: Path, chain: int, points: int, seed: int, stats: dict):
             ledger.acks = 0
         problems, out = fsck(srv.data_dir, "fault")
         assert problems == 0, f"{ctx}: fsck of the crashed state:\n{out[-4000:]}"
+        if point % 25 == 24:   # compact the crashed state offline (and bound the volume count)
+            compact(srv.data_dir, "fault")
+            problems, out = fsck(srv.data_dir, "fault")
+            assert problems == 0, f"{ctx}: fsck after cobalt compact:\n{out[-4000:]}"
     # A normal restart (no faults) sees the same, and takes writes.
     srv.start()
     errors = verify(srv.port, "power", ledger, f"chain {chain} final, seed {seed}")
