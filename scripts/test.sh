@@ -6,6 +6,8 @@
 #   4. the pytest conformance suite against the release binary, then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow)
 #   5. the JS SDK smoke test and the az CLI smoke test (release binary)
+#   6. the HTTP abuse suite (both binaries), the bench self-test, the crash/fault/bit-rot/TSan
+#      suites and a short fuzzing run (FUZZ_SECONDS per target, default 30)
 #   6. other suites when present: tests/abuse (pytest, release and ASan binaries) and
 #      tests/bench/bench_test.sh (release binary)
 # Exits non-zero if anything failed; the last line is "N passed, N failed" over everything that ran.
@@ -199,6 +201,16 @@ if [ -f tests/bench/bench_test.sh ]; then
         run_script "bench self-test" 900 bash tests/bench/bench_test.sh "$ROOT/build/cobalt"
     else
         record "bench self-test (no binary)" 0 1 0
+    fi
+fi
+
+# Crash, power-loss, I/O-fault, bit-rot and TSan suites (tests/crash/run.sh --long: long mode).
+if [ -x tests/crash/run.sh ]; then
+    if [ $RELEASE_OK = 1 ]; then
+        run_script "crash suites" 1800 env COBALT_BIN="$ROOT/build/cobalt" JOBS="$JOBS" \
+            bash tests/crash/run.sh
+    else
+        record "crash suites (no binary)" 0 1 0
     fi
 fi
 

@@ -368,9 +368,11 @@ serve(int argc, char **argv)
     if (http_start(&hc, &app, &http) != 0)
         goto out;
     __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
+    /* Dead space left before this start is unknown: the first check after start-up compacts. */
+    srv.freed_bytes = (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4;
     compactor = compactor_start(srv.meta, srv.store, threshold,
-                                    (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
-                                    &srv.freed_bytes);
+                                (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
+                                &srv.freed_bytes);
     if (scrub_rate > 0)
         scrubber = scrubber_start(srv.meta, srv.store, scrub_rate << 20, (unsigned)scrub_interval);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",

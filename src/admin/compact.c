@@ -14,6 +14,9 @@
 #include "meta/meta.h"
 #include "store/needle.h"
 #include "store/store.h"
+#ifdef COBALT_FAULT_INJECTION
+#include "store/faultio.h"
+#endif
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -389,6 +392,14 @@ compact_main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/volumes", argv[optind]);
     sc.dir = path;
     sc.fsync = 1;
+#ifdef COBALT_FAULT_INJECTION
+    /* Test builds only (tests/crash): crashes inside an offline compaction. */
+    if (getenv("COBALT_IO_FAULTS") != NULL && (sc.io = faultio_setup(getenv("COBALT_IO_FAULTS"))) == NULL) {
+        fprintf(stderr, "compact: cannot parse COBALT_IO_FAULTS\n");
+        meta_close(m);
+        return 2;
+    }
+#endif
     if ((rc = store_open(&sc, &s)) != 0 || (rc = compact_recover(m, s)) != 0 ||
         (rc = compact_run(m, s, threshold, &st)) != 0) {
         fprintf(stderr, "compact: %s\n", strerror(rc));

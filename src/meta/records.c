@@ -148,24 +148,6 @@ meta_key_deleted_container(struct buf *k, const char *account, const char *name,
     buf_u64(k, (uint64_t)deleted);
 }
 
-int
-meta_txn_drop_container(struct meta_txn *t, uint64_t cid)
-{
-    void (*ranges[3])(struct buf *, struct buf *, uint64_t) = {meta_key_blob_range,
-                                                               meta_key_block_all,
-                                                               meta_key_tag_all};
-    int ok = 1;
-
-    for (int i = 0; i < 3 && ok; i++) {
-        struct buf lo = BUF_INIT, hi = BUF_INIT;
-        ranges[i](&lo, &hi, cid);
-        if ((ok = buf_ok(&lo) && buf_ok(&hi)))
-            meta_txn_delete_range(t, lo.p, lo.len, hi.p, hi.len);
-        buf_free(&lo);
-        buf_free(&hi);
-    }
-    return ok ? 0 : -1;
-}
 
 void
 meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen)
@@ -175,82 +157,6 @@ meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen)
     buf_add(k, key, klen);
 }
 
-/* Purges one 'Z' entry's record if it is still deleted with that purge time. */
-static int
-purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t when)
-{
-    const char *key = zk + 9;
-    size_t kl = zkl - 9;
-    struct meta_txn *t = meta_txn_new();
-    char *v;
-    size_t vl;
-    int rc, drop = 0;
-
-    if (t == NULL)
-        return -1;
-    meta_txn_delete(t, zk, zkl);
-    if (key[0] == 'B' && kl >= 9) {
-        struct blob_rec b;
-        const char *zero = memchr(key + 9, 0, kl - 9);
-        size_t nlen = zero ? (size_t)(zero - (key + 9)) : kl - 9;
-        unsigned stripe;
-        meta_containers_rdlock(m);
-        stripe = meta_blob_lock(m, get_be64(key + 1), key + 9, nlen);
-        rc = meta_get(m, key, kl, a, &v, &vl);
-        if (rc == 0 && meta_blob_decode(a, v, vl, &b) == 0 && b.deleted && b.purge_at == when) {
-            meta_txn_delete(t, key, kl);
-            drop = 1;
-        }
-        rc = rc == META_NOTFOUND ? 0 : rc;
-        if (rc == 0)
-            rc = meta_commit(m, t);
-        meta_blob_unlock(m, stripe);
-        meta_containers_unlock(m);
-    } else if (key[0] == 'D') {
-        struct container_rec c;
-        meta_containers_wrlock(m);
-        rc = meta_get(m, key, kl, a, &v, &vl);
-        if (rc == 0 && meta_container_decode(a, v, vl, &c) == 0 && c.purge_at == when) {
-            meta_txn_delete(t, key, kl);
-            rc = meta_txn_drop_container(t, c.id) == 0 ? 0 : META_EIO;
-            drop = 1;
-        }
-        rc = rc == META_NOTFOUND ? 0 : rc;
-        if (rc == 0)
-            rc = meta_commit(m, t);
-        meta_containers_unlock(m);
-    } else {
-        rc = meta_commit(m, t);   /* not ours to understand: drop the entry */
-    }
-    meta_txn_free(t);
-    return rc != 0 ? -1 : drop;
-}
-
-long
-meta_purge_expired(struct meta *m, int64_t now)
-{
-    struct buf hi = BUF_INIT;
-    struct meta_iter *it;
-    long n = 0;
-
-    buf_u8(&hi, 'Z');
-    buf_u64(&hi, (uint64_t)now + 1);
-    if (!buf_ok(&hi) || (it = meta_iter_new(m, "Z", 1, hi.p, hi.len)) == NULL) {
-        buf_free(&hi);
-        return -1;
-    }
-    for (; meta_iter_valid(it) && n >= 0; meta_iter_next(it)) {
-        struct arena *a = arena_new(64u << 20);
-        size_t kl;
-        const char *k = meta_iter_key(it, &kl);
-        int rc = a != NULL && kl > 9 ? purge_one(m, a, k, kl, (int64_t)get_be64(k + 1)) : -1;
-        arena_free(a);
-        n = rc < 0 ? -1 : n + rc;
-    }
-    meta_iter_free(it);
-    buf_free(&hi);
-    return n;
-}
 
 void
 meta_key_moved(struct buf *k, uint64_t seq)

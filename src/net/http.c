@@ -411,8 +411,10 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     struct sockaddr *sa;
+    /* poll(), not select(): volume files take descriptors too, and select() cannot watch a
+     * socket numbered past FD_SETSIZE (1024). */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
 
     if (s == NULL)
@@ -444,7 +446,8 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
         cfg->timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (s->d == NULL) {
-        log_error("http: cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
+        log_error("http: cannot listen on %s:%d (see the libmicrohttpd message above)", cfg->host,
+                  cfg->port);
         free(s);
         return -1;
     }

@@ -305,9 +305,14 @@ store_write_begin(struct store *s, uint64_t len, struct needle_writer **out)
     if (s->failed) {
         err = s->failed;
     } else if (s->active_end >= s->volume_size && (err = volume_create(s)) != 0) {
-        s->failed = err;
-        log_error("store: cannot create a volume: %s; refusing writes until restart",
-                  strerror(err));
+        /* Nothing was written: a full disk refuses this write only (V4); other errors stop. */
+        if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+            log_warn("store: cannot create a volume: %s: refusing this write", strerror(err));
+        } else {
+            s->failed = err;
+            log_error("store: cannot create a volume: %s; refusing writes until restart",
+                      strerror(err));
+        }
     }
     if (err == 0) {
         w->v = s->vols[s->nvols];

@@ -8,7 +8,7 @@
 #                      on a 16 MiB tmpfs (needs root; skipped otherwise)
 #   test_bitrot.py     flipped bits in live needles: read errors, fsck and scrub reports
 #   test_tsan.py       concurrency under ThreadSanitizer (build-tsan), 0 reports
-#   test_restart.py    restarts with ~1,100 volume files / dead space from before a restart (xfail)
+#   test_restart.py    restarts with ~1,100 volume files; dead space from before a restart
 #
 # Builds (incrementally) build-fault (-DCOBALT_FAULT_INJECTION=ON) and build-tsan (-DCOBALT_TSAN=ON)
 # unless COBALT_CRASH_SKIP_BUILD=1; the release binary build/cobalt must exist (scripts/test.sh

@@ -240,11 +240,6 @@ def test_real_enospc_writes_resume_once_space_is_freed(tmp_path, seed):
     _enospc_scenario(tmp_path, seed, resume_without_restart=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: src/store/store.c store_write_begin() sets s->failed on any volume_create() "
-    "error, so ENOSPC from open(O_CREAT) of a new volume (nothing written, nothing acknowledged) "
-    "fail-stops the store until restart; it should refuse only that write, like ENOSPC from "
-    "pwrite (store.h V4)"))
 def test_enospc_creating_a_volume_refuses_only_that_write(tmp_path):
     # Start-up opens the first volume and its directory (opens 1, 2); open 3 creates volume 2.
     srv = Server(tmp_path / "data", tmp_path / "server.log", bin_kind="fault", args=ARGS)

@@ -11,13 +11,6 @@ import pytest
 from crashlib import KiB, Client, Server, sha, setup_container
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: src/net/http.c http_start() runs libmicrohttpd with its select()-based internal "
-    "polling thread (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, no "
-    "MHD_USE_POLL/EPOLL), and src/store/store.c store_open() keeps every volume file open, so with "
-    "about 1,020 volume files (1 TiB at the default volume size) the listen socket's fd is >= "
-    "FD_SETSIZE and `cobalt serve` exits 1 ('Listen socket descriptor (1049) is not less than "
-    "FD_SETSIZE'); the log line even says 'File exists' (a stale errno from mkdir of the data dir)"))
 def test_server_starts_with_1100_volume_files(tmp_path):
     vols = tmp_path / "data" / "volumes"
     vols.mkdir(parents=True)
@@ -31,13 +24,6 @@ def test_server_starts_with_1100_volume_files(tmp_path):
     assert srv.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: the background compactor's trigger (struct server.freed_bytes, src/api/api.h, "
-    "fed by api_freed()) lives only in memory, so dead space left by deletes and overwrites "
-    "before a restart (or a crash) is never reclaimed by the background compactor of the next "
-    "process; a server that restarts often grows volume files without bound. It should evaluate "
-    "the volumes once after start-up (compact_run computes dead fractions from the metadata "
-    "anyway) or persist the counter"))
 def test_dead_space_from_before_a_restart_is_reclaimed(tmp_path):
     args = ["--volume-size", str(1 << 20), "--compact-threshold", "0.1"]
     srv = Server(tmp_path / "data", tmp_path / "server.log", args=args)
