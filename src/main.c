@@ -363,13 +363,14 @@ serve(int argc, char **argv)
         log_error("cannot start the copy workers: %s", strerror(err));
         goto out;
     }
+    /* Dead space left before this start is unknown: the first check after start-up compacts.
+     * (Set before any thread starts.) */
+    srv.freed_bytes = (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4;
     api_app(&srv, &app);
     srv.port = hc.port;
     if (http_start(&hc, &app, &http) != 0)
         goto out;
     __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
-    /* Dead space left before this start is unknown: the first check after start-up compacts. */
-    srv.freed_bytes = (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4;
     compactor = compactor_start(srv.meta, srv.store, threshold,
                                 (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
                                 &srv.freed_bytes);

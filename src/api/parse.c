@@ -112,6 +112,7 @@ blob_name_check(const char *str, size_t n)
                 (i - seg == 2 && s[seg] == '.' && s[seg + 1] == '.'))
                 return NAME_INVALID;
             seg = i + 1;
+            chars += i < n;   /* the separator is a character too */
             i++;
             continue;
         }

@@ -128,6 +128,11 @@ test_blob_names(void)
     s[1024] = (char)0xa9;
     CHECK(blob_name_check(s, 1025) == NAME_OK);   /* 1024 characters */
     CHECK(blob_name_check(s, 1024) == NAME_INVALID); /* cut inside the sequence */
+    /* Separators are characters too: 1025 characters of "a/" pairs are too long. */
+    for (int i = 0; i < 1025; i++)
+        s[i] = i % 2 ? '/' : 'a';
+    CHECK(blob_name_check(s, 1024) == NAME_OK);
+    CHECK(blob_name_check(s, 1025) == NAME_LENGTH);
 }
 
 static void
