@@ -149,6 +149,11 @@ int api_commit(struct api_req *q, struct meta_txn *t);
 /* Content-Type, -Encoding, -Language, -Disposition, Cache-Control and the stored MD5 from the
  * x-ms-blob-* headers (and, when from_standard, the plain HTTP headers); unsent ones cleared. */
 int api_content_props(struct api_req *q, struct blob_rec *r, int from_standard);
+/* Puts k -> v in t and frees both bufs; 0, or -1 (500 described) when either ran out of memory. */
+int api_txn_put(struct api_req *q, struct meta_txn *t, struct buf *k, struct buf *v);
+/* The record of one snapshot ('S') or version ('V') of the addressed blob, into t. */
+int api_put_sub_rec(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
+                    const struct blob_rec *r);
 /* Adds the put of the addressed blob's record / the removal of its staged blocks to t. */
 int api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r);
 int api_drop_staged(struct api_req *q, struct meta_txn *t, const struct blob_rec *old);

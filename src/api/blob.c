@@ -60,19 +60,25 @@ api_content_props(struct api_req *q, struct blob_rec *r, int from_standard)
 }
 
 int
+api_txn_put(struct api_req *q, struct meta_txn *t, struct buf *k, struct buf *v)
+{
+    int ok = buf_ok(k) && buf_ok(v);
+
+    if (ok)
+        meta_txn_put(t, k->p, k->len, v->p, v->len);
+    buf_free(k);
+    buf_free(v);
+    return ok ? 0 : api_fail(q, E_InternalError);
+}
+
+int
 api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
 {
     struct buf k = BUF_INIT, v = BUF_INIT;
-    int ok;
 
     meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
     meta_blob_encode(r, &v);
-    ok = buf_ok(&k) && buf_ok(&v);
-    if (ok)
-        meta_txn_put(t, k.p, k.len, v.p, v.len);
-    buf_free(&k);
-    buf_free(&v);
-    return ok ? 0 : api_fail(q, E_InternalError);
+    return api_txn_put(q, t, &k, &v);
 }
 
 int

@@ -39,16 +39,10 @@ int
 api_put_container_rec(struct api_req *q, struct meta_txn *t, const struct container_rec *c)
 {
     struct buf k = BUF_INIT, v = BUF_INIT;
-    int ok;
 
     meta_key_container(&k, q->account, q->container);
     meta_container_encode(c, &v);
-    ok = buf_ok(&k) && buf_ok(&v);
-    if (ok)
-        meta_txn_put(t, k.p, k.len, v.p, v.len);
-    buf_free(&k);
-    buf_free(&v);
-    return ok ? 0 : api_fail(q, E_InternalError);
+    return api_txn_put(q, t, &k, &v);
 }
 
 void

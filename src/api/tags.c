@@ -246,19 +246,11 @@ load_tagged(struct api_req *q, struct blob_rec *r, int *current)
 static int
 put_version(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
 {
-    struct buf k = BUF_INIT, v = BUF_INIT;
     int64_t id;
-    int ok;
 
-    ok = parse_iso8601(api_query(q, "versionid"), &id) == 0;
-    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, 'V', id);
-    meta_blob_encode(r, &v);
-    ok = ok && buf_ok(&k) && buf_ok(&v);
-    if (ok)
-        meta_txn_put(t, k.p, k.len, v.p, v.len);
-    buf_free(&k);
-    buf_free(&v);
-    return ok ? 0 : api_fail(q, E_InternalError);
+    if (parse_iso8601(api_query(q, "versionid"), &id) != 0)   /* checked by load_tagged */
+        return api_fail(q, E_InternalError);
+    return api_put_sub_rec(q, t, 'V', id, r);
 }
 
 /*

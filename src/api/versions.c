@@ -70,20 +70,15 @@ get_sub(struct api_req *q, char kind, int64_t id, struct blob_rec *r)
     return rc;
 }
 
-static int
-put_sub(struct api_req *q, struct meta_txn *t, char kind, int64_t id, const struct blob_rec *r)
+int
+api_put_sub_rec(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
+                const struct blob_rec *r)
 {
     struct buf k = BUF_INIT, v = BUF_INIT;
-    int ok;
 
     meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
     meta_blob_encode(r, &v);
-    ok = buf_ok(&k) && buf_ok(&v);
-    if (ok)
-        meta_txn_put(t, k.p, k.len, v.p, v.len);
-    buf_free(&k);
-    buf_free(&v);
-    return ok ? 0 : api_fail(q, E_InternalError);
+    return api_txn_put(q, t, &k, &v);
 }
 
 static int
@@ -185,14 +180,14 @@ api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *o
     if (old->deleted && !expired(old, ticks_now())) {
         /* Writing over a soft-deleted blob keeps the deleted one as a deleted snapshot. */
         int64_t id = new_id(q);
-        if (put_sub(q, t, 'S', id, old) != 0 ||
+        if (api_put_sub_rec(q, t, 'S', id, old) != 0 ||
             purge_mark_blob(q, t, 0, 0, old->purge_at, 0) != 0 ||
             purge_mark_blob(q, t, 'S', id, old->purge_at, 1) != 0)
             return -1;
     } else if (exists && api_versioning(q) && new_version) {
         struct blob_rec prev = *old;
         memset(&prev.lease, 0, sizeof(prev.lease));   /* the lease stays with the blob */
-        if (put_sub(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev) != 0)
+        if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev) != 0)
             return -1;
     }
     if (api_versioning(q)) {
@@ -251,7 +246,7 @@ op_snapshot_blob(struct api_req *q)
         api_fail(q, E_InternalError);
         goto out;
     }
-    if (put_sub(q, t, 'S', id, &snap) != 0)
+    if (api_put_sub_rec(q, t, 'S', id, &snap) != 0)
         goto out;
     if (api_commit(q, t) == 0) {
         api_status(q, 201);
@@ -332,7 +327,7 @@ remove_sub(struct api_req *q, struct meta_txn *t, struct sub *s, int64_t purge_a
     if (purge_at && !permanent && !s->r.deleted) {
         s->r.deleted = ticks_now();
         s->r.purge_at = purge_at;
-        return put_sub(q, t, s->kind, s->id, &s->r) != 0 ||
+        return api_put_sub_rec(q, t, s->kind, s->id, &s->r) != 0 ||
                        purge_mark_blob(q, t, s->kind, s->id, purge_at, 1) != 0
                    ? -1
                    : 0;
@@ -461,7 +456,7 @@ op_delete_blob(struct api_req *q)
                 /* The current record becomes a previous version (without its lease). */
                 struct blob_rec prev = r;
                 memset(&prev.lease, 0, sizeof(prev.lease));
-                if (put_sub(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev))
+                if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev))
                     goto out;
                 meta_txn_delete(t, k.p, k.len);
             } else if (purge_at) {
@@ -538,7 +533,7 @@ op_undelete_blob(struct api_req *q)
             if (purge_mark_blob(q, t, subs[i].kind, subs[i].id, subs[i].r.purge_at, 0) != 0)
                 goto out;
             subs[i].r.deleted = subs[i].r.purge_at = 0;
-            if (put_sub(q, t, subs[i].kind, subs[i].id, &subs[i].r) != 0)
+            if (api_put_sub_rec(q, t, subs[i].kind, subs[i].id, &subs[i].r) != 0)
                 goto out;
         }
     }
