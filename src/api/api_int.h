@@ -184,6 +184,11 @@ struct service_settings {
 };
 int api_service_settings(struct api_req *q, struct service_settings *out);
 
+/* CORS (props.c): answers an OPTIONS preflight from the account's rules (no authentication), and
+ * adds Access-Control-* headers to a response whose request carries a matching Origin. */
+void api_cors_preflight(struct api_req *q);
+void api_cors_actual(struct api_req *q);
+
 /* Leases (lease.c). */
 uint8_t lease_effective(const struct lease_rec *l, int64_t now);
 void api_lease_headers(struct api_req *q, const struct lease_rec *l);

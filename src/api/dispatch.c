@@ -7,6 +7,8 @@
  *   3. the container record is loaded for container and blob routes (anonymous access needs its
  *      public access level; its id is the key prefix of its blobs).
  *   4. authentication and authorization, from the route's auth_need -- no handler can skip it.
+ *      (The exception is a CORS preflight, OPTIONS, which Azure answers without credentials
+ *      from the account's CORS rules, after step 1.)
  *   5. container existence (404 ContainerNotFound), store health for writes.
  *   6. the body: XML bodies are buffered (bounded); data bodies stream into a needle while their
  *      MD5 (and CRC64 when sent) is computed; transactional checksums are verified at the end.
@@ -853,6 +855,8 @@ finish(struct api_req *q)
     if (crid != NULL)
         api_hdr(q, "x-ms-client-request-id", crid);
     api_hdr(q, "Server", "Cobalt/" COBALT_VERSION);
+    if (strcmp(q->h->method, "OPTIONS") != 0)
+        api_cors_actual(q);   /* only when the request carries an Origin */
 }
 
 static int
@@ -885,7 +889,13 @@ front(struct api_req *q)
     if (api_header(q, "x-ms-version") == NULL && (v = api_query(q, "sv")) != NULL &&
         version_valid(v))
         q->version = v;
-    if (parse_path(q) != 0 || find_route(q) != 0)
+    if (parse_path(q) != 0)
+        return -1;
+    if (strcmp(q->h->method, "OPTIONS") == 0) {
+        api_cors_preflight(q);   /* CORS preflight: the one request that needs no auth (§3.1) */
+        return -1;
+    }
+    if (find_route(q) != 0)
         return -1;
     if (q->container != NULL && q->acct != NULL) {
         int rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &q->cont);

@@ -47,6 +47,7 @@
     X(TagsTooLarge, 400, "The tags specified exceed the maximum permissible limit.")           \
     X(UnauthorizedBlobOverwrite, 403, "This request is not authorized to perform blob overwrites.") \
     X(PermanentDeleteNotEnabled, 409, "Permanent delete is not enabled for this account (AllowPermanentDelete).") \
+    X(CorsPreflightFailure, 403, "CORS not enabled or no matching rule found for this request.") \
     X(ContainerHasLegalHold, 409, "This operation is not permitted because the container has a legal hold.") \
     X(ContainerBeingDeleted, 409, "The specified container is being deleted.")                 \
     X(UnsupportedHeader, 400, "One of the headers specified in the request is not supported.") \

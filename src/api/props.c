@@ -391,3 +391,133 @@ out:
     meta_txn_free(t);
     meta_containers_unlock(q->srv->meta);
 }
+
+/* ---- CORS (the rules of the service properties' Cors section) ------------------------- */
+
+struct cors_rule {
+    const char *origins, *methods, *headers, *exposed, *max_age;
+};
+
+/* Does the comma-separated list hold item (case-insensitive)?  "*" holds everything; with
+ * prefixes, an entry "x-ms-meta-*" holds every item starting with "x-ms-meta-". */
+static int
+cors_list_has(const char *list, const char *item, size_t ilen, int prefixes)
+{
+    const char *p = list;
+
+    while (*p) {
+        const char *e = strchr(p, ','), *end = e ? e : p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - p) == 1 && *p == '*')
+            return 1;
+        if ((size_t)(end - p) == ilen && strncasecmp(p, item, ilen) == 0)
+            return 1;
+        if (prefixes && end > p && end[-1] == '*' && (size_t)(end - p - 1) <= ilen &&
+            strncasecmp(p, item, (size_t)(end - p - 1)) == 0)
+            return 1;
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* The account's CORS rules (at most 5).  Returns their number; 0 when none or unreadable. */
+static size_t
+cors_rules(struct api_req *q, struct cors_rule out[5])
+{
+    struct meta_pair *s;
+    struct xml_node *root;
+    const char *cors;
+    size_t n, k = 0;
+
+    if (load_sections(q, &n, &s) != 0 || (cors = section(n, s, "Cors")) == NULL ||
+        (root = xml_parse(q->a, cors, strlen(cors))) == NULL)
+        return 0;
+    for (struct xml_node *r = root->child; r != NULL && k < 5; r = r->next) {
+        struct xml_node *o = xml_child(r, "AllowedOrigins"), *m = xml_child(r, "AllowedMethods");
+        struct xml_node *h = xml_child(r, "AllowedHeaders"), *x = xml_child(r, "ExposedHeaders");
+        struct xml_node *a = xml_child(r, "MaxAgeInSeconds");
+        if (o == NULL || m == NULL)
+            continue;
+        out[k++] = (struct cors_rule){o->text, m->text, h ? h->text : "", x ? x->text : "",
+                                      a ? a->text : "0"};
+    }
+    return k;
+}
+
+void
+api_cors_preflight(struct api_req *q)
+{
+    const char *origin = api_header(q, "Origin");
+    const char *method = api_header(q, "Access-Control-Request-Method");
+    const char *hdrs = api_header(q, "Access-Control-Request-Headers");
+    struct cors_rule rules[5];
+    size_t n;
+
+    if (origin == NULL || method == NULL) {
+        api_fail_header(q, E_InvalidHeaderValue,
+                        origin == NULL ? "Origin" : "Access-Control-Request-Method", NULL);
+        return;
+    }
+    n = q->acct != NULL ? cors_rules(q, rules) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = hdrs ? hdrs : "";
+        int ok = cors_list_has(rules[i].origins, origin, strlen(origin), 0) &&
+                 cors_list_has(rules[i].methods, method, strlen(method), 0);
+        /* Every requested header must be allowed. */
+        while (ok && *p) {
+            const char *e = strchr(p, ','), *end = e ? e : p + strlen(p);
+            while (p < end && *p == ' ')
+                p++;
+            while (end > p && end[-1] == ' ')
+                end--;
+            if (end > p && !cors_list_has(rules[i].headers, p, (size_t)(end - p), 1))
+                ok = 0;
+            p = e ? e + 1 : end;
+        }
+        if (!ok)
+            continue;
+        api_status(q, 200);
+        api_hdr(q, "Access-Control-Allow-Origin",
+                strcmp(rules[i].origins, "*") == 0 ? "*" : origin);
+        if (strcmp(rules[i].origins, "*") != 0)
+            api_hdr(q, "Access-Control-Allow-Credentials", "true");
+        api_hdr(q, "Access-Control-Allow-Methods", method);
+        if (hdrs != NULL)
+            api_hdr(q, "Access-Control-Allow-Headers", hdrs);
+        api_hdr(q, "Access-Control-Max-Age", rules[i].max_age);
+        api_hdr(q, "Vary", "Origin");
+        http_resp_body(q->h, "", 0);
+        return;
+    }
+    api_fail(q, E_CorsPreflightFailure);
+}
+
+void
+api_cors_actual(struct api_req *q)
+{
+    const char *origin = api_header(q, "Origin");
+    struct cors_rule rules[5];
+    size_t n;
+
+    if (origin == NULL || q->acct == NULL || q->account == NULL)
+        return;
+    n = cors_rules(q, rules);
+    for (size_t i = 0; i < n; i++) {
+        if (!cors_list_has(rules[i].origins, origin, strlen(origin), 0) ||
+            !cors_list_has(rules[i].methods, q->h->method, strlen(q->h->method), 0))
+            continue;
+        api_hdr(q, "Access-Control-Allow-Origin",
+                strcmp(rules[i].origins, "*") == 0 ? "*" : origin);
+        if (strcmp(rules[i].origins, "*") != 0)
+            api_hdr(q, "Access-Control-Allow-Credentials", "true");
+        if (rules[i].exposed[0])
+            api_hdr(q, "Access-Control-Expose-Headers", rules[i].exposed);
+        api_hdr(q, "Vary", "Origin");
+        return;
+    }
+}
