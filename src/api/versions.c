@@ -370,10 +370,13 @@ op_delete_blob(struct api_req *q)
         api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
         return;
     }
-    if (addressed && kind == 'V' && q->auth.kind != AUTH_SHARED_KEY &&
-        q->auth.kind != AUTH_ANONYMOUS && !(q->auth.perms & AUTH_P('x'))) {
-        api_fail(q, E_AuthorizationPermissionMismatch);   /* deleting a version needs 'x' */
-        return;
+    /* The route lets 'd' or 'x' in: a version needs 'x', everything else 'd' (§3.8). */
+    if (q->auth.kind == AUTH_SAS_ACCOUNT || q->auth.kind == AUTH_SAS_SERVICE) {
+        uint32_t need = addressed && kind == 'V' ? AUTH_P('x') : AUTH_P('d');
+        if (!(q->auth.perms & need)) {
+            api_fail(q, E_AuthorizationPermissionMismatch);
+            return;
+        }
     }
     if (permanent && !addressed) {
         api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,

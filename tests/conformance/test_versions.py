@@ -246,3 +246,30 @@ def test_versions_share_bytes_across_delete_restart_compact(tmp_path):
     finally:
         srv.stop()
     fsck(srv.data_dir)
+
+
+def test_sas_delete_needs_d_for_the_blob_and_x_for_a_version(vsrv, vc):
+    """Delete Blob admits 'd' or 'x' at the route; the blob itself needs 'd', a version 'x' (§3.8)."""
+    import datetime
+    from azure.storage.blob import BlobClient, BlobSasPermissions, generate_blob_sas
+    from cobalt_testlib import KEY
+    b = vc.get_blob_client("sas-del")
+    v1 = b.upload_blob(b"one")["version_id"]
+    b.upload_blob(b"two", overwrite=True)
+    expiry = datetime.datetime.utcnow() + datetime.timedelta(hours=1)
+
+    def client(perm):
+        sas = generate_blob_sas(ACCOUNT, vc.container_name, "sas-del", account_key=KEY,
+                                permission=perm, expiry=expiry)
+        return BlobClient.from_blob_url(f"{b.url}?{sas}", retry_total=0)
+
+    only_x = client(BlobSasPermissions(delete_previous_version=True))
+    only_d = client(BlobSasPermissions(delete=True))
+    expect_error(only_x.delete_blob, 403, "AuthorizationPermissionMismatch")
+    assert b.download_blob().readall() == b"two"
+    expect_error(only_d.delete_blob, 403, "AuthorizationPermissionMismatch", version_id=v1)
+    assert b.download_blob(version_id=v1).readall() == b"one"
+    only_x.delete_blob(version_id=v1)
+    expect_error(b.download_blob, 404, "BlobNotFound", version_id=v1)
+    only_d.delete_blob()
+    assert not b.exists()
