@@ -4,12 +4,11 @@
 #   2. release build (build/, -Werror) and ASan/UBSan build (build-asan/, -Werror)
 #   3. ctest in both builds
 #   4. the pytest conformance suite against the release binary, then against the ASan binary
-#      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow)
+#      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
+#      TSan binary (build-tsan/, without the large-data tests)
 #   5. the JS SDK smoke test and the az CLI smoke test (release binary)
-#   6. the HTTP abuse suite (both binaries), the bench self-test, the crash/fault/bit-rot/TSan
-#      suites and a short fuzzing run (FUZZ_SECONDS per target, default 30)
-#   6. other suites when present: tests/abuse (pytest, release and ASan binaries) and
-#      tests/bench/bench_test.sh (release binary)
+#   6. the HTTP abuse suite (release, ASan and TSan binaries), the bench self-test, the
+#      crash/fault/bit-rot/TSan suites and a short fuzzing run (FUZZ_SECONDS per target, default 30)
 # Exits non-zero if anything failed; the last line is "N passed, N failed" over everything that ran.
 #
 # Environment knobs: JOBS (build parallelism, default nproc), COBALT_TEST_SKIP_DEPS=1 (skip step 1).
@@ -22,9 +21,8 @@ PY=/usr/bin/python3
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/cobalt-test.XXXXXX")"
 export PYTHONDONTWRITEBYTECODE=1
-# Sanitizer behaviour for every ASan process (unit tests and the server): fail loudly.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# shellcheck source=scripts/sanitizers.sh
+. "$ROOT/scripts/sanitizers.sh"
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -86,8 +84,10 @@ build() { # name dir cmake-args...
 
 RELEASE_OK=0
 ASAN_OK=0
+TSAN_OK=0
 build release build -DCOBALT_WERROR=ON && RELEASE_OK=1
 build asan build-asan -DCOBALT_SANITIZE=ON -DCOBALT_WERROR=ON && ASAN_OK=1
+build tsan build-tsan -DCOBALT_TSAN=ON -DCOBALT_WERROR=ON && TSAN_OK=1
 
 # ------------------------------------------------------------------------------------------------
 run_ctest() { # name dir
@@ -108,6 +108,7 @@ run_ctest() { # name dir
 
 [ $RELEASE_OK = 1 ] && run_ctest release build
 [ $ASAN_OK = 1 ] && run_ctest asan build-asan
+[ $TSAN_OK = 1 ] && run_ctest tsan build-tsan
 
 # ------------------------------------------------------------------------------------------------
 run_pytest() { # name binary test-dir [extra env...]
@@ -141,6 +142,11 @@ if [ $ASAN_OK = 1 ]; then
         COBALT_SKIP_HEAVY="${COBALT_ASAN_SKIP_HEAVY:-0}"
 else
     record "pytest conformance-asan (no binary)" 0 1 0
+fi
+if [ $TSAN_OK = 1 ]; then
+    run_pytest conformance-tsan "$ROOT/build-tsan/cobalt" tests/conformance COBALT_SKIP_HEAVY=1
+else
+    record "pytest conformance-tsan (no binary)" 0 1 0
 fi
 
 # ------------------------------------------------------------------------------------------------
@@ -177,6 +183,8 @@ if [ -d tests/abuse ]; then
     else record "pytest abuse-release (no binary)" 0 1 0; fi
     if [ $ASAN_OK = 1 ]; then run_pytest abuse-asan "$ROOT/build-asan/cobalt" tests/abuse
     else record "pytest abuse-asan (no binary)" 0 1 0; fi
+    if [ $TSAN_OK = 1 ]; then run_pytest abuse-tsan "$ROOT/build-tsan/cobalt" tests/abuse
+    else record "pytest abuse-tsan (no binary)" 0 1 0; fi
 fi
 
 # run_script NAME TIMEOUT CMD... : a suite that ends with an "N passed, N failed" line.

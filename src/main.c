@@ -22,6 +22,7 @@
 
 #include "admin/admin.h"
 #include "admin/compact.h"
+#include "admin/monitor.h"
 #include "admin/scrub.h"
 #include "api/api.h"
 #include "bench/bench.h"
@@ -71,6 +72,13 @@ usage(FILE *f)
             "  --scrub-interval SECS  start a scrub pass this often (default 604800: weekly)\n"
             "  --rehydrate-delay SECS an Archive blob set back to Hot/Cool/Cold becomes readable\n"
             "                         this long after Set Blob Tier (default 5; 0: at once)\n"
+            "  --idle-timeout SECS    close a connection idle this long (default 120)\n"
+            "  --header-timeout SECS  close a connection whose request line and headers take\n"
+            "                         longer than this (default 30)\n"
+            "  --body-timeout SECS    close a connection whose request body takes longer than\n"
+            "                         this per MiB (default 600, Azure's allowance)\n"
+            "  --metrics-port N       serve Prometheus metrics at http://HOST:N/metrics\n"
+            "                         (default: off)\n"
             "\n"
             "environment:\n"
             "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
@@ -158,6 +166,21 @@ set_versioning(struct server *srv, const char *list)
     return rc;
 }
 
+/* A whole number of seconds in [lo, hi] for option --name. */
+static int
+parse_seconds(const char *arg, const char *name, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    unsigned long long v = strtoull(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || arg[0] == '-' || v < lo || v > hi) {
+        fprintf(stderr, "cobalt: --%s must be %u..%u seconds\n", name, lo, hi);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
 static int
 load_accounts_file(const char *path, struct server *srv)
 {
@@ -192,13 +215,17 @@ serve(int argc, char **argv)
         {"container-soft-delete-days", required_argument, NULL, 'D'},
         {"scrub-interval", required_argument, NULL, 'i'},
         {"rehydrate-delay", required_argument, NULL, 'H'},
+        {"idle-timeout", required_argument, NULL, 'I'},
+        {"header-timeout", required_argument, NULL, 'T'},
+        {"body-timeout", required_argument, NULL, 'B'},
+        {"metrics-port", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
-    struct http_config hc = {"127.0.0.1", 10000, 4096, 120};
+    struct http_config hc = {"127.0.0.1", 10000, 4096, 120, 30, 600, 1};
     const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
     struct store_config sc = {0};
     struct server srv = {0};
     struct http_app app;
-    struct http_server *http = NULL;
+    struct http_server *http = NULL, *monitor = NULL;
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     unsigned long long scrub_rate = 16, scrub_interval = 604800;
@@ -207,18 +234,19 @@ serve(int argc, char **argv)
     char *end;
     char path[4096];
     sigset_t sigs;
-    int c, sig, fsync_on = 1, lvl, rc = 1, err;
+    int c, sig, fsync_on = 1, lvl, rc = 1, err, option_index = 0, metrics_port = -1;
 
     srv.rehydrate_delay = 5;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &option_index)) != -1) {
         switch (c) {
         case 'h':
             hc.host = optarg;
             break;
         case 'p':
-            hc.port = atoi(optarg);
-            if (hc.port < 0 || hc.port > 65535) {
-                fprintf(stderr, "cobalt: bad --port %s\n", optarg);
+        case 'M':
+            *(c == 'p' ? &hc.port : &metrics_port) = atoi(optarg);
+            if (atoi(optarg) < 0 || atoi(optarg) > 65535) {
+                fprintf(stderr, "cobalt: bad --%s %s\n", opts[option_index].name, optarg);
                 return 2;
             }
             break;
@@ -274,15 +302,18 @@ serve(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'H': {
-            unsigned long long d = strtoull(optarg, &end, 10);
-            if (*end != '\0' || optarg[0] == '-' || end == optarg || d > 86400 * 30) {
-                fprintf(stderr, "cobalt: --rehydrate-delay must be 0..2592000 seconds\n");
+        case 'H':
+            if (parse_seconds(optarg, "rehydrate-delay", 0, 86400 * 30, &srv.rehydrate_delay) != 0)
                 return 2;
-            }
-            srv.rehydrate_delay = (unsigned)d;
             break;
-        }
+        case 'I':
+        case 'T':
+        case 'B':
+            if (parse_seconds(optarg, opts[option_index].name, 1, 86400,
+                              c == 'I' ? &hc.timeout_s
+                              : c == 'T' ? &hc.header_timeout_s : &hc.body_timeout_s) != 0)
+                return 2;
+            break;
         case 'v':
             sc.volume_size = strtoull(optarg, &end, 10);
             if (*end != '\0' || sc.volume_size < (1u << 20)) {
@@ -371,6 +402,20 @@ serve(int argc, char **argv)
     if (http_start(&hc, &app, &http) != 0)
         goto out;
     __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
+    if (metrics_port >= 0) {
+        struct http_config mc = hc;
+        struct http_app mapp;
+
+        mc.port = metrics_port;
+        mc.max_connections = 64;
+        mc.metrics = 0;   /* the API's figures, not the scrapes' */
+        monitor_app(&mapp);
+        if (http_start(&mc, &mapp, &monitor) != 0) {
+            http_stop(http, 0);
+            goto out;
+        }
+        log_info("metrics at http://%s:%d/metrics", hc.host, http_port(monitor));
+    }
     compactor = compactor_start(srv.meta, srv.store, threshold,
                                 (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
                                 &srv.freed_bytes);
@@ -384,6 +429,7 @@ serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("signal %d: finishing in-flight requests", sig);
     http_stop(http, 30);
+    http_stop(monitor, 0);
     compactor_stop(compactor);
     scrubber_stop(scrubber);
     rc = 0;

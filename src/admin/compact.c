@@ -20,6 +20,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/timefmt.h"
 
 #define MOVE_BATCH 4096   /* relocations per metadata batch */
@@ -212,6 +213,9 @@ compact_volume(struct meta *m, struct store *s, uint32_t vol, uint64_t size,
     st->needles_moved += n;
     st->bytes_moved += live_bytes;
     st->bytes_reclaimed += size > live_bytes ? size - live_bytes : 0;
+    metric_add(M_COMPACT_VOLUMES, 1);
+    metric_add(M_COMPACT_MOVED, (int64_t)live_bytes);
+    metric_add(M_COMPACT_RECLAIMED, (int64_t)(size > live_bytes ? size - live_bytes : 0));
     log_info("compact: volume %u: moved %zu live needles (%llu bytes), reclaimed %llu bytes", vol,
              n, (unsigned long long)live_bytes,
              (unsigned long long)(size > live_bytes ? size - live_bytes : 0));

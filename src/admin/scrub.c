@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 struct scrubber {
     struct meta *m;
@@ -58,8 +59,11 @@ scrub_one(void *ctx, const struct extent *e, const char *key, size_t klen)
     rc = store_verify(c->s, e, why, sizeof(why));
     c->needles++;
     c->bytes += e->len;
+    metric_add(M_SCRUB_NEEDLES, 1);
+    metric_add(M_SCRUB_BYTES, (int64_t)e->len);
     if (rc != 0) {
         c->damaged++;
+        metric_add(M_SCRUB_DAMAGED, 1);
         log_error("scrub: %s %llu/%.*s: needle %llu in volume %u at %llu: %s",
                   key[0] == 'U' ? "staged block of" : "blob",
                   (unsigned long long)(klen >= 9 ? get_be64(key + 1) : 0),
@@ -94,6 +98,11 @@ scrub_loop(void *arg)
         clock_gettime(CLOCK_REALTIME, &c->started);
         rc = compact_each_needle(c->m, c->s, &records, scrub_one, c);
         clock_gettime(CLOCK_REALTIME, &now);
+        if (rc == 0 && !c->stop) {
+            metric_add(M_SCRUB_PASSES, 1);
+            metric_set(M_SCRUB_LAST_DAMAGED, (int64_t)c->damaged);
+            metric_set(M_SCRUB_LAST_END, (int64_t)now.tv_sec);
+        }
         log_info("scrub: pass %s: needles=%llu bytes=%llu damaged=%llu seconds=%ld",
                  rc != 0 ? "stopped" : c->stop ? "interrupted" : "done",
                  (unsigned long long)c->needles, (unsigned long long)c->bytes,

@@ -14,17 +14,33 @@
  * body piece, then with no data when the body is complete (end).  A response can be queued only
  * before the body is read or after all of it was, so an error found mid-body is kept and sent once
  * the rest has been discarded.
+ *
+ * Deadlines (slowloris): libmicrohttpd's connection timeout is an idle timeout, so a client that
+ * sends one byte now and then keeps its connection and thread for ever.  Every connection
+ * therefore carries a deadline, enforced by one reaper thread that shuts the socket down (MHD then
+ * sees end-of-stream and closes the connection as if the client had left):
+ *   - the request line and headers: within header_timeout_s of the connection opening; on a
+ *     kept-alive connection, the request line within the idle timeout plus header_timeout_s of
+ *     the last response, and the headers within header_timeout_s of the request line;
+ *   - the body: body_timeout_s for every MiB started (Azure allows 10 minutes per MiB), counted
+ *     from the end of the headers and extended as bytes arrive;
+ *   - none while the request is processed or its response sent (the idle timeout still applies).
+ * The deadline is an atomic written by the connection's thread and read by the reaper; the list of
+ * connections is under srv->mu, and a connection leaves it in the CLOSED notification, which
+ * libmicrohttpd makes before it closes the socket, so the reaper never shuts down a reused fd.
  */
 #include "net/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +48,7 @@
 
 #include "util/arena.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define REQUEST_ARENA_CAP (64u << 20)   /* a request that needs more gets an error, not an abort */
 #define STREAM_BLOCK      (256u << 10)
@@ -55,21 +72,124 @@ struct http_resp {
     void (*read_free)(void *);
 };
 
+/* One per TCP connection (MHD's socket context). */
+struct conn {
+    struct conn *prev, *next;     /* srv->conns, under srv->mu */
+    int fd;
+    _Atomic int64_t deadline;     /* CLOCK_MONOTONIC ms; 0: none */
+    int64_t body_start;           /* ms, when the headers were complete */
+    uint64_t body_seen;           /* body bytes so far */
+};
+
 struct conn_req {
     struct http_req r;
     struct http_resp resp;
     enum req_state state;
     int begun;
     struct http_server *srv;
+    struct conn *conn;
 };
 
 struct http_server {
     struct MHD_Daemon *d;
     struct http_app app;
+    struct http_config cfg;
     int port;
     pthread_mutex_t mu;
     unsigned active;              /* requests between begin and done */
+    struct conn *conns;           /* every open connection, under mu */
+    pthread_t reaper;
+    pthread_cond_t reaper_cv;     /* signalled to stop the reaper */
+    int stopping;                 /* under mu */
 };
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+set_deadline(struct conn *cn, int64_t at)
+{
+    if (cn != NULL)
+        atomic_store_explicit(&cn->deadline, at, memory_order_relaxed);
+}
+
+/* Body allowance: body_timeout_s for every MiB started, counted from the end of the headers. */
+static void
+body_deadline(const struct http_server *srv, struct conn *cn)
+{
+    if (cn != NULL)
+        set_deadline(cn, cn->body_start + (int64_t)srv->cfg.body_timeout_s * 1000 *
+                                              (int64_t)(1 + (cn->body_seen >> 20)));
+}
+
+static void
+conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+            enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    struct conn *cn = *socket_ctx;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci == NULL || (cn = calloc(1, sizeof(*cn))) == NULL)
+            return;   /* no deadline for this one; the idle timeout still applies */
+        cn->fd = ci->connect_fd;
+        atomic_init(&cn->deadline, now_ms() + (int64_t)srv->cfg.header_timeout_s * 1000);
+        pthread_mutex_lock(&srv->mu);
+        cn->next = srv->conns;
+        if (srv->conns != NULL)
+            srv->conns->prev = cn;
+        srv->conns = cn;
+        pthread_mutex_unlock(&srv->mu);
+        *socket_ctx = cn;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && cn != NULL) {
+        pthread_mutex_lock(&srv->mu);
+        if (cn->prev != NULL)
+            cn->prev->next = cn->next;
+        else
+            srv->conns = cn->next;
+        if (cn->next != NULL)
+            cn->next->prev = cn->prev;
+        pthread_mutex_unlock(&srv->mu);
+        free(cn);
+        *socket_ctx = NULL;
+    }
+}
+
+static void *
+reaper_main(void *arg)
+{
+    struct http_server *srv = arg;
+    struct timespec ts;
+    int64_t now, at;
+
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stopping) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&srv->reaper_cv, &srv->mu, &ts);
+        now = now_ms();
+        for (struct conn *cn = srv->conns; cn != NULL; cn = cn->next) {
+            at = atomic_load_explicit(&cn->deadline, memory_order_relaxed);
+            if (at == 0 || at > now ||
+                !atomic_compare_exchange_strong(&cn->deadline, &at, 0))
+                continue;
+            log_info("http: closing a connection that missed its deadline (slow headers or body)");
+            if (srv->cfg.metrics)
+                metric_add(M_HTTP_DEADLINE_CLOSED, 1);
+            shutdown(cn->fd, SHUT_RDWR);
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
 
 static size_t
 unescape_identity(void *cls, struct MHD_Connection *c, char *s)
@@ -81,6 +201,7 @@ static void *
 uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
     struct conn_req *cr = calloc(1, sizeof(*cr));
+    const union MHD_ConnectionInfo *ci;
     const char *q;
 
     if (cr == NULL)
@@ -98,6 +219,12 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
     cr->r.query = q ? q + 1 : "";
     cr->r.resp = &cr->resp;
     cr->resp.status = 500;
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if ((cr->conn = ci != NULL ? ci->socket_context : NULL) != NULL) {
+        int64_t at = now_ms() + (int64_t)cr->srv->cfg.header_timeout_s * 1000,
+                cur = atomic_load_explicit(&cr->conn->deadline, memory_order_relaxed);
+        set_deadline(cr->conn, cur != 0 && cur < at ? cur : at);
+    }
     return cr;
 }
 
@@ -269,6 +396,9 @@ queue(struct MHD_Connection *c, struct conn_req *cr)
     enum MHD_Result rc;
 
     cr->state = ST_QUEUED;
+    set_deadline(cr->conn, 0);
+    if (cr->srv->cfg.metrics)
+        metric_http_status(p->status);
     if (p->stream) {
         if ((sc = malloc(sizeof(*sc))) == NULL)
             return MHD_NO;
@@ -322,7 +452,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
         pthread_mutex_lock(&srv->mu);
         srv->active++;
         pthread_mutex_unlock(&srv->mu);
+        if (srv->cfg.metrics)
+            metric_add(M_HTTP_IN_FLIGHT, 1);
         cr->begun = 1;
+        set_deadline(cr->conn, 0);
         rc = srv->app.begin(srv->app.ctx, r);
         if (rc == HTTP_RESPOND && r->framing_error != NULL)
             return queue(c, cr);   /* never read an ambiguous body: answer and close */
@@ -343,9 +476,14 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
                 !r->has_content_length || r->content_length > DISCARD_LIMIT)
                 return queue(c, cr);
             cr->state = ST_DISCARD;
-            return MHD_YES;
+        } else {
+            cr->state = ST_BODY;
         }
-        cr->state = ST_BODY;
+        if (cr->conn != NULL) {
+            cr->conn->body_start = now_ms();
+            cr->conn->body_seen = 0;
+            body_deadline(srv, cr->conn);
+        }
         return MHD_YES;
     case ST_READY:
         if (*upload_data_size > 0) {
@@ -356,12 +494,17 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
     case ST_BODY:
     case ST_DISCARD:
         if (*upload_data_size > 0) {
+            if (cr->conn != NULL) {
+                cr->conn->body_seen += *upload_data_size;
+                body_deadline(srv, cr->conn);
+            }
             if (cr->state == ST_BODY &&
                 srv->app.body(srv->app.ctx, r, upload_data, *upload_data_size) == HTTP_RESPOND)
                 cr->state = ST_DISCARD;
             *upload_data_size = 0;
             return MHD_YES;
         }
+        set_deadline(cr->conn, 0);   /* processing is not the client's time */
         if (cr->state == ST_BODY)
             srv->app.end(srv->app.ctx, r);
         return queue(c, cr);
@@ -381,11 +524,15 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 
     if (cr == NULL)
         return;
+    /* Keep-alive: the next request line may come after an idle spell. */
+    set_deadline(cr->conn, now_ms() + ((int64_t)srv->cfg.timeout_s + srv->cfg.header_timeout_s) * 1000);
     if (cr->begun) {
         srv->app.done(srv->app.ctx, &cr->r);
         pthread_mutex_lock(&srv->mu);
         srv->active--;
         pthread_mutex_unlock(&srv->mu);
+        if (srv->cfg.metrics)
+            metric_add(M_HTTP_IN_FLIGHT, -1);
     }
     if (cr->resp.read_free != NULL)   /* a stream described but never queued */
         cr->resp.read_free(cr->resp.read_ctx);
@@ -416,11 +563,14 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
+    int err;
 
     if (s == NULL)
         return -1;
     s->app = *app;
+    s->cfg = *cfg;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->reaper_cv, NULL);
     memset(&sin, 0, sizeof(sin));
     memset(&sin6, 0, sizeof(sin6));
     if (inet_pton(AF_INET, cfg->host, &sin.sin_addr) == 1) {
@@ -440,6 +590,7 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
     s->d = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_identity, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -448,6 +599,12 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
     if (s->d == NULL) {
         log_error("http: cannot listen on %s:%d (see the libmicrohttpd message above)", cfg->host,
                   cfg->port);
+        free(s);
+        return -1;
+    }
+    if ((err = pthread_create(&s->reaper, NULL, reaper_main, s)) != 0) {
+        log_error("http: cannot start the deadline thread: %s", strerror(err));
+        MHD_stop_daemon(s->d);
         free(s);
         return -1;
     }
@@ -483,7 +640,13 @@ http_stop(struct http_server *s, unsigned grace_s)
     }
     if (active > 0)
         log_warn("http: stopping with %u requests still in flight", active);
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_signal(&s->reaper_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->reaper, NULL);
     MHD_stop_daemon(s->d);
+    pthread_cond_destroy(&s->reaper_cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

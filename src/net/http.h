@@ -68,6 +68,9 @@ struct http_config {
     int port;                    /* 0: any free port (see http_port()) */
     unsigned max_connections;
     unsigned timeout_s;          /* idle connection timeout */
+    unsigned header_timeout_s;   /* request line and headers must arrive within this */
+    unsigned body_timeout_s;     /* a body may take this long per MiB */
+    int metrics;                 /* count requests in the cobalt_http_* metrics */
 };
 
 struct http_server;

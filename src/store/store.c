@@ -24,6 +24,7 @@
 #include "util/buf.h"
 #include "util/crc.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/timefmt.h"
 
 #define STAGE_SIZE (16 * NEEDLE_CHUNK)   /* 1 MiB: writes reach the disk in chunk multiples */
@@ -89,12 +90,20 @@ write_failed(struct store *s, int err)
     fail(s, err);
 }
 
+/* V4: the store refuses writes from now on.  Mutex held. */
+static void
+mark_failed(struct store *s, int err)
+{
+    s->failed = err;
+    metric_set(M_STORE_FAILED, 1);
+}
+
 static void
 fail(struct store *s, int err)
 {
     pthread_mutex_lock(&s->mu);
     if (!s->failed) {
-        s->failed = err;
+        mark_failed(s, err);
         log_error("store: %s; refusing writes until restart", strerror(err));
     }
     pthread_mutex_unlock(&s->mu);
@@ -309,7 +318,7 @@ store_write_begin(struct store *s, uint64_t len, struct needle_writer **out)
         if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
             log_warn("store: cannot create a volume: %s: refusing this write", strerror(err));
         } else {
-            s->failed = err;
+            mark_failed(s, err);
             log_error("store: cannot create a volume: %s; refusing writes until restart",
                       strerror(err));
         }
@@ -491,8 +500,9 @@ sync_volume(struct store *s, struct volume *v)
         rc = s->io->fdatasync(v->fd) == 0 ? 0 : (errno ? errno : EIO);
         pthread_mutex_lock(&s->mu);
         v->syncing = 0;
+        metric_add(M_STORE_SYNCS, 1);
         if (rc != 0 && !s->failed) {
-            s->failed = rc;   /* V4: never retried, never acknowledged */
+            mark_failed(s, rc);   /* V4: never retried, never acknowledged */
             log_error("store: fdatasync of volume %u failed: %s; refusing writes until restart",
                       v->id, strerror(rc));
         } else if (rc == 0) {

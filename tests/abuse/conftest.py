@@ -58,6 +58,20 @@ def fresh_server(tmp_path):
 
 
 @pytest.fixture
+def server_with(tmp_path):
+    """start(*args): a private server started with extra `cobalt serve` arguments."""
+    started = []
+
+    def start(*args):
+        srv = CobaltServer(tmp_path / f"srv{len(started)}", args).start()
+        started.append(srv)
+        return srv
+    yield start
+    for srv in started:
+        _finish(srv)
+
+
+@pytest.fixture
 def port(server):
     """The shared server's port; fails the test if an earlier one killed the server."""
     assert server.alive(), f"server is down:\n{server.log_tail()}"

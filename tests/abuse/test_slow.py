@@ -1,9 +1,11 @@
 """Slow clients and aborted uploads (issue 5 §2 item 5).
 
-The server closes idle connections after 120 s (MHD_OPTION_CONNECTION_TIMEOUT, src/main.c).  The
-default run does not wait that out: it checks that 1,000 slow connections (partial headers, a
-byte now and then) do not slow a control client down, and records the latencies, thread and fd
-counts.  The 120 s closes are checked with COBALT_ABUSE_LONG=1.
+Deadlines (src/net/http.c): a connection is closed when idle for --idle-timeout (120 s), when its
+request line and headers take longer than --header-timeout (30 s), or when its body takes longer
+than --body-timeout (600 s) per MiB, however often the client sends a byte.  The default run checks
+the deadlines on servers started with short ones, and that 1,000 slow connections (partial
+headers, a byte now and then) do not slow a control client down (latencies, thread and fd counts
+recorded).  The default timeouts themselves are checked with COBALT_ABUSE_LONG=1.
 
 Aborted uploads: 10,000 authenticated Put Blob connections closed mid-body must leave the
 server's fd count where it was and the data directory growth bounded (recorded; bytes of an
@@ -42,7 +44,9 @@ def open_slow(port, n):
     return socks
 
 
-def test_control_client_fast_with_1000_slow_connections(fresh_server, record_figure):
+def test_control_client_fast_with_1000_slow_connections(server_with, record_figure):
+    # Deadlines out of the way: this measures the cost of slow connections while they are open.
+    fresh_server = server_with("--header-timeout", "600")
     port = fresh_server.port
     base = control_latencies(port, 10)
     fd0, th0 = fresh_server.fd_count(), fresh_server.thread_count()
@@ -142,34 +146,90 @@ def test_idle_and_partial_connections_closed_by_timeout(fresh_server, record_fig
     assert b is not None and b <= 130
 
 
-@pytest.mark.long
-@pytest.mark.known_bug("no deadline for a request's headers: a client sending one header byte "
-                       "every 30 s keeps its connection (and its thread) forever; the idle "
-                       "timeout restarts at every byte")
-def test_byte_trickle_closed_eventually(fresh_server, record_figure):
-    port = fresh_server.port
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(PARTIAL)
+def _trickle_until_closed(s, step, limit):
+    """Sends one byte every `step` s until the server closes the connection; seconds until then,
+    or None if it stayed open for `limit` s."""
     t0 = time.monotonic()
-    closed_at = None
-    while time.monotonic() - t0 < 200:
-        time.sleep(30)
+    while time.monotonic() - t0 < limit:
+        time.sleep(step)
         try:
             s.send(b"a")
             s.setblocking(False)
             try:
-                if s.recv(1) == b"":
-                    closed_at = time.monotonic() - t0
-                    break
+                if s.recv(65536) == b"":
+                    return time.monotonic() - t0
             except BlockingIOError:
                 pass
             s.setblocking(True)
         except OSError:
-            closed_at = time.monotonic() - t0
-            break
+            return time.monotonic() - t0
+    return None
+
+
+def _trickle_headers(port, step, limit):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(PARTIAL)
+    try:
+        return _trickle_until_closed(s, step, limit)
+    finally:
+        s.close()
+
+
+def test_header_trickle_closed_at_header_deadline(server_with, record_figure):
+    srv = server_with("--header-timeout", "3")
+    closed_at = _trickle_headers(srv.port, 0.5, 30)
+    record_figure("header trickle (a byte every 0.5 s) closed after (s), --header-timeout 3",
+                  closed_at)
+    # The reaper looks once a second.
+    assert closed_at is not None and 2.0 <= closed_at <= 6.0, closed_at
+    # The server is fine, and a prompt client on a kept-alive connection is not cut off by it.
+    k = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        for _ in range(3):
+            k.sendall(build("GET", f"/{ACCOUNT}?comp=list",
+                            shared_key_headers("GET", f"/{ACCOUNT}?comp=list")))
+            assert k.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(2)
+    finally:
+        k.close()
+
+
+def test_body_trickle_closed_at_body_deadline(server_with, record_figure):
+    srv = server_with("--body-timeout", "3")
+    create_container(srv.port, "trickle")
+    path = f"/{ACCOUNT}/trickle/slow"
+    hdrs = shared_key_headers("PUT", path, [("x-ms-blob-type", "BlockBlob")], body_len=1000)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    s.sendall(build("PUT", path, hdrs))
+    closed_at = _trickle_until_closed(s, 0.5, 30)
     s.close()
-    record_figure("byte-trickle connection closed after (s)", closed_at)
-    assert closed_at is not None and closed_at <= 180
+    record_figure("body trickle (a byte every 0.5 s) closed after (s), --body-timeout 3",
+                  closed_at)
+    assert closed_at is not None and 2.0 <= closed_at <= 6.0, closed_at
+    r = signed(srv.port, "HEAD", path)
+    assert r.status == 404, r
+    # A body that keeps coming at a reasonable rate is not cut: 2 MiB in ~4 s is within 3 s/MiB.
+    big = os.urandom(2 << 20)
+    hdrs = shared_key_headers("PUT", path, [("x-ms-blob-type", "BlockBlob")], body_len=len(big))
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        s.sendall(build("PUT", path, hdrs))
+        for i in range(0, len(big), 64 << 10):
+            s.sendall(big[i:i + (64 << 10)])
+            time.sleep(4 / 32)
+        assert s.recv(65536).startswith(b"HTTP/1.1 201")
+    finally:
+        s.close()
+    r = signed(srv.port, "GET", path)
+    assert r.status == 200 and r.body == big
+
+
+@pytest.mark.long
+def test_byte_trickle_closed_at_default_deadline(fresh_server, record_figure):
+    closed_at = _trickle_headers(fresh_server.port, 10, 200)
+    record_figure("byte-trickle connection closed after (s), default --header-timeout 30",
+                  closed_at)
+    assert closed_at is not None and closed_at <= 45
 
 
 # ---- aborted uploads ---------------------------------------------------------------------

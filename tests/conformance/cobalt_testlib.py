@@ -189,6 +189,32 @@ class CobaltServer:
         return "\n".join(hits)
 
 
+def scrape_metrics(port: int) -> dict:
+    """GET /metrics of `cobalt serve --metrics-port PORT`, parsed: {'name{labels}': value}.
+    Checks the exposition format on the way: every sample's family has its # TYPE line first."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        r = conn.getresponse()
+        body = r.read().decode("utf-8")
+        assert r.status == 200, (r.status, body)
+        assert r.getheader("Content-Type", "").startswith("text/plain; version=0.0.4")
+    finally:
+        conn.close()
+    typed, out = set(), {}
+    for line in body.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            assert kind in ("counter", "gauge"), line
+            typed.add(name)
+        elif line and not line.startswith("#"):
+            m = re.fullmatch(r'([a-z_]+)(\{[a-z]+="[^"]*"\})? (-?\d+)', line)
+            assert m, f"bad sample line {line!r}"
+            assert m.group(1) in typed, f"{m.group(1)} has no # TYPE line before it"
+            out[m.group(1) + (m.group(2) or "")] = int(m.group(3))
+    return out
+
+
 def connection_string(port: int, key: str = KEY, account: str = ACCOUNT) -> str:
     return (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
             f"BlobEndpoint=http://127.0.0.1:{port}/{account};")

@@ -7,7 +7,7 @@ import re
 import subprocess
 import time
 
-from cobalt_testlib import CobaltServer, cobalt_binary
+from cobalt_testlib import CobaltServer, cobalt_binary, free_port, scrape_metrics
 
 N, SIZE = 160, 48_000
 NEEDLE_OVERHEAD = 32 + 4 + 4   # header, one chunk CRC, trailer CRC (docs/storage.md)
@@ -62,15 +62,23 @@ def test_offline_compaction_reclaims_deleted_space(tmp_path):
 
 
 def test_background_compaction_reclaims_deleted_space(tmp_path):
+    mport = free_port()
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--volume-size", "1048576", "--compact-threshold", "0.2"]).start()
+                       extra_args=["--volume-size", "1048576", "--compact-threshold", "0.2",
+                                   "--metrics-port", str(mport)]).start()
     _, data = fill_and_delete(srv)
+    before = volume_bytes(srv.data_dir)
     deadline = time.monotonic() + 60                 # the compactor wakes every 5 s
     while volume_bytes(srv.data_dir) / live_bytes(data) > 1.1 and time.monotonic() < deadline:
         time.sleep(0.5)
     amplification = volume_bytes(srv.data_dir) / live_bytes(data)
     assert amplification <= 1.1, amplification
     check_all(srv, data)                              # served while and after it ran
+    # The metrics account for the space given back (a volume's reclaimed bytes are its size
+    # less the live bytes moved out of it).
+    m = scrape_metrics(mport)
+    assert m["cobalt_compact_volumes_total"] >= 1, m
+    assert m["cobalt_compact_reclaimed_bytes_total"] >= (before - volume_bytes(srv.data_dir)) * 0.9, m
     assert srv.stop() == 0
     r = run_cobalt("fsck", str(srv.data_dir))
     assert r.returncode == 0 and "problems=0" in r.stdout, r.stdout

@@ -23,6 +23,8 @@ if [ "${1:-}" = "--long" ]; then
     shift
 fi
 export PYTHONDONTWRITEBYTECODE=1
+# shellcheck source=scripts/sanitizers.sh
+. "$ROOT/scripts/sanitizers.sh"
 # Our own pytest temp root: other pytest runs on the machine rotate /tmp/pytest-of-$USER, and the
 # data dirs and server logs of a failed crash run are the evidence (the last 3 runs are kept).
 export PYTEST_DEBUG_TEMPROOT="${PYTEST_DEBUG_TEMPROOT:-${TMPDIR:-/tmp}/cobalt-crash-tmp}"

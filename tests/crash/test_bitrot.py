@@ -18,6 +18,7 @@ import struct
 import time
 
 from crashlib import KiB, MiB, Client, Server, fsck, setup_container, sha
+from cobalt_testlib import free_port, scrape_metrics  # noqa: E402 (crashlib puts it on the path)
 
 HDR = 32
 CHUNK = 64 * KiB
@@ -50,7 +51,8 @@ def _flip(path, pos, rng):
 
 def test_bit_rot_detected(tmp_path, seed):
     rng = random.Random(seed)
-    args = ["--scrub-interval", "1", "--scrub-rate", "1000"]
+    mport = free_port()
+    args = ["--scrub-interval", "1", "--scrub-rate", "1000", "--metrics-port", str(mport)]
     srv = Server(tmp_path / "data", tmp_path / "server.log", args=args)
     srv.start()
     setup_container(srv.port, "bitrot")
@@ -80,7 +82,8 @@ def test_bit_rot_detected(tmp_path, seed):
             assert sha(p) in needles, f"no needle found for {name}"
             owner[sha(p)] = name
     strict, any_damage = set(), set()
-    for h in rng.sample(sorted(owner), 18):
+    damaged_needles = rng.sample(sorted(owner), 18)
+    for h in damaged_needles:
         path, off, length = needles[h]
         chunks = (length + CHUNK - 1) // CHUNK
         region = rng.choices(["data", "crc", "header", "final"], [60, 15, 15, 10])[0]
@@ -134,4 +137,15 @@ def test_bit_rot_detected(tmp_path, seed):
             break
         time.sleep(0.5)
     assert not missing, f"the scrub did not log {missing}:\n{srv.log_tail()}"
+    # ... and counts them: a completed pass found exactly the damaged needles.
+    while True:
+        m = scrape_metrics(mport)
+        if m["cobalt_scrub_passes_total"] >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert m["cobalt_scrub_passes_total"] >= 1, m
+    assert m["cobalt_scrub_last_pass_damaged"] == len(damaged_needles), m
+    assert m["cobalt_scrub_damaged_total"] >= len(damaged_needles), m
+    assert m["cobalt_scrub_needles_total"] >= len(needles), m
+    assert m["cobalt_scrub_last_pass_end_time_seconds"] > time.time() - 120, m
     assert srv.stop() == 0

@@ -7,20 +7,20 @@ compactor (1 MiB volumes, threshold 0.1) and the scrub (every second) run at the
 If-Match races (4 writers, one ETag: exactly one 201, the rest 412) and If-None-Match: * create
 races (exactly one 201, the rest 409).  The server must stop cleanly on SIGTERM.
 
-Suppressions: tests/crash/tsan.supp (see its comments; empty unless a report is proven to be
-outside Cobalt's code).
+TSan options and suppressions: scripts/sanitizers.sh and tests/tsan.supp (the conformance and
+abuse suites run against build-tsan too, from scripts/test.sh).
 """
+import os
 import random
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from crashlib import (LONG, Client, Ledger, Server, Workload, binary, setup_container, sha,
                       verify)
 
-SUPP = Path(__file__).resolve().parent / "tsan.supp"
+TSAN_OPTIONS = os.environ.get("TSAN_OPTIONS", "")
 
 
 def _race(port, name, headers_for, want_ok, want_lose):
@@ -46,12 +46,13 @@ def _race(port, name, headers_for, want_ok, want_lose):
 def test_tsan_concurrency(tmp_path, seed):
     if not binary("tsan").exists():
         pytest.skip("build-tsan/cobalt is missing (tests/crash/run.sh builds it)")
+    assert "suppressions=" in TSAN_OPTIONS, "run through tests/crash/run.sh (scripts/sanitizers.sh)"
+
     rng = random.Random(seed)
     srv = Server(tmp_path / "data", tmp_path / "server.log", bin_kind="tsan",
                  args=["--volume-size", str(1 << 20), "--compact-threshold", "0.1",
                        "--scrub-interval", "1", "--scrub-rate", "64"],
-                 env={"TSAN_OPTIONS": f"halt_on_error=0 second_deadlock_stack=1 "
-                                      f"suppressions={SUPP} history_size=4"})
+                 env={"TSAN_OPTIONS": TSAN_OPTIONS})
     srv.start(timeout=120)
     setup_container(srv.port, "tsan")
     ledger = Ledger()
