@@ -77,6 +77,7 @@ usage(FILE *f)
             "                         longer than this (default 30)\n"
             "  --body-timeout SECS    close a connection whose request body takes longer than\n"
             "                         this per MiB (default 600, Azure's allowance)\n"
+            "  --meta-cache MIB       memory for cached metadata blocks (default 256)\n"
             "  --metrics-port N       serve Prometheus metrics at http://HOST:N/metrics\n"
             "                         (default: off)\n"
             "\n"
@@ -219,6 +220,7 @@ serve(int argc, char **argv)
         {"header-timeout", required_argument, NULL, 'T'},
         {"body-timeout", required_argument, NULL, 'B'},
         {"metrics-port", required_argument, NULL, 'M'},
+        {"meta-cache", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
     struct http_config hc = {"127.0.0.1", 10000, 4096, 120, 30, 600, 1};
     const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
@@ -229,6 +231,7 @@ serve(int argc, char **argv)
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     unsigned long long scrub_rate = 16, scrub_interval = 604800;
+    size_t meta_cache = 0;
     const char *versioning = NULL;
     double threshold = 0.3;
     char *end;
@@ -314,6 +317,15 @@ serve(int argc, char **argv)
                               : c == 'T' ? &hc.header_timeout_s : &hc.body_timeout_s) != 0)
                 return 2;
             break;
+        case 'C': {
+            unsigned long long mib = strtoull(optarg, &end, 10);
+            if (*end != '\0' || end == optarg || optarg[0] == '-' || mib < 8 || mib > (1ull << 22)) {
+                fprintf(stderr, "cobalt: --meta-cache must be 8..4194304 MiB\n");
+                return 2;
+            }
+            meta_cache = (size_t)mib << 20;
+            break;
+        }
         case 'v':
             sc.volume_size = strtoull(optarg, &end, 10);
             if (*end != '\0' || sc.volume_size < (1u << 20)) {
@@ -350,7 +362,7 @@ serve(int argc, char **argv)
         return 1;
     }
     snprintf(path, sizeof(path), "%s/meta", data_dir);
-    if (meta_open(path, fsync_on, 0, &srv.meta) != 0) {
+    if (meta_open(path, fsync_on, 0, meta_cache, &srv.meta) != 0) {
         log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
         goto out;
     }

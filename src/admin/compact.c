@@ -389,7 +389,7 @@ compact_main(int argc, char **argv)
     if (optind != argc - 1)
         goto usage;
     snprintf(path, sizeof(path), "%s/meta", argv[optind]);
-    if (meta_open(path, 1, 0, &m) != 0) {
+    if (meta_open(path, 1, 0, 0, &m) != 0) {
         fprintf(stderr, "compact: cannot open %s (is a server still running on it?)\n", path);
         return 2;
     }

@@ -459,7 +459,7 @@ fsck_main(int argc, char **argv)
     if (optind != argc - 1)
         goto usage;
     snprintf(path, sizeof(path), "%s/meta", argv[optind]);
-    if (meta_open(path, 1, !f.repair, &f.meta) != 0) {
+    if (meta_open(path, 1, !f.repair, 0, &f.meta) != 0) {
         fprintf(stderr, "fsck: cannot open %s%s\n", path,
                 f.repair ? " (is a server still running on it?)" : "");
         return 2;

@@ -46,8 +46,10 @@ struct meta_iter;
 #define META_EIO      (-5)
 
 /* Opens (creating if needed) the database in dir.  readonly: no writes, and it may be open in a
- * running server at the same time (fsck's online mode). */
-int meta_open(const char *dir, int fsync, int readonly, struct meta **out);
+ * running server at the same time (fsck's online mode).  cache_bytes: the block cache for
+ * records (0: META_CACHE_DEFAULT). */
+#define META_CACHE_DEFAULT (256u << 20)
+int meta_open(const char *dir, int fsync, int readonly, size_t cache_bytes, struct meta **out);
 void meta_close(struct meta *m);
 /* Non-zero once a commit has failed: the server then refuses writes until restart. */
 int meta_failed(const struct meta *m);
