@@ -11,7 +11,7 @@
 static int
 monitor_begin(void *app, struct http_req *r)
 {
-    size_t need = metrics_render(NULL, 0) + 1;
+    size_t need, len;
     char *text;
 
     if (strcmp(r->path, "/metrics") != 0 ||
@@ -21,13 +21,18 @@ monitor_begin(void *app, struct http_req *r)
         http_resp_body(r, "only GET /metrics is served here\n", 33);
         return HTTP_RESPOND;
     }
-    if ((text = arena_alloc(r->arena, need)) == NULL) {
-        http_resp_status(r, 500);
-        return HTTP_RESPOND;
-    }
+    /* Values move between measuring and rendering: leave room, and render again if it was not
+     * enough, so a sample line is never cut. */
+    do {
+        need = metrics_render(NULL, 0) + 256;
+        if ((text = arena_alloc(r->arena, need)) == NULL) {
+            http_resp_status(r, 500);
+            return HTTP_RESPOND;
+        }
+    } while ((len = metrics_render(text, need)) >= need);
     http_resp_status(r, 200);
     http_resp_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    http_resp_body(r, text, metrics_render(text, need));
+    http_resp_body(r, text, len);
     return HTTP_RESPOND;
 }
 
