@@ -574,9 +574,9 @@ read_chunks(struct store_reader *r, int fd, const struct extent *e, uint64_t off
 {
     const struct io_ops *io = r->s->io;
     uint64_t c0, c1, data_off, data_len, nch, chunks = needle_chunks(e->len);
-    unsigned char *crcs;
+    unsigned char *crcs, *data;
     size_t need;
-    int err;
+    int err, direct;
 
     if (n > e->len - off)
         n = (size_t)(e->len - off);
@@ -588,7 +588,12 @@ read_chunks(struct store_reader *r, int fd, const struct extent *e, uint64_t off
     data_off = c0 << NEEDLE_CHUNK_SHIFT;
     data_len = ((c1 + 1) << NEEDLE_CHUNK_SHIFT) < e->len ? ((c1 + 1) << NEEDLE_CHUNK_SHIFT) - data_off
                                                           : e->len - data_off;
-    need = (size_t)(data_len + 4 * nch);
+    /* Whole chunks from a chunk boundary (what streaming GETs ask for): read into dst and verify
+     * there, sparing a copy; dst then holds unverified bytes until the check passed, which the
+     * contract allows.  Small or unaligned reads go through r->buf, in one read when the needle is
+     * read whole. */
+    direct = off == data_off && n == data_len && n >= NEEDLE_CHUNK;
+    need = (size_t)(direct ? 4 * nch : data_len + 4 * nch);
     if (need > r->cap) {
         unsigned char *nb = realloc(r->buf, need);
         if (nb == NULL)
@@ -596,12 +601,13 @@ read_chunks(struct store_reader *r, int fd, const struct extent *e, uint64_t off
         r->buf = nb;
         r->cap = need;
     }
-    crcs = r->buf + data_len;
-    if (c1 == chunks - 1 && c0 == 0) {
+    data = direct ? dst : r->buf;
+    crcs = direct ? r->buf : r->buf + data_len;
+    if (!direct && c1 == chunks - 1 && c0 == 0) {
         /* The whole needle: data and chunk CRCs are contiguous, so one read serves both. */
         err = io_pread_full(io, fd, r->buf, need, (off_t)(e->off + NEEDLE_HDR_SIZE));
     } else {
-        err = io_pread_full(io, fd, r->buf, (size_t)data_len,
+        err = io_pread_full(io, fd, data, (size_t)data_len,
                             (off_t)(e->off + NEEDLE_HDR_SIZE + data_off));
         if (err == 0)
             err = io_pread_full(io, fd, crcs, (size_t)(4 * nch),
@@ -612,13 +618,14 @@ read_chunks(struct store_reader *r, int fd, const struct extent *e, uint64_t off
     for (uint64_t i = 0; i < nch; i++) {
         uint64_t at = i << NEEDLE_CHUNK_SHIFT;
         size_t len = data_len - at < NEEDLE_CHUNK ? (size_t)(data_len - at) : NEEDLE_CHUNK;
-        if (crc32c(0, r->buf + at, len) != get_le32(crcs + 4 * i)) {
+        if (crc32c(0, data + at, len) != get_le32(crcs + 4 * i)) {
             log_error("store: checksum mismatch in volume %u needle at %llu chunk %llu", e->vol,
                       (unsigned long long)e->off, (unsigned long long)(c0 + i));
             return -EBADMSG;
         }
     }
-    memcpy(dst, r->buf + (off - data_off), n);
+    if (!direct)
+        memcpy(dst, r->buf + (off - data_off), n);
     return (long)n;
 }
 

@@ -87,10 +87,11 @@ int store_sync(struct store *s, const struct extent *e, size_t n);
 int store_reader_new(struct store *s, struct store_reader **r);
 void store_reader_free(struct store_reader *r);
 /*
- * Copies up to n bytes of needle e starting at data offset off into dst.  Returns the number of
- * bytes copied (> 0 unless n == 0 or off == e->len), or -errno: -EIO for an I/O error,
- * -EBADMSG when a checksum does not match (the caller must not send those bytes), -ENOENT when
- * the volume was retired by compaction (the needle has moved: see meta_needle_moved()).
+ * Copies up to n bytes of needle e starting at data offset off into dst, each 64 KiB chunk
+ * verified against its CRC32C.  Returns the number of bytes copied (> 0 unless n == 0 or
+ * off == e->len), or -errno: -EIO for an I/O error, -EBADMSG when a checksum does not match,
+ * -ENOENT when the volume was retired by compaction (the needle has moved: see
+ * meta_needle_moved()).  After an error dst holds unverified bytes: never use or send them.
  */
 long store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, void *dst,
                        size_t n);

@@ -52,6 +52,26 @@ read_all(struct store *s, const struct extent *e, uint64_t off, unsigned char *d
     return got == n ? 0 : (k < 0 ? (int)k : -1);
 }
 
+/* Reads needle e whole in pieces of `piece` bytes, as a streamed GET does (chunk-aligned whole
+ * chunks, verified in the caller's buffer). */
+static int
+read_pieces(struct store *s, const struct extent *e, unsigned char *dst, size_t piece)
+{
+    struct store_reader *r;
+    uint64_t got = 0;
+    long k = 1;
+
+    if (store_reader_new(s, &r) != 0)
+        return -1;
+    while (got < e->len && k > 0) {
+        size_t want = e->len - got < piece ? (size_t)(e->len - got) : piece;
+        if ((k = store_reader_read(r, e, got, dst + got, want)) > 0)
+            got += (uint64_t)k;
+    }
+    store_reader_free(r);
+    return got == e->len ? 0 : (k < 0 ? (int)k : -1);
+}
+
 static void
 test_needle_format(void)
 {
@@ -98,6 +118,8 @@ main(void)
         CHECK(write_needle(s, src, sizes[i], 1000 + i * 7919, &ext[i]) == 0);
         memset(dst, 0, sizes[i]);
         CHECK(read_all(s, &ext[i], 0, dst, sizes[i]) == 0 && memcmp(src, dst, sizes[i]) == 0);
+        memset(dst, 0, sizes[i]);
+        CHECK(read_pieces(s, &ext[i], dst, 256 << 10) == 0 && memcmp(src, dst, sizes[i]) == 0);
         if (sizes[i] > 65530 + 70000) {   /* a range that straddles chunk boundaries */
             CHECK(read_all(s, &ext[i], 65530, dst, 70000) == 0 &&
                   memcmp(src + 65530, dst, 70000) == 0);
@@ -139,8 +161,27 @@ main(void)
     }
     CHECK(read_all(s, &ext[9], 0, dst, sizes[9]) == -EBADMSG);
     CHECK(read_all(s, &ext[9], 262144, dst, 100) == -EBADMSG);   /* same chunk */
+    CHECK(read_pieces(s, &ext[9], dst, 256 << 10) == -EBADMSG);
     fill(src, sizes[9], 10);
     CHECK(read_all(s, &ext[9], 0, dst, 65536) == 0 && memcmp(src, dst, 65536) == 0);
+
+    /* A damaged chunk CRC (needle 10, chunk 2) fails whole-chunk reads of that chunk too. */
+    snprintf(path, sizeof(path), "%s/%08x.vol", dir, ext[10].vol);
+    fd = open(path, O_RDWR);
+    CHECK(fd >= 0);
+    {
+        off_t at = (off_t)(ext[10].off + NEEDLE_HDR_SIZE + ext[10].len + 4 * 2 + 1);
+        unsigned char byte;
+        CHECK(pread(fd, &byte, 1, at) == 1);
+        byte ^= 0x01;
+        CHECK(pwrite(fd, &byte, 1, at) == 1);
+        close(fd);
+    }
+    CHECK(read_all(s, &ext[10], 2 * 65536, dst, 65536) == -EBADMSG);
+    CHECK(read_all(s, &ext[10], 2 * 65536 + 5, dst, 10) == -EBADMSG);
+    fill(src, sizes[10], 11);
+    CHECK(read_all(s, &ext[10], 3 * 65536, dst, 65536) == 0 &&
+          memcmp(src + 3 * 65536, dst, 65536) == 0);
 
     store_close(s);
     free(src);
