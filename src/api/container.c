@@ -467,6 +467,22 @@ marker_out(struct buf *b, const char *name, size_t n)
     buf_puts(b, "</NextMarker>");
 }
 
+/* Moves `it` to the first key after every key that begins with key[0..len) followed by a byte
+ * below `next`.  0, or -1 out of memory. */
+static int
+seek_past(struct meta_iter *it, const char *key, size_t len, uint8_t next)
+{
+    struct buf s = BUF_INIT;
+    int ok;
+
+    buf_add(&s, key, len);
+    buf_u8(&s, next);
+    if ((ok = buf_ok(&s)))
+        meta_iter_seek(it, s.p, s.len);
+    buf_free(&s);
+    return ok ? 0 : -1;
+}
+
 void
 op_list_blobs(struct api_req *q)
 {
@@ -567,7 +583,6 @@ op_list_blobs(struct api_req *q)
             break;
         if (delim && (d = memmem(name + plen, nlen - plen, delim, dlen)) != NULL) {
             size_t pl = (size_t)(d - name) + dlen;
-            struct buf s = BUF_INIT;
             if (count == max) {
                 next = name;
                 next_len = pl;
@@ -578,29 +593,18 @@ op_list_blobs(struct api_req *q)
             buf_puts(&b, "</BlobPrefix>");
             count++;
             /* Jump past every name under this prefix: 0xFF never occurs in UTF-8 names. */
-            buf_add(&s, k, base + pl);
-            buf_u8(&s, 0xff);
-            if (!buf_ok(&s)) {
-                buf_free(&s);
+            if (seek_past(it, k, base + pl, 0xff) != 0) {
                 api_fail(q, E_InternalError);
                 goto out;
             }
-            meta_iter_seek(it, s.p, s.len);
-            buf_free(&s);
             continue;
         }
         if ((kind == 'S' && !o.snapshots) || (kind == 'V' && !o.versions)) {
             /* Not asked for: jump past all of this blob's snapshots (or versions) at once. */
-            struct buf s = BUF_INIT;
-            buf_add(&s, k, base + nlen + 1);
-            buf_u8(&s, (uint8_t)(kind + 1));
-            if (!buf_ok(&s)) {
-                buf_free(&s);
+            if (seek_past(it, k, base + nlen + 1, (uint8_t)(kind + 1)) != 0) {
                 api_fail(q, E_InternalError);
                 goto out;
             }
-            meta_iter_seek(it, s.p, s.len);
-            buf_free(&s);
             continue;
         }
         v = meta_iter_value(it, &vlen);
