@@ -103,8 +103,22 @@ class CobaltServer:
                  "WARNING: ThreadSanitizer")
         return "\n".join(l for l in text.splitlines() if any(m in l for m in marks))
 
+    def fd_targets(self) -> list:
+        """What each open descriptor refers to, as "fd->target", leaving out pipes: Cobalt opens
+        none, while a sanitizer runtime that symbolizes a report (even a suppressed one) starts
+        its symbolizer on a pair of pipes that stays open for the life of the process."""
+        out = []
+        for fd in sorted(os.listdir(f"/proc/{self.pid}/fd"), key=int):
+            try:
+                target = os.readlink(f"/proc/{self.pid}/fd/{fd}")
+            except OSError:
+                continue
+            if not target.startswith("pipe:"):
+                out.append(f"{fd}->{target}")
+        return out
+
     def fd_count(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
+        return len(self.fd_targets())
 
     def thread_count(self) -> int:
         with open(f"/proc/{self.pid}/status") as f:

@@ -279,7 +279,7 @@ def test_10000_aborted_uploads_no_fd_or_space_leak(fresh_server, record_figure):
     create_container(port, c)
     signed(port, "GET", f"/{ACCOUNT}?comp=list")
     time.sleep(0.5)
-    fd0 = fresh_server.fd_count()
+    fd0, fds0 = fresh_server.fd_count(), fresh_server.fd_targets()
     app0, alloc0 = fresh_server.disk_usage()
     t0 = time.monotonic()
     errors = _abort_uploads(port, c, 10000, declared=256 << 10, sent=100 << 10)
@@ -291,7 +291,7 @@ def test_10000_aborted_uploads_no_fd_or_space_leak(fresh_server, record_figure):
     record_figure("  data dir growth, apparent/allocated (MiB)",
                   f"{(app1 - app0) / 2**20:.1f}/{(alloc1 - alloc0) / 2**20:.1f}")
     assert len(errors) < 100, errors[:5]
-    assert fd1 <= fd0 + 2, f"fd leak: {fd0} -> {fd1}"
+    assert fd1 <= fd0 + 2, f"fd leak: {fds0} -> {fresh_server.fd_targets()}"
     # Nothing was acknowledged: the listing stays empty.
     lst = signed(port, "GET", f"/{ACCOUNT}/{c}?restype=container&comp=list")
     assert lst.status == 200 and b"<Blob>" not in lst.body
@@ -305,7 +305,7 @@ def test_aborted_huge_declared_uploads_do_not_create_volumes(fresh_server, recor
     c = "hugeabort"
     create_container(port, c)
     time.sleep(0.3)
-    fd0 = fresh_server.fd_count()
+    fd0, fds0 = fresh_server.fd_count(), fresh_server.fd_targets()
     vols = os.path.join(fresh_server.data, "volumes")
     v0 = len(os.listdir(vols))
     _abort_uploads(port, c, 300, declared=5000 << 20, sent=1000, workers=8)
@@ -313,5 +313,5 @@ def test_aborted_huge_declared_uploads_do_not_create_volumes(fresh_server, recor
     v1 = len(os.listdir(vols))
     record_figure("300 aborted 5000 MiB uploads: fds before/after", f"{fd0}/{fd1}")
     record_figure("300 aborted 5000 MiB uploads: volume files before/after", f"{v0}/{v1}")
-    assert fd1 <= fd0 + 2, f"fd leak: {fd0} -> {fd1}"
+    assert fd1 <= fd0 + 2, f"fd leak: {fds0} -> {fresh_server.fd_targets()}"
     assert v1 <= v0 + 1, f"{v1 - v0} volume files created by aborted uploads"
