@@ -1,7 +1,7 @@
 """Helpers for the HTTP abuse, name and auth-matrix suites (Python 3 standard library only).
 
-* CobaltServer: starts the real binary ($COBALT_BIN) on 127.0.0.1 and a free port with a private
-  data directory, and stops it by its PID.
+* CobaltServer (tests/lib/cobalt_server.py): the real binary ($COBALT_BIN) on 127.0.0.1 and a
+  free port with a private data directory, stopped by its PID.
 * Raw HTTP: build request bytes exactly (nothing is normalised), send them on a fresh socket, and
   parse whatever comes back, including several pipelined responses or none.
 * Signing: Shared Key (protocol doc §3.2) and service / account SAS (§3.5, §3.6), written from
@@ -13,9 +13,8 @@ import datetime
 import hashlib
 import hmac
 import os
-import signal
 import socket
-import subprocess
+import sys
 import time
 import urllib.parse
 
@@ -25,120 +24,8 @@ KEY = base64.b64decode(KEY_B64)
 WRONG_KEY = base64.b64decode("AAAA" + KEY_B64[4:])
 VERSION = "2026-10-06"
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-# ---- the server ---------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class CobaltServer:
-    def __init__(self, workdir, extra_args=()):
-        self.workdir = str(workdir)
-        self.data = os.path.join(self.workdir, "data")
-        self.log_path = os.path.join(self.workdir, "server.log")
-        self.bin = os.environ.get("COBALT_BIN", os.path.join(REPO, "build", "cobalt"))
-        self.extra = list(extra_args)
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        if not os.access(self.bin, os.X_OK):
-            raise RuntimeError(f"server binary {self.bin} not found (set COBALT_BIN)")
-        os.makedirs(self.workdir, exist_ok=True)
-        for _ in range(5):
-            self.port = free_port()
-            self.logf = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(
-                [self.bin, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--data-dir", self.data, *self.extra],
-                stdout=self.logf, stderr=subprocess.STDOUT)
-            deadline = time.time() + 15
-            while time.time() < deadline and self.proc.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                    return self
-                except OSError:
-                    time.sleep(0.05)
-            if self.proc.poll() is None:
-                self.stop()
-        raise RuntimeError(f"server did not start:\n{self.log_tail()}")
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=20):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.logf.close()
-        return self.proc.returncode
-
-    def log_tail(self, n=40) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def sanitizer_reports(self) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-        marks = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
-                 "WARNING: ThreadSanitizer")
-        return "\n".join(l for l in text.splitlines() if any(m in l for m in marks))
-
-    def fd_targets(self) -> list:
-        """What each open descriptor refers to, as "fd->target", leaving out pipes: Cobalt opens
-        none, while a sanitizer runtime that symbolizes a report (even a suppressed one) starts
-        its symbolizer on a pair of pipes that stays open for the life of the process."""
-        out = []
-        for fd in sorted(os.listdir(f"/proc/{self.pid}/fd"), key=int):
-            try:
-                target = os.readlink(f"/proc/{self.pid}/fd/{fd}")
-            except OSError:
-                continue
-            if not target.startswith("pipe:"):
-                out.append(f"{fd}->{target}")
-        return out
-
-    def fd_count(self) -> int:
-        return len(self.fd_targets())
-
-    def thread_count(self) -> int:
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("Threads:"):
-                    return int(line.split()[1])
-        return -1
-
-    def disk_usage(self) -> tuple:
-        """(apparent bytes, allocated bytes) of everything in the data directory."""
-        apparent = allocated = 0
-        for d, _, files in os.walk(self.data):
-            for name in files:
-                try:
-                    st = os.stat(os.path.join(d, name))
-                except FileNotFoundError:
-                    continue
-                apparent += st.st_size
-                allocated += st.st_blocks * 512
-        return apparent, allocated
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from cobalt_server import CobaltServer  # noqa: E402,F401 (for the suites)
 
 
 # ---- raw HTTP -----------------------------------------------------------------------------

@@ -45,14 +45,15 @@ def _finish(srv):
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    srv = CobaltServer(tmp_path_factory.mktemp("cobalt-abuse")).start()
+    d = tmp_path_factory.mktemp("cobalt-abuse")
+    srv = CobaltServer(d / "data", d / "server.log").start()
     yield srv
     _finish(srv)
 
 
 @pytest.fixture
 def fresh_server(tmp_path):
-    srv = CobaltServer(tmp_path / "srv").start()
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log").start()
     yield srv
     _finish(srv)
 
@@ -63,7 +64,8 @@ def server_with(tmp_path):
     started = []
 
     def start(*args):
-        srv = CobaltServer(tmp_path / f"srv{len(started)}", args).start()
+        d = tmp_path / f"srv{len(started)}"
+        srv = CobaltServer(d / "data", d / "server.log", args).start()
         started.append(srv)
         return srv
     yield start

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from abuselib import (ACCOUNT, KEY, REPO, WRONG_KEY, account_sas, anon, build, create_container,
+from abuselib import (ACCOUNT, KEY, REPO, WRONG_KEY, account_sas, build, create_container,
                       exchange, iso, put_blob, service_sas, shared_key_headers, signed, utcnow)
 
 DISPATCH = os.path.join(REPO, "src", "api", "dispatch.c")

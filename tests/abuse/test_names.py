@@ -50,7 +50,7 @@ def test_bad_blob_names_refused(nport, name):
     assert b"Set-Cookie" not in r.raw_head and b"\nX:" not in r.raw_head
 
 
-@pytest.mark.parametrize("name", [f"..%2f{MARK}", f"%2e%2e", "..", "%2e%2e%2fetc", f"a%00b{MARK[:5]}",
+@pytest.mark.parametrize("name", [f"..%2f{MARK}", "%2e%2e", "..", "%2e%2e%2fetc", f"a%00b{MARK[:5]}",
                                   "%2fetc", "UPPER", "a--b", "-ab", "ab-", "a_b", "a.b"])
 def test_bad_container_names_refused(nport, name):
     r = signed(nport, "PUT", f"/{ACCOUNT}/{name}?restype=container")

@@ -16,11 +16,10 @@ import socket
 import statistics
 import threading
 import time
-import uuid
 
 import pytest
 
-from abuselib import ACCOUNT, build, create_container, exchange, shared_key_headers, signed
+from abuselib import ACCOUNT, build, create_container, shared_key_headers, signed
 
 PARTIAL = b"GET /devstoreaccount1?comp=list HTTP/1.1\r\nHost: x\r\nX-Slow: "
 
@@ -306,7 +305,7 @@ def test_aborted_huge_declared_uploads_do_not_create_volumes(fresh_server, recor
     create_container(port, c)
     time.sleep(0.3)
     fd0, fds0 = fresh_server.fd_count(), fresh_server.fd_targets()
-    vols = os.path.join(fresh_server.data, "volumes")
+    vols = os.path.join(fresh_server.data_dir, "volumes")
     v0 = len(os.listdir(vols))
     _abort_uploads(port, c, 300, declared=5000 << 20, sent=1000, workers=8)
     fd1 = _settle(fresh_server, fd0, 10)

@@ -1,7 +1,5 @@
-"""Helpers for the conformance tests: server process control, raw signed HTTP, checksums.
-
-The server binary is $COBALT_BIN (default: build/cobalt at the repo root); servers listen on
-127.0.0.1 only, on a free port, with a private data directory, and are stopped by their own PID.
+"""Helpers for the conformance tests: the server (tests/lib/cobalt_server.py) with SDK and raw
+clients for it, raw signed HTTP, checksums.
 """
 from __future__ import annotations
 
@@ -11,12 +9,8 @@ import email.utils
 import hashlib
 import hmac
 import http.client
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
+import sys
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -26,139 +20,21 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "lib"))
+import cobalt_server  # noqa: E402
+from cobalt_server import binary, free_port, run_cli  # noqa: E402,F401 (for the tests)
+
 ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 # A service version the Python SDK's generated layer also sends (it is pinned to 2021-12-02).
 RAW_VERSION = "2021-12-02"
 
-SANITIZER_PATTERNS = (
-    "ERROR: AddressSanitizer",
-    "ERROR: LeakSanitizer",
-    "runtime error:",  # UBSan
-    "WARNING: ThreadSanitizer",
-)
-
 
 # --------------------------------------------------------------------------------------------
-# Server process management
+# The server process (tests/lib/cobalt_server.py), with the SDK and raw clients for it
 # --------------------------------------------------------------------------------------------
 
-def cobalt_binary() -> Path:
-    p = Path(os.environ.get("COBALT_BIN", REPO / "build" / "cobalt"))
-    if not p.is_absolute():
-        p = REPO / p
-    return p
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class CobaltServer:
-    """One `cobalt serve` process on a fixed data directory; restartable on the same port."""
-
-    def __init__(self, data_dir: Path, log_path: Path, env: Optional[Mapping[str, Optional[str]]] = None,
-                 extra_args: Sequence[str] = ()):
-        self.binary = cobalt_binary()
-        self.data_dir = Path(data_dir)
-        self.log_path = Path(log_path)
-        self.extra_env = dict(env or {})
-        self.extra_args = list(extra_args)
-        self.port: Optional[int] = None
-        self.proc: Optional[subprocess.Popen] = None
-        self._log = None
-        self.starts = 0
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, port: Optional[int] = None, timeout: float = 60.0) -> "CobaltServer":
-        if not self.binary.exists():
-            raise RuntimeError(f"server binary {self.binary} does not exist (set COBALT_BIN or build it)")
-        assert self.proc is None or self.proc.poll() is not None, "server already running"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        attempts = 1 if port is not None else 3
-        last_err = None
-        for _ in range(attempts):
-            self.port = port if port is not None else free_port()
-            env = dict(os.environ)
-            for k, v in self.extra_env.items():  # None removes a variable
-                if v is None:
-                    env.pop(k, None)
-                else:
-                    env[k] = v
-            env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
-            env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-            self._log = open(self.log_path, "ab")
-            self._log.write(f"\n===== start #{self.starts + 1} on port {self.port} =====\n".encode())
-            self._log.flush()
-            self.proc = subprocess.Popen(
-                [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir), "--log-level", "warn", *self.extra_args],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env)
-            self.starts += 1
-            try:
-                self._wait_ready(timeout)
-                return self
-            except RuntimeError as e:  # exited early (e.g. port taken between probe and bind)
-                last_err = e
-                self._close_log()
-        raise last_err  # type: ignore[misc]
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"cobalt exited with {self.proc.returncode} before accepting connections:\n"
-                    + self.log_tail())
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.kill9()
-        raise TimeoutError(f"cobalt did not accept connections within {timeout}s:\n" + self.log_tail())
-
-    def stop(self, timeout: float = 30.0) -> Optional[int]:
-        """SIGTERM, wait, SIGKILL after `timeout`. Returns the exit status (negative = signal)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-                self._close_log()
-                raise AssertionError(f"cobalt did not exit within {timeout}s of SIGTERM")
-        self._close_log()
-        return self.proc.returncode
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        self._close_log()
-
-    def restart(self, timeout: float = 60.0) -> Optional[int]:
-        """Clean restart on the same port and data dir. Returns the exit status of the old process."""
-        rc = self.stop()
-        self.start(port=self.port, timeout=timeout)
-        return rc
-
-    def crash_restart(self, timeout: float = 60.0) -> None:
-        """kill -9, then start again on the same port and data dir."""
-        self.kill9()
-        self.start(port=self.port, timeout=timeout)
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    # -- helpers -----------------------------------------------------------------------------
+class CobaltServer(cobalt_server.CobaltServer):
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}/{ACCOUNT}"
@@ -173,20 +49,6 @@ class CobaltServer:
 
     def raw(self) -> "RawClient":
         return RawClient(self)
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, n: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-n:])
-
-    def sanitizer_reports(self) -> str:
-        text = self.log_text()
-        hits = [line for line in text.splitlines() if any(p in line for p in SANITIZER_PATTERNS)]
-        return "\n".join(hits)
 
 
 def scrape_metrics(port: int) -> dict:

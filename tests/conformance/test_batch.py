@@ -7,11 +7,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import (ContainerClient, ContainerSasPermissions, PartialBatchErrorException,
                                 generate_container_sas)
 
-from cobalt_testlib import ACCOUNT, KEY, RAW_VERSION, assert_error_response, sign_shared_key, unique_name, utcnow
+from cobalt_testlib import ACCOUNT, KEY, assert_error_response, sign_shared_key, unique_name, utcnow
 
 WRONG_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="
 

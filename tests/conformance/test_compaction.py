@@ -4,17 +4,13 @@ at most 1.1 times the live bytes (issue 5), with every remaining blob intact -- 
 import glob
 import os
 import re
-import subprocess
 import time
 
-from cobalt_testlib import CobaltServer, cobalt_binary, free_port, scrape_metrics
+from cobalt_testlib import CobaltServer, run_cli, free_port, scrape_metrics
 
 N, SIZE = 160, 48_000
 NEEDLE_OVERHEAD = 32 + 4 + 4   # header, one chunk CRC, trailer CRC (docs/storage.md)
 
-
-def run_cobalt(*args):
-    return subprocess.run([str(cobalt_binary()), *args], capture_output=True, text=True, timeout=300)
 
 
 def volume_bytes(data_dir):
@@ -45,16 +41,16 @@ def check_all(srv, data):
 
 def test_offline_compaction_reclaims_deleted_space(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--volume-size", "1048576", "--compact-threshold", "0"]).start()
+                       args=["--volume-size", "1048576", "--compact-threshold", "0"]).start()
     _, data = fill_and_delete(srv)
     assert srv.stop() == 0
     before = volume_bytes(srv.data_dir)
     assert before / live_bytes(data) > 1.3          # a quarter of it is dead
-    r = run_cobalt("compact", str(srv.data_dir))
+    r = run_cli("compact", str(srv.data_dir))
     assert r.returncode == 0 and re.search(r"volumes=[1-9]", r.stdout), r.stdout + r.stderr
     amplification = volume_bytes(srv.data_dir) / live_bytes(data)
     assert amplification <= 1.1, amplification
-    r = run_cobalt("fsck", str(srv.data_dir))
+    r = run_cli("fsck", str(srv.data_dir))
     assert r.returncode == 0 and "problems=0" in r.stdout and "garbage_bytes=" in r.stdout, r.stdout
     srv.start()
     check_all(srv, data)
@@ -64,7 +60,7 @@ def test_offline_compaction_reclaims_deleted_space(tmp_path):
 def test_background_compaction_reclaims_deleted_space(tmp_path):
     mport = free_port()
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--volume-size", "1048576", "--compact-threshold", "0.2",
+                       args=["--volume-size", "1048576", "--compact-threshold", "0.2",
                                    "--metrics-port", str(mport)]).start()
     _, data = fill_and_delete(srv)
     before = volume_bytes(srv.data_dir)
@@ -80,5 +76,5 @@ def test_background_compaction_reclaims_deleted_space(tmp_path):
     assert m["cobalt_compact_volumes_total"] >= 1, m
     assert m["cobalt_compact_reclaimed_bytes_total"] >= (before - volume_bytes(srv.data_dir)) * 0.9, m
     assert srv.stop() == 0
-    r = run_cobalt("fsck", str(srv.data_dir))
+    r = run_cli("fsck", str(srv.data_dir))
     assert r.returncode == 0 and "problems=0" in r.stdout, r.stdout

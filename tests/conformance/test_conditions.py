@@ -5,14 +5,13 @@ writers with If-Match, exactly one wins each round."""
 import email.utils
 import os
 import threading
-import time
 import uuid
 
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError
 
-from cobalt_testlib import assert_error_response, expect_error, unique_name
+from cobalt_testlib import assert_error_response, unique_name
 
 
 def http_date(ts: float) -> str:

@@ -11,7 +11,6 @@ import hashlib
 import http.server
 import os
 import re
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -24,7 +23,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import (BlobSasPermissions, BlobServiceClient, ContainerSasPermissions,
                                 ContentSettings, generate_blob_sas, generate_container_sas)
 
-from cobalt_testlib import (ACCOUNT, KEY, RAW_VERSION, CobaltServer, cobalt_binary, expect_error,
+from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, run_cli, expect_error,
                             md5_b64, unique_name)
 
 KiB = 1024
@@ -137,12 +136,9 @@ def volume_bytes(data_dir):
     return sum(f.stat().st_size for f in Path(data_dir, "volumes").iterdir() if f.is_file())
 
 
-def run_cobalt(*args):
-    return subprocess.run([str(cobalt_binary()), *args], capture_output=True, text=True, timeout=300)
-
 
 def fsck(data_dir):
-    r = run_cobalt("fsck", str(data_dir))
+    r = run_cli("fsck", str(data_dir))
     m = re.search(r"fsck: containers=(\d+) blobs=(\d+) staged=(\d+) needles=(\d+) bytes=(\d+) "
                   r"garbage_bytes=(\d+) problems=(\d+)", r.stdout)
     assert m, r.stdout + r.stderr
@@ -204,7 +200,7 @@ def test_copy_within_account_shares_extents(fresh_server):
 
 def test_sharers_outlive_each_other_restart_and_compaction(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--volume-size", str(MiB), "--compact-threshold", "0"]).start()
+                       args=["--volume-size", str(MiB), "--compact-threshold", "0"]).start()
     try:
         cc = srv.client().create_container("sharers")
         data = os.urandom(2 * MiB + 3)
@@ -225,7 +221,7 @@ def test_sharers_outlive_each_other_restart_and_compaction(tmp_path):
             cc.get_blob_client(f"filler{i}").delete_blob()
         assert cc.get_blob_client("c").download_blob().readall() == data
         assert srv.stop() == 0
-        r = run_cobalt("compact", "--threshold", "0", str(srv.data_dir))
+        r = run_cli("compact", "--threshold", "0", str(srv.data_dir))
         assert r.returncode == 0, r.stdout + r.stderr
         m = re.search(r"volumes=(\d+) needles_moved=(\d+)", r.stdout)
         assert m and int(m.group(1)) >= 1 and int(m.group(2)) >= 1, r.stdout

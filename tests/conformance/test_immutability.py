@@ -18,7 +18,7 @@ from cobalt_testlib import CobaltServer, assert_error_response, expect_error, un
 def isrv(tmp_path_factory):
     # Its own server: locked policies and holds leave containers that can never be emptied.
     d = tmp_path_factory.mktemp("cobalt-worm")
-    srv = CobaltServer(d / "data", d / "server.log", extra_args=["--versioning", "all"]).start()
+    srv = CobaltServer(d / "data", d / "server.log", args=["--versioning", "all"]).start()
     yield srv
     assert srv.stop() == 0, srv.log_tail()
 

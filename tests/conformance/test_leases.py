@@ -5,8 +5,6 @@ import time
 import uuid
 
 import pytest
-from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobLeaseClient
 
 from cobalt_testlib import assert_error_response, expect_error, unique_name
 

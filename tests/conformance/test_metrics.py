@@ -13,7 +13,7 @@ from cobalt_testlib import CobaltServer, connection_string, free_port, scrape_me
 def test_metrics_count_requests_and_syncs(tmp_path):
     mport = free_port()
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--metrics-port", str(mport)]).start()
+                       args=["--metrics-port", str(mport)]).start()
     try:
         m0 = scrape_metrics(mport)
         assert m0['cobalt_http_requests_total{class="2xx"}'] == 0

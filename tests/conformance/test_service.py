@@ -113,13 +113,13 @@ def test_azurite_accounts_env_is_read(tmp_path):
 
 def test_version_and_help_commands():
     import subprocess
-    from cobalt_testlib import cobalt_binary
-    out = subprocess.run([str(cobalt_binary()), "version"], capture_output=True, text=True, timeout=30)
+    from cobalt_testlib import binary
+    out = subprocess.run([str(binary()), "version"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out
     assert any(ch.isdigit() for ch in out.stdout + out.stderr), out
-    out = subprocess.run([str(cobalt_binary()), "--help"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([str(binary()), "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out
     assert "--data-dir" in out.stdout + out.stderr
-    out = subprocess.run([str(cobalt_binary()), "serve", "--no-such-flag"], capture_output=True, text=True,
+    out = subprocess.run([str(binary()), "serve", "--no-such-flag"], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode != 0

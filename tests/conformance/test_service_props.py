@@ -3,15 +3,12 @@ container ACLs (§2.2 Get/Set ACL, §4.7), anonymous public access (§3.11) and 
 (§3.9: a service SAS with `si` takes its fields from the policy and stops working as soon as the
 policy changes or goes)."""
 import datetime as dt
-import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
-from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import (AccessPolicy, BlobClient, BlobSasPermissions, ContainerClient,
-                                ContainerSasPermissions, CorsRule, PublicAccess, RetentionPolicy,
-                                StaticWebsite, generate_blob_sas, generate_container_sas)
+from azure.storage.blob import (AccessPolicy, BlobClient, BlobSasPermissions, CorsRule, PublicAccess,
+                                RetentionPolicy, StaticWebsite, generate_blob_sas,
+                                generate_container_sas)
 
 from cobalt_testlib import ACCOUNT, KEY, CobaltServer, assert_error_response, expect_error, unique_name
 

@@ -4,31 +4,26 @@ SnapshotsPresent, read-only snapshots, and the bytes a snapshot shares with its 
 overwrites, deletes, restarts, `cobalt compact` and `cobalt fsck`."""
 import os
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 
-import pytest
 from azure.storage.blob import BlobBlock
 
-from cobalt_testlib import CobaltServer, assert_error_response, cobalt_binary, expect_error, unique_name
+from cobalt_testlib import CobaltServer, assert_error_response, run_cli, expect_error
 
 SNAP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$")
 MiB = 1 << 20
 
 
-def run_cobalt(*args):
-    return subprocess.run([str(cobalt_binary()), *args], capture_output=True, text=True, timeout=300)
-
 
 def fsck(data_dir):
-    r = run_cobalt("fsck", str(data_dir))
+    r = run_cli("fsck", str(data_dir))
     m = re.search(r"problems=(\d+)", r.stdout)
     assert r.returncode == 0 and m and int(m.group(1)) == 0, r.stdout + r.stderr
     return r.stdout
 
 
 def compact(data_dir):
-    r = run_cobalt("compact", "--threshold", "0", str(data_dir))
+    r = run_cli("compact", "--threshold", "0", str(data_dir))
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 
@@ -212,7 +207,7 @@ def test_snapshot_conditions_and_lease(raw, container):
 
 def test_snapshot_shares_bytes_and_survives_everything(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--volume-size", str(MiB), "--compact-threshold", "0"]).start()
+                       args=["--volume-size", str(MiB), "--compact-threshold", "0"]).start()
     try:
         cc = srv.client().create_container("snaps")
         v1, v2, v3 = os.urandom(MiB + 7), os.urandom(MiB // 2 + 3), os.urandom(300_000)

@@ -5,14 +5,12 @@ snapshots), overwrite of a soft-deleted blob, permanent delete, container soft d
 retention ends (COBALT_DAY_SECONDS shortens a retention day), with fsck clean afterwards."""
 import os
 import re
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from azure.storage.blob import RetentionPolicy
 
-from cobalt_testlib import CobaltServer, assert_error_response, cobalt_binary, expect_error, unique_name
+from cobalt_testlib import CobaltServer, assert_error_response, run_cli, unique_name
 
 
 def set_retention(raw, days, allow_permanent=None, enabled=True):
@@ -43,12 +41,9 @@ def undelete(raw, c, n):
     return raw.request("PUT", f"/{c}/{n}", query={"comp": "undelete"})
 
 
-def run_cobalt(*args):
-    return subprocess.run([str(cobalt_binary()), *args], capture_output=True, text=True, timeout=300)
-
 
 def fsck(data_dir):
-    r = run_cobalt("fsck", str(data_dir))
+    r = run_cli("fsck", str(data_dir))
     m = re.search(r"blobs=(\d+).*problems=(\d+)", r.stdout)
     assert r.returncode == 0 and m and int(m.group(2)) == 0, r.stdout + r.stderr
     return int(m.group(1))
@@ -59,7 +54,7 @@ def sd(tmp_path_factory):
     """Blob soft delete on (Days=2), container soft delete 2 days; a day lasts an hour."""
     d = tmp_path_factory.mktemp("cobalt-softdelete")
     srv = CobaltServer(d / "data", d / "server.log", env={"COBALT_DAY_SECONDS": "3600"},
-                       extra_args=["--container-soft-delete-days", "2"]).start()
+                       args=["--container-soft-delete-days", "2"]).start()
     set_retention(srv.raw(), 2)
     yield srv
     assert srv.stop() == 0, srv.log_tail()
@@ -305,7 +300,7 @@ def test_restore_when_name_taken_and_two_deleted_generations(sraw, sd):
 
 def test_purge_after_retention(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", env={"COBALT_DAY_SECONDS": "2"},
-                       extra_args=["--container-soft-delete-days", "1"]).start()
+                       args=["--container-soft-delete-days", "1"]).start()
     try:
         raw = srv.raw()
         set_retention(raw, 1)
@@ -352,7 +347,7 @@ def test_purge_after_retention(tmp_path):
         assert raw.get_blob("gone", "inside").status == 404
         assert srv.stop() == 0
         assert fsck(srv.data_dir) == 3
-        r = run_cobalt("compact", "--threshold", "0", str(srv.data_dir))
+        r = run_cli("compact", "--threshold", "0", str(srv.data_dir))
         assert r.returncode == 0, r.stdout + r.stderr
         assert fsck(srv.data_dir) == 3
         srv.start()

@@ -116,7 +116,7 @@ def test_tags_on_version_id(raw, container):
 
 
 def test_tags_with_versioning(tmp_path):
-    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", extra_args=["--versioning", "all"]).start()
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", args=["--versioning", "all"]).start()
     try:
         svc = srv.client()
         cc = svc.create_container("vers")
@@ -604,7 +604,7 @@ def test_index_matches_records_after_every_kind_of_change(tmp_path):
         assert rc == 0, out
 
         vsrv = CobaltServer(tmp_path / "vdata", tmp_path / "vserver.log",
-                            extra_args=["--versioning", "all"]).start()
+                            args=["--versioning", "all"]).start()
         vs = vsrv.client()
         vc = vs.create_container("vers")
         vc.upload_blob("a", b"1", tags={"p": "1"})
@@ -623,7 +623,7 @@ def test_index_matches_records_after_every_kind_of_change(tmp_path):
 
 def test_container_soft_delete_and_restore_keep_the_index(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--container-soft-delete-days", "1"]).start()
+                       args=["--container-soft-delete-days", "1"]).start()
     try:
         svc = srv.client()
         cc = svc.create_container("csd")

@@ -15,7 +15,7 @@ DELAY = 1.0
 def tsrv(tmp_path_factory):
     """A server of our own: rehydration completes one second after Set Tier."""
     d = tmp_path_factory.mktemp("cobalt-tiers")
-    srv = CobaltServer(d / "data", d / "server.log", extra_args=["--rehydrate-delay", "1", "--versioning", "all"]).start()
+    srv = CobaltServer(d / "data", d / "server.log", args=["--rehydrate-delay", "1", "--versioning", "all"]).start()
     yield srv
     rc = srv.stop()
     assert not srv.sanitizer_reports(), srv.sanitizer_reports()
@@ -192,7 +192,7 @@ def test_tier_needs_lease_id_when_leased(tsrv, tc):
 
 
 def test_tiers_survive_restart(tmp_path):
-    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", extra_args=["--rehydrate-delay", "600"]).start()
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", args=["--rehydrate-delay", "600"]).start()
     try:
         cc = srv.client().create_container(unique_name("tr"))
         for n in ("cool", "arch", "pending"):

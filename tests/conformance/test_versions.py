@@ -5,26 +5,21 @@ into a previous one, a version is promoted by copying it, and the versions keep 
 bytes across deletes, overwrites, restarts, `cobalt compact` and `cobalt fsck`."""
 import os
 import re
-import subprocess
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
 from azure.storage.blob import BlobBlock
 
-from cobalt_testlib import (ACCOUNT, CobaltServer, assert_error_response, cobalt_binary, expect_error,
+from cobalt_testlib import (ACCOUNT, CobaltServer, assert_error_response, run_cli, expect_error,
                             unique_name)
 
 VID_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$")
 MiB = 1 << 20
 
 
-def run_cobalt(*args):
-    return subprocess.run([str(cobalt_binary()), *args], capture_output=True, text=True, timeout=300)
-
 
 def fsck(data_dir):
-    r = run_cobalt("fsck", str(data_dir))
+    r = run_cli("fsck", str(data_dir))
     m = re.search(r"problems=(\d+)", r.stdout)
     assert r.returncode == 0 and m and int(m.group(1)) == 0, r.stdout + r.stderr
 
@@ -32,7 +27,7 @@ def fsck(data_dir):
 @pytest.fixture(scope="module")
 def vsrv(tmp_path_factory):
     d = tmp_path_factory.mktemp("cobalt-versions")
-    srv = CobaltServer(d / "data", d / "server.log", extra_args=["--versioning", "all"]).start()
+    srv = CobaltServer(d / "data", d / "server.log", args=["--versioning", "all"]).start()
     yield srv
     assert srv.stop() == 0, srv.log_tail()
 
@@ -186,7 +181,7 @@ def test_unversioned_server_emits_no_version_ids(raw, container):
 def test_versioning_per_account(tmp_path):
     accounts = "acct1:" + "a2V5MQ==" + ";acct2:" + "a2V5Mg=="
     srv = CobaltServer(tmp_path / "data", tmp_path / "log", env={"COBALT_ACCOUNTS": accounts},
-                       extra_args=["--versioning", "acct1"]).start()
+                       args=["--versioning", "acct1"]).start()
     try:
         from cobalt_testlib import RawClient
         raw = RawClient(srv)
@@ -203,7 +198,7 @@ def test_versioning_per_account(tmp_path):
 
 def test_versions_share_bytes_across_delete_restart_compact(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       extra_args=["--versioning", "all", "--volume-size", str(MiB),
+                       args=["--versioning", "all", "--volume-size", str(MiB),
                                    "--compact-threshold", "0"]).start()
     try:
         cc = srv.client().create_container("vers")
@@ -232,7 +227,7 @@ def test_versions_share_bytes_across_delete_restart_compact(tmp_path):
         check(srv.client().get_container_client("vers"))
         assert srv.stop() == 0
         fsck(srv.data_dir)
-        r = run_cobalt("compact", "--threshold", "0", str(srv.data_dir))
+        r = run_cli("compact", "--threshold", "0", str(srv.data_dir))
         assert r.returncode == 0, r.stdout + r.stderr
         fsck(srv.data_dir)
         srv.start()

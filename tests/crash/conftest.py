@@ -19,7 +19,7 @@ def seed():
 @pytest.fixture(autouse=True)
 def _no_server_left_behind():
     """Kills (by PID) any server a test left running, even when it failed."""
-    from crashlib import Server
+    from crashlib import CobaltServer
     yield
-    for srv in list(Server.live):
+    for srv in list(CobaltServer.live):
         srv.kill9()

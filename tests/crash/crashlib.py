@@ -1,7 +1,8 @@
 """Shared machinery of the crash, fault, bit-rot and TSan suites (tests/crash/).
 
-- Server: one `cobalt serve` process we start and stop by its own PID; it may die on purpose
-  (kill -9, or the fault build's simulated power loss, exit status 86).
+- CobaltServer (tests/lib/cobalt_server.py): one `cobalt serve` process we start and stop by its
+  own PID; here it may die on purpose (kill -9, or the fault build's simulated power loss, exit
+  status 86).
 - Client: raw HTTP/1.1 with Shared Key signing (cheap enough for thousands of requests a second,
   and it sees every status line), one keep-alive connection per thread.
 - Ledger: what the clients know.  Every acknowledged (2xx) write, and every write that was started
@@ -12,22 +13,19 @@
   oracle).
 
 Binaries: $COBALT_BIN (release, default build/cobalt), $COBALT_FAULT_BIN (default
-build-fault/cobalt, -DCOBALT_FAULT_INJECTION=ON), $COBALT_TSAN_BIN (default build-tsan/cobalt).
+build-fault/cobalt, -DCOBALT_FAULT_INJECTION=ON), $COBALT_TSAN_BIN (default build-tsan/cobalt):
+CobaltServer(..., build="release" | "fault" | "tsan").
 """
 from __future__ import annotations
 
 import base64
 import email.utils
 import hashlib
-import hmac
 import http.client
 import os
 import random
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -36,7 +34,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "conformance"))
-from cobalt_testlib import ACCOUNT, KEY, free_port, sign_shared_key  # noqa: E402
+from cobalt_testlib import ACCOUNT, sign_shared_key  # noqa: E402
+from cobalt_server import CobaltServer, binary, free_port, run_cli  # noqa: E402,F401 (for the suites)
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -45,142 +44,17 @@ LONG = os.environ.get("COBALT_CRASH_LONG") == "1"
 VERSION = "2021-12-02"
 
 
-def binary(kind: str = "release") -> Path:
-    env, default = {"release": ("COBALT_BIN", "build/cobalt"),
-                    "fault": ("COBALT_FAULT_BIN", "build-fault/cobalt"),
-                    "tsan": ("COBALT_TSAN_BIN", "build-tsan/cobalt")}[kind]
-    p = Path(os.environ.get(env, REPO / default))
-    return p if p.is_absolute() else REPO / p
-
-
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------
-# Server process
+# Operator tools
 # ------------------------------------------------------------------------------------------------
 
-class Server:
-    """`cobalt serve` on 127.0.0.1, a private data dir and a free port, stopped by its PID.
-    Every running instance is in Server.live; conftest.py kills what a test left running."""
-
-    live = set()
-
-    def __init__(self, data_dir, log_path, bin_kind="release", args=(), env=None):
-        self.data_dir = Path(data_dir)
-        self.log_path = Path(log_path)
-        self.bin = binary(bin_kind)
-        self.args = list(args)
-        self.env = dict(env or {})
-        self.port = None
-        self.proc = None
-        self._log = None
-
-    def start(self, faults=None, port=None, timeout=60.0, expect_up=True):
-        """Starts; returns True once it accepts connections, False if it exited first (allowed
-        only when expect_up is False, e.g. a fault or crash point during start-up).  Each start
-        takes a fresh free port (other test runs on this machine may take a port between a kill
-        and the restart); a start that lost the race for its port is retried on another."""
-        for attempt in range(5):
-            mark = len(self.log_text())
-            try:
-                return self._start(faults, port, timeout, expect_up)
-            except RuntimeError:
-                if "cannot listen" not in self.log_text()[mark:] or attempt == 4 or port:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _start(self, faults, port, timeout, expect_up):
-        assert self.proc is None or self.proc.poll() is not None
-        if not self.bin.exists():
-            raise RuntimeError(f"{self.bin} is missing: build it first (tests/crash/run.sh does)")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        env = dict(os.environ)
-        env.pop("COBALT_IO_FAULTS", None)
-        env.update(self.env)
-        if faults:
-            env["COBALT_IO_FAULTS"] = faults
-        self._log = open(self.log_path, "ab")
-        self._log.write(f"\n===== start on port {self.port} faults={faults!r} =====\n".encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(
-            [str(self.bin), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir",
-             str(self.data_dir), "--log-level", "warn", *self.args],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        Server.live.add(self)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._close()
-                if expect_up or "cannot listen" in self.log_text()[-300:]:
-                    raise RuntimeError(f"cobalt exited with {self.proc.returncode} at start:\n"
-                                       + self.log_tail())
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.02)
-        self.kill9()
-        raise TimeoutError("cobalt did not start listening:\n" + self.log_tail())
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait(self, timeout):
-        """Waits for the process to exit by itself; its status, or None if still running."""
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        self._close()
-        return rc
-
-    def stop(self, timeout=60.0):
-        """SIGTERM and wait; the exit status (negative: killed by that signal)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-                self._close()
-                raise AssertionError(f"cobalt ignored SIGTERM for {timeout}s:\n" + self.log_tail())
-        self._close()
-        return self.proc.returncode
-
-    def kill9(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(30)
-        self._close()
-
-    def _close(self):
-        if self.proc is not None and self.proc.poll() is not None:
-            Server.live.discard(self)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log_text(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, n=40):
-        return "\n".join(self.log_text().splitlines()[-n:])
-
-
-def fsck(data_dir, bin_kind="release", timeout=300):
+def fsck(data_dir, build="release", timeout=300):
     """Runs `cobalt fsck DATA_DIR`; (problems, full output)."""
-    p = subprocess.run([str(binary(bin_kind)), "fsck", str(data_dir)], capture_output=True,
-                       text=True, timeout=timeout)
+    p = run_cli("fsck", data_dir, build=build, timeout=timeout)
     out = p.stdout + p.stderr
     m = re.search(r"^fsck: containers=\d+ .*problems=(\d+)", out, re.M)
     if m is None:
@@ -190,10 +64,9 @@ def fsck(data_dir, bin_kind="release", timeout=300):
     return problems, out
 
 
-def compact(data_dir, bin_kind="release", timeout=600):
+def compact(data_dir, build="release", timeout=600):
     """`cobalt compact DATA_DIR` (server stopped); its summary line."""
-    p = subprocess.run([str(binary(bin_kind)), "compact", str(data_dir)], capture_output=True,
-                       text=True, timeout=timeout)
+    p = run_cli("compact", data_dir, build=build, timeout=timeout)
     assert p.returncode == 0, f"cobalt compact exit {p.returncode}:\n{p.stdout}{p.stderr}"
     return p.stdout.strip()
 

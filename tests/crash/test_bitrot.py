@@ -17,8 +17,8 @@ import re
 import struct
 import time
 
-from crashlib import KiB, MiB, Client, Server, fsck, setup_container, sha
-from cobalt_testlib import free_port, scrape_metrics  # noqa: E402 (crashlib puts it on the path)
+from crashlib import KiB, MiB, Client, CobaltServer, free_port, fsck, setup_container, sha
+from cobalt_testlib import scrape_metrics  # noqa: E402 (crashlib puts it on the path)
 
 HDR = 32
 CHUNK = 64 * KiB
@@ -53,7 +53,7 @@ def test_bit_rot_detected(tmp_path, seed):
     rng = random.Random(seed)
     mport = free_port()
     args = ["--scrub-interval", "1", "--scrub-rate", "1000", "--metrics-port", str(mport)]
-    srv = Server(tmp_path / "data", tmp_path / "server.log", args=args)
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", args=args)
     srv.start()
     setup_container(srv.port, "bitrot")
     cl = Client(srv.port)

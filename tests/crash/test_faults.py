@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from crashlib import (KiB, LONG, Client, Ledger, Server, Workload, clean_error, fsck, sha,
+from crashlib import (KiB, Client, CobaltServer, Ledger, Workload, clean_error, fsck, sha,
                       setup_container, verify)
 
 OPS = ["pwrite", "fdatasync", "fsync", "sync", "open", "close", "pread", "size", "mkdir", "unlink"]
@@ -64,7 +64,7 @@ def _read_check(port, ledger):
 
 def _dry_run(root: Path, seed):
     """Counts of each operation at start-up and during the workload (traced, no faults)."""
-    srv = Server(root / "dry" / "data", root / "dry" / "server.log", bin_kind="fault", args=ARGS)
+    srv = CobaltServer(root / "dry" / "data", root / "dry" / "server.log", build="fault", args=ARGS)
     trace = root / "dry" / "trace"
     srv.start(faults=f"trace={trace}")
     setup_container(srv.port, "faults")
@@ -105,7 +105,7 @@ def _cases(boot, work):
 
 def _case(root: Path, k: int, spec: str, seed: int):
     d = root / f"case{k}"
-    srv = Server(d / "data", d / "server.log", bin_kind="fault", args=ARGS)
+    srv = CobaltServer(d / "data", d / "server.log", build="fault", args=ARGS)
     ledger = Ledger()
     info = {"spec": spec, "started": True, "acked_after_fail": 0, "5xx": 0}
     up = srv.start(faults=spec, expect_up=False)
@@ -179,7 +179,7 @@ def _mount_tmpfs(path: Path, size="16m"):
 def _enospc_scenario(tmp_path, seed, resume_without_restart):
     vols = tmp_path / "data" / "volumes"
     _mount_tmpfs(vols)
-    srv = Server(tmp_path / "data", tmp_path / "server.log")
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log")
     try:
         srv.start()
         setup_container(srv.port, "faults")
@@ -242,7 +242,7 @@ def test_real_enospc_writes_resume_once_space_is_freed(tmp_path, seed):
 
 def test_enospc_creating_a_volume_refuses_only_that_write(tmp_path):
     # Start-up opens the first volume and its directory (opens 1, 2); open 3 creates volume 2.
-    srv = Server(tmp_path / "data", tmp_path / "server.log", bin_kind="fault", args=ARGS)
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", build="fault", args=ARGS)
     srv.start(faults="fail=open:3,err=ENOSPC,mode=once")
     setup_container(srv.port, "faults")
     cl = Client(srv.port)

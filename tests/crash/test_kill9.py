@@ -13,15 +13,15 @@ compaction as well.  Short: 50 cycles; long (COBALT_CRASH_LONG=1): 1,000.
 import random
 import time
 
-from crashlib import LONG, Ledger, Server, Workload, compact, fsck, setup_container, verify
+from crashlib import LONG, CobaltServer, Ledger, Workload, compact, fsck, setup_container, verify
 
 CYCLES = 1000 if LONG else 50
 
 
 def test_kill9_under_load(tmp_path, seed):
     rng = random.Random(seed)
-    srv = Server(tmp_path / "data", tmp_path / "server.log",
-                 args=["--volume-size", str(2 << 20), "--compact-threshold", "0.2"])
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
+                       args=["--volume-size", str(2 << 20), "--compact-threshold", "0.2"])
     srv.start()
     setup_container(srv.port, "kill9")
     ledger = Ledger()

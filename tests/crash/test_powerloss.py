@@ -25,10 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
-from crashlib import (CRASH_STATUS, LONG, Client, Ledger, Server, Workload, binary, compact,
-                      fsck,
+from crashlib import (CRASH_STATUS, LONG, Client, CobaltServer, Ledger, Workload, compact, fsck,
                       setup_container, verify)
 
 LOSSES = ["drop", "keep", "part", "torn512", "torn4k", "garbage", "zeros", "mix"]
@@ -39,8 +36,8 @@ VOLUME_ARGS = ["--volume-size", str(1 << 20), "--compact-threshold", "0.1"]
 
 def _chain(root: Path, chain: int, points: int, seed: int, stats: dict):
     rng = random.Random(seed * 100 + chain)
-    srv = Server(root / f"chain{chain}", root / f"chain{chain}.log", bin_kind="fault",
-                 args=VOLUME_ARGS)
+    srv = CobaltServer(root / f"chain{chain}", root / f"chain{chain}.log", build="fault",
+                       args=VOLUME_ARGS)
     srv.start()
     setup_container(srv.port, "power")
     assert srv.stop() == 0
@@ -118,8 +115,8 @@ def test_power_loss_chain(tmp_path, seed):
 def _populate(root: Path, seed: int):
     """A template data dir: ~7 MiB in 1 MiB volumes; the ledger; the names to delete."""
     rng = random.Random(seed)
-    srv = Server(root / "template", root / "template.log", bin_kind="fault",
-                 args=["--volume-size", str(1 << 20), "--compact-threshold", "0"])
+    srv = CobaltServer(root / "template", root / "template.log", build="fault",
+                       args=["--volume-size", str(1 << 20), "--compact-threshold", "0"])
     srv.start()
     setup_container(srv.port, "compact")
     ledger = Ledger()
@@ -160,7 +157,7 @@ def _compaction_point(root: Path, k: int, spec, ledger0, doomed):
     d = root / f"p{k}"
     shutil.copytree(root / "template", d / "data")
     ledger = _copy_ledger(ledger0)
-    srv = Server(d / "data", d / "server.log", bin_kind="fault", args=VOLUME_ARGS)
+    srv = CobaltServer(d / "data", d / "server.log", build="fault", args=VOLUME_ARGS)
     ctx = f"compaction point {k}: {spec}"
     srv.start(faults=spec or f"trace={d / 'trace'}")
     _delete_all(srv.port, ledger, doomed)
@@ -185,10 +182,7 @@ def _compaction_point(root: Path, k: int, spec, ledger0, doomed):
     assert not errors, "\n".join(errors[:20])
     assert srv.stop() == 0
     # Finish the compaction offline, check again.
-    import subprocess
-    p = subprocess.run([str(binary("fault")), "compact", str(srv.data_dir)], capture_output=True,
-                       text=True, timeout=120)
-    assert p.returncode == 0, f"{ctx}: cobalt compact: {p.stdout}{p.stderr}"
+    compact(srv.data_dir, "fault", timeout=120)
     problems, out = fsck(srv.data_dir, "fault")
     assert problems == 0, f"{ctx}: fsck after cobalt compact:\n{out[-4000:]}"
     srv.start()

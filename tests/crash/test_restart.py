@@ -6,9 +6,7 @@ to ~1,000, and then the server could not start).  Both are expected failures nam
 import os
 import time
 
-import pytest
-
-from crashlib import KiB, Client, Server, sha, setup_container
+from crashlib import KiB, Client, CobaltServer, sha, setup_container
 
 
 def test_server_starts_with_1100_volume_files(tmp_path):
@@ -16,7 +14,7 @@ def test_server_starts_with_1100_volume_files(tmp_path):
     vols.mkdir(parents=True)
     for i in range(1, 1101):   # empty volumes: nothing references them (garbage, V3)
         (vols / f"{i:08x}.vol").touch()
-    srv = Server(tmp_path / "data", tmp_path / "server.log")
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log")
     up = srv.start(expect_up=False)
     assert up, f"cobalt serve could not start with 1,100 volume files:\n{srv.log_tail(5)}"
     setup_container(srv.port, "many")
@@ -26,7 +24,7 @@ def test_server_starts_with_1100_volume_files(tmp_path):
 
 def test_dead_space_from_before_a_restart_is_reclaimed(tmp_path):
     args = ["--volume-size", str(1 << 20), "--compact-threshold", "0.1"]
-    srv = Server(tmp_path / "data", tmp_path / "server.log", args=args)
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", args=args)
     srv.start()
     setup_container(srv.port, "dead")
     cl = Client(srv.port)

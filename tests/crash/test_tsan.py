@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from crashlib import (LONG, Client, Ledger, Server, Workload, binary, setup_container, sha,
+from crashlib import (LONG, Client, CobaltServer, Ledger, Workload, binary, setup_container, sha,
                       verify)
 
 TSAN_OPTIONS = os.environ.get("TSAN_OPTIONS", "")
@@ -49,10 +49,10 @@ def test_tsan_concurrency(tmp_path, seed):
     assert "suppressions=" in TSAN_OPTIONS, "run through tests/crash/run.sh (scripts/sanitizers.sh)"
 
     rng = random.Random(seed)
-    srv = Server(tmp_path / "data", tmp_path / "server.log", bin_kind="tsan",
-                 args=["--volume-size", str(1 << 20), "--compact-threshold", "0.1",
-                       "--scrub-interval", "1", "--scrub-rate", "64"],
-                 env={"TSAN_OPTIONS": TSAN_OPTIONS})
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", build="tsan",
+                       args=["--volume-size", str(1 << 20), "--compact-threshold", "0.1",
+                             "--scrub-interval", "1", "--scrub-rate", "64"],
+                       env={"TSAN_OPTIONS": TSAN_OPTIONS})
     srv.start(timeout=120)
     setup_container(srv.port, "tsan")
     ledger = Ledger()

@@ -1,0 +1,230 @@
+"""The server process every Python suite tests (conformance, abuse, crash): one `cobalt serve` of
+the real binary on 127.0.0.1, a free port and a private data directory, started and stopped by its
+own PID.  Standard library only (the abuse suites use nothing else).
+
+Binaries: $COBALT_BIN (default build/cobalt; the suites run against the release, ASan and TSan
+builds through it), $COBALT_FAULT_BIN (default build-fault/cobalt, -DCOBALT_FAULT_INJECTION=ON) and
+$COBALT_TSAN_BIN (default build-tsan/cobalt), relative paths from the repository root.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+BUILDS = {"release": ("COBALT_BIN", "build/cobalt"),
+          "fault": ("COBALT_FAULT_BIN", "build-fault/cobalt"),
+          "tsan": ("COBALT_TSAN_BIN", "build-tsan/cobalt")}
+
+# A line holding one of these in a server log is a sanitizer report: the suites fail on it.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer")
+
+
+def binary(build: str = "release") -> Path:
+    var, default = BUILDS[build]
+    p = Path(os.environ.get(var, default))
+    return p if p.is_absolute() else REPO / p
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args, build: str = "release", timeout=300) -> subprocess.CompletedProcess:
+    """`cobalt ARGS...` (fsck, compact, version...) to completion, its output captured as text."""
+    return subprocess.run([str(binary(build)), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class CobaltServer:
+    """`cobalt serve --data-dir DATA_DIR ARGS...`, its output appended to LOG_PATH.
+
+    env: variables for the server on top of ours (None removes one).  Restartable on the same data
+    directory; every start takes a fresh free port unless given one.  Every running instance is in
+    CobaltServer.live, so a fixture can kill what a failed test left running."""
+
+    live: set = set()
+
+    def __init__(self, data_dir, log_path, args=(), env=None, build: str = "release"):
+        self.binary = binary(build)
+        self.data_dir = Path(data_dir)
+        self.log_path = Path(log_path)
+        self.args = [str(a) for a in args]
+        self.env = dict(env or {})
+        self.port = None
+        self.proc = None
+        self.starts = 0
+        self._log = None
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def start(self, port=None, timeout=60.0, faults=None, expect_up=True):
+        """Starts the server and waits until it accepts connections; returns self.  `faults` is
+        the fault build's COBALT_IO_FAULTS for this start.  If the process exits first, that
+        raises, unless expect_up is False (a fault or crash point during start-up), which returns
+        None.  A start that lost its free port to another process before binding it is retried on
+        another port."""
+        for attempt in range(5):
+            mark = len(self.log_text())
+            try:
+                return self._start(port, timeout, faults, expect_up)
+            except RuntimeError:
+                if port is not None or attempt == 4 or "cannot listen" not in self.log_text()[mark:]:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start(self, port, timeout, faults, expect_up):
+        if not self.binary.exists():
+            raise RuntimeError(f"{self.binary} is missing: build it first, or set COBALT_BIN")
+        assert not self.alive(), "server already running"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        env = dict(os.environ)
+        env.pop("COBALT_IO_FAULTS", None)
+        for k, v in self.env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        if faults:
+            env["COBALT_IO_FAULTS"] = faults
+        self.starts += 1
+        self._log = open(self.log_path, "ab")
+        self._log.write(f"\n===== start #{self.starts} on port {self.port} faults={faults!r} "
+                        f"=====\n".encode())
+        self._log.flush()
+        self.proc = subprocess.Popen(
+            [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--data-dir", str(self.data_dir), "--log-level", "warn", *self.args],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        CobaltServer.live.add(self)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._closed()
+                if expect_up or "cannot listen" in self.log_text()[-300:]:
+                    raise RuntimeError(f"cobalt exited with {self.proc.returncode} at start:\n"
+                                       + self.log_tail())
+                return None
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.02)
+        self.kill9()
+        raise TimeoutError(f"cobalt did not accept connections within {timeout}s:\n"
+                           + self.log_tail())
+
+    def stop(self, timeout=60.0):
+        """SIGTERM and wait; the exit status (negative: killed by that signal).  A server that
+        ignores SIGTERM for `timeout` seconds is killed and the test fails."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+                raise AssertionError(f"cobalt ignored SIGTERM for {timeout}s:\n" + self.log_tail())
+        self._closed()
+        return self.proc.returncode
+
+    def kill9(self):
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+        self._closed()
+
+    def wait(self, timeout):
+        """Waits for the process to exit by itself; its status, or None if still running."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._closed()
+        return rc
+
+    def restart(self, timeout=60.0):
+        """Clean stop, then start on the same port and data dir; the old process's exit status."""
+        rc = self.stop()
+        self.start(port=self.port, timeout=timeout)
+        return rc
+
+    def crash_restart(self, timeout=60.0):
+        """kill -9, then start on the same port and data dir."""
+        self.kill9()
+        self.start(port=self.port, timeout=timeout)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _closed(self):
+        if self.proc is not None and self.proc.poll() is not None:
+            CobaltServer.live.discard(self)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    # -- what it left behind -----------------------------------------------------------------------
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=60) -> str:
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def sanitizer_reports(self) -> str:
+        return "\n".join(line for line in self.log_text().splitlines()
+                         if any(m in line for m in SANITIZER_MARKS))
+
+    # -- what it holds ---------------------------------------------------------------------------
+    def fd_targets(self) -> list:
+        """What each open descriptor refers to, as "fd->target", leaving out pipes: Cobalt opens
+        none, while a sanitizer runtime that symbolizes a report (even a suppressed one) starts
+        its symbolizer on a pair of pipes that stays open for the life of the process."""
+        out = []
+        for fd in sorted(os.listdir(f"/proc/{self.pid}/fd"), key=int):
+            try:
+                target = os.readlink(f"/proc/{self.pid}/fd/{fd}")
+            except OSError:
+                continue
+            if not target.startswith("pipe:"):
+                out.append(f"{fd}->{target}")
+        return out
+
+    def fd_count(self) -> int:
+        return len(self.fd_targets())
+
+    def thread_count(self) -> int:
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+        return -1
+
+    def disk_usage(self) -> tuple:
+        """(apparent bytes, allocated bytes) of everything in the data directory."""
+        apparent = allocated = 0
+        for d, _, files in os.walk(self.data_dir):
+            for name in files:
+                try:
+                    st = os.stat(os.path.join(d, name))
+                except FileNotFoundError:
+                    continue
+                apparent += st.st_size
+                allocated += st.st_blocks * 512
+        return apparent, allocated
