@@ -32,6 +32,7 @@ PKGS=(
 )
 if [ "$WHAT" != build ]; then
     PKGS+=(python3 python3-pytest python3-azure-storage azure-cli ca-certificates
+           rclone libsecret-1-0        # libsecret: AzCopy (npm) links it
            clang libclang-rt-14-dev)   # clang: the libFuzzer targets of tests/fuzz
 fi
 # Node.js (tests only): only install Debian's when no node is on the machine (a NodeSource build may already
@@ -64,7 +65,7 @@ if [ "$WHAT" = build ]; then
     exit 0
 fi
 
-# npm packages (the JS SDK for the smoke test), into ./node_modules at the repo root.
+# npm packages (the JS SDK and AzCopy for the smoke tests), into ./node_modules at the repo root.
 # A stamp holding the lock file's hash makes repeated runs instant.
 stamp="node_modules/.cobalt-lock.sha256"
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"

@@ -6,7 +6,7 @@
 #   4. the pytest conformance suite against the release binary, then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
 #      TSan binary (build-tsan/, without the large-data tests)
-#   5. the JS SDK smoke test and the az CLI smoke test (release binary)
+#   5. the smoke tests of the JS SDK, the az CLI, rclone and AzCopy (release binary)
 #   6. the HTTP abuse suite (release, ASan and TSan binaries), the bench self-test, the
 #      crash/fault/bit-rot/TSan suites and a short fuzzing run (FUZZ_SECONDS per target, default 30)
 # Exits non-zero if anything failed; the last line is "N passed, N failed" over everything that ran.
@@ -165,16 +165,17 @@ if [ $RELEASE_OK = 1 ]; then
     if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ]; then f=1; fi
     record "js smoke" "$p" "$f" $((SECONDS - t))
 
-    hr "az CLI smoke test"
-    t=$SECONDS
-    if run_logged "$LOGDIR/az.log" 900 env COBALT_BIN="$ROOT/build/cobalt" bash tests/smoke/az.sh; then
-        record "az smoke" 1 0 $((SECONDS - t))
-    else
-        record "az smoke" 0 1 $((SECONDS - t))
-    fi
+    for tool in az rclone azcopy; do
+        hr "$tool smoke test"
+        t=$SECONDS
+        if run_logged "$LOGDIR/$tool.log" 900 env COBALT_BIN="$ROOT/build/cobalt" bash "tests/smoke/$tool.sh"; then
+            record "$tool smoke" 1 0 $((SECONDS - t))
+        else
+            record "$tool smoke" 0 1 $((SECONDS - t))
+        fi
+    done
 else
-    record "js smoke (no binary)" 0 1 0
-    record "az smoke (no binary)" 0 1 0
+    for tool in js az rclone azcopy; do record "$tool smoke (no binary)" 0 1 0; done
 fi
 
 # ------------------------------------------------------------------------------------------------

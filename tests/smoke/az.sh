@@ -2,44 +2,10 @@
 # Smoke test: `az storage` (azure-cli) against the real cobalt binary with the dev connection string.
 # Starts its own server on 127.0.0.1 (free port, temp data dir) and stops it by PID.
 #   tests/smoke/az.sh            COBALT_BIN selects the binary (default build/cobalt)
-set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BIN="${COBALT_BIN:-$ROOT/build/cobalt}"
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-
-[ -x "$BIN" ] || { echo "az smoke: server binary $BIN missing" >&2; exit 1; }
 command -v az >/dev/null || { echo "az smoke: az CLI not installed (scripts/deps.sh)" >&2; exit 1; }
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/cobalt-az.XXXXXX")"
-PID=""
-cleanup() {
-    local rc=$?
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 1 300); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$PID" 2>/dev/null || true
-    fi
-    if [ $rc -ne 0 ] && [ -f "$TMP/server.log" ]; then
-        echo "--- server log (tail) ---" >&2; tail -n 40 "$TMP/server.log" >&2
-    fi
-    rm -rf "$TMP"
-    exit $rc
-}
-trap cleanup EXIT
-
-fail() { echo "az smoke: FAIL: $*" >&2; exit 1; }
-
-PORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$TMP/data" --log-level warn >"$TMP/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-    kill -0 "$PID" 2>/dev/null || fail "server exited early"
-    sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || fail "server did not accept connections"
+smoke_start az
 
 # az configuration: private, quiet, no telemetry or surveys.
 export AZURE_CONFIG_DIR="$TMP/azconfig"
@@ -49,24 +15,11 @@ export AZURE_CORE_NO_COLOR=true
 export AZURE_CORE_ONLY_SHOW_ERRORS=true
 export AZURE_CORE_DISABLE_PROGRESS_BAR=true
 mkdir -p "$AZURE_CONFIG_DIR"
-CS="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$KEY;BlobEndpoint=http://127.0.0.1:$PORT/devstoreaccount1;"
 unset AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY AZURE_STORAGE_SAS_TOKEN AZURE_STORAGE_AUTH_MODE || true
 export AZURE_STORAGE_CONNECTION_STRING="$CS"
 
-# A directory of ~20 files of mixed sizes, including nested dirs, an empty file and a 9 MiB file.
 SRC="$TMP/src"
-mkdir -p "$SRC/docs/nested" "$SRC/img"
-: > "$SRC/empty.txt"
-echo "hello az" > "$SRC/hello.txt"
-printf 'x' > "$SRC/one-byte.bin"
-head -c 4096 /dev/urandom > "$SRC/docs/4k.bin"
-head -c 100000 /dev/urandom > "$SRC/docs/100k.bin"
-head -c $((9 * 1024 * 1024 + 7)) /dev/urandom > "$SRC/img/large.bin"
-head -c $((5 * 1024 * 1024)) /dev/urandom > "$SRC/img/five-mib.bin"
-for i in $(seq 1 12); do
-    head -c $((i * 1537)) /dev/urandom > "$SRC/docs/nested/file-$i.dat"
-done
-echo "name with spaces" > "$SRC/docs/a file with spaces.txt"
+make_tree "$SRC"
 nfiles=$(find "$SRC" -type f | wc -l)
 
 run_az() {
