@@ -163,6 +163,8 @@ int api_blob_lock(struct api_req *q, unsigned *stripe);
 void api_blob_unlock(struct api_req *q, unsigned stripe);
 /* 1 if the addressed blob exists (committed), 0 if not, -1 on error (described). */
 int api_blob_load(struct api_req *q, struct blob_rec *r);
+/* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
+const char *api_blob_type_name(uint8_t type);
 
 /* ---- shared checks ---------------------------------------------------------------------- */
 
@@ -271,6 +273,9 @@ void op_blob_metadata_set(struct api_req *q);
 void op_blob_properties_set(struct api_req *q);
 void op_put_block(struct api_req *q);
 void op_put_block_list(struct api_req *q);
+void op_append_block(struct api_req *q);
+void op_append_block_from_url(struct api_req *q);
+void op_seal_blob(struct api_req *q);
 void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);
 void op_snapshot_blob(struct api_req *q);

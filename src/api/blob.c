@@ -195,6 +195,12 @@ api_blob_read_gate(struct api_req *q, const struct blob_rec *r)
     return 0;
 }
 
+const char *
+api_blob_type_name(uint8_t type)
+{
+    return type == BLOB_APPEND ? "AppendBlob" : type == BLOB_PAGE ? "PageBlob" : "BlockBlob";
+}
+
 /* ---- Put Blob ------------------------------------------------------------------------- */
 
 void
@@ -207,14 +213,20 @@ op_put_blob(struct api_req *q)
     unsigned stripe;
     int exists, err;
 
-    r.type = BLOB_BLOCK;
+    /* The route chose BlockBlob or AppendBlob (an append blob is created empty: dispatch.c). */
+    r.type = strcasecmp(api_header(q, "x-ms-blob-type"), "AppendBlob") == 0 ? BLOB_APPEND
+                                                                             : BLOB_BLOCK;
+    if (r.type == BLOB_APPEND && api_header(q, "x-ms-access-tier") != NULL) {
+        api_fail(q, E_AccessTierNotSupportedForBlobType);
+        return;
+    }
     if (api_tier_from_upload(q, &r) != 0)
         return;
     if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 1) != 0 ||
         api_read_tags_header(q, &r.ntags, &r.tags) != 0 ||
         api_immutability_headers_in(q, &r) != 0)
         return;
-    if (!(r.flags & BLOB_F_MD5)) {
+    if (r.type == BLOB_BLOCK && !(r.flags & BLOB_F_MD5)) {
         memcpy(r.md5, q->body_md5, 16);   /* the service stores the MD5 it computed */
         r.flags |= BLOB_F_MD5;
     }
@@ -258,7 +270,8 @@ op_put_blob(struct api_req *q)
     api_status(q, 201);
     api_hdr_etag(q, r.etag);
     api_hdr_time(q, "Last-Modified", r.modified);
-    api_hdr_md5(q, "Content-MD5", q->body_md5);
+    if (r.type == BLOB_BLOCK)
+        api_hdr_md5(q, "Content-MD5", q->body_md5);
     if (crc != NULL)
         api_hdr(q, "x-ms-content-crc64", crc);
     api_hdr(q, "x-ms-request-server-encrypted", "true");
@@ -377,7 +390,12 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
     if (a->rscc || r->cache_control[0])
         api_hdr(q, "Cache-Control", a->rscc ? a->rscc : r->cache_control);
     api_hdr(q, "Accept-Ranges", "bytes");
-    api_hdr(q, "x-ms-blob-type", "BlockBlob");
+    api_hdr(q, "x-ms-blob-type", api_blob_type_name(r->type));
+    if (r->type == BLOB_APPEND) {
+        api_hdr_u64(q, "x-ms-blob-committed-block-count", r->nblocks);
+        if (r->flags & BLOB_F_SEALED)
+            api_hdr(q, "x-ms-blob-sealed", "true");
+    }
     api_lease_headers(q, &r->lease);
     api_immutability_headers_out(q, r);
     api_copy_headers(q, &r->copy);

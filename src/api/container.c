@@ -399,7 +399,7 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
     }
     xml_elem(b, "Content-Disposition", r->content_disposition);
     xml_elem(b, "Cache-Control", r->cache_control);
-    buf_puts(b, "<BlobType>BlockBlob</BlobType>");
+    xml_elem(b, "BlobType", api_blob_type_name(r->type));
     api_xml_tier(b, r);
     buf_puts(b, "<ServerEncrypted>true</ServerEncrypted>");
     api_xml_lease(b, &r->lease);
@@ -407,6 +407,8 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
         api_xml_copy(b, &r->copy);
     if (r->ntags > 0)
         buf_printf(b, "<TagCount>%zu</TagCount>", r->ntags);
+    if (r->type == BLOB_APPEND)
+        xml_elem(b, "Sealed", r->flags & BLOB_F_SEALED ? "true" : "false");
     if (o->immutability && r->immutable_mode != IMMUT_NONE) {
         fmt_rfc1123(r->immutable_until, t);
         xml_elem(b, "ImmutabilityPolicyUntilDate", t);

@@ -59,6 +59,7 @@
 #define COPY_SYNC_MAX    (256ull << 20)    /* Copy Blob From URL */
 #define PUT_FROM_URL_MAX (5000ull << 20)   /* Put Blob From URL */
 #define BLOCK_MAX        (4000ull << 20)   /* Put Block From URL */
+#define APPEND_MAX       (100ull << 20)    /* Append Block From URL */
 #define ASYNC_SEGMENT    (256ull << 20)    /* needle size of asynchronous copies */
 #define COPY_THREADS     4
 #define JOB_ARENA        (64u << 20)
@@ -1090,6 +1091,9 @@ build_dest(struct api_req *q, enum copy_kind kind, const struct blob_rec *src, s
         r->flags |= src->flags & BLOB_F_MD5;
         memcpy(r->md5, src->md5, 16);
     }
+    /* A copied append blob is open for appends unless the copy seals it. */
+    if (r->type == BLOB_APPEND && truthy_default(api_header(q, "x-ms-seal-blob"), 0))
+        r->flags |= BLOB_F_SEALED;
     if (kind == K_PUT_FROM_URL) {
         if (override_props(q, r) != 0)
             return -1;
@@ -1592,7 +1596,7 @@ out:
 /* Copies a local source range into one new needle (a staged block is one needle). */
 static int
 local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t start, uint64_t end,
-            unsigned char md5[16], uint64_t *crc)
+            uint64_t max, unsigned char md5[16], uint64_t *crc)
 {
     struct local_src ls;
     struct blob_rec src;
@@ -1612,7 +1616,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return api_fail(q, E_InvalidRange);
     if (len == 0)
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-range", "empty");
-    if (len > BLOCK_MAX)
+    if (len > max)
         return api_fail(q, E_RequestBodyTooLarge);
     if ((err = store_write_begin(q->srv->store, len, &w)) != 0)
         return api_fail_io(q, err);
@@ -1652,8 +1656,13 @@ coalesce(struct api_req *q, const struct fetch_result *res)
     return 0;
 }
 
-void
-op_put_block_from_url(struct api_req *q)
+/*
+ * The source of Put Block From URL and Append Block From URL (x-ms-copy-source, optionally
+ * x-ms-source-range), at most `max` bytes, read into one new needle as if it were the request
+ * body: q->ext, q->body_md5, q->crc64.  0, or -1 (described).
+ */
+static int
+block_from_url(struct api_req *q, uint64_t max)
 {
     const char *rh = api_header(q, "x-ms-source-range");
     struct src_url u;
@@ -1661,42 +1670,51 @@ op_put_block_from_url(struct api_req *q)
     unsigned char md5[16];
     int ranged = 0;
 
-    if (api_query(q, "blockid") == NULL) {
-        api_fail_query(q, E_MissingRequiredQueryParameter, "blockid", NULL, "Required.");
-        return;
-    }
     if (rh != NULL) {
-        if (!range_parse(rh, &start, &end)) {
-            api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-range", rh);
-            return;
-        }
+        if (!range_parse(rh, &start, &end))
+            return api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-range", rh);
         ranged = 1;
-        if (end != UINT64_MAX && end - start + 1 > BLOCK_MAX) {
-            api_fail(q, E_RequestBodyTooLarge);
-            return;
-        }
+        if (end != UINT64_MAX && end - start + 1 > max)
+            return api_fail(q, E_RequestBodyTooLarge);
     }
     if (parse_source(q, &u) != 0)
-        return;
+        return -1;
     if (is_local(q, &u)) {
-        if (local_block(q, &u, ranged, start, end, md5, &crc) != 0)
-            return;
-        if (verify_source_checksums(q, md5, crc) != 0)
-            return;
+        if (local_block(q, &u, ranged, start, end, max, md5, &crc) != 0 ||
+            verify_source_checksums(q, md5, crc) != 0)
+            return -1;
     } else {
-        struct fetch_result *res = fetch_sync(q, &u, BLOCK_MAX, ranged, start, end);
+        struct fetch_result *res = fetch_sync(q, &u, max, ranged, start, end);
         if (res == NULL)
-            return;
+            return -1;
         if (res->next == 1) {
             q->ext = res->ext[0];   /* the request owns it now (released in app_done) */
             res->next = 0;
         } else if (res->next > 1 && coalesce(q, res) != 0) {
-            return;
+            return -1;
         }
         memcpy(md5, res->md5, 16);
         crc = res->crc64;
     }
     memcpy(q->body_md5, md5, 16);
     q->crc64 = crc;
-    op_put_block(q);   /* the staging itself: sync (V2), locks, lease, block id rules */
+    return 0;
+}
+
+void
+op_put_block_from_url(struct api_req *q)
+{
+    if (api_query(q, "blockid") == NULL) {
+        api_fail_query(q, E_MissingRequiredQueryParameter, "blockid", NULL, "Required.");
+        return;
+    }
+    if (block_from_url(q, BLOCK_MAX) == 0)
+        op_put_block(q);   /* the staging itself: sync (V2), locks, lease, block id rules */
+}
+
+void
+op_append_block_from_url(struct api_req *q)
+{
+    if (block_from_url(q, APPEND_MAX) == 0)
+        op_append_block(q);   /* the append itself: sync (V2), locks, conditions, sealing */
 }

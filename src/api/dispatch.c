@@ -37,8 +37,10 @@
 #define XML_BODY_LIMIT   (4u << 20)
 #define MAX_PUT_BLOB     (5000ull << 20)   /* 5000 MiB (version >= 2019-12-12) */
 #define MAX_BLOCK        (4000ull << 20)   /* 4000 MiB */
+#define MAX_APPEND       (100ull << 20)    /* 100 MiB (version >= 2022-11-02) */
 
 static int is_block_blob_put(struct api_req *q);
+static int is_append_blob_put(struct api_req *q);
 
 #define ANY_SAS_LETTER "racwdxyltfimeop"
 
@@ -104,6 +106,8 @@ static const struct route routes[] = {
      {AUTH_LEVEL_OBJECT, ANY_SAS_LETTER, AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
     {M_PUT, LVL_BLOB, NULL, NULL, is_block_blob_put, op_put_blob,
      {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlob"},
+    {M_PUT, LVL_BLOB, NULL, NULL, is_append_blob_put, op_put_blob,
+     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "CreateAppendBlob"},
     {M_PUT, LVL_BLOB, NULL, NULL, api_is_put_blob_from_url, op_put_blob_from_url,
      {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlobFromURL"},
     {M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob, op_copy_blob,
@@ -141,6 +145,12 @@ static const struct route routes[] = {
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlock"},
     {M_PUT, LVL_BLOB, NULL, "blocklist", NULL, op_put_block_list,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "PutBlockList"},
+    {M_PUT, LVL_BLOB, NULL, "appendblock", api_has_copy_source, op_append_block_from_url,
+     {AUTH_LEVEL_OBJECT, "aw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "AppendBlockFromURL"},
+    {M_PUT, LVL_BLOB, NULL, "appendblock", NULL, op_append_block,
+     {AUTH_LEVEL_OBJECT, "aw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "AppendBlock"},
+    {M_PUT, LVL_BLOB, NULL, "seal", NULL, op_seal_blob,
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SealBlob"},
     {M_PUT, LVL_BLOB, NULL, "lease", NULL, op_lease_blob,
      {AUTH_LEVEL_OBJECT, "wd", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseBlob"},
     {M_GET, LVL_BLOB, NULL, "blocklist", NULL, op_get_block_list,
@@ -677,11 +687,23 @@ same_opt(const char *want, const char *have)
 }
 
 static int
-is_block_blob_put(struct api_req *q)
+is_blob_put(struct api_req *q, const char *type)
 {
     const char *t = api_header(q, "x-ms-blob-type");
 
-    return t != NULL && strcasecmp(t, "BlockBlob") == 0 && api_header(q, "x-ms-copy-source") == NULL;
+    return t != NULL && strcasecmp(t, type) == 0 && api_header(q, "x-ms-copy-source") == NULL;
+}
+
+static int
+is_block_blob_put(struct api_req *q)
+{
+    return is_blob_put(q, "BlockBlob");
+}
+
+static int
+is_append_blob_put(struct api_req *q)
+{
+    return is_blob_put(q, "AppendBlob");
 }
 
 static int
@@ -787,7 +809,9 @@ static int
 begin_data(struct api_req *q)
 {
     const char *md5 = api_header(q, "Content-MD5"), *crc = api_header(q, "x-ms-content-crc64");
-    uint64_t limit = q->route->handler == op_put_block ? MAX_BLOCK : MAX_PUT_BLOB;
+    uint64_t limit = q->route->handler == op_put_block      ? MAX_BLOCK
+                     : q->route->handler == op_append_block ? MAX_APPEND
+                                                            : MAX_PUT_BLOB;
     unsigned char tmp[16];
     int err;
 
@@ -795,6 +819,10 @@ begin_data(struct api_req *q)
         return api_fail(q, E_MissingContentLengthHeader);
     if (q->h->content_length > limit)
         return api_fail(q, E_RequestBodyTooLarge);
+    /* Create Append Blob takes no content. */
+    if (q->h->content_length != 0 && q->route->handler == op_put_blob && is_append_blob_put(q))
+        return api_fail_header(q, E_InvalidHeaderValue, "Content-Length",
+                               api_header(q, "Content-Length"));
     if (md5 && crc)
         return api_fail(q, E_BothCrc64AndMd5HeaderPresent);
     if (md5 && base64_decode(md5, strlen(md5), tmp) != 16)

@@ -9,10 +9,12 @@
 #define AZ_ERRORS(X)                                                                              \
     X(AccessTierNotSupportedForBlobType, 400, "The access tier is not supported for this blob type.") \
     X(AllBatchSubRequestsShouldBeSameApi, 400, "All batch sub-requests should be the same API.") \
+    X(AppendPositionConditionNotMet, 412, "The append position condition specified was not met.") \
     X(BlobArchived, 409, "This operation is not permitted on an archived blob.")               \
     X(BlobBeingRehydrated, 409, "This operation is not permitted because the blob is being rehydrated.") \
     X(BlobImmutableDueToLegalHold, 409, "This operation is not permitted as the blob is immutable due to a legal hold.") \
     X(BlobImmutableDueToPolicy, 409, "This operation is not permitted as the blob is immutable due to a policy.") \
+    X(BlobIsSealed, 409, "The blob is sealed: no further blocks can be appended.")             \
     X(BlobNotArchived, 409, "Blob is not in the archive tier.")                                \
     X(CannotVerifyCopySource, 404, "Could not verify the copy source within the specified time.") \
     X(ContainerImmutabilityPolicyLocked, 409, "This operation is not permitted because the immutability policy of the container is locked.") \
@@ -27,6 +29,7 @@
     X(InvalidSourceBlobType, 409, "The copy source blob type is invalid for this operation.")  \
     X(InvalidSourceBlobUrl, 409, "The source URL for the copy operation is invalid.")          \
     X(InvalidTag, 400, "The tags specified are invalid. It contains characters that are not permitted.") \
+    X(MaxBlobSizeConditionNotMet, 412, "The max blob size condition specified was not met.")   \
     X(LeaseAlreadyPresent, 409, "There is already a lease present.")                           \
     X(LeaseIdMismatchWithBlobOperation, 412, "The lease ID specified did not match the lease ID for the blob.") \
     X(LeaseIdMismatchWithContainerOperation, 412, "The lease ID specified did not match the lease ID for the container.") \

@@ -139,6 +139,7 @@ enum blob_type { BLOB_BLOCK = 1, BLOB_PAGE = 2, BLOB_APPEND = 3 };
 #define BLOB_F_MD5         0x01   /* md5 holds the stored Content-MD5 */
 #define BLOB_F_UNCOMMITTED 0x02   /* only staged blocks exist: invisible to reads (404) */
 #define BLOB_F_STAGED      0x04   /* staged blocks exist besides the committed content */
+#define BLOB_F_SEALED      0x08   /* append blob: sealed, no further appends */
 
 enum access_tier { TIER_HOT = 0, TIER_COOL, TIER_COLD, TIER_ARCHIVE };
 struct tier_rec {

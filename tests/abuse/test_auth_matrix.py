@@ -30,6 +30,7 @@ METHODS = {"M_GET": "GET", "M_HEAD": "HEAD", "M_PUT": "PUT", "M_DELETE": "DELETE
 # never able to succeed, so the matrix cannot copy anything by accident.
 COPY_SOURCE = ("x-ms-copy-source", "http://127.0.0.1:9/nothing/here")
 KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob")],
+                 "is_append_blob_put": [("x-ms-blob-type", "AppendBlob")],
                  "api_is_put_blob_from_url": [("x-ms-blob-type", "BlockBlob"), COPY_SOURCE],
                  "api_is_copy_blob": [COPY_SOURCE],
                  "api_is_copy_blob_sync": [COPY_SOURCE, ("x-ms-requires-sync", "true")],
