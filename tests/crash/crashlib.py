@@ -154,6 +154,14 @@ class Client:
         h = {f"x-ms-meta-{k}": v for k, v in (meta or {}).items()}
         return self.request("PUT", f"/{c}/{b}", {"comp": "blocklist"}, headers=h, body=xml.encode())
 
+    def create_append_blob(self, c, b, meta=None):
+        h = {"x-ms-blob-type": "AppendBlob"}
+        h.update({f"x-ms-meta-{k}": v for k, v in (meta or {}).items()})
+        return self.request("PUT", f"/{c}/{b}", headers=h, body=b"")
+
+    def append_block(self, c, b, data):
+        return self.request("PUT", f"/{c}/{b}", {"comp": "appendblock"}, body=data)
+
     def set_metadata(self, c, b, meta, headers=None):
         h = {f"x-ms-meta-{k}": v for k, v in meta.items()}
         h.update(headers or {})
@@ -201,6 +209,7 @@ def clean_error(r, statuses=(500, 503)):
 # ------------------------------------------------------------------------------------------------
 
 ABSENT = (None, "")   # the state of a name that does not exist
+APPEND_DIGEST = "append"   # x-ms-meta-digest of an append blob (its content keeps changing)
 
 
 class Ledger:
@@ -318,7 +327,8 @@ def verify(port, container, ledger, context, settle=True, check_list=True):
         if err:
             errors.append(f"{err} [{context}]")
             continue
-        if got_sha is not None and digest != got_sha[:16]:
+        # Append blobs carry digest=append: their content changes without their metadata.
+        if got_sha is not None and digest != got_sha[:16] and digest != APPEND_DIGEST:
             errors.append(f"{name}: metadata digest {digest} does not belong to content "
                           f"{got_sha[:16]} (mixed write) [{context}]")
             continue
@@ -365,7 +375,10 @@ SIZES = [0, 1, 100, 3000, 4 * KiB, 60 * KiB, 64 * KiB + 1, 200 * KiB, 700 * KiB]
 class Workload:
     """Concurrent writers.  Each thread owns its names (t<tid>/<k>, k < names_per_thread), so at
     most one of its writes per name is in flight; ops: Put Blob (sizes above), block upload
-    (2-4 Put Block + Put Block List), overwrite, Set Blob Metadata, Delete Blob.
+    (2-4 Put Block + Put Block List), overwrite, Set Blob Metadata, Delete Blob, and on append
+    blobs of their own (a<tid>/<k>, k < 4): Create Append Blob and Append Block.  A thread knows
+    what its append blobs hold while every append was answered; after one that was not, it
+    creates that blob afresh before appending to it again.
 
     stop_on_error: a thread stops at the first network error (the server died).  Otherwise
     (fault tests) a 5xx answer is checked to be a clean Azure error and counted; the thread goes
@@ -422,18 +435,43 @@ class Workload:
                     self.first_5xx = (what, r.status, r.h("x-ms-error-code"))
         return False
 
+    def _append(self, cl, rng, tid, held):
+        """One append-blob op.  `held`: what each append blob of this thread holds, for those
+        whose every op was answered; a name leaves it while its op is in flight."""
+        c, L = self.container, self.ledger
+        name = f"a{tid}/{rng.randrange(4)}"
+        old = held.pop(name, None)
+        if old is None or rng.random() < 0.05:
+            st = (sha(b""), "")
+            L.begin(name, st)
+            r = cl.create_append_blob(c, name, {"digest": APPEND_DIGEST})
+            if self._answer(r, f"create append blob {name}"):
+                L.ack(name, st, r.h("etag"))
+                held[name] = b""
+            return
+        block = rng.randbytes(rng.choice([1, 100, 3000, 64 * KiB + 1, 200 * KiB]))
+        st = (sha(old + block), "")
+        L.begin(name, st)
+        r = cl.append_block(c, name, block)
+        if self._answer(r, f"append block {name}"):
+            L.ack(name, st, r.h("etag"))
+            held[name] = old + block
+
     def _run(self, tid):
         rng = random.Random(self.seed * 1000 + tid)
         cl = Client(self.port, timeout=30)
         c, L = self.container, self.ledger
         ops = 0
+        held = {}
         try:
             while not self.stop.is_set() and (self.max_ops is None or ops < self.max_ops):
                 ops += 1
                 name = f"t{tid}/{rng.randrange(self.npt):03d}"
                 x = rng.random()
                 try:
-                    if x < 0.12:
+                    if x < 0.1:
+                        self._append(cl, rng, tid, held)
+                    elif x < 0.2:
                         sure_present = L.state(name)[0] is not None and not L.maybe.get(name)
                         L.begin(name, ABSENT)
                         r = cl.delete(c, name)
@@ -444,7 +482,7 @@ class Workload:
                             L.ack_delete(name)
                         else:
                             self._answer(r, f"delete {name}")
-                    elif x < 0.25:
+                    elif x < 0.33:
                         tag = f"g{rng.randrange(1 << 30)}"
                         cands = L.candidates(name)
                         if None in cands or len(cands) != 1:
@@ -460,7 +498,7 @@ class Workload:
                                                        f"acknowledged blob")
                         elif r.status != 404:
                             self._answer(r, f"set metadata {name}")
-                    elif x < 0.4 and self.big:
+                    elif x < 0.48 and self.big:
                         nblk = rng.randrange(2, 5)
                         blocks = [rng.randbytes(rng.choice([1, 5000, 64 * KiB, 150 * KiB, 300 * KiB]))
                                   for _ in range(nblk)]
