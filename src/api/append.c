@@ -59,13 +59,30 @@ load_append_blob(struct api_req *q, struct blob_rec *r)
     return 1;
 }
 
+/* Commits r, a changed copy of the current record old, as the current version itself (no new
+ * version id): new ETag and Last-Modified.  0, or -1 (described). */
+static int
+commit_in_place(struct api_req *q, const struct blob_rec *old, struct blob_rec *r)
+{
+    struct meta_txn *t;
+
+    r->modified = ticks_now();
+    r->etag = meta_next_etag(q->srv->meta);
+    if ((t = meta_txn_new()) == NULL)
+        return api_fail(q, E_InternalError);
+    if (api_blob_replace(q, t, old, r, 0) != 0) {
+        meta_txn_free(t);
+        return -1;
+    }
+    return api_commit(q, t);   /* consumes t */
+}
+
 void
 op_append_block(struct api_req *q)
 {
     const char *crc = api_header(q, "x-ms-content-crc64");
     struct blob_rec r, old;
     struct block_ref *blocks;
-    struct meta_txn *t = NULL;
     uint64_t maxsize = 0, appendpos = 0, offset;
     unsigned stripe;
     int has_max, has_pos, err;
@@ -115,17 +132,7 @@ op_append_block(struct api_req *q)
     r.blocks = blocks;
     r.nblocks = old.nblocks + 1;
     r.size = old.size + q->ext.len;
-    r.modified = ticks_now();
-    r.etag = meta_next_etag(q->srv->meta);
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_blob_replace(q, t, &old, &r, 0) != 0)
-        goto out;
-    err = api_commit(q, t);
-    t = NULL;
-    if (err != 0)
+    if (commit_in_place(q, &old, &r) != 0)
         goto out;
     api_status(q, 201);
     api_hdr_etag(q, r.etag);
@@ -137,7 +144,6 @@ op_append_block(struct api_req *q)
     api_hdr_u64(q, "x-ms-blob-committed-block-count", r.nblocks);
     api_hdr(q, "x-ms-request-server-encrypted", "true");
 out:
-    meta_txn_free(t);
     api_blob_unlock(q, stripe);
 }
 
@@ -145,10 +151,9 @@ void
 op_seal_blob(struct api_req *q)
 {
     struct blob_rec r, old;
-    struct meta_txn *t = NULL;
     uint64_t appendpos = 0;
     unsigned stripe;
-    int has_pos, err;
+    int has_pos;
 
     if (api_reject_snapshot_write(q) != 0)
         return;
@@ -163,26 +168,13 @@ op_seal_blob(struct api_req *q)
         goto out;
     }
     r = old;
-    if (!(old.flags & BLOB_F_SEALED)) {   /* sealing a sealed blob changes nothing */
-        r.flags |= BLOB_F_SEALED;
-        r.modified = ticks_now();
-        r.etag = meta_next_etag(q->srv->meta);
-        if ((t = meta_txn_new()) == NULL) {
-            api_fail(q, E_InternalError);
-            goto out;
-        }
-        if (api_blob_replace(q, t, &old, &r, 0) != 0)
-            goto out;
-        err = api_commit(q, t);
-        t = NULL;
-        if (err != 0)
-            goto out;
-    }
+    r.flags |= BLOB_F_SEALED;   /* sealing a sealed blob changes nothing */
+    if (!(old.flags & BLOB_F_SEALED) && commit_in_place(q, &old, &r) != 0)
+        goto out;
     api_status(q, 200);
     api_hdr_etag(q, r.etag);
     api_hdr_time(q, "Last-Modified", r.modified);
     api_hdr(q, "x-ms-blob-sealed", "true");
 out:
-    meta_txn_free(t);
     api_blob_unlock(q, stripe);
 }
