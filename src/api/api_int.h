@@ -275,6 +275,9 @@ void op_put_block(struct api_req *q);
 void op_put_block_list(struct api_req *q);
 void op_append_block(struct api_req *q);
 void op_append_block_from_url(struct api_req *q);
+/* Writes the content of blocks[0..n) into one new needle, *out (pending until store_release(),
+ * not durable until store_sync()).  0, or -1 (described). */
+int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
 void op_seal_blob(struct api_req *q);
 void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);

@@ -1092,6 +1092,7 @@ build_dest(struct api_req *q, enum copy_kind kind, const struct blob_rec *src, s
         memcpy(r->md5, src->md5, 16);
     }
     /* A copied append blob is open for appends unless the copy seals it. */
+    r->appends = r->type == BLOB_APPEND ? src->appends : 0;
     if (r->type == BLOB_APPEND && truthy_default(api_header(q, "x-ms-seal-blob"), 0))
         r->flags |= BLOB_F_SEALED;
     if (kind == K_PUT_FROM_URL) {
@@ -1632,28 +1633,39 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
     return 0;
 }
 
-/* Re-writes several needles as one (a chunked external source staged as one block). */
-static int
-coalesce(struct api_req *q, const struct fetch_result *res)
+int
+api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out)
 {
     struct blob_rec tmp = {0};
     struct needle_writer *w = NULL;
     int err;
 
-    if ((tmp.blocks = arena_calloc(q->a, sizeof(*tmp.blocks) * res->next)) == NULL)
-        return api_fail(q, E_InternalError);
-    for (size_t i = 0; i < res->next; i++)
-        tmp.blocks[i].ext = res->ext[i];
-    tmp.nblocks = res->next;
-    if ((err = store_write_begin(q->srv->store, res->size, &w)) != 0)
+    tmp.blocks = (struct block_ref *)blocks;
+    tmp.nblocks = n;
+    for (size_t i = 0; i < n; i++)
+        tmp.size += blocks[i].ext.len;
+    if ((err = store_write_begin(q->srv->store, tmp.size, &w)) != 0)
         return api_fail_io(q, err);
-    if ((err = local_read(q, &tmp, 0, res->size, w, NULL, NULL)) != 0) {
+    if ((err = local_read(q, &tmp, 0, tmp.size, w, NULL, NULL)) != 0) {
         store_write_abort(w);
         return api_fail_io(q, err);
     }
-    if ((err = store_write_finish(w, &q->ext)) != 0)
+    if ((err = store_write_finish(w, out)) != 0)
         return api_fail_io(q, err);
     return 0;
+}
+
+/* Re-writes the needles of a chunked external source as one (staged as one block): q->ext. */
+static int
+coalesce(struct api_req *q, const struct fetch_result *res)
+{
+    struct block_ref *b = arena_calloc(q->a, sizeof(*b) * res->next);
+
+    if (b == NULL)
+        return api_fail(q, E_InternalError);
+    for (size_t i = 0; i < res->next; i++)
+        b[i].ext = res->ext[i];
+    return api_coalesce(q, b, res->next, &q->ext);
 }
 
 /*

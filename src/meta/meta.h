@@ -192,6 +192,8 @@ struct blob_rec {
     int64_t immutable_until;     /* version-level immutability policy */
     uint8_t immutable_mode;
     uint8_t legal_hold;
+    uint64_t appends;            /* append blob: Append Blocks committed (x-ms-blob-committed-
+                                    block-count); small ones share needles, so nblocks may be less */
 };
 
 void meta_key_container(struct buf *k, const char *account, const char *name);

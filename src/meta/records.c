@@ -32,7 +32,7 @@
  */
 enum ext_tag {
     EXT_VERSION = 1, EXT_DELETED, EXT_LEASE, EXT_TAGS, EXT_TIER, EXT_COPY, EXT_IMMUT, EXT_ACL,
-    EXT_CONTAINER_IMMUT,
+    EXT_CONTAINER_IMMUT, EXT_APPENDS,
 };
 
 void
@@ -465,6 +465,7 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
         meta_extent_encode(&b->blocks[i].ext, out);
     }
     put_u64_ext(out, &sub, EXT_VERSION, b->version_id);
+    put_u64_ext(out, &sub, EXT_APPENDS, (int64_t)b->appends);
     put_deleted(out, &sub, b->deleted, b->purge_at);
     put_lease(out, &sub, &b->lease);
     if (b->ntags > 0) {
@@ -525,6 +526,8 @@ blob_field(uint8_t tag, struct rd *f, void *ctx)
             return -1;
         b->version_id = (int64_t)v;
         return 0;
+    case EXT_APPENDS:
+        return rd_u64(f, &b->appends);
     case EXT_DELETED:
         return get_deleted(f, &b->deleted, &b->purge_at);
     case EXT_LEASE:

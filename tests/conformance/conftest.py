@@ -9,7 +9,6 @@ containers with unique names.
 Environment:
   COBALT_BIN          path of the server binary
   COBALT_SKIP_HEAVY=1 skip tests marked `heavy` (used for the sanitizer run, where they are slow)
-  COBALT_CONFORMANCE_LONG=1  also run tests marked `long` (minutes each; not in CI)
 """
 import os
 
@@ -21,17 +20,14 @@ from cobalt_testlib import CobaltServer, RawClient, unique_name
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "heavy: large-data test, skipped when COBALT_SKIP_HEAVY=1")
-    config.addinivalue_line("markers", "long: minutes long, only with COBALT_CONFORMANCE_LONG=1")
 
 
 def pytest_collection_modifyitems(config, items):
-    skip_heavy = os.environ.get("COBALT_SKIP_HEAVY") == "1"
-    run_long = os.environ.get("COBALT_CONFORMANCE_LONG") == "1"
-    for item in items:
-        if skip_heavy and "heavy" in item.keywords:
-            item.add_marker(pytest.mark.skip(reason="COBALT_SKIP_HEAVY=1 (sanitizer run)"))
-        if not run_long and "long" in item.keywords:
-            item.add_marker(pytest.mark.skip(reason="long case (COBALT_CONFORMANCE_LONG=1)"))
+    if os.environ.get("COBALT_SKIP_HEAVY") == "1":
+        skip = pytest.mark.skip(reason="COBALT_SKIP_HEAVY=1 (sanitizer run)")
+        for item in items:
+            if "heavy" in item.keywords:
+                item.add_marker(skip)
 
 
 def _check_sanitizers(srv: CobaltServer) -> None:

@@ -4,6 +4,7 @@ requests where the SDK cannot send what a test needs."""
 import email.utils
 import http.client
 import os
+import re
 import threading
 import time
 
@@ -186,10 +187,11 @@ def test_concurrent_appenders_each_block_lands_whole_once(container):
     assert bc.get_blob_properties().append_blob_committed_block_count == 200
 
 
-@pytest.mark.long
+@pytest.mark.heavy
 def test_block_count_limit(container, raw):
-    """The 50,000th append is the last.  Raw one-byte appends on one connection; the time of the
-    first and the last thousand shows what a growing block list costs (docs/storage.md)."""
+    """The 50,000th append is the last.  Raw one-byte appends on one connection (about 35 s); the
+    time of the first and the last thousand shows that appends do not slow down as the blob grows
+    (small blocks are coalesced, docs/storage.md)."""
     cname = container.container_name
     bc = container.get_blob_client("many")
     bc.create_append_blob()
@@ -216,6 +218,51 @@ def test_block_count_limit(container, raw):
           f"all 50,000: {marks[50000] - marks[0]:.0f} s")
     p = bc.get_blob_properties()
     assert p.size == 50000 and p.append_blob_committed_block_count == 50000
+
+
+def test_small_appends_share_needles_and_read_back(tmp_path):
+    """1,000 small appends (with a few large ones among them) are coalesced in runs of 256 small
+    blocks: content, ranges and the committed count are exact; a snapshot taken mid-way keeps
+    the needles it shares, through an offline compaction; fsck is clean."""
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
+                       args=["--volume-size", str(MiB), "--compact-threshold", "0"]).start()
+    try:
+        cc = srv.client().create_container("coalesce")
+        bc = cc.get_blob_client("log")
+        bc.create_append_blob()
+        want, snap, snap_want = b"", None, None
+        for i in range(1000):
+            data = os.urandom(70 * 1024) if i % 300 == 299 else f"entry {i:04d};".encode()
+            r = bc.append_block(data)
+            assert int(r["blob_append_offset"]) == len(want)
+            assert r["blob_committed_block_count"] == i + 1
+            want += data
+            if i == 400:
+                snap, snap_want = bc.create_snapshot()["snapshot"], want
+        assert bc.download_blob().readall() == want
+        assert bc.get_blob_properties().append_blob_committed_block_count == 1000
+        for off, n in ((0, 1), (255 * 11, 40), (len(want) - 70000, 70000), (1234, 100000)):
+            assert bc.download_blob(offset=off, length=n).readall() == want[off:off + n]
+        snap_client = cc.get_blob_client("log", snapshot=snap)
+        assert snap_client.download_blob().readall() == snap_want
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+    p = run_cli("compact", srv.data_dir)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = run_cli("fsck", srv.data_dir)
+    assert p.returncode == 0 and "problems=0" in p.stdout, p.stdout + p.stderr
+    # 1,000 appends, 1,000 needles written; the blob and its snapshot name fewer than 256 each
+    # (what is not coalesced yet: the snapshot's tail and the blob's) plus the coalesced ones.
+    needles = int(re.search(r"needles=(\d+)", p.stdout).group(1))
+    assert needles < 2 * 256 + 8, p.stdout
+    srv.start()
+    try:
+        cc = srv.client().get_container_client("coalesce")
+        assert cc.get_blob_client("log").download_blob().readall() == want
+        assert cc.get_blob_client("log", snapshot=snap).download_blob().readall() == snap_want
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+    assert not srv.sanitizer_reports(), srv.sanitizer_reports()
 
 
 def test_append_block_from_url(container):

@@ -17,7 +17,12 @@ makes the background compactor copy the live needles and retire volumes.  A dry 
 many syncs, pwrites and unlinks compaction does; then a crash at each of those points (each loss
 mode), fsck, a normal restart, the acknowledged-writes check, and `cobalt compact` to finish the
 job followed by fsck and the check again (V6, V7: data must survive compaction crashes).
+
+test_power_loss_while_appends_coalesce: crash points at every sync (each loss mode) and pwrite
+of the append that rewrites an append blob's first 256 blocks as one needle, found by a traced
+dry run; the blob must read back exactly as acknowledged.
 """
+import http.client
 import random
 import shutil
 import threading
@@ -220,3 +225,80 @@ def test_power_loss_in_compaction(tmp_path, seed):
           f"{len(specs)} crash points, {crashed} crashed inside compaction, 0 violations, "
           f"{time.monotonic() - t0:.0f} s")
     assert crashed >= len(specs) * 0.8, rcs
+
+
+# ------------------------------------------------------------------------------------------------
+# Crashes while an append blob's small blocks are coalesced
+# ------------------------------------------------------------------------------------------------
+
+COALESCED_AT = 256   # src/api/append.c: the 256th small append rewrites the blob's blocks as one
+
+
+def _append_point(root: Path, k: int, spec, seed):
+    """A fresh data dir, one append blob, one client appending small blocks until the 300th or
+    the simulated power loss.  Then fsck, and the blob must hold exactly the acknowledged bytes,
+    or those and the block in flight.  Returns (exit status, syncs and pwrites traced after each
+    acknowledged append: dry run only)."""
+    d = root / f"a{k}"
+    srv = CobaltServer(d / "data", d / "server.log", build="fault")
+    ctx = f"append point {k}: {spec}, seed {seed}"
+    trace = d / "trace"
+    srv.start(faults=spec or f"trace={trace}")
+    setup_container(srv.port, "appends")
+    cl = Client(srv.port)
+    assert cl.create_append_blob("appends", "log").status == 201
+    rng = random.Random(seed * 1000 + k)
+    acked, inflight, marks = b"", None, []
+    try:
+        for _ in range(300):
+            inflight = rng.randbytes(rng.randint(1, 300))
+            r = cl.append_block("appends", "log", inflight)
+            assert r.status == 201, f"{ctx}: {r!r}"
+            acked, inflight = acked + inflight, None
+            if spec is None:
+                lines = trace.read_text().splitlines()
+                marks.append((sum(1 for x in lines if x.startswith(("fdatasync ", "fsync "))),
+                              sum(1 for x in lines if x.startswith("pwrite "))))
+    except (OSError, http.client.HTTPException):
+        pass
+    finally:
+        cl.close()
+    rc = srv.wait(25) if spec is not None else srv.stop()
+    if rc is None:
+        rc = srv.stop()
+    assert rc in (0, CRASH_STATUS), f"{ctx}: exit {rc}:\n{srv.log_tail()}"
+    problems, out = fsck(srv.data_dir, "fault")
+    assert problems == 0, f"{ctx}: fsck of the crashed state:\n{out[-4000:]}"
+    srv.start()
+    got = Client(srv.port).get("appends", "log")
+    assert got.status == 200, f"{ctx}: {got!r}"
+    assert got.body == acked or (inflight is not None and got.body == acked + inflight), \
+        f"{ctx}: {len(got.body)} bytes read, {len(acked)} acknowledged"
+    assert srv.stop() == 0
+    if spec is not None:
+        shutil.rmtree(d, ignore_errors=True)
+    return rc, marks
+
+
+def test_power_loss_while_appends_coalesce(tmp_path, seed):
+    """Crash points at the syncs and pwrites of the append that coalesces the blob's first 256
+    blocks (found by a traced dry run: one client, sequential appends, so the I/O sequence is the
+    same in every run), each loss mode: the coalesced needle must be durable before the record
+    that names it, and the old blocks must still be readable until it is."""
+    _, marks = _append_point(tmp_path, 0, None, seed)
+    (s0, p0), (s1, p1) = marks[COALESCED_AT - 2], marks[COALESCED_AT - 1]
+    assert s1 - s0 >= 2, f"append {COALESCED_AT} did not sync twice (no coalescing?): {marks[250:260]}"
+    rng = random.Random(seed)
+    specs = [f"crash=sync:{n},loss={loss},seed={rng.randrange(1 << 20)}"   # and the next one
+             for n in range(s0 + 1, s1 + 2) for loss in LOSSES]
+    specs += [f"crash=pwrite:{n},loss={rng.choice(LOSSES)},seed={rng.randrange(1 << 20)}"
+              for n in range(p0 + 1, p1 + 1)]
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        rcs = list(pool.map(lambda a: _append_point(tmp_path, a[0] + 1, a[1], seed)[0],
+                            enumerate(specs)))
+    crashed = sum(1 for rc in rcs if rc == CRASH_STATUS)
+    print(f"append coalescing: syncs {s0 + 1}-{s1 + 1}, pwrites {p0 + 1}-{p1} of append "
+          f"{COALESCED_AT}; {len(specs)} crash points, {crashed} crashed, 0 violations, "
+          f"{time.monotonic() - t0:.0f} s")
+    assert crashed == len(specs), rcs

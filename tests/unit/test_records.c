@@ -123,6 +123,7 @@ main(void)
         x.immutable_until = 4242;
         x.immutable_mode = IMMUT_LOCKED;
         x.legal_hold = 1;
+        x.appends = 49999;
         meta_blob_encode(&x, &v);
         CHECK(meta_blob_decode(a, v.p, v.len, &y) == 0);
         CHECK(y.version_id == 1234567 && y.deleted == 99);
@@ -136,6 +137,7 @@ main(void)
         CHECK_STR(y.copy.source, "http://src/x");
         CHECK_STR(y.copy.description, "copying");
         CHECK(y.immutable_until == 4242 && y.immutable_mode == IMMUT_LOCKED && y.legal_hold == 1);
+        CHECK(y.appends == 49999);
         CHECK(y.nblocks == 2 && y.size == 105);
         buf_free(&v);
         /* Unknown extension tags (from a newer version) are skipped. */
