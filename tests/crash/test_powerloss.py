@@ -142,6 +142,19 @@ def _populate(root: Path, seed: int):
     return ledger, doomed
 
 
+def _crashed(srv, ctx):
+    """After a crash point: waits for the simulated power loss (stopping the server if it was
+    never reached), checks the crashed state with fsck and restarts without faults."""
+    rc = srv.wait(25)
+    if rc is None:
+        rc = srv.stop()
+    assert rc in (0, CRASH_STATUS), f"{ctx}: exit {rc}:\n{srv.log_tail()}"
+    problems, out = fsck(srv.data_dir, "fault")
+    assert problems == 0, f"{ctx}: fsck of the crashed state:\n{out[-4000:]}"
+    srv.start()
+    return rc
+
+
 def _copy_ledger(ledger):
     new = Ledger()
     new.acked = dict(ledger.acked)
@@ -173,16 +186,8 @@ def _compaction_point(root: Path, k: int, spec, ledger0, doomed):
             text = (d / "trace").read_text()
             quiet = quiet + 1 if "unlink" in text and len(text) == size else 0
             size = len(text)
-        rc = srv.stop()
-        assert rc == 0
-    else:
-        rc = srv.wait(25)
-        if rc is None:
-            rc = srv.stop()
-        assert rc in (0, CRASH_STATUS), f"{ctx}: exit {rc}:\n{srv.log_tail()}"
-    problems, out = fsck(srv.data_dir, "fault")
-    assert problems == 0, f"{ctx}: fsck of the crashed state:\n{out[-4000:]}"
-    srv.start()
+        assert srv.stop() == 0
+    rc = _crashed(srv, ctx)
     errors = verify(srv.port, "compact", ledger, ctx, settle=False)
     assert not errors, "\n".join(errors[:20])
     assert srv.stop() == 0
@@ -263,13 +268,9 @@ def _append_point(root: Path, k: int, spec, seed):
         pass
     finally:
         cl.close()
-    rc = srv.wait(25) if spec is not None else srv.stop()
-    if rc is None:
-        rc = srv.stop()
-    assert rc in (0, CRASH_STATUS), f"{ctx}: exit {rc}:\n{srv.log_tail()}"
-    problems, out = fsck(srv.data_dir, "fault")
-    assert problems == 0, f"{ctx}: fsck of the crashed state:\n{out[-4000:]}"
-    srv.start()
+    if spec is None:
+        assert srv.stop() == 0
+    rc = _crashed(srv, ctx)
     got = Client(srv.port).get("appends", "log")
     assert got.status == 200, f"{ctx}: {got!r}"
     assert got.body == acked or (inflight is not None and got.body == acked + inflight), \
