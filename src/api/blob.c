@@ -136,10 +136,8 @@ api_blob_load(struct api_req *q, struct blob_rec *r)
 {
     int rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, r);
 
-    if (rc == META_NOTFOUND) {
-        memset(r, 0, sizeof(*r));
-        return 0;
-    }
+    if (rc == META_NOTFOUND)
+        return 0;   /* *r is zeroed */
     if (rc != 0)
         return api_fail_io(q, rc);
     return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted ? 0 : 1;

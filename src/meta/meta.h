@@ -253,7 +253,7 @@ int meta_blob_decode(struct arena *a, const char *p, size_t n, struct blob_rec *
 void meta_extent_encode(const struct extent *e, struct buf *out);
 int meta_extent_decode(const char *p, size_t n, struct extent *e);
 
-/* Typed reads: 0, META_NOTFOUND or META_EIO. */
+/* Typed reads: 0, META_NOTFOUND or META_EIO.  The record is zeroed unless it was read. */
 int meta_container_get(struct meta *m, struct arena *a, const char *account, const char *name,
                        struct container_rec *c);
 int meta_blob_get(struct meta *m, struct arena *a, uint64_t cid, const char *name, size_t nlen,

@@ -623,6 +623,7 @@ meta_container_get(struct meta *m, struct arena *a, const char *account, const c
     size_t vl;
     int rc;
 
+    memset(c, 0, sizeof(*c));   /* what a caller reads when there is no record */
     meta_key_container(&k, account, name);
     rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : META_EIO;
     buf_free(&k);
@@ -640,6 +641,7 @@ meta_blob_get(struct meta *m, struct arena *a, uint64_t cid, const char *name, s
     size_t vl;
     int rc;
 
+    memset(b, 0, sizeof(*b));   /* what a caller reads when there is no record */
     meta_key_blob(&k, cid, name, nlen);
     rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : META_EIO;
     buf_free(&k);

@@ -24,7 +24,7 @@ nfiles=$(find "$SRC" -type f | wc -l)
 
 run_az() {
     local out
-    if ! out="$(az "$@" --connection-string "$CS" 2>&1)"; then
+    if ! out="$(timeout "$SMOKE_TIMEOUT" az "$@" --connection-string "$CS" 2>&1)"; then
         echo "$out" >&2
         fail "az $*"
     fi

@@ -23,7 +23,7 @@ C="$URL/azcopy"
 
 az_copy() {
     local out
-    if ! out="$("$AZCOPY" "$@" 2>&1)"; then
+    if ! out="$(timeout "$SMOKE_TIMEOUT" "$AZCOPY" "$@" 2>&1)"; then
         echo "$out" >&2
         ls "$AZCOPY_LOG_LOCATION"/*.log >/dev/null 2>&1 && grep -h "ERR" "$AZCOPY_LOG_LOCATION"/*.log | tail -20 >&2
         fail "azcopy $1 $2"

@@ -8,7 +8,8 @@
 #   CS    the connection string for the dev account
 # fail MSG ends the test; make_tree DIR writes the file tree every tool uploads; account_sas PERMS
 # prints an account SAS query string (signed by tests/abuse/abuselib.py, checked against the
-# protocol doc's vectors by the abuse suite).
+# protocol doc's vectors by the abuse suite).  Each tool command runs under `timeout
+# $SMOKE_TIMEOUT` (300 s): a client that keeps retrying a dead server must not hang the suite.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,6 +17,7 @@ BIN="${COBALT_BIN:-$ROOT/build/cobalt}"
 case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
 KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 SMOKE_NAME=smoke
+SMOKE_TIMEOUT=300
 TMP=""
 PID=""
 

@@ -14,7 +14,7 @@ SAS="$(account_sas racwdl)"
 
 rc() {
     local out
-    if ! out="$(rclone --azureblob-sas-url "$URL?$SAS" --azureblob-upload-cutoff 1M \
+    if ! out="$(timeout "$SMOKE_TIMEOUT" rclone --azureblob-sas-url "$URL?$SAS" --azureblob-upload-cutoff 1M \
                 --azureblob-chunk-size 1M --retries 1 --low-level-retries 1 "$@" 2>&1)"; then
         echo "$out" >&2
         fail "rclone $*"
