@@ -62,6 +62,7 @@ get_sub(struct api_req *q, char kind, int64_t id, struct blob_rec *r)
     size_t vl;
     int rc;
 
+    memset(r, 0, sizeof(*r));   /* what a caller reads when there is no record (as meta_blob_get) */
     meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
     rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
     buf_free(&k);
