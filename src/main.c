@@ -359,6 +359,16 @@ serve(int argc, char **argv)
     if (versioning != NULL && set_versioning(&srv, versioning) != 0)
         return 2;
 
+    /* Signals are taken synchronously by this thread (sigwait below), so they are blocked
+     * before any thread exists -- RocksDB starts its own in meta_open -- and every thread
+     * inherits the mask: a SIGTERM during start-up then waits for a clean stop instead of
+     * killing the process through a thread that does not block it. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
     if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) {
         log_error("data dir %s: %s", data_dir, strerror(errno));
         return 1;
@@ -404,15 +414,7 @@ serve(int argc, char **argv)
             setrlimit(RLIMIT_NOFILE, &rl);
         }
     }
-    /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
-    signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
-    /* After the signal mask (its threads inherit it), before serving (it settles copies a crash
-     * left pending). */
+    /* Before serving (it settles copies a crash left pending). */
     if ((err = copy_pool_start(&srv)) != 0) {
         log_error("cannot start the copy workers: %s", strerror(err));
         goto out;
@@ -422,9 +424,7 @@ serve(int argc, char **argv)
     srv.freed_bytes = (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4;
     api_app(&srv, &app);
     srv.port = hc.port;
-    if (http_start(&hc, &app, &http) != 0)
-        goto out;
-    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
+    /* The metrics listener first: once the API port accepts connections, /metrics does too. */
     if (metrics_port >= 0) {
         struct http_config mc = hc;
         struct http_app mapp;
@@ -433,12 +433,15 @@ serve(int argc, char **argv)
         mc.max_connections = 64;
         mc.metrics = 0;   /* the API's figures, not the scrapes' */
         monitor_app(&mapp);
-        if (http_start(&mc, &mapp, &monitor) != 0) {
-            http_stop(http, 0);
+        if (http_start(&mc, &mapp, &monitor) != 0)
             goto out;
-        }
         log_info("metrics at http://%s:%d/metrics", hc.host, http_port(monitor));
     }
+    if (http_start(&hc, &app, &http) != 0) {
+        http_stop(monitor, 0);
+        goto out;
+    }
+    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
     compactor = compactor_start(srv.meta, srv.store, threshold,
                                 (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
                                 &srv.freed_bytes);

@@ -310,7 +310,7 @@ def test_aborted_huge_declared_uploads_do_not_create_volumes(fresh_server, recor
     vols = os.path.join(fresh_server.data_dir, "volumes")
     v0 = len(os.listdir(vols))
     _abort_uploads(port, c, 300, declared=5000 << 20, sent=1000, workers=8)
-    fd1 = _settle(fresh_server, fd0, 10)
+    fd1 = _settle(fresh_server, fd0)
     v1 = len(os.listdir(vols))
     record_figure("300 aborted 5000 MiB uploads: fds before/after", f"{fd0}/{fd1}")
     record_figure("300 aborted 5000 MiB uploads: volume files before/after", f"{v0}/{v1}")
