@@ -761,6 +761,7 @@ authenticate(struct api_req *q)
     ar.nheaders = q->h->nheaders;
     ar.query = q->rawq;
     ar.nquery = q->nrawq;
+    ar.client_addr = q->h->client_addr;
     ar.account = q->account;
     ar.secondary = q->secondary;
     ar.container = q->container;
@@ -1083,6 +1084,7 @@ api_run_local(struct api_req *outer, struct http_req *h, const char *account_seg
     q->head = strcmp(h->method, "HEAD") == 0;
     q->version = outer->version;
     q->account_seg = account_seg;
+    memcpy(h->client_addr, outer->h->client_addr, sizeof(h->client_addr));
     if (front(q) == 0) {
         if (q->route->body != BODY_NONE)   /* batch parts carry no body (§2.8) */
             api_fail(q, E_InvalidInput);

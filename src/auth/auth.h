@@ -44,6 +44,7 @@ struct auth_request {
     const struct auth_kv *query; /* every query parameter, raw, in request order */
     size_t nquery;
     int is_https;
+    const char *client_addr;     /* the caller's IP address as text (SAS sip), "" if unknown */
     const char *account;         /* account name with any "-secondary" suffix removed */
     int secondary;               /* the URL named "<account>-secondary" */
     const char *container;       /* decoded; NULL at service level */

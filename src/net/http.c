@@ -32,6 +32,7 @@
 #include "net/http.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -197,6 +198,24 @@ unescape_identity(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+/* The peer address as text; an IPv4-mapped IPv6 address in IPv4 form. */
+static void
+peer_text(const struct sockaddr *sa, char out[46])
+{
+    out[0] = '\0';
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 46);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6))
+            inet_ntop(AF_INET, a6->s6_addr + 12, out, 46);
+        else
+            inet_ntop(AF_INET6, a6, out, 46);
+    }
+}
+
 static void *
 uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -219,6 +238,8 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
     cr->r.query = q ? q + 1 : "";
     cr->r.resp = &cr->resp;
     cr->resp.status = 500;
+    if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
+        peer_text(ci->client_addr, cr->r.client_addr);
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if ((cr->conn = ci != NULL ? ci->socket_context : NULL) != NULL) {
         int64_t at = now_ms() + (int64_t)cr->srv->cfg.header_timeout_s * 1000,

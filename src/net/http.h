@@ -45,6 +45,10 @@ struct http_req {
      * Content-Length headers): the application must refuse the request; net/ then closes the
      * connection after the response, so nothing after it on the wire is taken as a request. */
     const char *framing_error;   /* the offending header's name, or NULL */
+    /* The peer's address as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6 peer is given
+     * in IPv4 form), "" for a local request.  This is the socket's peer: net/ never takes an
+     * address from a header. */
+    char client_addr[46];
     void *app;                   /* the application's per-request state */
     struct http_resp *resp;      /* private to net/ */
 };
