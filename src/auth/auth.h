@@ -16,7 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/codec.h"
+
 struct arena;
+
+#define AUTH_HMAC_LEN 32     /* HMAC-SHA256 */
 
 struct auth_kv {
     const char *name;   /* header name as received (any case) or query parameter name (raw) */
@@ -91,6 +95,18 @@ struct auth_result {
  */
 int auth_authenticate(const struct auth_request *req, const struct auth_account *acct, int64_t now,
                       struct arena *a, struct auth_result *res);
+
+/*
+ * The client side of Shared Key (§3.2), for `cobalt bench`: signs `req` as the SDKs do (culture
+ * header order, the canonicalised resource from req->raw_path and req->query) under key 0 of acct
+ * and writes the base64 signature, NUL-terminated, into sig.  The caller sends
+ * "Authorization: SharedKey <acct->name>:<sig>".  Scratch memory comes from `a`.  0, or -1 on OOM.
+ *
+ *     char sig[BASE64_LEN(AUTH_HMAC_LEN) + 1];
+ *     if (auth_sign_shared_key(&req, &acct, a, sig) == 0) ...
+ */
+int auth_sign_shared_key(const struct auth_request *req, const struct auth_account *acct,
+                         struct arena *a, char sig[BASE64_LEN(AUTH_HMAC_LEN) + 1]);
 
 /* Resource level an operation acts on (account SAS srt letter). */
 enum auth_level { AUTH_LEVEL_SERVICE = 's', AUTH_LEVEL_CONTAINER = 'c', AUTH_LEVEL_OBJECT = 'o' };

@@ -14,7 +14,6 @@
 #include "auth/auth.h"
 #include "util/codec.h"
 
-#define AUTH_HMAC_LEN 32     /* HMAC-SHA256 */
 #define AUTH_SKEW_SECS 300   /* clock skew allowed on SAS st and se */
 
 /* Azure's standard messages for the codes auth produces. */
@@ -51,18 +50,6 @@ int auth_sig_matches(const struct auth_account *acct, const char *sig, const cha
  * the scheme ("account:signature"). */
 int auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, int lite,
                    const char *params, struct arena *a, struct auth_result *res);
-
-/*
- * The client side of Shared Key (§3.2), for `cobalt bench`: signs `req` as the SDKs do (culture
- * header order, the canonicalised resource from req->raw_path and req->query) under key 0 of acct
- * and writes the base64 signature, NUL-terminated, into sig.  The caller sends
- * "Authorization: SharedKey <acct->name>:<sig>".  Scratch memory comes from `a`.  0, or -1 on OOM.
- *
- *     char sig[BASE64_LEN(AUTH_HMAC_LEN) + 1];
- *     if (auth_sign_shared_key(&req, &acct, a, sig) == 0) ...
- */
-int auth_sign_shared_key(const struct auth_request *req, const struct auth_account *acct,
-                         struct arena *a, char sig[BASE64_LEN(AUTH_HMAC_LEN) + 1]);
 
 /* Account or service SAS (the query carries `sig`). */
 int auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_t now,

@@ -24,7 +24,7 @@
 
 #include <curl/curl.h>
 
-#include "auth/auth_int.h"
+#include "auth/auth.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
