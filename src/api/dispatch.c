@@ -9,7 +9,8 @@
  *   4. authentication and authorization, from the route's auth_need -- no handler can skip it.
  *      (The exception is a CORS preflight, OPTIONS, which Azure answers without credentials
  *      from the account's CORS rules, after step 1.)
- *   5. container existence (404 ContainerNotFound), store health for writes.
+ *   5. writes through "<account>-secondary" (403: the secondary is read-only), container existence
+ *      (404 ContainerNotFound), store health for writes.
  *   6. the body: XML bodies are buffered (bounded); data bodies stream into a needle while their
  *      MD5 (and CRC64 when sent) is computed; transactional checksums are verified at the end.
  *   7. the handler; then the headers every response carries.
