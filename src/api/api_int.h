@@ -43,6 +43,7 @@ struct route {
     unsigned flags;                   /* R_* */
 };
 #define R_ADDRESSABLE 0x01   /* a write that may name ?snapshot= / ?versionid= (else 400) */
+#define R_BATCH       0x02   /* may be a Blob Batch part (Delete Blob, Set Blob Tier; §2.8) */
 
 struct qparam {
     const char *name, *value;         /* decoded */
@@ -197,6 +198,8 @@ void api_lease_headers(struct api_req *q, const struct lease_rec *l);
 void api_xml_lease(struct buf *b, const struct lease_rec *l);
 int api_lease_check_blob(struct api_req *q, int exists, const struct blob_rec *r, int write);
 int api_lease_check_container(struct api_req *q, const struct container_rec *c, int is_delete);
+/* Route discriminator: x-ms-lease-action is "break" (which a SAS may do with 'd' as well as 'w'). */
+int api_is_lease_break(struct api_req *q);
 
 /*
  * The checks every blob write makes against the current record, in one place and one order:
@@ -302,14 +305,24 @@ void op_find_blobs(struct api_req *q);
 /* ---- Blob Batch (batch.c) and access tiers (tier.c) ----------------------------------- */
 
 /*
- * Runs a request that arrived inside another one's body (a Blob Batch part) through the same
- * steps as a top-level request: parse, route, authenticate and authorize, the shared checks, the
- * handler, and the headers every response carries.  `h` is a local request (http_req_local) in
- * the outer request's arena; its response is described on h.  The part inherits outer's
- * x-ms-version when it sends none; account_seg (raw, as in a path) names the account when the
- * part's path leaves it out ("/container/blob"), else NULL.  Routes with a body get 400.
+ * A request that arrived inside another one's body (a Blob Batch part) goes through the same steps
+ * as a top-level request, in two calls so that the batch can look at every part's route before any
+ * part runs (one parse of a part decides both what it is and what runs):
+ *
+ *   api_route_local() parses and routes it: the returned request's `route` is the row that will
+ *     run, or NULL when the part was answered already (an unparsable or unroutable part: its error
+ *     is described on h).  NULL return: out of memory (503 described on h).
+ *   api_run_local() then authenticates and authorizes it, applies the shared checks, calls the
+ *     handler (a route with a body gets 400) and adds the headers every response carries.
+ *
+ * `h` is a local request (http_req_local) in the outer request's arena; its response is described
+ * on h.  The part inherits outer's x-ms-version when it sends none, and outer's peer address;
+ * account_seg (raw, as in a path) names the account when the part's path leaves it out
+ * ("/container/blob"), else NULL.
  */
-void api_run_local(struct api_req *outer, struct http_req *h, const char *account_seg);
+struct api_req *api_route_local(struct api_req *outer, struct http_req *h,
+                                const char *account_seg);
+void api_run_local(struct api_req *q);
 void op_batch(struct api_req *q);
 void op_set_blob_tier(struct api_req *q);
 

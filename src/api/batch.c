@@ -6,10 +6,14 @@
  * its request and a whole HTTP response (status line, headers, XML error body).
  *
  * Every part runs through the same pipeline as a top-level request: it is parsed into a local
- * http_req (net/) and handed to api_run_local() (dispatch.c), which routes it by the one route
- * table, authenticates it by its own Authorization header -- a Shared Key signature computed as if
- * the part were sent alone -- and authorizes it from its route's row, then calls the handler; the
- * response is captured in memory and framed here.  A part without credentials of its own inherits
+ * http_req (net/), routed by the one route table (api_route_local(), dispatch.c), and then run by
+ * api_run_local(), which authenticates it by its own Authorization header -- a Shared Key
+ * signature computed as if the part were sent alone -- and authorizes it from its route's row,
+ * then calls the handler; the response is captured in memory and framed here.  Which operation a
+ * part is comes from that same routing, never from a second look at its method or query: a part
+ * may run only a route flagged R_BATCH (Delete Blob, Set Blob Tier), so a part whose query says
+ * comp twice, or anything else the router reads differently from a quick scan, cannot slip
+ * another operation through.  A part without credentials of its own inherits
  * the outer request's SAS (its query parameters are added to the part's), so the SAS is checked
  * against the part's own resource.  The outer request itself is authenticated by the dispatcher
  * like any other (any valid credential: the parts are checked one by one).
@@ -21,10 +25,12 @@
  * account, holding a blob whose name starts with that container's name again, is read the first
  * way (documented limitation).
  *
- * Whole-batch problems -- not multipart, no parts, more than 256, mixed or unsupported operations,
- * a part that names no blob (Delete Container is not a batch operation) or lies outside the
- * batch's container -- are answered as a normal error (400) before any part runs, so a refused
- * batch changes nothing.
+ * Whole-batch problems -- not multipart, no parts, more than 256, a part that names no blob (Delete
+ * Container is not a batch operation) or lies outside the batch's container, a part routed to an
+ * operation other than Delete Blob / Set Blob Tier, parts routed to different operations -- are
+ * answered as a normal error (400) before any part runs, so a refused batch changes nothing.  A
+ * part that cannot be routed at all (bad path, unknown comp, unknown method) is no operation: it
+ * gets its own error response and the other parts run.
  */
 #include "api/api_int.h"
 
@@ -39,13 +45,11 @@
 #define MAX_PARTS        256
 #define MAX_PART_HEADERS 64
 
-enum batch_op { OP_NONE, OP_DELETE, OP_TIER };
-
 struct part {
     const char *content_id;       /* as sent; NULL when absent */
     struct http_req h;            /* the sub-request (local) */
-    enum batch_op op;
     const char *account_seg;      /* non-NULL: the path leaves the account out */
+    struct api_req *q;            /* the routed sub-request (api_route_local) */
 };
 
 /* ---- parsing ---------------------------------------------------------------------------- */
@@ -120,23 +124,6 @@ find_delim(const char *start, const char *p, const char *end, const char *d, siz
         p = s + 1;
     }
     return NULL;
-}
-
-/* 1 if the raw query holds comp=tier. */
-static int
-query_is_tier(const char *query)
-{
-    const char *s = query;
-
-    while (*s) {
-        size_t n = strcspn(s, "&");
-        if (n == 9 && strncasecmp(s, "comp=tier", 9) == 0)
-            return 1;
-        s += n;
-        if (*s == '&')
-            s++;
-    }
-    return 0;
 }
 
 /*
@@ -219,12 +206,6 @@ parse_part(struct api_req *q, const char *p, const char *end, struct part *pt)
     }
     if (h->method == NULL || h->path == NULL)
         return api_fail(q, E_InternalError);
-    if (strcmp(h->method, "DELETE") == 0)
-        pt->op = OP_DELETE;
-    else if (strcmp(h->method, "PUT") == 0 && query_is_tier(h->query))
-        pt->op = OP_TIER;
-    else
-        pt->op = OP_NONE;
     return 0;
 }
 
@@ -430,26 +411,31 @@ op_batch(struct api_req *q)
     size_t n = 0, al;
     struct buf out = BUF_INIT;
     char guid[37], bnd[64], ctype[100], *body;
-    enum batch_op op;
+    void (*op)(struct api_req *) = NULL;   /* the handler every routed part shares */
 
     if (parse_body(q, &parts, &n) != 0)
         return;
-    op = parts[0].op;
-    for (size_t i = 0; i < n; i++) {
-        if (parts[i].op == OP_NONE)
-            return (void)api_fail(q, E_InvalidInput);
-        if (parts[i].op != op)
-            return (void)api_fail(q, E_AllBatchSubRequestsShouldBeSameApi);
-    }
     al = seg_len(p + 1);   /* the outer request's account segment, raw */
     for (size_t i = 0; i < n; i++)
         if (part_scope(q, &parts[i], p + 1, al) != 0 || inherit_sas(q, &parts[i]) != 0)
             return;
+    for (size_t i = 0; i < n; i++) {
+        const struct route *r;
+        if ((parts[i].q = api_route_local(q, &parts[i].h, parts[i].account_seg)) == NULL)
+            return (void)api_fail(q, E_InternalError);
+        if ((r = parts[i].q->route) == NULL)
+            continue;   /* not an operation: answered on its own */
+        if (!(r->flags & R_BATCH))
+            return (void)api_fail(q, E_InvalidInput);
+        if (op != NULL && r->handler != op)
+            return (void)api_fail(q, E_AllBatchSubRequestsShouldBeSameApi);
+        op = r->handler;
+    }
 
     api_new_guid(guid);
     snprintf(bnd, sizeof(bnd), "batchresponse_%s", guid);
     for (size_t i = 0; i < n; i++) {
-        api_run_local(q, &parts[i].h, parts[i].account_seg);
+        api_run_local(parts[i].q);
         frame_part(&out, bnd, &parts[i], i);
     }
     buf_printf(&out, "--%s--\r\n", bnd);

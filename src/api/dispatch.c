@@ -9,7 +9,8 @@
  *   4. authentication and authorization, from the route's auth_need -- no handler can skip it.
  *      (The exception is a CORS preflight, OPTIONS, which Azure answers without credentials
  *      from the account's CORS rules, after step 1.)
- *   5. container existence (404 ContainerNotFound), store health for writes.
+ *   5. writes through "<account>-secondary" (403: the secondary is read-only), container existence
+ *      (404 ContainerNotFound), store health for writes.
  *   6. the body: XML bodies are buffered (bounded); data bodies stream into a needle while their
  *      MD5 (and CRC64 when sent) is computed; transactional checksums are verified at the end.
  *   7. the handler; then the headers every response carries.
@@ -85,16 +86,20 @@ static const struct route routes[] = {
      {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetContainerACL"},
     {M_PUT, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_set,
      {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetContainerACL"},
+    /* Container-level WORM controls are management-plane acts in Azure: the account key only. */
     {M_PUT, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_set,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerImmutabilityPolicy"},
+     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerImmutabilityPolicy"},
     {M_DELETE, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_delete,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainerImmutabilityPolicy"},
+     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainerImmutabilityPolicy"},
     {M_PUT, LVL_CONTAINER, "container", "legalhold", NULL, op_container_legal_hold,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerLegalHold"},
+     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerLegalHold"},
     {M_PUT, LVL_CONTAINER, "container", "undelete", NULL, op_restore_container,
      {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "RestoreContainer"},
+    /* Leases: break takes 'w' or 'd'; acquire, renew, change and release take 'w' (§3.8). */
+    {M_PUT, LVL_CONTAINER, "container", "lease", api_is_lease_break, op_lease_container,
+     {AUTH_LEVEL_CONTAINER, "wd", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "BreakLeaseContainer"},
     {M_PUT, LVL_CONTAINER, "container", "lease", NULL, op_lease_container,
-     {AUTH_LEVEL_CONTAINER, "wd", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseContainer"},
+     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseContainer"},
     {M_GET, LVL_CONTAINER, "container", "list", NULL, op_list_blobs,
      {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "ListBlobs"},
     {M_POST, LVL_CONTAINER, "container", "batch", NULL, op_batch,
@@ -119,7 +124,7 @@ static const struct route routes[] = {
     {M_GET | M_HEAD, LVL_BLOB, NULL, NULL, NULL, op_get_blob,
      {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlob"},
     {M_DELETE, LVL_BLOB, NULL, NULL, NULL, op_delete_blob,
-     {AUTH_LEVEL_OBJECT, "dx", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteBlob", R_ADDRESSABLE},
+     {AUTH_LEVEL_OBJECT, "dx", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteBlob", R_ADDRESSABLE | R_BATCH},
     {M_PUT, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_set,
      {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetImmutabilityPolicy", R_ADDRESSABLE},
     {M_DELETE, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_delete,
@@ -137,7 +142,7 @@ static const struct route routes[] = {
     {M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobProperties"},
     {M_PUT, LVL_BLOB, NULL, "tier", NULL, op_set_blob_tier,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobTier", R_ADDRESSABLE},
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobTier", R_ADDRESSABLE | R_BATCH},
     /* before PutBlock: the same shape, told apart by x-ms-copy-source */
     {M_PUT, LVL_BLOB, NULL, "block", api_has_copy_source, op_put_block_from_url,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlockFromURL"},
@@ -151,8 +156,10 @@ static const struct route routes[] = {
      {AUTH_LEVEL_OBJECT, "aw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "AppendBlock"},
     {M_PUT, LVL_BLOB, NULL, "seal", NULL, op_seal_blob,
      {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SealBlob"},
+    {M_PUT, LVL_BLOB, NULL, "lease", api_is_lease_break, op_lease_blob,
+     {AUTH_LEVEL_OBJECT, "wd", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "BreakLeaseBlob"},
     {M_PUT, LVL_BLOB, NULL, "lease", NULL, op_lease_blob,
-     {AUTH_LEVEL_OBJECT, "wd", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseBlob"},
+     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseBlob"},
     {M_GET, LVL_BLOB, NULL, "blocklist", NULL, op_get_block_list,
      {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlockList"},
     {M_PUT, LVL_BLOB, NULL, "tags", NULL, op_set_blob_tags,
@@ -898,12 +905,12 @@ respond(struct api_req *q)
 /* ---- the http_app callbacks ------------------------------------------------------------ */
 
 /*
- * Steps 1-5 (see the top of this file) for a request whose headers are complete: a top-level one
- * (app_begin) or a Blob Batch part (api_run_local).  q->version holds the default x-ms-version on
- * entry.  0 when the route's body and handler come next, or -1 with the response described.
+ * Step 1 (see the top of this file) for a request whose headers are complete: a top-level one
+ * (app_begin) or a Blob Batch part (api_route_local).  q->version holds the default x-ms-version
+ * on entry.  0, or -1 with the response described.
  */
 static int
-front(struct api_req *q)
+front_parse(struct api_req *q)
 {
     const char *v;
 
@@ -918,14 +925,20 @@ front(struct api_req *q)
     if (api_header(q, "x-ms-version") == NULL && (v = api_query(q, "sv")) != NULL &&
         version_valid(v))
         q->version = v;
-    if (parse_path(q) != 0)
-        return -1;
-    if (strcmp(q->h->method, "OPTIONS") == 0) {
-        api_cors_preflight(q);   /* CORS preflight: the one request that needs no auth (§3.1) */
-        return -1;
-    }
-    if (find_route(q) != 0)
-        return -1;
+    return parse_path(q);
+}
+
+/*
+ * Steps 3-5 for a routed request.  0 when the route's body and handler come next, or -1 with the
+ * response described.
+ *
+ * The secondary ("<account>-secondary") is read-only, as Azure's RA-GRS secondary is: every route
+ * that writes is refused there with 403 InsufficientAccountPermissions, once the caller is
+ * authenticated (so the answer says nothing to a caller without credentials).
+ */
+static int
+front_gate(struct api_req *q)
+{
     if (q->container != NULL && q->acct != NULL) {
         int rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &q->cont);
         if (rc == META_EIO)
@@ -934,6 +947,8 @@ front(struct api_req *q)
     }
     if (authenticate(q) != 0)
         return -1;
+    if (q->secondary && q->route->writes)
+        return api_fail(q, E_InsufficientAccountPermissions);
     if (q->container != NULL && !q->have_container && q->route->handler != op_create_container &&
         q->route->handler != op_restore_container && q->route->handler != op_account_info)
         return api_fail(q, E_ContainerNotFound);
@@ -967,7 +982,13 @@ app_begin(void *ctx, struct http_req *h)
                         http_header(h, h->framing_error));
         return respond(q);
     }
-    if (front(q) != 0)
+    if (front_parse(q) != 0)
+        return respond(q);
+    if (strcmp(q->h->method, "OPTIONS") == 0) {
+        api_cors_preflight(q);   /* CORS preflight: the one request that needs no auth (§3.1) */
+        return respond(q);
+    }
+    if (find_route(q) != 0 || front_gate(q) != 0)
         return respond(q);
     switch (q->route->body) {
     case BODY_NONE:
@@ -1068,14 +1089,14 @@ app_done(void *ctx, struct http_req *h)
               q->route ? q->route->name : "-");
 }
 
-void
-api_run_local(struct api_req *outer, struct http_req *h, const char *account_seg)
+struct api_req *
+api_route_local(struct api_req *outer, struct http_req *h, const char *account_seg)
 {
     struct api_req *q = arena_calloc(h->arena, sizeof(*q));
 
     if (q == NULL) {
         http_resp_status(h, 503);
-        return;
+        return NULL;
     }
     h->app = q;
     q->srv = outer->srv;
@@ -1085,14 +1106,22 @@ api_run_local(struct api_req *outer, struct http_req *h, const char *account_seg
     q->version = outer->version;
     q->account_seg = account_seg;
     memcpy(h->client_addr, outer->h->client_addr, sizeof(h->client_addr));
-    if (front(q) == 0) {
+    if (front_parse(q) != 0 || find_route(q) != 0)
+        q->route = NULL;   /* answered: the part's response is described */
+    return q;
+}
+
+void
+api_run_local(struct api_req *q)
+{
+    if (q->route != NULL && front_gate(q) == 0) {
         if (q->route->body != BODY_NONE)   /* batch parts carry no body (§2.8) */
             api_fail(q, E_InvalidInput);
         else
             q->route->handler(q);
     }
     finish(q);
-    log_debug("request %s: batch part %s %s -> %s", q->request_id, h->method, h->target,
+    log_debug("request %s: batch part %s %s -> %s", q->request_id, q->h->method, q->h->target,
               q->route ? q->route->name : "-");
 }
 

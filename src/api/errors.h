@@ -57,6 +57,7 @@
     X(AuthenticationFailed, 403, "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.") \
     X(AuthorizationFailure, 403, "This request is not authorized to perform this operation.")    \
     X(AuthorizationPermissionMismatch, 403, "This request is not authorized to perform this operation using this permission.") \
+    X(InsufficientAccountPermissions, 403, "Write operations are not allowed.")                 \
     X(BlobAlreadyExists, 409, "The specified blob already exists.")                               \
     X(BlobNotFound, 404, "The specified blob does not exist.")                                    \
     X(BlockCountExceedsLimit, 409, "The committed block count cannot exceed the maximum limit of 50,000 blocks.") \

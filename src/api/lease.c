@@ -53,6 +53,14 @@ api_xml_lease(struct buf *b, const struct lease_rec *l)
         buf_printf(b, "<LeaseDuration>%s</LeaseDuration>", l->duration < 0 ? "infinite" : "fixed");
 }
 
+int
+api_is_lease_break(struct api_req *q)
+{
+    const char *action = api_header(q, "x-ms-lease-action");
+
+    return action != NULL && strcasecmp(action, "break") == 0;   /* as lease_action() reads it */
+}
+
 static int
 same_id(const char *a, const char *b)
 {

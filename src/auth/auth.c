@@ -132,9 +132,9 @@ auth_authenticate(const struct auth_request *req, const struct auth_account *acc
         authz += strspn(authz, " \t");
         params = split_scheme(authz, &schemelen);
         if (scheme_is(authz, schemelen, "SharedKey"))
-            return auth_sharedkey(req, acct, 0, params, a, res);
+            return auth_sharedkey(req, acct, 0, params, now, a, res);
         if (scheme_is(authz, schemelen, "SharedKeyLite"))
-            return auth_sharedkey(req, acct, 1, params, a, res);
+            return auth_sharedkey(req, acct, 1, params, now, a, res);
         if (scheme_is(authz, schemelen, "Bearer"))
             return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
                              req->is_https ? "Authentication scheme Bearer is not supported."
@@ -166,6 +166,35 @@ perms_allow(uint32_t perms, const char *letters)
 #define MSG_RESOURCE_TYPE_MISMATCH \
     "This request is not authorized to perform this operation using this resource type."
 
+/* The request headers that set blob-level WORM state on an upload or copy. */
+static const char *const worm_headers[] = {"x-ms-immutability-policy-until-date",
+                                           "x-ms-immutability-policy-mode", "x-ms-legal-hold"};
+
+/*
+ * The checks every SAS caller passes after the route's scope: no SAS on an account-key-only route
+ * (AUTH_PERMS_ACCOUNT_KEY), one of the route's letters, and 'i' when the request sets WORM state
+ * through headers.
+ */
+static int
+authorize_sas_letters(const struct auth_request *req, const struct auth_need *need,
+                      struct auth_result *res)
+{
+    size_t i;
+
+    if (need->perms != NULL && strcmp(need->perms, AUTH_PERMS_ACCOUNT_KEY) == 0)
+        return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                         "This operation needs the account key; no SAS grants it.");
+    if (!perms_allow(res->perms, need->perms))
+        return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                         NULL);
+    for (i = 0; i < sizeof(worm_headers) / sizeof(worm_headers[0]); i++)
+        if (auth_header(req, worm_headers[i], NULL) != NULL && (res->perms & AUTH_P('i')) == 0)
+            return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                             "Setting an immutability policy or legal hold needs the SAS "
+                             "permission 'i'.");
+    return 0;
+}
+
 /*
  * Anonymous callers: a route opts in with need->anonymous (the minimum public access level of the
  * container), and the container's level must reach it (CONTAINER > BLOB > NONE).
@@ -194,41 +223,30 @@ auth_authorize(const struct auth_request *req, const struct auth_need *need,
 {
     unsigned scope;
 
-    switch (res->kind) {
-    case AUTH_SHARED_KEY:
+    if (res->kind == AUTH_SHARED_KEY)
         return 0;
-    case AUTH_ANONYMOUS:
+    if (res->kind == AUTH_ANONYMOUS)
         return authorize_anonymous(need, pub, res);
-    case AUTH_SAS_ACCOUNT:
+    if (res->kind == AUTH_SAS_ACCOUNT) {
         if (strchr(res->srt, (int)need->level) == NULL)
             return auth_fail(res, 403, "AuthorizationResourceTypeMismatch",
                              MSG_RESOURCE_TYPE_MISMATCH, NULL);
-        if (!perms_allow(res->perms, need->perms))
-            return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
-                             NULL);
-        return 0;
-    case AUTH_SAS_SERVICE:
-        /*
-         * A route that no service SAS may call (service-level and container-management routes) is
-         * a permission problem: no letter of a service SAS grants it.  A route that takes another
-         * scope (List Blobs with a blob SAS) is a resource-type problem.  The resource itself
-         * (which container, which blob) was bound by the signature in auth_authenticate().
-         */
-        scope = res->sr[0] == 'c' ? AUTH_SCOPE_CONTAINER : AUTH_SCOPE_BLOB;
-        if (need->service_sas == AUTH_SCOPE_NONE)
-            return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
-                             NULL);
-        if ((need->service_sas & scope) == 0)
-            return auth_fail(res, 403, "AuthorizationResourceTypeMismatch",
-                             MSG_RESOURCE_TYPE_MISMATCH, NULL);
-        if (!perms_allow(res->perms, need->perms))
-            return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
-                             NULL);
-        return 0;
+        return authorize_sas_letters(req, need, res);
     }
-    (void)req;
-    return auth_fail(res, 403, "AuthorizationFailure",
-                     "This request is not authorized to perform this operation.", NULL);
+    /*
+     * Service SAS.  A route that no service SAS may call (service-level and container-management
+     * routes) is a permission problem: no letter of a service SAS grants it.  A route that takes
+     * another scope (List Blobs with a blob SAS) is a resource-type problem.  The resource itself
+     * (which container, which blob) was bound by the signature in auth_authenticate().
+     */
+    scope = res->sr[0] == 'c' ? AUTH_SCOPE_CONTAINER : AUTH_SCOPE_BLOB;
+    if (need->service_sas == AUTH_SCOPE_NONE)
+        return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                         NULL);
+    if ((need->service_sas & scope) == 0)
+        return auth_fail(res, 403, "AuthorizationResourceTypeMismatch",
+                         MSG_RESOURCE_TYPE_MISMATCH, NULL);
+    return authorize_sas_letters(req, need, res);
 }
 
 int

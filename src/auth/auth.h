@@ -5,9 +5,10 @@
  * Two steps, both run by the dispatcher before any handler:
  *   1. auth_authenticate(): turns the request's credentials (Shared Key header, SAS query, or none)
  *      into an auth_result, or a precise Azure error (403 AuthenticationFailed, 400
- *      InvalidAuthenticationInfo, ...).
+ *      InvalidAuthenticationInfo, ...).  Everything bound to the credential itself is checked
+ *      here: signature, Shared Key date window, SAS times, protocol (spr), source address (sip).
  *   2. auth_authorize(): checks that result against what the route needs (SAS permission letters,
- *      resource scope, public access for anonymous callers).
+ *      resource scope, account-key-only routes, public access for anonymous callers).
  * A handler that may overwrite an existing blob calls auth_may_overwrite() once it knows.
  */
 #ifndef COBALT_AUTH_H
@@ -48,7 +49,8 @@ struct auth_request {
     const struct auth_kv *query; /* every query parameter, raw, in request order */
     size_t nquery;
     int is_https;
-    const char *client_addr;     /* the caller's IP address as text (SAS sip), "" if unknown */
+    const char *client_addr;     /* the caller's IP address as text (the socket peer; an
+                                    IPv4-mapped IPv6 peer in IPv4 form), "" if unknown */
     const char *account;         /* account name with any "-secondary" suffix removed */
     int secondary;               /* the URL named "<account>-secondary" */
     const char *container;       /* decoded; NULL at service level */
@@ -88,10 +90,13 @@ struct auth_result {
  * request then fails).  now is Unix seconds.  Returns 0 with res filled, or -1 with res->status,
  * res->code, res->message set.  Decision order per the protocol doc §3.1; Shared Key signatures are
  * tried with culture-aware then byte-order header sorting, '+' kept then '+' as space in query
- * values, and the JS Content-Encoding/Content-Language swap; SAS fields per §3.4-3.6 with 5 minutes
- * of clock skew allowed on st and se.  A SAS's spr and ss are checked here (403
- * AuthorizationProtocolMismatch, AuthorizationServiceMismatch), its letters and resource types in
- * auth_authorize().  Strings in res live in `a`.
+ * values, and the JS Content-Encoding/Content-Language swap.  A Shared Key (or Lite) request whose
+ * signature matches must also carry an RFC 1123 x-ms-date (or Date) within AUTH_DATE_WINDOW of
+ * now, else 403 AuthenticationFailed.  SAS fields per §3.4-3.6 with 5 minutes of clock skew
+ * allowed on st and se.  A SAS's spr, sip and ss are checked here (403
+ * AuthorizationProtocolMismatch, AuthorizationSourceIPMismatch, AuthorizationServiceMismatch; a
+ * malformed sip is 403 AuthenticationFailed), its letters and resource types in auth_authorize().
+ * Strings in res live in `a`.
  */
 int auth_authenticate(const struct auth_request *req, const struct auth_account *acct, int64_t now,
                       struct arena *a, struct auth_result *res);
@@ -118,10 +123,15 @@ enum auth_public { AUTH_PUBLIC_NONE, AUTH_PUBLIC_BLOB, AUTH_PUBLIC_CONTAINER };
 struct auth_need {
     enum auth_level level;
     const char *perms;           /* any one of these SAS letters suffices, e.g. "cw";
-                                    NULL or "" = any granted letter */
+                                    NULL or "" = any granted letter;
+                                    AUTH_PERMS_ACCOUNT_KEY = no SAS at all */
     unsigned service_sas;        /* AUTH_SCOPE_* bits: which service-SAS scopes may call it */
     enum auth_public anonymous;  /* minimum public access that lets anonymous callers in */
 };
+/* perms of a management-plane act (container immutability policy, container legal hold): in
+ * Azure no SAS can do them.  Only the account key (Shared Key) may; every SAS, account or service,
+ * gets 403 AuthorizationPermissionMismatch whatever its letters. */
+#define AUTH_PERMS_ACCOUNT_KEY "!"
 #define AUTH_SCOPE_NONE      0u
 #define AUTH_SCOPE_BLOB      1u   /* sr=b|bs|bv naming exactly this blob */
 #define AUTH_SCOPE_CONTAINER 2u   /* sr=c naming this container */
@@ -133,6 +143,10 @@ struct auth_need {
  * set: 403 AuthorizationPermissionMismatch, AuthorizationResourceTypeMismatch, or, for anonymous
  * callers, 404 ResourceNotFound on container/object routes (existence is hidden) or 403
  * AuthorizationFailure on service-level routes.
+ *
+ * A SAS request that carries x-ms-immutability-policy-until-date, x-ms-immutability-policy-mode or
+ * x-ms-legal-hold (an upload or copy setting blob-level WORM state) also needs the SAS letter 'i',
+ * on top of the route's letters, as in Azure.
  */
 int auth_authorize(const struct auth_request *req, const struct auth_need *need,
                    enum auth_public pub, struct auth_result *res);

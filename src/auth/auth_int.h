@@ -15,6 +15,7 @@
 #include "util/codec.h"
 
 #define AUTH_SKEW_SECS 300   /* clock skew allowed on SAS st and se */
+#define AUTH_DATE_WINDOW 900 /* Shared Key: x-ms-date / Date at most 15 minutes from now (Azure) */
 
 /* Azure's standard messages for the codes auth produces. */
 #define MSG_AUTH_FAILED                                                                        \
@@ -47,9 +48,17 @@ void auth_hmac(const struct auth_account *acct, int k, const char *msg, size_t n
 int auth_sig_matches(const struct auth_account *acct, const char *sig, const char *msg, size_t n);
 
 /* Shared Key / Shared Key Lite: `lite` selects §3.3.  `params` is the Authorization value after
- * the scheme ("account:signature"). */
+ * the scheme ("account:signature").  now (Unix seconds) bounds the request's date. */
 int auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, int lite,
-                   const char *params, struct arena *a, struct auth_result *res);
+                   const char *params, int64_t now, struct arena *a, struct auth_result *res);
+
+/*
+ * SAS `sip` against the caller's address: a single address ("10.1.2.3", "2001:db8::1") or an
+ * inclusive range of one family ("10.1.0.0-10.1.255.255").  1 when addr is inside, 0 when not (an
+ * address of the other family, or one that does not parse, is never inside), -1 when sip itself
+ * is malformed (not addresses, mixed families, or a range whose start is after its end).
+ */
+int auth_sip_match(const char *sip, const char *addr);
 
 /* Account or service SAS (the query carries `sig`). */
 int auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_t now,

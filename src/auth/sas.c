@@ -4,8 +4,13 @@
  * Validation order, as Azure does it: parse (duplicates and malformed escapes refused) -> kind
  * (account SAS when ss/srt is present, else service SAS) -> recompute the string-to-sign for the
  * layout `sv` selects and compare HMACs under both keys -> st/se with AUTH_SKEW_SECS of skew ->
- * protocol (spr) -> service (ss).  Permissions and resource types are checked per route later, in
- * auth_authorize().
+ * protocol (spr) -> source address (sip) -> service (ss).  Permissions and resource types are
+ * checked per route later, in auth_authorize().
+ *
+ * sip is compared with the address of the socket peer (req->client_addr), never with a header:
+ * X-Forwarded-For and the like are whatever the caller wants them to be.  Behind a proxy every
+ * request comes from the proxy's address, so a sip naming end users' addresses refuses them all;
+ * there is no trusted-proxy option yet.  An empty sip restricts nothing (it signs as absent).
  *
  * Scope of a service SAS: its canonicalised resource is built from the container, blob, snapshot
  * and version the *request* addresses, so a SAS signed for another container or blob simply fails
@@ -17,11 +22,11 @@
  * field the SAS leaves out comes from the container's policy; one given by both is refused, and so
  * is an unknown policy id.  Changing or removing the policy therefore revokes such SASes at once.
  * Not supported yet, refused with 403 AuthenticationFailed and a message saying so: user
- * delegation SAS (skoid & co.), directory SAS (sr=d).  sip is not checked: the
- * request does not carry the client address, and emulators customarily skip it.
+ * delegation SAS (skoid & co.), directory SAS (sr=d).
  */
 #include "auth/auth_int.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
@@ -269,6 +274,63 @@ check_protocol(const struct auth_request *req, const char *spr, struct arena *a,
     return 0;
 }
 
+/* One address of either family into out (network order): its length (4 or 16), or 0. */
+static size_t
+parse_addr(const char *s, size_t n, unsigned char out[16])
+{
+    char t[INET6_ADDRSTRLEN];
+
+    if (n == 0 || n >= sizeof(t))
+        return 0;
+    memcpy(t, s, n);
+    t[n] = '\0';
+    if (inet_pton(AF_INET, t, out) == 1)
+        return 4;
+    if (inet_pton(AF_INET6, t, out) == 1)
+        return 16;
+    return 0;
+}
+
+int
+auth_sip_match(const char *sip, const char *addr)
+{
+    unsigned char lo[16], hi[16], ip[16];
+    const char *dash = strchr(sip, '-');
+    size_t nlo, nhi, nip;
+
+    nlo = parse_addr(sip, dash != NULL ? (size_t)(dash - sip) : strlen(sip), lo);
+    nhi = dash != NULL ? parse_addr(dash + 1, strlen(dash + 1), hi) : nlo;
+    if (dash == NULL)
+        memcpy(hi, lo, sizeof(hi));
+    if (nlo == 0 || nhi != nlo || memcmp(lo, hi, nlo) > 0)
+        return -1;
+    nip = addr != NULL ? parse_addr(addr, strlen(addr), ip) : 0;
+    return nip == nlo && memcmp(lo, ip, nip) <= 0 && memcmp(ip, hi, nip) <= 0;
+}
+
+/* sip against the caller's address (see the top of this file). */
+static int
+check_source_ip(const struct auth_request *req, const char *sip, struct arena *a,
+                struct auth_result *res)
+{
+    const char *msg;
+    int m;
+
+    if (sip == NULL || sip[0] == '\0')
+        return 0;
+    if ((m = auth_sip_match(sip, req->client_addr)) < 0)
+        return sas_refuse(res, arena_printf(a, "Signed IP '%s' is malformed.", sip));
+    if (m == 0) {
+        msg = arena_printf(a, "This request is not authorized to perform this operation using "
+                              "this source IP %s.", req->client_addr != NULL ? req->client_addr : "");
+        return auth_fail(res, 403, "AuthorizationSourceIPMismatch",
+                         msg != NULL ? msg : "This request is not authorized to perform this "
+                                             "operation using this source IP.",
+                         arena_printf(a, "The SAS allows the source IP range '%s' only.", sip));
+    }
+    return 0;
+}
+
 int
 auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_t now,
          struct arena *a, struct auth_result *res)
@@ -344,7 +406,8 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
             goto done;
         }
     }
-    if (check_times(f, now, a, res) != 0 || check_protocol(req, f[F_SPR], a, res) != 0)
+    if (check_times(f, now, a, res) != 0 || check_protocol(req, f[F_SPR], a, res) != 0 ||
+        check_source_ip(req, f[F_SIP], a, res) != 0)
         goto done;
     if (parse_perms(f[F_SP], &res->perms) != 0) {
         rc = sas_refuse(res, "The signed permissions (sp) are malformed.");

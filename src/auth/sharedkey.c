@@ -16,6 +16,12 @@
  * At most 16 strings-to-sign and 32 HMACs per request.  The string-to-sign reported back on
  * failure is the first variant (culture order, '+' kept, specified slots, raw path) -- what Azure
  * itself would have used.  The key never appears in any output.
+ *
+ * Replay window: once the signature matches, the request's date -- x-ms-date, or Date when
+ * x-ms-date is absent, as Azure takes it -- must be an RFC 1123 date no more than
+ * AUTH_DATE_WINDOW (15 minutes) from the server clock either way, so a captured request stops
+ * working a quarter of an hour after it was signed.  The date is checked after the signature so a
+ * request with both wrong reports the string-to-sign (what a client debugging its signer needs).
  */
 #include "auth/auth_int.h"
 
@@ -27,6 +33,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/codec.h"
+#include "util/timefmt.h"
 
 /* ---- the culture-aware comparator (§3.2) ---- */
 
@@ -441,13 +448,45 @@ sk_prepare(const struct auth_request *req, int lite, struct arena *a, struct sk_
     return 0;
 }
 
+/* The request's date: x-ms-date when sent non-empty, else Date; NULL when neither is. */
+static const char *
+request_date(const struct auth_request *req)
+{
+    const char *d = auth_header(req, "x-ms-date", NULL);
+
+    if (d == NULL || d[0] == '\0')
+        d = auth_header(req, "Date", NULL);
+    return d != NULL && d[0] != '\0' ? d : NULL;
+}
+
+/* The request's date against now (Unix seconds): 0, or -1 with 403 AuthenticationFailed. */
+static int
+check_date(const char *date, int64_t now, struct arena *a, struct auth_result *res)
+{
+    int64_t t;
+
+    /* RFC 1123 only ("Mon, 01 Jan 2024 00:00:00 GMT"): parse_http_date's other forms are not. */
+    if (strlen(date) < 4 || date[3] != ',' || parse_http_date(date, &t) != 0)
+        return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+                         arena_printf(a, "The Date header in the request is incorrect: '%s'.",
+                                      date));
+    t /= TICKS_PER_SEC;
+    if (t < now - AUTH_DATE_WINDOW)
+        return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+                         arena_printf(a, "Request date header too old: '%s'.", date));
+    if (t > now + AUTH_DATE_WINDOW)
+        return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+                         arena_printf(a, "Request date header not yet valid: '%s'.", date));
+    return 0;
+}
+
 int
 auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, int lite,
-               const char *params, struct arena *a, struct auth_result *res)
+               const char *params, int64_t now, struct arena *a, struct auth_result *res)
 {
     struct sk_ctx c;
     struct buf sts = BUF_INIT;
-    const char *first = NULL, *paths[2], *detail;
+    const char *first = NULL, *paths[2], *detail, *date;
     char *hdr_account, *sig, *secondary_name;
     int p, q, order, swap, rc = -1;
 
@@ -467,9 +506,7 @@ auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, 
         return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
                          "The account in the Authorization header does not match the account "
                          "of the request.");
-    if ((auth_header(req, "x-ms-date", NULL) == NULL ||
-         auth_header(req, "x-ms-date", NULL)[0] == '\0') &&
-        (auth_header(req, "Date", NULL) == NULL || auth_header(req, "Date", NULL)[0] == '\0'))
+    if ((date = request_date(req)) == NULL)
         return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
                          "Request date header not specified.");
 
@@ -500,8 +537,9 @@ auth_sharedkey(const struct auth_request *req, const struct auth_account *acct, 
                         goto done;
                     }
                     if (auth_sig_matches(acct, sig, sts.p, sts.len)) {
-                        res->kind = AUTH_SHARED_KEY;
-                        rc = 0;
+                        rc = check_date(date, now, a, res);
+                        if (rc == 0)
+                            res->kind = AUTH_SHARED_KEY;
                         goto done;
                     }
                 }

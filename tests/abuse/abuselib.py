@@ -262,27 +262,36 @@ def shared_key_headers(method, target, headers=(), body_len=None, key=KEY, accou
 
 
 def service_sas(sp, resource, sr, se, st=None, spr=None, sv=VERSION, key=KEY, snapshot="",
-                extra=()):
+                extra=(), sip=None, si=None):
     """Query string of a service SAS (sv >= 2020-12-06 layout).  resource: "container" or
-    "container/blob" (decoded)."""
+    "container/blob" (decoded).  With si (a stored access policy), sp and se may be None: the
+    policy supplies them."""
     canon = f"/blob/{ACCOUNT}/{resource}"
-    fields = [sp, st or "", se, canon, "", "", spr or "", sv, sr, snapshot, "", "", "", "", "", ""]
+    fields = [sp or "", st or "", se or "", canon, si or "", sip or "", spr or "", sv, sr, snapshot,
+              "", "", "", "", "", ""]
     sig = sign_b64(key, "\n".join(fields))
     q = [("sv", sv)]
+    if si:
+        q.append(("si", si))
     if spr:
         q.append(("spr", spr))
+    if sip:
+        q.append(("sip", sip))
     if st:
         q.append(("st", st))
-    q += [("se", se), ("sr", sr), ("sp", sp), *extra, ("sig", sig)]
+    q += [("se", se)] if se is not None else []
+    q += [("sr", sr)] + ([("sp", sp)] if sp is not None else []) + [*extra, ("sig", sig)]
     return urllib.parse.urlencode(q, quote_via=urllib.parse.quote, safe="")
 
 
-def account_sas(sp, srt="sco", ss="b", se=None, st=None, spr=None, sv=VERSION, key=KEY):
+def account_sas(sp, srt="sco", ss="b", se=None, st=None, spr=None, sv=VERSION, key=KEY, sip=None):
     se = se or iso(utcnow() + datetime.timedelta(hours=1))
-    sts = "\n".join([ACCOUNT, sp, ss, srt, st or "", se, "", spr or "", sv, ""]) + "\n"
+    sts = "\n".join([ACCOUNT, sp, ss, srt, st or "", se, sip or "", spr or "", sv, ""]) + "\n"
     q = [("sv", sv), ("ss", ss), ("srt", srt)]
     if spr:
         q.append(("spr", spr))
+    if sip:
+        q.append(("sip", sip))
     if st:
         q.append(("st", st))
     q += [("se", se), ("sp", sp), ("sig", sign_b64(key, sts))]

@@ -1,7 +1,14 @@
 """Authentication negative matrix (issue 5 §2 item 6): every route of the dispatcher's table ×
 {no auth, wrong key, tampered signature, tampered request, SAS for another resource, expired and
-not-yet-valid SAS, insufficient permission, wrong resource type, wrong spr, duplicated SAS
-parameters, Authorization header plus a valid SAS} -> no 2xx, and no side effect.
+not-yet-valid SAS, insufficient permission, wrong resource type, wrong spr, SAS sip excluding the
+caller or malformed, duplicated SAS parameters, Authorization header plus a valid SAS, Shared Key
+dated 16 minutes in the past or future or with an unparsable date} -> no 2xx, and no side effect.
+
+Also from the table: every write route through "<account>-secondary" is refused (403
+InsufficientAccountPermissions) and changes nothing, read routes still work there; every route
+whose perms are AUTH_PERMS_ACCOUNT_KEY (container immutability policy and legal hold) refuses every
+SAS kind; every lease action × SAS letter × SAS kind is allowed exactly as §3.8 says; and every
+blob route not flagged R_BATCH is refused as a Blob Batch part.
 
 The route list is read from src/api/dispatch.c (`routes[]`), so a route added later is in the
 matrix automatically; if the parser meets a row it cannot turn into a request (a new
@@ -10,8 +17,10 @@ fails until this file learns it.  Each route's request is first sent correctly s
 control: it must not be refused by auth), so the negative cases really reach that route's gate.
 """
 import datetime
+import email.utils
 import os
 import re
+import time
 import urllib.parse
 import uuid
 
@@ -21,10 +30,11 @@ from abuselib import (ACCOUNT, KEY, REPO, WRONG_KEY, account_sas, build, create_
                       exchange, iso, put_blob, service_sas, shared_key_headers, signed, utcnow)
 
 DISPATCH = os.path.join(REPO, "src", "api", "dispatch.c")
+AUTH_H = os.path.join(REPO, "src", "auth", "auth.h")
 AUTH_CODES = {"AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch",
               "AuthorizationResourceTypeMismatch", "AuthorizationProtocolMismatch",
               "AuthorizationServiceMismatch", "ResourceNotFound", "NoAuthenticationInformation",
-              "InvalidAuthenticationInfo"}
+              "InvalidAuthenticationInfo", "AuthorizationSourceIPMismatch"}
 METHODS = {"M_GET": "GET", "M_HEAD": "HEAD", "M_PUT": "PUT", "M_DELETE": "DELETE", "M_POST": "POST"}
 # A copy source nothing listens on (the discard port): routed and authorized like any copy, and
 # never able to succeed, so the matrix cannot copy anything by accident.
@@ -34,9 +44,12 @@ KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob
                  "api_is_put_blob_from_url": [("x-ms-blob-type", "BlockBlob"), COPY_SOURCE],
                  "api_is_copy_blob": [COPY_SOURCE],
                  "api_is_copy_blob_sync": [COPY_SOURCE, ("x-ms-requires-sync", "true")],
-                 "api_has_copy_source": [COPY_SOURCE]}
+                 "api_has_copy_source": [COPY_SOURCE],
+                 "api_is_lease_break": [("x-ms-lease-action", "break")]}
 KNOWN_LEVELS = {"LVL_SERVICE", "LVL_CONTAINER", "LVL_BLOB"}
 KNOWN_BODIES = {"BODY_NONE", "BODY_DATA", "BODY_XML"}
+KNOWN_FLAGS = {"R_ADDRESSABLE", "R_BATCH", "0"}
+ACCOUNT_KEY_ONLY = "!"   # AUTH_PERMS_ACCOUNT_KEY (src/auth/auth.h)
 
 
 # ---- the route table, parsed from C ------------------------------------------------------
@@ -48,7 +61,8 @@ def _strip_comments(src):
 def parse_routes(path=DISPATCH):
     """Rows of `static const struct route routes[] = { ... };` as dicts."""
     src = _strip_comments(open(path, encoding="utf-8").read())
-    macros = dict(re.findall(r'#define\s+(\w+)\s+("[^"]*")', src))
+    macros = dict(re.findall(r'#define\s+(\w+)\s+("[^"]*")',
+                             src + _strip_comments(open(AUTH_H, encoding="utf-8").read())))
     m = re.search(r"routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, re.S)
     assert m, "routes[] not found in dispatch.c"
     body = m.group(1)
@@ -89,6 +103,7 @@ def parse_routes(path=DISPATCH):
             "body": f[7],
             "writes": f[8] == "1",
             "name": f[9].strip('"'),
+            "flags": [x.strip() for x in f[10].split("|")] if len(f) > 10 else [],
         })
     return out
 
@@ -133,6 +148,11 @@ def test_every_route_is_exercisable():
                 bad.append(f"{r['name']}: method {m}")
         if r["need_level"] not in ("AUTH_LEVEL_SERVICE", "AUTH_LEVEL_CONTAINER", "AUTH_LEVEL_OBJECT"):
             bad.append(f"{r['name']}: auth level {r['need_level']}")
+        if r["perms"] is not None and r["perms"] != ACCOUNT_KEY_ONLY and not re.fullmatch(r"[a-z]*", r["perms"]):
+            bad.append(f"{r['name']}: perms {r['perms']} (a macro this parser cannot resolve?)")
+        for fl in r["flags"]:
+            if fl not in KNOWN_FLAGS:
+                bad.append(f"{r['name']}: flag {fl} (teach KNOWN_FLAGS)")
     assert not bad, "routes the auth matrix cannot exercise:\n" + "\n".join(bad)
 
 
@@ -191,10 +211,14 @@ def target(path, q, extra=""):
     return path + ("?" + qs if qs else "")
 
 
-def send(port, method, t, headers, body, sign_key=None, tamper=None):
-    h = list(headers)
+def rfc1123_at(minutes_from_now):
+    return email.utils.formatdate(time.time() + minutes_from_now * 60, usegmt=True)
+
+
+def send(port, method, t, headers, body, sign_key=None, tamper=None, date=None, date_header=None):
+    h = list(headers) + ([("Date", date_header)] if date_header else [])
     if sign_key is not None:
-        h = shared_key_headers(method, t, h, body_len=len(body), key=sign_key)
+        h = shared_key_headers(method, t, h, body_len=len(body), key=sign_key, date=date)
         if tamper == "signature":
             h = [(k, v[:-6] + ("AAAA" if not v[:-6].endswith("AAAA") else "BBBB") + v[-2:])
                  if k == "Authorization" else (k, v) for k, v in h]
@@ -286,6 +310,28 @@ def negative_variants(route, method, w):
     v.append(("account SAS spr=https over http", sas_call(account_sas(allp, spr="https"))))
     v.append(("service SAS spr=https over http", sas_call(service_sas(allp, w["c"], "c", future(),
                                                                       spr="https"))))
+    # sip: the caller is 127.0.0.1; a SAS for any other address, or with a malformed sip, fails.
+    for sip in ("10.0.0.1", "127.0.0.2-127.0.0.255", "::1", "not-an-ip", "127.0.0.9-127.0.0.1"):
+        v.append((f"account SAS sip={sip}", sas_call(account_sas(allp, sip=sip))))
+        v.append((f"service SAS sip={sip} (container)", sas_call(
+            service_sas(allp, w["c"], "c", future(), sip=sip))))
+    v.append(("service SAS sip mismatch (blob)", sas_call(
+        service_sas(allp, res_blob, "b", future(), sip="192.168.1.1"))))
+    tok = account_sas(allp, sip="10.0.0.1")
+    v.append(("sip edited after signing", sas_call(tok.replace("sip=10.0.0.1", "sip=127.0.0.1"))))
+    v.append(("sip removed after signing", sas_call(tok.replace("&sip=10.0.0.1", ""))))
+    # Shared Key outside its 15-minute window, or with a date that is not RFC 1123: correctly
+    # signed, so only the date refuses them.
+    for label, date in (("16 minutes old", -16), ("16 minutes ahead", 16), ("a day old", -1440)):
+        v.append((f"Shared Key {label}", lambda m=date: send(
+            p, method, plain, headers, body, sign_key=KEY, date=rfc1123_at(m))))
+        v.append((f"Shared Key Date header {label}", lambda m=date: send(
+            p, method, plain, headers + [("x-ms-date", "")], body, sign_key=KEY,
+            date_header=rfc1123_at(m))))
+    for garbage in ("garbage", "2026-01-01T00:00:00Z", time.asctime(time.gmtime()),
+                    rfc1123_at(0)[:-4]):
+        v.append((f"Shared Key date {garbage!r}", lambda d=garbage: send(
+            p, method, plain, headers, body, sign_key=KEY, date=d)))
     tok = account_sas(allp, spr="https")
     v.append(("spr edited after signing", sas_call(tok.replace("spr=https", "spr=https%2Chttp"))))
     tok = account_sas("r")
@@ -415,3 +461,202 @@ def test_parser_picks_up_a_new_route(tmp_path):
     new = [r for r in routes if r["name"] == "NewOp"]
     assert new and new[0]["applies"] == "is_something_new" and new[0]["methods"] == ["M_POST"]
     assert new[0]["applies"] not in KNOWN_APPLIES
+
+
+# ---- the secondary is read-only -------------------------------------------------------------
+
+def _secondary(path):
+    return path.replace(f"/{ACCOUNT}", f"/{ACCOUNT}-secondary", 1)
+
+
+def test_secondary_refuses_every_write_route(world):
+    """Every route with `writes` set, correctly signed (Shared Key, and an account SAS with every
+    letter) but addressed through "<account>-secondary": 403 InsufficientAccountPermissions, and
+    nothing changes.  Read routes are not refused there."""
+    p = world["port"]
+    before = snapshot_state(world)
+    tok = account_sas("racwdxyltfiu")
+    bad = []
+    for route, method in CASES:
+        path, q, headers, body = request_for(route, method, world["c"], world["blob"])
+        if route["name"] == "CreateContainer":
+            path = f"/{ACCOUNT}/sec-" + uuid.uuid4().hex[:8]
+        t = target(_secondary(path), q)
+        tries = [("Shared Key", send(p, method, t, headers, body, sign_key=KEY))]
+        if route["perms"] != ACCOUNT_KEY_ONLY:   # no SAS gets that far on those routes
+            tries.append(("account SAS", send(p, method, target(_secondary(path), q, tok), headers, body)))
+        for label, r in tries:
+            if route["writes"]:
+                if r is None or r.status != 403 or r.code != "InsufficientAccountPermissions":
+                    bad.append(f"{route['name']} {method} ({label}): {r}")
+            elif r is None or r.code in AUTH_CODES | {"InsufficientAccountPermissions"}:
+                bad.append(f"{route['name']} {method} ({label}) read refused: {r}")
+    assert not bad, "\n".join(bad)
+    assert snapshot_state(world) == before
+
+
+# ---- container-level WORM: the account key only -------------------------------------------------
+
+def test_account_key_routes_are_the_container_worm_controls():
+    """The table keeps container immutability policy and legal hold account-key-only."""
+    worm = {r["name"] for r in ROUTES if r["level"] == "LVL_CONTAINER" and
+            r["comp"] in ("immutabilityPolicies", "legalhold")}
+    assert worm == {"SetContainerImmutabilityPolicy", "DeleteContainerImmutabilityPolicy",
+                    "SetContainerLegalHold"}
+    assert {r["name"] for r in ROUTES if r["perms"] == ACCOUNT_KEY_ONLY} == worm
+
+
+def test_account_key_routes_refuse_every_sas_kind(world):
+    p = world["port"]
+    c = world["c"]
+    allp = "racwdxyltfimeopu"
+    signed(p, "PUT", f"/{ACCOUNT}/{c}?restype=container&comp=acl", [("x-ms-blob-public-access", "")],
+           b'<?xml version="1.0" encoding="utf-8"?><SignedIdentifiers><SignedIdentifier><Id>all</Id>'
+           b'<AccessPolicy><Expiry>2099-01-01T00:00:00Z</Expiry><Permission>racwdxyltfi</Permission>'
+           b'</AccessPolicy></SignedIdentifier></SignedIdentifiers>')
+    before = snapshot_state(world)
+    kinds = {"account": account_sas(allp), "account srt=c": account_sas(allp, srt="c"),
+             "service container": service_sas("racwdxyltfi", c, "c", future()),
+             "stored policy": service_sas(None, c, "c", None, si="all"),
+             "blob": service_sas("racwdxyltfi", f"{c}/{world['blob']}", "b", future())}
+    bad = []
+    for route, method in CASES:
+        if route["perms"] != ACCOUNT_KEY_ONLY:
+            continue
+        path, q, headers, body = request_for(route, method, c, world["blob"])
+        headers = headers + [("x-ms-legal-hold", "true"), ("x-cobalt-immutability-period-days", "1")]
+        for kind, tok in kinds.items():
+            r = send(p, method, target(path, q, tok), headers, body)
+            want = "AuthorizationResourceTypeMismatch" if kind == "blob" else "AuthorizationPermissionMismatch"
+            if r is None or r.status != 403 or r.code != want:
+                bad.append(f"{route['name']} {method} ({kind}): {r}")
+            # Positive control: the same token lists the container (so it is valid, not refused
+            # for some other flaw) -- except the blob SAS, which addresses no container.
+            if kind != "blob":
+                ok = send(p, "GET", target(f"/{ACCOUNT}/{c}", [("restype", "container"), ("comp", "list")],
+                                           tok), [], b"")
+                if ok is None or ok.status != 200:
+                    bad.append(f"{kind} token not valid: {ok}")
+    assert not bad, "\n".join(bad)
+    assert snapshot_state(world) == before
+    h = signed(p, "HEAD", f"/{ACCOUNT}/{c}?restype=container")
+    assert (h.header("x-ms-has-immutability-policy"), h.header("x-ms-has-legal-hold")) == ("false", "false")
+
+
+# ---- lease actions × SAS letters ----------------------------------------------------------------
+
+LEASE_LETTERS = "racwdxyltfi"
+LID, LID2 = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+LEASE_ACTIONS = {
+    "acquire": [("x-ms-lease-duration", "-1"), ("x-ms-proposed-lease-id", LID2)],
+    "renew": [("x-ms-lease-id", LID)],
+    "change": [("x-ms-lease-id", LID), ("x-ms-proposed-lease-id", LID2)],
+    "release": [("x-ms-lease-id", LID)],
+    "break": [("x-ms-lease-break-period", "0")],
+}
+
+
+def _lease_state(p, path, container):
+    h = signed(p, "HEAD", path + ("?restype=container" if container else ""))
+    return h.header("x-ms-lease-state"), h.header("x-ms-lease-duration")
+
+
+def _lease_reset(p, path, container, action):
+    """Breaks whatever lease there is, then (except for acquire) takes lease LID."""
+    q = "comp=lease" + ("&restype=container" if container else "")
+    signed(p, "PUT", f"{path}?{q}", [("x-ms-lease-action", "break"), ("x-ms-lease-break-period", "0")])
+    for lid in (LID, LID2):
+        signed(p, "PUT", f"{path}?{q}", [("x-ms-lease-action", "release"), ("x-ms-lease-id", lid)])
+    if action != "acquire":
+        r = signed(p, "PUT", f"{path}?{q}", [("x-ms-lease-action", "acquire"),
+                                              ("x-ms-lease-duration", "-1"), ("x-ms-proposed-lease-id", LID)])
+        assert r.status == 201, r
+
+
+@pytest.mark.parametrize("container", [False, True], ids=["blob", "container"])
+def test_lease_actions_by_sas_letter(world, container):
+    """Acquire, renew, change and release need 'w'; break needs 'w' or 'd' (§3.8) -- for every
+    single letter and every SAS kind that can reach the resource.  A refused action leaves the
+    lease as it was."""
+    p = world["port"]
+    c = "lease-" + uuid.uuid4().hex[:8]
+    create_container(p, c)
+    put_blob(p, c, "l.txt", b"x")
+    path = f"/{ACCOUNT}/{c}" + ("" if container else "/l.txt")
+    bad = []
+    for letter in LEASE_LETTERS:
+        kinds = {"account": account_sas(letter, srt="c" if container else "o")}
+        if not container:
+            kinds["service container"] = service_sas(letter, c, "c", future())
+            kinds["service blob"] = service_sas(letter, f"{c}/l.txt", "b", future())
+        for kind, tok in kinds.items():
+            for action, extra in LEASE_ACTIONS.items():
+                _lease_reset(p, path, container, action)
+                before = _lease_state(p, path, container)
+                q = "comp=lease" + ("&restype=container" if container else "")
+                r = send(p, "PUT", f"{path}?{q}&{tok}", [("x-ms-lease-action", action), *extra], b"")
+                allowed = letter == "w" or (action == "break" and letter == "d")
+                what = f"{action} with sp={letter} ({kind})"
+                if allowed and (r is None or not 200 <= r.status < 300):
+                    bad.append(f"{what}: refused {r}")
+                if not allowed:
+                    if r is None or r.status != 403 or r.code != "AuthorizationPermissionMismatch":
+                        bad.append(f"{what}: {r}")
+                    elif _lease_state(p, path, container) != before:
+                        bad.append(f"{what}: lease changed")
+    _lease_reset(p, path, container, "acquire")
+    assert not bad, "\n".join(bad)
+
+
+# ---- Blob Batch: only the R_BATCH routes ---------------------------------------------------------
+
+def _batch(p, c, parts):
+    boundary = "batch_" + uuid.uuid4().hex
+    out = []
+    for i, (method, t, headers) in enumerate(parts):
+        h = shared_key_headers(method, t, headers, body_len=0)
+        lines = [f"{method} {t} HTTP/1.1"] + [f"{k}: {v}" for k, v in h]
+        out.append(f"--{boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+                   f"Content-ID: {i}\r\n\r\n" + "\r\n".join(lines) + "\r\n\r\n")
+    body = ("".join(out) + f"--{boundary}--\r\n").encode()
+    return signed(p, "POST", f"/{ACCOUNT}/{c}?restype=container&comp=batch",
+                  [("Content-Type", f"multipart/mixed; boundary={boundary}")], body)
+
+
+def test_batch_parts_only_batch_routes(world):
+    """Every blob route of the table not flagged R_BATCH, as a Blob Batch part (alone, and after an
+    allowed part), with its comp also written twice around comp=tier: the batch is refused and
+    nothing changes.  The R_BATCH routes themselves run."""
+    p = world["port"]
+    c = world["c"]
+    before = snapshot_state(world)
+    bad = []
+    batch_routes = {r["name"] for r in ROUTES if "R_BATCH" in r["flags"]}
+    assert batch_routes == {"DeleteBlob", "SetBlobTier"}, batch_routes
+    for route, method in CASES:
+        if route["level"] != "LVL_BLOB" or "R_BATCH" in route["flags"]:
+            continue
+        path, q, headers, _ = request_for(route, method, c, world["blob"])
+        headers = headers + [("x-ms-access-tier", "Cool")]
+        targets = [target(path, q)]
+        if route["comp"]:
+            rest = [(k, v) for k, v in q if k != "comp"]
+            targets += [target(path, [("comp", route["comp"]), ("comp", "tier"), *rest]),
+                        target(path, [("comp", route["comp"]), *rest, ("comp", "tier")])]
+        for t in targets:
+            tier_first = ("PUT", f"/{ACCOUNT}/{c}/{world['blob']}?comp=tier", [("x-ms-access-tier", "Cool")])
+            for parts in ([(method, t, headers)], [tier_first, (method, t, headers)]):
+                r = _batch(p, c, parts)
+                if r is None or r.status != 400 or r.code not in ("InvalidInput",
+                                                                  "AllBatchSubRequestsShouldBeSameApi"):
+                    bad.append(f"{route['name']} {method} {t}: {r}")
+    assert not bad, "\n".join(bad)
+    assert snapshot_state(world) == before
+    # The allowed operations run as parts.
+    scratch = "batchok-" + uuid.uuid4().hex[:8]
+    create_container(p, scratch)
+    put_blob(p, scratch, "a", b"1")
+    r = _batch(p, scratch, [("PUT", f"/{ACCOUNT}/{scratch}/a?comp=tier", [("x-ms-access-tier", "Cool")])])
+    assert r.status == 202 and b"HTTP/1.1 200" in r.body, r
+    r = _batch(p, scratch, [("DELETE", f"/{ACCOUNT}/{scratch}/a", [])])
+    assert r.status == 202 and b"HTTP/1.1 202" in r.body, r

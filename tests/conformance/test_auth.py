@@ -1,14 +1,17 @@
 """Authentication and authorisation: Shared Key, account SAS, service SAS, anonymous access."""
 import base64
 import datetime as dt
+import email.utils
 import os
+import time
 
 import pytest
 from azure.storage.blob import (AccountSasPermissions, BlobClient, BlobSasPermissions, BlobServiceClient,
                                 ContainerClient, ContainerSasPermissions, PublicAccess, ResourceTypes,
                                 generate_account_sas, generate_blob_sas, generate_container_sas)
 
-from cobalt_testlib import ACCOUNT, KEY, assert_error_response, connection_string, expect_error, unique_name, utcnow
+from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, assert_error_response, connection_string, expect_error,
+                            unique_name, utcnow)
 
 AUTH_DENIED = {"AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch",
                "AuthorizationResourceTypeMismatch", "ResourceNotFound", "NoAuthenticationInformation"}
@@ -417,3 +420,190 @@ def test_sas_start_time_clock_skew(server, seeded):
                                  start=utcnow() + dt.timedelta(seconds=60), expiry=soon())
     cc = ContainerClient(server.endpoint, seeded.container_name, credential=sas, retry_total=0)
     assert cc.get_blob_client("a.txt").download_blob().readall() == b"alpha"
+
+
+# ------------------------------------------------------------------------------------------------
+# Shared Key replay window: x-ms-date (or Date) within 15 minutes of the server clock
+# ------------------------------------------------------------------------------------------------
+
+def _http_date(minutes_from_now):
+    return email.utils.formatdate(time.time() + minutes_from_now * 60, usegmt=True)
+
+
+@pytest.mark.parametrize("date,ok", [
+    (lambda: _http_date(-14), True),
+    (lambda: _http_date(14), True),
+    (lambda: _http_date(-16), False),
+    (lambda: _http_date(16), False),
+    (lambda: _http_date(-24 * 60), False),
+    (lambda: "Mon, 01 Jan 2024 00:00:00 GMT", False),
+    (lambda: "not a date", False),
+    (lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), False),
+    (lambda: time.asctime(time.gmtime()), False),
+], ids=["14min-old", "14min-ahead", "16min-old", "16min-ahead", "a-day-old", "2024", "garbage",
+        "iso8601", "asctime"])
+def test_shared_key_date_window(raw, seeded, date, ok):
+    c = seeded.container_name
+    d = date()
+    for hdrs in ({"x-ms-date": d}, {"x-ms-date": "", "Date": d}):   # x-ms-date, else Date
+        r = raw.request("GET", f"/{c}/a.txt", headers=hdrs)
+        if ok:
+            assert r.status == 200 and r.body == b"alpha", r
+        else:
+            assert_error_response(r, 403, "AuthenticationFailed")
+            assert b"<AuthenticationErrorDetail>" in r.body
+        # A write dated outside the window changes nothing.
+        r = raw.put_blob(c, "b.txt", b"replayed", headers=hdrs)
+        assert (r.status == 201) == ok, r
+    assert seeded.get_blob_client("b.txt").download_blob().readall() == (b"replayed" if ok else b"bravo")
+
+
+def test_shared_key_fresh_date_does_not_rescue_stale_x_ms_date(raw, seeded):
+    r = raw.request("DELETE", f"/{seeded.container_name}/a.txt",
+                    headers={"x-ms-date": _http_date(-30), "Date": _http_date(0)})
+    assert_error_response(r, 403, "AuthenticationFailed")
+    assert seeded.get_blob_client("a.txt").download_blob().readall() == b"alpha"
+
+
+# ------------------------------------------------------------------------------------------------
+# SAS sip: the caller's address (the socket peer) must be inside
+# ------------------------------------------------------------------------------------------------
+
+SIP_CASES = [("127.0.0.1", True), ("127.0.0.0-127.0.0.255", True), ("127.0.0.2", False),
+             ("10.0.0.0-10.255.255.255", False), ("::1", False), ("0.0.0.0-127.0.0.0", False)]
+
+
+def _sip_tokens(c, ip, policy_id=None):
+    """An account SAS, a container SAS and a blob SAS (and, with policy_id, a stored-policy
+    SAS), all with sip=ip and every letter needed for read and write."""
+    perms = dict(read=True, write=True, create=True, delete=True)
+    toks = {
+        "account": generate_account_sas(ACCOUNT, KEY, ResourceTypes(container=True, object=True),
+                                        AccountSasPermissions(**perms), soon(), ip=ip),
+        "container": generate_container_sas(ACCOUNT, c, KEY, permission=ContainerSasPermissions(**perms),
+                                            expiry=soon(), ip=ip),
+        "blob": generate_blob_sas(ACCOUNT, c, "a.txt", account_key=KEY, permission=BlobSasPermissions(**perms),
+                                  expiry=soon(), ip=ip),
+    }
+    if policy_id:
+        toks["policy"] = generate_container_sas(ACCOUNT, c, account_key=KEY, policy_id=policy_id, ip=ip)
+    return toks
+
+
+@pytest.mark.parametrize("ip,ok", SIP_CASES, ids=[x for x, _ in SIP_CASES])
+def test_sas_source_ip(raw, seeded, ip, ok):
+    from azure.storage.blob import AccessPolicy
+    c = seeded.container_name
+    seeded.set_container_access_policy({"rwcd": AccessPolicy(permission="rwcd", expiry=soon())})
+    for kind, tok in _sip_tokens(c, ip, "rwcd").items():
+        r = raw.request("GET", f"/{c}/a.txt", sign=False, raw_query=tok)
+        if ok:
+            assert r.status == 200 and r.body == b"alpha", (kind, r)
+        else:
+            assert_error_response(r, 403, "AuthorizationSourceIPMismatch")
+        r = raw.request("PUT", f"/{c}/a.txt", sign=False, raw_query=tok,
+                        headers={"x-ms-blob-type": "BlockBlob"}, body=b"from elsewhere")
+        assert (r.status == 201) == ok, (kind, r)
+        if ok:   # put it back for the next token
+            seeded.get_blob_client("a.txt").upload_blob(b"alpha", overwrite=True)
+    assert seeded.get_blob_client("a.txt").download_blob().readall() == b"alpha"
+
+
+@pytest.mark.parametrize("ip", ["somewhere", "10.0.0.0/8", "10.0.0.9-10.0.0.1", "127.0.0.1-::1",
+                                "127.0.0.1-"])
+def test_sas_malformed_source_ip(raw, seeded, ip):
+    c = seeded.container_name
+    for kind, tok in _sip_tokens(c, ip).items():
+        r = raw.request("GET", f"/{c}/a.txt", sign=False, raw_query=tok)
+        assert_error_response(r, 403, "AuthenticationFailed")
+        assert b"Signed IP" in r.body, (kind, r)
+
+
+def test_sas_sip_ignores_forwarded_headers(raw, seeded):
+    """The address is the socket peer's: X-Forwarded-For and friends cannot claim another one."""
+    c = seeded.container_name
+    tok = _sip_tokens(c, "10.1.2.3")["container"]
+    for h in ({"X-Forwarded-For": "10.1.2.3"}, {"Forwarded": "for=10.1.2.3"},
+              {"X-Real-IP": "10.1.2.3"}, {"X-Client-IP": "10.1.2.3"}):
+        r = raw.request("GET", f"/{c}/a.txt", sign=False, raw_query=tok, headers=h)
+        assert_error_response(r, 403, "AuthorizationSourceIPMismatch")
+
+
+def test_sas_sip_ipv6_end_to_end(tmp_path):
+    """A server listening on ::1 sees an IPv6 peer: sip=::1 passes, an IPv4 sip does not."""
+    import http.client
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", host="::1").start()
+    try:
+        def req(method, target, headers=(), body=b""):
+            conn = http.client.HTTPConnection("::1", srv.port, timeout=30)
+            try:
+                conn.request(method, target, body=body, headers=dict(headers))
+                resp = conn.getresponse()
+                return resp.status, resp.getheader("x-ms-error-code"), resp.read()
+            finally:
+                conn.close()
+        c = unique_name("v6")
+        tok = generate_account_sas(ACCOUNT, KEY, ResourceTypes(container=True, object=True),
+                                   AccountSasPermissions(read=True, write=True, create=True), soon(),
+                                   ip="::1")
+        assert req("PUT", f"/{ACCOUNT}/{c}?restype=container&{tok}", {"Content-Length": "0"})[0] == 201
+        st, code, _ = req("PUT", f"/{ACCOUNT}/{c}/x?{tok}", {"x-ms-blob-type": "BlockBlob"}, b"six")
+        assert st == 201, code
+        st, code, body = req("GET", f"/{ACCOUNT}/{c}/x?{tok}")
+        assert (st, body) == (200, b"six")
+        for ip in ("::2", "::1-::1:0:0:0:0", "127.0.0.1", "0.0.0.0-255.255.255.255"):
+            t = generate_account_sas(ACCOUNT, KEY, ResourceTypes(object=True),
+                                     AccountSasPermissions(read=True), soon(), ip=ip)
+            st, code, _ = req("GET", f"/{ACCOUNT}/{c}/x?{t}")
+            assert (st, code) == ((200, None) if ip.startswith("::1-") else (403, "AuthorizationSourceIPMismatch")), ip
+    finally:
+        srv.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# The -secondary account is read-only
+# ------------------------------------------------------------------------------------------------
+
+def test_secondary_is_read_only_sdk(server, seeded):
+    c = seeded.container_name
+    sec = BlobServiceClient(f"http://127.0.0.1:{server.port}/{ACCOUNT}-secondary",
+                            credential={"account_name": ACCOUNT, "account_key": KEY}, retry_total=0)
+    # Reads work there...
+    assert sec.get_blob_client(c, "a.txt").download_blob().readall() == b"alpha"
+    assert sorted(b.name for b in sec.get_container_client(c).list_blobs()) == ["a.txt", "b.txt"]
+    assert any(x.name == c for x in sec.list_containers())
+    # ...writes are refused as Azure refuses them on the RA-GRS secondary.
+    bc = sec.get_blob_client(c, "a.txt")
+    for fn, args in [(bc.upload_blob, (b"overwrite",)), (bc.delete_blob, ()),
+                     (bc.set_blob_metadata, ({"k": "v"},)), (bc.create_snapshot, ()),
+                     (bc.set_standard_blob_tier, ("Cool",)), (bc.set_blob_tags, ({"t": "1"},)),
+                     (sec.get_blob_client(c, "new.txt").upload_blob, (b"new",)),
+                     (sec.get_container_client(c).delete_container, ()),
+                     (sec.get_container_client(c).set_container_metadata, ({"k": "v"},)),
+                     (sec.create_container, (unique_name("sec"),)),
+                     (sec.get_container_client(c).delete_blobs, ("a.txt", "b.txt"))]:
+        expect_error(lambda: fn(*args), 403, "InsufficientAccountPermissions")
+    expect_error(lambda: sec.get_blob_client(c, "a.txt").acquire_lease(), 403,
+                 "InsufficientAccountPermissions")
+    # Nothing changed.
+    p = seeded.get_blob_client("a.txt").get_blob_properties()
+    assert p.metadata == {} and p.lease.state == "available"
+    assert seeded.get_blob_client("a.txt").download_blob().readall() == b"alpha"
+    assert sorted(b.name for b in seeded.list_blobs()) == ["a.txt", "b.txt"]
+
+
+def test_secondary_is_read_only_with_sas(raw, seeded):
+    c = seeded.container_name
+    tok = generate_account_sas(ACCOUNT, KEY, ResourceTypes(container=True, object=True),
+                               AccountSasPermissions(read=True, write=True, create=True, delete=True), soon())
+    r = raw.request("GET", f"/{c}/a.txt", sign=False, raw_query=tok, path_account=f"{ACCOUNT}-secondary")
+    assert r.status == 200 and r.body == b"alpha", r
+    r = raw.request("PUT", f"/{c}/a.txt", sign=False, raw_query=tok, path_account=f"{ACCOUNT}-secondary",
+                    headers={"x-ms-blob-type": "BlockBlob"}, body=b"via secondary")
+    assert_error_response(r, 403, "InsufficientAccountPermissions")
+    r = raw.request("DELETE", f"/{c}/a.txt", sign=False, raw_query=tok, path_account=f"{ACCOUNT}-secondary")
+    assert_error_response(r, 403, "InsufficientAccountPermissions")
+    # Unauthenticated callers learn nothing new there: they get the usual auth answer.
+    r = raw.request("DELETE", f"/{c}/a.txt", sign=False, path_account=f"{ACCOUNT}-secondary")
+    assert_error_response(r, 404, "ResourceNotFound")
+    assert seeded.get_blob_client("a.txt").download_blob().readall() == b"alpha"

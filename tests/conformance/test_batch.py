@@ -315,3 +315,85 @@ def test_batch_outer_auth_failure(raw, container):
     c = container.container_name
     r = _send(raw, [_part("DELETE", f"/{c}/b")], container=c, key=WRONG_KEY)
     assert_error_response(r, 403, "AuthenticationFailed")
+
+
+# ------------------------------------------------------------------------------------------------
+# Only Delete Blob and Set Blob Tier: decided by the route each part is actually routed to
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,target,extra", [
+    ("PUT", "{c}/v?comp=metadata", {"x-ms-meta-owned": "yes"}),
+    ("PUT", "{c}/v?comp=metadata&comp=tier", {"x-ms-meta-owned": "yes", "x-ms-access-tier": "Cool"}),
+    ("PUT", "{c}/v?comp=properties&comp=tier", {"x-ms-blob-content-type": "text/evil", "x-ms-access-tier": "Cool"}),
+    ("PUT", "{c}/v?comp=lease&comp=tier", {"x-ms-lease-action": "acquire", "x-ms-lease-duration": "-1",
+                                           "x-ms-access-tier": "Cool"}),
+    ("PUT", "{c}/v?comp=snapshot&comp=tier", {"x-ms-access-tier": "Cool"}),
+    ("PUT", "{c}/v?comp=tags&comp=tier", {"x-ms-access-tier": "Cool"}),
+    ("PUT", "{c}/v", {"x-ms-blob-type": "BlockBlob"}),
+    ("PUT", "{c}/v?comp=legalhold", {"x-ms-legal-hold": "true"}),
+    ("DELETE", "{c}/v?comp=immutabilityPolicies", {}),
+    ("PUT", "{c}/v?comp=undelete", {}),
+    ("PUT", "{c}/v?comp=copy&copyid=00000000-0000-0000-0000-000000000000", {}),
+    ("GET", "{c}/v", {}),
+], ids=["metadata", "metadata-then-tier", "properties-then-tier", "lease-then-tier", "snapshot-then-tier",
+        "tags-then-tier", "put-blob", "legal-hold", "delete-immutability-policy", "undelete", "abort-copy",
+        "get"])
+def test_part_routed_to_another_operation_refuses_the_batch(raw, container, method, target, extra):
+    """Each part is checked by the route the router chose for it (the first comp= decides, as for
+    any request), not by a second look at its method or query: whatever it routes to other than
+    Delete Blob or Set Blob Tier refuses the whole batch, alone or after allowed parts."""
+    c = container.container_name
+    _fill(container, "v", "w")
+    before = container.get_blob_client("v").get_blob_properties()
+    for parts in ([_part(method, "/" + target.format(c=c), extra=extra)],
+                  [_part("PUT", f"/{c}/w?comp=tier", extra={"x-ms-access-tier": "Cool"}),
+                   _part(method, "/" + target.format(c=c), extra=extra)],
+                  [_part("DELETE", f"/{c}/w"), _part(method, "/" + target.format(c=c), extra=extra)]):
+        r = _send(raw, parts, container=c)
+        assert_error_response(r, 400, ("InvalidInput", "AllBatchSubRequestsShouldBeSameApi"))
+    after = container.get_blob_client("v").get_blob_properties()
+    assert _names(container) == ["v", "w"]
+    assert after.metadata == before.metadata == {}
+    assert after.etag == before.etag and after.content_settings.content_type == before.content_settings.content_type
+    assert after.lease.state == "available" and after.blob_tier == before.blob_tier
+    assert container.get_blob_client("w").get_blob_properties().blob_tier == before.blob_tier
+    assert not [b for b in container.list_blobs(include=["snapshots"]) if b.snapshot]
+
+
+def test_tier_part_with_a_second_comp_still_sets_the_tier(raw, container):
+    """comp=tier first: the router reads the first value, so it is Set Blob Tier and runs as one."""
+    c = container.container_name
+    _fill(container, "t")
+    r = _send(raw, [_part("PUT", f"/{c}/t?comp=tier&comp=metadata",
+                          extra={"x-ms-access-tier": "Cool", "x-ms-meta-owned": "yes"})], container=c)
+    assert r.status == 202, r
+    assert [st for _, st, _, _ in _parse(r)] == [200]
+    p = container.get_blob_client("t").get_blob_properties()
+    assert p.blob_tier == "Cool" and p.metadata == {}
+
+
+def test_unroutable_part_is_answered_alone(raw, container):
+    """A part that names no operation at all (unknown comp, a method the route does not take) gets
+    its own error; the others run."""
+    c = container.container_name
+    _fill(container, "k1", "k2")
+    r = _send(raw, [_part("DELETE", f"/{c}/k1"), _part("DELETE", f"/{c}/k2?comp=bogus"),
+                    _part("HEAD", f"/{c}/k2?comp=tier"), _part("OPTIONS", f"/{c}/k2")], container=c)
+    assert r.status == 202, r
+    got = _parse(r)
+    assert [(st, h["x-ms-error-code"]) for _, st, h, _ in got[1:]] == [
+        (400, "InvalidQueryParameterValue"), (405, "UnsupportedHttpVerb"), (400, "InvalidHttpVerb")]
+    assert got[0][1] == 202
+    assert _names(container) == ["k2"]
+
+
+def test_batch_through_secondary_is_refused(raw, container):
+    c = container.container_name
+    _fill(container, "s1")
+    boundary = f"batch_{uuid.uuid4()}"
+    body = _body([_part("DELETE", f"/{c}/s1")], boundary)
+    r = raw.request("POST", f"/{c}", query={"restype": "container", "comp": "batch"},
+                    headers={"Content-Type": f"multipart/mixed; boundary={boundary}"}, body=body,
+                    path_account=f"{ACCOUNT}-secondary")
+    assert_error_response(r, 403, "InsufficientAccountPermissions")
+    assert _names(container) == ["s1"]

@@ -1,12 +1,17 @@
 """Leases on blobs and containers (protocol doc §2.10 state machine, §5.3 enforcement): acquire
 (fixed / infinite, proposed id), renew, change, release, break with and without a break period,
-expiry by the clock, and the lease id required (or refused) on every write and delete."""
+expiry by the clock, the lease id required (or refused) on every write and delete, and the SAS
+letters each lease action needs (§3.8: break 'w' or 'd', the others 'w')."""
+import datetime
 import time
 import uuid
 
 import pytest
+from azure.storage.blob import (AccountSasPermissions, BlobSasPermissions, ContainerSasPermissions,
+                                ResourceTypes, generate_account_sas, generate_blob_sas,
+                                generate_container_sas)
 
-from cobalt_testlib import assert_error_response, expect_error, unique_name
+from cobalt_testlib import ACCOUNT, KEY, assert_error_response, expect_error, unique_name, utcnow
 
 
 def lease(raw, path, action, container=False, **headers):
@@ -385,3 +390,101 @@ def test_fixed_leases_expire(raw, service):
     assert_error_response(raw.request("DELETE", cpath, query={"restype": "container"}), 412, "LeaseIdMissing")
     assert raw.request("DELETE", cpath, query={"restype": "container"},
                        headers={"x-ms-lease-id": other}).status == 202
+
+
+# ---- lease actions and SAS permissions (protocol doc §3.8) -------------------------------------
+
+def _sas_lease(raw, path, tok, action, container=False, **headers):
+    h = {"x-ms-lease-action": action}
+    h.update({k.replace("_", "-"): str(v) for k, v in headers.items()})
+    q = "comp=lease" + ("&restype=container" if container else "")
+    return raw.request("PUT", path, raw_query=f"{q}&{tok}", sign=False, headers=h)
+
+
+def _blob_sases(c, name, perms):
+    """The ways a SAS can carry `perms` for blob `name`: account, container and blob SAS."""
+    exp = utcnow() + datetime.timedelta(hours=1)
+    return {
+        "account": generate_account_sas(ACCOUNT, KEY, ResourceTypes(object=True),
+                                        AccountSasPermissions.from_string(perms), exp),
+        "container": generate_container_sas(ACCOUNT, c, account_key=KEY, expiry=exp,
+                                            permission=ContainerSasPermissions.from_string(perms)),
+        "blob": generate_blob_sas(ACCOUNT, c, name, account_key=KEY, expiry=exp,
+                                  permission=BlobSasPermissions.from_string(perms)),
+    }
+
+
+def test_delete_only_sas_cannot_take_a_lease(raw, blob):
+    """A delete-only SAS may break a lease (Azure: 'w' or 'd') but not acquire, renew, change or
+    release one (those need 'w'): it cannot lock everyone else out with an infinite lease."""
+    c, name, path = blob
+    for kind, tok in _blob_sases(c, name, "rd").items():
+        r = _sas_lease(raw, path, tok, "acquire", x_ms_lease_duration=-1)
+        assert_error_response(r, 403, "AuthorizationPermissionMismatch")
+        assert state(raw, path) == ("available", "unlocked", None), kind
+        lid = str(uuid.uuid4())
+        assert lease(raw, path, "acquire", x_ms_lease_duration=-1, x_ms_proposed_lease_id=lid).status == 201
+        for action, extra in [("renew", {"x_ms_lease_id": lid}), ("release", {"x_ms_lease_id": lid}),
+                              ("change", {"x_ms_lease_id": lid, "x_ms_proposed_lease_id": str(uuid.uuid4())})]:
+            r = _sas_lease(raw, path, tok, action, **extra)
+            assert_error_response(r, 403, "AuthorizationPermissionMismatch")
+        assert state(raw, path) == ("leased", "locked", "infinite"), kind
+        # Break is a delete-class act: 'd' suffices.
+        r = _sas_lease(raw, path, tok, "break", x_ms_lease_break_period=0)
+        assert r.status == 202, (kind, r)
+        assert state(raw, path)[0] == "broken"
+        assert lease(raw, path, "release", x_ms_lease_id=lid).status == 200
+
+
+def test_write_sas_runs_every_lease_action(raw, blob):
+    c, name, path = blob
+    for kind, tok in _blob_sases(c, name, "w").items():
+        lid, lid2 = str(uuid.uuid4()), str(uuid.uuid4())
+        r = _sas_lease(raw, path, tok, "acquire", x_ms_lease_duration=-1, x_ms_proposed_lease_id=lid)
+        assert r.status == 201, (kind, r)
+        assert _sas_lease(raw, path, tok, "renew", x_ms_lease_id=lid).status == 200
+        assert _sas_lease(raw, path, tok, "change", x_ms_lease_id=lid, x_ms_proposed_lease_id=lid2).status == 200
+        assert _sas_lease(raw, path, tok, "break", x_ms_lease_break_period=0).status == 202
+        assert _sas_lease(raw, path, tok, "release", x_ms_lease_id=lid2).status == 200
+        assert state(raw, path) == ("available", "unlocked", None)
+
+
+@pytest.mark.parametrize("perms", ["r", "c", "a", "t", "i", "x", "racdxytfil"])
+def test_lease_refused_without_w_or_d(raw, blob, perms):
+    c, name, path = blob
+    for kind, tok in _blob_sases(c, name, perms).items():
+        for action in ("acquire", "break"):
+            r = _sas_lease(raw, path, tok, action, x_ms_lease_duration=-1)
+            if action == "break" and "d" in perms:
+                assert r.status == 409, (kind, r)   # authorized: nothing to break
+            else:
+                assert_error_response(r, 403, "AuthorizationPermissionMismatch")
+    assert state(raw, path) == ("available", "unlocked", None)
+
+
+def test_container_lease_actions_and_account_sas(raw, service):
+    name = unique_name("lsas")
+    service.create_container(name)
+    path = f"/{name}"
+    exp = utcnow() + datetime.timedelta(hours=1)
+
+    def tok(p):
+        return generate_account_sas(ACCOUNT, KEY, ResourceTypes(container=True),
+                                    AccountSasPermissions.from_string(p), exp)
+    try:
+        r = _sas_lease(raw, path, tok("rdl"), "acquire", container=True, x_ms_lease_duration=-1)
+        assert_error_response(r, 403, "AuthorizationPermissionMismatch")
+        assert state(raw, path, container=True) == ("available", "unlocked", None)
+        lid = str(uuid.uuid4())
+        r = _sas_lease(raw, path, tok("w"), "acquire", container=True, x_ms_lease_duration=-1,
+                       x_ms_proposed_lease_id=lid)
+        assert r.status == 201, r
+        for action in ("renew", "release"):
+            r = _sas_lease(raw, path, tok("d"), action, container=True, x_ms_lease_id=lid)
+            assert_error_response(r, 403, "AuthorizationPermissionMismatch")
+        assert state(raw, path, container=True) == ("leased", "locked", "infinite")
+        r = _sas_lease(raw, path, tok("d"), "break", container=True, x_ms_lease_break_period=0)
+        assert r.status == 202, r
+        assert state(raw, path, container=True)[0] == "broken"
+    finally:
+        service.delete_container(name)

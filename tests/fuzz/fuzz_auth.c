@@ -21,7 +21,9 @@
  *       (the reported string is the one verified);
  *   A3  auth_authorize never lets an anonymous caller into a route that is not public, nor a SAS
  *       caller without one of the route's letters;
- *   A4  failures carry a status (400/403/404/503) and an error code.
+ *   A4  failures carry a status (400/403/404/503) and an error code;
+ *   A5  an accepted SAS that carries a non-empty sip names the caller's address (the caller is
+ *       127.0.0.1, or ::1 with flag F_V6).
  */
 #include <stdint.h>
 #include <string.h>
@@ -42,6 +44,7 @@
 #define F_TWOKEYS  0x08
 #define F_SECOND   0x10
 #define F_LATE     0x20   /* now = 2035 */
+#define F_V6       0x80   /* the caller is ::1, else 127.0.0.1 */
 
 #define MAXKV 64
 
@@ -71,6 +74,26 @@ check_failure(const struct auth_result *res)
     FUZZ_CHECK(res->status == 400 || res->status == 403 || res->status == 404 ||
                res->status == 503);
     FUZZ_CHECK(res->code != NULL && res->code[0] != '\0' && res->message != NULL);
+}
+
+/* A5: an accepted SAS with a sip names the caller (decoded as the server decodes it). */
+static void
+check_sip(const struct auth_request *req, const struct auth_result *res)
+{
+    struct arena *a;
+    const char *dec;
+
+    if (res->kind != AUTH_SAS_ACCOUNT && res->kind != AUTH_SAS_SERVICE)
+        return;
+    a = arena_new(1u << 16);
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (strcasecmp(req->query[i].name, "sip") != 0)
+            continue;
+        dec = pct_decode(a, req->query[i].value, strlen(req->query[i].value), NULL);
+        FUZZ_CHECK(dec != NULL);
+        FUZZ_CHECK(dec[0] == '\0' || auth_sip_match(dec, req->client_addr) == 1);
+    }
+    arena_free(a);
 }
 
 /* The string-to-sign in a signature-mismatch detail, or NULL. */
@@ -246,6 +269,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.query = q;
     req.nquery = nq;
     req.is_https = flags & F_HTTPS;
+    req.client_addr = flags & F_V6 ? "::1" : "127.0.0.1";
     req.account = "devstoreaccount1";
     req.secondary = (flags & F_SECOND) != 0;
     req.container = opt(fld[2]);
@@ -261,6 +285,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         check_failure(&res);
     } else {
+        check_sip(&req, &res);
         check_authorize(&req, &res);
         check_tamper(&req, h, nh, q, nq, &res, now);
     }
@@ -314,6 +339,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
             } else {
                 FUZZ_CHECK(res2.kind != AUTH_ANONYMOUS);
+                check_sip(&req, &res2);
                 check_authorize(&req, &res2);
                 check_tamper(&req, h, nh, q, nq, &res2, now);
             }

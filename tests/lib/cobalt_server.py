@@ -45,7 +45,7 @@ def run_cli(*args, build: str = "release", timeout=300) -> subprocess.CompletedP
 
 
 class CobaltServer:
-    """`cobalt serve --data-dir DATA_DIR ARGS...`, its output appended to LOG_PATH.
+    """`cobalt serve --host HOST --data-dir DATA_DIR ARGS...`, its output appended to LOG_PATH.
 
     env: variables for the server on top of ours (None removes one).  Restartable on the same data
     directory; every start takes a fresh free port unless given one.  Every running instance is in
@@ -53,8 +53,10 @@ class CobaltServer:
 
     live: set = set()
 
-    def __init__(self, data_dir, log_path, args=(), env=None, build: str = "release"):
+    def __init__(self, data_dir, log_path, args=(), env=None, build: str = "release",
+                 host: str = "127.0.0.1"):
         self.binary = binary(build)
+        self.host = host                # the address it listens on (a loopback one: "::1" too)
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.args = [str(a) for a in args]
@@ -101,7 +103,7 @@ class CobaltServer:
                         f"=====\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
-            [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [str(self.binary), "serve", "--host", self.host, "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--log-level", "warn", *self.args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         CobaltServer.live.add(self)
@@ -114,7 +116,7 @@ class CobaltServer:
                                        + self.log_tail())
                 return None
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with socket.create_connection((self.host, self.port), timeout=0.5):
                     return self
             except OSError:
                 time.sleep(0.02)

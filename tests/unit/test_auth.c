@@ -31,6 +31,8 @@
 #define NOW_2025 1735689600LL
 #define T_2024 1704067200LL
 #define T_2030 1893456000LL
+/* A minute after XMS_DATE, the date every Shared Key vector carries: inside its 15-minute window. */
+#define NOW_SK (T_2024 + 60)
 
 /* ---- building requests ---- */
 
@@ -191,19 +193,19 @@ test_vector1(struct arena *a)
 
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1:" V1_SIG);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     CHECK(res.kind == AUTH_SHARED_KEY);
     /* Either key of the account. */
-    CHECK(authn(&x, &dev2, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev2, NOW_SK, a, &res) == 0);
     /* Wrong key. */
-    CHECK_FAIL(authn(&x, &wrong, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &wrong, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     /* Unknown account. */
-    CHECK_FAIL(authn(&x, NULL, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, NULL, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
 
     /* Tampered signature: 403 with Azure's detail, quoting the string-to-sign we used. */
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1:Zb6vqVntaFfK2ifPMLCmjD7lMZyigLkrt8ONjX52Neo=");
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     want = arena_printf(a, "The MAC signature found in the HTTP request '%s' is not the same as "
                            "any computed signature. Server used following string to sign: '%s'.",
                         "Zb6vqVntaFfK2ifPMLCmjD7lMZyigLkrt8ONjX52Neo=", V1_STS);
@@ -213,18 +215,18 @@ test_vector1(struct arena *a)
     /* Not base64, and base64 of the wrong length: a mismatch, not a crash. */
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1:not*base64");
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1:Zm9v");
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
 
     /* The signature covers the path and the query. */
     v1_request(&x, "/devstoreaccount1/mycontainer2?restype=container",
                "SharedKey devstoreaccount1:" V1_SIG);
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container&timeout=30",
                "SharedKey devstoreaccount1:" V1_SIG);
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
 
     /* Header names match case-insensitively; values are trimmed. */
     rq_init(&x, "PUT", "/devstoreaccount1/mycontainer?restype=container");
@@ -233,15 +235,15 @@ test_vector1(struct arena *a)
     rq_hdr(&x, "content-length", "0");
     rq_hdr(&x, "X-MS-DATE", XMS_DATE);
     rq_hdr(&x, "authorization", "SharedKey devstoreaccount1:" V1_SIG);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 
     /* Secondary, path-style: the SDK signs the primary name; the path says -secondary. */
     v1_request(&x, "/devstoreaccount1-secondary/mycontainer?restype=container",
                "SharedKey devstoreaccount1:" V1_SIG);
     x.r.secondary = 1;
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     x.r.secondary = 0; /* without the flag the stripped form is not tried */
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
 }
 
 static void
@@ -259,12 +261,12 @@ test_vector1_secondary_raw(struct arena *a)
     authz = arena_printf(a, "SharedKey devstoreaccount1:%s", sig);
     v1_request(&x, "/devstoreaccount1-secondary/mycontainer?restype=container", authz);
     x.r.secondary = 1;
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     /* The header may also name the secondary account. */
     authz = arena_printf(a, "SharedKey devstoreaccount1-secondary:%s", sig);
     v1_request(&x, "/devstoreaccount1-secondary/mycontainer?restype=container", authz);
     x.r.secondary = 1;
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 }
 
 static void
@@ -282,7 +284,7 @@ test_vector2(struct arena *a)
     rq_hdr(&x, "Authorization",
            "SharedKey devstoreaccount1:zDB7p4tXuehN+ufduSufnB3jqCNoqLKh79OxXeFPUHE=");
     x.r.container = "mycontainer";
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     CHECK(res.kind == AUTH_SHARED_KEY);
 }
 
@@ -312,11 +314,11 @@ test_vector3(struct arena *a)
     struct rq x;
 
     v3_request(&x, "SharedKey devstoreaccount1:0OxLiwyAudA4dUcZooj63VoPb3XmoQiMgRakXtkajgo=");
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     /* The body length is signed. */
     v3_request(&x, "SharedKey devstoreaccount1:0OxLiwyAudA4dUcZooj63VoPb3XmoQiMgRakXtkajgo=");
     x.h[4].value = "12";
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
 }
 
 static void
@@ -349,11 +351,11 @@ test_vector3b(struct arena *a)
     for (s = 0; s < 2; s++)
         for (rev = 0; rev < 2; rev++) {
             v3b_request(&x, sigs[s], rev);
-            CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+            CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
         }
     /* The failure detail shows the culture order (what Azure uses). */
     v3b_request(&x, "SharedKey devstoreaccount1:AAA1KI5st/wqPdxc+vaMAlXTAB2pqWnI/YATfCP+QgQ=", 0);
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     CHECK(res.detail != NULL && strstr(res.detail, "x-ms-meta-key_2:b\nx-ms-meta-key1:a\n"));
 }
 
@@ -373,12 +375,12 @@ test_sharedkey_variants(struct arena *a)
     rq_hdr(&x, "x-ms-version", "2026-10-06");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     sign("GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2026-"
          "10-06\n/devstoreaccount1/devstoreaccount1/c\ncomp:list\nprefix:a+b+c\nrestype:container",
          sig);
     x.h[2].value = arena_printf(a, "SharedKey devstoreaccount1:%s", sig);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 
     /* Repeated query names: sorted decoded values joined with ','; names lower-cased. */
     sign("GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n/devstoreaccount1/"
@@ -388,7 +390,7 @@ test_sharedkey_variants(struct arena *a)
     rq_init(&x, "GET", "/devstoreaccount1/c?include=c&Include=a&restype=container&comp=list&include=b");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 
     /* Duplicate x-ms headers join with ','; empty values are kept as "name:". */
     sign("PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-meta-e:\nx-ms-"
@@ -401,12 +403,12 @@ test_sharedkey_variants(struct arena *a)
     rq_hdr(&x, "X-MS-META-M", " 2");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) != 0);  /* path must be raw: %3F, not '?' */
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) != 0);  /* path must be raw: %3F, not '?' */
     sign("PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-meta-e:\nx-ms-"
          "meta-m:1,2\n/devstoreaccount1/devstoreaccount1/c/b%3F\ncomp:metadata",
          sig);
     x.h[4].value = arena_printf(a, "SharedKey devstoreaccount1:%s", sig);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 
     /* JS SDK order of Content-Encoding / Content-Language, and the specified one. */
     sign("PUT\nen\ngzip\n5\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n/"
@@ -419,12 +421,12 @@ test_sharedkey_variants(struct arena *a)
     rq_hdr(&x, "Content-Length", "5");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     sign("PUT\ngzip\nen\n5\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n/"
          "devstoreaccount1/devstoreaccount1/c/b",
          sig);
     x.h[4].value = arena_printf(a, "SharedKey devstoreaccount1:%s", sig);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 
     /* Old x-ms-version: Content-Length 0 signs literally. */
     sign("PUT\n\n\n0\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2014-"
@@ -436,7 +438,7 @@ test_sharedkey_variants(struct arena *a)
     rq_hdr(&x, "x-ms-version", "2014-02-14");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 
     /* Host-style URL: the account appears once; empty path signs as "/". */
     sign("GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n/devstoreaccount1/"
@@ -446,7 +448,7 @@ test_sharedkey_variants(struct arena *a)
     rq_init(&x, "GET", "?comp=list");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 
     /* Shared Key Lite: VERB, MD5, type, date, x-ms headers, "/acct/path?comp=". */
     sign("GET\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2026-10-06\n/"
@@ -457,10 +459,15 @@ test_sharedkey_variants(struct arena *a)
     rq_hdr(&x, "x-ms-version", "2026-10-06");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     CHECK(res.kind == AUTH_SHARED_KEY);
+    /* Lite requests expire like Shared Key ones (15 minutes either way). */
+    CHECK_FAIL(authn(&x, &dev, T_2024 + AUTH_DATE_WINDOW + 1, a, &res), res, 403,
+               "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, T_2024 - AUTH_DATE_WINDOW - 1, a, &res), res, 403,
+               "AuthenticationFailed");
     x.h[2].value = arena_printf(a, "SharedKey devstoreaccount1:%s", sig); /* wrong scheme */
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
 }
 
 static void
@@ -481,32 +488,32 @@ test_sharedkey_malformed(struct arena *a)
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         v1_request(&x, "/devstoreaccount1/mycontainer?restype=container", bad[i]);
-        CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 400, "InvalidAuthenticationInfo");
+        CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 400, "InvalidAuthenticationInfo");
     }
     /* Two Authorization headers. */
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1:" V1_SIG);
     rq_hdr(&x, "Authorization", "SharedKey devstoreaccount1:" V1_SIG);
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 400, "InvalidAuthenticationInfo");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 400, "InvalidAuthenticationInfo");
     /* Account in the header differs from the URL's. */
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey otheraccount:" V1_SIG);
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1-secondary:" V1_SIG);
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     /* No date header at all. */
     rq_init(&x, "PUT", "/devstoreaccount1/mycontainer?restype=container");
     rq_hdr(&x, "Authorization", "SharedKey devstoreaccount1:" V1_SIG);
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     /* Bearer over plain HTTP. */
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container", "Bearer eyJ0eXAiOiJKV1Qi");
-    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
     CHECK(res.detail != NULL && strstr(res.detail, "Bearer") != NULL);
     /* The scheme is matched case-insensitively, leading blanks skipped. */
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "  sharedkey devstoreaccount1:" V1_SIG);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
 }
 
 /* ---- SAS vectors ---- */
@@ -989,11 +996,235 @@ test_sharedkey_authorize(struct arena *a)
 
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1:" V1_SIG);
-    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
     CHECK(auth_authorize(&x.r, &need_create_container, AUTH_PUBLIC_NONE, &res) == 0);
     CHECK(auth_authorize(&x.r, &need_list_containers, AUTH_PUBLIC_NONE, &res) == 0);
     CHECK(auth_authorize(&x.r, &need_put_blob, AUTH_PUBLIC_NONE, &res) == 0);
     CHECK(auth_may_overwrite(&res) == 1);
+}
+
+/*
+ * Vector 1's request dated `date` in header `hname` (x-ms-date, or Date with no x-ms-date), signed
+ * correctly with the dev key, so only the date decides.
+ */
+static void
+dated_request(struct rq *x, struct arena *a, const char *hname, const char *date)
+{
+    int xms = strcmp(hname, "x-ms-date") == 0;
+    char sig[45];
+
+    sign(arena_printf(a, "PUT\n\n\n\n\n\n%s\n\n\n\n\n\nx-ms-client-request-id:00000000-0000-0000-"
+                         "0000-000000000001\n%s%s%sx-ms-version:2026-10-06\n/devstoreaccount1/"
+                         "devstoreaccount1/mycontainer\nrestype:container",
+                      xms ? "" : date, xms ? "x-ms-date:" : "", xms ? date : "", xms ? "\n" : ""),
+         sig);
+    rq_init(x, "PUT", "/devstoreaccount1/mycontainer?restype=container");
+    rq_hdr(x, "x-ms-version", "2026-10-06");
+    rq_hdr(x, "x-ms-client-request-id", "00000000-0000-0000-0000-000000000001");
+    rq_hdr(x, "Content-Length", "0");
+    rq_hdr(x, hname, date);
+    rq_hdr(x, "Authorization", arena_printf(a, "SharedKey devstoreaccount1:%s", sig));
+    x->r.container = "mycontainer";
+}
+
+/* Shared Key requests expire: the date must be RFC 1123 and within 15 minutes of now. */
+static void
+test_sharedkey_date_window(struct arena *a)
+{
+    static const char *const garbage[] = {
+        "yesterday", "Mon, 01 Jan 2024 00:00:00", "Mon, 32 Jan 2024 00:00:00 GMT",
+        "2024-01-01T00:00:00Z", "Monday, 01-Jan-24 00:00:00 GMT", "Mon Jan  1 00:00:00 2024",
+    };
+    static const char *const hnames[] = {"x-ms-date", "Date"};
+    struct auth_result res;
+    struct rq x;
+    size_t i;
+    int h;
+
+    for (h = 0; h < 2; h++) {
+        /* The vector's own date, at the edges of the window and just past them. */
+        dated_request(&x, a, hnames[h], XMS_DATE);
+        CHECK(authn(&x, &dev, T_2024, a, &res) == 0);
+        CHECK(authn(&x, &dev, T_2024 + AUTH_DATE_WINDOW, a, &res) == 0);
+        CHECK(authn(&x, &dev, T_2024 - AUTH_DATE_WINDOW, a, &res) == 0);
+        CHECK_FAIL(authn(&x, &dev, T_2024 + AUTH_DATE_WINDOW + 1, a, &res), res, 403,
+                   "AuthenticationFailed");
+        CHECK(res.detail != NULL && strstr(res.detail, "too old") != NULL);
+        CHECK_FAIL(authn(&x, &dev, T_2024 - AUTH_DATE_WINDOW - 1, a, &res), res, 403,
+                   "AuthenticationFailed");
+        CHECK(res.detail != NULL && strstr(res.detail, "not yet valid") != NULL);
+        /* A day later (a captured request replayed) and a year later. */
+        CHECK_FAIL(authn(&x, &dev, T_2024 + 86400, a, &res), res, 403, "AuthenticationFailed");
+        CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+        /* Dates that are not RFC 1123, correctly signed, are refused at any clock. */
+        for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+            dated_request(&x, a, hnames[h], garbage[i]);
+            CHECK_FAIL(authn(&x, &dev, T_2024, a, &res), res, 403, "AuthenticationFailed");
+            CHECK(res.detail != NULL && strstr(res.detail, "Date header") != NULL);
+        }
+    }
+    /* x-ms-date wins over Date: a fresh Date does not rescue a stale x-ms-date. */
+    dated_request(&x, a, "x-ms-date", XMS_DATE);
+    rq_hdr(&x, "Date", "Tue, 02 Jan 2024 00:00:00 GMT");
+    CHECK_FAIL(authn(&x, &dev, T_2024 + 86400, a, &res), res, 403, "AuthenticationFailed");
+    /* A stale request with a wrong signature still reports the string-to-sign. */
+    v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
+               "SharedKey devstoreaccount1:Zb6vqVntaFfK2ifPMLCmjD7lMZyigLkrt8ONjX52Neo=");
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK(res.detail != NULL && strstr(res.detail, "string to sign") != NULL);
+}
+
+/* sip: single addresses and ranges of either family. */
+static void
+test_sip_match(void)
+{
+    CHECK(auth_sip_match("10.1.2.3", "10.1.2.3") == 1);
+    CHECK(auth_sip_match("10.1.2.3", "10.1.2.4") == 0);
+    CHECK(auth_sip_match("10.1.0.0-10.1.255.255", "10.1.2.3") == 1);
+    CHECK(auth_sip_match("10.1.0.0-10.1.255.255", "10.1.0.0") == 1);
+    CHECK(auth_sip_match("10.1.0.0-10.1.255.255", "10.1.255.255") == 1);
+    CHECK(auth_sip_match("10.1.0.0-10.1.255.255", "10.2.0.0") == 0);
+    CHECK(auth_sip_match("10.1.0.0-10.1.255.255", "10.0.255.255") == 0);
+    CHECK(auth_sip_match("2001:db8::1", "2001:db8::1") == 1);
+    CHECK(auth_sip_match("2001:db8::1", "2001:0db8:0:0:0:0:0:1") == 1);
+    CHECK(auth_sip_match("2001:db8::1", "2001:db8::2") == 0);
+    CHECK(auth_sip_match("2001:db8::-2001:db8::ffff", "2001:db8::abcd") == 1);
+    CHECK(auth_sip_match("2001:db8::-2001:db8::ffff", "2001:db8::1:0") == 0);
+    CHECK(auth_sip_match("::1", "::1") == 1);
+    /* The other family never matches (an IPv4-mapped peer arrives in IPv4 form). */
+    CHECK(auth_sip_match("127.0.0.1", "::1") == 0);
+    CHECK(auth_sip_match("::ffff:127.0.0.1", "127.0.0.1") == 0);
+    CHECK(auth_sip_match("0.0.0.0-255.255.255.255", "::1") == 0);
+    /* An unknown or unparsable caller address never matches. */
+    CHECK(auth_sip_match("127.0.0.1", "") == 0);
+    CHECK(auth_sip_match("127.0.0.1", NULL) == 0);
+    CHECK(auth_sip_match("127.0.0.1", "127.0.0.1 ") == 0);
+    /* Malformed sip. */
+    CHECK(auth_sip_match("", "127.0.0.1") == -1);
+    CHECK(auth_sip_match("localhost", "127.0.0.1") == -1);
+    CHECK(auth_sip_match("10.0.0.0/8", "10.0.0.1") == -1);
+    CHECK(auth_sip_match("10.0.0.256", "10.0.0.1") == -1);
+    CHECK(auth_sip_match("10.0.0.1-", "10.0.0.1") == -1);
+    CHECK(auth_sip_match("-10.0.0.1", "10.0.0.1") == -1);
+    CHECK(auth_sip_match("10.0.0.9-10.0.0.1", "10.0.0.5") == -1);   /* start after end */
+    CHECK(auth_sip_match("10.0.0.1-::1", "10.0.0.1") == -1);       /* mixed families */
+    CHECK(auth_sip_match("10.0.0.1-10.0.0.2-10.0.0.3", "10.0.0.1") == -1);
+    CHECK(auth_sip_match("1.2.3.4 ", "1.2.3.4") == -1);
+}
+
+/* sip end to end, in account and service SASes and through a stored policy. */
+static void
+test_sas_sip(struct arena *a)
+{
+    static const struct auth_policy pol = {"p1", "", "2030-01-01", "r"};
+    struct auth_result res;
+    struct rq x;
+    char tok[512];
+
+    token(tok, sizeof(tok), "sv=2026-10-06&ss=b&srt=o&sp=r&se=2030-01-01&sip=10.0.0.1-10.0.0.9",
+          "devstoreaccount1\nr\nb\no\n\n2030-01-01\n10.0.0.1-10.0.0.9\n\n2026-10-06\n\n");
+    blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+    x.r.client_addr = "10.0.0.5";
+    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    x.r.client_addr = "10.0.0.10";
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthorizationSourceIPMismatch");
+    CHECK(strstr(res.message, "10.0.0.10") != NULL);
+    x.r.client_addr = "";
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthorizationSourceIPMismatch");
+    /* The signature still comes first: an edited sip is a signature mismatch. */
+    blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+    x.q[5].value = "0.0.0.0-255.255.255.255";
+    x.r.client_addr = "10.0.0.10";
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+
+    /* Service SAS, IPv6. */
+    token(tok, sizeof(tok), "sv=2026-10-06&se=2030-01-01&sr=b&sp=r&sip=%3A%3A1",
+          "r\n\n2030-01-01\n/blob/devstoreaccount1/c/b\n\n::1\n\n2026-10-06\nb\n\n\n\n\n\n\n");
+    blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+    x.r.client_addr = "::1";
+    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    x.r.client_addr = "127.0.0.1";
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthorizationSourceIPMismatch");
+
+    /* Malformed sip, correctly signed: 403 AuthenticationFailed. */
+    token(tok, sizeof(tok), "sv=2026-10-06&se=2030-01-01&sr=b&sp=r&sip=everyone",
+          "r\n\n2030-01-01\n/blob/devstoreaccount1/c/b\n\neveryone\n\n2026-10-06\nb\n\n\n\n\n\n\n");
+    blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+    x.r.client_addr = "127.0.0.1";
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
+    CHECK(res.detail != NULL && strstr(res.detail, "everyone") != NULL);
+
+    /* A SAS naming a stored access policy carries its own sip. */
+    token(tok, sizeof(tok), "sv=2026-10-06&sr=c&si=p1&sip=10.0.0.1",
+          "\n\n\n/blob/devstoreaccount1/c\np1\n10.0.0.1\n\n2026-10-06\nc\n\n\n\n\n\n\n");
+    blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+    x.r.policies = &pol;
+    x.r.npolicies = 1;
+    x.r.client_addr = "10.0.0.1";
+    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    x.r.client_addr = "10.0.0.2";
+    CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthorizationSourceIPMismatch");
+}
+
+/* Container-level WORM routes take the account key only; WORM headers on uploads need 'i'. */
+static void
+test_account_key_only_and_worm_headers(struct arena *a)
+{
+    static const struct auth_need need_container_worm = {
+        AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER};
+    static const char *const worm[] = {"x-ms-immutability-policy-until-date",
+                                       "x-ms-immutability-policy-mode", "x-ms-legal-hold"};
+    struct auth_result res;
+    struct rq x;
+    char tok[512];
+    size_t i;
+
+    /* Every letter, every resource type: still no. */
+    token(tok, sizeof(tok), "sv=2026-10-06&ss=b&srt=sco&sp=racwdxyltfimeopu&se=2030-01-01",
+          "devstoreaccount1\nracwdxyltfimeopu\nb\nsco\n\n2030-01-01\n\n\n2026-10-06\n\n");
+    blob_get(&x, arena_printf(a, "/devstoreaccount1/c?restype=container&comp=legalhold&%s", tok),
+             "c", NULL);
+    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK_FAIL(auth_authorize(&x.r, &need_container_worm, AUTH_PUBLIC_NONE, &res), res, 403,
+               "AuthorizationPermissionMismatch");
+    /* Shared Key may. */
+    v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
+               "SharedKey devstoreaccount1:" V1_SIG);
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
+    CHECK(auth_authorize(&x.r, &need_container_worm, AUTH_PUBLIC_NONE, &res) == 0);
+    /* Anonymous: hidden like any private container route. */
+    blob_get(&x, "/devstoreaccount1/c?restype=container&comp=legalhold", "c", NULL);
+    CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+    CHECK_FAIL(auth_authorize(&x.r, &need_container_worm, AUTH_PUBLIC_CONTAINER, &res), res, 404,
+               "ResourceNotFound");
+
+    /* An upload setting WORM state through a header needs 'i' on top of 'c'/'w'. */
+    for (i = 0; i < sizeof(worm) / sizeof(worm[0]); i++) {
+        token(tok, sizeof(tok), "sv=2026-10-06&se=2030-01-01&sr=c&sp=cw",
+              "cw\n\n2030-01-01\n/blob/devstoreaccount1/c\n\n\n\n2026-10-06\nc\n\n\n\n\n\n\n");
+        blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+        x.r.method = "PUT";
+        rq_hdr(&x, worm[i], "true");
+        CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+        CHECK_FAIL(auth_authorize(&x.r, &need_put_blob, AUTH_PUBLIC_NONE, &res), res, 403,
+                   "AuthorizationPermissionMismatch");
+        token(tok, sizeof(tok), "sv=2026-10-06&se=2030-01-01&sr=c&sp=cwi",
+              "cwi\n\n2030-01-01\n/blob/devstoreaccount1/c\n\n\n\n2026-10-06\nc\n\n\n\n\n\n\n");
+        blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+        x.r.method = "PUT";
+        rq_hdr(&x, worm[i], "true");
+        CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+        CHECK(auth_authorize(&x.r, &need_put_blob, AUTH_PUBLIC_NONE, &res) == 0);
+        /* 'i' alone does not replace the route's own letters. */
+        token(tok, sizeof(tok), "sv=2026-10-06&se=2030-01-01&sr=c&sp=i",
+              "i\n\n2030-01-01\n/blob/devstoreaccount1/c\n\n\n\n2026-10-06\nc\n\n\n\n\n\n\n");
+        blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s", tok), "c", "b");
+        x.r.method = "PUT";
+        rq_hdr(&x, worm[i], "true");
+        CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
+        CHECK_FAIL(auth_authorize(&x.r, &need_put_blob, AUTH_PUBLIC_NONE, &res), res, 403,
+                   "AuthorizationPermissionMismatch");
+    }
 }
 
 static void
@@ -1006,7 +1237,7 @@ test_arena_exhaustion(void)
 
     /* A tiny arena fails cleanly (503), never crashes. */
     v3_request(&x, "SharedKey devstoreaccount1:0OxLiwyAudA4dUcZooj63VoPb3XmoQiMgRakXtkajgo=");
-    rc = authn(&x, &dev, NOW_2025, small, &res);
+    rc = authn(&x, &dev, NOW_SK, small, &res);
     CHECK(rc == -1 && res.status == 503);
     arena_free(small);
 }
@@ -1039,6 +1270,10 @@ main(void)
     test_service_sas_misc(a);
     test_anonymous(a);
     test_sharedkey_authorize(a);
+    test_sharedkey_date_window(a);
+    test_sip_match();
+    test_sas_sip(a);
+    test_account_key_only_and_worm_headers(a);
     test_arena_exhaustion();
     arena_free(a);
     return check_report("test_auth");
