@@ -458,8 +458,8 @@ job_run(struct copy_pool *p, struct copy_job *j)
         snprintf(res.message, sizeof(res.message), "storing the copy failed: %s", strerror(err));
     }
     if (rc != FETCH_OK)
-        log_info("copy %s from %s failed: %s%s%s", j->id, j->url, res.message,
-                 res.detail[0] ? ": " : "", res.detail);
+        log_info("copy %s from %.*s failed: %s%s%s", j->id, (int)strcspn(j->url, "?#"), j->url,
+                 res.message, res.detail[0] ? ": " : "", res.detail);
     job_finish(p, j, rc, &res, a);
     fetch_result_release(s, &res);   /* referenced now, or garbage for good */
     arena_free(a);

@@ -3,7 +3,7 @@
  *
  * libcurl drives the transfer on the calling thread.  Its header callback collects the properties
  * of the final response (a redirect's headers are forgotten when the next status line arrives);
- * the first body byte decides how much will be stored, and every later byte goes straight to the
+ * the end of the final response's headers decides how much will be stored, and every later byte goes straight to the
  * current needle writer (known length) or to a FETCH_CHUNK buffer (unknown length).  A source that
  * ignores a Range request and answers 200 is sliced here: bytes before the range are dropped and
  * the transfer stops once the range is complete.
@@ -32,6 +32,7 @@
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
+#include "util/log.h"
 
 #define META_PREFIX   "x-ms-meta-"
 #define MAX_REDIRECTS 5L
@@ -44,6 +45,7 @@ struct sink {
     struct fetch_result *res;
     CURL *c;
     int started;
+    int location;               /* the current response names a Location (a redirect to follow) */
     int stop_rc;                /* why we stopped the transfer ourselves (FETCH_*), 0 if we did not */
     int complete;               /* the wanted bytes are all stored (a sliced 200) */
     uint64_t skip;              /* bytes still to drop before the range (a 200 to a ranged GET) */
@@ -253,6 +255,8 @@ on_open(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
     inet_ntop(addr->family, in, text, sizeof(text));
     snprintf(k->res->detail, sizeof(k->res->detail),
              "the egress policy refuses %s (see --egress-allow)", text);
+    /* An SSRF attempt, or a source to allow-list.  (The query is left out: it may hold a SAS.) */
+    log_warn("copy source %.*s: %s", (int)strcspn(k->fr->url, "?#"), k->fr->url, k->res->detail);
     return CURL_SOCKET_BAD;
 }
 
@@ -501,7 +505,18 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
         r->content_disposition = r->cache_control = NULL;
         r->has_content_md5 = 0;
         r->nmeta = 0;
+        k->location = 0;
         return n;
+    }
+    if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+        /* The end of a response's headers: unless it is an interim answer or a redirect libcurl
+         * follows, it is the final one, and its status and length decide now -- a source that
+         * announces too much is refused before it sends a byte. */
+        long code = 0;
+        curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &code);
+        if (code < 200 || (code / 100 == 3 && k->location) || k->started)
+            return n;
+        return begin_body(k) == 0 ? n : 0;
     }
     if (colon == NULL)
         return n;
@@ -511,6 +526,8 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
 #define IS(h) (nl == sizeof(h) - 1 && strncasecmp(line, h, nl) == 0)
     if (IS("x-ms-error-code"))
         r->error_code = v;
+    else if (IS("Location"))
+        k->location = 1;
     else if (IS("Content-Type"))
         r->content_type = v;
     else if (IS("Content-Encoding"))
