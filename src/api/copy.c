@@ -861,17 +861,19 @@ fail_source(struct api_req *q, int status, const char *source_code)
 static int
 external_scheme_check(struct api_req *q, const struct src_url *u)
 {
-    const char *spr = NULL, *t;
-    size_t dl, n;
+    const char *raw = NULL, *spr, *t;
+    size_t dl = 0, n;
 
     if (u->https || !u->has_sas)
         return 0;
     for (size_t i = 0; i < u->nquery; i++)
         if (strcasecmp(u->query[i].name, "spr") == 0)
-            spr = pct_decode(q->a, u->query[i].value, strlen(u->query[i].value), &dl);
-    if (spr == NULL)
+            raw = u->query[i].value;
+    if (raw == NULL)
         return 0;
-    for (t = spr;; t += n + 1) {
+    /* An undecodable spr is not known to allow http: refused too. */
+    spr = pct_decode(q->a, raw, strlen(raw), &dl);
+    for (t = spr; spr != NULL && dl == strlen(spr); t += n + 1) {
         n = strcspn(t, ",");
         if (n == 4 && strncmp(t, "http", 4) == 0)
             return 0;

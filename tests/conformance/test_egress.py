@@ -430,7 +430,8 @@ def test_https_only_sas_is_checked_against_the_scheme_used(allowing, public):
     # would travel in clear.
     seen = len(public.requests)
     ext = f"{public.base}/tokened?sv=2021-12-02&sr=b&sp=r&spr=https&sig=c2lnbmF0dXJl"
-    for name, query, headers in copy_ops(ext):
+    odd = f"{public.base}/tokened?sv=2021-12-02&sr=b&sp=r&spr=http%zz&sig=c2lnbmF0dXJl"
+    for name, query, headers in copy_ops(ext) + copy_ops(odd)[2:3]:
         blob = unique_name("x")
         r = run_op(allowing, c, blob, query, headers)
         assert_error_response(r, 403, "CannotVerifyCopySource")
