@@ -26,6 +26,7 @@
 #include "admin/monitor.h"
 #include "admin/scrub.h"
 #include "api/api.h"
+#include "api/fetch.h"
 #include "bench/bench.h"
 #include "meta/meta.h"
 #include "net/http.h"
@@ -82,6 +83,12 @@ usage(FILE *f)
             "                         bytes per blob holds them all)\n"
             "  --metrics-port N       serve Prometheus metrics at http://HOST:N/metrics\n"
             "                         (default: off)\n"
+            "  --egress-allow CIDRS   let copies fetch from these otherwise refused prefixes, e.g.\n"
+            "                         10.1.0.0/16,fd00::/8 (repeatable; default: public only)\n"
+            "  --copy-stall-timeout SECS  a copy source that sends nothing this long fails the\n"
+            "                         copy (default 60)\n"
+            "  --copy-queue N         asynchronous copies one account may have waiting for a\n"
+            "                         worker; more are refused 503 ServerBusy (default 1024)\n"
             "\n"
             "environment:\n"
             "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
@@ -223,6 +230,9 @@ serve(int argc, char **argv)
         {"body-timeout", required_argument, NULL, 'B'},
         {"metrics-port", required_argument, NULL, 'M'},
         {"meta-cache", required_argument, NULL, 'C'},
+        {"egress-allow", required_argument, NULL, 'E'},
+        {"copy-stall-timeout", required_argument, NULL, 'S'},
+        {"copy-queue", required_argument, NULL, 'Q'},
         {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
     struct http_config hc = {"127.0.0.1", 10000, 4096, 120, 30, 600, 1};
     const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
@@ -242,6 +252,8 @@ serve(int argc, char **argv)
     int c, sig, fsync_on = 1, lvl, rc = 1, err, option_index = 0, metrics_port = -1;
 
     srv.rehydrate_delay = 5;
+    srv.copy_stall_secs = 60;
+    srv.copy_queue_max = 1024;
     while ((c = getopt_long(argc, argv, "", opts, &option_index)) != -1) {
         switch (c) {
         case 'h':
@@ -326,6 +338,26 @@ serve(int argc, char **argv)
                 return 2;
             }
             meta_cache = (size_t)mib << 20;
+            break;
+        }
+        case 'E':
+            if (egress_allow(&srv.egress, optarg) != 0) {
+                fprintf(stderr, "cobalt: --egress-allow takes addresses or ADDR/BITS prefixes, "
+                                "comma-separated: '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'S':
+            if (parse_seconds(optarg, "copy-stall-timeout", 1, 86400, &srv.copy_stall_secs) != 0)
+                return 2;
+            break;
+        case 'Q': {
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*end != '\0' || end == optarg || optarg[0] == '-' || n < 1 || n > 1000000) {
+                fprintf(stderr, "cobalt: --copy-queue must be 1..1000000\n");
+                return 2;
+            }
+            srv.copy_queue_max = (unsigned)n;
             break;
         }
         case 'v':
@@ -467,6 +499,7 @@ out:
         free((char *)srv.accounts[i].name);
     free(srv.accounts);
     free(srv.versioning);
+    egress_free(srv.egress);
     if (rc == 0)
         log_info("stopped cleanly");
     return rc;

@@ -35,6 +35,17 @@
  *  C3  a copy left pending by a crash is marked failed at start-up (copy_pool_start), with a
  *      description saying so: the source may have changed since, so it is not silently restarted;
  *      the client starts it again.  A clean shutdown marks copies still running failed the same way.
+ *
+ * The pool is shared by every account, so it is rationed (a slow or endless source must not hold
+ * up other accounts' copies):
+ *  P1  each account has its own FIFO of copies not started, at most srv->copy_queue_max long; a
+ *      copy beyond it is refused 503 ServerBusy before anything is committed.
+ *  P2  idle workers >= accounts running no copy: an account already running copies may start
+ *      another only if a worker stays idle for every other account that runs none.  With at least
+ *      as many workers as accounts (COPY_THREADS_MAX allowing), an account's first copy therefore
+ *      always finds a worker at once; free workers take queued copies round-robin by account.
+ *  P3  a fetch fails when its source sends nothing for srv->copy_stall_secs, and an asynchronous
+ *      copy fails after COPY_DEADLINE in all (Azure's two weeks), so no copy holds a worker for ever.
  */
 #include "api/api_int.h"
 
@@ -60,8 +71,11 @@
 #define PUT_FROM_URL_MAX (5000ull << 20)   /* Put Blob From URL */
 #define BLOCK_MAX        (4000ull << 20)   /* Put Block From URL */
 #define APPEND_MAX       (100ull << 20)    /* Append Block From URL */
+#define ASYNC_MAX        (50000ull * (4000ull << 20))   /* Copy Blob: Azure's largest block blob */
 #define ASYNC_SEGMENT    (256ull << 20)    /* needle size of asynchronous copies */
-#define COPY_THREADS     4
+#define COPY_DEADLINE    (14L * 86400)     /* Azure fails a copy still pending after two weeks */
+#define COPY_THREADS     4                 /* workers at least; one per account beyond (P2) */
+#define COPY_THREADS_MAX 64
 #define JOB_ARENA        (64u << 20)
 #define READ_BUF         (1u << 20)
 
@@ -109,9 +123,10 @@ api_has_copy_source(struct api_req *q)
 /* ---- the pool --------------------------------------------------------------------------- */
 
 struct copy_job {
-    struct copy_job *next_q;        /* FIFO of jobs not started */
+    struct copy_job *next_q;        /* its account's FIFO of jobs not started */
     struct copy_job *next_all;      /* every job queued or running */
     char id[37];
+    unsigned acct;                  /* the destination's account (index in srv->accounts) */
     char *account, *container, *blob, *url, *authorization;
     char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
     size_t blob_len;
@@ -121,14 +136,23 @@ struct copy_job {
     uint64_t copied, total;         /* atomic: progress */
 };
 
+struct acct_jobs {
+    struct copy_job *head, *tail;   /* FIFO of jobs not started */
+    unsigned queued;                /* admitted and not started (P1), the FIFO's and reserved */
+    unsigned running;
+};
+
 struct copy_pool {
     struct server *srv;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct copy_job *head, *tail;   /* queue */
+    struct acct_jobs *acct;         /* per account, as srv->accounts */
+    size_t nacct;
+    size_t rr;                      /* the account served next when several may start a job */
+    unsigned idle;                  /* workers waiting for a job */
     struct copy_job *all;
     int stop;
-    pthread_t threads[COPY_THREADS];
+    pthread_t *threads;
     unsigned nthreads;
 };
 
@@ -191,19 +215,74 @@ copy_cancel(struct copy_pool *p, const char *id)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* P1: takes a place in account a's queue for a job about to be committed.  0, or -1 when the
+ * queue is full.  The place is used by enqueue or given back by unadmit. */
+static int
+admit(struct copy_pool *p, unsigned a)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->acct[a].queued < p->srv->copy_queue_max) {
+        p->acct[a].queued++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void
+unadmit(struct copy_pool *p, unsigned a)
+{
+    pthread_mutex_lock(&p->mu);
+    p->acct[a].queued--;
+    pthread_mutex_unlock(&p->mu);
+}
+
 static void
 enqueue(struct copy_pool *p, struct copy_job *j)
 {
+    struct acct_jobs *q = &p->acct[j->acct];
+
     pthread_mutex_lock(&p->mu);
     j->next_all = p->all;
     p->all = j;
-    if (p->tail != NULL)
-        p->tail->next_q = j;
+    if (q->tail != NULL)
+        q->tail->next_q = j;
     else
-        p->head = j;
-    p->tail = j;
-    pthread_cond_signal(&p->cv);
+        q->head = j;
+    q->tail = j;
+    pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * The job the calling worker starts now, or NULL; call with p->mu held.  Accounts are tried
+ * round-robin from p->rr.  P2: an account that runs a job already may start another only if,
+ * the caller taken, a worker stays idle for every other account that runs none.  When stopping,
+ * any job (each is failed at once).
+ */
+static struct copy_job *
+next_job(struct copy_pool *p)
+{
+    unsigned none_running = 0;
+
+    for (size_t i = 0; i < p->nacct; i++)
+        none_running += p->acct[i].running == 0;
+    for (size_t n = 0; n < p->nacct; n++) {
+        size_t a = (p->rr + n) % p->nacct;
+        struct acct_jobs *q = &p->acct[a];
+        struct copy_job *j = q->head;
+        if (j == NULL || !(p->stop || q->running == 0 || p->idle >= none_running))
+            continue;
+        if ((q->head = j->next_q) == NULL)
+            q->tail = NULL;
+        q->queued--;
+        q->running++;
+        p->rr = (a + 1) % p->nacct;
+        return j;
+    }
+    return NULL;
 }
 
 static void
@@ -363,6 +442,10 @@ job_run(struct copy_pool *p, struct copy_job *j)
     fr.if_modified_since = j->if_modified_since;
     fr.if_unmodified_since = j->if_unmodified_since;
     fr.seg_max = ASYNC_SEGMENT;
+    fr.max_size = ASYNC_MAX;
+    fr.stall_secs = p->srv->copy_stall_secs;
+    fr.max_secs = COPY_DEADLINE;
+    fr.egress = p->srv->egress;
     fr.cancel = &j->cancel;
     fr.progress = &j->copied;
     fr.total = &j->total;
@@ -375,7 +458,8 @@ job_run(struct copy_pool *p, struct copy_job *j)
         snprintf(res.message, sizeof(res.message), "storing the copy failed: %s", strerror(err));
     }
     if (rc != FETCH_OK)
-        log_info("copy %s from %s failed: %s", j->id, j->url, res.message);
+        log_info("copy %s from %.*s failed: %s%s%s", j->id, (int)strcspn(j->url, "?#"), j->url,
+                 res.message, res.detail[0] ? ": " : "", res.detail);
     job_finish(p, j, rc, &res, a);
     fetch_result_release(s, &res);   /* referenced now, or garbage for good */
     arena_free(a);
@@ -386,24 +470,27 @@ worker(void *arg)
 {
     struct copy_pool *p = arg;
 
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        struct copy_job *j;
-        pthread_mutex_lock(&p->mu);
-        while (p->head == NULL && !p->stop)
+        struct copy_job *j = next_job(p);
+        if (j == NULL) {
+            if (p->stop) {   /* stopping, nothing left */
+                pthread_mutex_unlock(&p->mu);
+                return NULL;
+            }
+            p->idle++;
             pthread_cond_wait(&p->cv, &p->mu);
-        if (p->head == NULL) {   /* stopping, nothing left */
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
+            p->idle--;
+            continue;
         }
-        j = p->head;
-        p->head = j->next_q;
-        if (p->head == NULL)
-            p->tail = NULL;
         if (p->stop)
             __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);   /* fail it without fetching */
         pthread_mutex_unlock(&p->mu);
         job_run(p, j);
         forget(p, j);
+        pthread_mutex_lock(&p->mu);
+        p->acct[j->acct].running--;
+        pthread_cond_broadcast(&p->cv);   /* P2: a job held back may start now */
         job_free(j);
     }
 }
@@ -464,6 +551,7 @@ int
 copy_pool_start(struct server *srv)
 {
     struct copy_pool *p;
+    unsigned n;
     int rc;
 
     if (fetch_global_init() != 0)
@@ -473,9 +561,19 @@ copy_pool_start(struct server *srv)
     if ((p = calloc(1, sizeof(*p))) == NULL)
         return ENOMEM;
     p->srv = srv;
+    p->nacct = srv->naccounts;
+    n = srv->naccounts > COPY_THREADS ? (unsigned)srv->naccounts : COPY_THREADS;
+    if (n > COPY_THREADS_MAX)
+        n = COPY_THREADS_MAX;
+    if ((p->acct = calloc(p->nacct, sizeof(*p->acct))) == NULL ||
+        (p->threads = calloc(n, sizeof(*p->threads))) == NULL) {
+        free(p->acct);
+        free(p);
+        return ENOMEM;
+    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    for (unsigned i = 0; i < COPY_THREADS; i++) {
+    for (unsigned i = 0; i < n; i++) {
         if ((rc = pthread_create(&p->threads[i], NULL, worker, p)) != 0)
             break;
         p->nthreads++;
@@ -506,6 +604,8 @@ copy_pool_stop(struct server *srv)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     srv->copies = NULL;
+    free(p->threads);
+    free(p->acct);
     free(p);
 }
 
@@ -751,6 +851,38 @@ fail_source(struct api_req *q, int status, const char *source_code)
     return -1;
 }
 
+/*
+ * A SAS is checked against the scheme its source is read over (spr).  An external source with an
+ * https-only SAS (spr without the "http" token) named with http:// is refused before anything is
+ * sent, so the token never travels in clear: 403 with the code the source itself would answer.
+ * (fetch.c keeps an https source on https through redirects; local sources: local_open.)
+ * 0, or -1 described.
+ */
+static int
+external_scheme_check(struct api_req *q, const struct src_url *u)
+{
+    const char *raw = NULL, *spr, *t;
+    size_t dl = 0, n;
+
+    if (u->https || !u->has_sas)
+        return 0;
+    for (size_t i = 0; i < u->nquery; i++)
+        if (strcasecmp(u->query[i].name, "spr") == 0)
+            raw = u->query[i].value;
+    if (raw == NULL)
+        return 0;
+    /* An undecodable spr is not known to allow http: refused too. */
+    spr = pct_decode(q->a, raw, strlen(raw), &dl);
+    for (t = spr; spr != NULL && dl == strlen(spr); t += n + 1) {
+        n = strcspn(t, ",");
+        if (n == 4 && strncmp(t, "http", 4) == 0)
+            return 0;
+        if (t[n] == '\0')
+            break;
+    }
+    return fail_source(q, 403, "AuthorizationProtocolMismatch");
+}
+
 /* Finds the source's account and container and checks the caller may read it.  0 or -1. */
 static int
 local_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
@@ -783,7 +915,9 @@ local_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
         ar.raw_path = u->raw_path;
         ar.query = u->query;
         ar.nquery = u->nquery;
-        ar.is_https = u->https;
+        /* Read as a GET to this server would be: Cobalt serves plain HTTP only, so an https://
+         * URL naming it does not make an https-only SAS (spr=https) valid. */
+        ar.is_https = 0;
         ar.account = u->account;
         ar.container = u->container;
         ar.blob = u->blob;
@@ -1307,7 +1441,8 @@ fail_fetch(struct api_req *q, int rc, const struct fetch_result *res)
         api_fail(q, E_RequestBodyTooLarge);
         return;
     default:
-        log_info("request %s: copy source: %s", q->request_id, res->message);
+        log_info("request %s: copy source: %s%s%s", q->request_id, res->message,
+                 res->detail[0] ? ": " : "", res->detail);
         fail_source(q, 500, NULL);
         return;
     }
@@ -1350,6 +1485,8 @@ fetch_sync(struct api_req *q, const struct src_url *u, uint64_t max, int ranged,
     fr.if_modified_since = api_header(q, "x-ms-source-if-modified-since");
     fr.if_unmodified_since = api_header(q, "x-ms-source-if-unmodified-since");
     fr.max_size = max;
+    fr.stall_secs = q->srv->copy_stall_secs;
+    fr.egress = q->srv->egress;
     fr.ranged = ranged;
     fr.start = start;
     fr.end = end;
@@ -1436,6 +1573,13 @@ copy_external_async(struct api_req *q, const struct src_url *u, size_t nmeta,
         api_fail(q, E_InternalError);
         return;
     }
+    while (j->acct < q->srv->naccounts && strcmp(q->srv->accounts[j->acct].name, q->account) != 0)
+        j->acct++;
+    if (j->acct == q->srv->naccounts) {   /* (authentication named one of ours) */
+        free(j);
+        api_fail(q, E_InternalError);
+        return;
+    }
     api_new_guid(j->id);
     j->account = dup_or_null(q->account, &oom);
     j->container = dup_or_null(q->container, &oom);
@@ -1467,11 +1611,18 @@ copy_external_async(struct api_req *q, const struct src_url *u, size_t nmeta,
     snprintf(r.copy.id, sizeof(r.copy.id), "%s", j->id);
     r.copy.source = u->display;
     r.copy.description = "";
+    if (admit(q->srv->copies, j->acct) != 0) {   /* P1 */
+        job_free(j);
+        api_fail(q, E_ServerBusy);
+        return;
+    }
     if (api_blob_lock(q, &stripe) != 0) {
+        unadmit(q->srv->copies, j->acct);
         job_free(j);
         return;
     }
     if (commit_dest(q, K_COPY, &r, j->id) != 0) {
+        unadmit(q->srv->copies, j->acct);
         job_free(j);
     } else {
         enqueue(q->srv->copies, j);   /* under the lock: an abort now finds the job (C2) */
@@ -1492,6 +1643,8 @@ copy_blob(struct api_req *q, enum copy_kind kind)
         return;
     if (is_local(q, &u))
         copy_local(q, kind, &u, nmeta, meta);
+    else if (external_scheme_check(q, &u) != 0)
+        return;
     else if (kind == K_COPY)
         copy_external_async(q, &u, nmeta, meta);
     else
@@ -1696,8 +1849,9 @@ block_from_url(struct api_req *q, uint64_t max)
             verify_source_checksums(q, md5, crc) != 0)
             return -1;
     } else {
-        struct fetch_result *res = fetch_sync(q, &u, max, ranged, start, end);
-        if (res == NULL)
+        struct fetch_result *res;
+        if (external_scheme_check(q, &u) != 0 ||
+            (res = fetch_sync(q, &u, max, ranged, start, end)) == NULL)
             return -1;
         if (res->next == 1) {
             q->ext = res->ext[0];   /* the request owns it now (released in app_done) */

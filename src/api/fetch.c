@@ -3,19 +3,28 @@
  *
  * libcurl drives the transfer on the calling thread.  Its header callback collects the properties
  * of the final response (a redirect's headers are forgotten when the next status line arrives);
- * the first body byte decides how much will be stored, and every later byte goes straight to the
+ * the end of the final response's headers decides how much will be stored, and every later byte goes straight to the
  * current needle writer (known length) or to a FETCH_CHUNK buffer (unknown length).  A source that
  * ignores a Range request and answers 200 is sliced here: bytes before the range are dropped and
  * the transfer stops once the range is complete.
+ *
+ * The egress policy (fetch.h) is applied in on_open, on the address of every socket libcurl opens.
+ * A failure before the final answer's body began (policy, DNS, connect, TLS, no answer) gets one
+ * message whatever the cause, so a caller cannot probe which internal ports are open; the cause
+ * goes to res->detail for the log.  The stall clock (no body byte for stall_secs) runs in
+ * on_progress, which libcurl calls at least once a second even when nothing arrives.
  */
 #include "api/fetch.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/md5.h>
 
@@ -23,9 +32,11 @@
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
+#include "util/log.h"
 
 #define META_PREFIX   "x-ms-meta-"
 #define MAX_REDIRECTS 5L
+#define UNREACHABLE   "the copy source could not be reached"
 
 struct sink {
     struct store *s;
@@ -34,6 +45,7 @@ struct sink {
     struct fetch_result *res;
     CURL *c;
     int started;
+    int location;               /* the current response names a Location (a redirect to follow) */
     int stop_rc;                /* why we stopped the transfer ourselves (FETCH_*), 0 if we did not */
     int complete;               /* the wanted bytes are all stored (a sliced 200) */
     uint64_t skip;              /* bytes still to drop before the range (a 200 to a ranged GET) */
@@ -47,7 +59,206 @@ struct sink {
     size_t cap_ext;
     size_t cap_meta;
     MD5_CTX md5;
+    curl_off_t seen;            /* body bytes libcurl reported at the last progress call */
+    time_t last_byte;           /* when `seen` last grew (the stall clock) */
 };
+
+/* ---- the egress policy ----------------------------------------------------------------------- */
+
+struct egress_rule {
+    int family;                 /* AF_INET or AF_INET6 */
+    unsigned char addr[16];     /* network order; 4 bytes used for AF_INET */
+    unsigned bits;              /* prefix length */
+};
+
+struct egress {
+    struct egress_rule *rules;
+    size_t n;
+};
+
+static int
+prefix_match(const unsigned char *a, const unsigned char *net, unsigned bits)
+{
+    unsigned whole = bits / 8, rest = bits % 8;
+
+    if (memcmp(a, net, whole) != 0)
+        return 0;
+    return rest == 0 || ((a[whole] ^ net[whole]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+}
+
+/* 1 for a globally routable IPv4 unicast address (RFC 6890's special-purpose ranges refused). */
+static int
+v4_global(const unsigned char *a)
+{
+    static const struct {
+        unsigned char net[4];
+        unsigned bits;
+    } refused[] = {
+        {{0, 0, 0, 0}, 8},          /* "this network", 0.0.0.0 */
+        {{10, 0, 0, 0}, 8},         /* private */
+        {{100, 64, 0, 0}, 10},      /* shared address space (CGNAT) */
+        {{127, 0, 0, 0}, 8},        /* loopback */
+        {{169, 254, 0, 0}, 16},     /* link-local, the cloud metadata address 169.254.169.254 */
+        {{172, 16, 0, 0}, 12},      /* private */
+        {{192, 0, 0, 0}, 24},       /* IETF protocol assignments */
+        {{192, 0, 2, 0}, 24},       /* documentation */
+        {{192, 168, 0, 0}, 16},     /* private */
+        {{198, 18, 0, 0}, 15},      /* benchmarking */
+        {{198, 51, 100, 0}, 24},    /* documentation */
+        {{203, 0, 113, 0}, 24},     /* documentation */
+        {{224, 0, 0, 0}, 4},        /* multicast */
+        {{240, 0, 0, 0}, 4},        /* reserved, the broadcast address 255.255.255.255 */
+    };
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if (prefix_match(a, refused[i].net, refused[i].bits))
+            return 0;
+    return 1;
+}
+
+/* 1 for a globally routable IPv6 unicast address; forms that embed an IPv4 address are judged
+ * by that address. */
+static int
+v6_global(const unsigned char *a)
+{
+    static const unsigned char zero[12] = {0};
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char siit[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
+    static const unsigned char teredo_etc[3] = {0x20, 0x01, 0};   /* 2001::/23 */
+    static const unsigned char doc[4] = {0x20, 0x01, 0x0d, 0xb8}; /* 2001:db8::/32 */
+    static const unsigned char discard[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+
+    /* ::/96 (compatible, and so :: and ::1), ::ffff:0:0/96 (mapped), ::ffff:0:0:0/96 (SIIT),
+     * 64:ff9b::/96 (NAT64): the IPv4 address in the last four bytes decides. */
+    if (memcmp(a, zero, 12) == 0 || memcmp(a, mapped, 12) == 0 || memcmp(a, siit, 12) == 0 ||
+        memcmp(a, nat64, 12) == 0)
+        return v4_global(a + 12);
+    if (a[0] == 0x20 && a[1] == 0x02)   /* 6to4 2002::/16: the IPv4 address in bytes 2..5 */
+        return v4_global(a + 2);
+    if ((a[0] & 0xe0) != 0x20)          /* outside 2000::/3 (global unicast): ULA fc00::/7,
+                                           link-local fe80::/10, site-local, multicast ff00::/8,
+                                           64:ff9b:1::/48, 100::/64 and unassigned space */
+        return 0;
+    return !(prefix_match(a, teredo_etc, 23) || prefix_match(a, doc, 32) ||
+             prefix_match(a, nat64_local, 48) || prefix_match(a, discard, 64));
+}
+
+int
+egress_permits(const struct egress *e, const struct sockaddr *sa)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const unsigned char *a;
+    int family = sa->sa_family;
+
+    if (family == AF_INET) {
+        a = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    } else if (family == AF_INET6) {
+        a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+        if (memcmp(a, mapped, 12) == 0) {   /* allow rules name the IPv4 form */
+            a += 12;
+            family = AF_INET;
+        }
+    } else {
+        return 0;
+    }
+    for (size_t i = 0; e != NULL && i < e->n; i++)
+        if (e->rules[i].family == family && prefix_match(a, e->rules[i].addr, e->rules[i].bits))
+            return 1;
+    return family == AF_INET ? v4_global(a) : v6_global(a);
+}
+
+/* One "ADDR[/BITS]" of length n.  0 or -1. */
+static int
+parse_rule(const char *s, size_t n, struct egress_rule *r)
+{
+    char text[INET6_ADDRSTRLEN + 8], *slash, *end;
+    unsigned max;
+
+    if (n == 0 || n >= sizeof(text))
+        return -1;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    if ((slash = strchr(text, '/')) != NULL)
+        *slash = '\0';
+    memset(r, 0, sizeof(*r));
+    if (inet_pton(AF_INET, text, r->addr) == 1)
+        r->family = AF_INET, max = 32;
+    else if (inet_pton(AF_INET6, text, r->addr) == 1)
+        r->family = AF_INET6, max = 128;
+    else
+        return -1;
+    r->bits = max;
+    if (slash != NULL) {
+        unsigned long bits = strtoul(slash + 1, &end, 10);
+        if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits > max)
+            return -1;
+        r->bits = (unsigned)bits;
+    }
+    return 0;
+}
+
+int
+egress_allow(struct egress **e, const char *list)
+{
+    struct egress *g = *e;
+    size_t add = 1, n0;
+    struct egress_rule *rules;
+
+    for (const char *p = list; *p; p++)
+        add += *p == ',';
+    if (g == NULL && (g = calloc(1, sizeof(*g))) == NULL)
+        return -1;
+    *e = g;
+    if ((rules = realloc(g->rules, sizeof(*rules) * (g->n + add))) == NULL)
+        return -1;
+    g->rules = rules;
+    n0 = g->n;
+    for (const char *p = list;;) {
+        size_t len = strcspn(p, ",");
+        if (parse_rule(p, len, &g->rules[g->n]) != 0) {
+            g->n = n0;
+            return -1;
+        }
+        g->n++;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    return 0;
+}
+
+void
+egress_free(struct egress *e)
+{
+    if (e == NULL)
+        return;
+    free(e->rules);
+    free(e);
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the address libcurl is about to connect to, for every connection. */
+static curl_socket_t
+on_open(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct sink *k = ctx;
+    char text[INET6_ADDRSTRLEN] = "?";
+    const void *in = addr->family == AF_INET6
+                         ? (const void *)&((struct sockaddr_in6 *)(void *)&addr->addr)->sin6_addr
+                         : (const void *)&((struct sockaddr_in *)(void *)&addr->addr)->sin_addr;
+
+    (void)purpose;
+    if ((addr->family == AF_INET || addr->family == AF_INET6) &&
+        egress_permits(k->fr->egress, &addr->addr))
+        return socket(addr->family, addr->socktype, addr->protocol);
+    inet_ntop(addr->family, in, text, sizeof(text));
+    snprintf(k->res->detail, sizeof(k->res->detail),
+             "the egress policy refuses %s (see --egress-allow)", text);
+    /* An SSRF attempt, or a source to allow-list.  (The query is left out: it may hold a SAS.) */
+    log_warn("copy source %.*s: %s", (int)strcspn(k->fr->url, "?#"), k->fr->url, k->res->detail);
+    return CURL_SOCKET_BAD;
+}
 
 int
 fetch_global_init(void)
@@ -294,7 +505,18 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
         r->content_disposition = r->cache_control = NULL;
         r->has_content_md5 = 0;
         r->nmeta = 0;
+        k->location = 0;
         return n;
+    }
+    if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+        /* The end of a response's headers: unless it is an interim answer or a redirect libcurl
+         * follows, it is the final one, and its status and length decide now -- a source that
+         * announces too much is refused before it sends a byte. */
+        long code = 0;
+        curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &code);
+        if (code < 200 || (code / 100 == 3 && k->location) || k->started)
+            return n;
+        return begin_body(k) == 0 ? n : 0;
     }
     if (colon == NULL)
         return n;
@@ -304,6 +526,8 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
 #define IS(h) (nl == sizeof(h) - 1 && strncasecmp(line, h, nl) == 0)
     if (IS("x-ms-error-code"))
         r->error_code = v;
+    else if (IS("Location"))
+        k->location = 1;
     else if (IS("Content-Type"))
         r->content_type = v;
     else if (IS("Content-Encoding"))
@@ -338,13 +562,40 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+static time_t
+now_secs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static int
 on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     struct sink *k = ctx;
+    long stall = k->fr->stall_secs > 0 ? k->fr->stall_secs : 60;
+    time_t now = now_secs();
 
+    (void)dltotal;
+    (void)ultotal;
+    (void)ulnow;
     if (cancelled(k)) {
         k->stop_rc = FETCH_CANCELLED;
+        return 1;
+    }
+    if (dlnow > k->seen) {
+        k->seen = dlnow;
+        k->last_byte = now;
+    } else if (now - k->last_byte >= stall) {
+        if (k->started)
+            snprintf(k->res->message, sizeof(k->res->message),
+                     "the copy source sent nothing for %ld seconds", stall);
+        else
+            snprintf(k->res->message, sizeof(k->res->message), UNREACHABLE);
+        snprintf(k->res->detail, sizeof(k->res->detail), "no data for %ld seconds", stall);
+        k->stop_rc = FETCH_NET;
         return 1;
     }
     return 0;
@@ -381,6 +632,7 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     k.a = a;
     k.fr = fr;
     k.res = res;
+    k.last_byte = now_secs();
     MD5_Init(&k.md5);
     if ((k.c = curl_easy_init()) == NULL) {
         snprintf(res->message, sizeof(res->message), "out of memory");
@@ -408,10 +660,18 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     curl_easy_setopt(k.c, CURLOPT_URL, fr->url);
     curl_easy_setopt(k.c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(k.c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(k.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* A source named with https is fetched over https all the way: a redirect may not downgrade
+     * it (an https-only SAS, spr=https, must not travel in clear; copy.c checks the first hop). */
+    curl_easy_setopt(k.c, CURLOPT_REDIR_PROTOCOLS_STR,
+                     strncasecmp(fr->url, "https:", 6) == 0 ? "https" : "http,https");
     curl_easy_setopt(k.c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(k.c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+    curl_easy_setopt(k.c, CURLOPT_PROXY, "");   /* no environment proxy: on_open sees the target */
+    curl_easy_setopt(k.c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(k.c, CURLOPT_OPENSOCKETDATA, &k);
     curl_easy_setopt(k.c, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(k.c, CURLOPT_TIMEOUT, fr->max_secs);
+    /* A trickle below 1 byte/s over the stall time fails too (on_progress: nothing at all). */
     curl_easy_setopt(k.c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(k.c, CURLOPT_LOW_SPEED_TIME, fr->stall_secs > 0 ? fr->stall_secs : 60L);
     curl_easy_setopt(k.c, CURLOPT_USERAGENT, "Cobalt/" COBALT_VERSION " (copy)");
@@ -431,8 +691,15 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
         rc = k.stop_rc;
     } else if (cr != CURLE_OK && !(cr == CURLE_WRITE_ERROR && k.complete)) {
         rc = cancelled(&k) ? FETCH_CANCELLED : FETCH_NET;
-        snprintf(res->message, sizeof(res->message), "fetching the copy source failed: %s",
-                 errbuf[0] ? errbuf : curl_easy_strerror(cr));
+        if (res->detail[0] == '\0')   /* (on_open's refusal is more precise than curl's text) */
+            snprintf(res->detail, sizeof(res->detail), "%s",
+                     errbuf[0] ? errbuf : curl_easy_strerror(cr));
+        /* Before the body: refused, unresolvable, closed or silent must look alike. */
+        if (k.started)
+            snprintf(res->message, sizeof(res->message),
+                     "the transfer from the copy source failed: %.200s", res->detail);
+        else
+            snprintf(res->message, sizeof(res->message), UNREACHABLE);
     } else if (!k.known && k.chunk_len > 0) {
         int err = write_needle(&k, k.chunk, k.chunk_len);
         if (err != 0) {

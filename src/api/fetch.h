@@ -16,18 +16,33 @@
  *         ... commit a record naming res.ext[0..res.next) ...
  *     fetch_result_release(store, &res);
  *
- * Thread safety: any thread; fetch_global_init() once before threads start.
+ * Egress policy (SSRF): every connection libcurl opens -- redirects and each address of a name
+ * included -- is checked on the address it is about to connect to (CURLOPT_OPENSOCKETFUNCTION),
+ * so neither DNS tricks nor redirects reach a refused one.  By default only globally routable
+ * unicast addresses are allowed: loopback, unspecified, link-local (the cloud metadata address
+ * 169.254.169.254), private, CGNAT, unique-local, site-local, multicast, broadcast, reserved and
+ * documentation ranges are refused, as are the IPv4-mapped, -compatible, SIIT, NAT64 and 6to4 forms
+ * of refused IPv4 addresses.  An operator allow-list (egress_allow, `--egress-allow`) admits
+ * prefixes of its own, e.g. an internal network copies come from.  Environment proxies are
+ * ignored (the policy must see the destination).  A refused connection fails like an unreachable
+ * host: the client cannot tell refused, closed, filtered and unresolvable apart (res.message is
+ * the same for all; res.detail, for the log, says which).
+ *
+ * Thread safety: any thread; fetch_global_init() once before threads start.  An egress list is
+ * built before threads start and only read afterwards.
  */
 #ifndef COBALT_API_FETCH_H
 #define COBALT_API_FETCH_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "store/store.h"
 
 struct arena;
 struct meta_pair;
+struct egress;   /* the operator's allow-list of address prefixes; NULL: none */
 
 #define FETCH_CHUNK (4u << 20)   /* needle size for bodies of unknown length */
 
@@ -40,7 +55,9 @@ struct fetch_req {
     const char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
     uint64_t max_size;               /* 0: no limit; a larger source stops with FETCH_TOO_LARGE */
     uint64_t seg_max;                /* largest needle for a body of known length; 0: one needle */
-    long stall_secs;                 /* give up when no byte arrives for this long (0: 60 s) */
+    long stall_secs;                 /* give up when no body byte arrives for this long (0: 60 s) */
+    long max_secs;                   /* give up after this long in all (0: no limit) */
+    const struct egress *egress;     /* addresses allowed beyond the default policy, or NULL */
     const int *cancel;               /* non-NULL: read atomically; non-zero stops the transfer */
     uint64_t *progress;              /* non-NULL: bytes stored so far (atomic stores) */
     uint64_t *total;                 /* non-NULL: expected total once known (atomic store) */
@@ -49,7 +66,7 @@ struct fetch_req {
 enum fetch_rc {
     FETCH_OK = 0,
     FETCH_HTTP,        /* the source answered with a non-2xx status (res.status, res.error_code) */
-    FETCH_NET,         /* no usable answer: DNS, connect, TLS, reset, stall (res.message) */
+    FETCH_NET,         /* no usable answer: policy, DNS, connect, TLS, reset, stall (res.message) */
     FETCH_STORE,       /* writing a needle failed (res.err, an errno value) */
     FETCH_CANCELLED,   /* *cancel became non-zero */
     FETCH_TOO_LARGE,   /* the source is larger than max_size */
@@ -73,6 +90,7 @@ struct fetch_result {
     uint64_t crc64;
     int err;                         /* FETCH_STORE: the errno */
     char message[256];               /* what went wrong, for x-ms-copy-status-description */
+    char detail[256];                /* FETCH_NET: what went wrong, for the log only */
 };
 
 /* curl_global_init.  0 or -1. */
@@ -87,5 +105,17 @@ int fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *f
                      struct fetch_result *res);
 /* Ends the pending state of every needle in res (store_release) and frees res->ext. */
 void fetch_result_release(struct store *s, struct fetch_result *res);
+
+/*
+ * Adds the comma-separated prefixes in `list` ("10.1.0.0/16,192.0.2.7,fd00:1::/64"; an address
+ * without a length is a single host) to the allow-list *e, creating it when *e is NULL.  0, or -1
+ * when an entry is malformed (nothing added).  Free with egress_free.
+ */
+int egress_allow(struct egress **e, const char *list);
+void egress_free(struct egress *e);
+
+/* 1 when a connection to `sa` (AF_INET or AF_INET6) is allowed: the default policy above, or a
+ * prefix of e (NULL: none) matches the address or its IPv4-mapped form.  0 otherwise. */
+int egress_permits(const struct egress *e, const struct sockaddr *sa);
 
 #endif

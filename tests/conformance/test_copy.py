@@ -4,7 +4,9 @@ Copy Blob, Put Blob From URL, Put Block From URL, the x-ms-copy-* properties and
 Same-account copies are metadata only: the destination shares the source's needles, which
 `cobalt fsck` counts once and which must outlive the deletion of either sharer, a restart and an
 offline `cobalt compact`.  Copies from outside are served by a small HTTP server this module
-starts on 127.0.0.1 (normal, chunked, Range-aware, slow and missing sources).
+starts on 127.0.0.2 (normal, chunked, Range-aware, slow and missing sources).  The default egress
+policy refuses loopback destinations (tests/conformance/test_egress.py), so this module's server
+allow-lists that one address: `--egress-allow 127.0.0.2`.
 """
 import base64
 import hashlib
@@ -28,6 +30,30 @@ from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, run_cli, expect_error,
 
 KiB = 1024
 MiB = 1024 * KiB
+OUTSIDE = "127.0.0.2"                       # where the source "outside" listens
+ALLOW = ["--egress-allow", OUTSIDE]
+
+
+# ---- this module's server: the shared one's fixtures, with the source allow-listed ----------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cobalt-copy")
+    srv = CobaltServer(d / "data", d / "server.log", args=ALLOW).start()
+    yield srv
+    rc = srv.stop()
+    assert not srv.sanitizer_reports(), srv.log_tail(80)
+    assert rc == 0, f"server exited with status {rc} on SIGTERM:\n{srv.log_tail()}"
+
+
+@pytest.fixture(scope="module")
+def service(server):
+    return server.client()
+
+
+@pytest.fixture(scope="module")
+def raw(server):
+    return server.raw()
 
 
 # ---- a source outside Cobalt -------------------------------------------------------------
@@ -118,11 +144,11 @@ class QuietServer(http.server.ThreadingHTTPServer):
 @pytest.fixture(scope="module")
 def outside():
     src = Source()
-    httpd = QuietServer(("127.0.0.1", 0), make_handler(src))
+    httpd = QuietServer((OUTSIDE, 0), make_handler(src))
     httpd.daemon_threads = True
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
-    src.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    src.base = f"http://{OUTSIDE}:{httpd.server_address[1]}"
     yield src
     for g in list(src.gates.values()):
         g.set()
@@ -577,7 +603,7 @@ def test_bearer_source_authorization_is_passed_through(container, outside):
 
 
 def test_pending_copy_becomes_failed_after_crash_and_shutdown(tmp_path, outside):
-    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log").start()
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", args=ALLOW).start()
     outside.slow["/never.bin"] = 10 * MiB
     try:
         cc = srv.client().create_container("pending")
