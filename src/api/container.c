@@ -114,6 +114,28 @@ has_blobs(struct api_req *q, uint64_t cid)
     return any;
 }
 
+/*
+ * WORM: a container under a legal hold or a retention policy keeps its blobs, and any container
+ * keeps a blob, snapshot or version (soft-deleted ones included) that is under a legal hold or an
+ * unexpired immutability policy of its own (meta.h M4) -- with soft delete on too, since the purge
+ * would otherwise remove it for good.  Azure answers a version-level WORM refusal with the code of
+ * the protection that applies; so does Cobalt, a legal hold first.
+ */
+static int
+worm_check(struct api_req *q, const struct container_rec *c)
+{
+    int held = 0, rc;
+
+    if ((c->legal_hold || c->immutable_days > 0) && has_blobs(q, c->id))
+        return api_fail(q, c->legal_hold ? E_ContainerHasLegalHold
+                                         : E_ContainerImmutabilityPolicyLocked);
+    if ((rc = meta_container_protected(q->srv->meta, c->id, ticks_now(), &held)) < 0)
+        return api_fail_io(q, rc);
+    if (rc == 1)
+        return api_fail(q, held ? E_BlobImmutableDueToLegalHold : E_BlobImmutableDueToPolicy);
+    return 0;
+}
+
 void
 op_delete_container(struct api_req *q)
 {
@@ -130,11 +152,8 @@ op_delete_container(struct api_req *q)
     }
     if (api_lease_check_container(q, &c, 1) != 0 || api_container_dates(q, &c) != 0)
         goto out;
-    /* WORM: a container under a legal hold or a retention policy keeps its blobs. */
-    if ((c.legal_hold || c.immutable_days > 0) && has_blobs(q, c.id)) {
-        api_fail(q, c.legal_hold ? E_ContainerHasLegalHold : E_ContainerImmutabilityPolicyLocked);
+    if (worm_check(q, &c) != 0)
         goto out;
-    }
     meta_key_container(&k, q->account, q->container);
     if (!buf_ok(&k) || (t = meta_txn_new()) == NULL) {
         api_fail(q, E_InternalError);
