@@ -45,9 +45,12 @@ api_content_props(struct api_req *q, struct blob_rec *r, int from_standard)
     const char *md5 = api_header(q, "x-ms-blob-content-md5");
 
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-        const char *v = api_header(q, props[i].xms);
+        const char *v = api_header(q, props[i].xms), *name = props[i].xms;
         if (v == NULL && from_standard && props[i].std != NULL)
-            v = api_header(q, props[i].std);
+            v = api_header(q, name = props[i].std);
+        /* Listings return these in XML and reads as headers: refuse what neither can carry. */
+        if (v != NULL && !header_text_valid(v, strlen(v)))
+            return api_fail_header(q, E_InvalidHeaderValue, name, NULL);
         *(const char **)((char *)r + props[i].off) = v ? v : "";
     }
     r->flags &= (uint8_t)~BLOB_F_MD5;

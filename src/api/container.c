@@ -359,19 +359,6 @@ unknown_include(const char *item, size_t n, void *ctx)
     return 1;
 }
 
-static void
-xml_name(struct buf *b, const char *name, size_t n)
-{
-    if (xml_is_safe(name, n)) {
-        buf_puts(b, "<Name>");
-        xml_text(b, name, n);
-    } else {
-        buf_puts(b, "<Name Encoded=\"true\">");
-        pct_encode(b, name, n, 1);
-    }
-    buf_puts(b, "</Name>");
-}
-
 /* What a List Blobs request asked to include. */
 struct list_opts {
     int metadata, tags, uncommitted, snapshots, versions, deleted, copy, immutability, legalhold;
@@ -386,7 +373,7 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
     char t[30], etag[19], md5[BASE64_LEN(16) + 1], iso[29];
 
     buf_puts(b, "<Blob>");
-    xml_name(b, name, n);
+    xml_blob_name(b, name, n);
     if (r->deleted)
         buf_puts(b, "<Deleted>true</Deleted>");
     if (kind == 'S') {
@@ -610,7 +597,7 @@ op_list_blobs(struct api_req *q)
                 break;
             }
             buf_puts(&b, "<BlobPrefix>");
-            xml_name(&b, name, pl);
+            xml_blob_name(&b, name, pl);
             buf_puts(&b, "</BlobPrefix>");
             count++;
             /* Jump past every name under this prefix: 0xFF never occurs in UTF-8 names. */
