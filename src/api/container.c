@@ -118,8 +118,9 @@ has_blobs(struct api_req *q, uint64_t cid)
  * WORM: a container under a legal hold or a retention policy keeps its blobs, and any container
  * keeps a blob, snapshot or version (soft-deleted ones included) that is under a legal hold or an
  * unexpired immutability policy of its own (meta.h M4) -- with soft delete on too, since the purge
- * would otherwise remove it for good.  Azure answers a version-level WORM refusal with the code of
- * the protection that applies; so does Cobalt, a legal hold first.
+ * would otherwise remove it for good.  The refusal is 409 with the blob-level WORM code of the
+ * first protected record found (BlobImmutableDueToLegalHold when it is held, else
+ * BlobImmutableDueToPolicy): Azure has no container-level code for version-level protection.
  */
 static int
 worm_check(struct api_req *q, const struct container_rec *c)

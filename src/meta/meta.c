@@ -53,6 +53,7 @@ struct meta_iter {
 };
 
 static const char cid_key[] = "Scid";
+
 static int
 rerr(const char *what, char *err)
 {
@@ -107,7 +108,6 @@ out:
     meta_txn_free(t);
     return rc;
 }
-
 
 int
 meta_open(const char *dir, int fsync, int readonly, size_t cache_bytes, struct meta **out)
