@@ -152,6 +152,10 @@ int api_commit(struct api_req *q, struct meta_txn *t);
 int api_content_props(struct api_req *q, struct blob_rec *r, int from_standard);
 /* Puts k -> v in t and frees both bufs; 0, or -1 (500 described) when either ran out of memory. */
 int api_txn_put(struct api_req *q, struct meta_txn *t, struct buf *k, struct buf *v);
+/* Puts blob record r at the blob key k (freed) in t, with its protection index entry when it
+ * carries a legal hold or a policy (meta.h M4): every blob record write goes through here or
+ * rewrites a record read from the same key.  0, or -1 (500 described). */
+int api_put_blob_key(struct api_req *q, struct meta_txn *t, struct buf *k, const struct blob_rec *r);
 /* The record of one snapshot ('S') or version ('V') of the addressed blob, into t. */
 int api_put_sub_rec(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
                     const struct blob_rec *r);
@@ -210,6 +214,8 @@ int api_is_lease_break(struct api_req *q);
 #define GATE_CREATE     0x01   /* creating operation: If-None-Match: * -> 409 BlobAlreadyExists */
 #define GATE_CONTENT    0x02   /* replaces or deletes content: immutability applies */
 int api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r, unsigned flags);
+/* The WORM part alone (409 BlobImmutableDueToLegalHold / BlobImmutableDueToPolicy described). */
+int api_blob_immutability(struct api_req *q, const struct blob_rec *r);
 /* The same for reads: lease id (optional, must match), conditions with 304, x-ms-if-tags. */
 int api_blob_read_gate(struct api_req *q, const struct blob_rec *r);
 

@@ -45,9 +45,12 @@ api_content_props(struct api_req *q, struct blob_rec *r, int from_standard)
     const char *md5 = api_header(q, "x-ms-blob-content-md5");
 
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-        const char *v = api_header(q, props[i].xms);
+        const char *v = api_header(q, props[i].xms), *name = props[i].xms;
         if (v == NULL && from_standard && props[i].std != NULL)
-            v = api_header(q, props[i].std);
+            v = api_header(q, name = props[i].std);
+        /* Listings return these in XML and reads as headers: refuse what neither can carry. */
+        if (v != NULL && !header_text_valid(v, strlen(v)))
+            return api_fail_header(q, E_InvalidHeaderValue, name, NULL);
         *(const char **)((char *)r + props[i].off) = v ? v : "";
     }
     r->flags &= (uint8_t)~BLOB_F_MD5;
@@ -72,13 +75,25 @@ api_txn_put(struct api_req *q, struct meta_txn *t, struct buf *k, struct buf *v)
 }
 
 int
+api_put_blob_key(struct api_req *q, struct meta_txn *t, struct buf *k, const struct blob_rec *r)
+{
+    struct buf v = BUF_INIT;
+
+    if (!buf_ok(k) || meta_txn_index_protection(t, k->p, k->len, r) != 0) {
+        buf_free(k);
+        return api_fail(q, E_InternalError);
+    }
+    meta_blob_encode(r, &v);
+    return api_txn_put(q, t, k, &v);
+}
+
+int
 api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
 {
-    struct buf k = BUF_INIT, v = BUF_INIT;
+    struct buf k = BUF_INIT;
 
     meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-    meta_blob_encode(r, &v);
-    return api_txn_put(q, t, &k, &v);
+    return api_put_blob_key(q, t, &k, r);
 }
 
 int
@@ -153,9 +168,8 @@ api_reject_snapshot_write(struct api_req *q)
     return 0;
 }
 
-/* WORM protection of a blob's content (version-level policy, legal hold, container policy). */
-static int
-immutability(struct api_req *q, const struct blob_rec *r)
+int
+api_blob_immutability(struct api_req *q, const struct blob_rec *r)
 {
     int64_t now = ticks_now();
 
@@ -178,7 +192,7 @@ api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r, uns
         return -1;
     if (exists && api_check_if_tags(q, r) != 0)
         return -1;
-    if (exists && (flags & GATE_CONTENT) && immutability(q, r) != 0)
+    if (exists && (flags & GATE_CONTENT) && api_blob_immutability(q, r) != 0)
         return -1;
     return 0;
 }

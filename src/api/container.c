@@ -114,6 +114,29 @@ has_blobs(struct api_req *q, uint64_t cid)
     return any;
 }
 
+/*
+ * WORM: a container under a legal hold or a retention policy keeps its blobs, and any container
+ * keeps a blob, snapshot or version (soft-deleted ones included) that is under a legal hold or an
+ * unexpired immutability policy of its own (meta.h M4) -- with soft delete on too, since the purge
+ * would otherwise remove it for good.  The refusal is 409 with the blob-level WORM code of the
+ * first protected record found (BlobImmutableDueToLegalHold when it is held, else
+ * BlobImmutableDueToPolicy): Azure has no container-level code for version-level protection.
+ */
+static int
+worm_check(struct api_req *q, const struct container_rec *c)
+{
+    int held = 0, rc;
+
+    if ((c->legal_hold || c->immutable_days > 0) && has_blobs(q, c->id))
+        return api_fail(q, c->legal_hold ? E_ContainerHasLegalHold
+                                         : E_ContainerImmutabilityPolicyLocked);
+    if ((rc = meta_container_protected(q->srv->meta, c->id, ticks_now(), &held)) < 0)
+        return api_fail_io(q, rc);
+    if (rc == 1)
+        return api_fail(q, held ? E_BlobImmutableDueToLegalHold : E_BlobImmutableDueToPolicy);
+    return 0;
+}
+
 void
 op_delete_container(struct api_req *q)
 {
@@ -130,11 +153,8 @@ op_delete_container(struct api_req *q)
     }
     if (api_lease_check_container(q, &c, 1) != 0 || api_container_dates(q, &c) != 0)
         goto out;
-    /* WORM: a container under a legal hold or a retention policy keeps its blobs. */
-    if ((c.legal_hold || c.immutable_days > 0) && has_blobs(q, c.id)) {
-        api_fail(q, c.legal_hold ? E_ContainerHasLegalHold : E_ContainerImmutabilityPolicyLocked);
+    if (worm_check(q, &c) != 0)
         goto out;
-    }
     meta_key_container(&k, q->account, q->container);
     if (!buf_ok(&k) || (t = meta_txn_new()) == NULL) {
         api_fail(q, E_InternalError);
@@ -340,19 +360,6 @@ unknown_include(const char *item, size_t n, void *ctx)
     return 1;
 }
 
-static void
-xml_name(struct buf *b, const char *name, size_t n)
-{
-    if (xml_is_safe(name, n)) {
-        buf_puts(b, "<Name>");
-        xml_text(b, name, n);
-    } else {
-        buf_puts(b, "<Name Encoded=\"true\">");
-        pct_encode(b, name, n, 1);
-    }
-    buf_puts(b, "</Name>");
-}
-
 /* What a List Blobs request asked to include. */
 struct list_opts {
     int metadata, tags, uncommitted, snapshots, versions, deleted, copy, immutability, legalhold;
@@ -367,7 +374,7 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
     char t[30], etag[19], md5[BASE64_LEN(16) + 1], iso[29];
 
     buf_puts(b, "<Blob>");
-    xml_name(b, name, n);
+    xml_blob_name(b, name, n);
     if (r->deleted)
         buf_puts(b, "<Deleted>true</Deleted>");
     if (kind == 'S') {
@@ -591,7 +598,7 @@ op_list_blobs(struct api_req *q)
                 break;
             }
             buf_puts(&b, "<BlobPrefix>");
-            xml_name(&b, name, pl);
+            xml_blob_name(&b, name, pl);
             buf_puts(&b, "</BlobPrefix>");
             count++;
             /* Jump past every name under this prefix: 0xFF never occurs in UTF-8 names. */

@@ -430,9 +430,9 @@ api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out)
         for (size_t j = 0; j < cnt; j++)
             if (strcasecmp(m[j].name, name) == 0)
                 return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
-        for (const char *v = h->headers[i].value; *v; v++)
-            if ((unsigned char)*v < 0x20 && *v != '\t')   /* CR, LF, NUL...: never stored */
-                return api_fail_header(q, E_InvalidHeaderValue, h->headers[i].name, NULL);
+        /* Control characters, invalid UTF-8, what XML cannot carry: never stored. */
+        if (!header_text_valid(h->headers[i].value, strlen(h->headers[i].value)))
+            return api_fail_header(q, E_InvalidHeaderValue, h->headers[i].name, NULL);
         total += strlen(name) + strlen(h->headers[i].value);
         if (total > META_LIMIT)
             return api_fail(q, E_MetadataTooLarge);

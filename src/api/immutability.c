@@ -97,7 +97,7 @@ update(struct api_req *q, int (*change)(struct api_req *q, struct blob_rec *r))
 {
     struct blob_rec r;
     struct meta_txn *t = NULL;
-    struct buf k = BUF_INIT, v = BUF_INIT;
+    struct buf k = BUF_INIT;
     unsigned stripe;
     int exists, current;
     char kind;
@@ -117,18 +117,20 @@ update(struct api_req *q, int (*change)(struct api_req *q, struct blob_rec *r))
         meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
     else
         meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
-    meta_blob_encode(&r, &v);
-    if (!buf_ok(&k) || !buf_ok(&v)) {
+    /* The protection index (meta.h M4) gains the record as it becomes protected, and loses it
+     * when nothing protects it any more. */
+    if (!r.legal_hold && r.immutable_mode == IMMUT_NONE && buf_ok(&k) &&
+        meta_txn_unindex_protection(t, k.p, k.len) != 0) {
         api_fail(q, E_InternalError);
         goto out;
     }
-    meta_txn_put(t, k.p, k.len, v.p, v.len);
+    if (api_put_blob_key(q, t, &k, &r) != 0)
+        goto out;
     (void)api_commit(q, t);   /* on failure it describes the error, replacing the 200 */
     t = NULL;
 out:
     meta_txn_free(t);
     buf_free(&k);
-    buf_free(&v);
     api_blob_unlock(q, stripe);
 }
 

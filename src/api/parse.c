@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "util/codec.h"
+#include "util/xml.h"
 
 static int
 is_lower_alnum(unsigned char c)
@@ -141,6 +142,15 @@ metadata_name_valid(const char *s, size_t n)
             return 0;
     }
     return 1;
+}
+
+int
+header_text_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7F)
+            return 0;
+    return xml_is_safe(s, n);
 }
 
 /* Parses 1+ decimal digits at *sp into *v, advancing *sp.  0 on no digits or uint64 overflow. */

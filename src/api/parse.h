@@ -29,6 +29,12 @@ enum name_check container_name_check(const char *s, size_t n);
 enum name_check blob_name_check(const char *s, size_t n);
 /* Metadata names: a C# identifier ^[A-Za-z_][A-Za-z0-9_]*$.  1 if valid. */
 int metadata_name_valid(const char *s, size_t n);
+/*
+ * Stored header values (metadata values, Content-Type and the other content properties): valid
+ * UTF-8 of characters XML 1.0 can carry (listings return them), and no control character but TAB
+ * (responses echo them as headers): no C0, no DEL, no U+FFFE/U+FFFF, no surrogates.  1 if valid.
+ */
+int header_text_valid(const char *s, size_t n);
 
 /*
  * Byte ranges: "bytes=<start>-<end>" or "bytes=<start>-".  Returns 1 and fills start and end

@@ -542,14 +542,7 @@ emit(struct find *f, const char *container, const char *name, size_t nlen,
     struct buf *b = &f->out;
 
     buf_puts(b, "<Blob>");
-    if (xml_is_safe(name, nlen)) {
-        buf_puts(b, "<Name>");
-        xml_text(b, name, nlen);
-    } else {
-        buf_puts(b, "<Name Encoded=\"true\">");
-        pct_encode(b, name, nlen, 1);
-    }
-    buf_puts(b, "</Name>");
+    xml_blob_name(b, name, nlen);
     xml_elem(b, "ContainerName", container);
     buf_puts(b, "<Tags><TagSet>");
     for (int i = 0; i < f->nkeys; i++) {   /* only the tags the filter used (§4.8) */

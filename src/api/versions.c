@@ -75,11 +75,10 @@ int
 api_put_sub_rec(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
                 const struct blob_rec *r)
 {
-    struct buf k = BUF_INIT, v = BUF_INIT;
+    struct buf k = BUF_INIT;
 
     meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
-    meta_blob_encode(r, &v);
-    return api_txn_put(q, t, &k, &v);
+    return api_put_blob_key(q, t, &k, r);
 }
 
 static int
@@ -443,9 +442,11 @@ op_delete_blob(struct api_req *q)
             api_fail(q, E_SnapshotsPresent);
             goto out;
         }
+        /* Each snapshot removed with its blob keeps its own WORM protection. */
         for (size_t i = 0; ds != NULL && i < nsubs; i++)
             if (subs[i].kind == 'S' && !subs[i].r.deleted &&
-                remove_sub(q, t, &subs[i], purge_at, 0) != 0)
+                (api_blob_immutability(q, &subs[i].r) != 0 ||
+                 remove_sub(q, t, &subs[i], purge_at, 0) != 0))
                 goto out;
         if (ds == NULL || strcasecmp(ds, "include") == 0) {
             meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);

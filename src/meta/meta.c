@@ -62,6 +62,53 @@ rerr(const char *what, char *err)
     return META_EIO;
 }
 
+static const char protect_index_key[] = "Sprotect-index";
+
+/*
+ * M4 for a data directory written before the protection index existed: one pass over every blob
+ * record, once (the marker key says it is done).  A fresh directory pays one seek.
+ */
+static int
+protect_index_build(struct meta *m)
+{
+    struct meta_txn *t = NULL;
+    struct meta_iter *it = NULL;
+    char *err = NULL, *v;
+    size_t vl, n = 0;
+    int rc = META_EIO;
+
+    v = rocksdb_get(m->db, m->ropts, protect_index_key, sizeof(protect_index_key) - 1, &vl, &err);
+    if (err != NULL)
+        return rerr("read protection index marker", err);
+    if (v != NULL) {
+        free(v);
+        return 0;
+    }
+    if ((t = meta_txn_new()) == NULL || (it = meta_iter_new(m, "B", 1, "C", 1)) == NULL)
+        goto out;
+    for (; meta_iter_valid(it); meta_iter_next(it)) {
+        struct arena *a = arena_new(64u << 20);
+        struct blob_rec b;
+        size_t kl, bl;
+        const char *k = meta_iter_key(it, &kl), *bv = meta_iter_value(it, &bl);
+        int bad = a == NULL || (meta_blob_decode(a, bv, bl, &b) == 0 &&
+                                meta_txn_index_protection(t, k, kl, &b) != 0);
+        n += !bad && (b.legal_hold || b.immutable_mode != IMMUT_NONE);
+        arena_free(a);
+        if (bad)
+            goto out;
+    }
+    if (meta_iter_status(it) != 0)
+        goto out;
+    meta_txn_put(t, protect_index_key, sizeof(protect_index_key) - 1, "", 0);
+    if ((rc = meta_commit(m, t)) == 0 && n > 0)
+        log_info("meta: protection index built: %zu protected records", n);
+out:
+    meta_iter_free(it);
+    meta_txn_free(t);
+    return rc;
+}
+
 int
 meta_open(const char *dir, int fsync, int readonly, size_t cache_bytes, struct meta **out)
 {
@@ -120,6 +167,10 @@ meta_open(const char *dir, int fsync, int readonly, size_t cache_bytes, struct m
     if (v != NULL && vl == 8)
         m->last_cid = get_be64(v);
     free(v);
+    if (!readonly && protect_index_build(m) != 0) {
+        meta_close(m);
+        return META_EIO;
+    }
     m->last_etag = (uint64_t)ticks_now();
     *out = m;
     return 0;
@@ -362,12 +413,11 @@ meta_next_container_id(struct meta *m, struct meta_txn *t)
 int
 meta_txn_drop_container(struct meta_txn *t, uint64_t cid)
 {
-    void (*ranges[3])(struct buf *, struct buf *, uint64_t) = {meta_key_blob_range,
-                                                               meta_key_block_all,
-                                                               meta_key_tag_all};
+    void (*ranges[4])(struct buf *, struct buf *, uint64_t) = {
+        meta_key_blob_range, meta_key_block_all, meta_key_tag_all, meta_key_protect_all};
     int ok = 1;
 
-    for (int i = 0; i < 3 && ok; i++) {
+    for (int i = 0; i < 4 && ok; i++) {
         struct buf lo = BUF_INIT, hi = BUF_INIT;
         ranges[i](&lo, &hi, cid);
         if ((ok = buf_ok(&lo) && buf_ok(&hi)))
@@ -378,16 +428,94 @@ meta_txn_drop_container(struct meta_txn *t, uint64_t cid)
     return ok ? 0 : -1;
 }
 
-/* Purges one 'Z' entry's record if it is still deleted with that purge time. */
+/* Reads and decodes the record at key into a fresh arena (*a, freed by the caller): 0,
+ * META_NOTFOUND or META_EIO. */
 static int
-purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t when)
+get_blob_scratch(struct meta *m, const char *key, size_t kl, struct arena **a, struct blob_rec *b)
+{
+    char *v;
+    size_t vl;
+    int rc;
+
+    if ((*a = arena_new(64u << 20)) == NULL)
+        return META_EIO;
+    rc = meta_get(m, key, kl, *a, &v, &vl);
+    if (rc == 0 && meta_blob_decode(*a, v, vl, b) != 0)
+        rc = META_EIO;
+    return rc;
+}
+
+int
+meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held)
+{
+    struct buf lo = BUF_INIT, hi = BUF_INIT, k = BUF_INIT;
+    struct meta_iter *it = NULL;
+    int rc = META_EIO, found = 0;
+
+    meta_key_protect_all(&lo, &hi, cid);
+    if (!buf_ok(&lo) || !buf_ok(&hi) ||
+        (it = meta_iter_new(m, lo.p, lo.len, hi.p, hi.len)) == NULL)
+        goto out;
+    for (rc = 0; rc == 0 && !found && meta_iter_valid(it); meta_iter_next(it)) {
+        struct arena *a = NULL;
+        struct blob_rec b;
+        size_t kl;
+        const char *hk = meta_iter_key(it, &kl);
+
+        buf_reset(&k);
+        buf_u8(&k, 'B');   /* the entry names the record: the same key after its type byte */
+        buf_add(&k, hk + 1, kl - 1);
+        rc = buf_ok(&k) ? get_blob_scratch(m, k.p, k.len, &a, &b) : META_EIO;
+        if (rc == 0 && meta_blob_protected(&b, now)) {
+            found = 1;
+            *held = b.legal_hold;
+        }
+        rc = rc == META_NOTFOUND ? 0 : rc;   /* a stale entry: the record is gone */
+        arena_free(a);
+    }
+    if (rc == 0)
+        rc = meta_iter_status(it);
+out:
+    meta_iter_free(it);
+    buf_free(&lo);
+    buf_free(&hi);
+    buf_free(&k);
+    return rc != 0 ? rc : found;
+}
+
+/* When a protected soft-deleted record is looked at again: a legal hold has no end date, a
+ * policy ends at its until-date. */
+#define PROTECT_RECHECK (3600 * TICKS_PER_SEC)
+
+/* Keeps the soft-deleted record at key (encoded in v, whose purge time is now `at`) and files
+ * its 'Z' entry under that time, in t. */
+static int
+purge_later(struct meta_txn *t, const char *key, size_t kl, int64_t at, const struct buf *v)
+{
+    struct buf z = BUF_INIT;
+    int ok;
+
+    meta_key_purge(&z, at, key, kl);
+    if ((ok = buf_ok(&z) && buf_ok(v))) {
+        meta_txn_put(t, key, kl, v->p, v->len);
+        meta_txn_put(t, z.p, z.len, "", 0);
+    }
+    buf_free(&z);
+    return ok ? 0 : META_EIO;
+}
+
+/* Purges one 'Z' entry's record if it is still deleted with that purge time and protects
+ * nothing (M4); a protected one is kept and looked at again later. */
+static int
+purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t when, int64_t now)
 {
     const char *key = zk + 9;
     size_t kl = zkl - 9;
     struct meta_txn *t = meta_txn_new();
     char *v;
     size_t vl;
-    int rc, drop = 0;
+    struct buf nv = BUF_INIT;
+    int rc, drop = 0, held;
 
     if (t == NULL)
         return -1;
@@ -401,8 +529,15 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
         stripe = meta_blob_lock(m, get_be64(key + 1), key + 9, nlen);
         rc = meta_get(m, key, kl, a, &v, &vl);
         if (rc == 0 && meta_blob_decode(a, v, vl, &b) == 0 && b.deleted && b.purge_at == when) {
-            meta_txn_delete(t, key, kl);
-            drop = 1;
+            if (meta_blob_protected(&b, now)) {
+                b.purge_at = b.legal_hold ? now + PROTECT_RECHECK : b.immutable_until;
+                meta_blob_encode(&b, &nv);
+                rc = purge_later(t, key, kl, b.purge_at, &nv);
+            } else {
+                meta_txn_delete(t, key, kl);
+                rc = meta_txn_unindex_protection(t, key, kl) == 0 ? 0 : META_EIO;
+                drop = 1;
+            }
         }
         rc = rc == META_NOTFOUND ? 0 : rc;
         if (rc == 0)
@@ -414,9 +549,16 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
         meta_containers_wrlock(m);
         rc = meta_get(m, key, kl, a, &v, &vl);
         if (rc == 0 && meta_container_decode(a, v, vl, &c) == 0 && c.purge_at == when) {
-            meta_txn_delete(t, key, kl);
-            rc = meta_txn_drop_container(t, c.id) == 0 ? 0 : META_EIO;
-            drop = 1;
+            rc = meta_container_protected(m, c.id, now, &held);
+            if (rc == 1) {   /* it holds protected records: it stays restorable */
+                c.purge_at = now + PROTECT_RECHECK;
+                meta_container_encode(&c, &nv);
+                rc = purge_later(t, key, kl, c.purge_at, &nv);
+            } else if (rc == 0) {
+                meta_txn_delete(t, key, kl);
+                rc = meta_txn_drop_container(t, c.id) == 0 ? 0 : META_EIO;
+                drop = 1;
+            }
         }
         rc = rc == META_NOTFOUND ? 0 : rc;
         if (rc == 0)
@@ -426,6 +568,7 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
         rc = meta_commit(m, t);   /* not ours to understand: drop the entry */
     }
     meta_txn_free(t);
+    buf_free(&nv);
     return rc != 0 ? -1 : drop;
 }
 
@@ -446,7 +589,7 @@ meta_purge_expired(struct meta *m, int64_t now)
         struct arena *a = arena_new(64u << 20);
         size_t kl;
         const char *k = meta_iter_key(it, &kl);
-        int rc = a != NULL && kl > 9 ? purge_one(m, a, k, kl, (int64_t)get_be64(k + 1)) : -1;
+        int rc = a != NULL && kl > 9 ? purge_one(m, a, k, kl, (int64_t)get_be64(k + 1), now) : -1;
         arena_free(a);
         n = rc < 0 ? -1 : n + rc;
     }

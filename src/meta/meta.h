@@ -14,6 +14,9 @@
  *   'P' account                          -> service properties (the XML body last set)
  *   'Z' purge-time(u64 BE) key           -> "" : a soft-deleted record ('B' or 'D' key) to purge
  *   'T' container-id tag-key 0x00 tag-value 0x00 blob-name     -> "" (blob index tags)
+ *   'H' container-id blob-name [0x00 kind id]  -> "" : the blob record at that 'B' key carries
+ *       (or carried) a legal hold or an immutability policy -- the protection index (M4)
+ *   'S' "protect-index"                  -> "" : the protection index covers every record
  * Blob keys use the container's numeric id, not its name: deleting a container removes its blobs
  * with two range deletions in the same batch, O(1) whatever its size, and a container re-created
  * under the same name starts empty.  Blob names are raw UTF-8 bytes (never NUL: names with NUL are
@@ -26,6 +29,14 @@
  *      under the container lock held for writing, so conditions are compare-and-set.
  *  M3  a blob write commits only while its container still exists with the id it looked up
  *      (meta_container_current() under the container lock held for reading).
+ *  M4  every blob record that carries a legal hold or an immutability policy has its 'H' entry,
+ *      written in the batch that first gave that key a protected record (meta_txn_index_protection
+ *      from every path that can: the api helpers that write blob records and the immutability
+ *      operations), and built once from all records when a data directory from before the index
+ *      is opened.  Entries are hints checked against the record, so a stale one (protection since
+ *      removed or expired, record gone) only costs a lookup.  Nothing that destroys records in
+ *      bulk -- Delete Container, the purge of a soft-deleted container, the purge of soft-deleted
+ *      blobs -- removes a record that is protected now (meta_blob_protected).
  */
 #ifndef COBALT_META_H
 #define COBALT_META_H
@@ -223,21 +234,43 @@ void meta_key_tag(struct buf *k, uint64_t cid, const char *key, const char *valu
                   const char *name, size_t nlen);
 /* Range of every 'T' key of a container (removed with it). */
 void meta_key_tag_all(struct buf *lo, struct buf *hi, uint64_t cid);
+/* Range of every 'H' (protection index) key of a container (removed with it). */
+void meta_key_protect_all(struct buf *lo, struct buf *hi, uint64_t cid);
 
 /* 'D' key of a soft-deleted container (deleted: when, also its restore "version"). */
 void meta_key_deleted_container(struct buf *k, const char *account, const char *name,
                                 int64_t deleted);
 /* Adds to t the removal of everything container `cid` holds: blobs (with their snapshots and
- * versions), staged blocks and tag index entries -- range deletions, O(1) whatever its size.
+ * versions), staged blocks, tag and protection index entries -- range deletions, O(1) whatever
+ * its size.  Callers first make sure nothing in it is protected (meta_container_protected, M4).
  * 0, or -1 when out of memory. */
 int meta_txn_drop_container(struct meta_txn *t, uint64_t cid);
+
+/* 1 when b is under a legal hold, or an immutability policy (Unlocked or Locked) whose until-date
+ * is after `now`. */
+int meta_blob_protected(const struct blob_rec *b, int64_t now);
+/* Adds to t the protection index entry (M4) of the blob record b stored at `key` (a 'B' key) when
+ * b carries a legal hold or a policy, expired or not.  0, or -1 when out of memory. */
+int meta_txn_index_protection(struct meta_txn *t, const char *key, size_t klen,
+                              const struct blob_rec *b);
+/* Adds to t the removal of that entry (the record no longer carries any protection). */
+int meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen);
+/*
+ * Looks for a record of container `cid` (a blob, snapshot or version, soft-deleted ones included)
+ * that is protected at `now`: 1 for the first one found (*held: 1 when that is a legal hold, 0 a
+ * policy), 0 when none, META_EIO.  Costs one seek plus one point read per 'H' entry of the
+ * container -- the records ever put under protection there, not the size of the container.
+ */
+int meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held);
 
 /* 'Z' entry: the soft-deleted record at `key` is to be purged at `purge_at`. */
 void meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen);
 /*
  * Purges soft-deleted records whose time has come (blob records and deleted containers with all
- * their contents), each under the lock its writers take, re-checking the record first.  Returns
- * the number purged, or -1 on a metadata error.
+ * their contents), each under the lock its writers take, re-checking the record first.  A record
+ * that is protected (M4), or a deleted container holding one, is not purged: its purge time moves
+ * to when the protection can next have ended (a policy's until-date; a legal hold is looked at
+ * again an hour later).  Returns the number purged, or -1 on a metadata error.
  */
 long meta_purge_expired(struct meta *m, int64_t now);
 

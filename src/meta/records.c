@@ -138,6 +138,15 @@ meta_key_tag_all(struct buf *lo, struct buf *hi, uint64_t cid)
 }
 
 void
+meta_key_protect_all(struct buf *lo, struct buf *hi, uint64_t cid)
+{
+    buf_u8(lo, 'H');
+    buf_u64(lo, cid);
+    buf_u8(hi, 'H');
+    buf_u64(hi, cid + 1);
+}
+
+void
 meta_key_deleted_container(struct buf *k, const char *account, const char *name, int64_t deleted)
 {
     buf_u8(k, 'D');
@@ -157,6 +166,50 @@ meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen)
     buf_add(k, key, klen);
 }
 
+
+/* 'H' entry of the blob record at key ('B' cid name [0x00 kind id]): the same bytes after 'H'. */
+static int
+key_protect(struct buf *k, const char *key, size_t klen)
+{
+    if (klen < 9 || key[0] != 'B')
+        return -1;
+    buf_u8(k, 'H');
+    buf_add(k, key + 1, klen - 1);
+    return buf_ok(k) ? 0 : -1;
+}
+
+int
+meta_blob_protected(const struct blob_rec *b, int64_t now)
+{
+    return b->legal_hold || (b->immutable_mode != IMMUT_NONE && b->immutable_until > now);
+}
+
+int
+meta_txn_index_protection(struct meta_txn *t, const char *key, size_t klen,
+                          const struct blob_rec *b)
+{
+    struct buf k = BUF_INIT;
+    int rc = 0;
+
+    if (!b->legal_hold && b->immutable_mode == IMMUT_NONE)
+        return 0;
+    if ((rc = key_protect(&k, key, klen)) == 0)
+        meta_txn_put(t, k.p, k.len, "", 0);
+    buf_free(&k);
+    return rc;
+}
+
+int
+meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen)
+{
+    struct buf k = BUF_INIT;
+    int rc;
+
+    if ((rc = key_protect(&k, key, klen)) == 0)
+        meta_txn_delete(t, k.p, k.len);
+    buf_free(&k);
+    return rc;
+}
 
 void
 meta_key_moved(struct buf *k, uint64_t seq)

@@ -2,9 +2,13 @@
  * xml.c -- escaping XML writer and a small expat-based reader; see xml.h.
  *
  * Writer: responses are built in a struct buf.  xml_text() escapes the five markup characters and
- * CR (a raw CR would come back as LF after the client's end-of-line normalisation); it does not
- * filter characters XML cannot carry at all -- callers ask xml_is_safe() first and fall back to
- * Azure's Encoded="true" percent form.
+ * CR (a raw CR would come back as LF after the client's end-of-line normalisation), and writes
+ * U+FFFD for every byte that is not part of a character XML 1.0 can carry (C0 controls but TAB,
+ * LF and CR; U+FFFE/U+FFFF; invalid UTF-8, surrogates included): such characters cannot even be
+ * written as references, and whatever a stored value holds -- refused at write time since, but
+ * possibly stored by an older version or by a path that missed it -- a response is always
+ * well-formed.  Blob names must round-trip exactly, so xml_blob_name() switches to Azure's
+ * Encoded="true" percent form for them instead.
  *
  * Reader: request bodies are parsed by expat (the only file that includes expat.h) into a tree of
  * struct xml_node in the request arena.  Hostile input is bounded by:
@@ -25,16 +29,53 @@
 
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/codec.h"
 
 #define XML_MAX_DEPTH 16
 #define XML_MAX_NODES 200000
 
-void
-xml_text(struct buf *b, const char *s, size_t n)
+/*
+ * Length of the XML 1.0 character at s (strict UTF-8 -- RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF -- and XML's Char production: #x9 | #xA | #xD |
+ * [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]), or 0 when there is none.  avail >= 1.
+ */
+static size_t
+xml_char(const unsigned char *s, size_t avail)
 {
-    size_t i, run = 0;
+    unsigned c = s[0];
+    size_t len, i;
 
-    for (i = 0; i < n; i++) {
+    if (c < 0x80)
+        return c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD ? 1 : 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4;
+    else
+        return 0; /* continuation byte, C0/C1 (overlong 2-byte), F5..FF */
+    if (avail < len)
+        return 0;
+    for (i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    /* The second byte's range rules out overlong 3/4-byte forms, surrogates and > U+10FFFF. */
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
+        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    if (c == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
+        return 0; /* U+FFFE, U+FFFF */
+    return len;
+}
+
+void
+xml_text(struct buf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0, len;
+
+    while (i < n) {
         const char *rep;
 
         switch (s[i]) {
@@ -44,13 +85,23 @@ xml_text(struct buf *b, const char *s, size_t n)
         case '"': rep = "&quot;"; break;
         case '\'': rep = "&apos;"; break;
         case '\r': rep = "&#xD;"; break;
-        default: continue;
+        default:
+            if (s[i] >= 0x20 && s[i] < 0x80) {
+                i++;
+                continue;
+            }
+            if ((len = xml_char(s + i, n - i)) != 0) {
+                i += len;
+                continue;
+            }
+            rep = "\xEF\xBF\xBD"; /* U+FFFD for a byte XML cannot carry in any form */
+            break;
         }
-        buf_add(b, s + run, i - run);
+        buf_add(b, str + run, i - run);
         buf_puts(b, rep);
-        run = i + 1;
+        run = ++i;
     }
-    buf_add(b, s + run, n - run);
+    buf_add(b, str + run, n - run);
 }
 
 void
@@ -69,53 +120,28 @@ xml_elem(struct buf *b, const char *name, const char *text)
     buf_putc(b, '>');
 }
 
-/*
- * Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) and XML 1.0's
- * Char production: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
- */
+void
+xml_blob_name(struct buf *b, const char *name, size_t n)
+{
+    if (xml_is_safe(name, n)) {
+        buf_puts(b, "<Name>");
+        xml_text(b, name, n);
+    } else {
+        buf_puts(b, "<Name Encoded=\"true\">");
+        pct_encode(b, name, n, 1);
+    }
+    buf_puts(b, "</Name>");
+}
+
 int
 xml_is_safe(const char *str, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str, *end = s + n;
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, len;
 
-    while (s < end) {
-        unsigned c = *s;
-        uint32_t cp;
-        size_t len, i;
-
-        if (c < 0x80) {
-            if (c < 0x20 && c != 0x9 && c != 0xA && c != 0xD)
-                return 0;
-            s++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0; /* continuation byte, C0/C1 (overlong 2-byte), F5..FF */
-        }
-        if ((size_t)(end - s) < len)
+    for (; i < n; i += len)
+        if ((len = xml_char(s + i, n - i)) == 0)
             return 0;
-        for (i = 1; i < len; i++) {
-            if ((s[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0; /* overlong or out of range */
-        if (cp >= 0xD800 && cp <= 0xDFFF)
-            return 0; /* surrogates are not characters */
-        if (cp == 0xFFFE || cp == 0xFFFF)
-            return 0;
-        s += len;
-    }
     return 1;
 }
 

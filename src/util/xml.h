@@ -2,8 +2,8 @@
  * xml.h -- XML in and out.
  *
  * Out: responses are written by escaping into a struct buf (xml_text, xml_elem).  Text that is not
- * valid XML 1.0 (control characters, invalid UTF-8) cannot be escaped; xml_is_safe() tells callers
- * when to use Azure's `Encoded="true"` percent form instead.
+ * valid XML 1.0 (control characters, invalid UTF-8) cannot be escaped: xml_text replaces it, and
+ * blob names, which must round-trip, use Azure's `Encoded="true"` percent form (xml_blob_name).
  *
  * In: request bodies (block lists, tags, ACLs, service properties) are small, so they are parsed by
  * expat into a tiny tree in the request arena, with limits on depth, node count and text size, and
@@ -17,10 +17,14 @@
 struct arena;
 struct buf;
 
-/* Appends s[0..n) with & < > " ' escaped. */
+/* Appends s[0..n) with & < > " ' and CR escaped, and U+FFFD in place of each byte that is not
+ * part of a character XML 1.0 allows: the output is always well-formed text or attribute value. */
 void xml_text(struct buf *b, const char *s, size_t n);
 /* Appends <name>escaped text</name>; text NULL or "" gives <name />. */
 void xml_elem(struct buf *b, const char *name, const char *text);
+/* Appends a listing's <Name> of a blob (or prefix): escaped text when xml_is_safe(), else Azure's
+ * <Name Encoded="true"> with the name percent-encoded (protocol doc §4.2), so it round-trips. */
+void xml_blob_name(struct buf *b, const char *name, size_t n);
 /* 1 when s[0..n) is valid UTF-8 made only of characters XML 1.0 allows. */
 int xml_is_safe(const char *s, size_t n);
 

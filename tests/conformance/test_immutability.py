@@ -2,16 +2,20 @@
 policies (unlocked: shorten/remove; locked: extend only), legal holds, policy headers on Put Blob,
 and Cobalt's container-level policy and legal hold (`?restype=container&comp=immutabilityPolicies`
 with x-cobalt-immutability-period-days, `comp=legalhold`) blocking overwrite, delete and Delete
-Container.  Every refusal is followed by a read showing the content is unchanged."""
+Container.  Delete Container also refuses while any blob, snapshot or version in it is protected on
+its own (Shared Key or a delete-only SAS alike, container soft delete on or off), and a held
+snapshot is not deleted with its blob.  Every refusal is followed by a read showing the content is
+unchanged."""
 import datetime as dt
 import email.utils
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from azure.storage.blob import BlobImmutabilityPolicyMode, ImmutabilityPolicy
+from azure.storage.blob import (AccountSasPermissions, BlobImmutabilityPolicyMode, ImmutabilityPolicy,
+                                ResourceTypes, generate_account_sas)
 
-from cobalt_testlib import CobaltServer, assert_error_response, expect_error, unique_name
+from cobalt_testlib import ACCOUNT, KEY, CobaltServer, assert_error_response, expect_error, unique_name
 
 
 @pytest.fixture(scope="module")
@@ -309,3 +313,118 @@ def test_container_legal_hold(iraw, ic):
 def test_container_worm_on_missing_container(iraw):
     assert_error_response(cpolicy(iraw, "nosuchcontainer", 1), 404, "ContainerNotFound")
     assert_error_response(chold(iraw, "nosuchcontainer", True), 404, "ContainerNotFound")
+
+
+# ---- Delete Container and blob-level protection ----------------------------------------------
+
+def sas_delete_container(raw, name):
+    """Delete Container with an account SAS that may only delete."""
+    sas = generate_account_sas(ACCOUNT, KEY, ResourceTypes(container=True), AccountSasPermissions(delete=True),
+                               expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    return raw.request("DELETE", f"/{name}", sign=False, raw_query="restype=container&" + sas)
+
+
+def hold(raw, path, on, query=None):
+    return raw.request("PUT", path, query={"comp": "legalhold", **(query or {})},
+                       headers={"x-ms-legal-hold": "true" if on else "false"})
+
+
+def protect(raw, c, case):
+    """Puts one protected record of kind `case` into container c.  Returns (what to read it back
+    with: {query}, its content, the Azure code a refusal carries, how to lift the protection)."""
+    if case in ("hold", "unlocked", "locked"):
+        raw.put_blob(c, "p", b"protected " + case.encode())
+        if case == "hold":
+            assert hold(raw, f"/{c}/p", True).status == 200
+            return {}, b"protected hold", "BlobImmutableDueToLegalHold", lambda: hold(raw, f"/{c}/p", False)
+        r = set_policy(raw, f"/{c}/p", rfc1123(4), "Unlocked" if case == "unlocked" else "Locked")
+        assert r.status == 200, r
+        return {}, b"protected " + case.encode(), "BlobImmutableDueToPolicy", lambda: time.sleep(4.5)
+    v1 = raw.put_blob(c, "p", b"older content").header("x-ms-version-id")
+    q = {"versionid": v1}
+    if case == "snapshot":
+        q = {"snapshot": raw.request("PUT", f"/{c}/p", query={"comp": "snapshot"}).header("x-ms-snapshot")}
+    raw.put_blob(c, "p", b"current, unprotected")
+    assert hold(raw, f"/{c}/p", True, q).status == 200
+    return q, b"older content", "BlobImmutableDueToLegalHold", lambda: hold(raw, f"/{c}/p", False, q)
+
+
+@pytest.mark.parametrize("case", ["hold", "unlocked", "locked", "snapshot", "version"])
+@pytest.mark.parametrize("auth", ["sharedkey", "delete-only-sas"])
+def test_delete_container_refused_while_a_record_is_protected(iraw, isrv, case, auth):
+    name = unique_name("wd")
+    isrv.client().create_container(name)
+    iraw.put_blob(name, "bystander", b"unprotected neighbour")
+    q, content, code, lift = protect(iraw, name, case)
+    delete = (lambda: cdelete(iraw, name)) if auth == "sharedkey" else (lambda: sas_delete_container(iraw, name))
+    assert_error_response(delete(), 409, code)
+    assert_error_response(delete(), 409, code)   # a refusal changes nothing
+    assert iraw.request("GET", f"/{name}/p", query=q).body == content
+    assert iraw.get_blob(name, "bystander").body == b"unprotected neighbour"
+    assert iraw.request("HEAD", f"/{name}", query={"restype": "container"}).status == 200
+    lift()
+    r = delete()
+    assert r.status == 202, r
+    assert iraw.request("HEAD", f"/{name}", query={"restype": "container"}).status == 404
+
+
+def test_delete_container_checks_every_protected_record(iraw, isrv):
+    """Several records were protected and some released: one still held blocks the delete."""
+    name = unique_name("wm")
+    isrv.client().create_container(name)
+    for i in range(5):
+        iraw.put_blob(name, f"b{i}", b"x")
+        assert hold(iraw, f"/{name}/b{i}", True).status == 200
+    for i in range(4):
+        assert hold(iraw, f"/{name}/b{i}", False).status == 200
+        assert iraw.request("DELETE", f"/{name}/b{i}").status == 202
+    assert_error_response(cdelete(iraw, name), 409, "BlobImmutableDueToLegalHold")
+    assert iraw.get_blob(name, "b4").body == b"x"
+    assert hold(iraw, f"/{name}/b4", False).status == 200
+    assert cdelete(iraw, name).status == 202
+
+
+@pytest.fixture(scope="module")
+def softsrv(tmp_path_factory):
+    """Blob and container soft delete on; a retention day lasts 2 s, so purges come quickly."""
+    d = tmp_path_factory.mktemp("cobalt-worm-soft")
+    srv = CobaltServer(d / "data", d / "server.log", env={"COBALT_DAY_SECONDS": "2"},
+                       args=["--container-soft-delete-days", "1"]).start()
+    body = (b'<?xml version="1.0" encoding="utf-8"?><StorageServiceProperties><DeleteRetentionPolicy>'
+            b"<Enabled>true</Enabled><Days>1</Days></DeleteRetentionPolicy></StorageServiceProperties>")
+    assert srv.raw().request("PUT", "/", query={"restype": "service", "comp": "properties"}, body=body).status == 202
+    yield srv
+    assert srv.stop() == 0, srv.log_tail()
+
+
+def test_container_soft_delete_refused_while_protected(softsrv):
+    """Soft delete would end in a purge: it is refused too, and nothing is purged later."""
+    raw = softsrv.raw()
+    name = unique_name("ws")
+    softsrv.client().create_container(name)
+    raw.put_blob(name, "h", b"held through soft delete")
+    assert hold(raw, f"/{name}/h", True).status == 200
+    assert_error_response(cdelete(raw, name), 409, "BlobImmutableDueToLegalHold")
+    assert_error_response(sas_delete_container(raw, name), 409, "BlobImmutableDueToLegalHold")
+    time.sleep(8)   # past the retention period and a purge pass (every ~5 s)
+    assert raw.get_blob(name, "h").body == b"held through soft delete"
+    assert hold(raw, f"/{name}/h", False).status == 200
+    assert cdelete(raw, name).status == 202
+
+
+def test_held_snapshot_not_deleted_with_its_blob(softsrv):
+    """x-ms-delete-snapshots: include removes every snapshot: not while one is held."""
+    raw = softsrv.raw()
+    name = unique_name("wn")
+    softsrv.client().create_container(name)
+    raw.put_blob(name, "s", b"snapshotted")
+    snap = raw.request("PUT", f"/{name}/s", query={"comp": "snapshot"}).header("x-ms-snapshot")
+    raw.put_blob(name, "s", b"current")
+    assert hold(raw, f"/{name}/s", True, {"snapshot": snap}).status == 200
+    r = raw.request("DELETE", f"/{name}/s", headers={"x-ms-delete-snapshots": "include"})
+    assert_error_response(r, 409, "BlobImmutableDueToLegalHold")
+    time.sleep(8)   # a soft delete would have been purged by now
+    assert raw.request("GET", f"/{name}/s", query={"snapshot": snap}).body == b"snapshotted"
+    assert raw.get_blob(name, "s").body == b"current"
+    assert hold(raw, f"/{name}/s", False, {"snapshot": snap}).status == 200
+    assert raw.request("DELETE", f"/{name}/s", headers={"x-ms-delete-snapshots": "include"}).status == 202

@@ -394,12 +394,39 @@ test_guids(void)
     CHECK(!guid_valid(NULL));
 }
 
+#define HTEXT(lit) header_text_valid(lit, sizeof(lit) - 1)
+
+static void
+test_header_text(void)
+{
+    CHECK(HTEXT(""));
+    CHECK(HTEXT("text/plain; charset=utf-8"));
+    CHECK(HTEXT("attachment; filename=\"a b.txt\""));
+    CHECK(HTEXT("tab\there"));
+    CHECK(HTEXT("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd"));
+    CHECK(!HTEXT("a\x01b"));
+    CHECK(!HTEXT("a\nb"));
+    CHECK(!HTEXT("a\rb"));
+    CHECK(!HTEXT("a\x0b"));
+    CHECK(!HTEXT("\x1b[0m"));
+    CHECK(!HTEXT("a\x7f"));
+    CHECK(!header_text_valid("a\0b", 3));
+    CHECK(!HTEXT("caf\xe9"));                 /* Latin-1, not UTF-8 */
+    CHECK(!HTEXT("\xc0\xaf"));                /* overlong */
+    CHECK(!HTEXT("\xed\xa0\x80"));            /* lone surrogate */
+    CHECK(!HTEXT("\xef\xbf\xbe"));            /* U+FFFE */
+    CHECK(!HTEXT("\xef\xbf\xbf"));            /* U+FFFF */
+    CHECK(!HTEXT("\xf4\x90\x80\x80"));        /* above U+10FFFF */
+    CHECK(!HTEXT("ab\xe2\x82"));              /* truncated */
+}
+
 int
 main(void)
 {
     test_container_names();
     test_blob_names();
     test_metadata_names();
+    test_header_text();
     test_ranges();
     test_blockids();
     test_maxresults();

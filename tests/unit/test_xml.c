@@ -94,6 +94,75 @@ test_is_safe(void)
     CHECK(!xml_is_safe("\xe2\x82\xac", 2)); /* n cuts a sequence */
 }
 
+/* Parses "<r a=\"escaped\">escaped</r>": 1 when expat (strict XML 1.0) accepts it, and then
+ * *text (in a) is what the text came back as. */
+static int
+well_formed(struct arena *a, const char *s, size_t n, const char **text)
+{
+    struct buf b = BUF_INIT;
+    struct xml_node *root;
+
+    buf_puts(&b, "<r a=\"");
+    xml_text(&b, s, n);
+    buf_puts(&b, "\">");
+    xml_text(&b, s, n);
+    buf_puts(&b, "</r>");
+    root = buf_ok(&b) ? xml_parse(a, b.p, b.len) : NULL;
+    buf_free(&b);
+    if (root != NULL)
+        *text = root->text;
+    return root != NULL;
+}
+
+static void
+test_writer_always_well_formed(void)
+{
+    static const char *const bad[] = {
+        "\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xed\xa0\x80", "\xed\xbf\xbf",
+        "\xed\xa0\xbd\xed\xb8\x80", "\xef\xbf\xbe", "\xef\xbf\xbf", "\xf4\x90\x80\x80",
+        "\xf5\x80\x80\x80", "a\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xc3\x28", "\xe2\x28\xa1",
+        "\x80\x80", "\xfe\xff",
+    };
+    struct arena *a = arena_new(1 << 20);
+    const char *text;
+    char s[4];
+    unsigned seed = 12345;
+    int ok = 1;
+
+    /* Every byte value alone and between two letters. */
+    for (int c = 0; c < 256; c++) {
+        s[0] = 'x';
+        s[1] = (char)c;
+        s[2] = 'y';
+        ok &= well_formed(a, s + 1, 1, &text) && well_formed(a, s, 3, &text);
+        if (xml_is_safe(s, 3))   /* and what XML can carry comes back as it was */
+            ok &= well_formed(a, s, 3, &text) && memcmp(text, s, 3) == 0 && text[3] == '\0';
+    }
+    CHECK(ok);
+    /* Invalid sequences become U+FFFD, the rest stays. */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(well_formed(a, bad[i], strlen(bad[i]), &text));
+        CHECK(strstr(text, "\xef\xbf\xbd") != NULL && xml_is_safe(text, strlen(text)));
+    }
+    CHECK(well_formed(a, "ok\x01<&>\xef\xbf\xbf" "end", 12, &text));
+    CHECK_STR(text, "ok\xef\xbf\xbd<&>\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "end");
+    /* Random bytes, 20,000 strings of up to 16. */
+    for (int i = 0; i < 20000 && ok; i++) {
+        struct arena *ra = arena_new(1 << 16);
+        char r[16];
+        size_t n = (size_t)(i % 16) + 1;
+
+        for (size_t j = 0; j < n; j++) {
+            seed = seed * 1103515245u + 12345u;
+            r[j] = (char)(seed >> 16);
+        }
+        ok = well_formed(ra, r, n, &text);
+        arena_free(ra);
+    }
+    CHECK(ok);
+    arena_free(a);
+}
+
 static const char block_list[] =
     "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
     "<BlockList>\n"
@@ -330,6 +399,7 @@ main(void)
 {
     test_writer();
     test_is_safe();
+    test_writer_always_well_formed();
     test_parse_block_list();
     test_parse_forms();
     test_parse_refused();
