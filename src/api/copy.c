@@ -703,6 +703,8 @@ parse_source(struct api_req *q, struct src_url *u)
     u->url = s;
     if (s == NULL)
         return api_fail_header(q, E_MissingRequiredHeader, "x-ms-copy-source", NULL);
+    if (!header_text_valid(s, strlen(s)))   /* stored, echoed as a header and in listings */
+        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-copy-source", NULL);
     if (strncasecmp(s, "https://", 8) == 0)
         u->https = 1, p = s + 8;
     else if (strncasecmp(s, "http://", 7) == 0)
@@ -1180,6 +1182,8 @@ override_props(struct api_req *q, struct blob_rec *r)
 
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
         const char *v = api_header(q, props[i].name);
+        if (v != NULL && !header_text_valid(v, strlen(v)))
+            return api_fail_header(q, E_InvalidHeaderValue, props[i].name, NULL);
         if (v != NULL)
             *(const char **)((char *)r + props[i].off) = v;
     }

@@ -28,6 +28,7 @@
 
 #include <openssl/md5.h>
 
+#include "api/parse.h"
 #include "meta/meta.h"
 #include "util/arena.h"
 #include "util/codec.h"
@@ -523,6 +524,10 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
     nl = (size_t)(colon - line);
     if ((v = trimmed(k->a, colon + 1, n - nl - 1)) == NULL)
         return 0;   /* over the arena's cap: a hostile source */
+    /* A value Cobalt could not store and echo (control characters, invalid UTF-8, characters XML
+     * cannot carry) is the source's problem, not the copy's: it is left out like an absent one. */
+    if (!header_text_valid(v, strlen(v)))
+        return n;
 #define IS(h) (nl == sizeof(h) - 1 && strncasecmp(line, h, nl) == 0)
     if (IS("x-ms-error-code"))
         r->error_code = v;
@@ -540,7 +545,9 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
         r->cache_control = v;
     else if (IS("Content-MD5"))
         r->has_content_md5 = base64_decode(v, strlen(v), r->content_md5) == 16;
-    else if (nl > sizeof(META_PREFIX) - 1 && strncasecmp(line, META_PREFIX, sizeof(META_PREFIX) - 1) == 0) {
+    else if (nl > sizeof(META_PREFIX) - 1 &&
+             strncasecmp(line, META_PREFIX, sizeof(META_PREFIX) - 1) == 0 &&
+             metadata_name_valid(line + sizeof(META_PREFIX) - 1, nl - (sizeof(META_PREFIX) - 1))) {
         if (r->nmeta == k->cap_meta) {
             size_t cap = k->cap_meta ? k->cap_meta * 2 : 8;
             struct meta_pair *m = arena_alloc(k->a, sizeof(*m) * cap);

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import urllib.parse
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,8 +26,8 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import (BlobSasPermissions, BlobServiceClient, ContainerSasPermissions,
                                 ContentSettings, generate_blob_sas, generate_container_sas)
 
-from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, run_cli, expect_error,
-                            md5_b64, unique_name)
+from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, assert_error_response, run_cli,
+                            expect_error, md5_b64, unique_name)
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -67,6 +68,7 @@ class Source:
         self.chunked = {}            # path -> bytes (Transfer-Encoding: chunked)
         self.slow = {}               # path -> total length; sends 64 KiB, waits for its gate
         self.gates = {}              # path -> threading.Event that ends a slow answer
+        self.raw_headers = {}        # path -> (bytes, [(name, value)]): headers sent as given
         self.requests = []           # (path, headers) seen
 
 
@@ -87,6 +89,14 @@ def make_handler(src):
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "max-age=7")
                 self.send_header("x-ms-meta-origin", "outside")
+                self.end_headers()
+                self.wfile.write(body)
+            elif path in src.raw_headers:
+                body, headers = src.raw_headers[path]
+                self.send_response(200)
+                for name, value in headers:   # latin-1 on the wire: one byte per character
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
             elif path in src.ranged:
@@ -483,6 +493,46 @@ def test_async_copy_from_outside(container, outside):
     assert p.content_settings.cache_control == "max-age=7"
     assert p.metadata == {"origin": "outside"}
     assert bc.download_blob().readall() == data
+
+
+def test_source_headers_cobalt_cannot_store_are_left_out(container, outside, raw):
+    """A source's content properties and metadata that could not be stored and listed (control
+    characters, invalid UTF-8, invalid metadata names) are left out; the rest is copied, and the
+    listing stays well-formed."""
+    outside.raw_headers["/odd.bin"] = (b"odd", [
+        ("Content-Type", "text/\x01plain"), ("Cache-Control", "caf\xe9"),
+        ("Content-Language", "en"), ("x-ms-meta-good", "ok"), ("x-ms-meta-esc", "\x1b[31m"),
+        ("x-ms-meta-bad-name", "v")])
+    bc = container.get_blob_client("odd")
+    bc.start_copy_from_url(outside.base + "/odd.bin")
+    p = wait_copy(bc)
+    assert p.copy.status == "success", p.copy
+    assert p.content_settings.content_type == "application/octet-stream"
+    assert p.content_settings.cache_control is None
+    assert p.content_settings.content_language == "en"
+    assert p.metadata == {"good": "ok"}
+    r = raw.request("GET", "/" + container.container_name,
+                    query={"restype": "container", "comp": "list", "include": "metadata,copy"})
+    assert r.status == 200
+    ET.fromstring(r.body)
+
+
+def test_copy_headers_that_cannot_be_stored_are_refused(container, outside, raw):
+    """The source URL and the properties a copy request names are stored and echoed: what could
+    not be is refused (sent unsigned, with a container SAS, so the bytes go out as written)."""
+    outside.files["/plain.bin"] = b"plain"
+    cname = container.container_name
+    sas = generate_container_sas(ACCOUNT, cname, account_key=KEY,
+                                 permission=ContainerSasPermissions(read=True, write=True, create=True),
+                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    for headers in [{"x-ms-copy-source": outside.base + "/pl\x01ain.bin"},
+                    {"x-ms-copy-source": outside.base + "/plain.bin", "x-ms-blob-type": "BlockBlob",
+                     "x-ms-blob-content-type": b"text/\xff"},
+                    {"x-ms-copy-source": outside.base + "/plain.bin", "x-ms-blob-type": "BlockBlob",
+                     "x-ms-blob-cache-control": b"a\x1bb"}]:
+        r = raw.request("PUT", f"/{cname}/refused", headers=headers, sign=False, raw_query=sas)
+        assert_error_response(r, 400, "InvalidHeaderValue")
+    assert raw.request("HEAD", f"/{cname}/refused").status == 404
 
 
 def test_async_copy_missing_source_fails(container, outside):
