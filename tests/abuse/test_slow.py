@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from abuselib import ACCOUNT, build, create_container, shared_key_headers, signed
+from abuselib import ACCOUNT, build, connect_from, create_container, shared_key_headers, signed
 
 PARTIAL = b"GET /devstoreaccount1?comp=list HTTP/1.1\r\nHost: x\r\nX-Slow: "
 
@@ -35,9 +35,10 @@ def control_latencies(port, n=30):
 
 
 def open_slow(port, n):
+    """n slow connections from four addresses (127.0.0.2-5), each within the per-address limit."""
     socks = []
-    for _ in range(n):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for i in range(n):
+        s = connect_from(port, f"127.0.0.{2 + i % 4}", timeout=10)
         s.sendall(PARTIAL)
         socks.append(s)
     return socks
