@@ -37,15 +37,18 @@
  *     once the open connections reach 7/8 of the limit the reaper is woken and closes connections
  *     still waiting for a request's headers -- new ones, and kept-alive ones between requests --
  *     oldest first, until 3/4 of the limit is open.  Under pressure the header deadline thus
- *     shrinks to the age of the youngest one closed, and there is always room for a client that
- *     sends its request when it connects (every SDK does) while a flood runs.  Connections in a
- *     request (authenticated, or being answered) are never closed for pressure.
+ *     shrinks to the age of the youngest one closed, and there is room for a client that sends
+ *     its request when it connects (every SDK does) while a flood runs.  The newest 1/32 of the
+ *     limit are spared, so a server busy with requests does not close new clients' connections
+ *     before they could send anything; connections in a request (authenticated, or being
+ *     answered) are never closed for pressure.
  */
 #include "net/http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,6 +72,7 @@
  * so it is kept small: 1 MiB made memset most of the CPU of a 4 KiB GET. */
 #define CONNECTION_MEMORY (64u << 10)
 #define DISCARD_LIMIT     (16u << 20)   /* refused bodies up to this size are read, then answered */
+#define TRIM_DROP         256u          /* closed connections that make memory worth handing back */
 
 enum req_state { ST_NEW, ST_READY, ST_BODY, ST_DISCARD, ST_QUEUED };
 
@@ -114,6 +118,8 @@ struct http_server {
     unsigned active;              /* requests between begin and done */
     struct conn *conns;           /* every open connection, under mu */
     unsigned nconns, nshut;       /* in conns, and of those shut down already; under mu */
+    unsigned peak, last;          /* most open since the last trim, and at the last round; the
+                                   * reaper's own */
     pthread_t reaper;
     pthread_cond_t reaper_cv;     /* signalled to stop the reaper, or under pressure */
     int64_t pressure_logged;      /* ms; the reaper's own */
@@ -157,6 +163,14 @@ static unsigned
 pressure_low(const struct http_server *srv)
 {
     return srv->cfg.max_connections - srv->cfg.max_connections / 4;
+}
+
+/* The newest connections waiting for headers that pressure never closes: a server busy with
+ * requests has few, and they are new clients about to send theirs, not a flood. */
+static unsigned
+pressure_spared(const struct http_server *srv)
+{
+    return srv->cfg.max_connections / 32 + 1;
 }
 
 static void
@@ -241,6 +255,7 @@ relieve_pressure(struct http_server *srv, int64_t now)
             idle[n++] = (struct idle_conn){since, cn};
     }
     qsort(idle, n, sizeof(*idle), idle_older);
+    n -= n < pressure_spared(srv) ? n : pressure_spared(srv);
     for (unsigned i = 0; i < n && open > pressure_low(srv); i++) {
         int64_t since = idle[i].since;
         /* Not if its headers came in meanwhile: a request under way is never cut for pressure. */
@@ -284,6 +299,18 @@ reaper_main(void *arg)
             conn_shut(srv, cn);
         }
         relieve_pressure(srv, now);
+        /* Freed request memory is kept for reuse (main.c's mallopt), up to 32 MiB per malloc
+         * arena: once a crowd of connections is gone -- stalled uploads, a flood -- and the count
+         * has stopped falling, hand what they used back to the system.  Never under steady load,
+         * where it would be reused. */
+        srv->peak = srv->nconns > srv->peak ? srv->nconns : srv->peak;
+        if (srv->peak - srv->nconns >= TRIM_DROP && srv->nconns >= srv->last) {
+            srv->peak = srv->nconns;
+            pthread_mutex_unlock(&srv->mu);
+            malloc_trim(0);
+            pthread_mutex_lock(&srv->mu);
+        }
+        srv->last = srv->nconns;
     }
     pthread_mutex_unlock(&srv->mu);
     return NULL;
