@@ -89,6 +89,12 @@ usage(FILE *f)
             "                         copy (default 60)\n"
             "  --copy-queue N         asynchronous copies one account may have waiting for a\n"
             "                         worker; more are refused 503 ServerBusy (default 1024)\n"
+            "  --max-connections N    connections open at once (default 4096); near the limit,\n"
+            "                         those still waiting for request headers are closed,\n"
+            "                         oldest first\n"
+            "  --max-connections-per-address N  connections open at once from one client\n"
+            "                         address (default: an eighth of --max-connections; 0: no\n"
+            "                         limit)\n"
             "\n"
             "environment:\n"
             "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
@@ -229,12 +235,14 @@ serve(int argc, char **argv)
         {"header-timeout", required_argument, NULL, 'T'},
         {"body-timeout", required_argument, NULL, 'B'},
         {"metrics-port", required_argument, NULL, 'M'},
+        {"max-connections", required_argument, NULL, 'n'},
+        {"max-connections-per-address", required_argument, NULL, 'A'},
         {"meta-cache", required_argument, NULL, 'C'},
         {"egress-allow", required_argument, NULL, 'E'},
         {"copy-stall-timeout", required_argument, NULL, 'S'},
         {"copy-queue", required_argument, NULL, 'Q'},
         {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
-    struct http_config hc = {"127.0.0.1", 10000, 4096, 120, 30, 600, 1};
+    struct http_config hc = {"127.0.0.1", 10000, 4096, 120, 30, 600, 1, 0};
     const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
     struct store_config sc = {0};
     struct server srv = {0};
@@ -250,6 +258,7 @@ serve(int argc, char **argv)
     char path[4096];
     sigset_t sigs;
     int c, sig, fsync_on = 1, lvl, rc = 1, err, option_index = 0, metrics_port = -1;
+    long long per_address = -1;   /* -1: an eighth of --max-connections */
 
     srv.rehydrate_delay = 5;
     srv.copy_stall_secs = 60;
@@ -331,6 +340,21 @@ serve(int argc, char **argv)
                               : c == 'T' ? &hc.header_timeout_s : &hc.body_timeout_s) != 0)
                 return 2;
             break;
+        case 'n':
+        case 'A': {
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*end != '\0' || end == optarg || optarg[0] == '-' || n > 65536 ||
+                (c == 'n' && n < 16)) {
+                fprintf(stderr, "cobalt: --%s must be %s..65536\n", opts[option_index].name,
+                        c == 'n' ? "16" : "0");
+                return 2;
+            }
+            if (c == 'n')
+                hc.max_connections = (unsigned)n;
+            else
+                per_address = (long long)n;
+            break;
+        }
         case 'C': {
             unsigned long long mib = strtoull(optarg, &end, 10);
             if (*end != '\0' || end == optarg || optarg[0] == '-' || mib < 8 || mib > (1ull << 22)) {
@@ -390,6 +414,9 @@ serve(int argc, char **argv)
     }
     if (versioning != NULL && set_versioning(&srv, versioning) != 0)
         return 2;
+    /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
+     * one address to take every connection. */
+    hc.max_per_address = per_address >= 0 ? (unsigned)per_address : hc.max_connections / 8;
 
     /* Signals are taken synchronously by this thread (sigwait below), so they are blocked
      * before any thread exists -- RocksDB starts its own in meta_open -- and every thread
@@ -463,6 +490,7 @@ serve(int argc, char **argv)
 
         mc.port = metrics_port;
         mc.max_connections = 64;
+        mc.max_per_address = mc.max_connections / 8;
         mc.metrics = 0;   /* the API's figures, not the scrapes' */
         monitor_app(&mapp);
         if (http_start(&mc, &mapp, &monitor) != 0)

@@ -28,12 +28,27 @@
  * The deadline is an atomic written by the connection's thread and read by the reaper; the list of
  * connections is under srv->mu, and a connection leaves it in the CLOSED notification, which
  * libmicrohttpd makes before it closes the socket, so the reaper never shuts down a reused fd.
+ *
+ * Connection floods: a connection costs nothing to open and nothing proves who opened it before
+ * its headers are in, so half-open connections are what an unauthenticated client can pile up.
+ *   - Per address: at most max_per_address connections from one peer address (libmicrohttpd
+ *     accepts and closes the ones beyond it at once).
+ *   - Pressure: at the connection limit libmicrohttpd accepts and closes every new connection, so
+ *     once the open connections reach 7/8 of the limit the reaper is woken and closes connections
+ *     still waiting for a request's headers -- new ones, and kept-alive ones between requests --
+ *     oldest first, until 3/4 of the limit is open.  Under pressure the header deadline thus
+ *     shrinks to the age of the youngest one closed, and there is room for a client that sends
+ *     its request when it connects (every SDK does) while a flood runs.  The newest 1/32 of the
+ *     limit are spared, so a server busy with requests does not close new clients' connections
+ *     before they could send anything; connections in a request (authenticated, or being
+ *     answered) are never closed for pressure.
  */
 #include "net/http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +72,7 @@
  * so it is kept small: 1 MiB made memset most of the CPU of a 4 KiB GET. */
 #define CONNECTION_MEMORY (64u << 10)
 #define DISCARD_LIMIT     (16u << 20)   /* refused bodies up to this size are read, then answered */
+#define TRIM_DROP         256u          /* closed connections that make memory worth handing back */
 
 enum req_state { ST_NEW, ST_READY, ST_BODY, ST_DISCARD, ST_QUEUED };
 
@@ -77,7 +93,9 @@ struct http_resp {
 struct conn {
     struct conn *prev, *next;     /* srv->conns, under srv->mu */
     int fd;
+    int shut;                     /* shut down by the reaper, not yet closed; under srv->mu */
     _Atomic int64_t deadline;     /* CLOCK_MONOTONIC ms; 0: none */
+    _Atomic int64_t idle_since;   /* ms since when it waits for a request's headers; 0: in one */
     int64_t body_start;           /* ms, when the headers were complete */
     uint64_t body_seen;           /* body bytes so far */
 };
@@ -99,8 +117,13 @@ struct http_server {
     pthread_mutex_t mu;
     unsigned active;              /* requests between begin and done */
     struct conn *conns;           /* every open connection, under mu */
+    unsigned nconns, nshut;       /* in conns, and of those shut down already; under mu */
+    unsigned peak, last;          /* most open since the last trim, and at the last round; the
+                                   * reaper's own */
     pthread_t reaper;
-    pthread_cond_t reaper_cv;     /* signalled to stop the reaper */
+    pthread_cond_t reaper_cv;     /* signalled to stop the reaper, or under pressure */
+    int64_t pressure_logged;      /* ms; the reaper's own */
+    unsigned pressure_closed;     /* since then */
     int stopping;                 /* under mu */
 };
 
@@ -129,6 +152,27 @@ body_deadline(const struct http_server *srv, struct conn *cn)
                                               (int64_t)(1 + (cn->body_seen >> 20)));
 }
 
+/* Pressure marks: relieve_pressure() starts at `high` open connections and closes down to `low`. */
+static unsigned
+pressure_high(const struct http_server *srv)
+{
+    return srv->cfg.max_connections - srv->cfg.max_connections / 8;
+}
+
+static unsigned
+pressure_low(const struct http_server *srv)
+{
+    return srv->cfg.max_connections - srv->cfg.max_connections / 4;
+}
+
+/* The newest connections waiting for headers that pressure never closes: a server busy with
+ * requests has few, and they are new clients about to send theirs, not a flood. */
+static unsigned
+pressure_spared(const struct http_server *srv)
+{
+    return srv->cfg.max_connections / 32 + 1;
+}
+
 static void
 conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
             enum MHD_ConnectionNotificationCode code)
@@ -143,11 +187,14 @@ conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
             return;   /* no deadline for this one; the idle timeout still applies */
         cn->fd = ci->connect_fd;
         atomic_init(&cn->deadline, now_ms() + (int64_t)srv->cfg.header_timeout_s * 1000);
+        atomic_init(&cn->idle_since, now_ms());
         pthread_mutex_lock(&srv->mu);
         cn->next = srv->conns;
         if (srv->conns != NULL)
             srv->conns->prev = cn;
         srv->conns = cn;
+        if (++srv->nconns - srv->nshut >= pressure_high(srv))
+            pthread_cond_signal(&srv->reaper_cv);
         pthread_mutex_unlock(&srv->mu);
         *socket_ctx = cn;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && cn != NULL) {
@@ -158,9 +205,75 @@ conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
             srv->conns = cn->next;
         if (cn->next != NULL)
             cn->next->prev = cn->prev;
+        srv->nconns--;
+        srv->nshut -= cn->shut;
         pthread_mutex_unlock(&srv->mu);
         free(cn);
         *socket_ctx = NULL;
+    }
+}
+
+/* Shuts a connection down; MHD closes it as if the client had left.  Under srv->mu. */
+static void
+conn_shut(struct http_server *srv, struct conn *cn)
+{
+    cn->shut = 1;
+    srv->nshut++;
+    if (srv->cfg.metrics)
+        metric_add(M_HTTP_DEADLINE_CLOSED, 1);
+    shutdown(cn->fd, SHUT_RDWR);
+}
+
+struct idle_conn {
+    int64_t since;
+    struct conn *cn;
+};
+
+static int
+idle_older(const void *a, const void *b)
+{
+    int64_t x = ((const struct idle_conn *)a)->since, y = ((const struct idle_conn *)b)->since;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Near the connection limit: closes connections waiting for a request's headers, oldest first,
+ * until no more than pressure_low() are open (see the file-top comment).  Under srv->mu.
+ */
+static void
+relieve_pressure(struct http_server *srv, int64_t now)
+{
+    unsigned open = srv->nconns - srv->nshut, n = 0, closed = 0;
+    struct idle_conn *idle;
+
+    if (open < pressure_high(srv) || (idle = malloc(sizeof(*idle) * open)) == NULL)
+        return;
+    for (struct conn *cn = srv->conns; cn != NULL && n < open; cn = cn->next) {
+        int64_t since = atomic_load_explicit(&cn->idle_since, memory_order_relaxed);
+        if (!cn->shut && since != 0)
+            idle[n++] = (struct idle_conn){since, cn};
+    }
+    qsort(idle, n, sizeof(*idle), idle_older);
+    n -= n < pressure_spared(srv) ? n : pressure_spared(srv);
+    for (unsigned i = 0; i < n && open > pressure_low(srv); i++) {
+        int64_t since = idle[i].since;
+        /* Not if its headers came in meanwhile: a request under way is never cut for pressure. */
+        if (!atomic_compare_exchange_strong(&idle[i].cn->idle_since, &since, 0))
+            continue;
+        conn_shut(srv, idle[i].cn);
+        open--;
+        closed++;
+    }
+    free(idle);
+    srv->pressure_closed += closed;
+    if (srv->pressure_closed > 0 && now - srv->pressure_logged >= 10000) {
+        log_warn("http: near the limit of %u connections: closed %u waiting for request headers "
+                 "(oldest first) in the last %lld s",
+                 srv->cfg.max_connections, srv->pressure_closed,
+                 (long long)(now - srv->pressure_logged) / 1000);
+        srv->pressure_logged = now;
+        srv->pressure_closed = 0;
     }
 }
 
@@ -179,14 +292,25 @@ reaper_main(void *arg)
         now = now_ms();
         for (struct conn *cn = srv->conns; cn != NULL; cn = cn->next) {
             at = atomic_load_explicit(&cn->deadline, memory_order_relaxed);
-            if (at == 0 || at > now ||
+            if (cn->shut || at == 0 || at > now ||
                 !atomic_compare_exchange_strong(&cn->deadline, &at, 0))
                 continue;
             log_info("http: closing a connection that missed its deadline (slow headers or body)");
-            if (srv->cfg.metrics)
-                metric_add(M_HTTP_DEADLINE_CLOSED, 1);
-            shutdown(cn->fd, SHUT_RDWR);
+            conn_shut(srv, cn);
         }
+        relieve_pressure(srv, now);
+        /* Freed request memory is kept for reuse (main.c's mallopt), up to 32 MiB per malloc
+         * arena: once a crowd of connections is gone -- stalled uploads, a flood -- and the count
+         * has stopped falling, hand what they used back to the system.  Never under steady load,
+         * where it would be reused. */
+        srv->peak = srv->nconns > srv->peak ? srv->nconns : srv->peak;
+        if (srv->peak - srv->nconns >= TRIM_DROP && srv->nconns >= srv->last) {
+            srv->peak = srv->nconns;
+            pthread_mutex_unlock(&srv->mu);
+            malloc_trim(0);
+            pthread_mutex_lock(&srv->mu);
+        }
+        srv->last = srv->nconns;
     }
     pthread_mutex_unlock(&srv->mu);
     return NULL;
@@ -477,6 +601,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
             metric_add(M_HTTP_IN_FLIGHT, 1);
         cr->begun = 1;
         set_deadline(cr->conn, 0);
+        if (cr->conn != NULL)
+            atomic_store_explicit(&cr->conn->idle_since, 0, memory_order_relaxed);
         rc = srv->app.begin(srv->app.ctx, r);
         if (rc == HTTP_RESPOND && r->framing_error != NULL)
             return queue(c, cr);   /* never read an ambiguous body: answer and close */
@@ -547,6 +673,8 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     /* Keep-alive: the next request line may come after an idle spell. */
     set_deadline(cr->conn, now_ms() + ((int64_t)srv->cfg.timeout_s + srv->cfg.header_timeout_s) * 1000);
+    if (cr->conn != NULL)
+        atomic_store_explicit(&cr->conn->idle_since, now_ms(), memory_order_relaxed);
     if (cr->begun) {
         srv->app.done(srv->app.ctx, &cr->r);
         pthread_mutex_lock(&srv->mu);
@@ -614,7 +742,8 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
         MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_identity, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cfg->max_per_address, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (s->d == NULL) {

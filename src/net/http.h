@@ -70,11 +70,13 @@ struct http_app {
 struct http_config {
     const char *host;
     int port;                    /* 0: any free port (see http_port()) */
-    unsigned max_connections;
+    unsigned max_connections;    /* open at once; near it, connections waiting for headers are
+                                  * closed oldest first (see http.c) */
     unsigned timeout_s;          /* idle connection timeout */
     unsigned header_timeout_s;   /* request line and headers must arrive within this */
     unsigned body_timeout_s;     /* a body may take this long per MiB */
     int metrics;                 /* count requests in the cobalt_http_* metrics */
+    unsigned max_per_address;    /* open at once from one peer address; 0: no limit */
 };
 
 struct http_server;

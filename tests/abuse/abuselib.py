@@ -337,3 +337,31 @@ def healthy(port) -> bool:
         return r is not None and r.status == 200
     except OSError:
         return False
+
+
+# ---- connection floods from many addresses ------------------------------------------------
+
+def connect_from(port, source, timeout=5.0):
+    """A connection to the server on 127.0.0.1 from loopback address `source` (on Linux any
+    127.x.y.z is a local address, so one machine can play many clients)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        raise
+    return s
+
+
+def still_open(s) -> bool:
+    """Whether the server has left connection `s` open (on one where it sends nothing unasked:
+    end-of-stream or a reset means it closed it)."""
+    s.setblocking(False)
+    try:
+        return s.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
