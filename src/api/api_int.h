@@ -30,7 +30,9 @@ enum body_kind { BODY_NONE, BODY_XML, BODY_DATA };
 #define M_DELETE 0x08
 #define M_POST   0x10
 
+/* One row of the route table (routes.c): an operation and every fact the dispatcher applies. */
 struct route {
+    const char *name;                 /* the operation, for logs */
     unsigned methods;                 /* M_* bits */
     enum level level;
     const char *restype, *comp;       /* required values; NULL = must be absent */
@@ -38,12 +40,18 @@ struct route {
     void (*handler)(struct api_req *q);
     struct auth_need need;
     enum body_kind body;
-    int writes;                       /* refused while the store has failed (V4) */
-    const char *name;                 /* for logs */
+    uint64_t body_max;                /* BODY_XML, BODY_DATA: the largest Content-Length (else 413) */
     unsigned flags;                   /* R_* */
 };
-#define R_ADDRESSABLE 0x01   /* a write that may name ?snapshot= / ?versionid= (else 400) */
-#define R_BATCH       0x02   /* may be a Blob Batch part (Delete Blob, Set Blob Tier; §2.8) */
+#define R_WRITES        0x01   /* refused on the secondary and while the store has failed (V4) */
+#define R_ADDRESSABLE   0x02   /* a write that may name ?snapshot= / ?versionid= (else 400) */
+#define R_BATCH         0x04   /* may be a Blob Batch part (Delete Blob, Set Blob Tier; §2.8) */
+#define R_ANY_CONTAINER 0x08   /* runs whether the container exists or not (else 404) */
+#define R_NO_CONTENT    0x10   /* its data body must be empty (else 400 on Content-Length) */
+
+/* The table, in the order rows are tried (routes.c). */
+extern const struct route api_routes[];
+extern const size_t api_nroutes;
 
 struct qparam {
     const char *name, *value;         /* decoded */

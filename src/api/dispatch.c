@@ -3,7 +3,8 @@
  *
  * Order for every request (protocol doc §1.1, §3.1, §5.1):
  *   1. x-ms-version syntax; path -> account, container, blob (decoded, validated); query decoded.
- *   2. route: (method, level, restype, comp, discriminating header) -> one row of `routes`.
+ *   2. route: (method, level, restype, comp, discriminating header) -> one row of the route table
+ *      (routes.c, which also holds each route's body limit, permissions and flags).
  *   3. the container record is loaded for container and blob routes (anonymous access needs its
  *      public access level; its id is the key prefix of its blobs).
  *   4. authentication and authorization, from the route's auth_need -- no handler can skip it.
@@ -35,140 +36,6 @@
 #include "util/xml.h"
 
 #define DEFAULT_VERSION  "2026-10-06"
-#define XML_BODY_LIMIT   (4u << 20)
-#define MAX_PUT_BLOB     (5000ull << 20)   /* 5000 MiB (version >= 2019-12-12) */
-#define MAX_BLOCK        (4000ull << 20)   /* 4000 MiB */
-#define MAX_APPEND       (100ull << 20)    /* 100 MiB (version >= 2022-11-02) */
-
-static int is_block_blob_put(struct api_req *q);
-static int is_append_blob_put(struct api_req *q);
-
-#define ANY_SAS_LETTER "racwdxyltfimeop"
-
-/* clang-format off */
-/* Rows may leave out the trailing `flags` (0). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-static const struct route routes[] = {
-    /* service */
-    {M_GET, LVL_SERVICE, NULL, "list", NULL, op_list_containers,
-     {AUTH_LEVEL_SERVICE, "l", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "ListContainers"},
-    /* Blob Batch: any credential; every part is authorized on its own (batch.c, §3.8). */
-    {M_POST, LVL_SERVICE, NULL, "batch", NULL, op_batch,
-     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "BlobBatch"},
-    /* The JS SDK's BlobBatchClient takes a path-style account URL ("/account") for a container
-     * URL and sends restype=container: still the account-scoped batch. */
-    {M_POST, LVL_SERVICE, "container", "batch", NULL, op_batch,
-     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "BlobBatch"},
-    {M_GET | M_HEAD, LVL_SERVICE, "account", "properties", NULL, op_account_info,
-     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
-    {M_GET, LVL_SERVICE, "service", "properties", NULL, op_service_props_get,
-     {AUTH_LEVEL_SERVICE, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetServiceProperties"},
-    {M_PUT, LVL_SERVICE, "service", "properties", NULL, op_service_props_set,
-     {AUTH_LEVEL_SERVICE, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetServiceProperties"},
-    /* Find Blobs by Tags reads objects: an account SAS needs srt 'o' for it (§3.8). */
-    {M_GET, LVL_SERVICE, NULL, "blobs", NULL, op_find_blobs,
-     {AUTH_LEVEL_OBJECT, "f", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "FindBlobsByTags"},
-    /* container */
-    {M_GET | M_HEAD, LVL_CONTAINER, "account", "properties", NULL, op_account_info,
-     {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
-    {M_PUT, LVL_CONTAINER, "container", NULL, NULL, op_create_container,
-     {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "CreateContainer"},
-    {M_GET | M_HEAD, LVL_CONTAINER, "container", NULL, NULL, op_container_props,
-     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerProperties"},
-    {M_DELETE, LVL_CONTAINER, "container", NULL, NULL, op_delete_container,
-     {AUTH_LEVEL_CONTAINER, "d", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainer"},
-    {M_GET | M_HEAD, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_get,
-     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerMetadata"},
-    {M_PUT, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_set,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerMetadata"},
-    {M_GET | M_HEAD, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_get,
-     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetContainerACL"},
-    {M_PUT, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_set,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetContainerACL"},
-    /* Container-level WORM controls are management-plane acts in Azure: the account key only. */
-    {M_PUT, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_set,
-     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerImmutabilityPolicy"},
-    {M_DELETE, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_delete,
-     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainerImmutabilityPolicy"},
-    {M_PUT, LVL_CONTAINER, "container", "legalhold", NULL, op_container_legal_hold,
-     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerLegalHold"},
-    {M_PUT, LVL_CONTAINER, "container", "undelete", NULL, op_restore_container,
-     {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "RestoreContainer"},
-    /* Leases: break takes 'w' or 'd'; acquire, renew, change and release take 'w' (§3.8). */
-    {M_PUT, LVL_CONTAINER, "container", "lease", api_is_lease_break, op_lease_container,
-     {AUTH_LEVEL_CONTAINER, "wd", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "BreakLeaseContainer"},
-    {M_PUT, LVL_CONTAINER, "container", "lease", NULL, op_lease_container,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseContainer"},
-    {M_GET, LVL_CONTAINER, "container", "list", NULL, op_list_blobs,
-     {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "ListBlobs"},
-    {M_POST, LVL_CONTAINER, "container", "batch", NULL, op_batch,
-     {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "ContainerBatch"},
-    {M_GET, LVL_CONTAINER, "container", "blobs", NULL, op_find_blobs,
-     {AUTH_LEVEL_CONTAINER, "f", AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "FindBlobsByTagsInContainer"},
-    /* blob */
-    {M_GET | M_HEAD, LVL_BLOB, "account", "properties", NULL, op_account_info,
-     {AUTH_LEVEL_OBJECT, ANY_SAS_LETTER, AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
-    {M_PUT, LVL_BLOB, NULL, NULL, is_block_blob_put, op_put_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlob"},
-    {M_PUT, LVL_BLOB, NULL, NULL, is_append_blob_put, op_put_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "CreateAppendBlob"},
-    {M_PUT, LVL_BLOB, NULL, NULL, api_is_put_blob_from_url, op_put_blob_from_url,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlobFromURL"},
-    {M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob, op_copy_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "CopyBlob"},
-    {M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob_sync, op_copy_blob_sync,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "CopyBlobFromURL"},
-    {M_PUT, LVL_BLOB, NULL, "copy", NULL, op_abort_copy,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "AbortCopyBlob"},
-    {M_GET | M_HEAD, LVL_BLOB, NULL, NULL, NULL, op_get_blob,
-     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlob"},
-    {M_DELETE, LVL_BLOB, NULL, NULL, NULL, op_delete_blob,
-     {AUTH_LEVEL_OBJECT, "dx", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteBlob", R_ADDRESSABLE | R_BATCH},
-    {M_PUT, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_set,
-     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetImmutabilityPolicy", R_ADDRESSABLE},
-    {M_DELETE, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_delete,
-     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteImmutabilityPolicy", R_ADDRESSABLE},
-    {M_PUT, LVL_BLOB, NULL, "legalhold", NULL, op_blob_legal_hold,
-     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetLegalHold", R_ADDRESSABLE},
-    {M_PUT, LVL_BLOB, NULL, "snapshot", NULL, op_snapshot_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SnapshotBlob"},
-    {M_PUT, LVL_BLOB, NULL, "undelete", NULL, op_undelete_blob,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "UndeleteBlob"},
-    {M_GET | M_HEAD, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_get,
-     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlobMetadata"},
-    {M_PUT, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_set,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobMetadata"},
-    {M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobProperties"},
-    {M_PUT, LVL_BLOB, NULL, "tier", NULL, op_set_blob_tier,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobTier", R_ADDRESSABLE | R_BATCH},
-    /* before PutBlock: the same shape, told apart by x-ms-copy-source */
-    {M_PUT, LVL_BLOB, NULL, "block", api_has_copy_source, op_put_block_from_url,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlockFromURL"},
-    {M_PUT, LVL_BLOB, NULL, "block", NULL, op_put_block,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlock"},
-    {M_PUT, LVL_BLOB, NULL, "blocklist", NULL, op_put_block_list,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "PutBlockList"},
-    {M_PUT, LVL_BLOB, NULL, "appendblock", api_has_copy_source, op_append_block_from_url,
-     {AUTH_LEVEL_OBJECT, "aw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "AppendBlockFromURL"},
-    {M_PUT, LVL_BLOB, NULL, "appendblock", NULL, op_append_block,
-     {AUTH_LEVEL_OBJECT, "aw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "AppendBlock"},
-    {M_PUT, LVL_BLOB, NULL, "seal", NULL, op_seal_blob,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SealBlob"},
-    {M_PUT, LVL_BLOB, NULL, "lease", api_is_lease_break, op_lease_blob,
-     {AUTH_LEVEL_OBJECT, "wd", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "BreakLeaseBlob"},
-    {M_PUT, LVL_BLOB, NULL, "lease", NULL, op_lease_blob,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseBlob"},
-    {M_GET, LVL_BLOB, NULL, "blocklist", NULL, op_get_block_list,
-     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlockList"},
-    {M_PUT, LVL_BLOB, NULL, "tags", NULL, op_set_blob_tags,
-     {AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "SetBlobTags", R_ADDRESSABLE},
-    {M_GET, LVL_BLOB, NULL, "tags", NULL, op_get_blob_tags,
-     {AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetBlobTags"},
-};
-#pragma GCC diagnostic pop
-/* clang-format on */
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -694,26 +561,6 @@ same_opt(const char *want, const char *have)
 }
 
 static int
-is_blob_put(struct api_req *q, const char *type)
-{
-    const char *t = api_header(q, "x-ms-blob-type");
-
-    return t != NULL && strcasecmp(t, type) == 0 && api_header(q, "x-ms-copy-source") == NULL;
-}
-
-static int
-is_block_blob_put(struct api_req *q)
-{
-    return is_blob_put(q, "BlockBlob");
-}
-
-static int
-is_append_blob_put(struct api_req *q)
-{
-    return is_blob_put(q, "AppendBlob");
-}
-
-static int
 find_route(struct api_req *q)
 {
     enum level lvl = q->blob ? LVL_BLOB : q->container ? LVL_CONTAINER : LVL_SERVICE;
@@ -726,8 +573,8 @@ find_route(struct api_req *q)
     /* "restype=container" is how container operations are told apart from blob ones. */
     if (lvl == LVL_CONTAINER && restype == NULL)
         return api_fail(q, E_InvalidUri);
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
+    for (size_t i = 0; i < api_nroutes; i++) {
+        const struct route *r = &api_routes[i];
         if (r->level != lvl || !same_opt(r->restype, restype) || !same_opt(r->comp, comp))
             continue;
         shape = 1;
@@ -817,18 +664,14 @@ static int
 begin_data(struct api_req *q)
 {
     const char *md5 = api_header(q, "Content-MD5"), *crc = api_header(q, "x-ms-content-crc64");
-    uint64_t limit = q->route->handler == op_put_block      ? MAX_BLOCK
-                     : q->route->handler == op_append_block ? MAX_APPEND
-                                                            : MAX_PUT_BLOB;
     unsigned char tmp[16];
     int err;
 
     if (!q->h->has_content_length)
         return api_fail(q, E_MissingContentLengthHeader);
-    if (q->h->content_length > limit)
+    if (q->h->content_length > q->route->body_max)
         return api_fail(q, E_RequestBodyTooLarge);
-    /* Create Append Blob takes no content. */
-    if (q->h->content_length != 0 && q->route->handler == op_put_blob && is_append_blob_put(q))
+    if (q->h->content_length != 0 && (q->route->flags & R_NO_CONTENT))
         return api_fail_header(q, E_InvalidHeaderValue, "Content-Length",
                                api_header(q, "Content-Length"));
     if (md5 && crc)
@@ -947,15 +790,15 @@ front_gate(struct api_req *q)
     }
     if (authenticate(q) != 0)
         return -1;
-    if (q->secondary && q->route->writes)
+    if (q->secondary && (q->route->flags & R_WRITES))
         return api_fail(q, E_InsufficientAccountPermissions);
-    if (q->container != NULL && !q->have_container && q->route->handler != op_create_container &&
-        q->route->handler != op_restore_container && q->route->handler != op_account_info)
+    if (q->container != NULL && !q->have_container && !(q->route->flags & R_ANY_CONTAINER))
         return api_fail(q, E_ContainerNotFound);
-    if (q->route->writes && q->route->level == LVL_BLOB && !(q->route->flags & R_ADDRESSABLE) &&
+    if ((q->route->flags & R_WRITES) && q->route->level == LVL_BLOB &&
+        !(q->route->flags & R_ADDRESSABLE) &&
         (api_query(q, "snapshot") != NULL || api_query(q, "versionid") != NULL))
         return api_fail(q, E_InvalidOperation);   /* snapshots and versions are read-only */
-    if (q->route->writes &&
+    if ((q->route->flags & R_WRITES) &&
         (store_failed(q->srv->store) || meta_failed(q->srv->meta)))
         return api_fail(q, E_InternalError);
     return 0;
@@ -997,7 +840,7 @@ app_begin(void *ctx, struct http_req *h)
     case BODY_XML:
         if (!q->h->has_content_length)
             api_fail(q, E_MissingContentLengthHeader);
-        else if (q->h->content_length > XML_BODY_LIMIT)
+        else if (q->h->content_length > q->route->body_max)
             api_fail(q, E_RequestBodyTooLarge);
         else
             return HTTP_BODY;
@@ -1018,7 +861,7 @@ app_body(void *ctx, struct http_req *h, const char *p, size_t n)
 
     q->received += n;
     if (q->route->body == BODY_XML) {
-        if (q->received > XML_BODY_LIMIT) {
+        if (q->received > q->route->body_max) {
             api_fail(q, E_RequestBodyTooLarge);
             return respond(q);
         }
