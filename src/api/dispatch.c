@@ -15,19 +15,19 @@
  *   6. the body: XML bodies are buffered (bounded); data bodies stream into a needle while their
  *      MD5 (and CRC64 when sent) is computed; transactional checksums are verified at the end.
  *   7. the handler; then the headers every response carries.
+ *
+ * This file is the request side: parsing, routing, authentication, the shared checks and the
+ * body.  What a response looks like is respond.c's, the conditional headers are conditions.c's,
+ * x-ms-meta-* is metadata.c's, and the routes and their facts are routes.c's.
  */
 #include "api/api_int.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 
 #include "api/parse.h"
-#include "api/tagexpr.h"
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
@@ -37,7 +37,7 @@
 
 #define DEFAULT_VERSION  "2026-10-06"
 
-/* ---- small helpers -------------------------------------------------------------------- */
+/* ---- reading the request -------------------------------------------------------------------- */
 
 const char *
 api_query(const struct api_req *q, const char *name)
@@ -65,185 +65,6 @@ api_header_prefix_present(const struct api_req *q, const char *prefix)
     return 0;
 }
 
-void
-api_status(struct api_req *q, int status)
-{
-    http_resp_status(q->h, status);
-    q->responded = 1;
-}
-
-void
-api_hdr(struct api_req *q, const char *name, const char *value)
-{
-    http_resp_header(q->h, name, value);
-}
-
-void
-api_hdr_u64(struct api_req *q, const char *name, uint64_t v)
-{
-    char t[24];
-
-    snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
-    api_hdr(q, name, t);
-}
-
-void
-api_hdr_time(struct api_req *q, const char *name, int64_t ticks)
-{
-    char t[30];
-
-    fmt_rfc1123(ticks, t);
-    api_hdr(q, name, t);
-}
-
-void
-fmt_etag(uint64_t etag, char out[19])
-{
-    snprintf(out, 19, "0x%016llX", (unsigned long long)etag);
-}
-
-void
-api_hdr_etag(struct api_req *q, uint64_t etag)
-{
-    char t[19], quoted[22];
-
-    fmt_etag(etag, t);
-    snprintf(quoted, sizeof(quoted), "\"%s\"", t);
-    api_hdr(q, "ETag", quoted);
-}
-
-void
-api_hdr_md5(struct api_req *q, const char *name, const unsigned char md5[16])
-{
-    char t[BASE64_LEN(16) + 1];
-
-    base64_encode(md5, 16, t);
-    api_hdr(q, name, t);
-}
-
-static void
-free_buf_mem(void *p)
-{
-    free(p);
-}
-
-void
-api_body_xml(struct api_req *q, struct buf *b)
-{
-    size_t n;
-    char *p;
-
-    if (!buf_ok(b)) {
-        buf_free(b);
-        api_fail(q, E_InternalError);
-        return;
-    }
-    p = buf_steal(b, &n);
-    if (p == NULL || arena_on_free(q->a, free_buf_mem, p) != 0) {
-        free(p);
-        api_fail(q, E_InternalError);
-        return;
-    }
-    api_hdr(q, "Content-Type", "application/xml");
-    if (q->head)
-        http_resp_length_only(q->h, n);
-    else
-        http_resp_body(q->h, p, n);
-}
-
-/* Describes an error: status, x-ms-error-code, and (except for HEAD and 304) the XML body. */
-static int
-respond_error(struct api_req *q, int status, const char *code, const char *message,
-              const char *extra_xml)
-{
-    struct buf b = BUF_INIT;
-    char now[29];
-
-    http_resp_status(q->h, status);
-    q->responded = 1;
-    api_hdr(q, "x-ms-error-code", code);
-    if (status >= 400 && status != 304 && !q->head) {
-        fmt_iso8601_7(ticks_now(), now);
-        buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Error><Code>");
-        buf_puts(&b, code);
-        buf_puts(&b, "</Code><Message>");
-        xml_text(&b, message, strlen(message));
-        buf_printf(&b, "\nRequestId:%s\nTime:%s</Message>", q->request_id, now);
-        if (extra_xml != NULL)
-            buf_puts(&b, extra_xml);
-        buf_puts(&b, "</Error>");
-        api_body_xml(q, &b);
-    } else {
-        http_resp_body(q->h, "", 0);
-    }
-    return -1;
-}
-
-int
-api_fail(struct api_req *q, enum az_error e)
-{
-    return respond_error(q, az_error_status(e), az_error_code(e), az_error_message(e), NULL);
-}
-
-static int
-fail_with(struct api_req *q, enum az_error e, const char *const *kv)
-{
-    struct buf x = BUF_INIT;
-    char *s;
-
-    for (; kv[0] != NULL; kv += 2)
-        if (kv[1] != NULL)
-            xml_elem(&x, kv[0], kv[1]);
-    s = buf_ok(&x) && x.p ? arena_strdup(q->a, x.p) : NULL;
-    buf_free(&x);
-    return respond_error(q, az_error_status(e), az_error_code(e), az_error_message(e), s);
-}
-
-int
-api_fail_header(struct api_req *q, enum az_error e, const char *name, const char *value)
-{
-    const char *kv[] = {"HeaderName", name, "HeaderValue", value ? value : "", NULL};
-
-    return fail_with(q, e, kv);
-}
-
-int
-api_fail_query(struct api_req *q, enum az_error e, const char *name, const char *value,
-               const char *reason)
-{
-    const char *kv[] = {"QueryParameterName", name, "QueryParameterValue", value ? value : "",
-                        "Reason", reason, NULL};
-
-    return fail_with(q, e, kv);
-}
-
-int
-api_fail_xml_node(struct api_req *q, const char *name, const char *value)
-{
-    const char *kv[] = {"XmlNodeName", name, "XmlNodeValue", value ? value : "", NULL};
-
-    return fail_with(q, E_InvalidXmlNodeValue, kv);
-}
-
-int
-api_fail_io(struct api_req *q, int err)
-{
-    if (err == ENOSPC)
-        return respond_error(q, 503, "ServerBusy", "Insufficient disk space on the server.", NULL);
-    log_error("request %s: %s: %s", q->request_id, q->route ? q->route->name : "-",
-              err > 0 ? strerror(err) : "metadata store error");
-    return api_fail(q, E_InternalError);
-}
-
-int
-api_commit(struct api_req *q, struct meta_txn *t)
-{
-    int rc = t == NULL ? META_EIO : meta_commit(q->srv->meta, t);
-
-    meta_txn_free(t);
-    return rc == 0 ? 0 : api_fail_io(q, rc);
-}
-
 struct has_ctx {
     const char *what;
 };
@@ -262,154 +83,6 @@ api_include_has(const char *list, const char *what)
     struct has_ctx h = {what};
 
     return list != NULL && list_each(list, item_is, &h) != 0;
-}
-
-/* ---- metadata headers ------------------------------------------------------------------ */
-
-#define META_PREFIX     "x-ms-meta-"
-#define META_LIMIT      8192
-
-int
-api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out)
-{
-    const struct http_req *h = q->h;
-    size_t cnt = 0, total = 0, plen = strlen(META_PREFIX);
-    struct meta_pair *m;
-
-    *n = 0;
-    *out = NULL;
-    for (size_t i = 0; i < h->nheaders; i++)
-        if (strncasecmp(h->headers[i].name, META_PREFIX, plen) == 0)
-            cnt++;
-    if (cnt == 0)
-        return 0;
-    if ((m = arena_alloc(q->a, sizeof(*m) * cnt)) == NULL)
-        return api_fail(q, E_InternalError);
-    cnt = 0;
-    for (size_t i = 0; i < h->nheaders; i++) {
-        const char *name = h->headers[i].name + plen;
-        if (strncasecmp(h->headers[i].name, META_PREFIX, plen) != 0)
-            continue;
-        if (*name == '\0')
-            return api_fail(q, E_EmptyMetadataKey);
-        if (!metadata_name_valid(name, strlen(name)))
-            return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
-        for (size_t j = 0; j < cnt; j++)
-            if (strcasecmp(m[j].name, name) == 0)
-                return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
-        /* Control characters, invalid UTF-8, what XML cannot carry: never stored. */
-        if (!header_text_valid(h->headers[i].value, strlen(h->headers[i].value)))
-            return api_fail_header(q, E_InvalidHeaderValue, h->headers[i].name, NULL);
-        total += strlen(name) + strlen(h->headers[i].value);
-        if (total > META_LIMIT)
-            return api_fail(q, E_MetadataTooLarge);
-        m[cnt].name = name;
-        m[cnt].value = h->headers[i].value;
-        cnt++;
-    }
-    *n = cnt;
-    *out = m;
-    return 0;
-}
-
-void
-api_put_metadata_headers(struct api_req *q, size_t n, const struct meta_pair *m)
-{
-    char name[600];
-
-    for (size_t i = 0; i < n; i++) {
-        snprintf(name, sizeof(name), META_PREFIX "%s", m[i].name);
-        api_hdr(q, name, m[i].value);
-    }
-}
-
-void
-api_xml_metadata(struct buf *b, size_t n, const struct meta_pair *m)
-{
-    buf_puts(b, "<Metadata>");
-    for (size_t i = 0; i < n; i++)
-        xml_elem(b, m[i].name, m[i].value);
-    buf_puts(b, "</Metadata>");
-}
-
-/* ---- conditions (§5.1) ----------------------------------------------------------------- */
-
-int
-api_etag_matches(const char *cond, uint64_t etag)
-{
-    char t[19];
-    size_t n = strlen(cond);
-
-    if (strcmp(cond, "*") == 0)
-        return 1;
-    if (n >= 2 && cond[0] == '"' && cond[n - 1] == '"') {
-        cond++;
-        n -= 2;
-    }
-    fmt_etag(etag, t);
-    return n == strlen(t) && strncmp(cond, t, n) == 0;
-}
-
-int
-api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modified, int read,
-                     int create_only_409)
-{
-    const char *im = api_header(q, "If-Match"), *inm = api_header(q, "If-None-Match");
-    const char *ims = api_header(q, "If-Modified-Since");
-    const char *ius = api_header(q, "If-Unmodified-Since");
-    int64_t t, mod_s = modified / TICKS_PER_SEC;
-    int inm_hit = 0, ims_fail = 0;
-
-    if ((im && strchr(im, ',')) || (inm && strchr(inm, ',')))
-        return api_fail(q, E_MultipleConditionHeadersNotSupported);
-    if (ims && parse_http_date(ims, &t) != 0)
-        ims = NULL;   /* HTTP: an invalid date is ignored */
-    else if (ims)
-        ims_fail = exists && mod_s <= t / TICKS_PER_SEC;
-    if (!exists) {
-        if (im != NULL)
-            return api_fail(q, E_ConditionNotMet);
-        return 0;
-    }
-    if (im != NULL && !api_etag_matches(im, etag))
-        return api_fail(q, E_ConditionNotMet);
-    if (ius && parse_http_date(ius, &t) == 0 && mod_s > t / TICKS_PER_SEC)
-        return api_fail(q, E_ConditionNotMet);
-    if (inm != NULL) {
-        if (strcmp(inm, "*") == 0) {
-            if (read)
-                return api_fail(q, E_UnsatisfiableCondition);
-            return api_fail(q, create_only_409 ? E_BlobAlreadyExists : E_ConditionNotMet);
-        }
-        inm_hit = api_etag_matches(inm, etag);
-    }
-    if (read) {
-        if (inm_hit && !(ims && !ims_fail)) {
-            respond_error(q, 304, "ConditionNotMet", "", NULL);
-            return -1;
-        }
-        if (ims_fail && !(inm && !inm_hit)) {
-            respond_error(q, 304, "ConditionNotMet", "", NULL);
-            return -1;
-        }
-        return 0;
-    }
-    if (inm_hit || ims_fail)
-        return api_fail(q, E_ConditionNotMet);
-    return 0;
-}
-
-int
-api_check_if_tags(struct api_req *q, const struct blob_rec *r)
-{
-    const char *cond = api_header(q, "x-ms-if-tags"), *why = NULL;
-    struct tagexpr *e;
-
-    if (cond == NULL)
-        return 0;
-    if ((e = tagexpr_parse(q->a, cond, TAGEXPR_IF_TAGS, &why)) == NULL)
-        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-if-tags", cond);
-    return tagexpr_eval(e, r->ntags, r->tags, q->container) ? 0 : api_fail(q, E_ConditionNotMet);
 }
 
 /* ---- request parsing -------------------------------------------------------------------- */
@@ -654,9 +327,9 @@ refused:
     }
     log_info("request %s: %s %s refused: %s", q->request_id, q->h->method, q->h->path,
              q->auth.code ? q->auth.code : "?");
-    return respond_error(q, q->auth.status ? q->auth.status : 403,
-                         q->auth.code ? q->auth.code : "AuthenticationFailed",
-                         q->auth.message ? q->auth.message : "Authentication failed.", extra);
+    return api_respond_error(q, q->auth.status ? q->auth.status : 403,
+                             q->auth.code ? q->auth.code : "AuthenticationFailed",
+                             q->auth.message ? q->auth.message : "Authentication failed.", extra);
 }
 
 /* Prepares to receive a data body: Content-Length rules, checksum headers, the needle. */
@@ -706,7 +379,7 @@ end_data(struct api_req *q)
         const char *kv[] = {"UserSpecifiedMd5", md5, "ServerCalculatedMd5", got, NULL};
         store_write_abort(w);
         base64_encode(q->body_md5, 16, got);
-        return fail_with(q, E_Md5Mismatch, kv);
+        return api_fail_details(q, E_Md5Mismatch, kv);
     }
     if (crc) {
         crc64_to_le(q->crc64, le);
