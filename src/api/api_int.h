@@ -59,6 +59,14 @@ void api_blob_unlock(struct api_req *q, unsigned stripe);
 int api_blob_load(struct api_req *q, struct blob_rec *r);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
 const char *api_blob_type_name(uint8_t type);
+/* Reads [off, off + len) of a record's content (every needle chunk's CRC verified, compacted
+ * needles followed), feeding a needle writer and/or hashes (each may be NULL).  0 or an errno
+ * value (copy_source.c). */
+int api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
+                     struct needle_writer *w, MD5_CTX *md5, uint64_t *crc);
+/* Writes the content of blocks[0..n) into one new needle, *out (pending until store_release(),
+ * not durable until store_sync()).  0, or -1 (described) (append.c). */
+int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
 
 /* ---- shared checks ---------------------------------------------------------------------- */
 
@@ -139,6 +147,25 @@ int api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_re
 /* Adds (add != 0) or removes the purge entry of a soft-deleted record at key.  0 or -1. */
 int api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const char *key,
                    size_t klen, int add);
+/* api_purge_mark() for the addressed blob's own record (kind 0) or one of its snapshots ('S') or
+ * versions ('V'). */
+int api_purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
+                        int64_t purge_at, int add);
+/* 1 when r is soft-deleted and its retention ran out: as good as gone (purge is due). */
+int api_blob_expired(const struct blob_rec *r, int64_t now);
+/* A snapshot ('S') or previous version ('V') of the addressed blob. */
+struct blob_sub {
+    char kind;
+    int64_t id;
+    struct blob_rec r;
+};
+/* The snapshots and versions of the addressed blob (all of them, deleted ones included), in the
+ * request arena.  0, or -1 (described). */
+int api_blob_subs(struct api_req *q, struct blob_sub **out, size_t *n);
+/* Removes one snapshot or version in t: soft delete (purge_at != 0, not permanent) marks it and
+ * keeps it until purge, else it goes.  0, or -1 (described). */
+int api_remove_sub(struct api_req *q, struct meta_txn *t, struct blob_sub *s, int64_t purge_at,
+                   int permanent);
 /* ISO 8601 with 7 fraction digits, in the request arena (snapshot and version ids). */
 const char *fmt_id(struct api_req *q, int64_t id);
 
@@ -168,9 +195,6 @@ void op_put_block(struct api_req *q);
 void op_put_block_list(struct api_req *q);
 void op_append_block(struct api_req *q);
 void op_append_block_from_url(struct api_req *q);
-/* Writes the content of blocks[0..n) into one new needle, *out (pending until store_release(),
- * not durable until store_sync()).  0, or -1 (described). */
-int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
 void op_seal_blob(struct api_req *q);
 void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);
@@ -207,7 +231,7 @@ void api_xml_tier(struct buf *b, const struct blob_rec *r);
  * BlobArchived described and -1; else 0. */
 int api_tier_content_gate(struct api_req *q, const struct blob_rec *r);
 
-/* ---- copies (copy.c) ------------------------------------------------------------------- */
+/* ---- copies (copy.c, copy_source.c, copy_pool.c) ----------------------------------------- */
 
 /* Route discriminators: Copy Blob (x-ms-copy-source, no x-ms-blob-type), its synchronous form
  * (x-ms-requires-sync: true), Put Blob From URL (BlockBlob + x-ms-copy-source), and the
