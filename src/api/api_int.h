@@ -1,9 +1,8 @@
 /*
- * api_int.h -- what the dispatcher and the handlers share: the per-request state, the route
- * table's row, and the response helpers.  Private to api/.
- *
- * Handlers read as straight lines: a helper that fails has already described the error response
- * (api_fail) and returns -1, so a handler is a sequence of `if (helper(q, ...) != 0) return;`.
+ * api_int.h -- what the handlers share, private to api/.  The request, the response and the
+ * conditions have headers of their own (request_int.h, respond_int.h, conditions_int.h), included
+ * here; the rest are helpers of one operation group used by others, and the handlers the route
+ * table (routes.c) names.
  */
 #ifndef COBALT_API_INT_H
 #define COBALT_API_INT_H
@@ -11,108 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/md5.h>
-
-#include "api/api.h"
-#include "api/errors.h"
+#include "api/conditions_int.h"
+#include "api/request_int.h"
+#include "api/respond_int.h"
 #include "meta/meta.h"
 #include "store/store.h"
 #include "util/buf.h"
 
-struct api_req;
-
-enum level { LVL_SERVICE, LVL_CONTAINER, LVL_BLOB };
-enum body_kind { BODY_NONE, BODY_XML, BODY_DATA };
-
-#define M_GET    0x01
-#define M_HEAD   0x02
-#define M_PUT    0x04
-#define M_DELETE 0x08
-#define M_POST   0x10
-
-struct route {
-    unsigned methods;                 /* M_* bits */
-    enum level level;
-    const char *restype, *comp;       /* required values; NULL = must be absent */
-    int (*applies)(struct api_req *q);/* extra discriminator (a header), or NULL */
-    void (*handler)(struct api_req *q);
-    struct auth_need need;
-    enum body_kind body;
-    int writes;                       /* refused while the store has failed (V4) */
-    const char *name;                 /* for logs */
-    unsigned flags;                   /* R_* */
-};
-#define R_ADDRESSABLE 0x01   /* a write that may name ?snapshot= / ?versionid= (else 400) */
-#define R_BATCH       0x02   /* may be a Blob Batch part (Delete Blob, Set Blob Tier; §2.8) */
-
-struct qparam {
-    const char *name, *value;         /* decoded */
-};
-
-struct api_req {
-    struct server *srv;
-    struct http_req *h;
-    struct arena *a;
-    const struct route *route;
-    int head;                         /* HEAD: headers only */
-    char request_id[37];
-    const char *version;              /* x-ms-version to echo */
-
-    const char *account;
-    const struct auth_account *acct;
-    int secondary;
-    const char *container;            /* decoded, NULL at service level */
-    const char *blob;                 /* decoded, NULL unless a blob is addressed */
-    size_t blob_len;
-    struct qparam *q;
-    size_t nq;
-    struct auth_kv *rawq;
-    size_t nrawq;
-
-    int have_container;
-    struct container_rec cont;
-    struct auth_result auth;
-
-    /* Body. */
-    struct buf xml;                   /* BODY_XML: the whole body (bounded) */
-    struct needle_writer *writer;     /* BODY_DATA: streamed into a needle */
-    struct extent ext;                /* BODY_DATA: the finished needle (ext.len == 0: empty) */
-    MD5_CTX md5;
-    uint64_t crc64;
-    uint64_t received;
-    unsigned char body_md5[16];
-
-    int responded;
-    const char *account_seg;          /* batch part: the account its path leaves out, or NULL */
-};
-
-/* ---- helpers (dispatch.c) ------------------------------------------------------------- */
-
-const char *api_query(const struct api_req *q, const char *name);   /* decoded value or NULL */
-const char *api_header(const struct api_req *q, const char *name);
-
-/* Describes an error response; returns -1 so helpers can `return api_fail(...)`. */
-int api_fail(struct api_req *q, enum az_error e);
-/* InvalidHeaderValue / InvalidQueryParameterValue / MissingRequiredHeader with their details. */
-int api_fail_header(struct api_req *q, enum az_error e, const char *name, const char *value);
-int api_fail_query(struct api_req *q, enum az_error e, const char *name, const char *value,
-                   const char *reason);
-/* 400 InvalidXmlNodeValue naming the node (XmlNodeName/XmlNodeValue details). */
-int api_fail_xml_node(struct api_req *q, const char *name, const char *value);
-/* Maps an errno / META_* result of a failed write or read to 500/503 and describes it. */
-int api_fail_io(struct api_req *q, int err);
-
-void api_status(struct api_req *q, int status);
-void api_hdr(struct api_req *q, const char *name, const char *value);
-void api_hdr_u64(struct api_req *q, const char *name, uint64_t v);
-void api_hdr_time(struct api_req *q, const char *name, int64_t ticks);
-void api_hdr_etag(struct api_req *q, uint64_t etag);
-void api_hdr_md5(struct api_req *q, const char *name, const unsigned char md5[16]);
-/* Body from a buf: ownership of its memory moves to the request. */
-void api_body_xml(struct api_req *q, struct buf *b);
-
-/* "0x8DC..." form (no quotes) into out[19]. */
-void fmt_etag(uint64_t etag, char out[19]);
+/* ---- metadata headers (metadata.c) ------------------------------------------------------- */
 
 /* Metadata from x-ms-meta-* request headers (validated: InvalidMetadata, EmptyMetadataKey,
  * MetadataTooLarge).  0 or -1 (response described). */
@@ -120,20 +25,7 @@ int api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out);
 void api_put_metadata_headers(struct api_req *q, size_t n, const struct meta_pair *m);
 void api_xml_metadata(struct buf *b, size_t n, const struct meta_pair *m);
 
-/* An If-Match / If-None-Match value ("*", or one ETag, quoted or not) against an ETag. */
-int api_etag_matches(const char *cond, uint64_t etag);
-
-/*
- * Conditional headers (§5.1) against a resource's ETag and Last-Modified; exists == 0 when the
- * resource is missing.  read != 0 for GET/HEAD semantics (304).  0 to proceed, -1 when the
- * response (412/304/400/409) is described.  create_only_409: If-None-Match: * on an existing
- * resource gives 409 BlobAlreadyExists (creating operations).
- */
-int api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modified, int read,
-                         int create_only_409);
-
-/* 1 when the comma-separated list (an include= value) holds `what`. */
-int api_include_has(const char *list, const char *what);
+/* ---- shared helpers --------------------------------------------------------------------- */
 
 /* Counts blob content made unreachable by a committed delete or overwrite (compaction's trigger). */
 static inline void
@@ -141,9 +33,6 @@ api_freed(struct api_req *q, uint64_t bytes)
 {
     __atomic_add_fetch(&q->srv->freed_bytes, bytes, __ATOMIC_RELAXED);
 }
-
-/* Commits a txn (M1), turning failures into 500/503.  0 or -1.  Frees t. */
-int api_commit(struct api_req *q, struct meta_txn *t);
 
 /* ---- blob write helpers (blob.c) ----------------------------------------------------- */
 
@@ -170,13 +59,17 @@ void api_blob_unlock(struct api_req *q, unsigned stripe);
 int api_blob_load(struct api_req *q, struct blob_rec *r);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
 const char *api_blob_type_name(uint8_t type);
+/* Reads [off, off + len) of a record's content (every needle chunk's CRC verified, compacted
+ * needles followed), feeding a needle writer and/or hashes (each may be NULL).  0 or an errno
+ * value (copy_source.c). */
+int api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
+                     struct needle_writer *w, MD5_CTX *md5, uint64_t *crc);
+/* Writes the content of blocks[0..n) into one new needle, *out (pending until store_release(),
+ * not durable until store_sync()).  0, or -1 (described) (append.c). */
+int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
 
 /* ---- shared checks ---------------------------------------------------------------------- */
 
-/* A random (version 4) GUID, e.g. for request, lease and copy ids. */
-void api_new_guid(char out[37]);
-/* x-ms-if-tags against a record's tags: 0, or -1 with 412 ConditionNotMet / 400 described. */
-int api_check_if_tags(struct api_req *q, const struct blob_rec *r);
 /* Container operations honour only the date conditions (§5.1).  0 or -1 (412 described). */
 int api_container_dates(struct api_req *q, const struct container_rec *c);
 /* Adds the put of the addressed container's record to t. */
@@ -254,10 +147,28 @@ int api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_re
 /* Adds (add != 0) or removes the purge entry of a soft-deleted record at key.  0 or -1. */
 int api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const char *key,
                    size_t klen, int add);
+/* api_purge_mark() for the addressed blob's own record (kind 0) or one of its snapshots ('S') or
+ * versions ('V'). */
+int api_purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
+                        int64_t purge_at, int add);
+/* 1 when r is soft-deleted and its retention ran out: as good as gone (purge is due). */
+int api_blob_expired(const struct blob_rec *r, int64_t now);
+/* A snapshot ('S') or previous version ('V') of the addressed blob. */
+struct blob_sub {
+    char kind;
+    int64_t id;
+    struct blob_rec r;
+};
+/* The snapshots and versions of the addressed blob (all of them, deleted ones included), in the
+ * request arena.  0, or -1 (described). */
+int api_blob_subs(struct api_req *q, struct blob_sub **out, size_t *n);
+/* Removes one snapshot or version in t: soft delete (purge_at != 0, not permanent) marks it and
+ * keeps it until purge, else it goes.  0, or -1 (described). */
+int api_remove_sub(struct api_req *q, struct meta_txn *t, struct blob_sub *s, int64_t purge_at,
+                   int permanent);
 /* ISO 8601 with 7 fraction digits, in the request arena (snapshot and version ids). */
 const char *fmt_id(struct api_req *q, int64_t id);
-/* 1 when some request header name starts with prefix (case-insensitive). */
-int api_header_prefix_present(const struct api_req *q, const char *prefix);
+
 
 /* Immutability (immutability.c): the x-ms-immutability-policy-* / x-ms-legal-hold request headers
  * of uploads into r (0 or -1 described), and the same as response headers. */
@@ -284,9 +195,6 @@ void op_put_block(struct api_req *q);
 void op_put_block_list(struct api_req *q);
 void op_append_block(struct api_req *q);
 void op_append_block_from_url(struct api_req *q);
-/* Writes the content of blocks[0..n) into one new needle, *out (pending until store_release(),
- * not durable until store_sync()).  0, or -1 (described). */
-int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
 void op_seal_blob(struct api_req *q);
 void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);
@@ -310,25 +218,6 @@ void op_find_blobs(struct api_req *q);
 
 /* ---- Blob Batch (batch.c) and access tiers (tier.c) ----------------------------------- */
 
-/*
- * A request that arrived inside another one's body (a Blob Batch part) goes through the same steps
- * as a top-level request, in two calls so that the batch can look at every part's route before any
- * part runs (one parse of a part decides both what it is and what runs):
- *
- *   api_route_local() parses and routes it: the returned request's `route` is the row that will
- *     run, or NULL when the part was answered already (an unparsable or unroutable part: its error
- *     is described on h).  NULL return: out of memory (503 described on h).
- *   api_run_local() then authenticates and authorizes it, applies the shared checks, calls the
- *     handler (a route with a body gets 400) and adds the headers every response carries.
- *
- * `h` is a local request (http_req_local) in the outer request's arena; its response is described
- * on h.  The part inherits outer's x-ms-version when it sends none, and outer's peer address;
- * account_seg (raw, as in a path) names the account when the part's path leaves it out
- * ("/container/blob"), else NULL.
- */
-struct api_req *api_route_local(struct api_req *outer, struct http_req *h,
-                                const char *account_seg);
-void api_run_local(struct api_req *q);
 void op_batch(struct api_req *q);
 void op_set_blob_tier(struct api_req *q);
 
@@ -342,7 +231,7 @@ void api_xml_tier(struct buf *b, const struct blob_rec *r);
  * BlobArchived described and -1; else 0. */
 int api_tier_content_gate(struct api_req *q, const struct blob_rec *r);
 
-/* ---- copies (copy.c) ------------------------------------------------------------------- */
+/* ---- copies (copy.c, copy_source.c, copy_pool.c) ----------------------------------------- */
 
 /* Route discriminators: Copy Blob (x-ms-copy-source, no x-ms-blob-type), its synchronous form
  * (x-ms-requires-sync: true), Put Blob From URL (BlockBlob + x-ms-copy-source), and the

@@ -56,6 +56,28 @@ condition_header(struct api_req *q, const char *name, uint64_t *out)
     return 1;
 }
 
+int
+api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out)
+{
+    struct blob_rec tmp = {0};
+    struct needle_writer *w = NULL;
+    int err;
+
+    tmp.blocks = (struct block_ref *)blocks;
+    tmp.nblocks = n;
+    for (size_t i = 0; i < n; i++)
+        tmp.size += blocks[i].ext.len;
+    if ((err = store_write_begin(q->srv->store, tmp.size, &w)) != 0)
+        return api_fail_io(q, err);
+    if ((err = api_read_content(q, &tmp, 0, tmp.size, w, NULL, NULL)) != 0) {
+        store_write_abort(w);
+        return api_fail_io(q, err);
+    }
+    if ((err = store_write_finish(w, out)) != 0)
+        return api_fail_io(q, err);
+    return 0;
+}
+
 /* Loads the addressed append blob for a write.  1 ready, -1 (described). */
 static int
 load_append_blob(struct api_req *q, struct blob_rec *r)

@@ -598,3 +598,162 @@ op_blob_properties_set(struct api_req *q)
 {
     update_blob(q, 1);
 }
+
+/* ---- Delete Blob ----------------------------------------------------------------------- */
+
+void
+op_delete_blob(struct api_req *q)
+{
+    const char *ds = api_header(q, "x-ms-delete-snapshots"), *dt = api_query(q, "deletetype");
+    struct service_settings set;
+    struct blob_rec r;
+    struct blob_sub *subs = NULL;
+    struct meta_txn *t = NULL;
+    struct buf k = BUF_INIT;
+    size_t nsubs = 0, live_snaps = 0;
+    int64_t purge_at = 0, id;
+    int permanent = 0, exists, rc, addressed, removed_current = 0;
+    char kind;
+    unsigned stripe;
+
+    if (ds != NULL && strcasecmp(ds, "include") != 0 && strcasecmp(ds, "only") != 0) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
+        return;
+    }
+    if (dt != NULL) {
+        if (strcasecmp(dt, "permanent") != 0) {
+            api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
+                           "Only 'permanent' is supported.");
+            return;
+        }
+        permanent = 1;
+    }
+    if ((addressed = api_blob_address(q, &kind, &id)) < 0 || api_service_settings(q, &set) != 0)
+        return;
+    if (addressed && ds != NULL) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
+        return;
+    }
+    /* The route lets 'd' or 'x' in: a version needs 'x', everything else 'd' (§3.8). */
+    if (q->auth.kind == AUTH_SAS_ACCOUNT || q->auth.kind == AUTH_SAS_SERVICE) {
+        uint32_t need = addressed && kind == 'V' ? AUTH_P('x') : AUTH_P('d');
+        if (!(q->auth.perms & need)) {
+            api_fail(q, E_AuthorizationPermissionMismatch);
+            return;
+        }
+    }
+    if (permanent && !addressed) {
+        api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
+                       "Permanent delete applies to a snapshot or a version.");
+        return;
+    }
+    if (permanent && !set.allow_permanent_delete) {
+        api_fail(q, E_PermanentDeleteNotEnabled);
+        return;
+    }
+    if (permanent && q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))) {
+        api_fail(q, E_AuthorizationPermissionMismatch);   /* permanent delete needs 'y' */
+        return;
+    }
+    if (set.delete_retention_days > 0)
+        purge_at = ticks_now() + (int64_t)set.delete_retention_days * q->srv->day_ticks;
+    if (api_blob_lock(q, &stripe) != 0)
+        return;
+    if ((exists = api_blob_load(q, &r)) < 0 || api_blob_subs(q, &subs, &nsubs) != 0)
+        goto out;
+    if ((t = meta_txn_new()) == NULL) {
+        api_fail(q, E_InternalError);
+        goto out;
+    }
+    if (addressed) {
+        size_t i;
+        if (kind == 'V' && exists && r.version_id == id) {
+            /* The current version itself: the blob keeps only its previous versions. */
+            if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
+                goto out;
+            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+            if (!buf_ok(&k)) {
+                api_fail(q, E_InternalError);
+                goto out;
+            }
+            meta_txn_delete(t, k.p, k.len);
+            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
+                goto out;
+            removed_current = 1;
+        } else {
+            for (i = 0; i < nsubs && !(subs[i].kind == kind && subs[i].id == id); i++)
+                ;
+            if (i == nsubs || (subs[i].r.deleted && !permanent) || api_blob_expired(&subs[i].r, ticks_now())) {
+                api_fail(q, E_BlobNotFound);
+                goto out;
+            }
+            /* Snapshots and versions keep their own WORM protection (and conditions). */
+            if (api_blob_write_gate(q, 1, &subs[i].r, GATE_CONTENT) != 0)
+                goto out;
+            if (api_remove_sub(q, t, &subs[i], purge_at, permanent) != 0)
+                goto out;
+        }
+    } else {
+        if (!exists) {
+            api_fail(q, E_BlobNotFound);
+            goto out;
+        }
+        if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
+            goto out;
+        for (size_t i = 0; i < nsubs; i++)
+            live_snaps += subs[i].kind == 'S' && !subs[i].r.deleted;
+        if (live_snaps > 0 && ds == NULL) {
+            api_fail(q, E_SnapshotsPresent);
+            goto out;
+        }
+        /* Each snapshot removed with its blob keeps its own WORM protection. */
+        for (size_t i = 0; ds != NULL && i < nsubs; i++)
+            if (subs[i].kind == 'S' && !subs[i].r.deleted &&
+                (api_blob_immutability(q, &subs[i].r) != 0 ||
+                 api_remove_sub(q, t, &subs[i], purge_at, 0) != 0))
+                goto out;
+        if (ds == NULL || strcasecmp(ds, "include") == 0) {
+            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
+            if (!buf_ok(&k)) {
+                api_fail(q, E_InternalError);
+                goto out;
+            }
+            /* No current blob any more: out of the tag index (before r is marked deleted). */
+            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
+                goto out;
+            if (api_versioning(q)) {
+                /* The current record becomes a previous version (without its lease). */
+                struct blob_rec prev = r;
+                memset(&prev.lease, 0, sizeof(prev.lease));
+                if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev))
+                    goto out;
+                meta_txn_delete(t, k.p, k.len);
+            } else if (purge_at) {
+                r.deleted = ticks_now();
+                r.purge_at = purge_at;
+                if (api_put_blob_rec(q, t, &r) != 0 ||
+                    api_purge_mark_blob(q, t, 0, 0, purge_at, 1) != 0)
+                    goto out;
+            } else {
+                meta_txn_delete(t, k.p, k.len);
+            }
+            removed_current = 1;
+            if (api_drop_staged(q, t, &r) != 0)
+                goto out;
+        }
+    }
+    rc = api_commit(q, t);
+    t = NULL;
+    if (rc == 0) {
+        if (removed_current && !purge_at && !api_versioning(q))
+            api_freed(q, r.size);
+        api_status(q, 202);
+        api_hdr(q, "x-ms-delete-type-permanent",
+                purge_at && !permanent ? "false" : api_versioning(q) && removed_current ? "false"
+                                                                                       : "true");
+    }
+out:
+    meta_txn_free(t);
+    buf_free(&k);
+    api_blob_unlock(q, stripe);
+}

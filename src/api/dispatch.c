@@ -3,7 +3,8 @@
  *
  * Order for every request (protocol doc §1.1, §3.1, §5.1):
  *   1. x-ms-version syntax; path -> account, container, blob (decoded, validated); query decoded.
- *   2. route: (method, level, restype, comp, discriminating header) -> one row of `routes`.
+ *   2. route: (method, level, restype, comp, discriminating header) -> one row of the route table
+ *      (routes.c, which also holds each route's body limit, permissions and flags).
  *   3. the container record is loaded for container and blob routes (anonymous access needs its
  *      public access level; its id is the key prefix of its blobs).
  *   4. authentication and authorization, from the route's auth_need -- no handler can skip it.
@@ -14,19 +15,19 @@
  *   6. the body: XML bodies are buffered (bounded); data bodies stream into a needle while their
  *      MD5 (and CRC64 when sent) is computed; transactional checksums are verified at the end.
  *   7. the handler; then the headers every response carries.
+ *
+ * This file is the request side: parsing, routing, authentication, the shared checks and the
+ * body.  What a response looks like is respond.c's, the conditional headers are conditions.c's,
+ * x-ms-meta-* is metadata.c's, and the routes and their facts are routes.c's.
  */
 #include "api/api_int.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 
 #include "api/parse.h"
-#include "api/tagexpr.h"
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
@@ -35,142 +36,8 @@
 #include "util/xml.h"
 
 #define DEFAULT_VERSION  "2026-10-06"
-#define XML_BODY_LIMIT   (4u << 20)
-#define MAX_PUT_BLOB     (5000ull << 20)   /* 5000 MiB (version >= 2019-12-12) */
-#define MAX_BLOCK        (4000ull << 20)   /* 4000 MiB */
-#define MAX_APPEND       (100ull << 20)    /* 100 MiB (version >= 2022-11-02) */
 
-static int is_block_blob_put(struct api_req *q);
-static int is_append_blob_put(struct api_req *q);
-
-#define ANY_SAS_LETTER "racwdxyltfimeop"
-
-/* clang-format off */
-/* Rows may leave out the trailing `flags` (0). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-static const struct route routes[] = {
-    /* service */
-    {M_GET, LVL_SERVICE, NULL, "list", NULL, op_list_containers,
-     {AUTH_LEVEL_SERVICE, "l", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "ListContainers"},
-    /* Blob Batch: any credential; every part is authorized on its own (batch.c, §3.8). */
-    {M_POST, LVL_SERVICE, NULL, "batch", NULL, op_batch,
-     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "BlobBatch"},
-    /* The JS SDK's BlobBatchClient takes a path-style account URL ("/account") for a container
-     * URL and sends restype=container: still the account-scoped batch. */
-    {M_POST, LVL_SERVICE, "container", "batch", NULL, op_batch,
-     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "BlobBatch"},
-    {M_GET | M_HEAD, LVL_SERVICE, "account", "properties", NULL, op_account_info,
-     {AUTH_LEVEL_SERVICE, ANY_SAS_LETTER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
-    {M_GET, LVL_SERVICE, "service", "properties", NULL, op_service_props_get,
-     {AUTH_LEVEL_SERVICE, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetServiceProperties"},
-    {M_PUT, LVL_SERVICE, "service", "properties", NULL, op_service_props_set,
-     {AUTH_LEVEL_SERVICE, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetServiceProperties"},
-    /* Find Blobs by Tags reads objects: an account SAS needs srt 'o' for it (§3.8). */
-    {M_GET, LVL_SERVICE, NULL, "blobs", NULL, op_find_blobs,
-     {AUTH_LEVEL_OBJECT, "f", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "FindBlobsByTags"},
-    /* container */
-    {M_GET | M_HEAD, LVL_CONTAINER, "account", "properties", NULL, op_account_info,
-     {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
-    {M_PUT, LVL_CONTAINER, "container", NULL, NULL, op_create_container,
-     {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "CreateContainer"},
-    {M_GET | M_HEAD, LVL_CONTAINER, "container", NULL, NULL, op_container_props,
-     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerProperties"},
-    {M_DELETE, LVL_CONTAINER, "container", NULL, NULL, op_delete_container,
-     {AUTH_LEVEL_CONTAINER, "d", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainer"},
-    {M_GET | M_HEAD, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_get,
-     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "GetContainerMetadata"},
-    {M_PUT, LVL_CONTAINER, "container", "metadata", NULL, op_container_metadata_set,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerMetadata"},
-    {M_GET | M_HEAD, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_get,
-     {AUTH_LEVEL_CONTAINER, "r", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetContainerACL"},
-    {M_PUT, LVL_CONTAINER, "container", "acl", NULL, op_container_acl_set,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_XML, 1, "SetContainerACL"},
-    /* Container-level WORM controls are management-plane acts in Azure: the account key only. */
-    {M_PUT, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_set,
-     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerImmutabilityPolicy"},
-    {M_DELETE, LVL_CONTAINER, "container", "immutabilityPolicies", NULL, op_container_immutability_delete,
-     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteContainerImmutabilityPolicy"},
-    {M_PUT, LVL_CONTAINER, "container", "legalhold", NULL, op_container_legal_hold,
-     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetContainerLegalHold"},
-    {M_PUT, LVL_CONTAINER, "container", "undelete", NULL, op_restore_container,
-     {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "RestoreContainer"},
-    /* Leases: break takes 'w' or 'd'; acquire, renew, change and release take 'w' (§3.8). */
-    {M_PUT, LVL_CONTAINER, "container", "lease", api_is_lease_break, op_lease_container,
-     {AUTH_LEVEL_CONTAINER, "wd", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "BreakLeaseContainer"},
-    {M_PUT, LVL_CONTAINER, "container", "lease", NULL, op_lease_container,
-     {AUTH_LEVEL_CONTAINER, "w", AUTH_SCOPE_NONE, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseContainer"},
-    {M_GET, LVL_CONTAINER, "container", "list", NULL, op_list_blobs,
-     {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_CONTAINER}, BODY_NONE, 0, "ListBlobs"},
-    {M_POST, LVL_CONTAINER, "container", "batch", NULL, op_batch,
-     {AUTH_LEVEL_CONTAINER, ANY_SAS_LETTER, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "ContainerBatch"},
-    {M_GET, LVL_CONTAINER, "container", "blobs", NULL, op_find_blobs,
-     {AUTH_LEVEL_CONTAINER, "f", AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "FindBlobsByTagsInContainer"},
-    /* blob */
-    {M_GET | M_HEAD, LVL_BLOB, "account", "properties", NULL, op_account_info,
-     {AUTH_LEVEL_OBJECT, ANY_SAS_LETTER, AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetAccountInfo"},
-    {M_PUT, LVL_BLOB, NULL, NULL, is_block_blob_put, op_put_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlob"},
-    {M_PUT, LVL_BLOB, NULL, NULL, is_append_blob_put, op_put_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "CreateAppendBlob"},
-    {M_PUT, LVL_BLOB, NULL, NULL, api_is_put_blob_from_url, op_put_blob_from_url,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlobFromURL"},
-    {M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob, op_copy_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "CopyBlob"},
-    {M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob_sync, op_copy_blob_sync,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "CopyBlobFromURL"},
-    {M_PUT, LVL_BLOB, NULL, "copy", NULL, op_abort_copy,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "AbortCopyBlob"},
-    {M_GET | M_HEAD, LVL_BLOB, NULL, NULL, NULL, op_get_blob,
-     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlob"},
-    {M_DELETE, LVL_BLOB, NULL, NULL, NULL, op_delete_blob,
-     {AUTH_LEVEL_OBJECT, "dx", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteBlob", R_ADDRESSABLE | R_BATCH},
-    {M_PUT, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_set,
-     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetImmutabilityPolicy", R_ADDRESSABLE},
-    {M_DELETE, LVL_BLOB, NULL, "immutabilityPolicies", NULL, op_blob_immutability_delete,
-     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "DeleteImmutabilityPolicy", R_ADDRESSABLE},
-    {M_PUT, LVL_BLOB, NULL, "legalhold", NULL, op_blob_legal_hold,
-     {AUTH_LEVEL_OBJECT, "i", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetLegalHold", R_ADDRESSABLE},
-    {M_PUT, LVL_BLOB, NULL, "snapshot", NULL, op_snapshot_blob,
-     {AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SnapshotBlob"},
-    {M_PUT, LVL_BLOB, NULL, "undelete", NULL, op_undelete_blob,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "UndeleteBlob"},
-    {M_GET | M_HEAD, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_get,
-     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlobMetadata"},
-    {M_PUT, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_set,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobMetadata"},
-    {M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobProperties"},
-    {M_PUT, LVL_BLOB, NULL, "tier", NULL, op_set_blob_tier,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SetBlobTier", R_ADDRESSABLE | R_BATCH},
-    /* before PutBlock: the same shape, told apart by x-ms-copy-source */
-    {M_PUT, LVL_BLOB, NULL, "block", api_has_copy_source, op_put_block_from_url,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "PutBlockFromURL"},
-    {M_PUT, LVL_BLOB, NULL, "block", NULL, op_put_block,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "PutBlock"},
-    {M_PUT, LVL_BLOB, NULL, "blocklist", NULL, op_put_block_list,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "PutBlockList"},
-    {M_PUT, LVL_BLOB, NULL, "appendblock", api_has_copy_source, op_append_block_from_url,
-     {AUTH_LEVEL_OBJECT, "aw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "AppendBlockFromURL"},
-    {M_PUT, LVL_BLOB, NULL, "appendblock", NULL, op_append_block,
-     {AUTH_LEVEL_OBJECT, "aw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_DATA, 1, "AppendBlock"},
-    {M_PUT, LVL_BLOB, NULL, "seal", NULL, op_seal_blob,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "SealBlob"},
-    {M_PUT, LVL_BLOB, NULL, "lease", api_is_lease_break, op_lease_blob,
-     {AUTH_LEVEL_OBJECT, "wd", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "BreakLeaseBlob"},
-    {M_PUT, LVL_BLOB, NULL, "lease", NULL, op_lease_blob,
-     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 1, "LeaseBlob"},
-    {M_GET, LVL_BLOB, NULL, "blocklist", NULL, op_get_block_list,
-     {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB}, BODY_NONE, 0, "GetBlockList"},
-    {M_PUT, LVL_BLOB, NULL, "tags", NULL, op_set_blob_tags,
-     {AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_XML, 1, "SetBlobTags", R_ADDRESSABLE},
-    {M_GET, LVL_BLOB, NULL, "tags", NULL, op_get_blob_tags,
-     {AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER}, BODY_NONE, 0, "GetBlobTags"},
-};
-#pragma GCC diagnostic pop
-/* clang-format on */
-
-/* ---- small helpers -------------------------------------------------------------------- */
+/* ---- reading the request -------------------------------------------------------------------- */
 
 const char *
 api_query(const struct api_req *q, const char *name)
@@ -198,185 +65,6 @@ api_header_prefix_present(const struct api_req *q, const char *prefix)
     return 0;
 }
 
-void
-api_status(struct api_req *q, int status)
-{
-    http_resp_status(q->h, status);
-    q->responded = 1;
-}
-
-void
-api_hdr(struct api_req *q, const char *name, const char *value)
-{
-    http_resp_header(q->h, name, value);
-}
-
-void
-api_hdr_u64(struct api_req *q, const char *name, uint64_t v)
-{
-    char t[24];
-
-    snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
-    api_hdr(q, name, t);
-}
-
-void
-api_hdr_time(struct api_req *q, const char *name, int64_t ticks)
-{
-    char t[30];
-
-    fmt_rfc1123(ticks, t);
-    api_hdr(q, name, t);
-}
-
-void
-fmt_etag(uint64_t etag, char out[19])
-{
-    snprintf(out, 19, "0x%016llX", (unsigned long long)etag);
-}
-
-void
-api_hdr_etag(struct api_req *q, uint64_t etag)
-{
-    char t[19], quoted[22];
-
-    fmt_etag(etag, t);
-    snprintf(quoted, sizeof(quoted), "\"%s\"", t);
-    api_hdr(q, "ETag", quoted);
-}
-
-void
-api_hdr_md5(struct api_req *q, const char *name, const unsigned char md5[16])
-{
-    char t[BASE64_LEN(16) + 1];
-
-    base64_encode(md5, 16, t);
-    api_hdr(q, name, t);
-}
-
-static void
-free_buf_mem(void *p)
-{
-    free(p);
-}
-
-void
-api_body_xml(struct api_req *q, struct buf *b)
-{
-    size_t n;
-    char *p;
-
-    if (!buf_ok(b)) {
-        buf_free(b);
-        api_fail(q, E_InternalError);
-        return;
-    }
-    p = buf_steal(b, &n);
-    if (p == NULL || arena_on_free(q->a, free_buf_mem, p) != 0) {
-        free(p);
-        api_fail(q, E_InternalError);
-        return;
-    }
-    api_hdr(q, "Content-Type", "application/xml");
-    if (q->head)
-        http_resp_length_only(q->h, n);
-    else
-        http_resp_body(q->h, p, n);
-}
-
-/* Describes an error: status, x-ms-error-code, and (except for HEAD and 304) the XML body. */
-static int
-respond_error(struct api_req *q, int status, const char *code, const char *message,
-              const char *extra_xml)
-{
-    struct buf b = BUF_INIT;
-    char now[29];
-
-    http_resp_status(q->h, status);
-    q->responded = 1;
-    api_hdr(q, "x-ms-error-code", code);
-    if (status >= 400 && status != 304 && !q->head) {
-        fmt_iso8601_7(ticks_now(), now);
-        buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Error><Code>");
-        buf_puts(&b, code);
-        buf_puts(&b, "</Code><Message>");
-        xml_text(&b, message, strlen(message));
-        buf_printf(&b, "\nRequestId:%s\nTime:%s</Message>", q->request_id, now);
-        if (extra_xml != NULL)
-            buf_puts(&b, extra_xml);
-        buf_puts(&b, "</Error>");
-        api_body_xml(q, &b);
-    } else {
-        http_resp_body(q->h, "", 0);
-    }
-    return -1;
-}
-
-int
-api_fail(struct api_req *q, enum az_error e)
-{
-    return respond_error(q, az_error_status(e), az_error_code(e), az_error_message(e), NULL);
-}
-
-static int
-fail_with(struct api_req *q, enum az_error e, const char *const *kv)
-{
-    struct buf x = BUF_INIT;
-    char *s;
-
-    for (; kv[0] != NULL; kv += 2)
-        if (kv[1] != NULL)
-            xml_elem(&x, kv[0], kv[1]);
-    s = buf_ok(&x) && x.p ? arena_strdup(q->a, x.p) : NULL;
-    buf_free(&x);
-    return respond_error(q, az_error_status(e), az_error_code(e), az_error_message(e), s);
-}
-
-int
-api_fail_header(struct api_req *q, enum az_error e, const char *name, const char *value)
-{
-    const char *kv[] = {"HeaderName", name, "HeaderValue", value ? value : "", NULL};
-
-    return fail_with(q, e, kv);
-}
-
-int
-api_fail_query(struct api_req *q, enum az_error e, const char *name, const char *value,
-               const char *reason)
-{
-    const char *kv[] = {"QueryParameterName", name, "QueryParameterValue", value ? value : "",
-                        "Reason", reason, NULL};
-
-    return fail_with(q, e, kv);
-}
-
-int
-api_fail_xml_node(struct api_req *q, const char *name, const char *value)
-{
-    const char *kv[] = {"XmlNodeName", name, "XmlNodeValue", value ? value : "", NULL};
-
-    return fail_with(q, E_InvalidXmlNodeValue, kv);
-}
-
-int
-api_fail_io(struct api_req *q, int err)
-{
-    if (err == ENOSPC)
-        return respond_error(q, 503, "ServerBusy", "Insufficient disk space on the server.", NULL);
-    log_error("request %s: %s: %s", q->request_id, q->route ? q->route->name : "-",
-              err > 0 ? strerror(err) : "metadata store error");
-    return api_fail(q, E_InternalError);
-}
-
-int
-api_commit(struct api_req *q, struct meta_txn *t)
-{
-    int rc = t == NULL ? META_EIO : meta_commit(q->srv->meta, t);
-
-    meta_txn_free(t);
-    return rc == 0 ? 0 : api_fail_io(q, rc);
-}
-
 struct has_ctx {
     const char *what;
 };
@@ -395,154 +83,6 @@ api_include_has(const char *list, const char *what)
     struct has_ctx h = {what};
 
     return list != NULL && list_each(list, item_is, &h) != 0;
-}
-
-/* ---- metadata headers ------------------------------------------------------------------ */
-
-#define META_PREFIX     "x-ms-meta-"
-#define META_LIMIT      8192
-
-int
-api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out)
-{
-    const struct http_req *h = q->h;
-    size_t cnt = 0, total = 0, plen = strlen(META_PREFIX);
-    struct meta_pair *m;
-
-    *n = 0;
-    *out = NULL;
-    for (size_t i = 0; i < h->nheaders; i++)
-        if (strncasecmp(h->headers[i].name, META_PREFIX, plen) == 0)
-            cnt++;
-    if (cnt == 0)
-        return 0;
-    if ((m = arena_alloc(q->a, sizeof(*m) * cnt)) == NULL)
-        return api_fail(q, E_InternalError);
-    cnt = 0;
-    for (size_t i = 0; i < h->nheaders; i++) {
-        const char *name = h->headers[i].name + plen;
-        if (strncasecmp(h->headers[i].name, META_PREFIX, plen) != 0)
-            continue;
-        if (*name == '\0')
-            return api_fail(q, E_EmptyMetadataKey);
-        if (!metadata_name_valid(name, strlen(name)))
-            return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
-        for (size_t j = 0; j < cnt; j++)
-            if (strcasecmp(m[j].name, name) == 0)
-                return api_fail_header(q, E_InvalidMetadata, h->headers[i].name, NULL);
-        /* Control characters, invalid UTF-8, what XML cannot carry: never stored. */
-        if (!header_text_valid(h->headers[i].value, strlen(h->headers[i].value)))
-            return api_fail_header(q, E_InvalidHeaderValue, h->headers[i].name, NULL);
-        total += strlen(name) + strlen(h->headers[i].value);
-        if (total > META_LIMIT)
-            return api_fail(q, E_MetadataTooLarge);
-        m[cnt].name = name;
-        m[cnt].value = h->headers[i].value;
-        cnt++;
-    }
-    *n = cnt;
-    *out = m;
-    return 0;
-}
-
-void
-api_put_metadata_headers(struct api_req *q, size_t n, const struct meta_pair *m)
-{
-    char name[600];
-
-    for (size_t i = 0; i < n; i++) {
-        snprintf(name, sizeof(name), META_PREFIX "%s", m[i].name);
-        api_hdr(q, name, m[i].value);
-    }
-}
-
-void
-api_xml_metadata(struct buf *b, size_t n, const struct meta_pair *m)
-{
-    buf_puts(b, "<Metadata>");
-    for (size_t i = 0; i < n; i++)
-        xml_elem(b, m[i].name, m[i].value);
-    buf_puts(b, "</Metadata>");
-}
-
-/* ---- conditions (§5.1) ----------------------------------------------------------------- */
-
-int
-api_etag_matches(const char *cond, uint64_t etag)
-{
-    char t[19];
-    size_t n = strlen(cond);
-
-    if (strcmp(cond, "*") == 0)
-        return 1;
-    if (n >= 2 && cond[0] == '"' && cond[n - 1] == '"') {
-        cond++;
-        n -= 2;
-    }
-    fmt_etag(etag, t);
-    return n == strlen(t) && strncmp(cond, t, n) == 0;
-}
-
-int
-api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modified, int read,
-                     int create_only_409)
-{
-    const char *im = api_header(q, "If-Match"), *inm = api_header(q, "If-None-Match");
-    const char *ims = api_header(q, "If-Modified-Since");
-    const char *ius = api_header(q, "If-Unmodified-Since");
-    int64_t t, mod_s = modified / TICKS_PER_SEC;
-    int inm_hit = 0, ims_fail = 0;
-
-    if ((im && strchr(im, ',')) || (inm && strchr(inm, ',')))
-        return api_fail(q, E_MultipleConditionHeadersNotSupported);
-    if (ims && parse_http_date(ims, &t) != 0)
-        ims = NULL;   /* HTTP: an invalid date is ignored */
-    else if (ims)
-        ims_fail = exists && mod_s <= t / TICKS_PER_SEC;
-    if (!exists) {
-        if (im != NULL)
-            return api_fail(q, E_ConditionNotMet);
-        return 0;
-    }
-    if (im != NULL && !api_etag_matches(im, etag))
-        return api_fail(q, E_ConditionNotMet);
-    if (ius && parse_http_date(ius, &t) == 0 && mod_s > t / TICKS_PER_SEC)
-        return api_fail(q, E_ConditionNotMet);
-    if (inm != NULL) {
-        if (strcmp(inm, "*") == 0) {
-            if (read)
-                return api_fail(q, E_UnsatisfiableCondition);
-            return api_fail(q, create_only_409 ? E_BlobAlreadyExists : E_ConditionNotMet);
-        }
-        inm_hit = api_etag_matches(inm, etag);
-    }
-    if (read) {
-        if (inm_hit && !(ims && !ims_fail)) {
-            respond_error(q, 304, "ConditionNotMet", "", NULL);
-            return -1;
-        }
-        if (ims_fail && !(inm && !inm_hit)) {
-            respond_error(q, 304, "ConditionNotMet", "", NULL);
-            return -1;
-        }
-        return 0;
-    }
-    if (inm_hit || ims_fail)
-        return api_fail(q, E_ConditionNotMet);
-    return 0;
-}
-
-int
-api_check_if_tags(struct api_req *q, const struct blob_rec *r)
-{
-    const char *cond = api_header(q, "x-ms-if-tags"), *why = NULL;
-    struct tagexpr *e;
-
-    if (cond == NULL)
-        return 0;
-    if ((e = tagexpr_parse(q->a, cond, TAGEXPR_IF_TAGS, &why)) == NULL)
-        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-if-tags", cond);
-    return tagexpr_eval(e, r->ntags, r->tags, q->container) ? 0 : api_fail(q, E_ConditionNotMet);
 }
 
 /* ---- request parsing -------------------------------------------------------------------- */
@@ -694,26 +234,6 @@ same_opt(const char *want, const char *have)
 }
 
 static int
-is_blob_put(struct api_req *q, const char *type)
-{
-    const char *t = api_header(q, "x-ms-blob-type");
-
-    return t != NULL && strcasecmp(t, type) == 0 && api_header(q, "x-ms-copy-source") == NULL;
-}
-
-static int
-is_block_blob_put(struct api_req *q)
-{
-    return is_blob_put(q, "BlockBlob");
-}
-
-static int
-is_append_blob_put(struct api_req *q)
-{
-    return is_blob_put(q, "AppendBlob");
-}
-
-static int
 find_route(struct api_req *q)
 {
     enum level lvl = q->blob ? LVL_BLOB : q->container ? LVL_CONTAINER : LVL_SERVICE;
@@ -726,8 +246,8 @@ find_route(struct api_req *q)
     /* "restype=container" is how container operations are told apart from blob ones. */
     if (lvl == LVL_CONTAINER && restype == NULL)
         return api_fail(q, E_InvalidUri);
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
+    for (size_t i = 0; i < api_nroutes; i++) {
+        const struct route *r = &api_routes[i];
         if (r->level != lvl || !same_opt(r->restype, restype) || !same_opt(r->comp, comp))
             continue;
         shape = 1;
@@ -807,9 +327,9 @@ refused:
     }
     log_info("request %s: %s %s refused: %s", q->request_id, q->h->method, q->h->path,
              q->auth.code ? q->auth.code : "?");
-    return respond_error(q, q->auth.status ? q->auth.status : 403,
-                         q->auth.code ? q->auth.code : "AuthenticationFailed",
-                         q->auth.message ? q->auth.message : "Authentication failed.", extra);
+    return api_respond_error(q, q->auth.status ? q->auth.status : 403,
+                             q->auth.code ? q->auth.code : "AuthenticationFailed",
+                             q->auth.message ? q->auth.message : "Authentication failed.", extra);
 }
 
 /* Prepares to receive a data body: Content-Length rules, checksum headers, the needle. */
@@ -817,18 +337,14 @@ static int
 begin_data(struct api_req *q)
 {
     const char *md5 = api_header(q, "Content-MD5"), *crc = api_header(q, "x-ms-content-crc64");
-    uint64_t limit = q->route->handler == op_put_block      ? MAX_BLOCK
-                     : q->route->handler == op_append_block ? MAX_APPEND
-                                                            : MAX_PUT_BLOB;
     unsigned char tmp[16];
     int err;
 
     if (!q->h->has_content_length)
         return api_fail(q, E_MissingContentLengthHeader);
-    if (q->h->content_length > limit)
+    if (q->h->content_length > q->route->body_max)
         return api_fail(q, E_RequestBodyTooLarge);
-    /* Create Append Blob takes no content. */
-    if (q->h->content_length != 0 && q->route->handler == op_put_blob && is_append_blob_put(q))
+    if (q->h->content_length != 0 && (q->route->flags & R_NO_CONTENT))
         return api_fail_header(q, E_InvalidHeaderValue, "Content-Length",
                                api_header(q, "Content-Length"));
     if (md5 && crc)
@@ -863,7 +379,7 @@ end_data(struct api_req *q)
         const char *kv[] = {"UserSpecifiedMd5", md5, "ServerCalculatedMd5", got, NULL};
         store_write_abort(w);
         base64_encode(q->body_md5, 16, got);
-        return fail_with(q, E_Md5Mismatch, kv);
+        return api_fail_details(q, E_Md5Mismatch, kv);
     }
     if (crc) {
         crc64_to_le(q->crc64, le);
@@ -947,15 +463,15 @@ front_gate(struct api_req *q)
     }
     if (authenticate(q) != 0)
         return -1;
-    if (q->secondary && q->route->writes)
+    if (q->secondary && (q->route->flags & R_WRITES))
         return api_fail(q, E_InsufficientAccountPermissions);
-    if (q->container != NULL && !q->have_container && q->route->handler != op_create_container &&
-        q->route->handler != op_restore_container && q->route->handler != op_account_info)
+    if (q->container != NULL && !q->have_container && !(q->route->flags & R_ANY_CONTAINER))
         return api_fail(q, E_ContainerNotFound);
-    if (q->route->writes && q->route->level == LVL_BLOB && !(q->route->flags & R_ADDRESSABLE) &&
+    if ((q->route->flags & R_WRITES) && q->route->level == LVL_BLOB &&
+        !(q->route->flags & R_ADDRESSABLE) &&
         (api_query(q, "snapshot") != NULL || api_query(q, "versionid") != NULL))
         return api_fail(q, E_InvalidOperation);   /* snapshots and versions are read-only */
-    if (q->route->writes &&
+    if ((q->route->flags & R_WRITES) &&
         (store_failed(q->srv->store) || meta_failed(q->srv->meta)))
         return api_fail(q, E_InternalError);
     return 0;
@@ -997,7 +513,7 @@ app_begin(void *ctx, struct http_req *h)
     case BODY_XML:
         if (!q->h->has_content_length)
             api_fail(q, E_MissingContentLengthHeader);
-        else if (q->h->content_length > XML_BODY_LIMIT)
+        else if (q->h->content_length > q->route->body_max)
             api_fail(q, E_RequestBodyTooLarge);
         else
             return HTTP_BODY;
@@ -1018,7 +534,7 @@ app_body(void *ctx, struct http_req *h, const char *p, size_t n)
 
     q->received += n;
     if (q->route->body == BODY_XML) {
-        if (q->received > XML_BODY_LIMIT) {
+        if (q->received > q->route->body_max) {
             api_fail(q, E_RequestBodyTooLarge);
             return respond(q);
         }

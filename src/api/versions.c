@@ -1,7 +1,8 @@
 /*
- * versions.c -- snapshots, versions and soft delete: Snapshot Blob, Delete Blob, Undelete Blob,
- * reading a snapshot or version (?snapshot= / ?versionid=), and the one function every write that
- * replaces a blob's current record goes through (api_blob_replace).
+ * versions.c -- snapshots, versions and soft delete: Snapshot Blob, Undelete Blob, reading a
+ * snapshot or version (?snapshot= / ?versionid=), removing one (Delete Blob, blob.c, uses these),
+ * and the one function every write that replaces a blob's current record goes through
+ * (api_blob_replace).
  *
  * Keys (meta.h): the current record at 'B' cid name; snapshots at name 0x00 'S' time, previous
  * versions at name 0x00 'V' version-id -- all sorted right after their blob, so a listing with
@@ -19,9 +20,7 @@
  */
 #include "api/api_int.h"
 
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "util/arena.h"
 #include "util/timefmt.h"
@@ -115,10 +114,9 @@ api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const ch
     return ok ? 0 : api_fail(q, E_InternalError);
 }
 
-/* The same for a blob's own record (kind 0) or one of its snapshots or versions. */
-static int
-purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id, int64_t purge_at,
-                int add)
+int
+api_purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id, int64_t purge_at,
+                    int add)
 {
     struct buf k = BUF_INIT;
     int rc;
@@ -132,8 +130,8 @@ purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id, in
     return rc;
 }
 
-static int
-expired(const struct blob_rec *r, int64_t now)
+int
+api_blob_expired(const struct blob_rec *r, int64_t now)
 {
     return r->deleted && r->purge_at && r->purge_at <= now;
 }
@@ -177,12 +175,12 @@ api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *o
 {
     int exists = old->etag != 0 && !old->deleted && !(old->flags & BLOB_F_UNCOMMITTED);
 
-    if (old->deleted && !expired(old, ticks_now())) {
+    if (old->deleted && !api_blob_expired(old, ticks_now())) {
         /* Writing over a soft-deleted blob keeps the deleted one as a deleted snapshot. */
         int64_t id = new_id(q);
         if (api_put_sub_rec(q, t, 'S', id, old) != 0 ||
-            purge_mark_blob(q, t, 0, 0, old->purge_at, 0) != 0 ||
-            purge_mark_blob(q, t, 'S', id, old->purge_at, 1) != 0)
+            api_purge_mark_blob(q, t, 0, 0, old->purge_at, 0) != 0 ||
+            api_purge_mark_blob(q, t, 'S', id, old->purge_at, 1) != 0)
             return -1;
     } else if (exists && api_versioning(q) && new_version) {
         struct blob_rec prev = *old;
@@ -263,17 +261,10 @@ out:
     api_blob_unlock(q, stripe);
 }
 
-/* ---- Delete Blob ----------------------------------------------------------------------- */
+/* ---- a blob's snapshots and versions ------------------------------------------------------ */
 
-struct sub {
-    char kind;
-    int64_t id;
-    struct blob_rec r;
-};
-
-/* The snapshots and versions of the addressed blob (all of them, deleted ones included). */
-static int
-load_subs(struct api_req *q, struct sub **out, size_t *n)
+int
+api_blob_subs(struct api_req *q, struct blob_sub **out, size_t *n)
 {
     struct buf lo = BUF_INIT, hi = BUF_INIT;
     struct meta_iter *it = NULL;
@@ -294,7 +285,7 @@ load_subs(struct api_req *q, struct sub **out, size_t *n)
         if (kl != lo.len + 9)
             continue;
         if (*n == cap) {
-            struct sub *ns = arena_alloc(q->a, sizeof(*ns) * (cap = cap * 2 + 8));
+            struct blob_sub *ns = arena_alloc(q->a, sizeof(*ns) * (cap = cap * 2 + 8));
             if (ns == NULL) {
                 rc = api_fail(q, E_InternalError);
                 goto out;
@@ -320,178 +311,21 @@ out:
     return rc;
 }
 
-/* Removes one record: soft delete marks it (and keeps it until purge), else it goes. */
-static int
-remove_sub(struct api_req *q, struct meta_txn *t, struct sub *s, int64_t purge_at, int permanent)
+int
+api_remove_sub(struct api_req *q, struct meta_txn *t, struct blob_sub *s, int64_t purge_at,
+               int permanent)
 {
     if (purge_at && !permanent && !s->r.deleted) {
         s->r.deleted = ticks_now();
         s->r.purge_at = purge_at;
         return api_put_sub_rec(q, t, s->kind, s->id, &s->r) != 0 ||
-                       purge_mark_blob(q, t, s->kind, s->id, purge_at, 1) != 0
+                       api_purge_mark_blob(q, t, s->kind, s->id, purge_at, 1) != 0
                    ? -1
                    : 0;
     }
-    if (s->r.deleted && purge_mark_blob(q, t, s->kind, s->id, s->r.purge_at, 0) != 0)
+    if (s->r.deleted && api_purge_mark_blob(q, t, s->kind, s->id, s->r.purge_at, 0) != 0)
         return -1;
     return del_sub(q, t, s->kind, s->id);
-}
-
-void
-op_delete_blob(struct api_req *q)
-{
-    const char *ds = api_header(q, "x-ms-delete-snapshots"), *dt = api_query(q, "deletetype");
-    struct service_settings set;
-    struct blob_rec r;
-    struct sub *subs = NULL;
-    struct meta_txn *t = NULL;
-    struct buf k = BUF_INIT;
-    size_t nsubs = 0, live_snaps = 0;
-    int64_t purge_at = 0, id;
-    int permanent = 0, exists, rc, addressed, removed_current = 0;
-    char kind;
-    unsigned stripe;
-
-    if (ds != NULL && strcasecmp(ds, "include") != 0 && strcasecmp(ds, "only") != 0) {
-        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
-        return;
-    }
-    if (dt != NULL) {
-        if (strcasecmp(dt, "permanent") != 0) {
-            api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
-                           "Only 'permanent' is supported.");
-            return;
-        }
-        permanent = 1;
-    }
-    if ((addressed = api_blob_address(q, &kind, &id)) < 0 || api_service_settings(q, &set) != 0)
-        return;
-    if (addressed && ds != NULL) {
-        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
-        return;
-    }
-    /* The route lets 'd' or 'x' in: a version needs 'x', everything else 'd' (§3.8). */
-    if (q->auth.kind == AUTH_SAS_ACCOUNT || q->auth.kind == AUTH_SAS_SERVICE) {
-        uint32_t need = addressed && kind == 'V' ? AUTH_P('x') : AUTH_P('d');
-        if (!(q->auth.perms & need)) {
-            api_fail(q, E_AuthorizationPermissionMismatch);
-            return;
-        }
-    }
-    if (permanent && !addressed) {
-        api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
-                       "Permanent delete applies to a snapshot or a version.");
-        return;
-    }
-    if (permanent && !set.allow_permanent_delete) {
-        api_fail(q, E_PermanentDeleteNotEnabled);
-        return;
-    }
-    if (permanent && q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))) {
-        api_fail(q, E_AuthorizationPermissionMismatch);   /* permanent delete needs 'y' */
-        return;
-    }
-    if (set.delete_retention_days > 0)
-        purge_at = ticks_now() + (int64_t)set.delete_retention_days * q->srv->day_ticks;
-    if (api_blob_lock(q, &stripe) != 0)
-        return;
-    if ((exists = api_blob_load(q, &r)) < 0 || load_subs(q, &subs, &nsubs) != 0)
-        goto out;
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (addressed) {
-        size_t i;
-        if (kind == 'V' && exists && r.version_id == id) {
-            /* The current version itself: the blob keeps only its previous versions. */
-            if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
-                goto out;
-            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-            if (!buf_ok(&k)) {
-                api_fail(q, E_InternalError);
-                goto out;
-            }
-            meta_txn_delete(t, k.p, k.len);
-            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
-                goto out;
-            removed_current = 1;
-        } else {
-            for (i = 0; i < nsubs && !(subs[i].kind == kind && subs[i].id == id); i++)
-                ;
-            if (i == nsubs || (subs[i].r.deleted && !permanent) || expired(&subs[i].r, ticks_now())) {
-                api_fail(q, E_BlobNotFound);
-                goto out;
-            }
-            /* Snapshots and versions keep their own WORM protection (and conditions). */
-            if (api_blob_write_gate(q, 1, &subs[i].r, GATE_CONTENT) != 0)
-                goto out;
-            if (remove_sub(q, t, &subs[i], purge_at, permanent) != 0)
-                goto out;
-        }
-    } else {
-        if (!exists) {
-            api_fail(q, E_BlobNotFound);
-            goto out;
-        }
-        if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
-            goto out;
-        for (size_t i = 0; i < nsubs; i++)
-            live_snaps += subs[i].kind == 'S' && !subs[i].r.deleted;
-        if (live_snaps > 0 && ds == NULL) {
-            api_fail(q, E_SnapshotsPresent);
-            goto out;
-        }
-        /* Each snapshot removed with its blob keeps its own WORM protection. */
-        for (size_t i = 0; ds != NULL && i < nsubs; i++)
-            if (subs[i].kind == 'S' && !subs[i].r.deleted &&
-                (api_blob_immutability(q, &subs[i].r) != 0 ||
-                 remove_sub(q, t, &subs[i], purge_at, 0) != 0))
-                goto out;
-        if (ds == NULL || strcasecmp(ds, "include") == 0) {
-            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-            if (!buf_ok(&k)) {
-                api_fail(q, E_InternalError);
-                goto out;
-            }
-            /* No current blob any more: out of the tag index (before r is marked deleted). */
-            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
-                goto out;
-            if (api_versioning(q)) {
-                /* The current record becomes a previous version (without its lease). */
-                struct blob_rec prev = r;
-                memset(&prev.lease, 0, sizeof(prev.lease));
-                if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev))
-                    goto out;
-                meta_txn_delete(t, k.p, k.len);
-            } else if (purge_at) {
-                r.deleted = ticks_now();
-                r.purge_at = purge_at;
-                if (api_put_blob_rec(q, t, &r) != 0 ||
-                    purge_mark_blob(q, t, 0, 0, purge_at, 1) != 0)
-                    goto out;
-            } else {
-                meta_txn_delete(t, k.p, k.len);
-            }
-            removed_current = 1;
-            if (api_drop_staged(q, t, &r) != 0)
-                goto out;
-        }
-    }
-    rc = api_commit(q, t);
-    t = NULL;
-    if (rc == 0) {
-        if (removed_current && !purge_at && !api_versioning(q))
-            api_freed(q, r.size);
-        api_status(q, 202);
-        api_hdr(q, "x-ms-delete-type-permanent",
-                purge_at && !permanent ? "false" : api_versioning(q) && removed_current ? "false"
-                                                                                       : "true");
-    }
-out:
-    meta_txn_free(t);
-    buf_free(&k);
-    api_blob_unlock(q, stripe);
 }
 
 /* ---- Undelete Blob --------------------------------------------------------------------- */
@@ -500,7 +334,7 @@ void
 op_undelete_blob(struct api_req *q)
 {
     struct blob_rec r;
-    struct sub *subs = NULL;
+    struct blob_sub *subs = NULL;
     struct meta_txn *t = NULL;
     size_t nsubs = 0;
     int rc, found = 0, restored = 0;
@@ -510,7 +344,7 @@ op_undelete_blob(struct api_req *q)
     if (api_blob_lock(q, &stripe) != 0)
         return;
     rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &r);
-    if ((rc != 0 && rc != META_NOTFOUND) || load_subs(q, &subs, &nsubs) != 0) {
+    if ((rc != 0 && rc != META_NOTFOUND) || api_blob_subs(q, &subs, &nsubs) != 0) {
         if (rc != 0 && rc != META_NOTFOUND)
             api_fail_io(q, rc);
         goto out;
@@ -521,9 +355,9 @@ op_undelete_blob(struct api_req *q)
     }
     if (rc == 0) {
         found = 1;
-        restored += !expired(&r, now);
-        if (r.deleted && !expired(&r, now)) {
-            if (purge_mark_blob(q, t, 0, 0, r.purge_at, 0) != 0)
+        restored += !api_blob_expired(&r, now);
+        if (r.deleted && !api_blob_expired(&r, now)) {
+            if (api_purge_mark_blob(q, t, 0, 0, r.purge_at, 0) != 0)
                 goto out;
             r.deleted = r.purge_at = 0;
             if (api_put_blob_rec(q, t, &r) != 0 ||
@@ -533,9 +367,9 @@ op_undelete_blob(struct api_req *q)
     }
     for (size_t i = 0; i < nsubs; i++) {
         found = 1;
-        restored += !expired(&subs[i].r, now);
-        if (subs[i].r.deleted && !expired(&subs[i].r, now)) {
-            if (purge_mark_blob(q, t, subs[i].kind, subs[i].id, subs[i].r.purge_at, 0) != 0)
+        restored += !api_blob_expired(&subs[i].r, now);
+        if (subs[i].r.deleted && !api_blob_expired(&subs[i].r, now)) {
+            if (api_purge_mark_blob(q, t, subs[i].kind, subs[i].id, subs[i].r.purge_at, 0) != 0)
                 goto out;
             subs[i].r.deleted = subs[i].r.purge_at = 0;
             if (api_put_sub_rec(q, t, subs[i].kind, subs[i].id, &subs[i].r) != 0)

@@ -10,10 +10,10 @@ whose perms are AUTH_PERMS_ACCOUNT_KEY (container immutability policy and legal 
 SAS kind; every lease action × SAS letter × SAS kind is allowed exactly as §3.8 says; and every
 blob route not flagged R_BATCH is refused as a Blob Batch part.
 
-The route list is read from src/api/dispatch.c (`routes[]`), so a route added later is in the
-matrix automatically; if the parser meets a row it cannot turn into a request (a new
-discriminating `applies` function, a new level or body kind), test_every_route_is_exercisable
-fails until this file learns it.  Each route's request is first sent correctly signed (a positive
+The route list is read from src/api/routes.c (`api_routes[]` and its NEED_* macros), so a route
+added later is in the matrix automatically; if the parser meets a row it cannot turn into a
+request (a new discriminating `applies` function, a new level, body kind, flag or NEED_* macro),
+test_every_route_is_exercisable fails until this file learns it.  Each route's request is first sent correctly signed (a positive
 control: it must not be refused by auth), so the negative cases really reach that route's gate.
 """
 import datetime
@@ -29,7 +29,7 @@ import pytest
 from abuselib import (ACCOUNT, KEY, REPO, WRONG_KEY, account_sas, build, create_container,
                       exchange, iso, put_blob, service_sas, shared_key_headers, signed, utcnow)
 
-DISPATCH = os.path.join(REPO, "src", "api", "dispatch.c")
+ROUTES_C = os.path.join(REPO, "src", "api", "routes.c")
 AUTH_H = os.path.join(REPO, "src", "auth", "auth.h")
 AUTH_CODES = {"AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch",
               "AuthorizationResourceTypeMismatch", "AuthorizationProtocolMismatch",
@@ -48,7 +48,7 @@ KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob
                  "api_is_lease_break": [("x-ms-lease-action", "break")]}
 KNOWN_LEVELS = {"LVL_SERVICE", "LVL_CONTAINER", "LVL_BLOB"}
 KNOWN_BODIES = {"BODY_NONE", "BODY_DATA", "BODY_XML"}
-KNOWN_FLAGS = {"R_ADDRESSABLE", "R_BATCH", "0"}
+KNOWN_FLAGS = {"R_WRITES", "R_ADDRESSABLE", "R_BATCH", "R_ANY_CONTAINER", "R_NO_CONTENT", "0"}
 ACCOUNT_KEY_ONLY = "!"   # AUTH_PERMS_ACCOUNT_KEY (src/auth/auth.h)
 
 
@@ -58,13 +58,36 @@ def _strip_comments(src):
     return re.sub(r"/\*.*?\*/", "", src, flags=re.S)
 
 
-def parse_routes(path=DISPATCH):
-    """Rows of `static const struct route routes[] = { ... };` as dicts."""
-    src = _strip_comments(open(path, encoding="utf-8").read())
+def _split_top(s):
+    """Splits at the commas outside any (), {} pair."""
+    out, depth, cur = [], 0, ""
+    for ch in s:
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def parse_routes(path=ROUTES_C):
+    """Rows of `const struct route api_routes[] = { ... };` as dicts.  A row is
+    {name, methods, level, restype, comp, applies, handler, need, body, body_max, flags}, its need a
+    NEED_* macro of the same file (`#define NEED_X(p) {level, p, scope, anonymous}`, or without
+    the parameter) that this parser expands."""
+    src = _strip_comments(open(path, encoding="utf-8").read()).replace("\\\n", " ")
     macros = dict(re.findall(r'#define\s+(\w+)\s+("[^"]*")',
                              src + _strip_comments(open(AUTH_H, encoding="utf-8").read())))
-    m = re.search(r"routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, re.S)
-    assert m, "routes[] not found in dispatch.c"
+    needs = {n: (p, body) for n, p, body in
+             re.findall(r"#define\s+(NEED_\w+)(?:\((\w+)\))?\s+\{([^{}]*)\}", src)}
+    m = re.search(r"api_routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, re.S)
+    assert m, "api_routes[] not found in routes.c"
     body = m.group(1)
     rows, depth, cur = [], 0, ""
     for ch in body:
@@ -82,29 +105,35 @@ def parse_routes(path=DISPATCH):
             cur += ch
     out = []
     for raw in rows:
-        inner = re.search(r"\{([^{}]*)\}", raw)
-        need = [x.strip() for x in inner.group(1).split(",")] if inner else []
-        flat = re.sub(r"\{[^{}]*\}", "NEED", raw)
-        f = [x.strip() for x in flat.split(",")]
+        f = _split_top(raw)
+        nm = re.fullmatch(r"(NEED_\w+)\s*(?:\((.*)\))?", f[7])
+        need = []
+        if nm and nm.group(1) in needs:
+            param, tmpl = needs[nm.group(1)]
+            need = [x.strip() for x in tmpl.split(",")]
+            if param:
+                need = [nm.group(2).strip() if x == param else x for x in need]
         perms = need[1] if len(need) > 1 else None
         perms = macros.get(perms, perms)
         out.append({
             "raw": " ".join(raw.split()),
-            "methods": [x.strip() for x in f[0].split("|")],
-            "level": f[1],
-            "restype": None if f[2] == "NULL" else f[2].strip('"'),
-            "comp": None if f[3] == "NULL" else f[3].strip('"'),
-            "applies": f[4],
-            "handler": f[5],
+            "name": f[0].strip('"'),
+            "methods": [x.strip() for x in f[1].split("|")],
+            "level": f[2],
+            "restype": None if f[3] == "NULL" else f[3].strip('"'),
+            "comp": None if f[4] == "NULL" else f[4].strip('"'),
+            "applies": f[5],
+            "handler": f[6],
+            "need": f[7],
             "need_level": need[0] if need else None,
             "perms": None if perms in (None, "NULL") else perms.strip('"'),
             "scope": need[2] if len(need) > 2 else None,
             "anon": need[3] if len(need) > 3 else None,
-            "body": f[7],
-            "writes": f[8] == "1",
-            "name": f[9].strip('"'),
+            "body": f[8],
+            "body_max": f[9] if len(f) > 9 else None,
             "flags": [x.strip() for x in f[10].split("|")] if len(f) > 10 else [],
         })
+        out[-1]["writes"] = "R_WRITES" in out[-1]["flags"]
     return out
 
 
@@ -134,7 +163,7 @@ def test_route_table_parsed():
 
 
 def test_every_route_is_exercisable():
-    """Fails when dispatch.c gains a row this matrix cannot build a request for."""
+    """Fails when routes.c gains a row this matrix cannot build a request for."""
     bad = []
     for r in ROUTES:
         if r["level"] not in KNOWN_LEVELS:
@@ -147,7 +176,9 @@ def test_every_route_is_exercisable():
             if m not in METHODS:
                 bad.append(f"{r['name']}: method {m}")
         if r["need_level"] not in ("AUTH_LEVEL_SERVICE", "AUTH_LEVEL_CONTAINER", "AUTH_LEVEL_OBJECT"):
-            bad.append(f"{r['name']}: auth level {r['need_level']}")
+            bad.append(f"{r['name']}: need {r['need']} (a NEED_* macro this parser cannot expand?)")
+        if r["body_max"] is None or (r["body"] == "BODY_NONE") != (r["body_max"] == "0"):
+            bad.append(f"{r['name']}: body limit {r['body_max']} for {r['body']}")
         if r["perms"] is not None and r["perms"] != ACCOUNT_KEY_ONLY and not re.fullmatch(r"[a-z]*", r["perms"]):
             bad.append(f"{r['name']}: perms {r['perms']} (a macro this parser cannot resolve?)")
         for fl in r["flags"]:
@@ -449,17 +480,18 @@ def test_valid_sas_reaches_every_read_route(world):
 def test_parser_picks_up_a_new_route(tmp_path):
     """The matrix follows the table: a row added to routes[] appears in parse_routes(), and one
     with a discriminator the matrix does not know is reported."""
-    src = open(DISPATCH, encoding="utf-8").read()
-    row = ('    {M_POST, LVL_BLOB, NULL, "newop", is_something_new, op_new,\n'
-           '     {AUTH_LEVEL_OBJECT, "w", AUTH_SCOPE_BLOB, AUTH_ANON_NEVER}, BODY_NONE, 1, "NewOp"},\n')
-    i = src.index("routes[] = {")
+    src = open(ROUTES_C, encoding="utf-8").read()
+    row = ('    {"NewOp", M_POST, LVL_BLOB, NULL, "newop", is_something_new, op_new,\n'
+           '     NEED_BLOB("w"), BODY_NONE, 0, R_WRITES},\n')
+    i = src.index("api_routes[] = {")
     j = src.index("\n};", i)
-    p = tmp_path / "dispatch.c"
+    p = tmp_path / "routes.c"
     p.write_text(src[:j] + "\n" + row + src[j:])
     routes = parse_routes(str(p))
     assert len(routes) == len(ROUTES) + 1
     new = [r for r in routes if r["name"] == "NewOp"]
     assert new and new[0]["applies"] == "is_something_new" and new[0]["methods"] == ["M_POST"]
+    assert new[0]["need_level"] == "AUTH_LEVEL_OBJECT" and new[0]["perms"] == "w" and new[0]["writes"]
     assert new[0]["applies"] not in KNOWN_APPLIES
 
 

@@ -1,0 +1,594 @@
+/*
+ * copy_pool.c -- the pool of threads that runs asynchronous copies from outside (Copy Blob of an
+ * external source, copy.c), and the pending-copy markers that record them (meta/copykey.h).
+ *
+ * A job is admitted and committed as a pending destination by copy.c, then queued here; a worker
+ * fetches the source into needles (fetch.c), syncs them (V2) and commits the content with status
+ * success, or status failed with a description.
+ *
+ * Invariants of the copy state machine (pending -> success | failed | aborted):
+ *  C1  a record's copy status is pending exactly while a marker 'Y' (cid, name) holding its copy
+ *      id exists; both change in the same batch, under the destination's stripe lock.
+ *  C2  a worker commits only if the destination is still pending with its copy id (an abort, an
+ *      overwrite or a newer copy wins); otherwise its needles are left as garbage (V3).
+ *  C3  a copy left pending by a crash is marked failed at start-up (copy_pool_start), with a
+ *      description saying so: the source may have changed since, so it is not silently restarted;
+ *      the client starts it again.  A clean shutdown marks copies still running failed the same way.
+ *
+ * The pool is shared by every account, so it is rationed (a slow or endless source must not hold
+ * up other accounts' copies):
+ *  P1  each account has its own FIFO of copies not started, at most srv->copy_queue_max long; a
+ *      copy beyond it is refused 503 ServerBusy before anything is committed.
+ *  P2  idle workers >= accounts running no copy: an account already running copies may start
+ *      another only if a worker stays idle for every other account that runs none.  With at least
+ *      as many workers as accounts (COPY_THREADS_MAX allowing), an account's first copy therefore
+ *      always finds a worker at once; free workers take queued copies round-robin by account.
+ *  P3  a fetch fails when its source sends nothing for srv->copy_stall_secs, and an asynchronous
+ *      copy fails after COPY_DEADLINE in all (Azure's two weeks), so no copy holds a worker for ever.
+ */
+#include "api/copy_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "meta/copykey.h"
+#include "util/arena.h"
+#include "util/codec.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#define ASYNC_MAX        (50000ull * (4000ull << 20))   /* Copy Blob: Azure's largest block blob */
+#define ASYNC_SEGMENT    (256ull << 20)    /* needle size of asynchronous copies */
+#define COPY_DEADLINE    (14L * 86400)     /* Azure fails a copy still pending after two weeks */
+#define COPY_THREADS     4                 /* workers at least; one per account beyond (P2) */
+#define COPY_THREADS_MAX 64
+#define JOB_ARENA        (64u << 20)
+
+struct copy_job {
+    struct copy_job *next_q;        /* its account's FIFO of jobs not started */
+    struct copy_job *next_all;      /* every job queued or running */
+    char id[37];
+    unsigned acct;                  /* the destination's account (index in srv->accounts) */
+    char *account, *container, *blob, *url, *authorization;
+    char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
+    size_t blob_len;
+    uint64_t cid;
+    int meta_from_source;           /* the request named no metadata: take the source's */
+    int cancel;                     /* atomic: abort or shutdown */
+    uint64_t copied, total;         /* atomic: progress */
+};
+
+struct acct_jobs {
+    struct copy_job *head, *tail;   /* FIFO of jobs not started */
+    unsigned queued;                /* admitted and not started (P1), the FIFO's and reserved */
+    unsigned running;
+};
+
+struct copy_pool {
+    struct server *srv;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct acct_jobs *acct;         /* per account, as srv->accounts */
+    size_t nacct;
+    size_t rr;                      /* the account served next when several may start a job */
+    unsigned idle;                  /* workers waiting for a job */
+    struct copy_job *all;
+    int stop;
+    pthread_t *threads;
+    unsigned nthreads;
+};
+
+void
+copy_job_free(struct copy_job *j)
+{
+    if (j == NULL)
+        return;
+    free(j->account);
+    free(j->container);
+    free(j->blob);
+    free(j->url);
+    free(j->authorization);
+    free(j->if_match);
+    free(j->if_none_match);
+    free(j->if_modified_since);
+    free(j->if_unmodified_since);
+    free(j);
+}
+
+static char *
+dup_or_null(const char *s, int *oom)
+{
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    if ((d = strdup(s)) == NULL)
+        *oom = 1;
+    return d;
+}
+
+struct copy_job *
+copy_job_new(struct api_req *q, const char *url, int meta_from_source)
+{
+    struct copy_job *j = calloc(1, sizeof(*j));
+    int oom = 0;
+
+    if (j == NULL || q->srv->copies == NULL) {
+        free(j);
+        return NULL;
+    }
+    while (j->acct < q->srv->naccounts && strcmp(q->srv->accounts[j->acct].name, q->account) != 0)
+        j->acct++;
+    if (j->acct == q->srv->naccounts) {   /* (authentication named one of ours) */
+        free(j);
+        return NULL;
+    }
+    api_new_guid(j->id);
+    j->account = dup_or_null(q->account, &oom);
+    j->container = dup_or_null(q->container, &oom);
+    j->url = dup_or_null(url, &oom);
+    j->authorization = dup_or_null(api_header(q, "x-ms-copy-source-authorization"), &oom);
+    j->if_match = dup_or_null(api_header(q, "x-ms-source-if-match"), &oom);
+    j->if_none_match = dup_or_null(api_header(q, "x-ms-source-if-none-match"), &oom);
+    j->if_modified_since = dup_or_null(api_header(q, "x-ms-source-if-modified-since"), &oom);
+    j->if_unmodified_since = dup_or_null(api_header(q, "x-ms-source-if-unmodified-since"), &oom);
+    if ((j->blob = malloc(q->blob_len + 1)) != NULL) {
+        memcpy(j->blob, q->blob, q->blob_len);
+        j->blob[q->blob_len] = '\0';
+    }
+    j->blob_len = q->blob_len;
+    j->cid = q->cont.id;
+    j->meta_from_source = meta_from_source;
+    if (oom || j->blob == NULL) {
+        copy_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+const char *
+copy_job_id(const struct copy_job *j)
+{
+    return j->id;
+}
+
+/* Looks a job up by copy id; call with p->mu held. */
+static struct copy_job *
+job_find(struct copy_pool *p, const char *id)
+{
+    for (struct copy_job *j = p->all; j != NULL; j = j->next_all)
+        if (strcasecmp(j->id, id) == 0)
+            return j;
+    return NULL;
+}
+
+/* 1 and the live progress of a running copy, or 0 when the pool does not know it. */
+int
+copy_progress(struct copy_pool *p, const char *id, uint64_t *copied, uint64_t *total)
+{
+    struct copy_job *j;
+    int found = 0;
+
+    if (p == NULL)
+        return 0;
+    pthread_mutex_lock(&p->mu);
+    if ((j = job_find(p, id)) != NULL) {
+        *copied = __atomic_load_n(&j->copied, __ATOMIC_RELAXED);
+        *total = __atomic_load_n(&j->total, __ATOMIC_RELAXED);
+        found = 1;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return found;
+}
+
+void
+copy_cancel(struct copy_pool *p, const char *id)
+{
+    struct copy_job *j;
+
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if ((j = job_find(p, id)) != NULL)
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* P1: takes a place in account a's queue for a job about to be committed.  0, or -1 when the
+ * queue is full.  The place is used by copy_enqueue or given back by copy_unadmit. */
+int
+copy_admit(struct copy_pool *p, const struct copy_job *j)
+{
+    unsigned a = j->acct;
+    int rc = -1;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->acct[a].queued < p->srv->copy_queue_max) {
+        p->acct[a].queued++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void
+copy_unadmit(struct copy_pool *p, const struct copy_job *j)
+{
+    pthread_mutex_lock(&p->mu);
+    p->acct[j->acct].queued--;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void
+copy_enqueue(struct copy_pool *p, struct copy_job *j)
+{
+    struct acct_jobs *q = &p->acct[j->acct];
+
+    pthread_mutex_lock(&p->mu);
+    j->next_all = p->all;
+    p->all = j;
+    if (q->tail != NULL)
+        q->tail->next_q = j;
+    else
+        q->head = j;
+    q->tail = j;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * The job the calling worker starts now, or NULL; call with p->mu held.  Accounts are tried
+ * round-robin from p->rr.  P2: an account that runs a job already may start another only if,
+ * the caller taken, a worker stays idle for every other account that runs none.  When stopping,
+ * any job (each is failed at once).
+ */
+static struct copy_job *
+next_job(struct copy_pool *p)
+{
+    unsigned none_running = 0;
+
+    for (size_t i = 0; i < p->nacct; i++)
+        none_running += p->acct[i].running == 0;
+    for (size_t n = 0; n < p->nacct; n++) {
+        size_t a = (p->rr + n) % p->nacct;
+        struct acct_jobs *q = &p->acct[a];
+        struct copy_job *j = q->head;
+        if (j == NULL || !(p->stop || q->running == 0 || p->idle >= none_running))
+            continue;
+        if ((q->head = j->next_q) == NULL)
+            q->tail = NULL;
+        q->queued--;
+        q->running++;
+        p->rr = (a + 1) % p->nacct;
+        return j;
+    }
+    return NULL;
+}
+
+static void
+forget(struct copy_pool *p, struct copy_job *j)
+{
+    pthread_mutex_lock(&p->mu);
+    for (struct copy_job **pp = &p->all; *pp != NULL; pp = &(*pp)->next_all)
+        if (*pp == j) {
+            *pp = j->next_all;
+            break;
+        }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Deletes the marker of (cid, name) in t if it still belongs to copy `id` (C1). */
+int
+copy_drop_marker(struct meta *m, struct arena *a, struct meta_txn *t, uint64_t cid,
+                 const char *name, size_t nlen, const char *id)
+{
+    struct buf k = BUF_INIT;
+    char *v;
+    size_t vl;
+    int rc;
+
+    meta_key_copy_pending(&k, cid, name, nlen);
+    if (!buf_ok(&k)) {
+        buf_free(&k);
+        return META_EIO;
+    }
+    rc = meta_get(m, k.p, k.len, a, &v, &vl);
+    if (rc == 0 && vl == strlen(id) && strncasecmp(v, id, vl) == 0)
+        meta_txn_delete(t, k.p, k.len);
+    buf_free(&k);
+    return rc == META_EIO ? META_EIO : 0;
+}
+
+static int
+put_record(struct meta_txn *t, uint64_t cid, const char *name, size_t nlen,
+           const struct blob_rec *r)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    int ok;
+
+    meta_key_blob(&k, cid, name, nlen);
+    meta_blob_encode(r, &v);
+    ok = buf_ok(&k) && buf_ok(&v);
+    if (ok)
+        meta_txn_put(t, k.p, k.len, v.p, v.len);
+    buf_free(&k);
+    buf_free(&v);
+    return ok ? 0 : META_EIO;
+}
+
+/*
+ * Ends a copy: under the destination's locks, if it is still pending with this job's id (C2),
+ * commit the fetched content (rc == FETCH_OK) or the failure.  Returns 1 when the needles in res
+ * are now referenced, else 0.
+ */
+static int
+job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result *res,
+           struct arena *a)
+{
+    struct meta *m = p->srv->meta;
+    struct meta_txn *t = NULL;
+    struct blob_rec r;
+    unsigned stripe;
+    int got, used = 0, err = 0;
+
+    meta_containers_rdlock(m);
+    if (!meta_container_current(m, a, j->account, j->container, j->cid)) {
+        meta_containers_unlock(m);
+        return 0;   /* the container is gone, with its records; the marker is dropped at start-up */
+    }
+    stripe = meta_blob_lock(m, j->cid, j->blob, j->blob_len);
+    got = meta_blob_get(m, a, j->cid, j->blob, j->blob_len, &r);
+    if ((t = meta_txn_new()) == NULL) {
+        err = ENOMEM;
+        goto out;
+    }
+    if (got == 0 && r.copy.status == COPY_PENDING && strcasecmp(r.copy.id, j->id) == 0) {
+        int64_t now = ticks_now();
+        if (rc == FETCH_OK) {
+            struct block_ref *b = res->next ? arena_calloc(a, sizeof(*b) * res->next) : NULL;
+            if (res->next && b == NULL) {
+                err = ENOMEM;
+                goto out;
+            }
+            for (size_t i = 0; i < res->next; i++)
+                b[i] = (struct block_ref){"", 0, res->ext[i]};
+            r.blocks = b;
+            r.nblocks = res->next;
+            r.size = res->size;
+            r.content_type = res->content_type ? res->content_type : "";
+            r.content_encoding = res->content_encoding ? res->content_encoding : "";
+            r.content_language = res->content_language ? res->content_language : "";
+            r.content_disposition = res->content_disposition ? res->content_disposition : "";
+            r.cache_control = res->cache_control ? res->cache_control : "";
+            memcpy(r.md5, res->has_content_md5 ? res->content_md5 : res->md5, 16);
+            r.flags |= BLOB_F_MD5;
+            if (j->meta_from_source) {
+                r.nmeta = res->nmeta;
+                r.meta = res->meta;
+            }
+            r.copy.status = COPY_SUCCESS;
+            r.copy.copied = r.copy.total = res->size;
+            r.copy.description = "";
+        } else {
+            r.copy.status = COPY_FAILED;
+            r.copy.copied = res->size;
+            r.copy.total = __atomic_load_n(&j->total, __ATOMIC_RELAXED);
+            r.copy.description = arena_strdup(a, res->message[0] ? res->message : "copy failed");
+            if (r.copy.description == NULL)
+                r.copy.description = "copy failed";
+        }
+        r.copy.completed = now;
+        r.modified = now;
+        r.etag = meta_next_etag(m);
+        if (put_record(t, j->cid, j->blob, j->blob_len, &r) != 0) {
+            err = ENOMEM;
+            goto out;
+        }
+        used = rc == FETCH_OK;
+    }
+    if (copy_drop_marker(m, a, t, j->cid, j->blob, j->blob_len, j->id) != 0 ||
+        meta_commit(m, t) != 0) {
+        err = EIO;
+        used = 0;
+    }
+out:
+    if (err != 0)
+        log_error("copy %s into %s/%s: cannot record its end: %s", j->id, j->container, j->blob,
+                  strerror(err));
+    meta_txn_free(t);
+    meta_blob_unlock(m, stripe);
+    meta_containers_unlock(m);
+    return used;
+}
+
+static void
+job_run(struct copy_pool *p, struct copy_job *j)
+{
+    struct store *s = p->srv->store;
+    struct arena *a = arena_new(JOB_ARENA);
+    struct fetch_result res;
+    struct fetch_req fr = {0};
+    int rc, err;
+
+    memset(&res, 0, sizeof(res));
+    if (a == NULL) {
+        log_error("copy %s: out of memory", j->id);
+        return;
+    }
+    fr.url = j->url;
+    fr.authorization = j->authorization;
+    fr.if_match = j->if_match;
+    fr.if_none_match = j->if_none_match;
+    fr.if_modified_since = j->if_modified_since;
+    fr.if_unmodified_since = j->if_unmodified_since;
+    fr.seg_max = ASYNC_SEGMENT;
+    fr.max_size = ASYNC_MAX;
+    fr.stall_secs = p->srv->copy_stall_secs;
+    fr.max_secs = COPY_DEADLINE;
+    fr.egress = p->srv->egress;
+    fr.cancel = &j->cancel;
+    fr.progress = &j->copied;
+    fr.total = &j->total;
+    rc = fetch_into_store(s, a, &fr, &res);
+    if (rc == FETCH_CANCELLED && __atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+        snprintf(res.message, sizeof(res.message),
+                 "Cobalt shut down before the copy finished; start the copy again");
+    if (rc == FETCH_OK && (err = store_sync(s, res.ext, res.next)) != 0) {   /* V2 */
+        rc = FETCH_STORE;
+        snprintf(res.message, sizeof(res.message), "storing the copy failed: %s", strerror(err));
+    }
+    if (rc != FETCH_OK)
+        log_info("copy %s from %.*s failed: %s%s%s", j->id, (int)strcspn(j->url, "?#"), j->url,
+                 res.message, res.detail[0] ? ": " : "", res.detail);
+    job_finish(p, j, rc, &res, a);
+    fetch_result_release(s, &res);   /* referenced now, or garbage for good */
+    arena_free(a);
+}
+
+static void *
+worker(void *arg)
+{
+    struct copy_pool *p = arg;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        struct copy_job *j = next_job(p);
+        if (j == NULL) {
+            if (p->stop) {   /* stopping, nothing left */
+                pthread_mutex_unlock(&p->mu);
+                return NULL;
+            }
+            p->idle++;
+            pthread_cond_wait(&p->cv, &p->mu);
+            p->idle--;
+            continue;
+        }
+        if (p->stop)
+            __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);   /* fail it without fetching */
+        pthread_mutex_unlock(&p->mu);
+        job_run(p, j);
+        forget(p, j);
+        pthread_mutex_lock(&p->mu);
+        p->acct[j->acct].running--;
+        pthread_cond_broadcast(&p->cv);   /* P2: a job held back may start now */
+        copy_job_free(j);
+    }
+}
+
+/* C3: every copy a crash left pending becomes failed. */
+static int
+recover_pending(struct server *srv)
+{
+    static const char lo[1] = {META_COPY_MARK}, hi[1] = {META_COPY_MARK + 1};
+    struct meta_iter *it = meta_iter_new(srv->meta, lo, 1, hi, 1);
+    struct meta_txn *t = meta_txn_new();
+    struct arena *a = arena_new(JOB_ARENA);
+    unsigned n = 0;
+    int rc = 0;
+
+    if (it == NULL || t == NULL || a == NULL) {
+        rc = ENOMEM;
+        goto out;
+    }
+    for (; meta_iter_valid(it); meta_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
+        struct blob_rec r;
+        uint64_t cid;
+
+        if (kl < 9)
+            continue;
+        cid = get_be64(k + 1);
+        if (meta_blob_get(srv->meta, a, cid, k + 9, kl - 9, &r) == 0 &&
+            r.copy.status == COPY_PENDING && strlen(r.copy.id) == vl &&
+            strncasecmp(r.copy.id, v, vl) == 0) {
+            r.copy.status = COPY_FAILED;
+            r.copy.completed = ticks_now();
+            r.copy.description = "Cobalt restarted while the copy was in progress; start the copy "
+                                 "again";
+            r.modified = r.copy.completed;
+            r.etag = meta_next_etag(srv->meta);
+            if (put_record(t, cid, k + 9, kl - 9, &r) != 0) {
+                rc = ENOMEM;
+                goto out;
+            }
+            n++;
+        }
+        meta_txn_delete(t, k, kl);
+    }
+    if (meta_iter_status(it) != 0 || meta_commit(srv->meta, t) != 0)
+        rc = EIO;
+    else if (n > 0)
+        log_warn("copy: %u cop%s interrupted by a restart marked failed", n, n == 1 ? "y" : "ies");
+out:
+    meta_iter_free(it);
+    meta_txn_free(t);
+    arena_free(a);
+    return rc;
+}
+
+int
+copy_pool_start(struct server *srv)
+{
+    struct copy_pool *p;
+    unsigned n;
+    int rc;
+
+    if (fetch_global_init() != 0)
+        return ENOMEM;
+    if ((rc = recover_pending(srv)) != 0)
+        return rc;
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        return ENOMEM;
+    p->srv = srv;
+    p->nacct = srv->naccounts;
+    n = srv->naccounts > COPY_THREADS ? (unsigned)srv->naccounts : COPY_THREADS;
+    if (n > COPY_THREADS_MAX)
+        n = COPY_THREADS_MAX;
+    if ((p->acct = calloc(p->nacct, sizeof(*p->acct))) == NULL ||
+        (p->threads = calloc(n, sizeof(*p->threads))) == NULL) {
+        free(p->acct);
+        free(p);
+        return ENOMEM;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    for (unsigned i = 0; i < n; i++) {
+        if ((rc = pthread_create(&p->threads[i], NULL, worker, p)) != 0)
+            break;
+        p->nthreads++;
+    }
+    srv->copies = p;
+    if (p->nthreads == 0) {
+        copy_pool_stop(srv);
+        return rc;
+    }
+    return 0;
+}
+
+void
+copy_pool_stop(struct server *srv)
+{
+    struct copy_pool *p = srv->copies;
+
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+    for (struct copy_job *j = p->all; j != NULL; j = j->next_all)
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->nthreads; i++)   /* they drain the queue, failing each job */
+        pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    srv->copies = NULL;
+    free(p->threads);
+    free(p->acct);
+    free(p);
+}
