@@ -57,6 +57,7 @@ class ServerClock:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             self.path.write_bytes(bytes(mmap.PAGESIZE))
         with open(self.path, "r+b") as f:
@@ -97,10 +98,10 @@ class CobaltServer:
     """`cobalt serve --host HOST --data-dir DATA_DIR ARGS...`, its output appended to LOG_PATH.
 
     env: variables for the server on top of ours (None removes one).  test_clock: run it on a test
-    clock (advance_clock, run_background_now), kept in LOG_PATH with the suffix .clock across
-    restarts.  Restartable on the same data directory; every start takes a fresh free port unless
-    given one.  Every running instance is in
-    CobaltServer.live, so a fixture can kill what a failed test left running."""
+    clock (advance_clock, run_background_now) whose file, LOG_PATH with the suffix .clock, keeps
+    its time across restarts.  Restartable on the same data directory; every start takes a fresh
+    free port unless given one.  Every running instance is in CobaltServer.live, so a fixture can
+    kill what a failed test left running."""
 
     live: set = set()
 
@@ -247,13 +248,17 @@ class CobaltServer:
         """The server's time, Unix seconds: the real clock plus what advance_clock() added."""
         return time.time() + (self.clock.offset if self.clock is not None else 0.0)
 
-    def run_background_now(self, loop: str = "compact", timeout: float = 120.0) -> bool:
+    def run_background_now(self, loop: str = "compact", timeout: float = 120.0,
+                           wait: bool = True) -> bool:
         """Runs a round of a background loop now and waits until it has finished: "compact" (the
         purge of soft-deleted records past their retention, then compaction if enough space was
         freed) or "scrub" (an integrity scrub pass; the server must run a scrubber).  True once
-        done; False if the server exited first (a fault or crash point inside the round)."""
+        done; False if the server exited first (a fault or crash point inside the round).  With
+        wait=False it only starts the round (a kill can then land inside it)."""
         assert self.clock is not None, "run_background_now needs CobaltServer(..., test_clock=True)"
         k = self.clock.kick(loop)
+        if not wait:
+            return True
         deadline = time.monotonic() + timeout
         while self.clock.done(loop) < k:
             if not self.alive():
