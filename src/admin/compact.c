@@ -19,6 +19,7 @@
 #endif
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/timefmt.h"
@@ -305,27 +306,28 @@ compactor_loop(void *arg)
     struct compactor *c = arg;
     struct compact_stats st;
     struct timespec until;
+    uint64_t seen = 0;   /* the test clock's kicks this loop has acted on (util/clock.h) */
     int rc;
 
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 5;
-        pthread_cond_timedwait(&c->cond, &c->mu, &until);
+        clock_timedwait(&c->cond, &c->mu, &until, CLOCK_ROUND_COMPACT, seen);
         if (c->stop)
             continue;
         pthread_mutex_unlock(&c->mu);
+        seen = clock_test_kicks(CLOCK_ROUND_COMPACT);
         /* Soft-deleted records past their retention: one seek into the 'Z' range. */
         if (!meta_failed(c->m) && meta_purge_expired(c->m, ticks_now()) > 0)
             __atomic_add_fetch(c->freed, c->trigger, __ATOMIC_RELAXED);
-        pthread_mutex_lock(&c->mu);
-        if (c->threshold <= 0 || __atomic_load_n(c->freed, __ATOMIC_RELAXED) < c->trigger)
-            continue;
-        __atomic_store_n(c->freed, 0, __ATOMIC_RELAXED);
-        pthread_mutex_unlock(&c->mu);
-        if (!store_failed(c->s) && !meta_failed(c->m) &&
-            (rc = compact_run(c->m, c->s, c->threshold, &st)) != 0)
-            log_warn("compact: run stopped: %s", strerror(rc));
+        if (c->threshold > 0 && __atomic_load_n(c->freed, __ATOMIC_RELAXED) >= c->trigger) {
+            __atomic_store_n(c->freed, 0, __ATOMIC_RELAXED);
+            if (!store_failed(c->s) && !meta_failed(c->m) &&
+                (rc = compact_run(c->m, c->s, c->threshold, &st)) != 0)
+                log_warn("compact: run stopped: %s", strerror(rc));
+        }
+        clock_test_round_done(CLOCK_ROUND_COMPACT, seen);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);

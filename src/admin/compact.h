@@ -53,7 +53,8 @@ int compact_recover(struct meta *m, struct store *s);
 int compact_resolve(struct meta *m, struct store *s, struct extent *e);
 
 /*
- * Background compaction inside `cobalt serve`: a thread that wakes every few seconds and runs
+ * Background compaction inside `cobalt serve`: a thread that wakes every few seconds (or when a
+ * test harness kicks it: util/clock.h), purges soft-deleted records past their retention, and runs
  * compact_run() once *freed (bytes of blob content deleted or overwritten since the last run,
  * counted by api/) passes `trigger` bytes.  compactor_stop() waits for a run in progress.
  */

@@ -14,6 +14,7 @@
 #include "meta/meta.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -26,19 +27,22 @@ struct scrubber {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stop;
+    uint64_t seen;   /* test clock kicks acted on: read as the last pass began (util/clock.h) */
     /* The pass in progress. */
     uint64_t needles, bytes, damaged;
     struct timespec started;
 };
 
-/* Sleeps until `until` or until stopped; 1 if stopped. */
+/* Sleeps until `until` or until stopped; 1 if stopped.  A test harness's kick ends the nap: it
+ * starts the next pass at once, and lifts the rate limit of the pass in progress. */
 static int
 nap(struct scrubber *c, const struct timespec *until)
 {
     int stop;
 
     pthread_mutex_lock(&c->mu);
-    while (!c->stop && pthread_cond_timedwait(&c->cond, &c->mu, until) != ETIMEDOUT)
+    while (!c->stop &&
+           clock_timedwait(&c->cond, &c->mu, until, CLOCK_ROUND_SCRUB, c->seen) != ETIMEDOUT)
         ;
     stop = c->stop;
     pthread_mutex_unlock(&c->mu);
@@ -94,6 +98,7 @@ scrub_loop(void *arg)
     clock_gettime(CLOCK_REALTIME, &next);
     next.tv_sec += c->interval < 60 ? c->interval : 60;   /* let start-up traffic settle */
     while (!nap(c, &next)) {
+        c->seen = clock_test_kicks(CLOCK_ROUND_SCRUB);
         c->needles = c->bytes = c->damaged = 0;
         clock_gettime(CLOCK_REALTIME, &c->started);
         rc = compact_each_needle(c->m, c->s, &records, scrub_one, c);
@@ -107,6 +112,7 @@ scrub_loop(void *arg)
                  rc != 0 ? "stopped" : c->stop ? "interrupted" : "done",
                  (unsigned long long)c->needles, (unsigned long long)c->bytes,
                  (unsigned long long)c->damaged, (long)(now.tv_sec - c->started.tv_sec));
+        clock_test_round_done(CLOCK_ROUND_SCRUB, c->seen);
         next = c->started;
         next.tv_sec += c->interval;
     }

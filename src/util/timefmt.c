@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/clock.h"
+
 static const char *const wday_names[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 static const char *const wday_long[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                          "Thursday", "Friday", "Saturday"};
@@ -90,7 +92,7 @@ ticks_now(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * TICKS_PER_SEC + ts.tv_nsec / 100;
+    return (int64_t)ts.tv_sec * TICKS_PER_SEC + ts.tv_nsec / 100 + clock_test_offset();
 }
 
 /* Years outside 0..9999 cannot be printed in the fixed widths; they are clamped. */

@@ -13,6 +13,7 @@
 
 #define TICKS_PER_SEC 10000000LL
 
+/* Now, as ticks: the real clock, plus the test clock's offset when a harness runs one (clock.h). */
 int64_t ticks_now(void);
 
 /* "Mon, 01 Jan 2024 00:00:00 GMT" (29 chars); out must hold 30 bytes. */

@@ -5,10 +5,10 @@ with x-cobalt-immutability-period-days, `comp=legalhold`) blocking overwrite, de
 Container.  Delete Container also refuses while any blob, snapshot or version in it is protected on
 its own (Shared Key or a delete-only SAS alike, container soft delete on or off), and a held
 snapshot is not deleted with its blob.  Every refusal is followed by a read showing the content is
-unchanged."""
+unchanged.  The servers run on test clocks: policies expire and retention ends by advance_clock(),
+and purges run by run_background_now(), instead of sleeping."""
 import datetime as dt
 import email.utils
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -22,7 +22,7 @@ from cobalt_testlib import ACCOUNT, KEY, CobaltServer, assert_error_response, ex
 def isrv(tmp_path_factory):
     # Its own server: locked policies and holds leave containers that can never be emptied.
     d = tmp_path_factory.mktemp("cobalt-worm")
-    srv = CobaltServer(d / "data", d / "server.log", args=["--versioning", "all"]).start()
+    srv = CobaltServer(d / "data", d / "server.log", args=["--versioning", "all"], test_clock=True).start()
     yield srv
     assert srv.stop() == 0, srv.log_tail()
 
@@ -37,8 +37,9 @@ def ic(isrv):
     return isrv.client().create_container(unique_name("w"))
 
 
-def rfc1123(seconds_from_now: float) -> str:
-    return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
+def rfc1123(raw, seconds_from_now: float) -> str:
+    """A policy date relative to the clock of raw's server (tests move it forward)."""
+    return email.utils.formatdate(raw.srv.now() + seconds_from_now, usegmt=True)
 
 
 def set_policy(raw, path, until, mode="Unlocked", query=None):
@@ -60,7 +61,7 @@ def worm_refused(raw, c, n, content, code):
 def test_unlocked_policy_blocks_then_can_be_shortened_and_removed(iraw, ic):
     c = ic.container_name
     iraw.put_blob(c, "u", b"worm data")
-    until = rfc1123(3600)
+    until = rfc1123(iraw, 3600)
     r = set_policy(iraw, f"/{c}/u", until)
     assert r.status == 200, r
     assert r.header("x-ms-immutability-policy-until-date") == until
@@ -72,7 +73,7 @@ def test_unlocked_policy_blocks_then_can_be_shortened_and_removed(iraw, ic):
     # Reads and new blobs are fine.
     assert iraw.put_blob(c, "other", b"free").status == 201
     # Unlocked: shorten, then remove.
-    shorter = rfc1123(1800)
+    shorter = rfc1123(iraw, 1800)
     assert set_policy(iraw, f"/{c}/u", shorter).status == 200
     assert iraw.head_blob(c, "u").header("x-ms-immutability-policy-until-date") == shorter
     worm_refused(iraw, c, "u", b"worm data", "BlobImmutableDueToPolicy")
@@ -88,19 +89,19 @@ def test_unlocked_policy_blocks_then_can_be_shortened_and_removed(iraw, ic):
 def test_locked_policy_extend_only(iraw, ic):
     c = ic.container_name
     iraw.put_blob(c, "l", b"locked data")
-    until = rfc1123(3600)
+    until = rfc1123(iraw, 3600)
     assert set_policy(iraw, f"/{c}/l", until, "Unlocked").status == 200
     r = set_policy(iraw, f"/{c}/l", until, "Locked")                  # lock it
     assert r.status == 200 and r.header("x-ms-immutability-policy-mode").lower() == "locked", r
-    r = set_policy(iraw, f"/{c}/l", rfc1123(1800), "Locked")         # shorten: no
+    r = set_policy(iraw, f"/{c}/l", rfc1123(iraw, 1800), "Locked")    # shorten: no
     assert r.status == 409, r
-    r = set_policy(iraw, f"/{c}/l", rfc1123(7200), "Unlocked")       # unlock: no
+    r = set_policy(iraw, f"/{c}/l", rfc1123(iraw, 7200), "Unlocked")  # unlock: no
     assert r.status == 409, r
     assert iraw.request("DELETE", f"/{c}/l", query={"comp": "immutabilityPolicies"}).status == 409
     h = iraw.head_blob(c, "l")
     assert h.header("x-ms-immutability-policy-until-date") == until
     assert h.header("x-ms-immutability-policy-mode").lower() == "locked"
-    longer = rfc1123(7200)
+    longer = rfc1123(iraw, 7200)
     assert set_policy(iraw, f"/{c}/l", longer, "Locked").status == 200   # extend: yes
     assert iraw.head_blob(c, "l").header("x-ms-immutability-policy-until-date") == longer
     worm_refused(iraw, c, "l", b"locked data", "BlobImmutableDueToPolicy")
@@ -111,9 +112,9 @@ def test_locked_policy_extend_only(iraw, ic):
 def test_policy_expires(iraw, ic):
     c = ic.container_name
     iraw.put_blob(c, "e", b"short")
-    assert set_policy(iraw, f"/{c}/e", rfc1123(2), "Locked").status == 200
+    assert set_policy(iraw, f"/{c}/e", rfc1123(iraw, 2), "Locked").status == 200
     worm_refused(iraw, c, "e", b"short", "BlobImmutableDueToPolicy")
-    time.sleep(3.1)
+    iraw.srv.advance_clock(3.1)
     assert iraw.put_blob(c, "e", b"after expiry").status == 201
     assert iraw.get_blob(c, "e").body == b"after expiry"
     assert iraw.request("DELETE", f"/{c}/e").status == 202
@@ -125,8 +126,8 @@ def test_policy_validation(iraw, ic):
     r = iraw.request("PUT", f"/{c}/v", query={"comp": "immutabilityPolicies"})
     assert r.status == 400, r
     assert set_policy(iraw, f"/{c}/v", "not a date").status == 400
-    assert set_policy(iraw, f"/{c}/v", rfc1123(60), "Sometimes").status == 400
-    assert_error_response(set_policy(iraw, f"/{c}/missing", rfc1123(60)), 404, "BlobNotFound")
+    assert set_policy(iraw, f"/{c}/v", rfc1123(iraw, 60), "Sometimes").status == 400
+    assert_error_response(set_policy(iraw, f"/{c}/missing", rfc1123(iraw, 60)), 404, "BlobNotFound")
     assert iraw.head_blob(c, "v").header("x-ms-immutability-policy-mode") is None
     assert iraw.put_blob(c, "v", b"still mutable").status == 201
     assert iraw.get_blob(c, "v").body == b"still mutable"
@@ -150,7 +151,7 @@ def test_legal_hold(iraw, ic):
 
 def test_headers_on_put_blob(iraw, ic):
     c = ic.container_name
-    until = rfc1123(3600)
+    until = rfc1123(iraw, 3600)
     r = iraw.put_blob(c, "p", b"born immutable", headers={"x-ms-immutability-policy-until-date": until,
                                                           "x-ms-immutability-policy-mode": "Unlocked",
                                                           "x-ms-legal-hold": "true"})
@@ -158,7 +159,7 @@ def test_headers_on_put_blob(iraw, ic):
     h = iraw.head_blob(c, "p")
     assert h.header("x-ms-immutability-policy-until-date") == until and h.header("x-ms-legal-hold") == "true"
     worm_refused(iraw, c, "p", b"born immutable", "BlobImmutableDueToLegalHold")
-    r = iraw.put_blob(c, "q", b"x", headers={"x-ms-immutability-policy-until-date": rfc1123(-60)})
+    r = iraw.put_blob(c, "q", b"x", headers={"x-ms-immutability-policy-until-date": rfc1123(iraw, -60)})
     assert r.status == 400, r
     assert iraw.get_blob(c, "q").status == 404
 
@@ -190,7 +191,7 @@ def test_protected_version_or_snapshot_cannot_be_deleted(iraw, ic, kind):
     if kind == "snapshot":
         v1 = iraw.request("PUT", f"/{c}/pv", query={"comp": "snapshot"}).header("x-ms-snapshot")
     iraw.put_blob(c, "pv", b"current")
-    r = set_policy(iraw, f"/{c}/pv", rfc1123(3600), "Locked", query={kind: v1})
+    r = set_policy(iraw, f"/{c}/pv", rfc1123(iraw, 3600), "Locked", query={kind: v1})
     assert r.status == 200, r
     assert iraw.request("HEAD", f"/{c}/pv", query={kind: v1}).header("x-ms-immutability-policy-mode").lower() \
         == "locked"
@@ -202,7 +203,7 @@ def test_protected_version_or_snapshot_cannot_be_deleted(iraw, ic, kind):
 
 def test_listing_shows_policy_and_hold(iraw, ic):
     c = ic.container_name
-    iraw.put_blob(c, "lp", b"x", headers={"x-ms-immutability-policy-until-date": rfc1123(3600),
+    iraw.put_blob(c, "lp", b"x", headers={"x-ms-immutability-policy-until-date": rfc1123(iraw, 3600),
                                           "x-ms-immutability-policy-mode": "Unlocked", "x-ms-legal-hold": "true"})
     r = iraw.request("GET", f"/{c}", query={"restype": "container", "comp": "list",
                                            "include": "immutabilitypolicy,legalhold"})
@@ -337,9 +338,9 @@ def protect(raw, c, case):
         if case == "hold":
             assert hold(raw, f"/{c}/p", True).status == 200
             return {}, b"protected hold", "BlobImmutableDueToLegalHold", lambda: hold(raw, f"/{c}/p", False)
-        r = set_policy(raw, f"/{c}/p", rfc1123(4), "Unlocked" if case == "unlocked" else "Locked")
+        r = set_policy(raw, f"/{c}/p", rfc1123(raw, 4), "Unlocked" if case == "unlocked" else "Locked")
         assert r.status == 200, r
-        return {}, b"protected " + case.encode(), "BlobImmutableDueToPolicy", lambda: time.sleep(4.5)
+        return {}, b"protected " + case.encode(), "BlobImmutableDueToPolicy", lambda: raw.srv.advance_clock(4.5)
     v1 = raw.put_blob(c, "p", b"older content").header("x-ms-version-id")
     q = {"versionid": v1}
     if case == "snapshot":
@@ -389,7 +390,7 @@ def softsrv(tmp_path_factory):
     """Blob and container soft delete on; a retention day lasts 2 s, so purges come quickly."""
     d = tmp_path_factory.mktemp("cobalt-worm-soft")
     srv = CobaltServer(d / "data", d / "server.log", env={"COBALT_DAY_SECONDS": "2"},
-                       args=["--container-soft-delete-days", "1"]).start()
+                       args=["--container-soft-delete-days", "1"], test_clock=True).start()
     body = (b'<?xml version="1.0" encoding="utf-8"?><StorageServiceProperties><DeleteRetentionPolicy>'
             b"<Enabled>true</Enabled><Days>1</Days></DeleteRetentionPolicy></StorageServiceProperties>")
     assert srv.raw().request("PUT", "/", query={"restype": "service", "comp": "properties"}, body=body).status == 202
@@ -406,7 +407,8 @@ def test_container_soft_delete_refused_while_protected(softsrv):
     assert hold(raw, f"/{name}/h", True).status == 200
     assert_error_response(cdelete(raw, name), 409, "BlobImmutableDueToLegalHold")
     assert_error_response(sas_delete_container(raw, name), 409, "BlobImmutableDueToLegalHold")
-    time.sleep(8)   # past the retention period and a purge pass (every ~5 s)
+    softsrv.advance_clock(2.5)   # past the retention period ...
+    assert softsrv.run_background_now()   # ... and a purge pass
     assert raw.get_blob(name, "h").body == b"held through soft delete"
     assert hold(raw, f"/{name}/h", False).status == 200
     assert cdelete(raw, name).status == 202
@@ -423,7 +425,8 @@ def test_held_snapshot_not_deleted_with_its_blob(softsrv):
     assert hold(raw, f"/{name}/s", True, {"snapshot": snap}).status == 200
     r = raw.request("DELETE", f"/{name}/s", headers={"x-ms-delete-snapshots": "include"})
     assert_error_response(r, 409, "BlobImmutableDueToLegalHold")
-    time.sleep(8)   # a soft delete would have been purged by now
+    softsrv.advance_clock(2.5)   # a soft delete would have been purged by now
+    assert softsrv.run_background_now()
     assert raw.request("GET", f"/{name}/s", query={"snapshot": snap}).body == b"snapshotted"
     assert raw.get_blob(name, "s").body == b"current"
     assert hold(raw, f"/{name}/s", False, {"snapshot": snap}).status == 200

@@ -1,9 +1,10 @@
 """Leases on blobs and containers (protocol doc §2.10 state machine, §5.3 enforcement): acquire
 (fixed / infinite, proposed id), renew, change, release, break with and without a break period,
 expiry by the clock, the lease id required (or refused) on every write and delete, and the SAS
-letters each lease action needs (§3.8: break 'w' or 'd', the others 'w')."""
+letters each lease action needs (§3.8: break 'w' or 'd', the others 'w').  The tests of time run
+on a server of their own whose clock they move forward (CobaltServer test_clock) instead of
+sleeping through lease periods."""
 import datetime
-import time
 import uuid
 
 import pytest
@@ -11,7 +12,8 @@ from azure.storage.blob import (AccountSasPermissions, BlobSasPermissions, Conta
                                 ResourceTypes, generate_account_sas, generate_blob_sas,
                                 generate_container_sas)
 
-from cobalt_testlib import ACCOUNT, KEY, assert_error_response, expect_error, unique_name, utcnow
+from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, assert_error_response, expect_error, unique_name,
+                            utcnow)
 
 
 def lease(raw, path, action, container=False, **headers):
@@ -35,6 +37,25 @@ def blob(raw, container):
     c = container.container_name
     name = unique_name("b")
     assert raw.put_blob(c, name, b"leased content").status == 201
+    return c, name, f"/{c}/{name}"
+
+
+@pytest.fixture(scope="module")
+def clocked(tmp_path_factory):
+    """A server on a test clock: lease periods pass by advance_clock(), not by sleeping.  Its
+    own, so the shared server's clock stays the real one."""
+    d = tmp_path_factory.mktemp("cobalt-leases-clock")
+    srv = CobaltServer(d / "data", d / "server.log", test_clock=True).start()
+    yield srv
+    assert srv.stop() == 0, srv.log_tail()
+
+
+@pytest.fixture
+def cblob(clocked):
+    """A blob in a fresh container on the test-clock server."""
+    c = clocked.client().create_container(unique_name("c")).container_name
+    name = unique_name("b")
+    assert clocked.raw().put_blob(c, name, b"leased content").status == 201
     return c, name, f"/{c}/{name}"
 
 
@@ -147,8 +168,9 @@ def test_break_infinite_lease_is_immediate_and_broken_state(raw, blob):
     assert state(raw, path) == ("leased", "locked", "infinite")
 
 
-def test_break_period_breaking_then_broken(raw, blob):
-    c, name, path = blob
+def test_break_period_breaking_then_broken(clocked, cblob):
+    raw = clocked.raw()
+    c, name, path = cblob
     lid = str(uuid.uuid4())
     assert lease(raw, path, "acquire", x_ms_lease_duration=60, x_ms_proposed_lease_id=lid).status == 201
     r = lease(raw, path, "break", x_ms_lease_break_period=2)
@@ -168,7 +190,7 @@ def test_break_period_breaking_then_broken(raw, blob):
     # A longer period cannot extend the break; a shorter one... the break ends by the clock.
     r = lease(raw, path, "break", x_ms_lease_break_period=50)
     assert r.status == 202 and int(r.header("x-ms-lease-time")) <= 2, r
-    time.sleep(2.2)
+    clocked.advance_clock(2.2)
     assert state(raw, path) == ("broken", "unlocked", None)
     assert raw.put_blob(c, name, b"after").status == 201
     assert raw.get_blob(c, name).body == b"after"
@@ -354,9 +376,10 @@ def test_blob_listing_shows_lease(raw, container):
 
 # ---- expiry by the clock ---------------------------------------------------------------------
 
-def test_fixed_leases_expire(raw, service):
+def test_fixed_leases_expire(clocked):
+    raw = clocked.raw()
     cname = unique_name("le")
-    service.create_container(cname)
+    clocked.client().create_container(cname)
     assert raw.put_blob(cname, "b", b"v1").status == 201
     bpath, cpath = f"/{cname}/b", f"/{cname}"
     lb, lc2 = str(uuid.uuid4()), str(uuid.uuid4())
@@ -367,7 +390,10 @@ def test_fixed_leases_expire(raw, service):
     assert raw.put_blob(cname, "r", b"r").status == 201
     lr = str(uuid.uuid4())
     assert lease(raw, f"/{cname}/r", "acquire", x_ms_lease_duration=15, x_ms_proposed_lease_id=lr).status == 201
-    time.sleep(15.5)
+    clocked.advance_clock(10)                       # not yet: 15 s are not 10
+    assert state(raw, bpath) == ("leased", "locked", "fixed")
+    assert state(raw, cpath, container=True) == ("leased", "locked", "fixed")
+    clocked.advance_clock(5.5)
     assert state(raw, bpath) == ("expired", "unlocked", None)
     assert state(raw, cpath, container=True) == ("expired", "unlocked", None)
     # Expired: writes need no id; the old id is a lost lease.

@@ -1,21 +1,21 @@
 """Access tiers (protocol doc §2.3 Set Blob Tier, §5.10): Set Blob Tier, the tier on upload, tier
 properties and listing elements, Archive blocking content reads and writes until a rehydration
-completes (`--rehydrate-delay 1` here), and tiers across a restart."""
-import time
-
+completes (`--rehydrate-delay 60` here, on a test clock the tests move forward), and tiers
+across a restart."""
 import pytest
 from azure.storage.blob import StandardBlobTier
 
 from cobalt_testlib import CobaltServer, assert_error_response, expect_error, unique_name
 
-DELAY = 1.0
+DELAY = 60   # seconds of the server's test clock
 
 
 @pytest.fixture(scope="module")
 def tsrv(tmp_path_factory):
-    """A server of our own: rehydration completes one second after Set Tier."""
+    """A server of our own: rehydration completes DELAY seconds after Set Tier, on a test clock."""
     d = tmp_path_factory.mktemp("cobalt-tiers")
-    srv = CobaltServer(d / "data", d / "server.log", args=["--rehydrate-delay", "1", "--versioning", "all"]).start()
+    srv = CobaltServer(d / "data", d / "server.log", test_clock=True,
+                       args=["--rehydrate-delay", str(DELAY), "--versioning", "all"]).start()
     yield srv
     rc = srv.stop()
     assert not srv.sanitizer_reports(), srv.sanitizer_reports()
@@ -112,7 +112,6 @@ def test_archive_blocks_content_until_rehydrated(tsrv, tc):
     assert _tier_req(raw, c, "arch", "Archive").status == 200
     r = _tier_req(raw, c, "arch", "Cool", **{"x-ms-rehydrate-priority": "Standard"})
     assert r.status == 202, r
-    started = time.monotonic()
     p = bc.get_blob_properties()
     assert p.blob_tier == "Archive"
     assert p.archive_status == "rehydrate-pending-to-cool"
@@ -127,7 +126,10 @@ def test_archive_blocks_content_until_rehydrated(tsrv, tc):
     assert r.status == 202, r
     assert bc.get_blob_properties().rehydrate_priority == "High"
 
-    time.sleep(max(0.0, DELAY + 0.3 - (time.monotonic() - started)))
+    tsrv.advance_clock(DELAY - 10)                   # not yet
+    expect_error(lambda: bc.download_blob().readall(), 409, "BlobArchived")
+    assert bc.get_blob_properties().archive_status == "rehydrate-pending-to-cool"
+    tsrv.advance_clock(10.3)
     assert bc.download_blob().readall() == b"archived bytes"
     p = bc.get_blob_properties()
     assert p.blob_tier == "Cool" and p.archive_status is None and not p.blob_tier_inferred

@@ -36,8 +36,8 @@ ARGS = ["--volume-size", str(1 << 20), "--compact-threshold", "0.1"]
 
 
 def _workload(port, ledger, seed, faulty):
-    """Deterministic single-thread writes, then deletes (which make the compactor run and unlink
-    volumes within ~5 s).  Returns the Workload (its violations and the fail-stop evidence)."""
+    """Deterministic single-thread writes, then deletes (which make the compactor's next round
+    unlink volumes).  Returns the Workload (its violations and the fail-stop evidence)."""
     w = Workload(port, "faults", ledger, seed=seed, threads=1, names_per_thread=25,
                  stop_on_error=not faulty, max_ops=45)
     w.start()
@@ -64,13 +64,14 @@ def _read_check(port, ledger):
 
 def _dry_run(root: Path, seed):
     """Counts of each operation at start-up and during the workload (traced, no faults)."""
-    srv = CobaltServer(root / "dry" / "data", root / "dry" / "server.log", build="fault", args=ARGS)
+    srv = CobaltServer(root / "dry" / "data", root / "dry" / "server.log", build="fault", args=ARGS,
+                       test_clock=True)
     trace = root / "dry" / "trace"
     srv.start(faults=f"trace={trace}")
     setup_container(srv.port, "faults")
     boot = _count(trace)
     _workload(srv.port, Ledger(), seed, faulty=False)
-    time.sleep(6.5)   # the compactor's first round
+    assert srv.run_background_now()   # the compactor's first round
     assert srv.stop() == 0
     total = _count(trace)
     return boot, {op: total.get(op, 0) - boot.get(op, 0) for op in OPS}
@@ -105,7 +106,7 @@ def _cases(boot, work):
 
 def _case(root: Path, k: int, spec: str, seed: int):
     d = root / f"case{k}"
-    srv = CobaltServer(d / "data", d / "server.log", build="fault", args=ARGS)
+    srv = CobaltServer(d / "data", d / "server.log", build="fault", args=ARGS, test_clock=True)
     ledger = Ledger()
     info = {"spec": spec, "started": True, "acked_after_fail": 0, "5xx": 0}
     up = srv.start(faults=spec, expect_up=False)
@@ -121,7 +122,7 @@ def _case(root: Path, k: int, spec: str, seed: int):
         assert r.status == 201 or not clean_error(r), f"{spec}: create container: {r!r}"
         w = _workload(srv.port, ledger, seed, faulty=True)
         if "unlink" in spec:
-            time.sleep(6.5)   # the compactor's first round retires (unlinks) volumes
+            srv.run_background_now()   # the compactor's first round retires (unlinks) volumes
         assert not w.violations, f"{spec}: {w.violations[:5]}"
         info["5xx"] = w.errors_5xx
         info["acked_after_fail"] = len(w.after_fail_ok)

@@ -6,9 +6,10 @@ Set Blob Metadata) log every 2xx and every unacknowledged write -> kill -9 at a 
 reads back exactly (content SHA-256, ETag, metadata); an unacknowledged one is absent or complete,
 never mixed; the listing agrees with the reads.
 
-The server runs with 2 MiB volumes and a low compaction threshold, and every tenth cycle lasts long
-enough (6-8 s) for the background compactor (5 s timer) to run, so some kills land inside
-compaction as well.  Short: 50 cycles; long (COBALT_CRASH_LONG=1): 1,000.
+The server runs with 2 MiB volumes and a low compaction threshold, and in every tenth cycle the
+background compactor runs a round under the load (started through the server's test clock instead
+of waiting for its 5 s timer), so some kills land inside compaction as well.  Short: 50 cycles;
+long (COBALT_CRASH_LONG=1): 1,000.
 """
 import random
 import time
@@ -21,7 +22,8 @@ CYCLES = 1000 if LONG else 50
 def test_kill9_under_load(tmp_path, seed):
     rng = random.Random(seed)
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
-                       args=["--volume-size", str(2 << 20), "--compact-threshold", "0.2"])
+                       args=["--volume-size", str(2 << 20), "--compact-threshold", "0.2"],
+                       test_clock=True)
     srv.start()
     setup_container(srv.port, "kill9")
     ledger = Ledger()
@@ -30,7 +32,10 @@ def test_kill9_under_load(tmp_path, seed):
     for cycle in range(CYCLES):
         ledger.acks = 0
         w = Workload(srv.port, "kill9", ledger, seed=rng.randrange(1 << 30), threads=6).start()
-        time.sleep(rng.uniform(6, 8) if cycle % 10 == 9 else rng.uniform(0.2, 1.2))
+        time.sleep(rng.uniform(0.2, 1.2))
+        if cycle % 10 == 9:
+            srv.run_background_now(wait=False)
+            time.sleep(rng.uniform(0, 1))
         srv.kill9()
         w.join()
         assert not w.violations, f"cycle {cycle} (seed {seed}): {w.violations[:10]}"

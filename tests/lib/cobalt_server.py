@@ -2,12 +2,20 @@
 the real binary on 127.0.0.1, a free port and a private data directory, started and stopped by its
 own PID.  Standard library only (the abuse suites use nothing else).
 
+A server started with test_clock=True runs on a test clock (src/util/clock.h): advance_clock()
+moves the time it sees forward, run_background_now() runs a round of a background loop (the purge
+of expired soft deletes and compaction, or the integrity scrub) and waits for it, so tests of
+leases, retention, rehydration and compaction wait for nothing.  Production servers have no such
+hook: it is the environment variable COBALT_TEST_CLOCK naming a file, set only here.
+
 Binaries: $COBALT_BIN (default build/cobalt; the suites run against the release, ASan and TSan
 builds through it), $COBALT_FAULT_BIN (default build-fault/cobalt, -DCOBALT_FAULT_INJECTION=ON) and
 $COBALT_TSAN_BIN (default build-tsan/cobalt), relative paths from the repository root.
 """
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import signal
 import socket
@@ -38,6 +46,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerClock:
+    """The file a server's test clock is mapped from (src/util/clock.h): an offset in 100 ns ticks
+    that the server adds to the real clock, and per background loop a kick count (ours) and the
+    kick count its last finished round began with (the server's).  The words are read and
+    written through ctypes, one aligned 8-byte access each, as the server's atomics expect."""
+
+    TICKS = 10_000_000
+    LOOPS = ("compact", "scrub")        # enum clock_round, in order
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self.path.write_bytes(bytes(mmap.PAGESIZE))
+        with open(self.path, "r+b") as f:
+            self._map = mmap.mmap(f.fileno(), mmap.PAGESIZE)
+        self._words = (ctypes.c_int64 * (1 + 2 * len(self.LOOPS))).from_buffer(self._map)
+
+    @property
+    def offset(self) -> float:
+        """Seconds the clock is ahead of the real one."""
+        return self._words[0] / self.TICKS
+
+    def advance(self, seconds: float):
+        assert seconds > 0, "the test clock only moves forward"
+        self._words[0] += round(seconds * self.TICKS)
+
+    def reset_rounds(self):
+        """Kicks and finished rounds back to 0, before a start (the offset stays: time never goes
+        back across a restart)."""
+        for i in range(1, len(self._words)):
+            self._words[i] = 0
+
+    def kick(self, loop: str) -> int:
+        i = 1 + self.LOOPS.index(loop)
+        self._words[i] += 1
+        return self._words[i]
+
+    def done(self, loop: str) -> int:
+        return self._words[1 + len(self.LOOPS) + self.LOOPS.index(loop)]
+
+
 def run_cli(*args, build: str = "release", timeout=300) -> subprocess.CompletedProcess:
     """`cobalt ARGS...` (fsck, compact, version...) to completion, its output captured as text."""
     return subprocess.run([str(binary(build)), *map(str, args)], capture_output=True, text=True,
@@ -47,20 +97,23 @@ def run_cli(*args, build: str = "release", timeout=300) -> subprocess.CompletedP
 class CobaltServer:
     """`cobalt serve --host HOST --data-dir DATA_DIR ARGS...`, its output appended to LOG_PATH.
 
-    env: variables for the server on top of ours (None removes one).  Restartable on the same data
-    directory; every start takes a fresh free port unless given one.  Every running instance is in
-    CobaltServer.live, so a fixture can kill what a failed test left running."""
+    env: variables for the server on top of ours (None removes one).  test_clock: run it on a test
+    clock (advance_clock, run_background_now) whose file, LOG_PATH with the suffix .clock, keeps
+    its time across restarts.  Restartable on the same data directory; every start takes a fresh
+    free port unless given one.  Every running instance is in CobaltServer.live, so a fixture can
+    kill what a failed test left running."""
 
     live: set = set()
 
     def __init__(self, data_dir, log_path, args=(), env=None, build: str = "release",
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", test_clock: bool = False):
         self.binary = binary(build)
         self.host = host                # the address it listens on (a loopback one: "::1" too)
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.args = [str(a) for a in args]
         self.env = dict(env or {})
+        self.clock = ServerClock(self.log_path.with_suffix(".clock")) if test_clock else None
         self.port = None
         self.proc = None
         self.starts = 0
@@ -97,6 +150,10 @@ class CobaltServer:
                 env[k] = v
         if faults:
             env["COBALT_IO_FAULTS"] = faults
+        env.pop("COBALT_TEST_CLOCK", None)
+        if self.clock is not None:
+            self.clock.reset_rounds()
+            env["COBALT_TEST_CLOCK"] = str(self.clock.path)
         self.starts += 1
         self._log = open(self.log_path, "ab")
         self._log.write(f"\n===== start #{self.starts} on port {self.port} faults={faults!r} "
@@ -178,6 +235,39 @@ class CobaltServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    # -- the test clock (test_clock=True) ----------------------------------------------------------
+    def advance_clock(self, seconds: float):
+        """Moves the server's clock `seconds` forward, at once: leases expire, retention ends,
+        rehydrations complete as they would have that much later.  Background loops do not run by
+        it: run_background_now() does that."""
+        assert self.clock is not None, "advance_clock needs CobaltServer(..., test_clock=True)"
+        self.clock.advance(seconds)
+
+    def now(self) -> float:
+        """The server's time, Unix seconds: the real clock plus what advance_clock() added."""
+        return time.time() + (self.clock.offset if self.clock is not None else 0.0)
+
+    def run_background_now(self, loop: str = "compact", timeout: float = 120.0,
+                           wait: bool = True) -> bool:
+        """Runs a round of a background loop now and waits until it has finished: "compact" (the
+        purge of soft-deleted records past their retention, then compaction if enough space was
+        freed) or "scrub" (an integrity scrub pass; the server must run a scrubber).  True once
+        done; False if the server exited first (a fault or crash point inside the round).  With
+        wait=False it only starts the round (a kill can then land inside it)."""
+        assert self.clock is not None, "run_background_now needs CobaltServer(..., test_clock=True)"
+        k = self.clock.kick(loop)
+        if not wait:
+            return True
+        deadline = time.monotonic() + timeout
+        while self.clock.done(loop) < k:
+            if not self.alive():
+                return False
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {loop} round finished within {timeout}s of a kick:\n"
+                                   + self.log_tail())
+            time.sleep(0.005)
+        return True
 
     # -- what it left behind -----------------------------------------------------------------------
     def log_text(self) -> str:
