@@ -597,3 +597,30 @@ meta_purge_expired(struct meta *m, int64_t now)
     buf_free(&hi);
     return n;
 }
+
+int
+meta_txn_index_protection(struct meta_txn *t, const char *key, size_t klen,
+                          const struct blob_rec *b)
+{
+    struct buf k = BUF_INIT;
+    int rc = 0;
+
+    if (!b->legal_hold && b->immutable_mode == IMMUT_NONE)
+        return 0;
+    if ((rc = meta_key_protect(&k, key, klen)) == 0)
+        meta_txn_put(t, k.p, k.len, "", 0);
+    buf_free(&k);
+    return rc;
+}
+
+int
+meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen)
+{
+    struct buf k = BUF_INIT;
+    int rc;
+
+    if ((rc = meta_key_protect(&k, key, klen)) == 0)
+        meta_txn_delete(t, k.p, k.len);
+    buf_free(&k);
+    return rc;
+}

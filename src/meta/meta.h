@@ -246,6 +246,9 @@ void meta_key_deleted_container(struct buf *k, const char *account, const char *
  * 0, or -1 when out of memory. */
 int meta_txn_drop_container(struct meta_txn *t, uint64_t cid);
 
+/* The 'H' key of the blob record at `key` ('B' cid name [0x00 kind id]): the same bytes after
+ * 'H'.  0, or -1 for a key that is not a blob record's or when out of memory. */
+int meta_key_protect(struct buf *k, const char *key, size_t klen);
 /* 1 when b is under a legal hold, or an immutability policy (Unlocked or Locked) whose until-date
  * is after `now`. */
 int meta_blob_protected(const struct blob_rec *b, int64_t now);

@@ -167,9 +167,8 @@ meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen)
 }
 
 
-/* 'H' entry of the blob record at key ('B' cid name [0x00 kind id]): the same bytes after 'H'. */
-static int
-key_protect(struct buf *k, const char *key, size_t klen)
+int
+meta_key_protect(struct buf *k, const char *key, size_t klen)
 {
     if (klen < 9 || key[0] != 'B')
         return -1;
@@ -182,33 +181,6 @@ int
 meta_blob_protected(const struct blob_rec *b, int64_t now)
 {
     return b->legal_hold || (b->immutable_mode != IMMUT_NONE && b->immutable_until > now);
-}
-
-int
-meta_txn_index_protection(struct meta_txn *t, const char *key, size_t klen,
-                          const struct blob_rec *b)
-{
-    struct buf k = BUF_INIT;
-    int rc = 0;
-
-    if (!b->legal_hold && b->immutable_mode == IMMUT_NONE)
-        return 0;
-    if ((rc = key_protect(&k, key, klen)) == 0)
-        meta_txn_put(t, k.p, k.len, "", 0);
-    buf_free(&k);
-    return rc;
-}
-
-int
-meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen)
-{
-    struct buf k = BUF_INIT;
-    int rc;
-
-    if ((rc = key_protect(&k, key, klen)) == 0)
-        meta_txn_delete(t, k.p, k.len);
-    buf_free(&k);
-    return rc;
 }
 
 void

@@ -33,10 +33,14 @@
  * its headers are in, so half-open connections are what an unauthenticated client can pile up.
  *   - Per address: at most max_per_address connections from one peer address (libmicrohttpd
  *     accepts and closes the ones beyond it at once).
- *   - Pressure: at the connection limit libmicrohttpd accepts and closes every new connection, so
- *     once the open connections reach 7/8 of the limit the reaper is woken and closes connections
- *     still waiting for a request's headers -- new ones, and kept-alive ones between requests --
- *     oldest first, until 3/4 of the limit is open.  Under pressure the header deadline thus
+ *   - Pressure: at its connection limit libmicrohttpd accepts and closes every new connection, so
+ *     once the open connections reach 7/8 of the limit, the thread that accepts the next one
+ *     closes connections still waiting for a request's headers -- new ones, and kept-alive ones
+ *     between requests -- oldest first, until 3/4 of the limit is open, before that new one is
+ *     served: a flood that refills as fast as it is cut never gets between a client and a free
+ *     slot.  A connection shut down this way still counts for libmicrohttpd until its thread
+ *     sees the end of the stream, which under load can take seconds, so libmicrohttpd's own limit
+ *     is an eighth above ours (HARD_HEADROOM) and holds only those draining connections.  Under pressure the header deadline thus
  *     shrinks to the age of the youngest one closed, and there is room for a client that sends
  *     its request when it connects (every SDK does) while a flood runs.  The newest 1/32 of the
  *     limit are spared, so a server busy with requests does not close new clients' connections
@@ -121,7 +125,7 @@ struct http_server {
     unsigned peak, last;          /* most open since the last trim, and at the last round; the
                                    * reaper's own */
     pthread_t reaper;
-    pthread_cond_t reaper_cv;     /* signalled to stop the reaper, or under pressure */
+    pthread_cond_t reaper_cv;     /* signalled to stop the reaper */
     int64_t pressure_logged;      /* ms; the reaper's own */
     unsigned pressure_closed;     /* since then */
     int stopping;                 /* under mu */
@@ -152,6 +156,9 @@ body_deadline(const struct http_server *srv, struct conn *cn)
                                               (int64_t)(1 + (cn->body_seen >> 20)));
 }
 
+/* Room above the connection limit for connections shut down but not yet closed. */
+#define HARD_HEADROOM(max) ((max) / 8)
+
 /* Pressure marks: relieve_pressure() starts at `high` open connections and closes down to `low`. */
 static unsigned
 pressure_high(const struct http_server *srv)
@@ -171,46 +178,6 @@ static unsigned
 pressure_spared(const struct http_server *srv)
 {
     return srv->cfg.max_connections / 32 + 1;
-}
-
-static void
-conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
-            enum MHD_ConnectionNotificationCode code)
-{
-    struct http_server *srv = cls;
-    struct conn *cn = *socket_ctx;
-    const union MHD_ConnectionInfo *ci;
-
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (ci == NULL || (cn = calloc(1, sizeof(*cn))) == NULL)
-            return;   /* no deadline for this one; the idle timeout still applies */
-        cn->fd = ci->connect_fd;
-        atomic_init(&cn->deadline, now_ms() + (int64_t)srv->cfg.header_timeout_s * 1000);
-        atomic_init(&cn->idle_since, now_ms());
-        pthread_mutex_lock(&srv->mu);
-        cn->next = srv->conns;
-        if (srv->conns != NULL)
-            srv->conns->prev = cn;
-        srv->conns = cn;
-        if (++srv->nconns - srv->nshut >= pressure_high(srv))
-            pthread_cond_signal(&srv->reaper_cv);
-        pthread_mutex_unlock(&srv->mu);
-        *socket_ctx = cn;
-    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && cn != NULL) {
-        pthread_mutex_lock(&srv->mu);
-        if (cn->prev != NULL)
-            cn->prev->next = cn->next;
-        else
-            srv->conns = cn->next;
-        if (cn->next != NULL)
-            cn->next->prev = cn->prev;
-        srv->nconns--;
-        srv->nshut -= cn->shut;
-        pthread_mutex_unlock(&srv->mu);
-        free(cn);
-        *socket_ctx = NULL;
-    }
 }
 
 /* Shuts a connection down; MHD closes it as if the client had left.  Under srv->mu. */
@@ -274,6 +241,46 @@ relieve_pressure(struct http_server *srv, int64_t now)
                  (long long)(now - srv->pressure_logged) / 1000);
         srv->pressure_logged = now;
         srv->pressure_closed = 0;
+    }
+}
+
+static void
+conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+            enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    struct conn *cn = *socket_ctx;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci == NULL || (cn = calloc(1, sizeof(*cn))) == NULL)
+            return;   /* no deadline for this one; the idle timeout still applies */
+        cn->fd = ci->connect_fd;
+        atomic_init(&cn->deadline, now_ms() + (int64_t)srv->cfg.header_timeout_s * 1000);
+        atomic_init(&cn->idle_since, now_ms());
+        pthread_mutex_lock(&srv->mu);
+        cn->next = srv->conns;
+        if (srv->conns != NULL)
+            srv->conns->prev = cn;
+        srv->conns = cn;
+        if (++srv->nconns - srv->nshut >= pressure_high(srv))
+            relieve_pressure(srv, now_ms());
+        pthread_mutex_unlock(&srv->mu);
+        *socket_ctx = cn;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && cn != NULL) {
+        pthread_mutex_lock(&srv->mu);
+        if (cn->prev != NULL)
+            cn->prev->next = cn->next;
+        else
+            srv->conns = cn->next;
+        if (cn->next != NULL)
+            cn->next->prev = cn->prev;
+        srv->nconns--;
+        srv->nshut -= cn->shut;
+        pthread_mutex_unlock(&srv->mu);
+        free(cn);
+        *socket_ctx = NULL;
     }
 }
 
@@ -742,7 +749,8 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
         MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_identity, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + HARD_HEADROOM(cfg->max_connections),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         cfg->max_per_address, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);

@@ -16,7 +16,7 @@ CFLAGS="-g -O1 -std=gnu17 -D_GNU_SOURCE -DCOBALT_VERSION=\"fuzz\" -DOPENSSL_API_
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
   -Wall -Wextra -Wno-unused-parameter -I$root/src -I$here"
 
-util="src/util/arena.c src/util/buf.c src/util/codec.c"
+util="src/util/arena.c src/util/buf.c src/util/codec.c src/util/clock.c"
 # target: extra sources and libraries
 build() {
     name=$1; srcs=$2; libs=$3
@@ -27,7 +27,7 @@ build() {
     echo "built $out/$name"
 }
 
-build fuzz_parse   "src/api/parse.c"                                   ""
+build fuzz_parse   "src/api/parse.c src/util/xml.c"                    "-lexpat"
 build fuzz_codec   ""                                                  ""
 build fuzz_time    "src/util/timefmt.c"                                ""
 build fuzz_xml     "src/util/xml.c"                                    "-lexpat"
