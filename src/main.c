@@ -44,7 +44,8 @@
 #include "util/timefmt.h"
 
 #define DEV_ACCOUNT "devstoreaccount1"
-#define DEV_KEY     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#define DEV_KEY \
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 /* Where serve's options are stored (util/options.h): the configurations of the HTTP server, the
  * volume store and the Blob API server, serve()'s own settings, and the log threshold. */
@@ -53,13 +54,13 @@ enum { AT_HTTP, AT_STORE, AT_SERVER, AT_SERVE, AT_LOG };
 /* serve()'s settings that no configuration struct holds. */
 struct serve_settings {
     const char *data_dir, *accounts_file, *versioning;
-    unsigned fsync_mode;              /* index in fsync_modes */
-    double threshold;                 /* background compaction; 0: off */
-    unsigned long long scrub_rate;    /* bytes per second; 0: no scrub */
-    unsigned scrub_interval;          /* seconds */
-    size_t meta_cache;                /* bytes */
-    int metrics_port;                 /* -1: no metrics listener */
-    long long per_address;            /* -1: an eighth of --max-connections */
+    unsigned fsync_mode;           /* index in fsync_modes */
+    double threshold;              /* background compaction; 0: off */
+    unsigned long long scrub_rate; /* bytes per second; 0: no scrub */
+    unsigned scrub_interval;       /* seconds */
+    size_t meta_cache;             /* bytes */
+    int metrics_port;              /* -1: no metrics listener */
+    long long per_address;         /* -1: an eighth of --max-connections */
 };
 
 static const char *const fsync_modes[] = {"always", "never", NULL};
@@ -87,6 +88,7 @@ add_egress(void *field, const char *list)
 
 /* serve's options, in the order of --help and README.md's table (scripts/update-readme-options.sh
  * writes that table from `cobalt help --markdown`; ctest checks that it is current). */
+/* clang-format off */
 static const struct opt serve_opts[] = {
     {.name = "host", .arg = "ADDR", .kind = OPT_STRING, OPT_AT(AT_HTTP, struct http_config, host),
      .def = "127.0.0.1", .help = "address to listen on",
@@ -200,6 +202,7 @@ static const struct opt serve_opts[] = {
      .doc = "asynchronous copies from URLs one account may have waiting for a worker; more are "
             "refused `503 ServerBusy`"},
     {0}};
+/* clang-format on */
 
 static void
 usage(FILE *f)
@@ -218,12 +221,12 @@ usage(FILE *f)
             "serve options:\n",
             COBALT_VERSION);
     options_help(serve_opts, f);
-    fprintf(f,
-            "\n"
-            "environment:\n"
-            "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
-            "Without accounts the development account " DEV_ACCOUNT " is served with its\n"
-            "well-known key, path-style: http://127.0.0.1:10000/" DEV_ACCOUNT "/<container>/<blob>\n");
+    fputs("\n"
+          "environment:\n"
+          "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
+          "Without accounts the development account " DEV_ACCOUNT " is served with its\n"
+          "well-known key, path-style: http://127.0.0.1:10000/" DEV_ACCOUNT "/<container>/<blob>\n",
+          f);
 }
 
 /* Parses "name:key1[:key2]" entries separated by any of `seps` and appends them. */
@@ -333,7 +336,10 @@ serve(int argc, char **argv)
     const char *env;
     struct store_config sc = {0};
     struct server srv = {0};
-    void *const at[] = {[AT_HTTP] = &hc, [AT_STORE] = &sc, [AT_SERVER] = &srv, [AT_SERVE] = &set,
+    void *const at[] = {[AT_HTTP] = &hc,
+                        [AT_STORE] = &sc,
+                        [AT_SERVER] = &srv,
+                        [AT_SERVE] = &set,
                         [AT_LOG] = &log_threshold};
     struct http_app app;
     struct http_server *http = NULL, *monitor = NULL;
@@ -453,7 +459,7 @@ serve(int argc, char **argv)
         mc.port = set.metrics_port;
         mc.max_connections = 64;
         mc.max_per_address = mc.max_connections / 8;
-        mc.metrics = 0;   /* the API's figures, not the scrapes' */
+        mc.metrics = 0; /* the API's figures, not the scrapes' */
         monitor_app(&mapp);
         if (http_start(&mc, &mapp, &monitor) != 0)
             goto out;
@@ -463,7 +469,7 @@ serve(int argc, char **argv)
         http_stop(monitor, 0);
         goto out;
     }
-    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
+    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED); /* --port 0 */
     compactor = compactor_start(srv.meta, srv.store, set.threshold,
                                 (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
                                 &srv.freed_bytes);
@@ -482,7 +488,7 @@ serve(int argc, char **argv)
     scrubber_stop(scrubber);
     rc = 0;
 out:
-    copy_pool_stop(&srv);   /* after http_stop: no request can start a copy any more */
+    copy_pool_stop(&srv); /* after http_stop: no request can start a copy any more */
     store_close(srv.store);
     meta_close(srv.meta);
     for (size_t i = 0; i < srv.naccounts; i++)
@@ -517,7 +523,7 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "--markdown") == 0)
-            options_markdown(serve_opts, stdout);   /* README.md's table */
+            options_markdown(serve_opts, stdout); /* README.md's table */
         else
             usage(stdout);
         return 0;

@@ -13,8 +13,8 @@
 
 #include "util/options.h"
 
-#define HELP_COLUMN 25 /* where help texts start */
-#define HELP_WIDTH  80 /* lines end before this column */
+#define HELP_COLUMN 25  /* where help texts start */
+#define HELP_WIDTH  80  /* lines end before this column */
 #define VAL_HELP    1   /* getopt_long's value for --help; rows are VAL_ROW + index */
 #define VAL_ROW     256 /* above every character getopt_long may return ('?', ':') */
 

@@ -33,23 +33,23 @@ enum opt_kind {
 };
 
 struct opt {
-    const char *name;      /* without the dashes; NULL ends the table */
-    const char *arg;       /* what the argument is called in the help and README: "N", "SECS" */
+    const char *name; /* without the dashes; NULL ends the table */
+    const char *arg;  /* what the argument is called in the help and README: "N", "SECS" */
     enum opt_kind kind;
-    int at;                /* the value goes into field `off` (of `width` bytes) of *at[at] */
+    int at; /* the value goes into field `off` (of `width` bytes) of *at[at] */
     size_t off, width;
     unsigned long long lo, hi;  /* OPT_UINT, OPT_REAL: accepted range */
     unsigned long long scale;   /* OPT_UINT: the stored value is the argument times this (0: 1) */
-    const char *unit;      /* OPT_UINT: unit of the range in the refusal: "seconds" */
-    const char *const *choices;                  /* OPT_ENUM: names, NULL-terminated */
-    int (*each)(void *field, const char *arg);   /* OPT_EACH: non-zero refuses the argument */
-    const char *def;       /* default, parsed as an argument first; NULL: field keeps its value */
-    const char *def_text;  /* the default as shown when `def` is NULL ("off"); markdown */
+    const char *unit;           /* OPT_UINT: unit of the range in the refusal: "seconds" */
+    const char *const *choices; /* OPT_ENUM: names, NULL-terminated */
+    int (*each)(void *field, const char *arg); /* OPT_EACH: non-zero refuses the argument */
+    const char *def;      /* default, parsed as an argument first; NULL: field keeps its value */
+    const char *def_text; /* the default as shown when `def` is NULL ("off"); markdown */
     /* The refusal of a bad argument, after "cobalt: ": a printf format given the option's name and
      * the argument, e.g. "bad --%s %s".  NULL: the kind's ("--%s must be LO..HI UNIT"). */
     const char *err;
-    const char *help;      /* the --help text: plain, without the default (added) */
-    const char *doc;       /* the README text, markdown; NULL: `help` */
+    const char *help; /* the --help text: plain, without the default (added) */
+    const char *doc;  /* the README text, markdown; NULL: `help` */
 };
 
 /* A row's place: OPT_AT(AT_HTTP, struct http_config, port). */

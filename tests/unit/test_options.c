@@ -31,7 +31,7 @@ struct lists {
 };
 
 struct b {
-    long long per;   /* -1: unset */
+    long long per; /* -1: unset */
     struct lists lists;
 };
 
@@ -50,6 +50,7 @@ add_list(void *field, const char *arg)
     return 0;
 }
 
+/* clang-format off */
 static const struct opt table[] = {
     {.name = "host", .arg = "ADDR", .kind = OPT_STRING, OPT_AT(AT_A, struct a, host),
      .def = "127.0.0.1", .help = "address", .doc = "IPv4 or IPv6 address"},
@@ -71,6 +72,7 @@ static const struct opt table[] = {
     {.name = "allow", .arg = "LIST", .kind = OPT_EACH, .each = add_list,
      OPT_AT(AT_B, struct b, lists), .err = "--%s: '%s' refused", .help = "repeatable"},
     {0}};
+/* clang-format on */
 
 static struct a A;
 static struct b B;
@@ -121,7 +123,7 @@ test_defaults(void)
     CHECK(A.bytes == 256ull << 20);
     CHECK(A.frac == 0.3);
     CHECK(A.mode == 0);
-    CHECK(B.per == -1);   /* no def: the caller's value stays */
+    CHECK(B.per == -1); /* no def: the caller's value stays */
     CHECK(B.lists.n == 0);
     CHECK_STR(err, "");
 }
@@ -132,11 +134,11 @@ test_whole_numbers(void)
     CHECK(parse("--port", "0", NULL) == OPTIONS_OK && A.port == 0);
     CHECK(parse("--port", "65535", NULL) == OPTIONS_OK && A.port == 65535);
     CHECK(parse("--port=8080", NULL) == OPTIONS_OK && A.port == 8080);
-    CHECK(parse("--po", "81", NULL) == OPTIONS_OK && A.port == 81);   /* getopt abbreviation */
+    CHECK(parse("--po", "81", NULL) == OPTIONS_OK && A.port == 81); /* getopt abbreviation */
     CHECK(parse("--port", "65536", NULL) == OPTIONS_BAD);
     CHECK_STR(err, "cobalt: bad --port 65536\n");
-    static const char *const bad[] = {"", "abc", "-1", "+1", " 1", "1x", "0x10", "1.0",
-                                      "99999999999999999999999"};
+    static const char *const bad[] = {
+        "", "abc", "-1", "+1", " 1", "1x", "0x10", "1.0", "99999999999999999999999"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(parse("--port", bad[i], NULL) == OPTIONS_BAD && A.port == 10000);
 
@@ -193,7 +195,7 @@ test_repeats_and_errors(void)
     CHECK(strstr(err, "--no-such") != NULL);
     CHECK(parse("--port", NULL) == OPTIONS_USAGE);
     CHECK(parse("--help", NULL) == OPTIONS_HELP);
-    CHECK(parse("--wait", "5", "stray", NULL) == OPTIONS_OK && A.secs == 5);   /* ignored */
+    CHECK(parse("--wait", "5", "stray", NULL) == OPTIONS_OK && A.secs == 5); /* ignored */
 }
 
 /* What `fn` renders of the table. */
@@ -218,8 +220,9 @@ test_rendering(void)
     /* Wrapped under the help column, within 80 columns; the default's backticks dropped. */
     CHECK(strstr(help, "  --fsync always|never   a long text that has to be wrapped over more "
                        "than one\n                         line") != NULL);
-    CHECK(strstr(help, "  --connections-per-address N\n"
-                       "                         per address (default an eighth of --max)\n") != NULL);
+    CHECK(strstr(help,
+                 "  --connections-per-address N\n"
+                 "                         per address (default an eighth of --max)\n") != NULL);
     for (char *line = help; line != NULL && *line != '\0'; line = strchr(line, '\n') + 1)
         CHECK(strcspn(line, "\n") < 80);
 
