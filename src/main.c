@@ -1,8 +1,11 @@
 /*
  * main.c -- the command line: cobalt serve | fsck | compact | version | help.
  *
- *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL]
- *                [--fsync always|never] [--accounts-file FILE]
+ *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL] ...
+ *
+ * serve's options are the rows of serve_opts (util/options.h): each says how its argument is
+ * checked, where it is stored and its default, and yields its --help lines and its row of
+ * README.md's table (`cobalt help --markdown`; ctest fails when README.md differs from it).
  *
  * Accounts: COBALT_ACCOUNTS (or AZURITE_ACCOUNTS, so Azurite setups carry over) in Azurite's format
  * "name1:key1[:key2];name2:key1", or the same entries one per line in --accounts-file.  Without
@@ -11,10 +14,11 @@
  * Data directory layout: DIR/meta (RocksDB), DIR/volumes (needle volumes).
  */
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +40,169 @@
 #endif
 #include "util/codec.h"
 #include "util/log.h"
+#include "util/options.h"
 #include "util/timefmt.h"
 
 #define DEV_ACCOUNT "devstoreaccount1"
-#define DEV_KEY     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#define DEV_KEY \
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+/* Where serve's options are stored (util/options.h): the configurations of the HTTP server, the
+ * volume store and the Blob API server, serve()'s own settings, and the log threshold. */
+enum { AT_HTTP, AT_STORE, AT_SERVER, AT_SERVE, AT_LOG };
+
+/* serve()'s settings that no configuration struct holds. */
+struct serve_settings {
+    const char *data_dir, *accounts_file, *versioning;
+    unsigned fsync_mode;           /* index in fsync_modes */
+    double threshold;              /* background compaction; 0: off */
+    unsigned long long scrub_rate; /* bytes per second; 0: no scrub */
+    unsigned scrub_interval;       /* seconds */
+    size_t meta_cache;             /* bytes */
+    int metrics_port;              /* -1: no metrics listener */
+    long long per_address;         /* -1: an eighth of --max-connections */
+};
+
+static const char *const fsync_modes[] = {"always", "never", NULL};
+
+/* --log-level: log.c holds the level names. */
+static int
+set_log_level(void *field, const char *arg)
+{
+    int lvl = log_level_parse(arg);
+
+    if (lvl < 0)
+        return -1;
+    *(enum log_level *)field = (enum log_level)lvl;
+    return 0;
+}
+
+/* --egress-allow, repeatable: each list adds to the prefixes copies may fetch from. */
+static int
+add_egress(void *field, const char *list)
+{
+    return egress_allow(field, list);
+}
+
+#define SECONDS(lo_, hi_) .kind = OPT_UINT, .lo = (lo_), .hi = (hi_), .unit = "seconds"
+
+/* serve's options, in the order of --help and README.md's table (scripts/update-readme-options.sh
+ * writes that table from `cobalt help --markdown`; ctest checks that it is current). */
+/* clang-format off */
+static const struct opt serve_opts[] = {
+    {.name = "host", .arg = "ADDR", .kind = OPT_STRING, OPT_AT(AT_HTTP, struct http_config, host),
+     .def = "127.0.0.1", .help = "address to listen on",
+     .doc = "IPv4 or IPv6 address to listen on"},
+    {.name = "port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
+     OPT_AT(AT_HTTP, struct http_config, port), .def = "10000", .err = "bad --%s %s",
+     .help = "port; 0 picks a free one", .doc = "`0` picks a free port"},
+    {.name = "data-dir", .arg = "DIR", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, data_dir), .def = "./cobalt-data",
+     .help = "where data lives",
+     .doc = "RocksDB metadata in `DIR/meta`, volumes in `DIR/volumes`"},
+    {.name = "log-level", .arg = "LEVEL", .kind = OPT_EACH, .each = set_log_level, .at = AT_LOG,
+     .def = "info",
+     .err = "--%s must be debug, info, warn or error",
+     .help = "debug, info, warn or error", .doc = "`debug`, `info`, `warn`, `error`"},
+    {.name = "fsync", .arg = "always|never", .kind = OPT_ENUM, .choices = fsync_modes,
+     OPT_AT(AT_SERVE, struct serve_settings, fsync_mode), .def = "always",
+     .help = "'never' skips fdatasync: development and benchmarks only, a crash can lose "
+             "acknowledged writes",
+     .doc = "`never` skips fdatasync and the synced WAL: for development and benchmarks only — a "
+            "crash can lose acknowledged writes"},
+    {.name = "accounts-file", .arg = "FILE", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, accounts_file),
+     .help = "accounts, one 'name:key1[:key2]' per line",
+     .doc = "accounts, one `name:key1[:key2]` per line"},
+    {.name = "versioning", .arg = "ACCOUNTS", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, versioning), .def_text = "off",
+     .help = "keep a version of every blob write: 'all' or a comma list of account names; Azure "
+             "switches this in its management plane, the Blob API has no switch",
+     .doc = "keep a version of every write: `all` or a comma list of accounts (Azure switches this "
+            "in its management plane; the Blob API has no switch)"},
+    {.name = "container-soft-delete-days", .arg = "N", .kind = OPT_UINT, .hi = 365,
+     OPT_AT(AT_SERVER, struct server, container_soft_delete_days), .def = "0",
+     .help = "keep deleted containers restorable N days",
+     .doc = "keep deleted containers restorable (Restore Container) for N days"},
+    {.name = "rehydrate-delay", .arg = "SECS", SECONDS(0, 86400 * 30),
+     OPT_AT(AT_SERVER, struct server, rehydrate_delay), .def = "5",
+     .help = "an Archive blob set back to Hot/Cool/Cold becomes readable this long after Set "
+             "Blob Tier; 0: at once",
+     .doc = "how long after Set Blob Tier an Archive blob's rehydration completes (`0`: at once)"},
+    {.name = "compact-threshold", .arg = "F", .kind = OPT_REAL, .hi = 1,
+     OPT_AT(AT_SERVE, struct serve_settings, threshold), .def = "0.3",
+     .help = "compact a volume once this fraction of it is dead; 0 turns background compaction "
+             "off",
+     .doc = "compact a volume in the background once this fraction of it is dead (`0`: never)"},
+    {.name = "volume-size", .arg = "BYTES", .kind = OPT_UINT, .lo = 1 << 20, .hi = UINT64_MAX,
+     OPT_AT(AT_STORE, struct store_config, volume_size), .def_text = "1 GiB",
+     .err = "--%s must be a byte count of at least 1 MiB",
+     .help = "start a new volume file past this size"},
+    {.name = "scrub-rate", .arg = "MIB", .kind = OPT_UINT, .hi = ULLONG_MAX >> 20, .scale = 1 << 20,
+     OPT_AT(AT_SERVE, struct serve_settings, scrub_rate), .def = "16",
+     .err = "--%s needs a positive number", .help = "background checksum scrub, MiB/s; 0: off",
+     .doc = "background checksum scrub of all stored data, MiB/s (`0`: off)"},
+    {.name = "scrub-interval", .arg = "SECS", .kind = OPT_UINT, .lo = 1, .hi = UINT_MAX,
+     OPT_AT(AT_SERVE, struct serve_settings, scrub_interval), .def = "604800",
+     .err = "--%s needs a positive number",
+     .help = "start a scrub pass this often; 604800 is a week",
+     .doc = "start a scrub pass this often (`604800`: a week)"},
+    {.name = "meta-cache", .arg = "MIB", .kind = OPT_UINT, .lo = 8, .hi = 1 << 22,
+     .scale = 1 << 20, .unit = "MiB", OPT_AT(AT_SERVE, struct serve_settings, meta_cache),
+     .def = "256", .help = "memory for cached blob records; about 80 bytes per blob holds them all",
+     .doc = "memory for cached blob records (a quarter as ready blocks, the rest LZ4-compressed); "
+            "about 80 bytes per blob holds them all, and a cold GET then reads the disk once "
+            "instead of twice"},
+    {.name = "idle-timeout", .arg = "SECS", SECONDS(1, 86400),
+     OPT_AT(AT_HTTP, struct http_config, timeout_s), .def = "120",
+     .help = "close a connection idle this long",
+     .doc = "close a connection with no traffic for this long"},
+    {.name = "header-timeout", .arg = "SECS", SECONDS(1, 86400),
+     OPT_AT(AT_HTTP, struct http_config, header_timeout_s), .def = "30",
+     .help = "close a connection whose request line and headers take longer than this",
+     .doc = "close a connection whose request line and headers take longer (slowloris)"},
+    {.name = "body-timeout", .arg = "SECS", SECONDS(1, 86400),
+     OPT_AT(AT_HTTP, struct http_config, body_timeout_s), .def = "600",
+     .help = "close a connection whose request body takes longer than this per MiB, Azure's "
+             "allowance",
+     .doc = "close a connection whose request body takes longer than this per MiB (Azure's "
+            "allowance)"},
+    {.name = "max-connections", .arg = "N", .kind = OPT_UINT, .lo = 16, .hi = 65536,
+     OPT_AT(AT_HTTP, struct http_config, max_connections), .def = "4096",
+     .help = "connections open at once; near the limit, those still waiting for request headers "
+             "are closed, oldest first",
+     .doc = "connections open at once; from 7/8 of it on, connections still waiting for request "
+            "headers are closed oldest first down to 3/4, so a flood of half-open connections "
+            "cannot lock clients out"},
+    {.name = "max-connections-per-address", .arg = "N", .kind = OPT_UINT, .hi = 65536,
+     OPT_AT(AT_SERVE, struct serve_settings, per_address),
+     .def_text = "an eighth of `--max-connections`",
+     .help = "connections open at once from one client address; 0: no limit",
+     .doc = "connections open at once from one client address (`0`: no limit); behind a reverse "
+            "proxy, raise it or set `0`"},
+    {.name = "metrics-port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
+     OPT_AT(AT_SERVE, struct serve_settings, metrics_port), .def_text = "off",
+     .err = "bad --%s %s", .help = "serve Prometheus metrics at http://HOST:N/metrics",
+     .doc = "serve Prometheus metrics at `http://HOST:N/metrics` (see Monitoring)"},
+    {.name = "egress-allow", .arg = "CIDRS", .kind = OPT_EACH, .each = add_egress,
+     OPT_AT(AT_SERVER, struct server, egress), .def_text = "none",
+     .err = "--%s takes addresses or ADDR/BITS prefixes, comma-separated: '%s'",
+     .help = "let copies fetch from these otherwise refused prefixes, e.g. "
+             "10.1.0.0/16,fd00::/8; repeatable",
+     .doc = "copies from URLs may reach only public addresses; this admits more prefixes, e.g. "
+            "`10.1.0.0/16,fd00::/8` (repeatable; docs/copy.md)"},
+    {.name = "copy-stall-timeout", .arg = "SECS", SECONDS(1, 86400),
+     OPT_AT(AT_SERVER, struct server, copy_stall_secs), .def = "60",
+     .help = "a copy source that sends nothing this long fails the copy",
+     .doc = "a copy whose source sends nothing this long fails"},
+    {.name = "copy-queue", .arg = "N", .kind = OPT_UINT, .lo = 1, .hi = 1000000,
+     OPT_AT(AT_SERVER, struct server, copy_queue_max), .def = "1024",
+     .help = "asynchronous copies one account may have waiting for a worker; more are refused "
+             "503 ServerBusy",
+     .doc = "asynchronous copies from URLs one account may have waiting for a worker; more are "
+            "refused `503 ServerBusy`"},
+    {0}};
+/* clang-format on */
 
 static void
 usage(FILE *f)
@@ -53,54 +216,17 @@ usage(FILE *f)
             "                                   default threshold 0.05)\n"
             "       cobalt bench WORKLOAD [opts] load-test any Blob endpoint ('bench --help')\n"
             "       cobalt version             print the version\n"
-            "       cobalt help                this text\n"
+            "       cobalt help [--markdown]   this text (--markdown: serve options as a table)\n"
             "\n"
-            "serve options:\n"
-            "  --host ADDR            address to listen on (default 127.0.0.1)\n"
-            "  --port N               port (default 10000; 0 picks a free one)\n"
-            "  --data-dir DIR         where data lives (default ./cobalt-data)\n"
-            "  --log-level LEVEL      debug, info, warn or error (default info)\n"
-            "  --fsync always|never   'never' skips fdatasync: development and benchmarks only,\n"
-            "                         a crash can lose acknowledged writes (default always)\n"
-            "  --accounts-file FILE   accounts, one 'name:key1[:key2]' per line\n"
-            "  --compact-threshold F  compact a volume once this fraction of it is dead\n"
-            "                         (default 0.3; 0 turns background compaction off)\n"
-            "  --volume-size BYTES    start a new volume file past this size (default 1 GiB)\n"
-            "  --versioning ACCOUNTS  keep a version of every blob write: 'all' or a comma list\n"
-            "                         of account names (Azure switches this in its management\n"
-            "                         plane; the Blob API has no switch)\n"
-            "  --container-soft-delete-days N  keep deleted containers restorable N days\n"
-            "  --scrub-rate MIB       background checksum scrub, MiB/s (default 16; 0: off)\n"
-            "  --scrub-interval SECS  start a scrub pass this often (default 604800: weekly)\n"
-            "  --rehydrate-delay SECS an Archive blob set back to Hot/Cool/Cold becomes readable\n"
-            "                         this long after Set Blob Tier (default 5; 0: at once)\n"
-            "  --idle-timeout SECS    close a connection idle this long (default 120)\n"
-            "  --header-timeout SECS  close a connection whose request line and headers take\n"
-            "                         longer than this (default 30)\n"
-            "  --body-timeout SECS    close a connection whose request body takes longer than\n"
-            "                         this per MiB (default 600, Azure's allowance)\n"
-            "  --meta-cache MIB       memory for cached blob records (default 256; about 80\n"
-            "                         bytes per blob holds them all)\n"
-            "  --metrics-port N       serve Prometheus metrics at http://HOST:N/metrics\n"
-            "                         (default: off)\n"
-            "  --egress-allow CIDRS   let copies fetch from these otherwise refused prefixes, e.g.\n"
-            "                         10.1.0.0/16,fd00::/8 (repeatable; default: public only)\n"
-            "  --copy-stall-timeout SECS  a copy source that sends nothing this long fails the\n"
-            "                         copy (default 60)\n"
-            "  --copy-queue N         asynchronous copies one account may have waiting for a\n"
-            "                         worker; more are refused 503 ServerBusy (default 1024)\n"
-            "  --max-connections N    connections open at once (default 4096); near the limit,\n"
-            "                         those still waiting for request headers are closed,\n"
-            "                         oldest first\n"
-            "  --max-connections-per-address N  connections open at once from one client\n"
-            "                         address (default: an eighth of --max-connections; 0: no\n"
-            "                         limit)\n"
-            "\n"
-            "environment:\n"
-            "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
-            "Without accounts the development account " DEV_ACCOUNT " is served with its\n"
-            "well-known key, path-style: http://127.0.0.1:10000/" DEV_ACCOUNT "/<container>/<blob>\n",
+            "serve options:\n",
             COBALT_VERSION);
+    options_help(serve_opts, f);
+    fputs("\n"
+          "environment:\n"
+          "  COBALT_ACCOUNTS        'name1:key1[:key2];name2:key1' (AZURITE_ACCOUNTS is read too)\n"
+          "Without accounts the development account " DEV_ACCOUNT " is served with its\n"
+          "well-known key, path-style: http://127.0.0.1:10000/" DEV_ACCOUNT "/<container>/<blob>\n",
+          f);
 }
 
 /* Parses "name:key1[:key2]" entries separated by any of `seps` and appends them. */
@@ -182,21 +308,6 @@ set_versioning(struct server *srv, const char *list)
     return rc;
 }
 
-/* A whole number of seconds in [lo, hi] for option --name. */
-static int
-parse_seconds(const char *arg, const char *name, unsigned lo, unsigned hi, unsigned *out)
-{
-    char *end;
-    unsigned long long v = strtoull(arg, &end, 10);
-
-    if (end == arg || *end != '\0' || arg[0] == '-' || v < lo || v > hi) {
-        fprintf(stderr, "cobalt: --%s must be %u..%u seconds\n", name, lo, hi);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
 static int
 load_accounts_file(const char *path, struct server *srv)
 {
@@ -220,186 +331,43 @@ load_accounts_file(const char *path, struct server *srv)
 static int
 serve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"host", required_argument, NULL, 'h'},      {"port", required_argument, NULL, 'p'},
-        {"data-dir", required_argument, NULL, 'd'},  {"log-level", required_argument, NULL, 'l'},
-        {"fsync", required_argument, NULL, 'f'},     {"accounts-file", required_argument, NULL, 'a'},
-        {"compact-threshold", required_argument, NULL, 'c'},
-        {"volume-size", required_argument, NULL, 'v'},
-        {"scrub-rate", required_argument, NULL, 'r'},
-        {"versioning", required_argument, NULL, 'V'},
-        {"container-soft-delete-days", required_argument, NULL, 'D'},
-        {"scrub-interval", required_argument, NULL, 'i'},
-        {"rehydrate-delay", required_argument, NULL, 'H'},
-        {"idle-timeout", required_argument, NULL, 'I'},
-        {"header-timeout", required_argument, NULL, 'T'},
-        {"body-timeout", required_argument, NULL, 'B'},
-        {"metrics-port", required_argument, NULL, 'M'},
-        {"max-connections", required_argument, NULL, 'n'},
-        {"max-connections-per-address", required_argument, NULL, 'A'},
-        {"meta-cache", required_argument, NULL, 'C'},
-        {"egress-allow", required_argument, NULL, 'E'},
-        {"copy-stall-timeout", required_argument, NULL, 'S'},
-        {"copy-queue", required_argument, NULL, 'Q'},
-        {"help", no_argument, NULL, '?'},            {NULL, 0, NULL, 0}};
-    struct http_config hc = {"127.0.0.1", 10000, 4096, 120, 30, 600, 1, 0};
-    const char *data_dir = "./cobalt-data", *accounts_file = NULL, *env;
+    struct http_config hc = {.metrics = 1};
+    struct serve_settings set = {.metrics_port = -1, .per_address = -1};
+    const char *env;
     struct store_config sc = {0};
     struct server srv = {0};
+    void *const at[] = {[AT_HTTP] = &hc,
+                        [AT_STORE] = &sc,
+                        [AT_SERVER] = &srv,
+                        [AT_SERVE] = &set,
+                        [AT_LOG] = &log_threshold};
     struct http_app app;
     struct http_server *http = NULL, *monitor = NULL;
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
-    unsigned long long scrub_rate = 16, scrub_interval = 604800;
-    size_t meta_cache = 0;
-    const char *versioning = NULL;
-    double threshold = 0.3;
-    char *end;
     char path[4096];
     sigset_t sigs;
-    int c, sig, fsync_on = 1, lvl, rc = 1, err, option_index = 0, metrics_port = -1;
-    long long per_address = -1;   /* -1: an eighth of --max-connections */
+    int sig, fsync_on, rc = 1, err;
 
-    srv.rehydrate_delay = 5;
-    srv.copy_stall_secs = 60;
-    srv.copy_queue_max = 1024;
-    while ((c = getopt_long(argc, argv, "", opts, &option_index)) != -1) {
-        switch (c) {
-        case 'h':
-            hc.host = optarg;
-            break;
-        case 'p':
-        case 'M':
-            *(c == 'p' ? &hc.port : &metrics_port) = atoi(optarg);
-            if (atoi(optarg) < 0 || atoi(optarg) > 65535) {
-                fprintf(stderr, "cobalt: bad --%s %s\n", opts[option_index].name, optarg);
-                return 2;
-            }
-            break;
-        case 'd':
-            data_dir = optarg;
-            break;
-        case 'l':
-            if ((lvl = log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "cobalt: --log-level must be debug, info, warn or error\n");
-                return 2;
-            }
-            log_threshold = (enum log_level)lvl;
-            break;
-        case 'f':
-            if (strcmp(optarg, "always") == 0)
-                fsync_on = 1;
-            else if (strcmp(optarg, "never") == 0)
-                fsync_on = 0;
-            else {
-                fprintf(stderr, "cobalt: --fsync must be always or never\n");
-                return 2;
-            }
-            break;
-        case 'a':
-            accounts_file = optarg;
-            break;
-        case 'c':
-            threshold = strtod(optarg, &end);
-            if (*end != '\0' || threshold < 0 || threshold > 1) {
-                fprintf(stderr, "cobalt: --compact-threshold must be between 0 and 1\n");
-                return 2;
-            }
-            break;
-        case 'V':
-            versioning = optarg;
-            break;
-        case 'D':
-            srv.container_soft_delete_days = atoi(optarg);
-            if (srv.container_soft_delete_days < 0 || srv.container_soft_delete_days > 365) {
-                fprintf(stderr, "cobalt: --container-soft-delete-days must be 0..365\n");
-                return 2;
-            }
-            break;
-        case 'r':
-        case 'i':
-            if (c == 'r')
-                scrub_rate = strtoull(optarg, &end, 10);
-            else
-                scrub_interval = strtoull(optarg, &end, 10);
-            if (*end != '\0' || optarg[0] == '-' || (c == 'i' && scrub_interval == 0)) {
-                fprintf(stderr, "cobalt: --%s needs a positive number\n",
-                        c == 'r' ? "scrub-rate" : "scrub-interval");
-                return 2;
-            }
-            break;
-        case 'H':
-            if (parse_seconds(optarg, "rehydrate-delay", 0, 86400 * 30, &srv.rehydrate_delay) != 0)
-                return 2;
-            break;
-        case 'I':
-        case 'T':
-        case 'B':
-            if (parse_seconds(optarg, opts[option_index].name, 1, 86400,
-                              c == 'I' ? &hc.timeout_s
-                              : c == 'T' ? &hc.header_timeout_s : &hc.body_timeout_s) != 0)
-                return 2;
-            break;
-        case 'n':
-        case 'A': {
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || optarg[0] == '-' || n > 65536 ||
-                (c == 'n' && n < 16)) {
-                fprintf(stderr, "cobalt: --%s must be %s..65536\n", opts[option_index].name,
-                        c == 'n' ? "16" : "0");
-                return 2;
-            }
-            if (c == 'n')
-                hc.max_connections = (unsigned)n;
-            else
-                per_address = (long long)n;
-            break;
-        }
-        case 'C': {
-            unsigned long long mib = strtoull(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || optarg[0] == '-' || mib < 8 || mib > (1ull << 22)) {
-                fprintf(stderr, "cobalt: --meta-cache must be 8..4194304 MiB\n");
-                return 2;
-            }
-            meta_cache = (size_t)mib << 20;
-            break;
-        }
-        case 'E':
-            if (egress_allow(&srv.egress, optarg) != 0) {
-                fprintf(stderr, "cobalt: --egress-allow takes addresses or ADDR/BITS prefixes, "
-                                "comma-separated: '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case 'S':
-            if (parse_seconds(optarg, "copy-stall-timeout", 1, 86400, &srv.copy_stall_secs) != 0)
-                return 2;
-            break;
-        case 'Q': {
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || optarg[0] == '-' || n < 1 || n > 1000000) {
-                fprintf(stderr, "cobalt: --copy-queue must be 1..1000000\n");
-                return 2;
-            }
-            srv.copy_queue_max = (unsigned)n;
-            break;
-        }
-        case 'v':
-            sc.volume_size = strtoull(optarg, &end, 10);
-            if (*end != '\0' || sc.volume_size < (1u << 20)) {
-                fprintf(stderr, "cobalt: --volume-size must be a byte count of at least 1 MiB\n");
-                return 2;
-            }
-            break;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    switch (options_parse(serve_opts, at, argc, argv)) {
+    case OPTIONS_OK:
+        break;
+    case OPTIONS_HELP:
+        usage(stdout);
+        egress_free(srv.egress);
+        return 0;
+    case OPTIONS_USAGE:
+        usage(stderr);
+        /* fall through */
+    case OPTIONS_BAD:
+        egress_free(srv.egress);
+        return 2;
     }
+    fsync_on = set.fsync_mode == 0;
     if ((env = getenv("COBALT_ACCOUNTS")) == NULL)
         env = getenv("AZURITE_ACCOUNTS");
     if ((env && parse_accounts(env, ";", &srv) != 0) ||
-        (accounts_file && load_accounts_file(accounts_file, &srv) != 0))
+        (set.accounts_file && load_accounts_file(set.accounts_file, &srv) != 0))
         return 2;
     if (srv.naccounts == 0 && parse_accounts(DEV_ACCOUNT ":" DEV_KEY, ";", &srv) != 0)
         return 1;
@@ -412,11 +380,11 @@ serve(int argc, char **argv)
         log_warn("COBALT_DAY_SECONDS=%s: retention days are %s seconds long (testing only)", env,
                  env);
     }
-    if (versioning != NULL && set_versioning(&srv, versioning) != 0)
+    if (set.versioning != NULL && set_versioning(&srv, set.versioning) != 0)
         return 2;
     /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
      * one address to take every connection. */
-    hc.max_per_address = per_address >= 0 ? (unsigned)per_address : hc.max_connections / 8;
+    hc.max_per_address = set.per_address >= 0 ? (unsigned)set.per_address : hc.max_connections / 8;
 
     /* Signals are taken synchronously by this thread (sigwait below), so they are blocked
      * before any thread exists -- RocksDB starts its own in meta_open -- and every thread
@@ -428,16 +396,16 @@ serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) {
-        log_error("data dir %s: %s", data_dir, strerror(errno));
+    if (mkdir(set.data_dir, 0755) != 0 && errno != EEXIST) {
+        log_error("data dir %s: %s", set.data_dir, strerror(errno));
         return 1;
     }
-    snprintf(path, sizeof(path), "%s/meta", data_dir);
-    if (meta_open(path, fsync_on, 0, meta_cache, &srv.meta) != 0) {
+    snprintf(path, sizeof(path), "%s/meta", set.data_dir);
+    if (meta_open(path, fsync_on, 0, set.meta_cache, &srv.meta) != 0) {
         log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/volumes", data_dir);
+    snprintf(path, sizeof(path), "%s/volumes", set.data_dir);
     sc.dir = path;
     sc.fsync = fsync_on;
 #ifdef COBALT_FAULT_INJECTION
@@ -484,14 +452,14 @@ serve(int argc, char **argv)
     api_app(&srv, &app);
     srv.port = hc.port;
     /* The metrics listener first: once the API port accepts connections, /metrics does too. */
-    if (metrics_port >= 0) {
+    if (set.metrics_port >= 0) {
         struct http_config mc = hc;
         struct http_app mapp;
 
-        mc.port = metrics_port;
+        mc.port = set.metrics_port;
         mc.max_connections = 64;
         mc.max_per_address = mc.max_connections / 8;
-        mc.metrics = 0;   /* the API's figures, not the scrapes' */
+        mc.metrics = 0; /* the API's figures, not the scrapes' */
         monitor_app(&mapp);
         if (http_start(&mc, &mapp, &monitor) != 0)
             goto out;
@@ -501,14 +469,14 @@ serve(int argc, char **argv)
         http_stop(monitor, 0);
         goto out;
     }
-    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED);   /* --port 0 */
-    compactor = compactor_start(srv.meta, srv.store, threshold,
+    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED); /* --port 0 */
+    compactor = compactor_start(srv.meta, srv.store, set.threshold,
                                 (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
                                 &srv.freed_bytes);
-    if (scrub_rate > 0)
-        scrubber = scrubber_start(srv.meta, srv.store, scrub_rate << 20, (unsigned)scrub_interval);
+    if (set.scrub_rate > 0)
+        scrubber = scrubber_start(srv.meta, srv.store, set.scrub_rate, set.scrub_interval);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
-             COBALT_VERSION, hc.host, http_port(http), data_dir, fsync_on ? "always" : "never",
+             COBALT_VERSION, hc.host, http_port(http), set.data_dir, fsync_on ? "always" : "never",
              srv.naccounts, srv.naccounts == 1 ? "" : "s");
     if (!fsync_on)
         log_warn("--fsync=never: a crash can lose acknowledged writes");
@@ -520,7 +488,7 @@ serve(int argc, char **argv)
     scrubber_stop(scrubber);
     rc = 0;
 out:
-    copy_pool_stop(&srv);   /* after http_stop: no request can start a copy any more */
+    copy_pool_stop(&srv); /* after http_stop: no request can start a copy any more */
     store_close(srv.store);
     meta_close(srv.meta);
     for (size_t i = 0; i < srv.naccounts; i++)
@@ -554,7 +522,10 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
+        if (argc > 2 && strcmp(argv[2], "--markdown") == 0)
+            options_markdown(serve_opts, stdout); /* README.md's table */
+        else
+            usage(stdout);
         return 0;
     }
     fprintf(stderr, "cobalt: unknown command '%s'\n", argv[1]);
