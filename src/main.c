@@ -172,8 +172,9 @@ static const struct opt serve_opts[] = {
      .help = "connections open at once; near the limit, those still waiting for request headers "
              "are closed, oldest first",
      .doc = "connections open at once; from 7/8 of it on, connections still waiting for request "
-            "headers are closed oldest first down to 3/4, so a flood of half-open connections "
-            "cannot lock clients out"},
+            "headers are closed oldest first down to 3/4 as new ones arrive, so a flood of "
+            "half-open connections cannot lock clients out (up to an eighth more may be draining "
+            "after the server closed them)"},
     {.name = "max-connections-per-address", .arg = "N", .kind = OPT_UINT, .hi = 65536,
      OPT_AT(AT_SERVE, struct serve_settings, per_address),
      .def_text = "an eighth of `--max-connections`",
