@@ -56,6 +56,7 @@ struct waiter {
     pthread_cond_t cond;
     int fd;          /* bump kicks through the file, or ... */
     int signal;      /* ... signal the condition */
+    int io_ok;       /* the poking thread's file I/O worked (CHECK counts on one thread only) */
 };
 
 /* Offsets in the file (clock.h). */
@@ -74,7 +75,10 @@ poke(void *arg)
         pthread_cond_signal(&w->cond);
         pthread_mutex_unlock(&w->mu);
     } else {
-        put64(w->fd, KICKS_SCRUB, get64(w->fd, KICKS_SCRUB) + 1);
+        uint64_t v = 0;
+        w->io_ok = pread(w->fd, &v, sizeof(v), KICKS_SCRUB) == (ssize_t)sizeof(v);
+        v++;
+        w->io_ok &= pwrite(w->fd, &v, sizeof(v), KICKS_SCRUB) == (ssize_t)sizeof(v);
     }
     return NULL;
 }
@@ -101,6 +105,7 @@ wait_poked(struct waiter *w, double secs, uint64_t seen, double *took)
     rc = clock_timedwait(&w->cond, &w->mu, &until, CLOCK_ROUND_SCRUB, seen);
     pthread_mutex_unlock(&w->mu);
     pthread_join(t, NULL);
+    CHECK(w->signal || w->io_ok);
     *took = mono() - t0;
     return rc;
 }
@@ -108,7 +113,7 @@ wait_poked(struct waiter *w, double secs, uint64_t seen, double *took)
 static void
 test_off(void)
 {
-    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, -1, 1};
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, -1, 1, 0};
     struct timespec until;
     double took;
 
@@ -143,7 +148,7 @@ test_attach_errors(const char *dir)
 static void
 test_on(const char *dir)
 {
-    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, -1, 0};
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, -1, 0, 0};
     const int64_t hour = 3600 * TICKS_PER_SEC;
     char path[4096];
     double took;
