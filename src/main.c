@@ -38,6 +38,7 @@
 #ifdef COBALT_FAULT_INJECTION
 #include "store/faultio.h"
 #endif
+#include "util/cidr.h"
 #include "util/codec.h"
 #include "util/log.h"
 #include "util/options.h"
@@ -61,6 +62,7 @@ struct serve_settings {
     size_t meta_cache;             /* bytes */
     int metrics_port;              /* -1: no metrics listener */
     long long per_address;         /* -1: an eighth of --max-connections */
+    struct cidr_list *trusted;     /* --trusted-proxy */
 };
 
 static const char *const fsync_modes[] = {"always", "never", NULL};
@@ -77,11 +79,11 @@ set_log_level(void *field, const char *arg)
     return 0;
 }
 
-/* --egress-allow, repeatable: each list adds to the prefixes copies may fetch from. */
+/* --egress-allow, --trusted-proxy, repeatable: each list adds prefixes (util/cidr.h). */
 static int
-add_egress(void *field, const char *list)
+add_cidrs(void *field, const char *list)
 {
-    return egress_allow(field, list);
+    return cidr_list_add(field, list);
 }
 
 #define SECONDS(lo_, hi_) .kind = OPT_UINT, .lo = (lo_), .hi = (hi_), .unit = "seconds"
@@ -185,13 +187,22 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, metrics_port), .def_text = "off",
      .err = "bad --%s %s", .help = "serve Prometheus metrics at http://HOST:N/metrics",
      .doc = "serve Prometheus metrics at `http://HOST:N/metrics` (see Monitoring)"},
-    {.name = "egress-allow", .arg = "CIDRS", .kind = OPT_EACH, .each = add_egress,
+    {.name = "egress-allow", .arg = "CIDRS", .kind = OPT_EACH, .each = add_cidrs,
      OPT_AT(AT_SERVER, struct server, egress), .def_text = "none",
      .err = "--%s takes addresses or ADDR/BITS prefixes, comma-separated: '%s'",
      .help = "let copies fetch from these otherwise refused prefixes, e.g. "
              "10.1.0.0/16,fd00::/8; repeatable",
      .doc = "copies from URLs may reach only public addresses; this admits more prefixes, e.g. "
             "`10.1.0.0/16,fd00::/8` (repeatable; docs/copy.md)"},
+    {.name = "trusted-proxy", .arg = "CIDRS", .kind = OPT_EACH, .each = add_cidrs,
+     OPT_AT(AT_SERVE, struct serve_settings, trusted), .def_text = "none",
+     .err = "--%s takes addresses or ADDR/BITS prefixes, comma-separated: '%s'",
+     .help = "reverse proxies whose X-Forwarded-For names the client (for SAS sip); "
+             "repeatable",
+     .doc = "reverse proxies in front of Cobalt: for a connection from one of them, the client "
+            "address (SAS `sip`) is the right-most address of `X-Forwarded-For` that is not "
+            "itself a trusted proxy; no header is ever believed from anyone else "
+            "(docs/security.md)"},
     {.name = "copy-stall-timeout", .arg = "SECS", SECONDS(1, 86400),
      OPT_AT(AT_SERVER, struct server, copy_stall_secs), .def = "60",
      .help = "a copy source that sends nothing this long fails the copy",
@@ -355,15 +366,18 @@ serve(int argc, char **argv)
         break;
     case OPTIONS_HELP:
         usage(stdout);
-        egress_free(srv.egress);
+        cidr_list_free(srv.egress);
+        cidr_list_free(set.trusted);
         return 0;
     case OPTIONS_USAGE:
         usage(stderr);
         /* fall through */
     case OPTIONS_BAD:
-        egress_free(srv.egress);
+        cidr_list_free(srv.egress);
+        cidr_list_free(set.trusted);
         return 2;
     }
+    hc.trusted_proxies = set.trusted;
     fsync_on = set.fsync_mode == 0;
     if ((env = getenv("COBALT_ACCOUNTS")) == NULL)
         env = getenv("AZURITE_ACCOUNTS");
@@ -496,7 +510,8 @@ out:
         free((char *)srv.accounts[i].name);
     free(srv.accounts);
     free(srv.versioning);
-    egress_free(srv.egress);
+    cidr_list_free(srv.egress);
+    cidr_list_free(set.trusted);
     if (rc == 0)
         log_info("stopped cleanly");
     return rc;

@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "net/http.h"
 
+struct cidr_list;
 struct copy_pool;
 struct meta;
 struct store;
@@ -31,7 +32,7 @@ struct server {
     int64_t day_ticks;   /* length of a retention "day": 86400 s (COBALT_DAY_SECONDS in tests) */
     struct copy_pool *copies;    /* asynchronous copies from outside (copy.c) */
     int port;                    /* the bound port, once known (atomic): local copy sources */
-    struct egress *egress;       /* --egress-allow: what server-side fetches may reach beyond the
+    struct cidr_list *egress;    /* --egress-allow: what server-side fetches may reach beyond the
                                     default policy (api/fetch.h); NULL: nothing more */
     unsigned copy_stall_secs;    /* --copy-stall-timeout: a fetch receiving nothing this long fails */
     unsigned copy_queue_max;     /* --copy-queue: an account's copies waiting for a worker */

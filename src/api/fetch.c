@@ -31,6 +31,7 @@
 #include "api/parse.h"
 #include "meta/meta.h"
 #include "util/arena.h"
+#include "util/cidr.h"
 #include "util/codec.h"
 #include "util/crc.h"
 #include "util/log.h"
@@ -66,27 +67,6 @@ struct sink {
 
 /* ---- the egress policy ----------------------------------------------------------------------- */
 
-struct egress_rule {
-    int family;                 /* AF_INET or AF_INET6 */
-    unsigned char addr[16];     /* network order; 4 bytes used for AF_INET */
-    unsigned bits;              /* prefix length */
-};
-
-struct egress {
-    struct egress_rule *rules;
-    size_t n;
-};
-
-static int
-prefix_match(const unsigned char *a, const unsigned char *net, unsigned bits)
-{
-    unsigned whole = bits / 8, rest = bits % 8;
-
-    if (memcmp(a, net, whole) != 0)
-        return 0;
-    return rest == 0 || ((a[whole] ^ net[whole]) & (0xffu << (8 - rest)) & 0xffu) == 0;
-}
-
 /* 1 for a globally routable IPv4 unicast address (RFC 6890's special-purpose ranges refused). */
 static int
 v4_global(const unsigned char *a)
@@ -112,7 +92,7 @@ v4_global(const unsigned char *a)
     };
 
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        if (prefix_match(a, refused[i].net, refused[i].bits))
+        if (cidr_prefix_match(a, refused[i].net, refused[i].bits))
             return 0;
     return 1;
 }
@@ -142,101 +122,21 @@ v6_global(const unsigned char *a)
                                            link-local fe80::/10, site-local, multicast ff00::/8,
                                            64:ff9b:1::/48, 100::/64 and unassigned space */
         return 0;
-    return !(prefix_match(a, teredo_etc, 23) || prefix_match(a, doc, 32) ||
-             prefix_match(a, nat64_local, 48) || prefix_match(a, discard, 64));
+    return !(cidr_prefix_match(a, teredo_etc, 23) || cidr_prefix_match(a, doc, 32) ||
+             cidr_prefix_match(a, nat64_local, 48) || cidr_prefix_match(a, discard, 64));
 }
 
 int
-egress_permits(const struct egress *e, const struct sockaddr *sa)
+egress_permits(const struct cidr_list *allow, const struct sockaddr *sa)
 {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     const unsigned char *a;
-    int family = sa->sa_family;
+    int family = cidr_addr(sa, &a);
 
-    if (family == AF_INET) {
-        a = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-    } else if (family == AF_INET6) {
-        a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-        if (memcmp(a, mapped, 12) == 0) {   /* allow rules name the IPv4 form */
-            a += 12;
-            family = AF_INET;
-        }
-    } else {
+    if (family == 0)
         return 0;
-    }
-    for (size_t i = 0; e != NULL && i < e->n; i++)
-        if (e->rules[i].family == family && prefix_match(a, e->rules[i].addr, e->rules[i].bits))
-            return 1;
+    if (cidr_list_match(allow, sa))
+        return 1;
     return family == AF_INET ? v4_global(a) : v6_global(a);
-}
-
-/* One "ADDR[/BITS]" of length n.  0 or -1. */
-static int
-parse_rule(const char *s, size_t n, struct egress_rule *r)
-{
-    char text[INET6_ADDRSTRLEN + 8], *slash, *end;
-    unsigned max;
-
-    if (n == 0 || n >= sizeof(text))
-        return -1;
-    memcpy(text, s, n);
-    text[n] = '\0';
-    if ((slash = strchr(text, '/')) != NULL)
-        *slash = '\0';
-    memset(r, 0, sizeof(*r));
-    if (inet_pton(AF_INET, text, r->addr) == 1)
-        r->family = AF_INET, max = 32;
-    else if (inet_pton(AF_INET6, text, r->addr) == 1)
-        r->family = AF_INET6, max = 128;
-    else
-        return -1;
-    r->bits = max;
-    if (slash != NULL) {
-        unsigned long bits = strtoul(slash + 1, &end, 10);
-        if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits > max)
-            return -1;
-        r->bits = (unsigned)bits;
-    }
-    return 0;
-}
-
-int
-egress_allow(struct egress **e, const char *list)
-{
-    struct egress *g = *e;
-    size_t add = 1, n0;
-    struct egress_rule *rules;
-
-    for (const char *p = list; *p; p++)
-        add += *p == ',';
-    if (g == NULL && (g = calloc(1, sizeof(*g))) == NULL)
-        return -1;
-    *e = g;
-    if ((rules = realloc(g->rules, sizeof(*rules) * (g->n + add))) == NULL)
-        return -1;
-    g->rules = rules;
-    n0 = g->n;
-    for (const char *p = list;;) {
-        size_t len = strcspn(p, ",");
-        if (parse_rule(p, len, &g->rules[g->n]) != 0) {
-            g->n = n0;
-            return -1;
-        }
-        g->n++;
-        if (p[len] == '\0')
-            break;
-        p += len + 1;
-    }
-    return 0;
-}
-
-void
-egress_free(struct egress *e)
-{
-    if (e == NULL)
-        return;
-    free(e->rules);
-    free(e);
 }
 
 /* CURLOPT_OPENSOCKETFUNCTION: the address libcurl is about to connect to, for every connection. */

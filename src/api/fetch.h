@@ -22,7 +22,7 @@
  * unicast addresses are allowed: loopback, unspecified, link-local (the cloud metadata address
  * 169.254.169.254), private, CGNAT, unique-local, site-local, multicast, broadcast, reserved and
  * documentation ranges are refused, as are the IPv4-mapped, -compatible, SIIT, NAT64 and 6to4 forms
- * of refused IPv4 addresses.  An operator allow-list (egress_allow, `--egress-allow`) admits
+ * of refused IPv4 addresses.  An operator allow-list (a util/cidr.h list, `--egress-allow`) admits
  * prefixes of its own, e.g. an internal network copies come from.  Environment proxies are
  * ignored (the policy must see the destination).  A refused connection fails like an unreachable
  * host: the client cannot tell refused, closed, filtered and unresolvable apart (res.message is
@@ -42,7 +42,7 @@
 
 struct arena;
 struct meta_pair;
-struct egress;   /* the operator's allow-list of address prefixes; NULL: none */
+struct cidr_list;   /* util/cidr.h */
 
 #define FETCH_CHUNK (4u << 20)   /* needle size for bodies of unknown length */
 
@@ -57,7 +57,7 @@ struct fetch_req {
     uint64_t seg_max;                /* largest needle for a body of known length; 0: one needle */
     long stall_secs;                 /* give up when no body byte arrives for this long (0: 60 s) */
     long max_secs;                   /* give up after this long in all (0: no limit) */
-    const struct egress *egress;     /* addresses allowed beyond the default policy, or NULL */
+    const struct cidr_list *egress;  /* addresses allowed beyond the default policy, or NULL */
     const int *cancel;               /* non-NULL: read atomically; non-zero stops the transfer */
     uint64_t *progress;              /* non-NULL: bytes stored so far (atomic stores) */
     uint64_t *total;                 /* non-NULL: expected total once known (atomic store) */
@@ -106,16 +106,9 @@ int fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *f
 /* Ends the pending state of every needle in res (store_release) and frees res->ext. */
 void fetch_result_release(struct store *s, struct fetch_result *res);
 
-/*
- * Adds the comma-separated prefixes in `list` ("10.1.0.0/16,192.0.2.7,fd00:1::/64"; an address
- * without a length is a single host) to the allow-list *e, creating it when *e is NULL.  0, or -1
- * when an entry is malformed (nothing added).  Free with egress_free.
- */
-int egress_allow(struct egress **e, const char *list);
-void egress_free(struct egress *e);
-
 /* 1 when a connection to `sa` (AF_INET or AF_INET6) is allowed: the default policy above, or a
- * prefix of e (NULL: none) matches the address or its IPv4-mapped form.  0 otherwise. */
-int egress_permits(const struct egress *e, const struct sockaddr *sa);
+ * prefix of `allow` (the operator's --egress-allow list, util/cidr.h; NULL: none) holds the
+ * address or its IPv4 form.  0 otherwise. */
+int egress_permits(const struct cidr_list *allow, const struct sockaddr *sa);
 
 #endif

@@ -67,6 +67,7 @@
 #include <microhttpd.h>
 
 #include "util/arena.h"
+#include "util/cidr.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -347,6 +348,69 @@ peer_text(const struct sockaddr *sa, char out[46])
     }
 }
 
+/* One X-Forwarded-For entry (trimmed, n bytes) as a socket address.  1, or 0 if not an address. */
+static int
+xff_entry(const char *p, size_t n, struct sockaddr_in6 *sa)
+{
+    char text[INET6_ADDRSTRLEN];
+    struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)sa;
+
+    while (n > 0 && (*p == ' ' || *p == '\t'))
+        p++, n--;
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= sizeof(text))
+        return 0;
+    memcpy(text, p, n);
+    text[n] = '\0';
+    memset(sa, 0, sizeof(*sa));
+    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        return 1;
+    }
+    sa->sin6_family = AF_INET6;
+    return inet_pton(AF_INET6, text, &sa->sin6_addr) == 1;
+}
+
+/*
+ * The client behind a trusted proxy: X-Forwarded-For lists the addresses each proxy saw, the
+ * client's first; every proxy appends, so only the right end can be believed.  Walking from the
+ * right, the first address that is not itself a trusted proxy is the client (all trusted: the
+ * leftmost).  Every X-Forwarded-For header counts, in order.  An entry that is not an address
+ * (a forged or garbled list) stops the walk: the client is then the last address believed, at
+ * worst the proxy itself, so a SAS `sip` fails closed rather than open.
+ */
+static void
+forwarded_client(const struct http_server *srv, struct http_req *r)
+{
+    struct sockaddr_in6 sa, found;
+    int have = 0;
+
+    for (size_t h = r->nheaders; h-- > 0;) {
+        const char *v = r->headers[h].value;
+        size_t end;
+        if (strcasecmp(r->headers[h].name, "X-Forwarded-For") != 0 || v == NULL)
+            continue;
+        for (end = strlen(v);;) {
+            size_t start = end;
+            while (start > 0 && v[start - 1] != ',')
+                start--;
+            if (!xff_entry(v + start, end - start, &sa))
+                goto done;
+            found = sa;
+            have = 1;
+            if (!cidr_list_match(srv->cfg.trusted_proxies, (struct sockaddr *)&sa))
+                goto done;
+            if (start == 0)
+                break;
+            end = start - 1;
+        }
+    }
+done:
+    if (have)
+        peer_text((struct sockaddr *)&found, r->client_addr);
+}
+
 static void *
 uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -583,6 +647,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 {
     struct http_server *srv = cls;
     struct conn_req *cr = *req_cls;
+    const union MHD_ConnectionInfo *ci;
     struct http_req *r;
     const char *cl;
     int rc;
@@ -595,6 +660,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
         r->method = method;
         MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, cr);
         r->framing_error = framing(r);
+        if (srv->cfg.trusted_proxies != NULL &&
+            (ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL &&
+            cidr_list_match(srv->cfg.trusted_proxies, ci->client_addr))
+            forwarded_client(srv, r);
         if ((cl = http_header(r, "Content-Length")) != NULL) {
             char *end;
             errno = 0;

@@ -45,9 +45,9 @@ struct http_req {
      * Content-Length headers): the application must refuse the request; net/ then closes the
      * connection after the response, so nothing after it on the wire is taken as a request. */
     const char *framing_error;   /* the offending header's name, or NULL */
-    /* The peer's address as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6 peer is given
-     * in IPv4 form), "" for a local request.  This is the socket's peer: net/ never takes an
-     * address from a header. */
+    /* The client's address as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6 peer is given
+     * in IPv4 form), "" for a local request: the socket's peer, or, when that peer is a trusted
+     * proxy (http_config.trusted_proxies), the address its X-Forwarded-For names (see http.c). */
     char client_addr[46];
     void *app;                   /* the application's per-request state */
     struct http_resp *resp;      /* private to net/ */
@@ -77,6 +77,9 @@ struct http_config {
     unsigned body_timeout_s;     /* a body may take this long per MiB */
     int metrics;                 /* count requests in the cobalt_http_* metrics */
     unsigned max_per_address;    /* open at once from one peer address; 0: no limit */
+    /* --trusted-proxy: peers whose X-Forwarded-For names the client (util/cidr.h); NULL: none,
+     * and then the client is always the socket's peer. */
+    const struct cidr_list *trusted_proxies;
 };
 
 struct http_server;

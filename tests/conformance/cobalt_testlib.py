@@ -256,8 +256,9 @@ class RawClient:
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=timeout)
         try:
             conn.putrequest(method.upper(), target, skip_host=False, skip_accept_encoding=True)
-            for k, v in hdrs.items():
-                conn.putheader(k, v)
+            for k, v in hdrs.items():   # a list value: the header repeated, once per item
+                for item in (v if isinstance(v, list) else [v]):
+                    conn.putheader(k, item)
             conn.endheaders(body if body else None)
             resp = conn.getresponse()
             data = resp.read()

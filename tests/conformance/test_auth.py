@@ -529,6 +529,39 @@ def test_sas_sip_ignores_forwarded_headers(raw, seeded):
         assert_error_response(r, 403, "AuthorizationSourceIPMismatch")
 
 
+def test_sas_sip_behind_a_trusted_proxy(tmp_path):
+    """--trusted-proxy: from a trusted peer, the client is the right-most X-Forwarded-For address
+    that is not itself a trusted proxy; a garbled list leaves the proxy's own address (fail
+    closed); an untrusted peer's header is ignored (test_sas_sip_ignores_forwarded_headers)."""
+    srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
+                       args=["--trusted-proxy", "127.0.0.1,198.51.100.0/24"]).start()
+    try:
+        raw = srv.raw()
+        c = unique_name("proxied")
+        assert raw.request("PUT", f"/{c}", query={"restype": "container"}).status == 201
+        assert raw.request("PUT", f"/{c}/a.txt", headers={"x-ms-blob-type": "BlockBlob"},
+                           body=b"hi").status == 201
+        client = _sip_tokens(c, "203.0.113.7")["container"]
+        proxy = _sip_tokens(c, "127.0.0.1")["container"]
+        cases = [  # (X-Forwarded-For headers, which token passes)
+            ({"X-Forwarded-For": "203.0.113.7"}, client),
+            ({"X-Forwarded-For": "10.9.9.9, 203.0.113.7"}, client),          # a forged left part
+            ({"X-Forwarded-For": "203.0.113.7, 198.51.100.4"}, client),      # through two proxies
+            ({"X-Forwarded-For": ["203.0.113.7", "198.51.100.4"]}, client),  # two headers
+            ({"X-Forwarded-For": "203.0.113.7, not-an-address"}, proxy),     # garbled: the proxy
+            ({}, proxy),
+        ]
+        for headers, good in cases:
+            for tok in (client, proxy):
+                r = raw.request("GET", f"/{c}/a.txt", sign=False, raw_query=tok, headers=headers)
+                if tok is good:
+                    assert r.status == 200, (headers, r)
+                else:
+                    assert_error_response(r, 403, "AuthorizationSourceIPMismatch")
+    finally:
+        srv.stop()
+
+
 def test_sas_sip_ipv6_end_to_end(tmp_path):
     """A server listening on ::1 sees an IPv6 peer: sip=::1 passes, an IPv4 sip does not."""
     import http.client
