@@ -187,6 +187,13 @@ int meta_blob_decode(struct arena *a, const char *p, size_t n, struct blob_rec *
 void meta_extent_encode(const struct extent *e, struct buf *out);
 int meta_extent_decode(const char *p, size_t n, struct extent *e);
 
+/* 'P' key: the service properties of an account, a list of (section name, section XML). */
+void meta_key_service_props(struct buf *k, const char *account);
+void meta_props_encode(size_t n, const struct meta_pair *props, struct buf *out);
+/* At most 16 sections; strings in a.  0, or -1 for a malformed record or out of memory. */
+int meta_props_decode(struct arena *a, const char *p, size_t len, size_t *n,
+                      struct meta_pair **out);
+
 /* Typed reads: 0, META_NOTFOUND or META_EIO.  The record is zeroed unless it was read. */
 int meta_container_get(struct meta *m, struct arena *a, const char *account, const char *name,
                        struct container_rec *c);
