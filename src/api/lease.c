@@ -4,9 +4,9 @@
  *
  * A lease is part of its blob's (or container's) record, so a lease action is a read-modify-write
  * like any other write of that record (a blob's under its stripe lock, M2; a container's a
- * compare-and-set of the whole record through the engine), and never changes the ETag.  Time moves leases on
- * without writes: lease_effective() derives the state at a given moment (a fixed lease past its
- * end is expired, a breaking lease past its break time is broken).
+ * compare-and-set of the whole record through the engine), and never changes the ETag.  Time
+ * moves leases on without writes: lease_effective() derives the state at a given moment (a fixed
+ * lease past its end is expired, a breaking lease past its break time is broken).
  */
 #include "api/api_int.h"
 

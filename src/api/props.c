@@ -5,10 +5,9 @@
  * Service properties are kept as the XML of each top-level section the client last sent (the
  * engine's service properties of the account): Set replaces only the sections present in its body
  * (protocol doc §2.1) with a compare-and-set of the whole document, Get returns the stored
- * sections and defaults for the others.  Cobalt acts on
- * DeleteRetentionPolicy (blob soft delete, see blob.c); the other sections (logging, metrics,
- * CORS, static website) are stored and returned so tools that configure them round-trip, and
- * validated as Azure does.
+ * sections and defaults for the others.  Cobalt acts on DeleteRetentionPolicy (blob soft delete,
+ * see blob.c); the other sections (logging, metrics, CORS, static website) are stored and returned
+ * so tools that configure them round-trip, and validated as Azure does.
  */
 #include "api/api_int.h"
 

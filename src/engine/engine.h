@@ -2,7 +2,7 @@
  * engine.h -- the backend seam: the object model (model/model.h) as one table of functions, so
  * that api/ and admin/ never see how records are stored (docs/architecture.md, "The backend
  * seam").  Engines: engine/local.c (RocksDB through meta/, volumes through store/: the format on
- * disk is meta.h's) and engine/memory.c (a sorted in-memory map, for tests); a RADOS engine is next.
+ * disk is meta.h's) and engine/memory.c (a sorted in-memory map, for tests); RADOS comes next.
  *
  * What goes through the seam so far: containers and the service properties.  Blob records,
  * staged blocks, tags, copies and the data plane still go to meta/ and store/ directly (the steps

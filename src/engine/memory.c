@@ -165,16 +165,18 @@ container_is(struct mem *m, const char *account, const char *name,
              const struct container_rec *expect)
 {
     struct buf want = BUF_INIT;
-    int found, rc;
+    const struct mem_entry *x;
+    int found, rc = ENG_ECONFLICT;
     size_t i = lower_bound(&m->containers, account, name, 0, &found);
 
     if (!found)
         return ENG_ECONFLICT;
+    x = &m->containers.v[i];
     meta_container_encode(expect, &want);
-    rc = !buf_ok(&want) ? ENG_EIO
-         : want.len == m->containers.v[i].len && memcmp(want.p, m->containers.v[i].rec, want.len) == 0
-             ? 0
-             : ENG_ECONFLICT;
+    if (!buf_ok(&want))
+        rc = ENG_EIO;
+    else if (want.len == x->len && memcmp(want.p, x->rec, want.len) == 0)
+        rc = 0;
     buf_free(&want);
     return rc;
 }
