@@ -1,5 +1,5 @@
 /*
- * api.h -- the Azure Blob protocol on top of net/, meta/ and store/.
+ * api.h -- the Azure Blob protocol on top of net/, the engine (engine/), meta/ and store/.
  *
  * api_app() returns the callbacks net/ drives for every request.  The dispatcher (dispatch.c)
  * parses the URL, finds the operation in the route table, authenticates and authorizes it once for
@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "auth/auth.h"
+#include "engine/engine.h"
 #include "net/http.h"
 
 struct cidr_list;
@@ -25,6 +26,9 @@ struct server {
     size_t naccounts;
     struct meta *meta;
     struct store *store;
+    struct engine eng;      /* the object model (engine/engine.h): containers and service
+                               properties go through it; api_app() makes it the local engine over
+                               `meta` unless one was set before */
     uint64_t freed_bytes;   /* content deleted or overwritten since compaction last ran (atomic) */
     unsigned rehydrate_delay;    /* seconds from Set Tier out of Archive to rehydrated */
     unsigned char *versioning;   /* per account (same index as accounts): blob versioning on */

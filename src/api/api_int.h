@@ -13,6 +13,7 @@
 #include "api/conditions_int.h"
 #include "api/request_int.h"
 #include "api/respond_int.h"
+#include "engine/engine.h"
 #include "meta/meta.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -72,8 +73,9 @@ int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, st
 
 /* Container operations honour only the date conditions (§5.1).  0 or -1 (412 described). */
 int api_container_dates(struct api_req *q, const struct container_rec *c);
-/* Adds the put of the addressed container's record to t. */
-int api_put_container_rec(struct api_req *q, struct meta_txn *t, const struct container_rec *c);
+/* Describes a failed engine call on the addressed container: 404 ContainerNotFound
+ * (ENG_ENOTFOUND), 409 ContainerAlreadyExists (ENG_EEXISTS), else 500.  Returns -1. */
+int api_fail_container(struct api_req *q, int rc);
 /* Write operations may not name a snapshot (or, unless allowed, a version): 400. */
 int api_reject_snapshot_write(struct api_req *q);
 

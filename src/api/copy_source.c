@@ -249,8 +249,8 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
     if (container_name_check(u->container, strlen(u->container)) != NAME_OK ||
         blob_name_check(u->blob, u->blob_len) != NAME_OK)
         return source_fail(q, 400, "InvalidResourceName");
-    rc = meta_container_get(q->srv->meta, q->a, u->account, u->container, &ls->cont);
-    if (rc == META_EIO)
+    rc = eng_container_get(&q->srv->eng, q->a, u->account, u->container, &ls->cont);
+    if (rc != 0 && rc != ENG_ENOTFOUND)
         return api_fail_io(q, rc);
     pub = rc != 0                                   ? AUTH_PUBLIC_NONE
           : ls->cont.public_access == PUBLIC_CONTAINER ? AUTH_PUBLIC_CONTAINER

@@ -456,8 +456,8 @@ static int
 front_gate(struct api_req *q)
 {
     if (q->container != NULL && q->acct != NULL) {
-        int rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &q->cont);
-        if (rc == META_EIO)
+        int rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &q->cont);
+        if (rc != 0 && rc != ENG_ENOTFOUND)
             return api_fail_io(q, rc);
         q->have_container = rc == 0;
     }
@@ -644,6 +644,8 @@ api_run_local(struct api_req *q)
 void
 api_app(struct server *srv, struct http_app *app)
 {
+    if (srv->eng.ops == NULL)
+        eng_local_init(&srv->eng, srv->meta);
     app->begin = app_begin;
     app->body = app_body;
     app->end = app_end;

@@ -203,8 +203,7 @@ op_blob_legal_hold(struct api_req *q)
 static void
 container_update(struct api_req *q, int what)
 {
-    struct container_rec c;
-    struct meta_txn *t = NULL;
+    struct container_rec old, c;
     const char *days = api_header(q, "x-cobalt-immutability-period-days");
     uint8_t mode = IMMUT_UNLOCKED;
     int rc, hold = 0;
@@ -224,42 +223,35 @@ container_update(struct api_req *q, int what)
     } else if (what == 2 && parse_bool(q, "x-ms-legal-hold", &hold) != 0) {
         return;
     }
-    meta_containers_wrlock(q->srv->meta);
-    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    do {   /* read, check, update if unchanged (engine.h) */
+        if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &old)) != 0)
+            break;
+        c = old;
+        if (what == 0) {
+            if (c.immutable_locked && (mode != IMMUT_LOCKED || d < c.immutable_days)) {
+                api_fail(q, E_ContainerImmutabilityPolicyLocked);
+                return;
+            }
+            c.immutable_days = d;
+            c.immutable_locked = mode == IMMUT_LOCKED;
+        } else if (what == 1) {
+            if (c.immutable_locked) {
+                api_fail(q, E_ContainerImmutabilityPolicyLocked);
+                return;
+            }
+            c.immutable_days = 0;
+        } else {
+            c.legal_hold = (uint8_t)hold;
+        }
+        rc = eng_container_update(&q->srv->eng, q->account, q->container, &old, &c);
+    } while (rc == ENG_ECONFLICT);
     if (rc != 0) {
-        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
-        goto out;
+        api_fail_container(q, rc);
+        return;
     }
-    if (what == 0) {
-        if (c.immutable_locked && (mode != IMMUT_LOCKED || d < c.immutable_days)) {
-            api_fail(q, E_ContainerImmutabilityPolicyLocked);
-            goto out;
-        }
-        c.immutable_days = d;
-        c.immutable_locked = mode == IMMUT_LOCKED;
-    } else if (what == 1) {
-        if (c.immutable_locked) {
-            api_fail(q, E_ContainerImmutabilityPolicyLocked);
-            goto out;
-        }
-        c.immutable_days = 0;
-    } else {
-        c.legal_hold = (uint8_t)hold;
-    }
-    if ((t = meta_txn_new()) == NULL || api_put_container_rec(q, t, &c) != 0) {
-        if (t == NULL)
-            api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_commit(q, t) == 0) {
-        api_status(q, 200);
-        if (what == 2)
-            api_hdr(q, "x-ms-legal-hold", hold ? "true" : "false");
-    }
-    t = NULL;
-out:
-    meta_txn_free(t);
-    meta_containers_unlock(q->srv->meta);
+    api_status(q, 200);
+    if (what == 2)
+        api_hdr(q, "x-ms-legal-hold", hold ? "true" : "false");
 }
 
 void

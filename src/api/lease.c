@@ -3,9 +3,10 @@
  * state machine of protocol doc §2.10) and the lease checks every other operation makes (§5.3).
  *
  * A lease is part of its blob's (or container's) record, so a lease action is a read-modify-write
- * under the same locks as any other write (M2), and never changes the ETag.  Time moves leases on
- * without writes: lease_effective() derives the state at a given moment (a fixed lease past its
- * end is expired, a breaking lease past its break time is broken).
+ * like any other write of that record (a blob's under its stripe lock, M2; a container's a
+ * compare-and-set of the whole record through the engine), and never changes the ETag.  Time
+ * moves leases on without writes: lease_effective() derives the state at a given moment (a fixed
+ * lease past its end is expired, a breaking lease past its break time is broken).
  */
 #include "api/api_int.h"
 
@@ -109,12 +110,37 @@ api_lease_check_container(struct api_req *q, const struct container_rec *c, int 
     return 0;
 }
 
+/* What a lease action answers once its record is committed: the status and at most one header. */
+struct lease_reply {
+    int status;
+    const char *header;      /* x-ms-lease-id or x-ms-lease-time, NULL for none */
+    char value[40];
+};
+
+static int
+answer(struct lease_reply *r, int status, const char *header, const char *value)
+{
+    r->status = status;
+    r->header = header;
+    snprintf(r->value, sizeof(r->value), "%s", value);
+    return 0;
+}
+
+static void
+reply(struct api_req *q, const struct lease_reply *r)
+{
+    api_status(q, r->status);
+    if (r->header != NULL)
+        api_hdr(q, r->header, r->value);
+}
+
 /*
- * Applies one lease action to l (§2.10).  On success describes the status and the lease headers
- * and returns 0; otherwise describes the error and returns -1.
+ * Applies one lease action to l (§2.10).  On success fills *r with what to answer once the record
+ * is committed and returns 0; otherwise describes the error and returns -1.  Nothing is described
+ * on success, so a write that lost a race can run it again on the record read anew.
  */
 static int
-lease_action(struct api_req *q, struct lease_rec *l)
+lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
 {
     const char *action = api_header(q, "x-ms-lease-action"), *id = api_header(q, "x-ms-lease-id");
     const char *proposed = api_header(q, "x-ms-proposed-lease-id");
@@ -150,9 +176,7 @@ lease_action(struct api_req *q, struct lease_rec *l)
         l->state = LEASE_LEASED;
         l->duration = (int32_t)d;
         l->until = d < 0 ? 0 : now + d * TICKS_PER_SEC;
-        api_status(q, 201);
-        api_hdr(q, "x-ms-lease-id", l->id);
-        return 0;
+        return answer(r, 201, "x-ms-lease-id", l->id);
     }
     if (strcasecmp(action, "break") == 0) {
         if (period != NULL) {
@@ -184,13 +208,11 @@ lease_action(struct api_req *q, struct lease_rec *l)
             l->until = now;
         }
         st = lease_effective(l, now);
-        api_status(q, 202);
         snprintf(t, sizeof(t), "%lld",
                  st == LEASE_BREAKING
                      ? (long long)((l->until - now + TICKS_PER_SEC - 1) / TICKS_PER_SEC)
                      : 0LL);
-        api_hdr(q, "x-ms-lease-time", t);
-        return 0;
+        return answer(r, 202, "x-ms-lease-time", t);
     }
     if (strcasecmp(action, "renew") != 0 && strcasecmp(action, "change") != 0 &&
         strcasecmp(action, "release") != 0)
@@ -201,8 +223,7 @@ lease_action(struct api_req *q, struct lease_rec *l)
         if (st == LEASE_AVAILABLE || !same_id(id, l->id))
             return api_fail(q, E_LeaseIdMismatchWithLeaseOperation);
         memset(l, 0, sizeof(*l));
-        api_status(q, 200);
-        return 0;
+        return answer(r, 200, NULL, "");
     }
     if (strcasecmp(action, "renew") == 0) {
         if (st == LEASE_AVAILABLE || !same_id(id, l->id))
@@ -211,9 +232,7 @@ lease_action(struct api_req *q, struct lease_rec *l)
             return api_fail(q, E_LeaseIsBrokenAndCannotBeRenewed);
         l->state = LEASE_LEASED;
         l->until = l->duration < 0 ? 0 : now + (int64_t)l->duration * TICKS_PER_SEC;
-        api_status(q, 200);
-        api_hdr(q, "x-ms-lease-id", l->id);
-        return 0;
+        return answer(r, 200, "x-ms-lease-id", l->id);
     }
     /* change */
     if (proposed == NULL)
@@ -225,15 +244,14 @@ lease_action(struct api_req *q, struct lease_rec *l)
     if (st == LEASE_BREAKING)
         return api_fail(q, E_LeaseIsBreakingAndCannotBeChanged);
     snprintf(l->id, sizeof(l->id), "%s", proposed);
-    api_status(q, 200);
-    api_hdr(q, "x-ms-lease-id", l->id);
-    return 0;
+    return answer(r, 200, "x-ms-lease-id", l->id);
 }
 
 void
 op_lease_blob(struct api_req *q)
 {
     struct blob_rec r;
+    struct lease_reply rep;
     struct meta_txn *t = NULL;
     unsigned stripe;
     int exists;
@@ -247,7 +265,7 @@ op_lease_blob(struct api_req *q)
         goto out;
     }
     if (api_check_conditions(q, 1, r.etag, r.modified, 0, 0) != 0 ||
-        api_check_if_tags(q, &r) != 0 || lease_action(q, &r.lease) != 0)
+        api_check_if_tags(q, &r) != 0 || lease_action(q, &r.lease, &rep) != 0)
         goto out;
     if ((t = meta_txn_new()) == NULL || api_put_blob_rec(q, t, &r) != 0) {
         if (t == NULL)
@@ -255,6 +273,7 @@ op_lease_blob(struct api_req *q)
         goto out;
     }
     if (api_commit(q, t) == 0) {
+        reply(q, &rep);
         api_hdr_etag(q, r.etag);   /* unchanged: leases never change the ETag */
         api_hdr_time(q, "Last-Modified", r.modified);
     }
@@ -267,29 +286,23 @@ out:
 void
 op_lease_container(struct api_req *q)
 {
-    struct container_rec c;
-    struct meta_txn *t = NULL;
+    struct container_rec old, c;
+    struct lease_reply rep;
     int rc;
 
-    meta_containers_wrlock(q->srv->meta);
-    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
+    do {   /* read, act, update if unchanged (engine.h) */
+        if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &old)) != 0)
+            break;
+        c = old;
+        if (api_container_dates(q, &c) != 0 || lease_action(q, &c.lease, &rep) != 0)
+            return;
+        rc = eng_container_update(&q->srv->eng, q->account, q->container, &old, &c);
+    } while (rc == ENG_ECONFLICT);
     if (rc != 0) {
-        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
-        goto out;
+        api_fail_container(q, rc);
+        return;
     }
-    if (api_container_dates(q, &c) != 0 || lease_action(q, &c.lease) != 0)
-        goto out;
-    if ((t = meta_txn_new()) == NULL || api_put_container_rec(q, t, &c) != 0) {
-        if (t == NULL)
-            api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_commit(q, t) == 0) {
-        api_hdr_etag(q, c.etag);
-        api_hdr_time(q, "Last-Modified", c.modified);
-    }
-    t = NULL;
-out:
-    meta_txn_free(t);
-    meta_containers_unlock(q->srv->meta);
+    reply(q, &rep);
+    api_hdr_etag(q, c.etag);
+    api_hdr_time(q, "Last-Modified", c.modified);
 }

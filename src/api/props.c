@@ -2,12 +2,12 @@
  * props.c -- settings documents: Get/Set Blob Service Properties (per account) and Get/Set
  * Container ACL (stored access policies and public access).
  *
- * Service properties are kept as the XML of each top-level section the client last sent, under
- * the 'P' account key: Set replaces only the sections present in its body (protocol doc §2.1),
- * Get returns the stored sections and defaults for the others.  Cobalt acts on
- * DeleteRetentionPolicy (blob soft delete, see blob.c); the other sections (logging, metrics,
- * CORS, static website) are stored and returned so tools that configure them round-trip, and
- * validated as Azure does.
+ * Service properties are kept as the XML of each top-level section the client last sent (the
+ * engine's service properties of the account): Set replaces only the sections present in its body
+ * (protocol doc §2.1) with a compare-and-set of the whole document, Get returns the stored
+ * sections and defaults for the others.  Cobalt acts on DeleteRetentionPolicy (blob soft delete,
+ * see blob.c); the other sections (logging, metrics, CORS, static website) are stored and returned
+ * so tools that configure them round-trip, and validated as Azure does.
  */
 #include "api/api_int.h"
 
@@ -37,46 +37,13 @@ static const char *const defaults[] = {
     "<StaticWebsite><Enabled>false</Enabled></StaticWebsite>",
 };
 
-static void
-key_props(struct buf *k, const char *account)
-{
-    buf_u8(k, 'P');
-    buf_puts(k, account);
-}
-
 /* The stored sections: n (name, xml) pairs in the arena.  0, or -1 (response described). */
 static int
 load_sections(struct api_req *q, size_t *n, struct meta_pair **out)
 {
-    struct buf k = BUF_INIT;
-    struct rd r;
-    char *v;
-    size_t vl;
-    uint64_t cnt;
-    int rc;
+    int rc = eng_service_props_get(&q->srv->eng, q->a, q->account, n, out);
 
-    *n = 0;
-    *out = NULL;
-    key_props(&k, q->account);
-    rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
-    buf_free(&k);
-    if (rc == META_NOTFOUND)
-        return 0;
-    if (rc != 0)
-        return api_fail_io(q, rc);
-    rd_init(&r, v, vl);
-    if (rd_varint(&r, &cnt) != 0 || cnt > 16 ||
-        (*out = arena_calloc(q->a, sizeof(**out) * (size_t)(cnt ? cnt : 1))) == NULL)
-        return api_fail_io(q, META_EIO);
-    for (size_t i = 0; i < cnt; i++) {
-        const char *p;
-        size_t pl;
-        if (rd_bytes(&r, &p, &pl) != 0 || ((*out)[i].name = arena_strndup(q->a, p, pl)) == NULL ||
-            rd_bytes(&r, &p, &pl) != 0 || ((*out)[i].value = arena_strndup(q->a, p, pl)) == NULL)
-            return api_fail_io(q, META_EIO);
-    }
-    *n = (size_t)cnt;
-    return 0;
+    return rc == 0 ? 0 : api_fail_io(q, rc);
 }
 
 static const char *
@@ -183,9 +150,9 @@ op_service_props_set(struct api_req *q)
 {
     struct xml_node *root = xml_parse(q->a, q->xml.p ? q->xml.p : "", q->xml.len);
     struct meta_pair *old, merged[16];
-    struct buf k = BUF_INIT, v = BUF_INIT, x = BUF_INIT;
-    struct meta_txn *t = NULL;
-    size_t n, nm = 0;
+    struct buf x = BUF_INIT;
+    size_t n, nm;
+    int rc;
 
     if (root == NULL || strcmp(root->name, "StorageServiceProperties") != 0) {
         api_fail(q, E_InvalidXmlDocument);
@@ -202,43 +169,35 @@ op_service_props_set(struct api_req *q)
         if (validate(q, c) != 0)
             return;
     }
-    meta_containers_wrlock(q->srv->meta);   /* serialises read-merge-write of the document */
-    if (load_sections(q, &n, &old) != 0)
-        goto out;
-    for (int i = 0; sections[i] != NULL; i++) {
-        struct xml_node *c;
-        for (c = root->child; c != NULL && strcmp(c->name, sections[i]) != 0; c = c->next)
-            ;
-        if (c != NULL) {
-            buf_reset(&x);
-            write_node(&x, c);
-            merged[nm].name = sections[i];
-            merged[nm++].value = arena_strdup(q->a, x.p ? x.p : "");
-        } else if (section(n, old, sections[i]) != NULL) {
-            merged[nm].name = sections[i];
-            merged[nm++].value = section(n, old, sections[i]);
+    do {   /* read, merge, write if unchanged (engine.h) */
+        if (load_sections(q, &n, &old) != 0)
+            goto out;
+        nm = 0;
+        for (int i = 0; sections[i] != NULL; i++) {
+            struct xml_node *c;
+            for (c = root->child; c != NULL && strcmp(c->name, sections[i]) != 0; c = c->next)
+                ;
+            if (c != NULL) {
+                buf_reset(&x);
+                write_node(&x, c);
+                merged[nm].name = sections[i];
+                merged[nm++].value = arena_strdup(q->a, x.p ? x.p : "");
+            } else if (section(n, old, sections[i]) != NULL) {
+                merged[nm].name = sections[i];
+                merged[nm++].value = section(n, old, sections[i]);
+            }
         }
-    }
-    buf_varint(&v, nm);
-    for (size_t i = 0; i < nm; i++) {
-        buf_bytes(&v, merged[i].name, strlen(merged[i].name));
-        buf_bytes(&v, merged[i].value ? merged[i].value : "",
-                  merged[i].value ? strlen(merged[i].value) : 0);
-    }
-    key_props(&k, q->account);
-    if (!buf_ok(&k) || !buf_ok(&v) || !buf_ok(&x) || (t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    meta_txn_put(t, k.p, k.len, v.p, v.len);
-    if (api_commit(q, t) == 0)
+        if (!buf_ok(&x)) {
+            api_fail(q, E_InternalError);
+            goto out;
+        }
+        rc = eng_service_props_set(&q->srv->eng, q->account, n, old, nm, merged);
+    } while (rc == ENG_ECONFLICT);
+    if (rc != 0)
+        api_fail_io(q, rc);
+    else
         api_status(q, 202);
-    t = NULL;
 out:
-    meta_containers_unlock(q->srv->meta);
-    meta_txn_free(t);
-    buf_free(&k);
-    buf_free(&v);
     buf_free(&x);
 }
 
@@ -303,8 +262,7 @@ op_container_acl_set(struct api_req *q)
 {
     struct xml_node *root = NULL;
     struct signed_id *acl = NULL;
-    struct container_rec c;
-    struct meta_txn *t = NULL;
+    struct container_rec old, c;
     const char *pa = api_header(q, "x-ms-blob-public-access");
     size_t n = 0;
     int rc;
@@ -352,44 +310,37 @@ op_container_acl_set(struct api_req *q)
                 }
         }
     }
-    meta_containers_wrlock(q->srv->meta);
-    rc = meta_container_get(q->srv->meta, q->a, q->account, q->container, &c);
-    if (rc != 0) {
-        rc == META_NOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_io(q, rc);
-        goto out;
-    }
-    if (api_lease_check_container(q, &c, 0) != 0 || api_container_dates(q, &c) != 0)
-        goto out;
-    /* Absent x-ms-blob-public-access makes the container private (§2.2). */
-    c.public_access = PUBLIC_NONE;
-    if (pa != NULL && *pa) {
-        if (strcasecmp(pa, "container") == 0)
-            c.public_access = PUBLIC_CONTAINER;
-        else if (strcasecmp(pa, "blob") == 0)
-            c.public_access = PUBLIC_BLOB;
-        else {
-            api_fail_header(q, E_InvalidHeaderValue, "x-ms-blob-public-access", pa);
-            goto out;
+    do {   /* read, check, update if unchanged (engine.h) */
+        if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &old)) != 0)
+            break;
+        if (api_lease_check_container(q, &old, 0) != 0 || api_container_dates(q, &old) != 0)
+            return;
+        c = old;
+        /* Absent x-ms-blob-public-access makes the container private (§2.2). */
+        c.public_access = PUBLIC_NONE;
+        if (pa != NULL && *pa) {
+            if (strcasecmp(pa, "container") == 0)
+                c.public_access = PUBLIC_CONTAINER;
+            else if (strcasecmp(pa, "blob") == 0)
+                c.public_access = PUBLIC_BLOB;
+            else {
+                api_fail_header(q, E_InvalidHeaderValue, "x-ms-blob-public-access", pa);
+                return;
+            }
         }
+        c.nacl = n;
+        c.acl = acl;
+        c.modified = ticks_now();
+        c.etag = eng_next_etag(&q->srv->eng);
+        rc = eng_container_update(&q->srv->eng, q->account, q->container, &old, &c);
+    } while (rc == ENG_ECONFLICT);
+    if (rc != 0) {
+        api_fail_container(q, rc);
+        return;
     }
-    c.nacl = n;
-    c.acl = acl;
-    c.modified = ticks_now();
-    c.etag = meta_next_etag(q->srv->meta);
-    if ((t = meta_txn_new()) == NULL || api_put_container_rec(q, t, &c) != 0) {
-        if (t == NULL)
-            api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_commit(q, t) == 0) {
-        api_status(q, 200);
-        api_hdr_etag(q, c.etag);
-        api_hdr_time(q, "Last-Modified", c.modified);
-    }
-    t = NULL;
-out:
-    meta_txn_free(t);
-    meta_containers_unlock(q->srv->meta);
+    api_status(q, 200);
+    api_hdr_etag(q, c.etag);
+    api_hdr_time(q, "Last-Modified", c.modified);
 }
 
 /* ---- CORS (the rules of the service properties' Cors section) ------------------------- */

@@ -15,6 +15,7 @@
  * Container record, version 1:
  *   u8 1, u64 id, u64 created, u64 modified, u64 etag, u8 public access, metadata as above
  * Version 2 of both: the same fields, then the extension fields below.
+ * Service properties (no version byte): varint n, n x (bytes section name, bytes section XML)
  */
 #include "meta/meta.h"
 
@@ -42,6 +43,13 @@ meta_key_container(struct buf *k, const char *account, const char *name)
     buf_puts(k, account);
     buf_u8(k, 0);
     buf_puts(k, name);
+}
+
+void
+meta_key_service_props(struct buf *k, const char *account)
+{
+    buf_u8(k, 'P');
+    buf_puts(k, account);
 }
 
 void
@@ -701,4 +709,38 @@ meta_needle_moved(struct meta *m, uint64_t seq, struct extent *e)
     buf_free(&k);
     arena_free(a);
     return rc;
+}
+
+void
+meta_props_encode(size_t n, const struct meta_pair *props, struct buf *out)
+{
+    buf_varint(out, n);
+    for (size_t i = 0; i < n; i++) {
+        buf_bytes(out, props[i].name, strlen(props[i].name));
+        buf_bytes(out, props[i].value ? props[i].value : "",
+                  props[i].value ? strlen(props[i].value) : 0);
+    }
+}
+
+int
+meta_props_decode(struct arena *a, const char *p, size_t len, size_t *n, struct meta_pair **out)
+{
+    struct rd r;
+    uint64_t cnt;
+
+    *n = 0;
+    *out = NULL;
+    rd_init(&r, p, len);
+    if (rd_varint(&r, &cnt) != 0 || cnt > 16 ||
+        (*out = arena_calloc(a, sizeof(**out) * (size_t)(cnt ? cnt : 1))) == NULL)
+        return -1;
+    for (size_t i = 0; i < cnt; i++) {
+        const char *q;
+        size_t ql;
+        if (rd_bytes(&r, &q, &ql) != 0 || ((*out)[i].name = arena_strndup(a, q, ql)) == NULL ||
+            rd_bytes(&r, &q, &ql) != 0 || ((*out)[i].value = arena_strndup(a, q, ql)) == NULL)
+            return -1;
+    }
+    *n = (size_t)cnt;
+    return 0;
 }

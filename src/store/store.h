@@ -31,14 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/extent.h"
 #include "store/io.h"
-
-struct extent {
-    uint64_t seq;       /* the needle's sequence number: its identity, wherever it moves */
-    uint32_t vol;       /* volume id */
-    uint64_t off;       /* offset of the needle header in the volume */
-    uint64_t len;       /* data bytes */
-};
 
 struct store_config {
     const char *dir;            /* directory for volume files (created if missing) */

@@ -1,0 +1,518 @@
+/*
+ * local.c -- the local engine: the object model in RocksDB through meta/ (keys and record
+ * encoding in meta.h and records.c, unchanged on disk).  With engine/memory.c it is the only code
+ * outside meta/ that knows the keys.
+ *
+ * Compare-and-set: a container write takes meta/'s container lock for writing, reads the current
+ * record, compares it with the one the caller read (both re-encoded, so a record stored in an
+ * older format compares equal to its decoded self), and commits under the lock.  That lock is the
+ * one blob writers still hold for reading around their commit while they use meta/ directly
+ * (meta.h M3: api_blob_lock() checks meta_container_current()), so a container this engine deletes
+ * is never written into afterwards; the lock moves inside the engine with the blob commit.
+ * The service properties are compared and set under the same lock.
+ */
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta/meta.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/timefmt.h"
+
+#define SCRATCH_CAP (64u << 20)   /* a scratch arena decodes one record */
+
+static struct meta *
+M(struct engine *e)
+{
+    return e->impl;
+}
+
+static int
+eng_rc(int rc)
+{
+    return rc == 0 ? 0 : rc == META_NOTFOUND ? ENG_ENOTFOUND : ENG_EIO;
+}
+
+static uint64_t
+local_next_etag(struct engine *e)
+{
+    return meta_next_etag(M(e));
+}
+
+static int
+local_container_get(struct engine *e, struct arena *a, const char *account, const char *name,
+                    struct container_rec *c)
+{
+    return eng_rc(meta_container_get(M(e), a, account, name, c));
+}
+
+/* Adds (add != 0) or removes the purge entry of the soft-deleted record at key.  0, or -1 when out
+ * of memory. */
+static int
+purge_mark(struct meta_txn *t, int64_t purge_at, const char *key, size_t klen, int add)
+{
+    struct buf z = BUF_INIT;
+    int ok;
+
+    if (purge_at == 0)
+        return 0;
+    meta_key_purge(&z, purge_at, key, klen);
+    if ((ok = buf_ok(&z))) {
+        if (add)
+            meta_txn_put(t, z.p, z.len, "", 0);
+        else
+            meta_txn_delete(t, z.p, z.len);
+    }
+    buf_free(&z);
+    return ok ? 0 : -1;
+}
+
+/* Puts the encoded record v at key k in a new transaction and commits it (k and v freed). */
+static int
+put_commit(struct meta *m, struct buf *k, struct buf *v)
+{
+    struct meta_txn *t = NULL;
+    int rc = ENG_EIO;
+
+    if (buf_ok(k) && buf_ok(v) && (t = meta_txn_new()) != NULL) {
+        meta_txn_put(t, k->p, k->len, v->p, v->len);
+        rc = eng_rc(meta_commit(m, t));
+    }
+    meta_txn_free(t);
+    buf_free(k);
+    buf_free(v);
+    return rc;
+}
+
+/*
+ * With the container lock held: 0 when the live record of container `name` is `expect`,
+ * ENG_ECONFLICT when it is another one or none, ENG_EIO.  *k is its key.
+ */
+static int
+container_is(struct meta *m, const char *account, const char *name,
+             const struct container_rec *expect, struct buf *k)
+{
+    struct arena *a = arena_new(SCRATCH_CAP);
+    struct buf want = BUF_INIT, have = BUF_INIT;
+    struct container_rec cur;
+    char *v;
+    size_t vl;
+    int rc = ENG_EIO;
+
+    meta_key_container(k, account, name);
+    if (a == NULL || !buf_ok(k))
+        goto out;
+    rc = meta_get(m, k->p, k->len, a, &v, &vl);
+    if (rc == 0 && meta_container_decode(a, v, vl, &cur) != 0)
+        rc = META_EIO;
+    if ((rc = eng_rc(rc)) != 0) {
+        rc = rc == ENG_ENOTFOUND ? ENG_ECONFLICT : rc;
+        goto out;
+    }
+    meta_container_encode(&cur, &have);
+    meta_container_encode(expect, &want);
+    if (!buf_ok(&have) || !buf_ok(&want))
+        rc = ENG_EIO;
+    else if (have.len != want.len || memcmp(have.p, want.p, have.len) != 0)
+        rc = ENG_ECONFLICT;
+out:
+    arena_free(a);
+    buf_free(&want);
+    buf_free(&have);
+    return rc;
+}
+
+static int
+local_container_create(struct engine *e, const char *account, const char *name,
+                       struct container_rec *c)
+{
+    struct meta *m = M(e);
+    struct arena *a = arena_new(SCRATCH_CAP);
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    struct container_rec old;
+    struct meta_txn *t = NULL;
+    int rc;
+
+    meta_containers_wrlock(m);
+    rc = a != NULL ? eng_rc(meta_container_get(m, a, account, name, &old)) : ENG_EIO;
+    if (rc != ENG_ENOTFOUND) {
+        rc = rc == 0 ? ENG_EEXISTS : rc;
+        goto out;
+    }
+    rc = ENG_EIO;
+    if ((t = meta_txn_new()) == NULL)
+        goto out;
+    c->id = meta_next_container_id(m, t);
+    meta_key_container(&k, account, name);
+    meta_container_encode(c, &v);
+    if (buf_ok(&k) && buf_ok(&v)) {
+        meta_txn_put(t, k.p, k.len, v.p, v.len);
+        rc = eng_rc(meta_commit(m, t));
+    }
+out:
+    meta_containers_unlock(m);
+    meta_txn_free(t);
+    arena_free(a);
+    buf_free(&k);
+    buf_free(&v);
+    return rc;
+}
+
+static int
+local_container_update(struct engine *e, const char *account, const char *name,
+                       const struct container_rec *expect, const struct container_rec *c)
+{
+    struct meta *m = M(e);
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    int rc;
+
+    meta_containers_wrlock(m);
+    if ((rc = container_is(m, account, name, expect, &k)) == 0) {
+        meta_container_encode(c, &v);
+        rc = put_commit(m, &k, &v);
+    }
+    meta_containers_unlock(m);
+    buf_free(&k);
+    buf_free(&v);
+    return rc;
+}
+
+/* 1 when the container holds at least one blob record (current, snapshot or version). */
+static int
+has_blobs(struct meta *m, uint64_t cid)
+{
+    struct buf lo = BUF_INIT, hi = BUF_INIT;
+    struct meta_iter *it;
+    int any = 0;
+
+    meta_key_blob_range(&lo, &hi, cid);
+    if (buf_ok(&lo) && buf_ok(&hi) && (it = meta_iter_new(m, lo.p, lo.len, hi.p, hi.len)) != NULL) {
+        any = meta_iter_valid(it);
+        meta_iter_free(it);
+    }
+    buf_free(&lo);
+    buf_free(&hi);
+    return any;
+}
+
+/*
+ * WORM: a container under a legal hold or a retention policy keeps its blobs, and any container
+ * keeps a blob, snapshot or version (soft-deleted ones included) that is under a legal hold or an
+ * unexpired immutability policy of its own (meta.h M4) -- with soft delete on too, since the purge
+ * would otherwise remove it for good.  0, ENG_EHELD, ENG_EPOLICY or ENG_EIO.
+ */
+static int
+worm_check(struct meta *m, const struct container_rec *c)
+{
+    int held = 0, rc;
+
+    if ((c->legal_hold || c->immutable_days > 0) && has_blobs(m, c->id))
+        return c->legal_hold ? ENG_EHELD : ENG_EPOLICY;
+    if ((rc = meta_container_protected(m, c->id, ticks_now(), &held)) < 0)
+        return ENG_EIO;
+    if (rc == 1)
+        return held ? ENG_EHELD : ENG_EPOLICY;
+    return 0;
+}
+
+static int
+local_container_delete(struct engine *e, const char *account, const char *name,
+                       const struct container_rec *expect, const struct container_rec *gone)
+{
+    struct meta *m = M(e);
+    struct buf k = BUF_INIT, dk = BUF_INIT, v = BUF_INIT;
+    struct meta_txn *t = NULL;
+    int rc;
+
+    meta_containers_wrlock(m);
+    if ((rc = container_is(m, account, name, expect, &k)) != 0 || (rc = worm_check(m, expect)) != 0)
+        goto out;
+    rc = ENG_EIO;
+    if ((t = meta_txn_new()) == NULL)
+        goto out;
+    meta_txn_delete(t, k.p, k.len);
+    if (gone != NULL) {
+        /* Soft delete: the record moves aside with its id, so its blobs stay where they are
+         * and Restore Container brings everything back. */
+        meta_key_deleted_container(&dk, account, name, gone->deleted);
+        meta_container_encode(gone, &v);
+        if (!buf_ok(&dk) || !buf_ok(&v))
+            goto out;
+        meta_txn_put(t, dk.p, dk.len, v.p, v.len);
+        if (purge_mark(t, gone->purge_at, dk.p, dk.len, 1) != 0)
+            goto out;
+    } else if (meta_txn_drop_container(t, expect->id) != 0) {   /* the blobs go in the same batch */
+        goto out;
+    }
+    rc = eng_rc(meta_commit(m, t));
+out:
+    meta_containers_unlock(m);
+    meta_txn_free(t);
+    buf_free(&k);
+    buf_free(&dk);
+    buf_free(&v);
+    return rc;
+}
+
+static int
+local_container_restore(struct engine *e, struct arena *a, const char *account,
+                        const char *deleted_name, int64_t deleted, const char *name,
+                        struct container_rec *c)
+{
+    struct meta *m = M(e);
+    struct buf dk = BUF_INIT, k = BUF_INIT, v = BUF_INIT;
+    struct meta_txn *t = NULL;
+    char *val;
+    size_t vl;
+    int rc;
+
+    meta_containers_wrlock(m);
+    rc = eng_rc(meta_container_get(m, a, account, name, c));
+    if (rc != ENG_ENOTFOUND) {
+        rc = rc == 0 ? ENG_EEXISTS : rc;
+        goto out;
+    }
+    meta_key_deleted_container(&dk, account, deleted_name, deleted);
+    rc = buf_ok(&dk) ? meta_get(m, dk.p, dk.len, a, &val, &vl) : META_EIO;
+    if (rc == 0 && meta_container_decode(a, val, vl, c) != 0)
+        rc = META_EIO;
+    if ((rc = eng_rc(rc)) != 0)
+        goto out;
+    if (c->purge_at <= ticks_now()) {   /* past retention: gone, awaiting its purge */
+        rc = ENG_ENOTFOUND;
+        goto out;
+    }
+    rc = ENG_EIO;
+    if ((t = meta_txn_new()) == NULL || purge_mark(t, c->purge_at, dk.p, dk.len, 0) != 0)
+        goto out;
+    c->deleted = c->purge_at = 0;
+    meta_key_container(&k, account, name);
+    meta_container_encode(c, &v);
+    if (!buf_ok(&k) || !buf_ok(&v))
+        goto out;
+    meta_txn_delete(t, dk.p, dk.len);
+    meta_txn_put(t, k.p, k.len, v.p, v.len);
+    rc = eng_rc(meta_commit(m, t));
+out:
+    meta_containers_unlock(m);
+    meta_txn_free(t);
+    buf_free(&dk);
+    buf_free(&k);
+    buf_free(&v);
+    return rc;
+}
+
+/* ---- List Containers: a merge of live ('C') and soft-deleted ('D') keys ------------------- */
+
+/* One side of the merge. */
+struct cursor {
+    struct meta_iter *it;
+    size_t base;        /* key bytes before the name */
+    int deleted;
+};
+
+struct local_iter {
+    struct eng_iter base;
+    struct cursor side[2];
+    int sides;
+    const char *prefix;   /* copied after the struct */
+    size_t plen;
+};
+
+/* The name of the entry under the cursor, or NULL when it is done (or out of the prefix). */
+static const char *
+cur_name(struct cursor *c, const char *prefix, size_t plen, size_t *n)
+{
+    size_t klen;
+    const char *k, *zero;
+
+    if (c->it == NULL || !meta_iter_valid(c->it))
+        return NULL;
+    k = meta_iter_key(c->it, &klen);
+    *n = klen - c->base;
+    if (c->deleted && (zero = memchr(k + c->base, 0, *n)) != NULL)
+        *n = (size_t)(zero - (k + c->base));
+    if (*n < plen || memcmp(k + c->base, prefix, plen) != 0)
+        return NULL;
+    return k + c->base;
+}
+
+static struct meta_iter *
+open_side(struct meta *m, const char *account, char type, const char *from, size_t *base)
+{
+    struct buf lo = BUF_INIT, hi = BUF_INIT;
+    struct meta_iter *it = NULL;
+
+    buf_u8(&lo, (uint8_t)type);
+    buf_puts(&lo, account);
+    buf_u8(&lo, 0);
+    *base = lo.len;
+    buf_add(&hi, lo.p, lo.len - 1);
+    buf_u8(&hi, 1);
+    buf_puts(&lo, from);
+    if (buf_ok(&lo) && buf_ok(&hi))
+        it = meta_iter_new(m, lo.p, lo.len, hi.p, hi.len);
+    buf_free(&lo);
+    buf_free(&hi);
+    return it;
+}
+
+static void
+local_iter_free(struct eng_iter *base)
+{
+    struct local_iter *it = (struct local_iter *)base;
+
+    meta_iter_free(it->side[0].it);
+    meta_iter_free(it->side[1].it);
+    free(it);
+}
+
+static int
+local_container_list(struct engine *e, const char *account, const char *prefix, const char *from,
+                     int with_deleted, struct eng_iter **out)
+{
+    size_t plen = strlen(prefix);
+    struct local_iter *it = calloc(1, sizeof(*it) + plen + 1);
+
+    *out = NULL;
+    if (it == NULL)
+        return ENG_EIO;
+    it->base.e = e;
+    it->prefix = memcpy((char *)(it + 1), prefix, plen + 1);
+    it->plen = plen;
+    /* Start at the later of the prefix and `from` (the first entry not yet returned). */
+    if (strcmp(from, prefix) < 0)
+        from = prefix;
+    it->sides = with_deleted ? 2 : 1;
+    it->side[1].deleted = 1;
+    for (int i = 0; i < it->sides; i++)
+        if ((it->side[i].it = open_side(M(e), account, i ? 'D' : 'C', from, &it->side[i].base)) ==
+            NULL) {
+            local_iter_free(&it->base);
+            return ENG_EIO;
+        }
+    *out = &it->base;
+    return 0;
+}
+
+static int
+local_container_next(struct eng_iter *base, struct arena *a, struct eng_container *out)
+{
+    struct local_iter *it = (struct local_iter *)base;
+    size_t n[2] = {0, 0}, vlen;
+    const char *name[2], *v;
+    int pick;
+
+    name[0] = cur_name(&it->side[0], it->prefix, it->plen, &n[0]);
+    name[1] = it->sides > 1 ? cur_name(&it->side[1], it->prefix, it->plen, &n[1]) : NULL;
+    if (name[0] == NULL && name[1] == NULL) {
+        for (int i = 0; i < it->sides; i++)
+            if (meta_iter_status(it->side[i].it) != 0)
+                return ENG_EIO;
+        return 0;
+    }
+    /* Merge by name; a live container comes before deleted ones of the same name. */
+    if (name[1] == NULL)
+        pick = 0;
+    else if (name[0] == NULL)
+        pick = 1;
+    else {
+        int cmp = memcmp(name[0], name[1], n[0] < n[1] ? n[0] : n[1]);
+        pick = cmp < 0 || (cmp == 0 && n[0] <= n[1]) ? 0 : 1;
+    }
+    v = meta_iter_value(it->side[pick].it, &vlen);
+    if ((out->name = arena_strndup(a, name[pick], n[pick])) == NULL ||
+        meta_container_decode(a, v, vlen, &out->rec) != 0)
+        return ENG_EIO;
+    meta_iter_next(it->side[pick].it);
+    return 1;
+}
+
+static long
+local_purge_expired(struct engine *e, int64_t now)
+{
+    return meta_purge_expired(M(e), now);
+}
+
+/* ---- service properties ('P') ------------------------------------------------------------ */
+
+static int
+local_service_props_get(struct engine *e, struct arena *a, const char *account, size_t *n,
+                        struct meta_pair **props)
+{
+    struct buf k = BUF_INIT;
+    char *v;
+    size_t vl;
+    int rc;
+
+    *n = 0;
+    *props = NULL;
+    meta_key_service_props(&k, account);
+    rc = buf_ok(&k) ? meta_get(M(e), k.p, k.len, a, &v, &vl) : META_EIO;
+    buf_free(&k);
+    if (rc == META_NOTFOUND)
+        return 0;
+    if (rc == 0 && meta_props_decode(a, v, vl, n, props) != 0)
+        rc = META_EIO;
+    return eng_rc(rc);
+}
+
+static int
+local_service_props_set(struct engine *e, const char *account, size_t nexpect,
+                        const struct meta_pair *expect, size_t n, const struct meta_pair *props)
+{
+    struct meta *m = M(e);
+    struct arena *a = arena_new(SCRATCH_CAP);
+    struct buf k = BUF_INIT, v = BUF_INIT, want = BUF_INIT, have = BUF_INIT;
+    struct meta_pair *cur;
+    size_t ncur;
+    int rc = ENG_EIO;
+
+    meta_containers_wrlock(m);   /* serialises read-compare-write of the document */
+    if (a == NULL || (rc = local_service_props_get(e, a, account, &ncur, &cur)) != 0)
+        goto out;
+    meta_props_encode(ncur, cur, &have);
+    meta_props_encode(nexpect, expect, &want);
+    rc = ENG_EIO;
+    if (!buf_ok(&have) || !buf_ok(&want))
+        goto out;
+    rc = ENG_ECONFLICT;
+    if (have.len != want.len || memcmp(have.p, want.p, have.len) != 0)
+        goto out;
+    meta_key_service_props(&k, account);
+    meta_props_encode(n, props, &v);
+    rc = put_commit(m, &k, &v);
+out:
+    meta_containers_unlock(m);
+    arena_free(a);
+    buf_free(&k);
+    buf_free(&v);
+    buf_free(&want);
+    buf_free(&have);
+    return rc;
+}
+
+static const struct engine_ops local_ops = {
+    .name = "local",
+    .next_etag = local_next_etag,
+    .container_get = local_container_get,
+    .container_create = local_container_create,
+    .container_update = local_container_update,
+    .container_delete = local_container_delete,
+    .container_restore = local_container_restore,
+    .container_list = local_container_list,
+    .container_next = local_container_next,
+    .iter_free = local_iter_free,
+    .purge_expired = local_purge_expired,
+    .service_props_get = local_service_props_get,
+    .service_props_set = local_service_props_set,
+};
+
+void
+eng_local_init(struct engine *e, struct meta *m)
+{
+    e->ops = &local_ops;
+    e->impl = m;
+}

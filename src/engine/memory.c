@@ -1,0 +1,515 @@
+/*
+ * memory.c -- the in-memory engine: the object model in sorted arrays on the heap, for tests of
+ * the handlers that need no data directory and no server process.  Nothing survives eng_fini().
+ *
+ * Containers are one array sorted by (account, name, deleted time), a live container (deleted 0)
+ * first; service properties one array by account.  Records are kept encoded with meta/'s record
+ * codec (records.c, no RocksDB in it): that is their deep copy, and compare-and-set compares
+ * encodings exactly as the local engine does.  One mutex guards everything: each call is atomic.
+ *
+ * What this engine does not hold yet: blob records, so a container here never has blobs, and
+ * Delete Container is never refused for WORM protection (the local engine's contract test covers
+ * that refusal).  Blobs come with the blob commit (step 3 in docs/architecture.md).
+ */
+#include "engine/engine.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta/meta.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/timefmt.h"
+
+#define SCRATCH_CAP (64u << 20)
+
+struct mem_entry {
+    char *account, *name;   /* name: the container's, or NULL for service properties */
+    int64_t deleted;        /* soft-deleted at; 0 live */
+    char *rec;              /* encoded record (malloc'd) */
+    size_t len;
+};
+
+struct mem_array {
+    struct mem_entry *v;
+    size_t n, cap;
+};
+
+struct mem {
+    pthread_mutex_t mu;
+    struct mem_array containers, props;
+    uint64_t last_id, last_etag;
+};
+
+struct mem_iter {
+    struct eng_iter base;
+    char *account, *prefix;
+    char *last;              /* the name last returned (with last_deleted), NULL before the first */
+    int64_t last_deleted;
+    int with_deleted;
+};
+
+static struct mem *
+MEM(struct engine *e)
+{
+    return e->impl;
+}
+
+static int
+cmp_key(const struct mem_entry *x, const char *account, const char *name, int64_t deleted)
+{
+    int c = strcmp(x->account, account);
+
+    if (c == 0 && name != NULL)
+        c = strcmp(x->name, name);
+    if (c == 0)
+        c = (x->deleted > deleted) - (x->deleted < deleted);
+    return c;
+}
+
+/* The index of the first entry >= the key; *found when it is equal. */
+static size_t
+lower_bound(const struct mem_array *a, const char *account, const char *name, int64_t deleted,
+            int *found)
+{
+    size_t lo = 0, hi = a->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_key(&a->v[mid], account, name, deleted) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < a->n && cmp_key(&a->v[lo], account, name, deleted) == 0;
+    return lo;
+}
+
+static void
+entry_free(struct mem_entry *x)
+{
+    free(x->account);
+    free(x->name);
+    free(x->rec);
+}
+
+/* Stores the encoding v at the key, replacing what is there.  0 or ENG_EIO (out of memory). */
+static int
+put(struct mem_array *a, const char *account, const char *name, int64_t deleted,
+    const struct buf *v)
+{
+    struct mem_entry x = {0};
+    int found;
+    size_t i = lower_bound(a, account, name, deleted, &found);
+
+    if (!buf_ok(v) || (x.rec = malloc(v->len ? v->len : 1)) == NULL)
+        return ENG_EIO;
+    memcpy(x.rec, v->p, v->len);
+    x.len = v->len;
+    if (found) {
+        free(a->v[i].rec);
+        a->v[i].rec = x.rec;
+        a->v[i].len = x.len;
+        return 0;
+    }
+    x.deleted = deleted;
+    if ((x.account = strdup(account)) == NULL || (name && (x.name = strdup(name)) == NULL))
+        goto oom;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        struct mem_entry *nv = realloc(a->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            goto oom;
+        a->v = nv;
+        a->cap = cap;
+    }
+    memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof(*a->v));
+    a->v[i] = x;
+    a->n++;
+    return 0;
+oom:
+    entry_free(&x);
+    return ENG_EIO;
+}
+
+static void
+drop(struct mem_array *a, size_t i)
+{
+    entry_free(&a->v[i]);
+    memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(*a->v));
+    a->n--;
+}
+
+/* The container record at the key into c (in a): 0, ENG_ENOTFOUND, ENG_EIO. */
+static int
+get_container(struct mem *m, struct arena *a, const char *account, const char *name,
+              int64_t deleted, struct container_rec *c, size_t *at)
+{
+    int found;
+    size_t i = lower_bound(&m->containers, account, name, deleted, &found);
+
+    memset(c, 0, sizeof(*c));
+    if (!found)
+        return ENG_ENOTFOUND;
+    if (at != NULL)
+        *at = i;
+    return meta_container_decode(a, m->containers.v[i].rec, m->containers.v[i].len, c) == 0
+               ? 0
+               : ENG_EIO;
+}
+
+/* 0 when the live container `name` is `expect`, else ENG_ECONFLICT (or ENG_EIO). */
+static int
+container_is(struct mem *m, const char *account, const char *name,
+             const struct container_rec *expect)
+{
+    struct buf want = BUF_INIT;
+    const struct mem_entry *x;
+    int found, rc = ENG_ECONFLICT;
+    size_t i = lower_bound(&m->containers, account, name, 0, &found);
+
+    if (!found)
+        return ENG_ECONFLICT;
+    x = &m->containers.v[i];
+    meta_container_encode(expect, &want);
+    if (!buf_ok(&want))
+        rc = ENG_EIO;
+    else if (want.len == x->len && memcmp(want.p, x->rec, want.len) == 0)
+        rc = 0;
+    buf_free(&want);
+    return rc;
+}
+
+static uint64_t
+mem_next_etag(struct engine *e)
+{
+    struct mem *m = MEM(e);
+    uint64_t now = (uint64_t)ticks_now(), v;
+
+    pthread_mutex_lock(&m->mu);
+    v = m->last_etag = now > m->last_etag ? now : m->last_etag + 1;
+    pthread_mutex_unlock(&m->mu);
+    return v;
+}
+
+static int
+mem_container_get(struct engine *e, struct arena *a, const char *account, const char *name,
+                  struct container_rec *c)
+{
+    struct mem *m = MEM(e);
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    rc = get_container(m, a, account, name, 0, c, NULL);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static int
+mem_container_create(struct engine *e, const char *account, const char *name,
+                     struct container_rec *c)
+{
+    struct mem *m = MEM(e);
+    struct buf v = BUF_INIT;
+    int found, rc = ENG_EEXISTS;
+
+    pthread_mutex_lock(&m->mu);
+    lower_bound(&m->containers, account, name, 0, &found);
+    if (!found) {
+        c->id = m->last_id + 1;
+        meta_container_encode(c, &v);
+        if ((rc = put(&m->containers, account, name, 0, &v)) == 0)
+            m->last_id++;
+    }
+    pthread_mutex_unlock(&m->mu);
+    buf_free(&v);
+    return rc;
+}
+
+static int
+mem_container_update(struct engine *e, const char *account, const char *name,
+                     const struct container_rec *expect, const struct container_rec *c)
+{
+    struct mem *m = MEM(e);
+    struct buf v = BUF_INIT;
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    if ((rc = container_is(m, account, name, expect)) == 0) {
+        meta_container_encode(c, &v);
+        rc = put(&m->containers, account, name, 0, &v);
+    }
+    pthread_mutex_unlock(&m->mu);
+    buf_free(&v);
+    return rc;
+}
+
+static int
+mem_container_delete(struct engine *e, const char *account, const char *name,
+                     const struct container_rec *expect, const struct container_rec *gone)
+{
+    struct mem *m = MEM(e);
+    struct buf v = BUF_INIT;
+    int found, rc;
+    size_t i;
+
+    pthread_mutex_lock(&m->mu);
+    if ((rc = container_is(m, account, name, expect)) != 0)
+        goto out;
+    if (gone != NULL) {
+        meta_container_encode(gone, &v);
+        if ((rc = put(&m->containers, account, name, gone->deleted, &v)) != 0)
+            goto out;
+    }
+    i = lower_bound(&m->containers, account, name, 0, &found);
+    drop(&m->containers, i);
+out:
+    pthread_mutex_unlock(&m->mu);
+    buf_free(&v);
+    return rc;
+}
+
+static int
+mem_container_restore(struct engine *e, struct arena *a, const char *account,
+                      const char *deleted_name, int64_t deleted, const char *name,
+                      struct container_rec *c)
+{
+    struct mem *m = MEM(e);
+    struct buf v = BUF_INIT;
+    size_t at = 0;
+    int found, rc = ENG_EEXISTS;
+
+    pthread_mutex_lock(&m->mu);
+    lower_bound(&m->containers, account, name, 0, &found);
+    if (found)
+        goto out;
+    if (deleted <= 0) {   /* 0 would name a live container */
+        rc = ENG_ENOTFOUND;
+        goto out;
+    }
+    if ((rc = get_container(m, a, account, deleted_name, deleted, c, &at)) != 0)
+        goto out;
+    if (c->purge_at <= ticks_now()) {   /* past retention: gone, awaiting its purge */
+        rc = ENG_ENOTFOUND;
+        goto out;
+    }
+    c->deleted = c->purge_at = 0;
+    meta_container_encode(c, &v);
+    drop(&m->containers, at);
+    rc = put(&m->containers, account, name, 0, &v);
+out:
+    pthread_mutex_unlock(&m->mu);
+    buf_free(&v);
+    return rc;
+}
+
+static void
+mem_iter_free(struct eng_iter *base)
+{
+    struct mem_iter *it = (struct mem_iter *)base;
+
+    free(it->account);
+    free(it->prefix);
+    free(it->last);
+    free(it);
+}
+
+static int
+mem_container_list(struct engine *e, const char *account, const char *prefix, const char *from,
+                   int with_deleted, struct eng_iter **out)
+{
+    struct mem_iter *it = calloc(1, sizeof(*it));
+
+    *out = NULL;
+    if (it == NULL)
+        return ENG_EIO;
+    it->base.e = e;
+    it->with_deleted = with_deleted;
+    /* Start at the later of the prefix and `from`: just before it, as if it had been returned. */
+    if (strcmp(from, prefix) < 0)
+        from = prefix;
+    it->last_deleted = -1;
+    if ((it->account = strdup(account)) == NULL || (it->prefix = strdup(prefix)) == NULL ||
+        (it->last = strdup(from)) == NULL) {
+        mem_iter_free(&it->base);
+        return ENG_EIO;
+    }
+    *out = &it->base;
+    return 0;
+}
+
+/* The entry after (last, last_deleted) is found anew on every call, so the map may change
+ * between calls (as a RocksDB iterator sees a snapshot, this sees the map as it is). */
+static int
+mem_container_next(struct eng_iter *base, struct arena *a, struct eng_container *out)
+{
+    struct mem_iter *it = (struct mem_iter *)base;
+    struct mem *m = MEM(it->base.e);
+    size_t plen = strlen(it->prefix), i;
+    int found, rc = 0;
+    char *last;
+
+    pthread_mutex_lock(&m->mu);
+    i = lower_bound(&m->containers, it->account, it->last, it->last_deleted + 1, &found);
+    for (; i < m->containers.n; i++) {
+        const struct mem_entry *x = &m->containers.v[i];
+        if (strcmp(x->account, it->account) != 0 || strncmp(x->name, it->prefix, plen) != 0)
+            break;
+        if (x->deleted != 0 && !it->with_deleted)
+            continue;
+        if ((last = strdup(x->name)) == NULL || (out->name = arena_strdup(a, x->name)) == NULL ||
+            meta_container_decode(a, x->rec, x->len, &out->rec) != 0) {
+            free(last);
+            rc = ENG_EIO;
+            break;
+        }
+        free(it->last);
+        it->last = last;
+        it->last_deleted = x->deleted;
+        rc = 1;
+        break;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static long
+mem_purge_expired(struct engine *e, int64_t now)
+{
+    struct mem *m = MEM(e);
+    struct arena *a = arena_new(SCRATCH_CAP);
+    long n = 0;
+
+    if (a == NULL)
+        return -1;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->containers.n && n >= 0;) {
+        struct container_rec c;
+        struct mem_entry *x = &m->containers.v[i];
+        if (x->deleted == 0) {
+            i++;
+            continue;
+        }
+        if (meta_container_decode(a, x->rec, x->len, &c) != 0) {
+            n = -1;
+        } else if (c.purge_at <= now) {
+            drop(&m->containers, i);
+            n++;
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    arena_free(a);
+    return n;
+}
+
+static int
+props_get(struct mem *m, struct arena *a, const char *account, size_t *n,
+          struct meta_pair **props)
+{
+    int found;
+    size_t i = lower_bound(&m->props, account, NULL, 0, &found);
+
+    *n = 0;
+    *props = NULL;
+    if (!found)
+        return 0;
+    return meta_props_decode(a, m->props.v[i].rec, m->props.v[i].len, n, props) == 0 ? 0
+                                                                                       : ENG_EIO;
+}
+
+static int
+mem_service_props_get(struct engine *e, struct arena *a, const char *account, size_t *n,
+                      struct meta_pair **props)
+{
+    struct mem *m = MEM(e);
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    rc = props_get(m, a, account, n, props);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static int
+mem_service_props_set(struct engine *e, const char *account, size_t nexpect,
+                      const struct meta_pair *expect, size_t n, const struct meta_pair *props)
+{
+    struct mem *m = MEM(e);
+    struct arena *a = arena_new(SCRATCH_CAP);
+    struct buf want = BUF_INIT, have = BUF_INIT, v = BUF_INIT;
+    struct meta_pair *cur;
+    size_t ncur;
+    int rc = ENG_EIO;
+
+    if (a == NULL)
+        return ENG_EIO;
+    pthread_mutex_lock(&m->mu);
+    if ((rc = props_get(m, a, account, &ncur, &cur)) != 0)
+        goto out;
+    meta_props_encode(ncur, cur, &have);
+    meta_props_encode(nexpect, expect, &want);
+    rc = ENG_EIO;
+    if (!buf_ok(&have) || !buf_ok(&want))
+        goto out;
+    rc = ENG_ECONFLICT;
+    if (have.len != want.len || memcmp(have.p, want.p, have.len) != 0)
+        goto out;
+    meta_props_encode(n, props, &v);
+    rc = put(&m->props, account, NULL, 0, &v);
+out:
+    pthread_mutex_unlock(&m->mu);
+    arena_free(a);
+    buf_free(&want);
+    buf_free(&have);
+    buf_free(&v);
+    return rc;
+}
+
+static void
+mem_fini(struct engine *e)
+{
+    struct mem *m = MEM(e);
+
+    for (size_t i = 0; i < m->containers.n; i++)
+        entry_free(&m->containers.v[i]);
+    for (size_t i = 0; i < m->props.n; i++)
+        entry_free(&m->props.v[i]);
+    free(m->containers.v);
+    free(m->props.v);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+static const struct engine_ops memory_ops = {
+    .name = "memory",
+    .fini = mem_fini,
+    .next_etag = mem_next_etag,
+    .container_get = mem_container_get,
+    .container_create = mem_container_create,
+    .container_update = mem_container_update,
+    .container_delete = mem_container_delete,
+    .container_restore = mem_container_restore,
+    .container_list = mem_container_list,
+    .container_next = mem_container_next,
+    .iter_free = mem_iter_free,
+    .purge_expired = mem_purge_expired,
+    .service_props_get = mem_service_props_get,
+    .service_props_set = mem_service_props_set,
+};
+
+int
+eng_memory_init(struct engine *e)
+{
+    struct mem *m = calloc(1, sizeof(*m));
+
+    if (m == NULL)
+        return ENG_EIO;
+    pthread_mutex_init(&m->mu, NULL);
+    m->last_etag = (uint64_t)ticks_now();
+    e->ops = &memory_ops;
+    e->impl = m;
+    return 0;
+}

@@ -1,0 +1,299 @@
+/*
+ * test_engine_containers.c -- the contract of engine.h for containers and service properties,
+ * checked the same way against every engine: the local one (RocksDB in a temp directory) and the
+ * in-memory one.  Create and get, compare-and-set updates and their conflicts, soft and hard
+ * delete, restore and purge, listing with prefixes, markers and deleted containers, and the
+ * service properties.  The WORM refusals of Delete Container need blob records, which only the
+ * local engine holds so far: they are checked on it alone, with records written through meta/.
+ */
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "meta/meta.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/timefmt.h"
+
+#define DAY (86400ll * TICKS_PER_SEC)
+
+static struct container_rec
+fresh(struct engine *e, const char *mkey, const char *mval)
+{
+    static struct meta_pair pair;
+    struct container_rec c;
+
+    memset(&c, 0, sizeof(c));
+    c.created = c.modified = ticks_now();
+    c.etag = eng_next_etag(e);
+    if (mkey != NULL) {
+        pair.name = mkey;
+        pair.value = mval;
+        c.nmeta = 1;
+        c.meta = &pair;
+    }
+    return c;
+}
+
+static void
+create_get(struct engine *e, struct arena *a)
+{
+    struct container_rec c = fresh(e, "k", "v"), got, d;
+
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == ENG_ENOTFOUND);
+    CHECK(eng_container_create(e, "acct", "one", &c) == 0);
+    CHECK(c.id != 0);
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == 0);
+    CHECK(got.id == c.id && got.etag == c.etag && got.modified == c.modified);
+    CHECK(got.nmeta == 1 && strcmp(got.meta[0].name, "k") == 0 &&
+          strcmp(got.meta[0].value, "v") == 0);
+    d = fresh(e, NULL, NULL);
+    CHECK(eng_container_create(e, "acct", "one", &d) == ENG_EEXISTS);
+    CHECK(eng_container_get(e, a, "other", "one", &got) == ENG_ENOTFOUND);   /* per account */
+    CHECK(eng_container_create(e, "acct", "two", &d) == 0);
+    CHECK(d.id > c.id);   /* ids are never reused */
+}
+
+static void
+cas_update(struct engine *e, struct arena *a)
+{
+    struct container_rec old, c, lost, got;
+
+    CHECK(eng_container_get(e, a, "acct", "one", &old) == 0);
+    c = old;
+    c.public_access = PUBLIC_BLOB;
+    c.etag = eng_next_etag(e);
+    CHECK(eng_container_update(e, "acct", "one", &old, &c) == 0);
+    CHECK(eng_container_update(e, "acct", "one", &old, &c) == ENG_ECONFLICT);   /* stale */
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == 0);
+    CHECK(got.public_access == PUBLIC_BLOB && got.etag == c.etag && got.id == old.id);
+
+    /* Two lease acquisitions read the same record; leases keep the ETag, yet only one wins. */
+    c = lost = got;
+    c.lease.state = lost.lease.state = LEASE_LEASED;
+    c.lease.duration = lost.lease.duration = -1;
+    strcpy(c.lease.id, "11111111-1111-1111-1111-111111111111");
+    strcpy(lost.lease.id, "22222222-2222-2222-2222-222222222222");
+    CHECK(eng_container_update(e, "acct", "one", &got, &c) == 0);
+    CHECK(eng_container_update(e, "acct", "one", &got, &lost) == ENG_ECONFLICT);
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == 0);
+    CHECK_STR(got.lease.id, "11111111-1111-1111-1111-111111111111");
+    CHECK(eng_container_update(e, "acct", "nosuch", &got, &c) == ENG_ECONFLICT);
+}
+
+/* The names (with "~" after a deleted one) a listing returns, space-separated, in a. */
+static const char *
+list(struct engine *e, struct arena *a, const char *account, const char *prefix, const char *from,
+     int with_deleted)
+{
+    struct eng_iter *it = NULL;
+    struct eng_container c;
+    struct buf b = BUF_INIT;
+    const char *out;
+    int rc;
+
+    CHECK(eng_container_list(e, account, prefix, from, with_deleted, &it) == 0);
+    while (it != NULL && (rc = eng_container_next(it, a, &c)) == 1) {
+        buf_puts(&b, b.len ? " " : "");
+        buf_puts(&b, c.name);
+        if (c.rec.deleted)
+            buf_putc(&b, '~');
+    }
+    CHECK(it != NULL && rc == 0);
+    eng_iter_free(it);
+    out = arena_strndup(a, b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return out;
+}
+
+static void
+delete_restore_purge(struct engine *e, struct arena *a)
+{
+    struct container_rec old, gone, c, got;
+    int64_t now = ticks_now();
+
+    /* Soft delete: aside, listed as deleted, restorable with its id. */
+    CHECK(eng_container_get(e, a, "acct", "one", &old) == 0);
+    gone = old;
+    gone.deleted = now;
+    gone.purge_at = now + DAY;
+    memset(&gone.lease, 0, sizeof(gone.lease));
+    c = old;
+    c.etag = eng_next_etag(e);
+    CHECK(eng_container_delete(e, "acct", "one", &c, &gone) == ENG_ECONFLICT);   /* stale */
+    CHECK(eng_container_delete(e, "acct", "one", &old, &gone) == 0);
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == ENG_ENOTFOUND);
+    CHECK_STR(list(e, a, "acct", "", "", 0), "two");
+    CHECK_STR(list(e, a, "acct", "", "", 1), "one~ two");
+    CHECK(eng_container_restore(e, a, "acct", "one", now + 1, "one", &got) == ENG_ENOTFOUND);
+    CHECK(eng_container_restore(e, a, "acct", "one", now, "two", &got) == ENG_EEXISTS);
+    CHECK(eng_container_restore(e, a, "acct", "one", now, "one", &got) == 0);
+    CHECK(got.id == old.id && got.deleted == 0 && got.purge_at == 0 && got.etag == old.etag);
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == 0 && got.id == old.id);
+    CHECK(eng_container_restore(e, a, "acct", "one", now, "one", &got) == ENG_EEXISTS);
+    CHECK_STR(list(e, a, "acct", "", "", 1), "one two");
+
+    /* Deleted twice and re-created: live first, then the deleted ones by deletion time. */
+    for (int i = 1; i <= 2; i++) {
+        CHECK(eng_container_get(e, a, "acct", "one", &old) == 0);
+        gone = old;
+        gone.deleted = now + i;
+        gone.purge_at = i == 1 ? now - 1 : now + DAY;   /* the first one's retention is over */
+        CHECK(eng_container_delete(e, "acct", "one", &old, &gone) == 0);
+        c = fresh(e, NULL, NULL);
+        CHECK(eng_container_create(e, "acct", "one", &c) == 0);
+    }
+    CHECK_STR(list(e, a, "acct", "", "", 1), "one one~ one~ two");
+    CHECK(eng_container_restore(e, a, "acct", "one", now + 1, "back", &got) == ENG_ENOTFOUND);
+    CHECK(eng_purge_expired(e, ticks_now()) == 1);
+    CHECK_STR(list(e, a, "acct", "", "", 1), "one one~ two");
+    CHECK(eng_container_restore(e, a, "acct", "one", now + 2, "back", &got) == 0);   /* renamed */
+    CHECK_STR(list(e, a, "acct", "", "", 1), "back one two");
+
+    /* Hard delete: gone, not listed, not restorable. */
+    CHECK(eng_container_get(e, a, "acct", "back", &old) == 0);
+    CHECK(eng_container_delete(e, "acct", "back", &old, NULL) == 0);
+    CHECK(eng_container_get(e, a, "acct", "back", &got) == ENG_ENOTFOUND);
+    CHECK_STR(list(e, a, "acct", "", "", 1), "one two");
+}
+
+static void
+listing(struct engine *e, struct arena *a)
+{
+    const char *names[] = {"b1", "a", "b3", "c", "b2"};
+    struct container_rec c, old, gone;
+
+    for (size_t i = 0; i < 5; i++) {
+        c = fresh(e, NULL, NULL);
+        CHECK(eng_container_create(e, "list", names[i], &c) == 0);
+    }
+    c = fresh(e, NULL, NULL);
+    CHECK(eng_container_create(e, "lisu", "b0", &c) == 0);   /* an account sorting right after */
+    CHECK_STR(list(e, a, "list", NULL, NULL, 0), "a b1 b2 b3 c");
+    CHECK_STR(list(e, a, "list", "b", "", 0), "b1 b2 b3");
+    CHECK_STR(list(e, a, "list", "b", "b2", 0), "b2 b3");      /* a marker inside the prefix */
+    CHECK_STR(list(e, a, "list", "b", "a", 0), "b1 b2 b3");    /* a marker before it */
+    CHECK_STR(list(e, a, "list", "b", "b4", 0), "");           /* a marker past it */
+    CHECK_STR(list(e, a, "list", "", "b3", 0), "b3 c");
+    CHECK_STR(list(e, a, "list", "x", "", 0), "");
+    CHECK_STR(list(e, a, "lis", "", "", 0), "");               /* no account prefix match */
+    CHECK(eng_container_get(e, a, "list", "b2", &old) == 0);
+    gone = old;
+    gone.deleted = ticks_now();
+    gone.purge_at = gone.deleted + DAY;
+    CHECK(eng_container_delete(e, "list", "b2", &old, &gone) == 0);
+    CHECK_STR(list(e, a, "list", "b", "", 0), "b1 b3");
+    CHECK_STR(list(e, a, "list", "b", "b2", 1), "b2~ b3");     /* a page may start at one */
+}
+
+static void
+service_props(struct engine *e, struct arena *a)
+{
+    struct meta_pair one[] = {{"Cors", "<Cors />"}};
+    struct meta_pair two[] = {{"Cors", "<Cors />"}, {"Logging", "<Logging></Logging>"}};
+    struct meta_pair *got;
+    size_t n = 9;
+
+    CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 0);
+    CHECK(eng_service_props_set(e, "acct", 1, one, 1, one) == ENG_ECONFLICT);
+    CHECK(eng_service_props_set(e, "acct", 0, NULL, 1, one) == 0);
+    CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 1);
+    CHECK(n == 1 && strcmp(got[0].name, "Cors") == 0 && strcmp(got[0].value, "<Cors />") == 0);
+    CHECK(eng_service_props_set(e, "acct", 0, NULL, 2, two) == ENG_ECONFLICT);   /* stale */
+    CHECK(eng_service_props_set(e, "acct", n, got, 2, two) == 0);
+    CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 2);
+    CHECK(n == 2 && strcmp(got[1].value, "<Logging></Logging>") == 0);
+    CHECK(eng_service_props_get(e, a, "other", &n, &got) == 0 && n == 0);   /* per account */
+}
+
+static void
+contract(struct engine *e)
+{
+    struct arena *a = arena_new(64u << 20);
+
+    printf("engine %s\n", e->ops->name);
+    create_get(e, a);
+    cas_update(e, a);
+    delete_restore_purge(e, a);
+    listing(e, a);
+    service_props(e, a);
+    arena_free(a);
+}
+
+/* Puts a blob record into container cid through meta/, indexed as the api does (M4). */
+static void
+put_blob(struct meta *m, uint64_t cid, const char *name, int legal_hold)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    struct meta_txn *t = meta_txn_new();
+    struct blob_rec b;
+
+    memset(&b, 0, sizeof(b));
+    b.type = BLOB_BLOCK;
+    b.etag = 1;
+    b.legal_hold = (uint8_t)legal_hold;
+    meta_key_blob(&k, cid, name, strlen(name));
+    meta_blob_encode(&b, &v);
+    meta_txn_put(t, k.p, k.len, v.p, v.len);
+    CHECK(meta_txn_index_protection(t, k.p, k.len, &b) == 0);
+    CHECK(meta_commit(m, t) == 0);
+    meta_txn_free(t);
+    buf_free(&k);
+    buf_free(&v);
+}
+
+/* Delete Container refuses while something is protected (local engine: blob records exist). */
+static void
+worm(struct engine *e, struct meta *m)
+{
+    struct arena *a = arena_new(64u << 20);
+    struct container_rec c = fresh(e, NULL, NULL), old, held;
+
+    CHECK(eng_container_create(e, "worm", "c", &c) == 0);
+    put_blob(m, c.id, "held", 1);
+    CHECK(eng_container_get(e, a, "worm", "c", &old) == 0);
+    CHECK(eng_container_delete(e, "worm", "c", &old, NULL) == ENG_EHELD);   /* a record's hold */
+    put_blob(m, c.id, "held", 0);
+    held = old;
+    held.immutable_days = 1;
+    CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
+    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EPOLICY);   /* its policy */
+    old = held;
+    held.immutable_days = 0;
+    held.legal_hold = 1;
+    CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
+    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EHELD);   /* its own hold */
+    old = held;
+    held.legal_hold = 0;
+    CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
+    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == 0);
+    CHECK(eng_container_get(e, a, "worm", "c", &old) == ENG_ENOTFOUND);
+    arena_free(a);
+}
+
+int
+main(void)
+{
+    char dir[] = "/tmp/cobalt-test-engine-XXXXXX";
+    char cmd[64];
+    struct engine e = {0};
+    struct meta *m = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(meta_open(dir, 0, 0, 0, &m) == 0);
+    eng_local_init(&e, m);
+    contract(&e);
+    worm(&e, m);
+    eng_fini(&e);
+    meta_close(m);
+
+    CHECK(eng_memory_init(&e) == 0);
+    contract(&e);
+    eng_fini(&e);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return check_report("test_engine_containers");
+}
