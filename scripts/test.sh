@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test Cobalt has, the way CI does:
 #   1. scripts/deps.sh (Debian + npm packages; fast when already installed)
-#   2. release build (build/, -Werror) and ASan/UBSan build (build-asan/, -Werror)
+#   2. release build (build/, -Werror) and ASan/UBSan build (build-asan/, -Werror); the format
+#      check (scripts/check-format.sh: src/ and tests/unit/ as .clang-format lays them out)
 #   3. ctest in both builds
 #   4. the pytest conformance suite against the release binary, then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
@@ -88,6 +89,16 @@ TSAN_OK=0
 build release build -DCOBALT_WERROR=ON && RELEASE_OK=1
 build asan build-asan -DCOBALT_SANITIZE=ON -DCOBALT_WERROR=ON && ASAN_OK=1
 build tsan build-tsan -DCOBALT_TSAN=ON -DCOBALT_WERROR=ON && TSAN_OK=1
+
+# ------------------------------------------------------------------------------------------------
+# House style: every C file under src/ and tests/unit/ as .clang-format lays it out.
+hr "format check"
+t=$SECONDS
+if run_logged "$LOGDIR/format.log" 300 bash scripts/check-format.sh; then
+    record "format check" 1 0 $((SECONDS - t))
+else
+    record "format check" 0 1 $((SECONDS - t))
+fi
 
 # ------------------------------------------------------------------------------------------------
 run_ctest() { # name dir

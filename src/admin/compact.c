@@ -24,7 +24,7 @@
 #include "util/metrics.h"
 #include "util/timefmt.h"
 
-#define MOVE_BATCH 4096   /* relocations per metadata batch */
+#define MOVE_BATCH 4096 /* relocations per metadata batch */
 
 int
 compact_resolve(struct meta *m, struct store *s, struct extent *e)
@@ -59,7 +59,7 @@ compact_each_needle(struct meta *m, struct store *s, uint64_t *records,
                 break;
             }
             if (meta_blob_decode(a, v, vl, &b) != 0) {
-                rc = EIO;   /* never guess liveness from a record we cannot read */
+                rc = EIO; /* never guess liveness from a record we cannot read */
                 break;
             }
             for (size_t i = 0; i < b.nblocks && !stop; i++) {
@@ -89,7 +89,7 @@ compact_each_needle(struct meta *m, struct store *s, uint64_t *records,
 }
 
 struct live_bytes {
-    uint64_t *bytes;   /* indexed by volume id */
+    uint64_t *bytes; /* indexed by volume id */
     uint32_t max;
 };
 
@@ -99,7 +99,7 @@ count_live(void *ctx, const struct extent *e, const char *key, size_t klen)
     struct live_bytes *l = ctx;
 
     if (e->vol <= l->max)
-        l->bytes[e->vol] += needle_size(e->len);   /* shared needles count twice: conservative */
+        l->bytes[e->vol] += needle_size(e->len); /* shared needles count twice: conservative */
     return 0;
 }
 
@@ -154,9 +154,9 @@ compact_volume(struct meta *m, struct store *s, uint32_t vol, uint64_t size,
         rc = rc ? rc : ENOMEM;
         goto out;
     }
-    if (live.n > 0)   /* (qsort's pointer must not be NULL, even for no elements) */
+    if (live.n > 0) /* (qsort's pointer must not be NULL, even for no elements) */
         qsort(live.v, live.n, sizeof(*live.v), cmp_seq);
-    for (size_t i = 0; i < live.n; i++)   /* each shared needle once */
+    for (size_t i = 0; i < live.n; i++) /* each shared needle once */
         if (n == 0 || live.v[n - 1].seq != live.v[i].seq)
             live.v[n++] = live.v[i];
     if ((moved = malloc(sizeof(*moved) * (n ? n : 1))) == NULL) {
@@ -255,7 +255,7 @@ compact_run(struct meta *m, struct store *s, double threshold, struct compact_st
         struct store_volume_info *v = &vols[i];
         double dead;
         if (v->active || v->pending > 0 || v->size == 0)
-            continue;   /* V6 */
+            continue; /* V6 */
         dead = 1.0 - (double)(lb.bytes[v->id] < v->size ? lb.bytes[v->id] : v->size) / v->size;
         if (dead < threshold)
             continue;
@@ -306,7 +306,7 @@ compactor_loop(void *arg)
     struct compactor *c = arg;
     struct compact_stats st;
     struct timespec until;
-    uint64_t seen = 0;   /* the test clock's kicks this loop has acted on (util/clock.h) */
+    uint64_t seen = 0; /* the test clock's kicks this loop has acted on (util/clock.h) */
     int rc;
 
     pthread_mutex_lock(&c->mu);
@@ -342,7 +342,10 @@ compactor_start(struct meta *m, struct store *s, double threshold, uint64_t trig
 
     if (c == NULL)
         return NULL;
-    *c = (struct compactor){.m = m, .s = s, .threshold = threshold, .trigger = trigger,
+    *c = (struct compactor){.m = m,
+                            .s = s,
+                            .threshold = threshold,
+                            .trigger = trigger,
                             .freed = freed};
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cond, NULL);
@@ -377,7 +380,7 @@ compact_main(int argc, char **argv)
     struct compact_stats st;
     struct meta *m = NULL;
     struct store *s = NULL;
-    double threshold = 0.05;   /* on demand: reclaim nearly everything */
+    double threshold = 0.05; /* on demand: reclaim nearly everything */
     char path[4096], *end;
     int c, rc = 2;
 
@@ -400,7 +403,8 @@ compact_main(int argc, char **argv)
     sc.fsync = 1;
 #ifdef COBALT_FAULT_INJECTION
     /* Test builds only (tests/crash): crashes inside an offline compaction. */
-    if (getenv("COBALT_IO_FAULTS") != NULL && (sc.io = faultio_setup(getenv("COBALT_IO_FAULTS"))) == NULL) {
+    if (getenv("COBALT_IO_FAULTS") != NULL &&
+        (sc.io = faultio_setup(getenv("COBALT_IO_FAULTS"))) == NULL) {
         fprintf(stderr, "compact: cannot parse COBALT_IO_FAULTS\n");
         meta_close(m);
         return 2;

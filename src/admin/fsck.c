@@ -61,8 +61,7 @@ struct fsck {
     time_t last_progress;
 };
 
-static void
-problem(struct fsck *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct fsck *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 problem(struct fsck *f, const char *fmt, ...)
@@ -156,9 +155,11 @@ check_extent(struct fsck *f, const struct extent *named, const char *owner)
     u = slot(f, e->seq);
     if (u->seq == e->seq) {
         if (u->vol != e->vol || u->off != e->off) {
-            problem(f, "%s: needle %llu is referenced at two places (volume %u at %llu and "
-                       "volume %u at %llu)", owner, (unsigned long long)e->seq, u->vol,
-                    (unsigned long long)u->off, e->vol, (unsigned long long)e->off);
+            problem(f,
+                    "%s: needle %llu is referenced at two places (volume %u at %llu and "
+                    "volume %u at %llu)",
+                    owner, (unsigned long long)e->seq, u->vol, (unsigned long long)u->off, e->vol,
+                    (unsigned long long)e->off);
             return -1;
         }
         return u->bad ? -1 : 0;
@@ -221,7 +222,7 @@ scan_containers(struct fsck *f, struct arena *a)
         f->cids[f->ncids++] = c.id;
     }
     meta_iter_free(it);
-    for (size_t i = 1; i < f->ncids; i++)   /* insertion sort: ids are nearly sorted */
+    for (size_t i = 1; i < f->ncids; i++) /* insertion sort: ids are nearly sorted */
         for (size_t j = i; j > 0 && f->cids[j - 1] > f->cids[j]; j--) {
             uint64_t t = f->cids[j];
             f->cids[j] = f->cids[j - 1];
@@ -245,7 +246,7 @@ check_tag_keys(struct fsck *f, uint64_t cid, const char *name, size_t nl, const 
     struct buf k = BUF_INIT;
 
     if (memchr(name, 0, nl) != NULL || !tag_indexed(b))
-        return;   /* a snapshot or version, staged only or soft-deleted: not indexed */
+        return; /* a snapshot or version, staged only or soft-deleted: not indexed */
     for (size_t i = 0; i < b->ntags; i++) {
         struct arena *a = arena_new(4096);
         char *v;
@@ -473,7 +474,8 @@ fsck_main(int argc, char **argv)
     }
     f.last_progress = time(NULL);
     if ((a = arena_new(64u << 20)) == NULL || (f.fix = meta_txn_new()) == NULL ||
-        scan_containers(&f, a) != 0 || scan_blobs(&f) != 0 || scan_staged(&f) != 0 || scan_tags(&f) != 0) {
+        scan_containers(&f, a) != 0 || scan_blobs(&f) != 0 || scan_staged(&f) != 0 ||
+        scan_tags(&f) != 0) {
         fprintf(stderr, "fsck: out of memory or metadata error\n");
         goto out;
     }
@@ -485,9 +487,9 @@ fsck_main(int argc, char **argv)
     printf("fsck: containers=%llu blobs=%llu staged=%llu needles=%llu bytes=%llu "
            "garbage_bytes=%llu problems=%llu repaired=%llu\n",
            (unsigned long long)f.containers, (unsigned long long)f.blobs,
-           (unsigned long long)f.staged, (unsigned long long)f.needles,
-           (unsigned long long)f.bytes, (unsigned long long)garbage,
-           (unsigned long long)f.problems, (unsigned long long)f.repaired);
+           (unsigned long long)f.staged, (unsigned long long)f.needles, (unsigned long long)f.bytes,
+           (unsigned long long)garbage, (unsigned long long)f.problems,
+           (unsigned long long)f.repaired);
     rc = f.problems == 0 ? 0 : 1;
 out:
     meta_txn_free(f.fix);

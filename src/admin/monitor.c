@@ -39,7 +39,7 @@ monitor_begin(void *app, struct http_req *r)
 static int
 monitor_body(void *app, struct http_req *r, const char *p, size_t n)
 {
-    return 0;   /* never called: every request is answered at begin */
+    return 0; /* never called: every request is answered at begin */
 }
 
 static void

@@ -27,7 +27,7 @@ struct scrubber {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stop;
-    uint64_t seen;   /* test clock kicks acted on: read as the last pass began (util/clock.h) */
+    uint64_t seen; /* test clock kicks acted on: read as the last pass began (util/clock.h) */
     /* The pass in progress. */
     uint64_t needles, bytes, damaged;
     struct timespec started;
@@ -96,7 +96,7 @@ scrub_loop(void *arg)
     int rc;
 
     clock_gettime(CLOCK_REALTIME, &next);
-    next.tv_sec += c->interval < 60 ? c->interval : 60;   /* let start-up traffic settle */
+    next.tv_sec += c->interval < 60 ? c->interval : 60; /* let start-up traffic settle */
     while (!nap(c, &next)) {
         c->seen = clock_test_kicks(CLOCK_ROUND_SCRUB);
         c->needles = c->bytes = c->damaged = 0;
@@ -109,7 +109,9 @@ scrub_loop(void *arg)
             metric_set(M_SCRUB_LAST_END, (int64_t)now.tv_sec);
         }
         log_info("scrub: pass %s: needles=%llu bytes=%llu damaged=%llu seconds=%ld",
-                 rc != 0 ? "stopped" : c->stop ? "interrupted" : "done",
+                 rc != 0   ? "stopped"
+                 : c->stop ? "interrupted"
+                           : "done",
                  (unsigned long long)c->needles, (unsigned long long)c->bytes,
                  (unsigned long long)c->damaged, (long)(now.tv_sec - c->started.tv_sec));
         clock_test_round_done(CLOCK_ROUND_SCRUB, c->seen);

@@ -20,8 +20,7 @@ struct scrubber;
 
 /* rate: bytes per second (> 0); interval: seconds between the starts of passes (the first one
  * starts after min(interval, 60) seconds, or when a test harness kicks it: util/clock.h). */
-struct scrubber *scrubber_start(struct meta *m, struct store *s, uint64_t rate,
-                                unsigned interval);
+struct scrubber *scrubber_start(struct meta *m, struct store *s, uint64_t rate, unsigned interval);
 void scrubber_stop(struct scrubber *c);
 
 #endif

@@ -26,20 +26,20 @@ struct server {
     size_t naccounts;
     struct meta *meta;
     struct store *store;
-    struct engine eng;      /* the object model (engine/engine.h): containers and service
+    struct engine eng;    /* the object model (engine/engine.h): containers and service
                                properties go through it; api_app() makes it the local engine over
                                `meta` unless one was set before */
-    uint64_t freed_bytes;   /* content deleted or overwritten since compaction last ran (atomic) */
-    unsigned rehydrate_delay;    /* seconds from Set Tier out of Archive to rehydrated */
-    unsigned char *versioning;   /* per account (same index as accounts): blob versioning on */
-    int container_soft_delete_days;   /* 0: Delete Container removes at once */
-    int64_t day_ticks;   /* length of a retention "day": 86400 s (COBALT_DAY_SECONDS in tests) */
-    struct copy_pool *copies;    /* asynchronous copies from outside (copy.c) */
-    int port;                    /* the bound port, once known (atomic): local copy sources */
-    struct cidr_list *egress;    /* --egress-allow: what server-side fetches may reach beyond the
+    uint64_t freed_bytes; /* content deleted or overwritten since compaction last ran (atomic) */
+    unsigned rehydrate_delay;       /* seconds from Set Tier out of Archive to rehydrated */
+    unsigned char *versioning;      /* per account (same index as accounts): blob versioning on */
+    int container_soft_delete_days; /* 0: Delete Container removes at once */
+    int64_t day_ticks; /* length of a retention "day": 86400 s (COBALT_DAY_SECONDS in tests) */
+    struct copy_pool *copies; /* asynchronous copies from outside (copy.c) */
+    int port;                 /* the bound port, once known (atomic): local copy sources */
+    struct cidr_list *egress; /* --egress-allow: what server-side fetches may reach beyond the
                                     default policy (api/fetch.h); NULL: nothing more */
-    unsigned copy_stall_secs;    /* --copy-stall-timeout: a fetch receiving nothing this long fails */
-    unsigned copy_queue_max;     /* --copy-queue: an account's copies waiting for a worker */
+    unsigned copy_stall_secs; /* --copy-stall-timeout: a fetch receiving nothing this long fails */
+    unsigned copy_queue_max;  /* --copy-queue: an account's copies waiting for a worker */
 };
 
 void api_app(struct server *srv, struct http_app *app);

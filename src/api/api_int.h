@@ -45,7 +45,8 @@ int api_txn_put(struct api_req *q, struct meta_txn *t, struct buf *k, struct buf
 /* Puts blob record r at the blob key k (freed) in t, with its protection index entry when it
  * carries a legal hold or a policy (meta.h M4): every blob record write goes through here or
  * rewrites a record read from the same key.  0, or -1 (500 described). */
-int api_put_blob_key(struct api_req *q, struct meta_txn *t, struct buf *k, const struct blob_rec *r);
+int api_put_blob_key(struct api_req *q, struct meta_txn *t, struct buf *k,
+                     const struct blob_rec *r);
 /* The record of one snapshot ('S') or version ('V') of the addressed blob, into t. */
 int api_put_sub_rec(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
                     const struct blob_rec *r);
@@ -81,7 +82,7 @@ int api_reject_snapshot_write(struct api_req *q);
 
 /* Account settings that change behaviour, from the service properties (props.c). */
 struct service_settings {
-    int delete_retention_days;   /* blob soft delete: 0 = off */
+    int delete_retention_days; /* blob soft delete: 0 = off */
     int allow_permanent_delete;
 };
 int api_service_settings(struct api_req *q, struct service_settings *out);
@@ -106,8 +107,8 @@ int api_is_lease_break(struct api_req *q);
  * container immutability policies) when the write changes or removes content.  `exists`: the blob
  * exists (committed).  0 to proceed, or -1 with the response described.
  */
-#define GATE_CREATE     0x01   /* creating operation: If-None-Match: * -> 409 BlobAlreadyExists */
-#define GATE_CONTENT    0x02   /* replaces or deletes content: immutability applies */
+#define GATE_CREATE  0x01 /* creating operation: If-None-Match: * -> 409 BlobAlreadyExists */
+#define GATE_CONTENT 0x02 /* replaces or deletes content: immutability applies */
 int api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r, unsigned flags);
 /* The WORM part alone (409 BlobImmutableDueToLegalHold / BlobImmutableDueToPolicy described). */
 int api_blob_immutability(struct api_req *q, const struct blob_rec *r);
@@ -170,7 +171,6 @@ int api_remove_sub(struct api_req *q, struct meta_txn *t, struct blob_sub *s, in
                    int permanent);
 /* ISO 8601 with 7 fraction digits, in the request arena (snapshot and version ids). */
 const char *fmt_id(struct api_req *q, int64_t id);
-
 
 /* Immutability (immutability.c): the x-ms-immutability-policy-* / x-ms-legal-hold request headers
  * of uploads into r (0 or -1 described), and the same as response headers. */

@@ -34,9 +34,9 @@
 #include "util/arena.h"
 #include "util/timefmt.h"
 
-#define MAX_APPENDS   50000
-#define COALESCE_RUN  256
-#define RUN_BYTES     (16u << 20)
+#define MAX_APPENDS  50000
+#define COALESCE_RUN 256
+#define RUN_BYTES    (16u << 20)
 
 /* An x-ms-blob-condition-* header: 1 with *out, 0 when absent, -1 (400 described). */
 static int
@@ -108,7 +108,7 @@ commit_in_place(struct api_req *q, const struct blob_rec *old, struct blob_rec *
         meta_txn_free(t);
         return -1;
     }
-    return api_commit(q, t);   /* consumes t */
+    return api_commit(q, t); /* consumes t */
 }
 
 void
@@ -133,7 +133,7 @@ op_append_block(struct api_req *q)
     if ((has_max = condition_header(q, "x-ms-blob-condition-maxsize", &maxsize)) < 0 ||
         (has_pos = condition_header(q, "x-ms-blob-condition-appendpos", &appendpos)) < 0)
         return;
-    if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) {   /* V2 */
+    if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
         api_fail_io(q, err);
         return;
     }
@@ -175,7 +175,7 @@ op_append_block(struct api_req *q)
     if (run >= COALESCE_RUN) {
         if (api_coalesce(q, &r.blocks[r.nblocks - run], run, &merged) != 0)
             goto out;
-        if ((err = store_sync(q->srv->store, &merged, 1)) != 0) {   /* V2 */
+        if ((err = store_sync(q->srv->store, &merged, 1)) != 0) { /* V2 */
             api_fail_io(q, err);
             goto out;
         }
@@ -185,7 +185,7 @@ op_append_block(struct api_req *q)
     if (commit_in_place(q, &old, &r) != 0)
         goto out;
     if (merged.len > 0)
-        api_freed(q, merged.len);   /* the coalesced needles, unless a snapshot keeps them */
+        api_freed(q, merged.len); /* the coalesced needles, unless a snapshot keeps them */
     api_status(q, 201);
     api_hdr_etag(q, r.etag);
     api_hdr_time(q, "Last-Modified", r.modified);
@@ -197,7 +197,7 @@ op_append_block(struct api_req *q)
     api_hdr(q, "x-ms-request-server-encrypted", "true");
 out:
     if (merged.len > 0)
-        store_release(q->srv->store, &merged);   /* committed or abandoned (V6) */
+        store_release(q->srv->store, &merged); /* committed or abandoned (V6) */
     api_blob_unlock(q, stripe);
 }
 
@@ -222,7 +222,7 @@ op_seal_blob(struct api_req *q)
         goto out;
     }
     r = old;
-    r.flags |= BLOB_F_SEALED;   /* sealing a sealed blob changes nothing */
+    r.flags |= BLOB_F_SEALED; /* sealing a sealed blob changes nothing */
     if (!(old.flags & BLOB_F_SEALED) && commit_in_place(q, &old, &r) != 0)
         goto out;
     api_status(q, 200);

@@ -46,10 +46,10 @@
 #define MAX_PART_HEADERS 64
 
 struct part {
-    const char *content_id;       /* as sent; NULL when absent */
-    struct http_req h;            /* the sub-request (local) */
-    const char *account_seg;      /* non-NULL: the path leaves the account out */
-    struct api_req *q;            /* the routed sub-request (api_route_local) */
+    const char *content_id;  /* as sent; NULL when absent */
+    struct http_req h;       /* the sub-request (local) */
+    const char *account_seg; /* non-NULL: the path leaves the account out */
+    struct api_req *q;       /* the routed sub-request (api_route_local) */
 };
 
 /* ---- parsing ---------------------------------------------------------------------------- */
@@ -138,7 +138,7 @@ parse_part(struct api_req *q, const char *p, const char *end, struct part *pt)
     struct auth_kv *hs;
     struct http_req *h = &pt->h;
 
-    for (;;) {   /* MIME headers of the part */
+    for (;;) { /* MIME headers of the part */
         if (!next_line(&p, end, &line, &len))
             return api_fail(q, E_InvalidInput);
         if (len == 0)
@@ -148,7 +148,7 @@ parse_part(struct api_req *q, const char *p, const char *end, struct part *pt)
             pt->content_id = arena_strndup(q->a, value, vl);
         }
     }
-    do {   /* the request line (blank lines before it are tolerated) */
+    do { /* the request line (blank lines before it are tolerated) */
         if (!next_line(&p, end, &line, &len))
             return api_fail(q, E_InvalidInput);
     } while (len == 0);
@@ -163,7 +163,8 @@ parse_part(struct api_req *q, const char *p, const char *end, struct part *pt)
     {
         const char *t = sp1 + 1, *te = sp2, *qm;
         /* absolute-form ("http://host/path?query"): keep the path and query */
-        if (te - t > 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+        if (te - t > 7 &&
+            (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
             const char *slash = memchr(t + 8, '/', (size_t)(te - t - 8));
             if (slash == NULL)
                 return api_fail(q, E_InvalidInput);
@@ -179,7 +180,7 @@ parse_part(struct api_req *q, const char *p, const char *end, struct part *pt)
     if ((hs = arena_alloc(q->a, sizeof(*hs) * MAX_PART_HEADERS)) == NULL)
         return api_fail(q, E_InternalError);
     h->headers = hs;
-    for (;;) {   /* the request's headers, up to a blank line or the end of the part */
+    for (;;) { /* the request's headers, up to a blank line or the end of the part */
         const char *colon;
         if (!next_line(&p, end, &line, &len) || len == 0)
             break;
@@ -194,7 +195,7 @@ parse_part(struct api_req *q, const char *p, const char *end, struct part *pt)
             return api_fail(q, E_InternalError);
         h->nheaders++;
     }
-    while (p < end) {   /* sub-requests have no body */
+    while (p < end) { /* sub-requests have no body */
         if (*p != '\r' && *p != '\n' && *p != ' ' && *p != '\t')
             return api_fail(q, E_InvalidInput);
         p++;
@@ -229,13 +230,13 @@ parse_body(struct api_req *q, struct part **out, size_t *nout)
     for (;;) {
         const char *after = pos + dl, *nl;
         if (end - after >= 2 && after[0] == '-' && after[1] == '-')
-            break;   /* the close delimiter */
+            break; /* the close delimiter */
         if ((nl = memchr(after, '\n', (size_t)(end - after))) == NULL)
             return api_fail(q, E_InvalidInput);
         if ((next = find_delim(body, nl + 1, end, d, dl)) == NULL)
-            return api_fail(q, E_InvalidInput);   /* no close delimiter */
+            return api_fail(q, E_InvalidInput); /* no close delimiter */
         cend = next;
-        if (cend > nl + 1 && cend[-1] == '\n')   /* the line break before a delimiter is its own */
+        if (cend > nl + 1 && cend[-1] == '\n') /* the line break before a delimiter is its own */
             cend--;
         if (cend > nl + 1 && cend[-1] == '\r')
             cend--;
@@ -274,7 +275,7 @@ part_scope(struct api_req *q, struct part *pt, const char *acct, size_t al)
     int with_acct = 0;
 
     if (strncmp(p + 1, acct, al) == 0 && p[1 + al] == '/') {
-        const char *rest = p + 2 + al;   /* after "/acct/" */
+        const char *rest = p + 2 + al; /* after "/acct/" */
         if (q->container != NULL) {
             size_t ocl = seg_len(q->h->path + 2 + al);
             with_acct = strncmp(rest, q->h->path + 2 + al, ocl) == 0 && rest[ocl] == '/' &&
@@ -289,14 +290,14 @@ part_scope(struct api_req *q, struct part *pt, const char *acct, size_t al)
     c = with_acct ? p + 2 + al : p + 1;
     cl = seg_len(c);
     if (cl == 0 || c[cl] != '/' || c[cl + 1] == '\0')
-        return api_fail(q, E_InvalidInput);   /* only blobs may be addressed (§2.8) */
+        return api_fail(q, E_InvalidInput); /* only blobs may be addressed (§2.8) */
     if (q->container == NULL)
         return 0;
     {
         size_t dn;
         char *dec = pct_decode(q->a, c, cl, &dn);
         if (dec == NULL || dn != strlen(q->container) || memcmp(dec, q->container, dn) != 0)
-            return api_fail(q, E_InvalidInput);   /* outside the batch's container */
+            return api_fail(q, E_InvalidInput); /* outside the batch's container */
     }
     return 0;
 }
@@ -316,7 +317,7 @@ inherit_sas(struct api_req *q, struct part *pt)
         return 0;
     if (http_header(h, "Authorization") != NULL)
         return 0;
-    for (const char *s0 = h->query; *s0;) {   /* a SAS of its own */
+    for (const char *s0 = h->query; *s0;) { /* a SAS of its own */
         if (strncmp(s0, "sig=", 4) == 0)
             return 0;
         s0 += strcspn(s0, "&");
@@ -329,8 +330,7 @@ inherit_sas(struct api_req *q, struct part *pt)
         if (strcasecmp(name, "comp") == 0 || strcasecmp(name, "restype") == 0 ||
             strcasecmp(name, "timeout") == 0)
             continue;
-        buf_printf(&t, "%c%s=%s", strchr(t.p ? t.p : "", '?') ? '&' : '?', name,
-                   q->rawq[i].value);
+        buf_printf(&t, "%c%s=%s", strchr(t.p ? t.p : "", '?') ? '&' : '?', name, q->rawq[i].value);
     }
     if (!buf_ok(&t)) {
         buf_free(&t);
@@ -353,12 +353,22 @@ reason(int status)
     static const struct {
         int status;
         const char *text;
-    } t[] = {{200, "OK"}, {201, "Created"}, {202, "Accepted"}, {304, "Not Modified"},
-             {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"},
-             {404, "Not Found"}, {405, "Method Not Allowed"}, {409, "Conflict"},
-             {411, "Length Required"}, {412, "Precondition Failed"},
-             {413, "Request Entity Too Large"}, {416, "Requested Range Not Satisfiable"},
-             {500, "Internal Server Error"}, {503, "Service Unavailable"}};
+    } t[] = {{200, "OK"},
+             {201, "Created"},
+             {202, "Accepted"},
+             {304, "Not Modified"},
+             {400, "Bad Request"},
+             {401, "Unauthorized"},
+             {403, "Forbidden"},
+             {404, "Not Found"},
+             {405, "Method Not Allowed"},
+             {409, "Conflict"},
+             {411, "Length Required"},
+             {412, "Precondition Failed"},
+             {413, "Request Entity Too Large"},
+             {416, "Requested Range Not Satisfiable"},
+             {500, "Internal Server Error"},
+             {503, "Service Unavailable"}};
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (t[i].status == status)
@@ -411,11 +421,11 @@ op_batch(struct api_req *q)
     size_t n = 0, al;
     struct buf out = BUF_INIT;
     char guid[37], bnd[64], ctype[100], *body;
-    void (*op)(struct api_req *) = NULL;   /* the handler every routed part shares */
+    void (*op)(struct api_req *) = NULL; /* the handler every routed part shares */
 
     if (parse_body(q, &parts, &n) != 0)
         return;
-    al = seg_len(p + 1);   /* the outer request's account segment, raw */
+    al = seg_len(p + 1); /* the outer request's account segment, raw */
     for (size_t i = 0; i < n; i++)
         if (part_scope(q, &parts[i], p + 1, al) != 0 || inherit_sas(q, &parts[i]) != 0)
             return;
@@ -424,7 +434,7 @@ op_batch(struct api_req *q)
         if ((parts[i].q = api_route_local(q, &parts[i].h, parts[i].account_seg)) == NULL)
             return (void)api_fail(q, E_InternalError);
         if ((r = parts[i].q->route) == NULL)
-            continue;   /* not an operation: answered on its own */
+            continue; /* not an operation: answered on its own */
         if (!(r->flags & R_BATCH))
             return (void)api_fail(q, E_InvalidInput);
         if (op != NULL && r->handler != op)

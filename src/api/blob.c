@@ -23,7 +23,7 @@
 #include "util/crc.h"
 #include "util/timefmt.h"
 
-#define IN_MEMORY_READ (4u << 20)   /* reads up to this size are verified before the status line */
+#define IN_MEMORY_READ (4u << 20) /* reads up to this size are verified before the status line */
 
 /* ---- shared by the write paths (also used by block.c) ------------------------------------ */
 
@@ -152,7 +152,7 @@ api_blob_load(struct api_req *q, struct blob_rec *r)
     int rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, r);
 
     if (rc == META_NOTFOUND)
-        return 0;   /* *r is zeroed */
+        return 0; /* *r is zeroed */
     if (rc != 0)
         return api_fail_io(q, rc);
     return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted ? 0 : 1;
@@ -201,8 +201,7 @@ int
 api_blob_read_gate(struct api_req *q, const struct blob_rec *r)
 {
     if (api_lease_check_blob(q, 1, r, 0) != 0 ||
-        api_check_conditions(q, 1, r->etag, r->modified, 1, 0) != 0 ||
-        api_check_if_tags(q, r) != 0)
+        api_check_conditions(q, 1, r->etag, r->modified, 1, 0) != 0 || api_check_if_tags(q, r) != 0)
         return -1;
     return 0;
 }
@@ -227,7 +226,7 @@ op_put_blob(struct api_req *q)
 
     /* The route chose BlockBlob or AppendBlob (an append blob is created empty: dispatch.c). */
     r.type = strcasecmp(api_header(q, "x-ms-blob-type"), "AppendBlob") == 0 ? BLOB_APPEND
-                                                                             : BLOB_BLOCK;
+                                                                            : BLOB_BLOCK;
     if (r.type == BLOB_APPEND && api_header(q, "x-ms-access-tier") != NULL) {
         api_fail(q, E_AccessTierNotSupportedForBlobType);
         return;
@@ -235,11 +234,10 @@ op_put_blob(struct api_req *q)
     if (api_tier_from_upload(q, &r) != 0)
         return;
     if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 1) != 0 ||
-        api_read_tags_header(q, &r.ntags, &r.tags) != 0 ||
-        api_immutability_headers_in(q, &r) != 0)
+        api_read_tags_header(q, &r.ntags, &r.tags) != 0 || api_immutability_headers_in(q, &r) != 0)
         return;
     if (r.type == BLOB_BLOCK && !(r.flags & BLOB_F_MD5)) {
-        memcpy(r.md5, q->body_md5, 16);   /* the service stores the MD5 it computed */
+        memcpy(r.md5, q->body_md5, 16); /* the service stores the MD5 it computed */
         r.flags |= BLOB_F_MD5;
     }
     r.size = q->ext.len;
@@ -247,7 +245,7 @@ op_put_blob(struct api_req *q)
         content = (struct block_ref){"", 0, q->ext};
         r.blocks = &content;
         r.nblocks = 1;
-        if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) {   /* V2 */
+        if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
             api_fail_io(q, err);
             return;
         }
@@ -265,7 +263,7 @@ op_put_blob(struct api_req *q)
     r.created = exists ? old.created : r.modified;
     r.etag = meta_next_etag(q->srv->meta);
     if (exists)
-        r.lease = old.lease;   /* replacing the content keeps the lease (the id was required) */
+        r.lease = old.lease; /* replacing the content keeps the lease (the id was required) */
     if ((t = meta_txn_new()) == NULL) {
         api_fail(q, E_InternalError);
         goto out;
@@ -297,10 +295,10 @@ out:
 struct stream {
     struct meta *meta;
     struct store_reader *reader;
-    uint64_t off;                 /* blob offset of the response's first byte */
+    uint64_t off; /* blob offset of the response's first byte */
     size_t n;
-    struct block_ref *blocks;     /* malloc'd copy: outlives the request arena */
-    uint64_t *starts;             /* blob offset of each block */
+    struct block_ref *blocks; /* malloc'd copy: outlives the request arena */
+    uint64_t *starts;         /* blob offset of each block */
 };
 
 static void
@@ -322,7 +320,7 @@ read_at(struct stream *s, uint64_t at, char *dst, size_t max)
 {
     size_t lo = 0, hi = s->n;
 
-    while (hi - lo > 1) {   /* last block starting at or before `at` */
+    while (hi - lo > 1) { /* last block starting at or before `at` */
         size_t mid = (lo + hi) / 2;
         if (s->starts[mid] <= at)
             lo = mid;
@@ -360,7 +358,8 @@ stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
     s->off = off;
     s->blocks = malloc(sizeof(*s->blocks) * (r->nblocks ? r->nblocks : 1));
     s->starts = malloc(sizeof(*s->starts) * (r->nblocks ? r->nblocks : 1));
-    if (s->blocks == NULL || s->starts == NULL || store_reader_new(q->srv->store, &s->reader) != 0) {
+    if (s->blocks == NULL || s->starts == NULL ||
+        store_reader_new(q->srv->store, &s->reader) != 0) {
         stream_free(s);
         return NULL;
     }
@@ -368,7 +367,7 @@ stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
         if (r->blocks[i].ext.len == 0)
             continue;
         s->blocks[n] = r->blocks[i];
-        s->blocks[n].id = NULL;   /* ids live in the arena; the stream does not need them */
+        s->blocks[n].id = NULL; /* ids live in the arena; the stream does not need them */
         s->starts[n++] = at;
         at += r->blocks[i].ext.len;
     }
@@ -440,7 +439,7 @@ op_get_blob(struct api_req *q)
     len = size;
     if (rh == NULL)
         rh = api_header(q, "Range");
-    if (rh != NULL && range_parse(rh, &start, &end)) {   /* unparsable: whole blob, like Azure */
+    if (rh != NULL && range_parse(rh, &start, &end)) { /* unparsable: whole blob, like Azure */
         if (range_resolve(start, end, size, &off, &len) != 0) {
             snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
             api_hdr(q, "Content-Range", cr);
@@ -456,8 +455,9 @@ op_get_blob(struct api_req *q)
         return;
     }
     if ((truthy(want_md5) || truthy(want_crc)) && (!ranged || len > (4u << 20))) {
-        api_fail_header(q, E_OutOfRangeInput, truthy(want_md5) ? "x-ms-range-get-content-md5"
-                                                               : "x-ms-range-get-content-crc64",
+        api_fail_header(q, E_OutOfRangeInput,
+                        truthy(want_md5) ? "x-ms-range-get-content-md5"
+                                         : "x-ms-range-get-content-crc64",
                         "true");
         return;
     }
@@ -563,7 +563,7 @@ update_blob(struct api_req *q, int which)
         goto out;
     old = r;
     if (which == 0 ? api_read_metadata(q, &r.nmeta, &r.meta) != 0
-                   : api_content_props(q, &r, 0) != 0)   /* unspecified properties are cleared */
+                   : api_content_props(q, &r, 0) != 0) /* unspecified properties are cleared */
         goto out;
     r.modified = ticks_now();
     r.etag = meta_next_etag(q->srv->meta);
@@ -652,7 +652,7 @@ op_delete_blob(struct api_req *q)
         return;
     }
     if (permanent && q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))) {
-        api_fail(q, E_AuthorizationPermissionMismatch);   /* permanent delete needs 'y' */
+        api_fail(q, E_AuthorizationPermissionMismatch); /* permanent delete needs 'y' */
         return;
     }
     if (set.delete_retention_days > 0)
@@ -683,7 +683,8 @@ op_delete_blob(struct api_req *q)
         } else {
             for (i = 0; i < nsubs && !(subs[i].kind == kind && subs[i].id == id); i++)
                 ;
-            if (i == nsubs || (subs[i].r.deleted && !permanent) || api_blob_expired(&subs[i].r, ticks_now())) {
+            if (i == nsubs || (subs[i].r.deleted && !permanent) ||
+                api_blob_expired(&subs[i].r, ticks_now())) {
                 api_fail(q, E_BlobNotFound);
                 goto out;
             }
@@ -725,7 +726,8 @@ op_delete_blob(struct api_req *q)
                 /* The current record becomes a previous version (without its lease). */
                 struct blob_rec prev = r;
                 memset(&prev.lease, 0, sizeof(prev.lease));
-                if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev))
+                if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified,
+                                    &prev))
                     goto out;
                 meta_txn_delete(t, k.p, k.len);
             } else if (purge_at) {
@@ -749,8 +751,9 @@ op_delete_blob(struct api_req *q)
             api_freed(q, r.size);
         api_status(q, 202);
         api_hdr(q, "x-ms-delete-type-permanent",
-                purge_at && !permanent ? "false" : api_versioning(q) && removed_current ? "false"
-                                                                                       : "true");
+                purge_at && !permanent                 ? "false"
+                : api_versioning(q) && removed_current ? "false"
+                                                       : "true");
     }
 out:
     meta_txn_free(t);

@@ -89,7 +89,7 @@ op_put_block(struct api_req *q)
         return;
     }
     idlen = strlen(id);
-    if ((rc = store_sync(q->srv->store, &q->ext, 1)) != 0) {   /* V2 */
+    if ((rc = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
         api_fail_io(q, rc);
         return;
     }

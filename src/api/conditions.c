@@ -43,7 +43,7 @@ api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modif
     if ((im && strchr(im, ',')) || (inm && strchr(inm, ',')))
         return api_fail(q, E_MultipleConditionHeadersNotSupported);
     if (ims && parse_http_date(ims, &t) != 0)
-        ims = NULL;   /* HTTP: an invalid date is ignored */
+        ims = NULL; /* HTTP: an invalid date is ignored */
     else if (ims)
         ims_fail = exists && mod_s <= t / TICKS_PER_SEC;
     if (!exists) {

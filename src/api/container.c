@@ -68,7 +68,8 @@ api_fail_container(struct api_req *q, int rc)
 int
 api_container_dates(struct api_req *q, const struct container_rec *c)
 {
-    const char *ims = api_header(q, "If-Modified-Since"), *ius = api_header(q, "If-Unmodified-Since");
+    const char *ims = api_header(q, "If-Modified-Since"),
+               *ius = api_header(q, "If-Unmodified-Since");
     int64_t t, mod = c->modified / TICKS_PER_SEC;
 
     if (ims && parse_http_date(ims, &t) == 0 && mod <= t / TICKS_PER_SEC)
@@ -93,8 +94,8 @@ worm_refusal(struct api_req *q, const struct container_rec *c, int rc)
     if (c->legal_hold || c->immutable_days > 0)
         return api_fail(q, c->legal_hold ? E_ContainerHasLegalHold
                                          : E_ContainerImmutabilityPolicyLocked);
-    return api_fail(q, rc == ENG_EHELD ? E_BlobImmutableDueToLegalHold
-                                       : E_BlobImmutableDueToPolicy);
+    return api_fail(q,
+                    rc == ENG_EHELD ? E_BlobImmutableDueToLegalHold : E_BlobImmutableDueToPolicy);
 }
 
 void
@@ -103,7 +104,7 @@ op_delete_container(struct api_req *q)
     struct container_rec c, gone;
     int days = q->srv->container_soft_delete_days, rc;
 
-    do {   /* read, check, delete if unchanged (engine.h) */
+    do { /* read, check, delete if unchanged (engine.h) */
         if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &c)) != 0) {
             api_fail_container(q, rc);
             return;
@@ -130,7 +131,7 @@ op_delete_container(struct api_req *q)
         return;
     }
     if (days == 0)
-        api_freed(q, UINT32_MAX);   /* its size is unknown here: make the next check run */
+        api_freed(q, UINT32_MAX); /* its size is unknown here: make the next check run */
     api_status(q, 202);
 }
 
@@ -145,8 +146,9 @@ op_restore_container(struct api_req *q)
     int rc;
 
     if (name == NULL || ver == NULL) {
-        api_fail_header(q, E_MissingRequiredHeader, name ? "x-ms-deleted-container-version"
-                                                         : "x-ms-deleted-container-name", NULL);
+        api_fail_header(q, E_MissingRequiredHeader,
+                        name ? "x-ms-deleted-container-version" : "x-ms-deleted-container-name",
+                        NULL);
         return;
     }
     deleted = strtoull(ver, &end, 16);
@@ -154,8 +156,8 @@ op_restore_container(struct api_req *q)
         api_fail_header(q, E_InvalidHeaderValue, "x-ms-deleted-container-version", ver);
         return;
     }
-    rc = eng_container_restore(&q->srv->eng, q->a, q->account, name, (int64_t)deleted,
-                               q->container, &c);
+    rc = eng_container_restore(&q->srv->eng, q->a, q->account, name, (int64_t)deleted, q->container,
+                               &c);
     if (rc != 0) {
         api_fail_container(q, rc);
         return;
@@ -210,7 +212,7 @@ op_container_metadata_set(struct api_req *q)
     int64_t when;
     int rc;
 
-    do {   /* read, check, update if unchanged (engine.h) */
+    do { /* read, check, update if unchanged (engine.h) */
         if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &old)) != 0)
             break;
         if (api_lease_check_container(q, &old, 0) != 0)

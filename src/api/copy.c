@@ -45,10 +45,10 @@
 #include "util/timefmt.h"
 #include "util/xml.h"
 
-#define COPY_SYNC_MAX    (256ull << 20)    /* Copy Blob From URL */
-#define PUT_FROM_URL_MAX (5000ull << 20)   /* Put Blob From URL */
-#define BLOCK_MAX        (4000ull << 20)   /* Put Block From URL */
-#define APPEND_MAX       (100ull << 20)    /* Append Block From URL */
+#define COPY_SYNC_MAX    (256ull << 20)  /* Copy Blob From URL */
+#define PUT_FROM_URL_MAX (5000ull << 20) /* Put Blob From URL */
+#define BLOCK_MAX        (4000ull << 20) /* Put Block From URL */
+#define APPEND_MAX       (100ull << 20)  /* Append Block From URL */
 
 enum copy_kind { K_COPY, K_COPY_SYNC, K_PUT_FROM_URL };
 
@@ -328,7 +328,7 @@ commit_dest(struct api_req *q, enum copy_kind kind, struct blob_rec *r, const ch
     r->created = exists ? old.created : r->modified;
     r->etag = meta_next_etag(q->srv->meta);
     if (exists)
-        r->lease = old.lease;   /* replacing the content keeps the lease (its id was required) */
+        r->lease = old.lease; /* replacing the content keeps the lease (its id was required) */
     if ((t = meta_txn_new()) == NULL)
         return api_fail(q, E_InternalError);
     /* Through api_blob_replace: a copy makes a new version, and keeps a soft-deleted blob it
@@ -338,7 +338,7 @@ commit_dest(struct api_req *q, enum copy_kind kind, struct blob_rec *r, const ch
         meta_txn_free(t);
         return -1;
     }
-    if (marker_id != NULL) {   /* C1: pending exactly while the marker exists */
+    if (marker_id != NULL) { /* C1: pending exactly while the marker exists */
         meta_key_copy_pending(&k, q->cont.id, q->blob, q->blob_len);
         if (!buf_ok(&k)) {
             buf_free(&k);
@@ -357,7 +357,7 @@ commit_dest(struct api_req *q, enum copy_kind kind, struct blob_rec *r, const ch
     if (rc == 0 && exists)
         api_freed(q, old.size);
     if (rc == 0 && exists && old.copy.status == COPY_PENDING)
-        copy_cancel(q->srv->copies, old.copy.id);   /* a Put Blob From URL replaced it */
+        copy_cancel(q->srv->copies, old.copy.id); /* a Put Blob From URL replaced it */
     return rc;
 }
 
@@ -421,9 +421,9 @@ copy_local(struct api_req *q, enum copy_kind kind, const struct src_url *u, size
             api_fail(q, E_InvalidSourceBlobType);
             return;
         }
-        if (src.size > (kind == K_COPY_SYNC ? COPY_SYNC_MAX : kind == K_PUT_FROM_URL
-                                                               ? PUT_FROM_URL_MAX
-                                                               : UINT64_MAX)) {
+        if (src.size > (kind == K_COPY_SYNC      ? COPY_SYNC_MAX
+                        : kind == K_PUT_FROM_URL ? PUT_FROM_URL_MAX
+                                                 : UINT64_MAX)) {
             api_fail(q, E_RequestBodyTooLarge);
             return;
         }
@@ -478,14 +478,15 @@ copy_external_sync(struct api_req *q, enum copy_kind kind, const struct src_url 
     res = source_fetch(q, u, kind == K_COPY_SYNC ? COPY_SYNC_MAX : PUT_FROM_URL_MAX, 0, 0, 0);
     if (res == NULL)
         return;
-    if ((err = store_sync(q->srv->store, res->ext, res->next)) != 0) {   /* V2 */
+    if ((err = store_sync(q->srv->store, res->ext, res->next)) != 0) { /* V2 */
         api_fail_io(q, err);
         return;
     }
     src.type = BLOB_BLOCK;
     src.size = res->size;
     src.nblocks = res->next;
-    if (res->next > 0 && (src.blocks = arena_calloc(q->a, sizeof(*src.blocks) * res->next)) == NULL) {
+    if (res->next > 0 &&
+        (src.blocks = arena_calloc(q->a, sizeof(*src.blocks) * res->next)) == NULL) {
         api_fail(q, E_InternalError);
         return;
     }
@@ -533,7 +534,7 @@ copy_external_async(struct api_req *q, const struct src_url *u, size_t nmeta,
     snprintf(r.copy.id, sizeof(r.copy.id), "%s", copy_job_id(j));
     r.copy.source = u->display;
     r.copy.description = "";
-    if (copy_admit(q->srv->copies, j) != 0) {   /* P1 */
+    if (copy_admit(q->srv->copies, j) != 0) { /* P1 */
         copy_job_free(j);
         api_fail(q, E_ServerBusy);
         return;
@@ -547,7 +548,7 @@ copy_external_async(struct api_req *q, const struct src_url *u, size_t nmeta,
         copy_unadmit(q->srv->copies, j);
         copy_job_free(j);
     } else {
-        copy_enqueue(q->srv->copies, j);   /* under the lock: an abort now finds the job (C2) */
+        copy_enqueue(q->srv->copies, j); /* under the lock: an abort now finds the job (C2) */
         respond_dest(q, K_COPY, &r, NULL, NULL);
     }
     api_blob_unlock(q, stripe);
@@ -657,7 +658,7 @@ op_abort_copy(struct api_req *q)
         goto out;
     }
     if (api_commit(q, t) == 0) {
-        copy_cancel(q->srv->copies, id);   /* its worker finds the copy no longer pending (C2) */
+        copy_cancel(q->srv->copies, id); /* its worker finds the copy no longer pending (C2) */
         api_status(q, 204);
         http_resp_body(q->h, "", 0);
     }
@@ -703,7 +704,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return api_fail_io(q, err);
     }
     MD5_Final(md5, &c);
-    if ((err = store_write_finish(w, &q->ext)) != 0)   /* released when the request ends */
+    if ((err = store_write_finish(w, &q->ext)) != 0) /* released when the request ends */
         return api_fail_io(q, err);
     return 0;
 }
@@ -754,7 +755,7 @@ block_from_url(struct api_req *q, uint64_t max)
             (res = source_fetch(q, &u, max, ranged, start, end)) == NULL)
             return -1;
         if (res->next == 1) {
-            q->ext = res->ext[0];   /* the request owns it now (released in app_done) */
+            q->ext = res->ext[0]; /* the request owns it now (released in app_done) */
             res->next = 0;
         } else if (res->next > 1 && coalesce(q, res) != 0) {
             return -1;
@@ -775,12 +776,12 @@ op_put_block_from_url(struct api_req *q)
         return;
     }
     if (block_from_url(q, BLOCK_MAX) == 0)
-        op_put_block(q);   /* the staging itself: sync (V2), locks, lease, block id rules */
+        op_put_block(q); /* the staging itself: sync (V2), locks, lease, block id rules */
 }
 
 void
 op_append_block_from_url(struct api_req *q)
 {
     if (block_from_url(q, APPEND_MAX) == 0)
-        op_append_block(q);   /* the append itself: sync (V2), locks, conditions, sealing */
+        op_append_block(q); /* the append itself: sync (V2), locks, conditions, sealing */
 }

@@ -14,16 +14,16 @@
 /* ---- the source (copy_source.c) ------------------------------------------------------------ */
 
 struct src_url {
-    const char *url;                  /* as sent (with any SAS): what an external fetch GETs */
+    const char *url; /* as sent (with any SAS): what an external fetch GETs */
     int https;
-    const char *authority;            /* host[:port] as written */
-    const char *host;                 /* without brackets or port */
+    const char *authority; /* host[:port] as written */
+    const char *host;      /* without brackets or port */
     int port;
-    const char *raw_path;             /* "/account/container/blob", encoding kept */
-    struct auth_kv *query;            /* raw query parameters */
+    const char *raw_path;  /* "/account/container/blob", encoding kept */
+    struct auth_kv *query; /* raw query parameters */
     size_t nquery;
     int has_sas;
-    const char *account, *container;  /* decoded, NULL when absent */
+    const char *account, *container; /* decoded, NULL when absent */
     const char *blob;
     size_t blob_len;
     const char *snapshot, *versionid; /* decoded query values, NULL when absent */

@@ -41,30 +41,30 @@
 #include "util/log.h"
 #include "util/timefmt.h"
 
-#define ASYNC_MAX        (50000ull * (4000ull << 20))   /* Copy Blob: Azure's largest block blob */
-#define ASYNC_SEGMENT    (256ull << 20)    /* needle size of asynchronous copies */
-#define COPY_DEADLINE    (14L * 86400)     /* Azure fails a copy still pending after two weeks */
-#define COPY_THREADS     4                 /* workers at least; one per account beyond (P2) */
+#define ASYNC_MAX        (50000ull * (4000ull << 20)) /* Copy Blob: Azure's largest block blob */
+#define ASYNC_SEGMENT    (256ull << 20)               /* needle size of asynchronous copies */
+#define COPY_DEADLINE    (14L * 86400) /* Azure fails a copy still pending after two weeks */
+#define COPY_THREADS     4             /* workers at least; one per account beyond (P2) */
 #define COPY_THREADS_MAX 64
 #define JOB_ARENA        (64u << 20)
 
 struct copy_job {
-    struct copy_job *next_q;        /* its account's FIFO of jobs not started */
-    struct copy_job *next_all;      /* every job queued or running */
+    struct copy_job *next_q;   /* its account's FIFO of jobs not started */
+    struct copy_job *next_all; /* every job queued or running */
     char id[37];
-    unsigned acct;                  /* the destination's account (index in srv->accounts) */
+    unsigned acct; /* the destination's account (index in srv->accounts) */
     char *account, *container, *blob, *url, *authorization;
     char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
     size_t blob_len;
     uint64_t cid;
-    int meta_from_source;           /* the request named no metadata: take the source's */
-    int cancel;                     /* atomic: abort or shutdown */
-    uint64_t copied, total;         /* atomic: progress */
+    int meta_from_source;   /* the request named no metadata: take the source's */
+    int cancel;             /* atomic: abort or shutdown */
+    uint64_t copied, total; /* atomic: progress */
 };
 
 struct acct_jobs {
-    struct copy_job *head, *tail;   /* FIFO of jobs not started */
-    unsigned queued;                /* admitted and not started (P1), the FIFO's and reserved */
+    struct copy_job *head, *tail; /* FIFO of jobs not started */
+    unsigned queued;              /* admitted and not started (P1), the FIFO's and reserved */
     unsigned running;
 };
 
@@ -72,10 +72,10 @@ struct copy_pool {
     struct server *srv;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct acct_jobs *acct;         /* per account, as srv->accounts */
+    struct acct_jobs *acct; /* per account, as srv->accounts */
     size_t nacct;
-    size_t rr;                      /* the account served next when several may start a job */
-    unsigned idle;                  /* workers waiting for a job */
+    size_t rr;     /* the account served next when several may start a job */
+    unsigned idle; /* workers waiting for a job */
     struct copy_job *all;
     int stop;
     pthread_t *threads;
@@ -123,7 +123,7 @@ copy_job_new(struct api_req *q, const char *url, int meta_from_source)
     }
     while (j->acct < q->srv->naccounts && strcmp(q->srv->accounts[j->acct].name, q->account) != 0)
         j->acct++;
-    if (j->acct == q->srv->naccounts) {   /* (authentication named one of ours) */
+    if (j->acct == q->srv->naccounts) { /* (authentication named one of ours) */
         free(j);
         return NULL;
     }
@@ -338,7 +338,7 @@ job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result 
     meta_containers_rdlock(m);
     if (!meta_container_current(m, a, j->account, j->container, j->cid)) {
         meta_containers_unlock(m);
-        return 0;   /* the container is gone, with its records; the marker is dropped at start-up */
+        return 0; /* the container is gone, with its records; the marker is dropped at start-up */
     }
     stripe = meta_blob_lock(m, j->cid, j->blob, j->blob_len);
     got = meta_blob_get(m, a, j->cid, j->blob, j->blob_len, &r);
@@ -437,7 +437,7 @@ job_run(struct copy_pool *p, struct copy_job *j)
     if (rc == FETCH_CANCELLED && __atomic_load_n(&p->stop, __ATOMIC_RELAXED))
         snprintf(res.message, sizeof(res.message),
                  "Cobalt shut down before the copy finished; start the copy again");
-    if (rc == FETCH_OK && (err = store_sync(s, res.ext, res.next)) != 0) {   /* V2 */
+    if (rc == FETCH_OK && (err = store_sync(s, res.ext, res.next)) != 0) { /* V2 */
         rc = FETCH_STORE;
         snprintf(res.message, sizeof(res.message), "storing the copy failed: %s", strerror(err));
     }
@@ -445,7 +445,7 @@ job_run(struct copy_pool *p, struct copy_job *j)
         log_info("copy %s from %.*s failed: %s%s%s", j->id, (int)strcspn(j->url, "?#"), j->url,
                  res.message, res.detail[0] ? ": " : "", res.detail);
     job_finish(p, j, rc, &res, a);
-    fetch_result_release(s, &res);   /* referenced now, or garbage for good */
+    fetch_result_release(s, &res); /* referenced now, or garbage for good */
     arena_free(a);
 }
 
@@ -458,7 +458,7 @@ worker(void *arg)
     for (;;) {
         struct copy_job *j = next_job(p);
         if (j == NULL) {
-            if (p->stop) {   /* stopping, nothing left */
+            if (p->stop) { /* stopping, nothing left */
                 pthread_mutex_unlock(&p->mu);
                 return NULL;
             }
@@ -468,13 +468,13 @@ worker(void *arg)
             continue;
         }
         if (p->stop)
-            __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);   /* fail it without fetching */
+            __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED); /* fail it without fetching */
         pthread_mutex_unlock(&p->mu);
         job_run(p, j);
         forget(p, j);
         pthread_mutex_lock(&p->mu);
         p->acct[j->acct].running--;
-        pthread_cond_broadcast(&p->cv);   /* P2: a job held back may start now */
+        pthread_cond_broadcast(&p->cv); /* P2: a job held back may start now */
         copy_job_free(j);
     }
 }
@@ -583,7 +583,7 @@ copy_pool_stop(struct server *srv)
         __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (unsigned i = 0; i < p->nthreads; i++)   /* they drain the queue, failing each job */
+    for (unsigned i = 0; i < p->nthreads; i++) /* they drain the queue, failing each job */
         pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);

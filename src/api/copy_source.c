@@ -22,15 +22,15 @@
 #include "util/log.h"
 #include "util/timefmt.h"
 
-#define READ_BUF         (1u << 20)
+#define READ_BUF (1u << 20)
 
 static int
 is_sas_param(const char *name, size_t n)
 {
-    static const char *const sas[] = {
-        "sv",    "ss",    "srt",   "sp",   "se",   "st",   "spr",  "sip",  "sig",  "sr",
-        "si",    "sdd",   "skoid", "sktid", "skt", "ske",  "sks",  "skv",  "saoid", "suoid",
-        "scid",  "ses",   "rscc",  "rscd", "rsce", "rscl", "rsct", NULL};
+    static const char *const sas[] = {"sv",  "ss",   "srt",  "sp",   "se",    "st",    "spr",
+                                      "sip", "sig",  "sr",   "si",   "sdd",   "skoid", "sktid",
+                                      "skt", "ske",  "sks",  "skv",  "saoid", "suoid", "scid",
+                                      "ses", "rscc", "rscd", "rsce", "rscl",  "rsct",  NULL};
 
     for (const char *const *p = sas; *p; p++)
         if (strlen(*p) == n && strncasecmp(name, *p, n) == 0)
@@ -52,7 +52,7 @@ source_parse(struct api_req *q, struct src_url *u)
     u->url = s;
     if (s == NULL)
         return api_fail_header(q, E_MissingRequiredHeader, "x-ms-copy-source", NULL);
-    if (!header_text_valid(s, strlen(s)))   /* stored, echoed as a header and in listings */
+    if (!header_text_valid(s, strlen(s))) /* stored, echoed as a header and in listings */
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-copy-source", NULL);
     if (strncasecmp(s, "https://", 8) == 0)
         u->https = 1, p = s + 8;
@@ -189,7 +189,7 @@ source_fail(struct api_req *q, int status, const char *source_code)
     char st[8];
 
     api_fail(q, E_CannotVerifyCopySource);
-    http_resp_status(q->h, status);   /* the same body, with the source's status */
+    http_resp_status(q->h, status); /* the same body, with the source's status */
     snprintf(st, sizeof(st), "%d", status);
     api_hdr(q, "x-ms-copy-source-status-code", st);
     if (source_code != NULL)
@@ -252,11 +252,11 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
     rc = eng_container_get(&q->srv->eng, q->a, u->account, u->container, &ls->cont);
     if (rc != 0 && rc != ENG_ENOTFOUND)
         return api_fail_io(q, rc);
-    pub = rc != 0                                   ? AUTH_PUBLIC_NONE
+    pub = rc != 0                                      ? AUTH_PUBLIC_NONE
           : ls->cont.public_access == PUBLIC_CONTAINER ? AUTH_PUBLIC_CONTAINER
           : ls->cont.public_access == PUBLIC_BLOB      ? AUTH_PUBLIC_BLOB
                                                        : AUTH_PUBLIC_NONE;
-    if (u->has_sas) {   /* a SAS is checked exactly as on a GET of the source */
+    if (u->has_sas) { /* a SAS is checked exactly as on a GET of the source */
         ar.method = "GET";
         ar.raw_path = u->raw_path;
         ar.query = u->query;
@@ -406,7 +406,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
         at += e.len;
     }
     if (len > 0)
-        err = EIO;   /* the record holds fewer bytes than its size says */
+        err = EIO; /* the record holds fewer bytes than its size says */
 out:
     store_reader_free(rd);
     free(buf);

@@ -35,7 +35,7 @@
 #include "util/timefmt.h"
 #include "util/xml.h"
 
-#define DEFAULT_VERSION  "2026-10-06"
+#define DEFAULT_VERSION "2026-10-06"
 
 /* ---- reading the request -------------------------------------------------------------------- */
 
@@ -95,7 +95,7 @@ api_new_guid(char out[37])
 
     if (s[0] == 0 && s[1] == 0 && getrandom(s, sizeof(s), 0) != sizeof(s))
         s[0] = (uint64_t)ticks_now() | 1;
-    for (int i = 0; i < 2; i++) {   /* xorshift128+ */
+    for (int i = 0; i < 2; i++) { /* xorshift128+ */
         uint64_t x = s[0], y = s[1];
         s[0] = y;
         x ^= x << 23;
@@ -134,8 +134,7 @@ parse_query(struct api_req *q)
                                       arena_strndup(q->a, s, (size_t)(nend - s)), NULL,
                                       "Invalid percent-encoding.");
             q->rawq[q->nrawq].name = arena_strndup(q->a, s, (size_t)(nend - s));
-            q->rawq[q->nrawq].value = eq ? arena_strndup(q->a, eq + 1, (size_t)(end - eq - 1))
-                                         : "";
+            q->rawq[q->nrawq].value = eq ? arena_strndup(q->a, eq + 1, (size_t)(end - eq - 1)) : "";
             q->nrawq++;
             q->q[q->nq].name = name;
             q->q[q->nq].value = value;
@@ -166,7 +165,7 @@ parse_path(struct api_req *q)
 
     if (*p != '/')
         return api_fail(q, E_InvalidUri);
-    if (q->account_seg != NULL) {   /* a batch part whose path leaves the account out (§2.8) */
+    if (q->account_seg != NULL) { /* a batch part whose path leaves the account out (§2.8) */
         seg = q->account_seg;
         slash = p;
         n = strlen(seg);
@@ -200,7 +199,7 @@ parse_path(struct api_req *q)
         char *b = pct_decode(q->a, seg, strlen(seg), &sl);
         if (b == NULL)
             return api_fail(q, E_InvalidResourceName);
-        for (size_t i = 0; i < sl; i++)   /* Azure turns '\' into '/' in blob names */
+        for (size_t i = 0; i < sl; i++) /* Azure turns '\' into '/' in blob names */
             if (b[i] == '\\')
                 b[i] = '/';
         nc = blob_name_check(b, sl);
@@ -218,7 +217,10 @@ method_bit(const char *m)
     static const struct {
         const char *name;
         unsigned bit;
-    } t[] = {{"GET", M_GET}, {"HEAD", M_HEAD}, {"PUT", M_PUT}, {"DELETE", M_DELETE},
+    } t[] = {{"GET", M_GET},
+             {"HEAD", M_HEAD},
+             {"PUT", M_PUT},
+             {"DELETE", M_DELETE},
              {"POST", M_POST}};
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -408,7 +410,7 @@ finish(struct api_req *q)
         api_hdr(q, "x-ms-client-request-id", crid);
     api_hdr(q, "Server", "Cobalt/" COBALT_VERSION);
     if (strcmp(q->h->method, "OPTIONS") != 0)
-        api_cors_actual(q);   /* only when the request carries an Origin */
+        api_cors_actual(q); /* only when the request carries an Origin */
 }
 
 static int
@@ -470,9 +472,8 @@ front_gate(struct api_req *q)
     if ((q->route->flags & R_WRITES) && q->route->level == LVL_BLOB &&
         !(q->route->flags & R_ADDRESSABLE) &&
         (api_query(q, "snapshot") != NULL || api_query(q, "versionid") != NULL))
-        return api_fail(q, E_InvalidOperation);   /* snapshots and versions are read-only */
-    if ((q->route->flags & R_WRITES) &&
-        (store_failed(q->srv->store) || meta_failed(q->srv->meta)))
+        return api_fail(q, E_InvalidOperation); /* snapshots and versions are read-only */
+    if ((q->route->flags & R_WRITES) && (store_failed(q->srv->store) || meta_failed(q->srv->meta)))
         return api_fail(q, E_InternalError);
     return 0;
 }
@@ -501,7 +502,7 @@ app_begin(void *ctx, struct http_req *h)
     if (front_parse(q) != 0)
         return respond(q);
     if (strcmp(q->h->method, "OPTIONS") == 0) {
-        api_cors_preflight(q);   /* CORS preflight: the one request that needs no auth (§3.1) */
+        api_cors_preflight(q); /* CORS preflight: the one request that needs no auth (§3.1) */
         return respond(q);
     }
     if (find_route(q) != 0 || front_gate(q) != 0)
@@ -579,10 +580,9 @@ app_end(void *ctx, struct http_req *h)
         MD5_Update(&q->md5, q->xml.p ? q->xml.p : "", q->xml.len);
         MD5_Final(q->body_md5, &q->md5);
         md5 = api_header(q, "Content-MD5");
-        if (md5 && (base64_decode(md5, strlen(md5), want) != 16 ||
-                    memcmp(want, q->body_md5, 16) != 0)) {
-            api_fail(q, base64_decode(md5, strlen(md5), want) != 16 ? E_InvalidMd5
-                                                                     : E_Md5Mismatch);
+        if (md5 &&
+            (base64_decode(md5, strlen(md5), want) != 16 || memcmp(want, q->body_md5, 16) != 0)) {
+            api_fail(q, base64_decode(md5, strlen(md5), want) != 16 ? E_InvalidMd5 : E_Md5Mismatch);
             finish(q);
             return;
         }
@@ -599,7 +599,7 @@ app_done(void *ctx, struct http_req *h)
     if (q == NULL)
         return;
     store_write_abort(q->writer);
-    store_release(q->srv->store, &q->ext);   /* committed or abandoned: no longer pending (V6) */
+    store_release(q->srv->store, &q->ext); /* committed or abandoned: no longer pending (V6) */
     buf_free(&q->xml);
     log_debug("request %s: %s %s -> %s", q->request_id, h->method, h->target,
               q->route ? q->route->name : "-");
@@ -623,7 +623,7 @@ api_route_local(struct api_req *outer, struct http_req *h, const char *account_s
     q->account_seg = account_seg;
     memcpy(h->client_addr, outer->h->client_addr, sizeof(h->client_addr));
     if (front_parse(q) != 0 || find_route(q) != 0)
-        q->route = NULL;   /* answered: the part's response is described */
+        q->route = NULL; /* answered: the part's response is described */
     return q;
 }
 
@@ -631,7 +631,7 @@ void
 api_run_local(struct api_req *q)
 {
     if (q->route != NULL && front_gate(q) == 0) {
-        if (q->route->body != BODY_NONE)   /* batch parts carry no body (§2.8) */
+        if (q->route->body != BODY_NONE) /* batch parts carry no body (§2.8) */
             api_fail(q, E_InvalidInput);
         else
             q->route->handler(q);

@@ -6,6 +6,7 @@
 #ifndef COBALT_API_ERRORS_H
 #define COBALT_API_ERRORS_H
 
+/* clang-format off */
 #define AZ_ERRORS(X)                                                                              \
     X(AccessTierNotSupportedForBlobType, 400, "The access tier is not supported for this blob type.") \
     X(AllBatchSubRequestsShouldBeSameApi, 400, "All batch sub-requests should be the same API.") \
@@ -95,12 +96,13 @@
     X(ServerBusy, 503, "The server is currently unable to receive requests. Please retry your request.") \
     X(UnsatisfiableCondition, 400, "The condition specified in the request cannot be satisfied.") \
     X(UnsupportedHttpVerb, 405, "The resource doesn't support the specified HTTP verb.")
+/* clang-format on */
 
 enum az_error {
 #define AZ_ENUM(code, status, msg) E_##code,
     AZ_ERRORS(AZ_ENUM)
 #undef AZ_ENUM
-    E__COUNT
+        E__COUNT
 };
 
 int az_error_status(enum az_error e);

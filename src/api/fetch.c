@@ -47,22 +47,22 @@ struct sink {
     struct fetch_result *res;
     CURL *c;
     int started;
-    int location;               /* the current response names a Location (a redirect to follow) */
-    int stop_rc;                /* why we stopped the transfer ourselves (FETCH_*), 0 if we did not */
-    int complete;               /* the wanted bytes are all stored (a sliced 200) */
-    uint64_t skip;              /* bytes still to drop before the range (a 200 to a ranged GET) */
+    int location;  /* the current response names a Location (a redirect to follow) */
+    int stop_rc;   /* why we stopped the transfer ourselves (FETCH_*), 0 if we did not */
+    int complete;  /* the wanted bytes are all stored (a sliced 200) */
+    uint64_t skip; /* bytes still to drop before the range (a 200 to a ranged GET) */
     int known;
-    uint64_t want;              /* bytes to store, when known */
-    uint64_t got;               /* bytes stored */
-    struct needle_writer *w;    /* the needle being written (known length) */
+    uint64_t want;           /* bytes to store, when known */
+    uint64_t got;            /* bytes stored */
+    struct needle_writer *w; /* the needle being written (known length) */
     uint64_t w_left;
-    char *chunk;                /* unknown length: the next needle's bytes */
+    char *chunk; /* unknown length: the next needle's bytes */
     size_t chunk_len;
     size_t cap_ext;
     size_t cap_meta;
     MD5_CTX md5;
-    curl_off_t seen;            /* body bytes libcurl reported at the last progress call */
-    time_t last_byte;           /* when `seen` last grew (the stall clock) */
+    curl_off_t seen;  /* body bytes libcurl reported at the last progress call */
+    time_t last_byte; /* when `seen` last grew (the stall clock) */
 };
 
 /* ---- the egress policy ----------------------------------------------------------------------- */
@@ -75,20 +75,20 @@ v4_global(const unsigned char *a)
         unsigned char net[4];
         unsigned bits;
     } refused[] = {
-        {{0, 0, 0, 0}, 8},          /* "this network", 0.0.0.0 */
-        {{10, 0, 0, 0}, 8},         /* private */
-        {{100, 64, 0, 0}, 10},      /* shared address space (CGNAT) */
-        {{127, 0, 0, 0}, 8},        /* loopback */
-        {{169, 254, 0, 0}, 16},     /* link-local, the cloud metadata address 169.254.169.254 */
-        {{172, 16, 0, 0}, 12},      /* private */
-        {{192, 0, 0, 0}, 24},       /* IETF protocol assignments */
-        {{192, 0, 2, 0}, 24},       /* documentation */
-        {{192, 168, 0, 0}, 16},     /* private */
-        {{198, 18, 0, 0}, 15},      /* benchmarking */
-        {{198, 51, 100, 0}, 24},    /* documentation */
-        {{203, 0, 113, 0}, 24},     /* documentation */
-        {{224, 0, 0, 0}, 4},        /* multicast */
-        {{240, 0, 0, 0}, 4},        /* reserved, the broadcast address 255.255.255.255 */
+        {{0, 0, 0, 0}, 8},       /* "this network", 0.0.0.0 */
+        {{10, 0, 0, 0}, 8},      /* private */
+        {{100, 64, 0, 0}, 10},   /* shared address space (CGNAT) */
+        {{127, 0, 0, 0}, 8},     /* loopback */
+        {{169, 254, 0, 0}, 16},  /* link-local, the cloud metadata address 169.254.169.254 */
+        {{172, 16, 0, 0}, 12},   /* private */
+        {{192, 0, 0, 0}, 24},    /* IETF protocol assignments */
+        {{192, 0, 2, 0}, 24},    /* documentation */
+        {{192, 168, 0, 0}, 16},  /* private */
+        {{198, 18, 0, 0}, 15},   /* benchmarking */
+        {{198, 51, 100, 0}, 24}, /* documentation */
+        {{203, 0, 113, 0}, 24},  /* documentation */
+        {{224, 0, 0, 0}, 4},     /* multicast */
+        {{240, 0, 0, 0}, 4},     /* reserved, the broadcast address 255.255.255.255 */
     };
 
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
@@ -116,9 +116,9 @@ v6_global(const unsigned char *a)
     if (memcmp(a, zero, 12) == 0 || memcmp(a, mapped, 12) == 0 || memcmp(a, siit, 12) == 0 ||
         memcmp(a, nat64, 12) == 0)
         return v4_global(a + 12);
-    if (a[0] == 0x20 && a[1] == 0x02)   /* 6to4 2002::/16: the IPv4 address in bytes 2..5 */
+    if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 2002::/16: the IPv4 address in bytes 2..5 */
         return v4_global(a + 2);
-    if ((a[0] & 0xe0) != 0x20)          /* outside 2000::/3 (global unicast): ULA fc00::/7,
+    if ((a[0] & 0xe0) != 0x20) /* outside 2000::/3 (global unicast): ULA fc00::/7,
                                            link-local fe80::/10, site-local, multicast ff00::/8,
                                            64:ff9b:1::/48, 100::/64 and unassigned space */
         return 0;
@@ -207,7 +207,7 @@ write_needle(struct sink *k, const char *p, size_t n)
     if ((err = store_write_finish(w, &e)) != 0)
         return err;
     if ((err = add_extent(k, &e)) != 0)
-        store_release(k->s, &e);   /* not referenced by anything: garbage (V3) */
+        store_release(k->s, &e); /* not referenced by anything: garbage (V3) */
     return err;
 }
 
@@ -252,7 +252,7 @@ store_bytes(struct sink *k, const char *p, size_t n)
         if ((err = store_write(k->w, p, m)) != 0)
             return err;
         k->w_left -= m;
-        k->got += m;   /* counted here for the segment arithmetic; see on_data */
+        k->got += m; /* counted here for the segment arithmetic; see on_data */
         p += m;
         n -= m;
         if (k->w_left == 0) {
@@ -284,13 +284,12 @@ begin_body(struct sink *k)
     k->res->status = (int)code;
     if (code < 200 || code > 299) {
         snprintf(k->res->message, sizeof(k->res->message), "the copy source answered HTTP %ld%s%s",
-                 code, k->res->error_code ? " " : "",
-                 k->res->error_code ? k->res->error_code : "");
+                 code, k->res->error_code ? " " : "", k->res->error_code ? k->res->error_code : "");
         k->stop_rc = FETCH_HTTP;
         return -1;
     }
     if (fr->ranged) {
-        k->res->has_content_md5 = 0;   /* the header describes the whole blob, not the range */
+        k->res->has_content_md5 = 0; /* the header describes the whole blob, not the range */
         if (code != 206) {
             k->skip = fr->start;
             if (cl >= 0) {
@@ -354,7 +353,7 @@ on_data(char *p, size_t size, size_t nmemb, void *ctx)
             return whole;
     }
     if (k->known && n > k->want - k->got) {
-        n = (size_t)(k->want - k->got);   /* only when slicing a 200: stop after the range */
+        n = (size_t)(k->want - k->got); /* only when slicing a 200: stop after the range */
         k->complete = 1;
     }
     if (!k->known && k->fr->max_size != 0 && k->got + n > k->fr->max_size) {
@@ -371,7 +370,7 @@ on_data(char *p, size_t size, size_t nmemb, void *ctx)
         return 0;
     }
     if (!k->known)
-        k->got += n;   /* (known lengths count in store_bytes, per segment) */
+        k->got += n; /* (known lengths count in store_bytes, per segment) */
     k->res->size = k->got;
     if (k->fr->progress != NULL)
         __atomic_store_n(k->fr->progress, k->got, __ATOMIC_RELAXED);
@@ -401,7 +400,7 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
     const char *colon = memchr(line, ':', n);
     char *v;
 
-    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {   /* a new response: forget the last one's */
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response: forget the last one's */
         r->error_code = r->content_type = r->content_encoding = r->content_language = NULL;
         r->content_disposition = r->cache_control = NULL;
         r->has_content_md5 = 0;
@@ -423,7 +422,7 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
         return n;
     nl = (size_t)(colon - line);
     if ((v = trimmed(k->a, colon + 1, n - nl - 1)) == NULL)
-        return 0;   /* over the arena's cap: a hostile source */
+        return 0; /* over the arena's cap: a hostile source */
     /* A value Cobalt could not store and echo (control characters, invalid UTF-8, characters XML
      * cannot carry) is the source's problem, not the copy's: it is left out like an absent one. */
     if (!header_text_valid(v, strlen(v)))
@@ -550,7 +549,7 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     hdrs = add_header(hdrs, a, "If-None-Match", fr->if_none_match, &oom);
     hdrs = add_header(hdrs, a, "If-Modified-Since", fr->if_modified_since, &oom);
     hdrs = add_header(hdrs, a, "If-Unmodified-Since", fr->if_unmodified_since, &oom);
-    hdrs = add_header(hdrs, a, "x-ms-version", "2021-12-02", &oom);   /* Azure sources */
+    hdrs = add_header(hdrs, a, "x-ms-version", "2021-12-02", &oom); /* Azure sources */
     if (fr->ranged) {
         if (fr->end == UINT64_MAX)
             snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)fr->start);
@@ -573,7 +572,7 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
                      strncasecmp(fr->url, "https:", 6) == 0 ? "https" : "http,https");
     curl_easy_setopt(k.c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(k.c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
-    curl_easy_setopt(k.c, CURLOPT_PROXY, "");   /* no environment proxy: on_open sees the target */
+    curl_easy_setopt(k.c, CURLOPT_PROXY, ""); /* no environment proxy: on_open sees the target */
     curl_easy_setopt(k.c, CURLOPT_OPENSOCKETFUNCTION, on_open);
     curl_easy_setopt(k.c, CURLOPT_OPENSOCKETDATA, &k);
     curl_easy_setopt(k.c, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -593,12 +592,12 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     curl_easy_setopt(k.c, CURLOPT_NOPROGRESS, 0L);
     cr = curl_easy_perform(k.c);
     if (k.stop_rc == 0 && cr == CURLE_OK && !k.started)
-        (void)begin_body(&k);   /* a body-less answer: a failure sets stop_rc */
+        (void)begin_body(&k); /* a body-less answer: a failure sets stop_rc */
     if (k.stop_rc != 0) {
         rc = k.stop_rc;
     } else if (cr != CURLE_OK && !(cr == CURLE_WRITE_ERROR && k.complete)) {
         rc = cancelled(&k) ? FETCH_CANCELLED : FETCH_NET;
-        if (res->detail[0] == '\0')   /* (on_open's refusal is more precise than curl's text) */
+        if (res->detail[0] == '\0') /* (on_open's refusal is more precise than curl's text) */
             snprintf(res->detail, sizeof(res->detail), "%s",
                      errbuf[0] ? errbuf : curl_easy_strerror(cr));
         /* Before the body: refused, unresolvable, closed or silent must look alike. */
@@ -624,7 +623,7 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     if (rc == FETCH_CANCELLED && res->message[0] == '\0')
         snprintf(res->message, sizeof(res->message), "the copy was stopped");
 out:
-    store_write_abort(k.w);   /* an unfinished needle: garbage (V3) */
+    store_write_abort(k.w); /* an unfinished needle: garbage (V3) */
     free(k.chunk);
     MD5_Final(res->md5, &k.md5);
     res->size = rc == FETCH_OK ? k.got : res->size;

@@ -42,55 +42,55 @@
 
 struct arena;
 struct meta_pair;
-struct cidr_list;   /* util/cidr.h */
+struct cidr_list; /* util/cidr.h */
 
-#define FETCH_CHUNK (4u << 20)   /* needle size for bodies of unknown length */
+#define FETCH_CHUNK (4u << 20) /* needle size for bodies of unknown length */
 
 struct fetch_req {
-    const char *url;                 /* http:// or https:// only */
-    const char *authorization;       /* sent as the Authorization header (a Bearer token), or NULL */
-    int ranged;                      /* bytes [start, end] only (end UINT64_MAX: to the end) */
+    const char *url;           /* http:// or https:// only */
+    const char *authorization; /* sent as the Authorization header (a Bearer token), or NULL */
+    int ranged;                /* bytes [start, end] only (end UINT64_MAX: to the end) */
     uint64_t start, end;
     /* Source conditions, forwarded to the source as HTTP conditional headers (NULL: absent). */
     const char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
-    uint64_t max_size;               /* 0: no limit; a larger source stops with FETCH_TOO_LARGE */
-    uint64_t seg_max;                /* largest needle for a body of known length; 0: one needle */
-    long stall_secs;                 /* give up when no body byte arrives for this long (0: 60 s) */
-    long max_secs;                   /* give up after this long in all (0: no limit) */
-    const struct cidr_list *egress;  /* addresses allowed beyond the default policy, or NULL */
-    const int *cancel;               /* non-NULL: read atomically; non-zero stops the transfer */
-    uint64_t *progress;              /* non-NULL: bytes stored so far (atomic stores) */
-    uint64_t *total;                 /* non-NULL: expected total once known (atomic store) */
+    uint64_t max_size;              /* 0: no limit; a larger source stops with FETCH_TOO_LARGE */
+    uint64_t seg_max;               /* largest needle for a body of known length; 0: one needle */
+    long stall_secs;                /* give up when no body byte arrives for this long (0: 60 s) */
+    long max_secs;                  /* give up after this long in all (0: no limit) */
+    const struct cidr_list *egress; /* addresses allowed beyond the default policy, or NULL */
+    const int *cancel;              /* non-NULL: read atomically; non-zero stops the transfer */
+    uint64_t *progress;             /* non-NULL: bytes stored so far (atomic stores) */
+    uint64_t *total;                /* non-NULL: expected total once known (atomic store) */
 };
 
 enum fetch_rc {
     FETCH_OK = 0,
-    FETCH_HTTP,        /* the source answered with a non-2xx status (res.status, res.error_code) */
-    FETCH_NET,         /* no usable answer: policy, DNS, connect, TLS, reset, stall (res.message) */
-    FETCH_STORE,       /* writing a needle failed (res.err, an errno value) */
-    FETCH_CANCELLED,   /* *cancel became non-zero */
-    FETCH_TOO_LARGE,   /* the source is larger than max_size */
-    FETCH_SHORT,       /* the body ended before its Content-Length */
+    FETCH_HTTP,      /* the source answered with a non-2xx status (res.status, res.error_code) */
+    FETCH_NET,       /* no usable answer: policy, DNS, connect, TLS, reset, stall (res.message) */
+    FETCH_STORE,     /* writing a needle failed (res.err, an errno value) */
+    FETCH_CANCELLED, /* *cancel became non-zero */
+    FETCH_TOO_LARGE, /* the source is larger than max_size */
+    FETCH_SHORT,     /* the body ended before its Content-Length */
 };
 
 struct fetch_result {
-    int status;                      /* the source's final HTTP status, 0 if none */
-    const char *error_code;          /* its x-ms-error-code, or NULL */
+    int status;             /* the source's final HTTP status, 0 if none */
+    const char *error_code; /* its x-ms-error-code, or NULL */
     /* Properties the source sent (NULL when absent); strings live in the arena. */
     const char *content_type, *content_encoding, *content_language, *content_disposition,
         *cache_control;
     int has_content_md5;
-    unsigned char content_md5[16];   /* the source's Content-MD5 header (whole bodies only) */
+    unsigned char content_md5[16]; /* the source's Content-MD5 header (whole bodies only) */
     size_t nmeta;
-    struct meta_pair *meta;          /* its x-ms-meta-* headers (Azure sources) */
-    uint64_t size;                   /* bytes stored */
-    struct extent *ext;              /* the needles holding them, in order (malloc'd) */
+    struct meta_pair *meta; /* its x-ms-meta-* headers (Azure sources) */
+    uint64_t size;          /* bytes stored */
+    struct extent *ext;     /* the needles holding them, in order (malloc'd) */
     size_t next;
-    unsigned char md5[16];           /* MD5 and CRC-64 of the bytes stored */
+    unsigned char md5[16]; /* MD5 and CRC-64 of the bytes stored */
     uint64_t crc64;
-    int err;                         /* FETCH_STORE: the errno */
-    char message[256];               /* what went wrong, for x-ms-copy-status-description */
-    char detail[256];                /* FETCH_NET: what went wrong, for the log only */
+    int err;           /* FETCH_STORE: the errno */
+    char message[256]; /* what went wrong, for x-ms-copy-status-description */
+    char detail[256];  /* FETCH_NET: what went wrong, for the log only */
 };
 
 /* curl_global_init.  0 or -1. */

@@ -126,7 +126,7 @@ update(struct api_req *q, int (*change)(struct api_req *q, struct blob_rec *r))
     }
     if (api_put_blob_key(q, t, &k, &r) != 0)
         goto out;
-    (void)api_commit(q, t);   /* on failure it describes the error, replacing the 200 */
+    (void)api_commit(q, t); /* on failure it describes the error, replacing the 200 */
     t = NULL;
 out:
     meta_txn_free(t);
@@ -148,7 +148,7 @@ set_policy(struct api_req *q, struct blob_rec *r)
     if (parse_mode(q, mode ? mode : "Unlocked", &m) != 0)
         return -1;
     if (r->immutable_mode == IMMUT_LOCKED && (m != IMMUT_LOCKED || t < r->immutable_until))
-        return api_fail(q, E_ImmutabilityPolicyLocked);   /* locked: extend only */
+        return api_fail(q, E_ImmutabilityPolicyLocked); /* locked: extend only */
     r->immutable_until = t;
     r->immutable_mode = m;
     api_status(q, 200);
@@ -223,7 +223,7 @@ container_update(struct api_req *q, int what)
     } else if (what == 2 && parse_bool(q, "x-ms-legal-hold", &hold) != 0) {
         return;
     }
-    do {   /* read, check, update if unchanged (engine.h) */
+    do { /* read, check, update if unchanged (engine.h) */
         if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &old)) != 0)
             break;
         c = old;

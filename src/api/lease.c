@@ -35,8 +35,8 @@ api_lease_headers(struct api_req *q, const struct lease_rec *l)
     uint8_t st = lease_effective(l, ticks_now());
     static const char *const state[] = {"available", "leased", "breaking", "broken", "expired"};
 
-    api_hdr(q, "x-ms-lease-status", st == LEASE_LEASED || st == LEASE_BREAKING ? "locked"
-                                                                                : "unlocked");
+    api_hdr(q, "x-ms-lease-status",
+            st == LEASE_LEASED || st == LEASE_BREAKING ? "locked" : "unlocked");
     api_hdr(q, "x-ms-lease-state", state[st]);
     if (st == LEASE_LEASED)
         api_hdr(q, "x-ms-lease-duration", l->duration < 0 ? "infinite" : "fixed");
@@ -59,13 +59,13 @@ api_is_lease_break(struct api_req *q)
 {
     const char *action = api_header(q, "x-ms-lease-action");
 
-    return action != NULL && strcasecmp(action, "break") == 0;   /* as lease_action() reads it */
+    return action != NULL && strcasecmp(action, "break") == 0; /* as lease_action() reads it */
 }
 
 static int
 same_id(const char *a, const char *b)
 {
-    return strcasecmp(a, b) == 0;   /* GUIDs compare case-insensitively */
+    return strcasecmp(a, b) == 0; /* GUIDs compare case-insensitively */
 }
 
 /*
@@ -113,7 +113,7 @@ api_lease_check_container(struct api_req *q, const struct container_rec *c, int 
 /* What a lease action answers once its record is committed: the status and at most one header. */
 struct lease_reply {
     int status;
-    const char *header;      /* x-ms-lease-id or x-ms-lease-time, NULL for none */
+    const char *header; /* x-ms-lease-id or x-ms-lease-time, NULL for none */
     char value[40];
 };
 
@@ -182,8 +182,7 @@ lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
         if (period != NULL) {
             p = strtol(period, &end, 10);
             if (*end != '\0' || p < 0 || p > 60)
-                return api_fail_header(q, E_InvalidHeaderValue, "x-ms-lease-break-period",
-                                       period);
+                return api_fail_header(q, E_InvalidHeaderValue, "x-ms-lease-break-period", period);
         }
         if (st == LEASE_AVAILABLE)
             return api_fail(q, E_LeaseNotPresentWithLeaseOperation);
@@ -194,9 +193,8 @@ lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
             else if (p < 0)
                 at = l->until;
             else
-                at = l->duration < 0 || now + p * TICKS_PER_SEC < l->until
-                         ? now + p * TICKS_PER_SEC
-                         : l->until;
+                at = l->duration < 0 || now + p * TICKS_PER_SEC < l->until ? now + p * TICKS_PER_SEC
+                                                                           : l->until;
             l->state = at <= now ? LEASE_BROKEN : LEASE_BREAKING;
             l->until = at;
         } else if (st == LEASE_BREAKING && p >= 0 && now + p * TICKS_PER_SEC < l->until) {
@@ -274,7 +272,7 @@ op_lease_blob(struct api_req *q)
     }
     if (api_commit(q, t) == 0) {
         reply(q, &rep);
-        api_hdr_etag(q, r.etag);   /* unchanged: leases never change the ETag */
+        api_hdr_etag(q, r.etag); /* unchanged: leases never change the ETag */
         api_hdr_time(q, "Last-Modified", r.modified);
     }
     t = NULL;
@@ -290,7 +288,7 @@ op_lease_container(struct api_req *q)
     struct lease_reply rep;
     int rc;
 
-    do {   /* read, act, update if unchanged (engine.h) */
+    do { /* read, act, update if unchanged (engine.h) */
         if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &old)) != 0)
             break;
         c = old;

@@ -18,9 +18,18 @@
 #include "util/timefmt.h"
 #include "util/xml.h"
 
-static const char *const blob_includes[] = {
-    "snapshots", "metadata", "uncommittedblobs", "copy", "deleted", "tags", "versions",
-    "deletedwithversions", "immutabilitypolicy", "legalhold", "permissions", NULL};
+static const char *const blob_includes[] = {"snapshots",
+                                            "metadata",
+                                            "uncommittedblobs",
+                                            "copy",
+                                            "deleted",
+                                            "tags",
+                                            "versions",
+                                            "deletedwithversions",
+                                            "immutabilitypolicy",
+                                            "legalhold",
+                                            "permissions",
+                                            NULL};
 
 static int
 unknown_include(const char *item, size_t n, void *ctx)
@@ -222,7 +231,9 @@ op_list_blobs(struct api_req *q)
         api_fail(q, E_InternalError);
         goto out;
     }
-    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<EnumerationResults ServiceEndpoint=\"http://");
+    buf_puts(
+        &b,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<EnumerationResults ServiceEndpoint=\"http://");
     {
         const char *host = api_header(q, "Host");
         if (host == NULL)
@@ -298,7 +309,7 @@ op_list_blobs(struct api_req *q)
         }
         if (count == max) {
             next = name;
-            next_len = full;   /* the marker names the exact record to resume at */
+            next_len = full; /* the marker names the exact record to resume at */
             break;
         }
         xml_blob(&b, name, nlen, &r, &o, kind, id);
@@ -311,7 +322,7 @@ op_list_blobs(struct api_req *q)
     }
     buf_puts(&b, "</Blobs>");
     if (next != NULL)
-        marker_out(&b, next, next_len);   /* borrowed from the iterator: still positioned */
+        marker_out(&b, next, next_len); /* borrowed from the iterator: still positioned */
     else
         buf_puts(&b, "<NextMarker />");
     buf_puts(&b, "</EnumerationResults>");

@@ -15,8 +15,8 @@
 #include "util/arena.h"
 #include "util/xml.h"
 
-#define META_PREFIX     "x-ms-meta-"
-#define META_LIMIT      8192
+#define META_PREFIX "x-ms-meta-"
+#define META_LIMIT  8192
 
 int
 api_read_metadata(struct api_req *q, size_t *n, struct meta_pair **out)

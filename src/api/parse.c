@@ -86,8 +86,8 @@ utf8_seq(const unsigned char *s, size_t avail)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     /* The second byte's range rules out overlong 3/4-byte forms, surrogates and > U+10FFFF. */
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
-        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
         return 0;
     return len;
 }
@@ -113,7 +113,7 @@ blob_name_check(const char *str, size_t n)
                 (i - seg == 2 && s[seg] == '.' && s[seg + 1] == '.'))
                 return NAME_INVALID;
             seg = i + 1;
-            chars += i < n;   /* the separator is a character too */
+            chars += i < n; /* the separator is a character too */
             i++;
             continue;
         }

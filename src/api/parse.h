@@ -12,8 +12,8 @@
 /* Results of name checks. */
 enum name_check {
     NAME_OK = 0,
-    NAME_INVALID,   /* -> 400 InvalidResourceName */
-    NAME_LENGTH,    /* -> 400 OutOfRangeInput */
+    NAME_INVALID, /* -> 400 InvalidResourceName */
+    NAME_LENGTH,  /* -> 400 OutOfRangeInput */
 };
 
 /*

@@ -20,9 +20,14 @@
 #include "util/timefmt.h"
 #include "util/xml.h"
 
-static const char *const sections[] = {
-    "Logging", "HourMetrics", "MinuteMetrics", "Cors", "DefaultServiceVersion",
-    "DeleteRetentionPolicy", "StaticWebsite", NULL};
+static const char *const sections[] = {"Logging",
+                                       "HourMetrics",
+                                       "MinuteMetrics",
+                                       "Cors",
+                                       "DefaultServiceVersion",
+                                       "DeleteRetentionPolicy",
+                                       "StaticWebsite",
+                                       NULL};
 
 static const char *const defaults[] = {
     "<Logging><Version>1.0</Version><Delete>false</Delete><Read>false</Read><Write>false</Write>"
@@ -169,7 +174,7 @@ op_service_props_set(struct api_req *q)
         if (validate(q, c) != 0)
             return;
     }
-    do {   /* read, merge, write if unchanged (engine.h) */
+    do { /* read, merge, write if unchanged (engine.h) */
         if (load_sections(q, &n, &old) != 0)
             goto out;
         nm = 0;
@@ -310,7 +315,7 @@ op_container_acl_set(struct api_req *q)
                 }
         }
     }
-    do {   /* read, check, update if unchanged (engine.h) */
+    do { /* read, check, update if unchanged (engine.h) */
         if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &old)) != 0)
             break;
         if (api_lease_check_container(q, &old, 0) != 0 || api_container_dates(q, &old) != 0)

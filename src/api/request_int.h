@@ -31,29 +31,29 @@ enum body_kind { BODY_NONE, BODY_XML, BODY_DATA };
 
 /* One row of the route table (routes.c): an operation and every fact the dispatcher applies. */
 struct route {
-    const char *name;                 /* the operation, for logs */
-    unsigned methods;                 /* M_* bits */
+    const char *name; /* the operation, for logs */
+    unsigned methods; /* M_* bits */
     enum level level;
-    const char *restype, *comp;       /* required values; NULL = must be absent */
-    int (*applies)(struct api_req *q);/* extra discriminator (a header), or NULL */
+    const char *restype, *comp;        /* required values; NULL = must be absent */
+    int (*applies)(struct api_req *q); /* extra discriminator (a header), or NULL */
     void (*handler)(struct api_req *q);
     struct auth_need need;
     enum body_kind body;
-    uint64_t body_max;                /* BODY_XML, BODY_DATA: largest Content-Length (else 413) */
-    unsigned flags;                   /* R_* */
+    uint64_t body_max; /* BODY_XML, BODY_DATA: largest Content-Length (else 413) */
+    unsigned flags;    /* R_* */
 };
-#define R_WRITES        0x01   /* refused on the secondary and while the store has failed (V4) */
-#define R_ADDRESSABLE   0x02   /* a write that may name ?snapshot= / ?versionid= (else 400) */
-#define R_BATCH         0x04   /* may be a Blob Batch part (Delete Blob, Set Blob Tier; §2.8) */
-#define R_ANY_CONTAINER 0x08   /* runs whether the container exists or not (else 404) */
-#define R_NO_CONTENT    0x10   /* its data body must be empty (else 400 on Content-Length) */
+#define R_WRITES        0x01 /* refused on the secondary and while the store has failed (V4) */
+#define R_ADDRESSABLE   0x02 /* a write that may name ?snapshot= / ?versionid= (else 400) */
+#define R_BATCH         0x04 /* may be a Blob Batch part (Delete Blob, Set Blob Tier; §2.8) */
+#define R_ANY_CONTAINER 0x08 /* runs whether the container exists or not (else 404) */
+#define R_NO_CONTENT    0x10 /* its data body must be empty (else 400 on Content-Length) */
 
 /* The table, in the order rows are tried (routes.c). */
 extern const struct route api_routes[];
 extern const size_t api_nroutes;
 
 struct qparam {
-    const char *name, *value;         /* decoded */
+    const char *name, *value; /* decoded */
 };
 
 struct api_req {
@@ -61,15 +61,15 @@ struct api_req {
     struct http_req *h;
     struct arena *a;
     const struct route *route;
-    int head;                         /* HEAD: headers only */
+    int head; /* HEAD: headers only */
     char request_id[37];
-    const char *version;              /* x-ms-version to echo */
+    const char *version; /* x-ms-version to echo */
 
     const char *account;
     const struct auth_account *acct;
     int secondary;
-    const char *container;            /* decoded, NULL at service level */
-    const char *blob;                 /* decoded, NULL unless a blob is addressed */
+    const char *container; /* decoded, NULL at service level */
+    const char *blob;      /* decoded, NULL unless a blob is addressed */
     size_t blob_len;
     struct qparam *q;
     size_t nq;
@@ -81,21 +81,21 @@ struct api_req {
     struct auth_result auth;
 
     /* Body. */
-    struct buf xml;                   /* BODY_XML: the whole body (bounded) */
-    struct needle_writer *writer;     /* BODY_DATA: streamed into a needle */
-    struct extent ext;                /* BODY_DATA: the finished needle (ext.len == 0: empty) */
+    struct buf xml;               /* BODY_XML: the whole body (bounded) */
+    struct needle_writer *writer; /* BODY_DATA: streamed into a needle */
+    struct extent ext;            /* BODY_DATA: the finished needle (ext.len == 0: empty) */
     MD5_CTX md5;
     uint64_t crc64;
     uint64_t received;
     unsigned char body_md5[16];
 
     int responded;
-    const char *account_seg;          /* batch part: the account its path leaves out, or NULL */
+    const char *account_seg; /* batch part: the account its path leaves out, or NULL */
 };
 
 /* ---- reading the request (dispatch.c) ------------------------------------------------ */
 
-const char *api_query(const struct api_req *q, const char *name);   /* decoded value or NULL */
+const char *api_query(const struct api_req *q, const char *name); /* decoded value or NULL */
 const char *api_header(const struct api_req *q, const char *name);
 /* 1 when some request header name starts with prefix (case-insensitive). */
 int api_header_prefix_present(const struct api_req *q, const char *prefix);
@@ -120,8 +120,7 @@ void api_new_guid(char out[37]);
  * account_seg (raw, as in a path) names the account when the part's path leaves it out
  * ("/container/blob"), else NULL.
  */
-struct api_req *api_route_local(struct api_req *outer, struct http_req *h,
-                                const char *account_seg);
+struct api_req *api_route_local(struct api_req *outer, struct http_req *h, const char *account_seg);
 void api_run_local(struct api_req *q);
 
 #endif

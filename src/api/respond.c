@@ -164,8 +164,13 @@ int
 api_fail_query(struct api_req *q, enum az_error e, const char *name, const char *value,
                const char *reason)
 {
-    const char *kv[] = {"QueryParameterName", name, "QueryParameterValue", value ? value : "",
-                        "Reason", reason, NULL};
+    const char *kv[] = {"QueryParameterName",
+                        name,
+                        "QueryParameterValue",
+                        value ? value : "",
+                        "Reason",
+                        reason,
+                        NULL};
 
     return api_fail_details(q, e, kv);
 }
@@ -182,7 +187,8 @@ int
 api_fail_io(struct api_req *q, int err)
 {
     if (err == ENOSPC)
-        return api_respond_error(q, 503, "ServerBusy", "Insufficient disk space on the server.", NULL);
+        return api_respond_error(q, 503, "ServerBusy", "Insufficient disk space on the server.",
+                                 NULL);
     log_error("request %s: %s: %s", q->request_id, q->route ? q->route->name : "-",
               err > 0 ? strerror(err) : "metadata store error");
     return api_fail(q, E_InternalError);

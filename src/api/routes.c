@@ -17,10 +17,10 @@
 #include <strings.h>
 
 /* Body limits: the largest Content-Length each body kind accepts. */
-#define XML_MAX          (4ull << 20)      /* XML bodies are buffered whole */
-#define MAX_PUT_BLOB     (5000ull << 20)   /* 5000 MiB (version >= 2019-12-12) */
-#define MAX_BLOCK        (4000ull << 20)   /* 4000 MiB */
-#define MAX_APPEND       (100ull << 20)    /* 100 MiB (version >= 2022-11-02) */
+#define XML_MAX      (4ull << 20)    /* XML bodies are buffered whole */
+#define MAX_PUT_BLOB (5000ull << 20) /* 5000 MiB (version >= 2019-12-12) */
+#define MAX_BLOCK    (4000ull << 20) /* 4000 MiB */
+#define MAX_APPEND   (100ull << 20)  /* 100 MiB (version >= 2022-11-02) */
 
 /*
  * Who may call a route (struct auth_need, auth/auth.h), named by the resource it acts on.  `p`
@@ -29,6 +29,7 @@
  * blob SAS for that blob or a container SAS for its container.  _PUBLIC: anonymous callers get in
  * when the container's public access level allows at least that much.
  */
+/* clang-format off */
 #define ANY_SAS_LETTER           "racwdxyltfimeop"
 #define BLOB_OR_CONTAINER_SAS    (AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER)
 #define NEED_ACCOUNT(p)          {AUTH_LEVEL_SERVICE, p, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}
@@ -43,6 +44,7 @@
 /* Container-level WORM controls are management-plane acts in Azure: the account key only. */
 #define NEED_ACCOUNT_KEY \
     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER}
+/* clang-format on */
 
 /* ---- discriminators: what tells rows of the same shape apart ---------------------------- */
 

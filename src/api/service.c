@@ -64,8 +64,9 @@ xml_container(struct buf *b, const char *name, size_t n, const struct container_
         buf_puts(b, "<PublicAccess>container</PublicAccess>");
     else if (c->public_access == PUBLIC_BLOB)
         buf_puts(b, "<PublicAccess>blob</PublicAccess>");
-    buf_printf(b, "<HasImmutabilityPolicy>%s</HasImmutabilityPolicy>"
-                  "<HasLegalHold>%s</HasLegalHold>",
+    buf_printf(b,
+               "<HasImmutabilityPolicy>%s</HasImmutabilityPolicy>"
+               "<HasLegalHold>%s</HasLegalHold>",
                c->immutable_days > 0 ? "true" : "false", c->legal_hold ? "true" : "false");
     buf_puts(b, "<DefaultEncryptionScope>$account-encryption-key</DefaultEncryptionScope>"
                 "<DenyEncryptionScopeOverride>false</DenyEncryptionScopeOverride>");
@@ -98,8 +99,7 @@ op_list_containers(struct api_req *q)
         return;
     }
     if (include != NULL && list_each(include, check_container_include, NULL) != 0) {
-        api_fail_query(q, E_InvalidQueryParameterValue, "include", include,
-                       "Unknown value.");
+        api_fail_query(q, E_InvalidQueryParameterValue, "include", include, "Unknown value.");
         return;
     }
     with_meta = api_include_has(include, "metadata");
@@ -120,7 +120,7 @@ op_list_containers(struct api_req *q)
         buf_printf(&b, "<MaxResults>%d</MaxResults>", max);
     buf_puts(&b, "<Containers>");
     while ((rc = eng_container_next(it, q->a, &c)) == 1) {
-        if (c.rec.deleted && c.rec.purge_at <= now)   /* past retention: gone, awaiting its purge */
+        if (c.rec.deleted && c.rec.purge_at <= now) /* past retention: gone, awaiting its purge */
             continue;
         if (count == max) {
             buf_puts(&b, "</Containers><NextMarker>");

@@ -50,7 +50,7 @@ quoted(struct parser *ps, char q, size_t max, int tag_chars_only)
     struct buf b = BUF_INIT;
     const char *out;
 
-    ps->p++;   /* opening quote */
+    ps->p++; /* opening quote */
     for (;;) {
         char c = *ps->p;
         if (c == '\0') {
@@ -60,7 +60,7 @@ quoted(struct parser *ps, char q, size_t max, int tag_chars_only)
         if (c == q) {
             if (ps->p[1] != q)
                 break;
-            ps->p++;   /* doubled quote: one literal quote */
+            ps->p++; /* doubled quote: one literal quote */
         } else if (tag_chars_only && !tag_char(c)) {
             buf_free(&b);
             return fail(ps, "character not allowed in a tag"), NULL;
@@ -68,7 +68,7 @@ quoted(struct parser *ps, char q, size_t max, int tag_chars_only)
         buf_putc(&b, c);
         ps->p++;
     }
-    ps->p++;   /* closing quote */
+    ps->p++; /* closing quote */
     if (b.len > max) {
         buf_free(&b);
         return fail(ps, "tag key or value too long"), NULL;
@@ -105,8 +105,8 @@ parse_cmp(struct parser *ps)
     static const struct {
         const char *tok;
         enum tagexpr_op op;
-    } ops[] = {{"<>", TOP_NE}, {">=", TOP_GE}, {"<=", TOP_LE}, {"=", TOP_EQ},
-               {">", TOP_GT},  {"<", TOP_LT}};
+    } ops[] = {{"<>", TOP_NE}, {">=", TOP_GE}, {"<=", TOP_LE},
+               {"=", TOP_EQ},  {">", TOP_GT},  {"<", TOP_LT}};
     size_t i;
 
     skip_ws(ps);
@@ -295,7 +295,7 @@ tagexpr_eval(const struct tagexpr *e, size_t ntags, const struct meta_pair *tags
     v = strcmp(e->key, "@container") == 0 ? container : find_tag(ntags, tags, e->key);
     if (v == NULL)
         return e->op == TOP_NE;
-    c = strcmp(v, e->value);   /* byte-wise: lexicographic on UTF-8 */
+    c = strcmp(v, e->value); /* byte-wise: lexicographic on UTF-8 */
     switch (e->op) {
     case TOP_EQ:
         return c == 0;

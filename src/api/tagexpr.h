@@ -14,8 +14,8 @@ struct arena;
 struct meta_pair;
 
 enum tagexpr_mode {
-    TAGEXPR_WHERE,     /* Find Blobs by Tags: AND only, no <>, @container allowed, <= 10 keys */
-    TAGEXPR_IF_TAGS,   /* x-ms-if-tags: AND, OR, parentheses, <> */
+    TAGEXPR_WHERE,   /* Find Blobs by Tags: AND only, no <>, @container allowed, <= 10 keys */
+    TAGEXPR_IF_TAGS, /* x-ms-if-tags: AND, OR, parentheses, <> */
 };
 
 enum tagexpr_op { TOP_EQ, TOP_NE, TOP_LT, TOP_LE, TOP_GT, TOP_GE };
@@ -23,7 +23,7 @@ enum tagexpr_op { TOP_EQ, TOP_NE, TOP_LT, TOP_LE, TOP_GT, TOP_GE };
 struct tagexpr {
     enum { TX_CMP, TX_AND, TX_OR } kind;
     /* TX_CMP */
-    const char *key;             /* "@container" for the container pseudo-key */
+    const char *key; /* "@container" for the container pseudo-key */
     enum tagexpr_op op;
     const char *value;
     /* TX_AND / TX_OR */

@@ -37,9 +37,9 @@
 #include "util/timefmt.h"
 #include "util/xml.h"
 
-#define FIND_BUDGET     20000          /* index entries + containers examined per request */
-#define RECORD_ARENA    (64u << 20)    /* scratch for one blob record read by Find */
-#define MARKER_VERSION  1
+#define FIND_BUDGET    20000       /* index entries + containers examined per request */
+#define RECORD_ARENA   (64u << 20) /* scratch for one blob record read by Find */
+#define MARKER_VERSION 1
 
 /* ---- the index (T1) ----------------------------------------------------------------------- */
 
@@ -87,8 +87,8 @@ indexed(const struct blob_rec *r)
 }
 
 int
-api_tags_reindex(struct api_req *q, struct meta_txn *t, uint64_t cid, const char *name,
-                 size_t nlen, const struct blob_rec *old, const struct blob_rec *new_)
+api_tags_reindex(struct api_req *q, struct meta_txn *t, uint64_t cid, const char *name, size_t nlen,
+                 const struct blob_rec *old, const struct blob_rec *new_)
 {
     old = indexed(old);
     new_ = indexed(new_);
@@ -176,7 +176,7 @@ parse_tags_body(struct api_req *q, size_t *n, struct meta_pair **out)
     if (root == NULL || strcmp(root->name, "Tags") != 0)
         return api_fail(q, E_InvalidXmlDocument);
     if ((set = root->child) == NULL)
-        return 0;   /* <Tags/>: no tags */
+        return 0; /* <Tags/>: no tags */
     if (strcmp(set->name, "TagSet") != 0 || set->next != NULL)
         return api_fail(q, E_InvalidXmlDocument);
     for (tag = set->child; tag != NULL; tag = tag->next)
@@ -192,7 +192,7 @@ parse_tags_body(struct api_req *q, size_t *n, struct meta_pair **out)
         if (strcmp(tag->name, "Tag") != 0 || k == NULL)
             return api_fail(q, E_InvalidXmlDocument);
         if (strlen(k->text) != k->text_len || (v && strlen(v->text) != v->text_len))
-            return api_fail(q, E_InvalidTag);   /* a NUL character */
+            return api_fail(q, E_InvalidTag); /* a NUL character */
         t[cnt].name = k->text;
         t[cnt].value = v ? v->text : "";
     }
@@ -248,7 +248,7 @@ put_version(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
 {
     int64_t id;
 
-    if (parse_iso8601(api_query(q, "versionid"), &id) != 0)   /* checked by load_tagged */
+    if (parse_iso8601(api_query(q, "versionid"), &id) != 0) /* checked by load_tagged */
         return api_fail(q, E_InternalError);
     return api_put_sub_rec(q, t, 'V', id, r);
 }
@@ -260,7 +260,8 @@ put_version(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
 static int
 blob_if_conditions(struct api_req *q, const struct blob_rec *r)
 {
-    const char *im = api_header(q, "x-ms-blob-if-match"), *inm = api_header(q, "x-ms-blob-if-none-match");
+    const char *im = api_header(q, "x-ms-blob-if-match"),
+               *inm = api_header(q, "x-ms-blob-if-none-match");
     const char *ims = api_header(q, "x-ms-blob-if-modified-since");
     const char *ius = api_header(q, "x-ms-blob-if-unmodified-since");
     int64_t t, mod = r->modified / TICKS_PER_SEC;
@@ -268,7 +269,8 @@ blob_if_conditions(struct api_req *q, const struct blob_rec *r)
 
     fmt_etag(r->etag, etag);
     if (im && strcmp(im, "*") != 0 &&
-        !(strlen(im) == 20 && im[0] == '"' && strncmp(im + 1, etag, 18) == 0) && strcmp(im, etag) != 0)
+        !(strlen(im) == 20 && im[0] == '"' && strncmp(im + 1, etag, 18) == 0) &&
+        strcmp(im, etag) != 0)
         return api_fail(q, E_ConditionNotMet);
     if (inm && (strcmp(inm, "*") == 0 || strcmp(inm, etag) == 0 ||
                 (strlen(inm) == 20 && inm[0] == '"' && strncmp(inm + 1, etag, 18) == 0)))
@@ -305,7 +307,7 @@ op_set_blob_tags(struct api_req *q)
         api_check_conditions(q, 1, old.etag, old.modified, 0, 0) != 0 ||
         api_check_if_tags(q, &old) != 0 || blob_if_conditions(q, &old) != 0)
         goto out;
-    r = old;            /* ETag and Last-Modified stay: tags are not part of the blob's state */
+    r = old; /* ETag and Last-Modified stay: tags are not part of the blob's state */
     r.ntags = n;
     r.tags = tags;
     if ((t = meta_txn_new()) == NULL) {
@@ -313,10 +315,10 @@ op_set_blob_tags(struct api_req *q)
         goto out;
     }
     if (!current) {
-        if (put_version(q, t, &r) != 0)   /* previous versions are not indexed (T2) */
+        if (put_version(q, t, &r) != 0) /* previous versions are not indexed (T2) */
             goto out;
     } else if (api_put_blob_rec(q, t, &r) != 0 ||
-               api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &old, &r) != 0) {   /* T1 */
+               api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &old, &r) != 0) { /* T1 */
         goto out;
     }
     rc = api_commit(q, t);
@@ -364,16 +366,16 @@ struct pos {
 struct find {
     struct api_req *q;
     const struct tagexpr *e;
-    const char *key;              /* the tag key whose index entries are walked */
-    struct buf lo, hi;            /* bounds on the position (value part); hi.len == 0: none */
+    const char *key;   /* the tag key whose index entries are walked */
+    struct buf lo, hi; /* bounds on the position (value part); hi.len == 0: none */
     int have_hi;
-    const char *keys[11];         /* tag keys the filter uses, reported with each match */
+    const char *keys[11]; /* tag keys the filter uses, reported with each match */
     int nkeys;
-    const char *only;             /* @container = '...' (service level), or NULL */
-    int only_none;                /* two different @container values: nothing can match */
+    const char *only; /* @container = '...' (service level), or NULL */
+    int only_none;    /* two different @container values: nothing can match */
     int max, count, budget;
-    struct buf out;               /* the <Blob> entries */
-    struct buf next;              /* NextMarker (raw bytes before base64), empty when done */
+    struct buf out;  /* the <Blob> entries */
+    struct buf next; /* NextMarker (raw bytes before base64), empty when done */
     int done;
 };
 
@@ -491,7 +493,7 @@ add_bound(const struct tagexpr *c, void *ctx)
         bound_hi(f, c->value, 1);
         break;
     case TOP_NE:
-        break;   /* not in where= */
+        break; /* not in where= */
     }
 }
 
@@ -510,7 +512,7 @@ plan(struct find *f, const char *where)
         struct score_ctx s = {p.keys[i], 0, 0, 0};
         int score;
         tagexpr_each_cmp(f->e, score_cmp, &s);
-        score = s.eq ? 3 : s.lo + s.hi;   /* '=' first, then a range bounded on both sides */
+        score = s.eq ? 3 : s.lo + s.hi; /* '=' first, then a range bounded on both sides */
         if (score > best) {
             best = score;
             f->key = p.keys[i];
@@ -536,8 +538,7 @@ find_tag(const struct blob_rec *r, const char *key)
 }
 
 static void
-emit(struct find *f, const char *container, const char *name, size_t nlen,
-     const struct blob_rec *r)
+emit(struct find *f, const char *container, const char *name, size_t nlen, const struct blob_rec *r)
 {
     struct buf *b = &f->out;
 
@@ -545,7 +546,7 @@ emit(struct find *f, const char *container, const char *name, size_t nlen,
     xml_blob_name(b, name, nlen);
     xml_elem(b, "ContainerName", container);
     buf_puts(b, "<Tags><TagSet>");
-    for (int i = 0; i < f->nkeys; i++) {   /* only the tags the filter used (§4.8) */
+    for (int i = 0; i < f->nkeys; i++) { /* only the tags the filter used (§4.8) */
         const char *v = find_tag(r, f->keys[i]);
         if (v == NULL)
             continue;
@@ -586,7 +587,7 @@ check_hit(struct find *f, struct arena *a, uint64_t cid, const char *container, 
     if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted)
         return 0;
     if ((v = find_tag(r, f->key)) == NULL || strcmp(v, value) != 0)
-        return 0;   /* the entry is not this record's (T1 makes this unreachable) */
+        return 0; /* the entry is not this record's (T1 makes this unreachable) */
     return tagexpr_eval(f->e, r->ntags, r->tags, container);
 }
 
@@ -607,7 +608,7 @@ walk_container(struct find *f, uint64_t cid, const char *container, const char *
     if (f->have_hi) {
         buf_add(&hi, f->hi.p, f->hi.len);
     } else if (buf_ok(&hi)) {
-        hi.p[hi.len - 1] = 1;   /* 'T' cid key 0x01: just past every entry of the key */
+        hi.p[hi.len - 1] = 1; /* 'T' cid key 0x01: just past every entry of the key */
     }
     if (from != NULL && bytes_cmp(from, from_len, f->lo.p ? f->lo.p : "", f->lo.len) > 0)
         buf_add(&lo, from, from_len);
@@ -627,7 +628,7 @@ walk_container(struct find *f, uint64_t cid, const char *container, const char *
         int hit;
 
         if (klen <= plen)
-            continue;   /* not an index entry (the bounds make this unreachable) */
+            continue; /* not an index entry (the bounds make this unreachable) */
         at_len = klen - plen;
         if ((vlen = strnlen(at, at_len)) == at_len)
             continue;
@@ -645,7 +646,7 @@ walk_container(struct find *f, uint64_t cid, const char *container, const char *
         }
         hit = check_hit(f, a, cid, container, vcopy, name, nlen, &r);
         if (hit > 0 && f->count == f->max)
-            set_next(f, container, at, at_len);   /* the next page starts at this match */
+            set_next(f, container, at, at_len); /* the next page starts at this match */
         else if (hit > 0) {
             emit(f, container, name, nlen, &r);
             f->count++;
@@ -739,10 +740,9 @@ parse_marker(struct api_req *q, const char *marker, struct pos *start)
     long n = raw ? base64_decode(marker, ml, raw) : -1;
     size_t clen;
 
-    if (n < 2 || raw[0] != MARKER_VERSION || (clen = strnlen(raw + 1, (size_t)n - 1)) ==
-                                                 (size_t)n - 1)
-        return api_fail_query(q, E_InvalidQueryParameterValue, "marker", marker,
-                              "Invalid marker.");
+    if (n < 2 || raw[0] != MARKER_VERSION ||
+        (clen = strnlen(raw + 1, (size_t)n - 1)) == (size_t)n - 1)
+        return api_fail_query(q, E_InvalidQueryParameterValue, "marker", marker, "Invalid marker.");
     start->container = raw + 1;
     start->at = raw + 2 + clen;
     start->at_len = (size_t)n - 2 - clen;
@@ -792,7 +792,9 @@ op_find_blobs(struct api_req *q)
         rc = walk_account(&f, from);
     if (rc != 0)
         goto out;
-    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<EnumerationResults ServiceEndpoint=\"http://");
+    buf_puts(
+        &b,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<EnumerationResults ServiceEndpoint=\"http://");
     if (host == NULL)
         host = "127.0.0.1";
     xml_text(&b, host, strlen(host));

@@ -87,7 +87,7 @@ tagset_parse_header(struct arena *a, const char *s, size_t *n, struct meta_pair 
     *out = NULL;
     for (const char *p = s; *p; p++)
         cnt += *p == '&';
-    if (cnt > 4 * TAGSET_MAX_TAGS + 64)   /* bound the work on hostile input */
+    if (cnt > 4 * TAGSET_MAX_TAGS + 64) /* bound the work on hostile input */
         return TAGSET_TOO_MANY;
     if ((t = arena_alloc(a, sizeof(*t) * cnt)) == NULL)
         return TAGSET_NOMEM;

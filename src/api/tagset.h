@@ -17,18 +17,18 @@ struct arena;
 struct meta_pair;
 
 #define TAGSET_MAX_TAGS  10
-#define TAGSET_MAX_KEY   128   /* characters */
+#define TAGSET_MAX_KEY   128 /* characters */
 #define TAGSET_MAX_VALUE 256
 
 enum tagset_result {
     TAGSET_OK = 0,
-    TAGSET_BAD_CHAR,    /* a character outside a-z A-Z 0-9 space + - . / : = _  -> InvalidTag */
-    TAGSET_EMPTY_KEY,   /* -> InvalidTag */
-    TAGSET_TOO_LONG,    /* key > 128 or value > 256 characters -> TagsTooLarge */
-    TAGSET_TOO_MANY,    /* more than 10 tags -> TagsTooLarge */
-    TAGSET_DUPLICATE,   /* a key twice (keys are case-sensitive) -> DuplicateTagNames */
-    TAGSET_MALFORMED,   /* x-ms-tags: a bad percent escape -> InvalidHeaderValue */
-    TAGSET_NOMEM,       /* the arena is full */
+    TAGSET_BAD_CHAR,  /* a character outside a-z A-Z 0-9 space + - . / : = _  -> InvalidTag */
+    TAGSET_EMPTY_KEY, /* -> InvalidTag */
+    TAGSET_TOO_LONG,  /* key > 128 or value > 256 characters -> TagsTooLarge */
+    TAGSET_TOO_MANY,  /* more than 10 tags -> TagsTooLarge */
+    TAGSET_DUPLICATE, /* a key twice (keys are case-sensitive) -> DuplicateTagNames */
+    TAGSET_MALFORMED, /* x-ms-tags: a bad percent escape -> InvalidHeaderValue */
+    TAGSET_NOMEM,     /* the arena is full */
 };
 
 /* 1 if c may appear in a tag key or value. */

@@ -68,8 +68,8 @@ tier_parse(const char *s)
 static int
 premium_tier(const char *s)
 {
-    static const char *const p[] = {"P4", "P6", "P10", "P15", "P20", "P30", "P40", "P50", "P60",
-                                    "P70", "P80"};
+    static const char *const p[] = {"P4",  "P6",  "P10", "P15", "P20", "P30",
+                                    "P40", "P50", "P60", "P70", "P80"};
 
     for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
         if (strcasecmp(s, p[i]) == 0)
@@ -80,7 +80,7 @@ premium_tier(const char *s)
 static int
 archived(const struct tier_rec *e)
 {
-    return e->tier == TIER_ARCHIVE;   /* a pending rehydration is still Archive until done */
+    return e->tier == TIER_ARCHIVE; /* a pending rehydration is still Archive until done */
 }
 
 int
@@ -107,7 +107,7 @@ api_tier_headers(struct api_req *q, const struct blob_rec *r)
     struct tier_rec e;
 
     if (r->type != 0 && r->type != BLOB_BLOCK)
-        return;   /* standard accounts give page and append blobs no tier */
+        return; /* standard accounts give page and append blobs no tier */
     e = tier_effective(&r->tier, ticks_now());
     api_hdr(q, "x-ms-access-tier", tier_names[e.tier < 4 ? e.tier : 0]);
     if (!e.explicit_)
@@ -204,15 +204,15 @@ tier_load(struct api_req *q, struct buf *k, struct blob_rec *r)
 static int
 tier_change(struct api_req *q, struct tier_rec *cur, int want, uint8_t priority, int64_t now)
 {
-    if (cur->rehydrate_to != 0) {                 /* a rehydration is pending */
+    if (cur->rehydrate_to != 0) { /* a rehydration is pending */
         if (want != cur->rehydrate_to - 1)
             return api_fail(q, E_BlobBeingRehydrated);
-        if (priority > cur->priority)             /* Standard -> High is allowed mid-way */
+        if (priority > cur->priority) /* Standard -> High is allowed mid-way */
             cur->priority = priority;
         return 202;
     }
     if (cur->tier == TIER_ARCHIVE && want != TIER_ARCHIVE) {
-        if (q->srv->rehydrate_delay == 0) {       /* completes at once */
+        if (q->srv->rehydrate_delay == 0) { /* completes at once */
             cur->tier = (uint8_t)want;
             cur->explicit_ = 1;
             cur->changed = now;
@@ -234,7 +234,8 @@ tier_change(struct api_req *q, struct tier_rec *cur, int want, uint8_t priority,
 void
 op_set_blob_tier(struct api_req *q)
 {
-    const char *tv = api_header(q, "x-ms-access-tier"), *pv = api_header(q, "x-ms-rehydrate-priority");
+    const char *tv = api_header(q, "x-ms-access-tier"),
+               *pv = api_header(q, "x-ms-rehydrate-priority");
     struct blob_rec r;
     struct buf k = BUF_INIT, v = BUF_INIT;
     struct meta_txn *t = NULL;
@@ -275,12 +276,12 @@ op_set_blob_tier(struct api_req *q)
         api_fail(q, E_InvalidBlobType);
         goto out;
     }
-    if (r.type == BLOB_PAGE) {   /* standard tiers on a page blob: premium accounts only */
+    if (r.type == BLOB_PAGE) { /* standard tiers on a page blob: premium accounts only */
         api_fail_header(q, E_InvalidBlobTier, "x-ms-access-tier", tv);
         goto out;
     }
     now = ticks_now();
-    r.tier = tier_effective(&r.tier, now);        /* a finished rehydration is written back */
+    r.tier = tier_effective(&r.tier, now); /* a finished rehydration is written back */
     if ((status = tier_change(q, &r.tier, want, priority, now)) < 0)
         goto out;
     meta_blob_encode(&r, &v);

@@ -61,7 +61,7 @@ get_sub(struct api_req *q, char kind, int64_t id, struct blob_rec *r)
     size_t vl;
     int rc;
 
-    memset(r, 0, sizeof(*r));   /* what a caller reads when there is no record (as meta_blob_get) */
+    memset(r, 0, sizeof(*r)); /* what a caller reads when there is no record (as meta_blob_get) */
     meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
     rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
     buf_free(&k);
@@ -125,7 +125,8 @@ api_purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id
         meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
     else
         meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-    rc = buf_ok(&k) ? api_purge_mark(q, t, purge_at, k.p, k.len, add) : api_fail(q, E_InternalError);
+    rc = buf_ok(&k) ? api_purge_mark(q, t, purge_at, k.p, k.len, add)
+                    : api_fail(q, E_InternalError);
     buf_free(&k);
     return rc;
 }
@@ -166,7 +167,7 @@ api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
 static int64_t
 new_id(struct api_req *q)
 {
-    return (int64_t)meta_next_etag(q->srv->meta);   /* unique and increasing, 100 ns ticks */
+    return (int64_t)meta_next_etag(q->srv->meta); /* unique and increasing, 100 ns ticks */
 }
 
 int
@@ -184,8 +185,9 @@ api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *o
             return -1;
     } else if (exists && api_versioning(q) && new_version) {
         struct blob_rec prev = *old;
-        memset(&prev.lease, 0, sizeof(prev.lease));   /* the lease stays with the blob */
-        if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev) != 0)
+        memset(&prev.lease, 0, sizeof(prev.lease)); /* the lease stays with the blob */
+        if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev) !=
+            0)
             return -1;
     }
     if (api_versioning(q)) {
@@ -230,11 +232,11 @@ op_snapshot_blob(struct api_req *q)
         api_fail(q, E_BlobNotFound);
         goto out;
     }
-    if (api_blob_read_gate(q, &r) != 0)   /* the base is not modified: lease id optional */
+    if (api_blob_read_gate(q, &r) != 0) /* the base is not modified: lease id optional */
         goto out;
     snap = r;
-    memset(&snap.lease, 0, sizeof(snap.lease));   /* snapshots cannot be leased */
-    snap.ntags = 0;                               /* tags belong to the base blob */
+    memset(&snap.lease, 0, sizeof(snap.lease)); /* snapshots cannot be leased */
+    snap.ntags = 0;                             /* tags belong to the base blob */
     snap.tags = NULL;
     if (api_header_prefix_present(q, "x-ms-meta-") &&
         api_read_metadata(q, &snap.nmeta, &snap.meta) != 0)

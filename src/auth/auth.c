@@ -218,8 +218,8 @@ authorize_anonymous(const struct auth_need *need, enum auth_public pub, struct a
 }
 
 int
-auth_authorize(const struct auth_request *req, const struct auth_need *need,
-               enum auth_public pub, struct auth_result *res)
+auth_authorize(const struct auth_request *req, const struct auth_need *need, enum auth_public pub,
+               struct auth_result *res)
 {
     unsigned scope;
 
@@ -244,8 +244,8 @@ auth_authorize(const struct auth_request *req, const struct auth_need *need,
         return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
                          NULL);
     if ((need->service_sas & scope) == 0)
-        return auth_fail(res, 403, "AuthorizationResourceTypeMismatch",
-                         MSG_RESOURCE_TYPE_MISMATCH, NULL);
+        return auth_fail(res, 403, "AuthorizationResourceTypeMismatch", MSG_RESOURCE_TYPE_MISMATCH,
+                         NULL);
     return authorize_sas_letters(req, need, res);
 }
 

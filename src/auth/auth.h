@@ -21,43 +21,43 @@
 
 struct arena;
 
-#define AUTH_HMAC_LEN 32     /* HMAC-SHA256 */
+#define AUTH_HMAC_LEN 32 /* HMAC-SHA256 */
 
 struct auth_kv {
-    const char *name;   /* header name as received (any case) or query parameter name (raw) */
-    const char *value;  /* value as received (headers), or raw still-percent-encoded (query) */
+    const char *name;  /* header name as received (any case) or query parameter name (raw) */
+    const char *value; /* value as received (headers), or raw still-percent-encoded (query) */
 };
 
 struct auth_account {
     const char *name;
     unsigned char key[2][64];
     size_t keylen[2];
-    int nkeys;          /* 1 or 2 */
+    int nkeys; /* 1 or 2 */
 };
 
 /* A stored access policy of the addressed container (Set Container ACL), for service SAS `si`. */
 struct auth_policy {
-    const char *id, *start, *expiry, *permission;   /* "" when the policy leaves it out */
+    const char *id, *start, *expiry, *permission; /* "" when the policy leaves it out */
 };
 
 /* What the request addresses, already parsed by the dispatcher. */
 struct auth_request {
-    const char *method;          /* "GET", "PUT", ... upper case */
-    const char *raw_path;        /* request-target path exactly as received, percent-encoding kept */
+    const char *method;   /* "GET", "PUT", ... upper case */
+    const char *raw_path; /* request-target path exactly as received, percent-encoding kept */
     const struct auth_kv *headers;
     size_t nheaders;
     const struct auth_kv *query; /* every query parameter, raw, in request order */
     size_t nquery;
     int is_https;
-    const char *client_addr;     /* the caller's IP address as text (the socket peer; an
+    const char *client_addr;            /* the caller's IP address as text (the socket peer; an
                                     IPv4-mapped IPv6 peer in IPv4 form), "" if unknown */
-    const char *account;         /* account name with any "-secondary" suffix removed */
-    int secondary;               /* the URL named "<account>-secondary" */
-    const char *container;       /* decoded; NULL at service level */
-    const char *blob;            /* decoded; NULL unless a blob is addressed */
-    const char *snapshot;        /* decoded ?snapshot=, or NULL */
-    const char *versionid;       /* decoded ?versionid=, or NULL */
-    const struct auth_policy *policies;   /* the container's stored access policies */
+    const char *account;                /* account name with any "-secondary" suffix removed */
+    int secondary;                      /* the URL named "<account>-secondary" */
+    const char *container;              /* decoded; NULL at service level */
+    const char *blob;                   /* decoded; NULL unless a blob is addressed */
+    const char *snapshot;               /* decoded ?snapshot=, or NULL */
+    const char *versionid;              /* decoded ?versionid=, or NULL */
+    const struct auth_policy *policies; /* the container's stored access policies */
     size_t npolicies;
 };
 
@@ -73,16 +73,16 @@ enum auth_kind {
 
 struct auth_result {
     enum auth_kind kind;
-    uint32_t perms;              /* SAS: set of granted letters */
-    char srt[4];                 /* account SAS: resource types ("sco" subset), NUL-terminated */
-    char sr[3];                  /* service SAS: "c", "b", "bs", "bv" */
+    uint32_t perms; /* SAS: set of granted letters */
+    char srt[4];    /* account SAS: resource types ("sco" subset), NUL-terminated */
+    char sr[3];     /* service SAS: "c", "b", "bs", "bv" */
     /* Service SAS response-header overrides (rscc, rscd, rsce, rscl, rsct), decoded or NULL. */
     const char *rscc, *rscd, *rsce, *rscl, *rsct;
     /* On failure: HTTP status, Azure error code, message and optional detail (arena strings). */
     int status;
     const char *code;
     const char *message;
-    const char *detail;          /* AuthenticationErrorDetail, e.g. the string-to-sign used */
+    const char *detail; /* AuthenticationErrorDetail, e.g. the string-to-sign used */
 };
 
 /*
@@ -122,20 +122,20 @@ enum auth_public { AUTH_PUBLIC_NONE, AUTH_PUBLIC_BLOB, AUTH_PUBLIC_CONTAINER };
 /* What one route needs; part of the route table. */
 struct auth_need {
     enum auth_level level;
-    const char *perms;           /* any one of these SAS letters suffices, e.g. "cw";
+    const char *perms;          /* any one of these SAS letters suffices, e.g. "cw";
                                     NULL or "" = any granted letter;
                                     AUTH_PERMS_ACCOUNT_KEY = no SAS at all */
-    unsigned service_sas;        /* AUTH_SCOPE_* bits: which service-SAS scopes may call it */
-    enum auth_public anonymous;  /* minimum public access that lets anonymous callers in */
+    unsigned service_sas;       /* AUTH_SCOPE_* bits: which service-SAS scopes may call it */
+    enum auth_public anonymous; /* minimum public access that lets anonymous callers in */
 };
 /* perms of a management-plane act (container immutability policy, container legal hold): in
  * Azure no SAS can do them.  Only the account key (Shared Key) may; every SAS, account or service,
  * gets 403 AuthorizationPermissionMismatch whatever its letters. */
 #define AUTH_PERMS_ACCOUNT_KEY "!"
-#define AUTH_SCOPE_NONE      0u
-#define AUTH_SCOPE_BLOB      1u   /* sr=b|bs|bv naming exactly this blob */
-#define AUTH_SCOPE_CONTAINER 2u   /* sr=c naming this container */
-#define AUTH_ANON_NEVER      AUTH_PUBLIC_NONE
+#define AUTH_SCOPE_NONE        0u
+#define AUTH_SCOPE_BLOB        1u /* sr=b|bs|bv naming exactly this blob */
+#define AUTH_SCOPE_CONTAINER   2u /* sr=c naming this container */
+#define AUTH_ANON_NEVER        AUTH_PUBLIC_NONE
 
 /*
  * Checks an authenticated caller against a route's needs.  `pub` is the container's public access

@@ -14,15 +14,15 @@
 #include "auth/auth.h"
 #include "util/codec.h"
 
-#define AUTH_SKEW_SECS 300   /* clock skew allowed on SAS st and se */
+#define AUTH_SKEW_SECS   300 /* clock skew allowed on SAS st and se */
 #define AUTH_DATE_WINDOW 900 /* Shared Key: x-ms-date / Date at most 15 minutes from now (Azure) */
 
 /* Azure's standard messages for the codes auth produces. */
-#define MSG_AUTH_FAILED                                                                        \
+#define MSG_AUTH_FAILED                                                                          \
     "Server failed to authenticate the request. Make sure the value of Authorization header is " \
     "formed correctly including the signature."
-#define MSG_INVALID_AUTH_INFO                                                                  \
-    "Authentication information is not given in the correct format. Check the value of "      \
+#define MSG_INVALID_AUTH_INFO                                                            \
+    "Authentication information is not given in the correct format. Check the value of " \
     "Authorization header."
 
 /*

@@ -36,18 +36,44 @@
 #include "util/timefmt.h"
 
 enum sas_field {
-    F_SV, F_SS, F_SRT, F_SR, F_SP, F_ST, F_SE, F_SPR, F_SIP, F_SI, F_SIG, F_SES,
-    F_RSCC, F_RSCD, F_RSCE, F_RSCL, F_RSCT,
-    F_SKOID, F_SKTID, F_SKT, F_SKE, F_SKS, F_SKV, F_SAOID, F_SUOID, F_SCID, F_SKDUTID, F_SDUOID,
-    F_SRH, F_SRQ, F_SDD,
+    F_SV,
+    F_SS,
+    F_SRT,
+    F_SR,
+    F_SP,
+    F_ST,
+    F_SE,
+    F_SPR,
+    F_SIP,
+    F_SI,
+    F_SIG,
+    F_SES,
+    F_RSCC,
+    F_RSCD,
+    F_RSCE,
+    F_RSCL,
+    F_RSCT,
+    F_SKOID,
+    F_SKTID,
+    F_SKT,
+    F_SKE,
+    F_SKS,
+    F_SKV,
+    F_SAOID,
+    F_SUOID,
+    F_SCID,
+    F_SKDUTID,
+    F_SDUOID,
+    F_SRH,
+    F_SRQ,
+    F_SDD,
     F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
-    "sv", "ss", "srt", "sr", "sp", "st", "se", "spr", "sip", "si", "sig", "ses",
-    "rscc", "rscd", "rsce", "rscl", "rsct",
-    "skoid", "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid", "skdutid", "sduoid",
-    "srh", "srq", "sdd",
+    "sv",  "ss",    "srt",   "sr",   "sp",      "st",     "se",    "spr",   "sip", "si",  "sig",
+    "ses", "rscc",  "rscd",  "rsce", "rscl",    "rsct",   "skoid", "sktid", "skt", "ske", "sks",
+    "skv", "saoid", "suoid", "scid", "skdutid", "sduoid", "srh",   "srq",   "sdd",
 };
 
 #define MSG_PROTOCOL_MISMATCH \
@@ -84,13 +110,17 @@ parse_fields(const struct auth_request *req, struct arena *a, const char *f[F_CO
         if (k == F_COUNT)
             continue;
         if (f[k] != NULL)
-            return sas_refuse(res, arena_printf(a, "The SAS parameter '%s' appears more than "
-                                                   "once.", field_names[k]));
+            return sas_refuse(res, arena_printf(a,
+                                                "The SAS parameter '%s' appears more than "
+                                                "once.",
+                                                field_names[k]));
         raw = req->query[i].value != NULL ? req->query[i].value : "";
         f[k] = pct_decode(a, raw, strlen(raw), &len);
         if (f[k] == NULL || len != strlen(f[k]))
-            return sas_refuse(res, arena_printf(a, "The SAS parameter '%s' is not correctly "
-                                                   "percent-encoded.", field_names[k]));
+            return sas_refuse(res, arena_printf(a,
+                                                "The SAS parameter '%s' is not correctly "
+                                                "percent-encoded.",
+                                                field_names[k]));
     }
     return 0;
 }
@@ -141,16 +171,15 @@ join_lf(struct buf *b, const char *const *fields, size_t n, int trailing)
 static void
 account_sts(struct buf *b, const char *account, const char *const f[F_COUNT])
 {
-    const char *fields[10] = {account, f[F_SP], f[F_SS], f[F_SRT], f[F_ST],
-                              f[F_SE], f[F_SIP], f[F_SPR], f[F_SV], f[F_SES]};
+    const char *fields[10] = {account, f[F_SP],  f[F_SS],  f[F_SRT], f[F_ST],
+                              f[F_SE], f[F_SIP], f[F_SPR], f[F_SV],  f[F_SES]};
 
     join_lf(b, fields, strcmp(f[F_SV], "2020-12-06") >= 0 ? 10 : 9, 1);
 }
 
 /* Service SAS string-to-sign (§3.5) for the layout of sv; the caller checked sv >= 2012-02-12. */
 static void
-service_sts(struct buf *b, const char *resource, const char *snapshot,
-            const char *const f[F_COUNT])
+service_sts(struct buf *b, const char *resource, const char *snapshot, const char *const f[F_COUNT])
 {
     const char *fields[17];
     const char *sv = f[F_SV];
@@ -202,8 +231,10 @@ service_resource(const struct auth_request *req, const char *account, const char
         (strcmp(sr, "bs") == 0 && req->snapshot == NULL) ||
         (strcmp(sr, "bv") == 0 && req->versionid == NULL))
         return auth_fail(res, 403, "AuthorizationResourceTypeMismatch", MSG_RESOURCE_TYPE_MISMATCH,
-                         arena_printf(a, "The request does not address a resource of the SAS's "
-                                         "signed resource type sr=%s.", sr));
+                         arena_printf(a,
+                                      "The request does not address a resource of the SAS's "
+                                      "signed resource type sr=%s.",
+                                      sr));
     if (strcmp(sr, "c") == 0)
         *resource = arena_printf(a, "%s%s/%s", prefix, account, req->container);
     else
@@ -232,16 +263,22 @@ check_times(const char *const f[F_COUNT], int64_t now, struct arena *a, struct a
     if (f[F_ST] != NULL && f[F_ST][0] != '\0') {
         fmt_rfc1123(st, when);
         if (se <= st)
-            return sas_refuse(res, arena_printf(a, "Signed expiry time must be after signed "
-                                                   "start time [%s].", when));
+            return sas_refuse(res, arena_printf(a,
+                                                "Signed expiry time must be after signed "
+                                                "start time [%s].",
+                                                when));
         if (st > (now + AUTH_SKEW_SECS) * TICKS_PER_SEC)
-            return sas_refuse(res, arena_printf(a, "Signed start time [%s] is after the current "
-                                                   "time [%s].", when, now_s));
+            return sas_refuse(res, arena_printf(a,
+                                                "Signed start time [%s] is after the current "
+                                                "time [%s].",
+                                                when, now_s));
     }
     if (se <= (now - AUTH_SKEW_SECS) * TICKS_PER_SEC) {
         fmt_rfc1123(se, when);
-        return sas_refuse(res, arena_printf(a, "Signed expiry time [%s] is before the current "
-                                               "time [%s].", when, now_s));
+        return sas_refuse(res, arena_printf(a,
+                                            "Signed expiry time [%s] is before the current "
+                                            "time [%s].",
+                                            when, now_s));
     }
     return 0;
 }
@@ -321,11 +358,14 @@ check_source_ip(const struct auth_request *req, const char *sip, struct arena *a
     if ((m = auth_sip_match(sip, req->client_addr)) < 0)
         return sas_refuse(res, arena_printf(a, "Signed IP '%s' is malformed.", sip));
     if (m == 0) {
-        msg = arena_printf(a, "This request is not authorized to perform this operation using "
-                              "this source IP %s.", req->client_addr != NULL ? req->client_addr : "");
+        msg = arena_printf(a,
+                           "This request is not authorized to perform this operation using "
+                           "this source IP %s.",
+                           req->client_addr != NULL ? req->client_addr : "");
         return auth_fail(res, 403, "AuthorizationSourceIPMismatch",
-                         msg != NULL ? msg : "This request is not authorized to perform this "
-                                             "operation using this source IP.",
+                         msg != NULL ? msg
+                                     : "This request is not authorized to perform this "
+                                       "operation using this source IP.",
                          arena_printf(a, "The SAS allows the source IP range '%s' only.", sip));
     }
     return 0;
@@ -358,8 +398,10 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
         for (i = 0; i < req->npolicies && strcmp(req->policies[i].id, f[F_SI]) != 0; i++)
             ;
         if (i == req->npolicies)
-            return sas_refuse(res, arena_printf(a, "The stored access policy '%s' does not exist "
-                                                   "on the container.", f[F_SI]));
+            return sas_refuse(res, arena_printf(a,
+                                                "The stored access policy '%s' does not exist "
+                                                "on the container.",
+                                                f[F_SI]));
         policy = &req->policies[i];
         if ((f[F_SP] && policy->permission[0]) || (f[F_ST] && policy->start[0]) ||
             (f[F_SE] && policy->expiry[0]))
@@ -367,7 +409,8 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
                                    "policy.");
     }
     if (f[F_SIG] == NULL || (policy == NULL && (f[F_SP] == NULL || f[F_SE] == NULL)))
-        return sas_refuse(res, "The SAS must carry a signature (sig), permissions (sp) and expiry (se).");
+        return sas_refuse(
+            res, "The SAS must carry a signature (sig), permissions (sp) and expiry (se).");
 
     if (account_sas) {
         if (f[F_SS] == NULL || f[F_SRT] == NULL)
@@ -388,8 +431,10 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
     }
     if (!auth_sig_matches(acct, f[F_SIG], sts.p, sts.len)) {
         sts_copy = arena_strndup(a, sts.p, sts.len);
-        rc = sas_refuse(res, arena_printf(a, "Signature did not match. String to sign used was "
-                                             "'%s'.", sts_copy != NULL ? sts_copy : ""));
+        rc = sas_refuse(res, arena_printf(a,
+                                          "Signature did not match. String to sign used was "
+                                          "'%s'.",
+                                          sts_copy != NULL ? sts_copy : ""));
         goto done;
     }
     if (policy != NULL) {

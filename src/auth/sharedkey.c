@@ -59,20 +59,34 @@ culture_weight(int pass, const char *s, size_t n, size_t i)
         if (c >= 'A' && c <= 'Z')
             return letter[c - 'A'];
         switch (c) {
-        case '!': return 0x71C;
-        case '#': return 0x71F;
-        case '$': return 0x721;
-        case '%': return 0x723;
-        case '&': return 0x725;
-        case '*': return 0x72D;
-        case '+': return 0x803;
-        case '.': return 0x733;
-        case '^': return 0x743;
-        case '_': return 0x744;
-        case '`': return 0x748;
-        case '|': return 0x74C;
-        case '~': return 0x750;
-        default: return 0;
+        case '!':
+            return 0x71C;
+        case '#':
+            return 0x71F;
+        case '$':
+            return 0x721;
+        case '%':
+            return 0x723;
+        case '&':
+            return 0x725;
+        case '*':
+            return 0x72D;
+        case '+':
+            return 0x803;
+        case '.':
+            return 0x733;
+        case '^':
+            return 0x743;
+        case '_':
+            return 0x744;
+        case '`':
+            return 0x748;
+        case '|':
+            return 0x74C;
+        case '~':
+            return 0x750;
+        default:
+            return 0;
         }
     }
     if (pass == 2)
@@ -93,7 +107,7 @@ auth_culture_cmp(const char *a, const char *b)
 
     while (pass <= 3) {
         if (pass == 3 && i != j)
-            return i > j ? -1 : 1;    /* the SDKs' quirk, reproduced as is */
+            return i > j ? -1 : 1; /* the SDKs' quirk, reproduced as is */
         w1 = culture_weight(pass, a, na, i);
         w2 = culture_weight(pass, b, nb, j);
         if (w1 == 1 && w2 == 1) {
@@ -283,21 +297,29 @@ query_has_plus(const struct auth_request *req)
 struct sk_ctx {
     const struct auth_request *req;
     int lite;
-    const char *std[11];        /* the eleven standard header slots, trimmed, "" when absent */
-    struct hdr *hdrs[2];        /* x-ms-* headers in culture order, then byte order */
+    const char *std[11]; /* the eleven standard header slots, trimmed, "" when absent */
+    struct hdr *hdrs[2]; /* x-ms-* headers in culture order, then byte order */
     size_t nhdrs;
     int norders;                /* 1 when both orders agree */
     const char *resource[2][2]; /* [path variant][plus variant] */
     int npaths, nplus;
-    int nswap;                  /* 2 when the CE/CL swap is worth trying */
+    int nswap; /* 2 when the CE/CL swap is worth trying */
 };
 
 enum { S_CE, S_CL, S_CLEN, S_MD5, S_CT, S_DATE, S_IMS, S_IM, S_INM, S_IUS, S_RANGE };
 
 static const char *const std_names[11] = {
-    "Content-Encoding", "Content-Language", "Content-Length",      "Content-MD5",
-    "Content-Type",     "Date",             "If-Modified-Since",   "If-Match",
-    "If-None-Match",    "If-Unmodified-Since", "Range",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Length",
+    "Content-MD5",
+    "Content-Type",
+    "Date",
+    "If-Modified-Since",
+    "If-Match",
+    "If-None-Match",
+    "If-Unmodified-Since",
+    "Range",
 };
 
 static void
@@ -467,9 +489,9 @@ check_date(const char *date, int64_t now, struct arena *a, struct auth_result *r
 
     /* RFC 1123 only ("Mon, 01 Jan 2024 00:00:00 GMT"): parse_http_date's other forms are not. */
     if (strlen(date) < 4 || date[3] != ',' || parse_http_date(date, &t) != 0)
-        return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
-                         arena_printf(a, "The Date header in the request is incorrect: '%s'.",
-                                      date));
+        return auth_fail(
+            res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+            arena_printf(a, "The Date header in the request is incorrect: '%s'.", date));
     t /= TICKS_PER_SEC;
     if (t < now - AUTH_DATE_WINDOW)
         return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,

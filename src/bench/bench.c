@@ -41,7 +41,7 @@
 
 #define DEV_ENDPOINT "http://127.0.0.1:10000/devstoreaccount1"
 #define DEV_ACCOUNT  "devstoreaccount1"
-#define DEV_KEY                                                                                    \
+#define DEV_KEY \
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 static const char *const workload_names[] = {"put",  "get",   "stat", "delete",
@@ -128,7 +128,8 @@ parse_size(const char *s, uint64_t *out)
 
     errno = 0;
     v = strtoull(s, &end, 10);
-    if (end == s || errno != 0) return -1;
+    if (end == s || errno != 0)
+        return -1;
     switch (*end) {
     case 'k':
     case 'K':
@@ -148,9 +149,12 @@ parse_size(const char *s, uint64_t *out)
     default:
         break;
     }
-    if (mul > 1 && (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0)) end += strlen(end);
-    if (*end == 'B' && mul == 1) end++;
-    if (*end != '\0') return -1;
+    if (mul > 1 && (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0))
+        end += strlen(end);
+    if (*end == 'B' && mul == 1)
+        end++;
+    if (*end != '\0')
+        return -1;
     *out = (uint64_t)v * mul;
     return 0;
 }
@@ -162,11 +166,13 @@ parse_sizes(const char *s, uint64_t *lo, uint64_t *hi)
     char first[64];
 
     if (colon == NULL) {
-        if (parse_size(s, lo) != 0) return -1;
+        if (parse_size(s, lo) != 0)
+            return -1;
         *hi = *lo;
         return 0;
     }
-    if ((size_t)(colon - s) >= sizeof(first)) return -1;
+    if ((size_t)(colon - s) >= sizeof(first))
+        return -1;
     memcpy(first, s, (size_t)(colon - s));
     first[colon - s] = '\0';
     return parse_size(first, lo) != 0 || parse_size(colon + 1, hi) != 0 || *hi < *lo ? -1 : 0;
@@ -178,7 +184,8 @@ parse_secs(const char *s, double *out)
     char *end;
     double v = strtod(s, &end);
 
-    if (end == s || v < 0 || (*end != '\0' && strcmp(end, "s") != 0)) return -1;
+    if (end == s || v < 0 || (*end != '\0' && strcmp(end, "s") != 0))
+        return -1;
     *out = v;
     return 0;
 }
@@ -190,13 +197,15 @@ parse_endpoint(const char *url, struct bench_cfg *cfg)
     const char *hostp, *slash;
     size_t n;
 
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) return -1;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return -1;
     hostp = strstr(url, "://") + 3;
     slash = strchr(hostp, '/');
     n = slash != NULL ? (size_t)(slash - url) : strlen(url);
     cfg->base = strndup(url, n);
     cfg->prefix = strdup(slash != NULL ? slash : "");
-    if (cfg->base == NULL || cfg->prefix == NULL) return -1;
+    if (cfg->base == NULL || cfg->prefix == NULL)
+        return -1;
     n = strlen(cfg->prefix);
     while (n > 0 && cfg->prefix[n - 1] == '/')
         cfg->prefix[--n] = '\0';
@@ -223,7 +232,8 @@ rng_next(uint64_t *s)
 static int
 expect_status(struct worker *w, int rc, const struct bresp *resp, int want)
 {
-    if (rc == 0 && resp->status == want) return 0;
+    if (rc == 0 && resp->status == want)
+        return 0;
     report_error(w->ctx->rep, now_ns(), resp->status, resp->code[0] != '\0' ? resp->code : "-");
     return -1;
 }
@@ -267,7 +277,8 @@ op_upload(struct worker *w, const char *name, uint64_t gen, int blocks, uint64_t
     unsigned nb = 0;
     int rc = -1;
 
-    if (blocks < 0) blocks = size > cfg->block_size;
+    if (blocks < 0)
+        blocks = size > cfg->block_size;
     object_path(w, path, sizeof(path), name);
     rq.method = "PUT";
     rq.path = path;
@@ -279,7 +290,8 @@ op_upload(struct worker *w, const char *name, uint64_t gen, int blocks, uint64_t
         rq.hdrs[1] = "Content-Type: application/octet-stream";
         rq.body_len = size;
         buf_reset(&w->body);
-        if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0) return -1;
+        if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0)
+            return -1;
         *bytes = size;
         *ttfb_us = resp.ttfb_us;
         return 0;
@@ -313,7 +325,8 @@ op_upload(struct worker *w, const char *name, uint64_t gen, int blocks, uint64_t
     rq.hdrs[0] = "Content-Type: application/xml";
     tlast = now_ns();
     buf_reset(&w->body);
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0) goto done;
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 201) != 0)
+        goto done;
     *bytes = size;
     *ttfb_us = (uint64_t)(tlast - t0) / 1000 + resp.ttfb_us;
     rc = 0;
@@ -337,8 +350,10 @@ op_get(struct worker *w, const char *name, uint64_t gen, uint64_t *bytes, uint64
     rq.path = path;
     rq.resp_mode = BODY_VERIFY;
     rq.resp_seed = seed;
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0) return -1;
-    if (resp.mismatch) return fail(w, 200, "ContentMismatch");
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0)
+        return -1;
+    if (resp.mismatch)
+        return fail(w, 200, "ContentMismatch");
     if (resp.body_bytes != size ||
         (resp.content_length >= 0 && (uint64_t)resp.content_length != size))
         return fail(w, 200, "LengthMismatch");
@@ -360,7 +375,8 @@ op_stat(struct worker *w, const char *name, uint64_t gen, uint64_t *ttfb_us)
     object_path(w, path, sizeof(path), name);
     rq.method = "HEAD";
     rq.path = path;
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0) return -1;
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 200) != 0)
+        return -1;
     if (resp.content_length < 0 || (uint64_t)resp.content_length != size)
         return fail(w, 200, "LengthMismatch");
     *ttfb_us = resp.ttfb_us;
@@ -379,7 +395,8 @@ op_delete(struct worker *w, const char *name, uint64_t *ttfb_us)
     rq.path = path;
     rq.resp_buf = &w->body;
     buf_reset(&w->body);
-    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 202) != 0) return -1;
+    if (expect_status(w, bclient_do(w->cl, &rq, &resp), &resp, 202) != 0)
+        return -1;
     *ttfb_us = resp.ttfb_us;
     return 0;
 }
@@ -392,7 +409,8 @@ xml_text(const char *s, const char *open, const char *close)
     const char *p = strstr(s, open), *e;
     char *out, *o;
 
-    if (p == NULL) return NULL;
+    if (p == NULL)
+        return NULL;
     p += strlen(open);
     if ((e = strstr(p, close)) == NULL || e == p || (out = malloc((size_t)(e - p) + 1)) == NULL)
         return NULL;
@@ -400,12 +418,16 @@ xml_text(const char *s, const char *open, const char *close)
         static const struct {
             const char *ent;
             char c;
-        } ents[] = {
-            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        } ents[] = {{"&amp;", '&'},
+                    {"&lt;", '<'},
+                    {"&gt;", '>'},
+                    {"&quot;", '"'},
+                    {"&apos;", '\''}};
         size_t k;
 
         for (k = 0; k < 5; k++)
-            if (strncmp(p, ents[k].ent, strlen(ents[k].ent)) == 0) break;
+            if (strncmp(p, ents[k].ent, strlen(ents[k].ent)) == 0)
+                break;
         if (k < 5) {
             *o++ = ents[k].c;
             p += strlen(ents[k].ent) - 1;
@@ -502,7 +524,8 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int
         pool_name(name, sizeof(name), rng_next(&w->rng) % cfg->objects);
         return op_stat(w, name, 0, ttfb);
     case W_DELETE:
-        if (w->next >= w->nslice) return 1;
+        if (w->next >= w->nslice)
+            return 1;
         pool_name(name, sizeof(name), (uint64_t)w->id + w->next++ * (uint64_t)cfg->concurrency);
         return op_delete(w, name, ttfb);
     case W_LIST:
@@ -510,11 +533,13 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int
     case W_MIXED:
         break;
     }
-    if (w->nslice == 0) return 1;
+    if (w->nslice == 0)
+        return 1;
     r = rng_next(&w->rng) % 100;
     kind = r < 45 ? K_GET : r < 75 ? K_STAT : r < 90 ? K_PUT : K_DELETE;
     j = rng_next(&w->rng) % w->nslice;
-    if (kind != K_PUT && !w->exists[j]) kind = K_PUT;
+    if (kind != K_PUT && !w->exists[j])
+        kind = K_PUT;
     pool_name(name, sizeof(name), (uint64_t)w->id + j * (uint64_t)cfg->concurrency);
     switch (kind) {
     case K_GET:
@@ -529,7 +554,8 @@ one_op(struct worker *w, uint64_t *bytes, uint64_t *entries, uint64_t *ttfb, int
         rc = op_upload(w, name, w->gen[j], -1, bytes, ttfb);
         break;
     default:
-        if ((rc = op_delete(w, name, ttfb)) == 0) w->exists[j] = 0;
+        if ((rc = op_delete(w, name, ttfb)) == 0)
+            w->exists[j] = 0;
         break;
     }
     *kind_out = kind;
@@ -548,15 +574,18 @@ worker_main(void *arg)
     while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
         if (c->cfg->workload == W_DELETE && w->next >= w->nslice)
             break; /* before taking a ticket another could use */
-        if (c->cfg->count > 0 && atomic_fetch_add(&c->tickets, 1) >= c->cfg->count) break;
+        if (c->cfg->count > 0 && atomic_fetch_add(&c->tickets, 1) >= c->cfg->count)
+            break;
         bytes = entries = ttfb = 0;
         kind = -1;
         t0 = now_ns();
         rc = one_op(w, &bytes, &entries, &ttfb, &kind);
-        if (rc > 0) break;
+        if (rc > 0)
+            break;
         t1 = now_ns();
         w->t_last = t1;
-        if (rc == 0) report_ok(c->rep, &w->st, t1, t1 - t0, ttfb, bytes, entries, kind);
+        if (rc == 0)
+            report_ok(c->rep, &w->st, t1, t1 - t0, ttfb, bytes, entries, kind);
     }
     atomic_fetch_add(&c->finished, 1);
     return NULL;
@@ -595,7 +624,8 @@ run_threads(struct worker *ws, int n, void *(*fn)(void *), struct ctx *c, const 
 
     atomic_store(&c->finished, 0);
     for (i = 0; i < n; i++, started++)
-        if (pthread_create(&ws[i].thread, NULL, fn, &ws[i]) != 0) break;
+        if (pthread_create(&ws[i].thread, NULL, fn, &ws[i]) != 0)
+            break;
     if (started < n) {
         atomic_store(&c->stop, 1);
         atomic_store(&c->failed_prepare, 1);
@@ -670,9 +700,11 @@ run(struct bench_cfg *cfg)
         fprintf(stderr, "bench: out of memory\n");
         goto done;
     }
-    if (container_op(cfg, admin, 1) != 0) goto done;
+    if (container_op(cfg, admin, 1) != 0)
+        goto done;
     created = 1;
-    if (report_init(&rep, cfg) != 0) goto done;
+    if (report_init(&rep, cfg) != 0)
+        goto done;
     have_rep = 1;
     for (i = 0; i < cfg->concurrency; i++) {
         struct worker *w = &ws[i];
@@ -686,11 +718,13 @@ run(struct bench_cfg *cfg)
                         ? (cfg->objects - (uint64_t)i + (uint64_t)cfg->concurrency - 1) /
                               (uint64_t)cfg->concurrency
                         : 0;
-        if ((w->cl = bclient_new(cfg)) == NULL) goto oom;
+        if ((w->cl = bclient_new(cfg)) == NULL)
+            goto oom;
         if (cfg->workload == W_MIXED) {
             w->gen = calloc(w->nslice + 1, sizeof(*w->gen));
             w->exists = malloc(w->nslice + 1);
-            if (w->gen == NULL || w->exists == NULL) goto oom;
+            if (w->gen == NULL || w->exists == NULL)
+                goto oom;
             memset(w->exists, 1, w->nslice + 1);
         }
     }
@@ -724,17 +758,22 @@ run(struct bench_cfg *cfg)
             ts.tv_nsec = left > 50000000 ? 50000000 : left > 0 ? left : 0;
             nanosleep(&ts, NULL);
         }
-        if (now_ns() < next) break;
-        if (!cfg->quiet) report_progress(&rep, s);
+        if (now_ns() < next)
+            break;
+        if (!cfg->quiet)
+            report_progress(&rep, s);
         s++;
-        if (cfg->count == 0 && s >= cfg->warmup + cfg->duration) atomic_store(&c.stop, 1);
+        if (cfg->count == 0 && s >= cfg->warmup + cfg->duration)
+            atomic_store(&c.stop, 1);
     }
     atomic_store(&c.stop, 1);
     for (i = 0; i < cfg->concurrency; i++) {
         pthread_join(ws[i].thread, NULL);
-        if (ws[i].t_last > t_end) t_end = ws[i].t_last;
+        if (ws[i].t_last > t_end)
+            t_end = ws[i].t_last;
     }
-    if (t_end == 0) t_end = now_ns();
+    if (t_end == 0)
+        t_end = now_ns();
     if (report_finish(&rep, sts, cfg->concurrency, t_end) == 0 && atomic_load(&rep.errors) == 0)
         rc = 0;
     goto done;
@@ -742,7 +781,8 @@ run(struct bench_cfg *cfg)
 oom:
     fprintf(stderr, "bench: out of memory\n");
 done:
-    if (created && !cfg->keep && container_op(cfg, admin, 0) != 0) rc = 1;
+    if (created && !cfg->keep && container_op(cfg, admin, 0) != 0)
+        rc = 1;
     for (i = 0; ws != NULL && i < nw; i++) {
         bclient_free(ws[i].cl);
         buf_free(&ws[i].body);
@@ -756,7 +796,8 @@ done:
     free(ws);
     free(sts);
     bclient_free(admin);
-    if (have_rep) report_free(&rep);
+    if (have_rep)
+        report_free(&rep);
     return rc;
 }
 
@@ -847,25 +888,30 @@ bench_main(int argc, char **argv)
             cfg.json_path = optarg;
             break;
         case 's':
-            if (parse_sizes(optarg, &cfg.size_min, &cfg.size_max) != 0) goto bad;
+            if (parse_sizes(optarg, &cfg.size_min, &cfg.size_max) != 0)
+                goto bad;
             break;
         case 'b':
-            if (parse_size(optarg, &cfg.block_size) != 0 || cfg.block_size == 0) goto bad;
+            if (parse_size(optarg, &cfg.block_size) != 0 || cfg.block_size == 0)
+                goto bad;
             break;
         case 'n':
         case 'p':
             n = strtol(optarg, NULL, 10);
-            if (n < 1 || n > 100000) goto bad;
+            if (n < 1 || n > 100000)
+                goto bad;
             if (c == 'n')
                 cfg.concurrency = (int)n;
             else
                 cfg.page_size = (int)n;
             break;
         case 'd':
-            if (parse_secs(optarg, &cfg.duration) != 0) goto bad;
+            if (parse_secs(optarg, &cfg.duration) != 0)
+                goto bad;
             break;
         case 'w':
-            if (parse_secs(optarg, &cfg.warmup) != 0) goto bad;
+            if (parse_secs(optarg, &cfg.warmup) != 0)
+                goto bad;
             warmup_set = 1;
             break;
         case 'N':
@@ -874,7 +920,8 @@ bench_main(int argc, char **argv)
             char *end;
             unsigned long long v = strtoull(optarg, &end, 10);
 
-            if (end == optarg || *end != '\0') goto bad;
+            if (end == optarg || *end != '\0')
+                goto bad;
             if (c == 'N')
                 cfg.count = v;
             else if (c == 'o')
@@ -895,8 +942,10 @@ bench_main(int argc, char **argv)
         fprintf(stderr, "cobalt bench: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (cfg.count > 0 && !warmup_set) cfg.warmup = 0;
-    if (cfg.workload == W_DELETE && !objects_set) cfg.objects = cfg.count > 0 ? cfg.count : 100000;
+    if (cfg.count > 0 && !warmup_set)
+        cfg.warmup = 0;
+    if (cfg.workload == W_DELETE && !objects_set)
+        cfg.objects = cfg.count > 0 ? cfg.count : 100000;
     if (needs_pool(&cfg) && cfg.objects == 0) {
         fprintf(stderr, "cobalt bench: --objects must be at least 1\n");
         return 2;

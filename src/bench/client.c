@@ -65,7 +65,8 @@ payload_seed(uint64_t run_seed, const char *name, uint64_t gen)
 uint64_t
 payload_size(const struct bench_cfg *cfg, uint64_t seed)
 {
-    if (cfg->size_max <= cfg->size_min) return cfg->size_min;
+    if (cfg->size_max <= cfg->size_min)
+        return cfg->size_min;
     return cfg->size_min + mix64(seed ^ 0x5eedULL) % (cfg->size_max - cfg->size_min + 1);
 }
 
@@ -101,7 +102,8 @@ payload_check(uint64_t seed, uint64_t off, const void *src, size_t n)
     while (n > 0) {
         k = n < sizeof(want) ? n : sizeof(want);
         payload_fill(seed, off, want, k);
-        if (memcmp(want, s, k) != 0) return -1;
+        if (memcmp(want, s, k) != 0)
+            return -1;
         s += k;
         off += k;
         n -= k;
@@ -134,7 +136,8 @@ bclient_new(const struct bench_cfg *cfg)
 {
     struct bclient *c = calloc(1, sizeof(*c));
 
-    if (c == NULL) return NULL;
+    if (c == NULL)
+        return NULL;
     c->cfg = cfg;
     if ((c->h = curl_easy_init()) == NULL) {
         free(c);
@@ -146,7 +149,8 @@ bclient_new(const struct bench_cfg *cfg)
 void
 bclient_free(struct bclient *c)
 {
-    if (c == NULL) return;
+    if (c == NULL)
+        return;
     curl_easy_cleanup(c->h);
     buf_free(&c->url);
     free(c);
@@ -176,7 +180,8 @@ on_write(char *p, size_t size, size_t nmemb, void *arg)
     size_t n = size * nmemb;
 
     if (c->r->resp_mode == BODY_KEEP || (out->status >= 300 && c->r->resp_buf != NULL)) {
-        if (c->r->resp_buf != NULL) buf_add(c->r->resp_buf, p, n);
+        if (c->r->resp_buf != NULL)
+            buf_add(c->r->resp_buf, p, n);
     } else if (c->r->resp_mode == BODY_VERIFY && out->status < 300 && !out->mismatch &&
                payload_check(c->r->resp_seed, out->body_bytes, p, n) != 0) {
         out->mismatch = 1;
@@ -222,11 +227,13 @@ split_query(struct arena *a, const char *q, struct auth_kv *kv)
     char *s, *save = NULL, *tok, *eq;
     size_t n = 0;
 
-    if (q == NULL || (s = arena_strdup(a, q)) == NULL) return 0;
+    if (q == NULL || (s = arena_strdup(a, q)) == NULL)
+        return 0;
     for (tok = strtok_r(s, "&", &save); tok != NULL && n < MAX_QUERY;
          tok = strtok_r(NULL, "&", &save)) {
         eq = strchr(tok, '=');
-        if (eq != NULL) *eq++ = '\0';
+        if (eq != NULL)
+            *eq++ = '\0';
         kv[n].name = tok;
         kv[n].value = eq != NULL ? eq : "";
         n++;
@@ -260,14 +267,16 @@ build_headers(struct bclient *c, const struct breq *r, struct arena *a)
         hk[nh++] = (struct auth_kv){line, colon};
     }
     /* "Expect:" with no value: no 100-continue round trip before large bodies. */
-    if ((list = curl_slist_append(list, "Expect:")) == NULL) return NULL;
+    if ((list = curl_slist_append(list, "Expect:")) == NULL)
+        return NULL;
     for (i = 0; i < nh; i++) {
         if ((line = arena_printf(a, "%s: %s", hk[i].name, hk[i].value)) == NULL ||
             (nl = curl_slist_append(list, line)) == NULL)
             goto fail;
         list = nl;
     }
-    if (cfg->sas != NULL) return list;
+    if (cfg->sas != NULL)
+        return list;
 
     /* curl sends Content-Length itself for uploads; it is signed, not added. */
     if (r->upload) {
@@ -276,7 +285,8 @@ build_headers(struct bclient *c, const struct breq *r, struct arena *a)
     }
     memset(&ar, 0, sizeof(ar));
     ar.method = r->method;
-    if ((ar.raw_path = arena_printf(a, "%s%s", cfg->prefix, r->path)) == NULL) goto fail;
+    if ((ar.raw_path = arena_printf(a, "%s%s", cfg->prefix, r->path)) == NULL)
+        goto fail;
     ar.headers = hk;
     ar.nheaders = nh;
     ar.query = qk;

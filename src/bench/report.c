@@ -88,7 +88,8 @@ second_of(const struct report *r, int64_t t_ns)
     int64_t s = (t_ns - r->t_start_ns) / 1000000000LL;
     size_t n = nseconds(r->cfg);
 
-    if (s < 0) return 0;
+    if (s < 0)
+        return 0;
     return (size_t)s < n ? (size_t)s : n - 1;
 }
 
@@ -107,11 +108,13 @@ report_ok(struct report *r, struct wstats *w, int64_t t_ns, int64_t lat_ns, uint
 
     atomic_fetch_add_explicit(&r->sec_ops[s], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->sec_bytes[s], bytes, memory_order_relaxed);
-    if (!after_warmup(r, t_ns)) return;
+    if (!after_warmup(r, t_ns))
+        return;
     w->ops++;
     w->bytes += bytes;
     w->entries += entries;
-    if (kind >= 0) w->kind_ops[kind]++;
+    if (kind >= 0)
+        w->kind_ops[kind]++;
     if (w->n == w->cap) {
         cap = w->cap ? w->cap * 2 : 4096;
         if ((p = realloc(w->lat_us, cap * sizeof(*p))) == NULL) {
@@ -144,7 +147,8 @@ report_error(struct report *r, int64_t t_ns, int status, const char *code)
         atomic_fetch_add(&r->mismatches, 1);
     pthread_mutex_lock(r->errs_mu);
     for (i = 0; i < r->nerrs; i++)
-        if (r->errs[i].status == status && strcmp(r->errs[i].code, code) == 0) break;
+        if (r->errs[i].status == status && strcmp(r->errs[i].code, code) == 0)
+            break;
     if (i == r->nerrs && (e = realloc(r->errs, (r->nerrs + 1) * sizeof(*e))) != NULL) {
         r->errs = e;
         memset(&e[i], 0, sizeof(*e));
@@ -152,7 +156,8 @@ report_error(struct report *r, int64_t t_ns, int status, const char *code)
         snprintf(e[i].code, sizeof(e[i].code), "%s", code);
         r->nerrs++;
     }
-    if (i < r->nerrs) r->errs[i].n++;
+    if (i < r->nerrs)
+        r->errs[i].n++;
     pthread_mutex_unlock(r->errs_mu);
 }
 
@@ -189,7 +194,8 @@ pct_ms(const uint32_t *v, size_t n, double q)
 {
     size_t i;
 
-    if (n == 0) return 0;
+    if (n == 0)
+        return 0;
     i = (size_t)ceil(q * (double)n);
     return (double)v[i > 0 ? i - 1 : 0] / 1000.0;
 }
@@ -197,7 +203,8 @@ pct_ms(const uint32_t *v, size_t n, double q)
 static double
 median(double *v, size_t n)
 {
-    if (n == 0) return 0;
+    if (n == 0)
+        return 0;
     qsort(v, n, sizeof(*v), cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
@@ -295,7 +302,8 @@ report_finish(struct report *r, struct wstats *const *w, int nw, int64_t t_end_n
     dist_of(ttfb, n, &dt);
 
     secs = (double)(t_end_ns - r->t_start_ns) / 1e9 - cfg->warmup;
-    if (secs <= 0) secs = 1e-9;
+    if (secs <= 0)
+        secs = 1e-9;
     /* Whole seconds after the warm-up that ended before the last worker stopped. */
     first = (size_t)ceil(cfg->warmup);
     last = (size_t)((t_end_ns - r->t_start_ns) / 1000000000LL);
@@ -347,7 +355,8 @@ report_finish(struct report *r, struct wstats *const *w, int nw, int64_t t_end_n
     if (oom)
         printf("  warning      out of memory for samples: percentiles cover part of the run\n");
 
-    if (cfg->json_path == NULL) goto done;
+    if (cfg->json_path == NULL)
+        goto done;
     if (strcmp(cfg->json_path, "-") == 0)
         f = stdout;
     else if ((f = fopen(cfg->json_path, "w")) == NULL) {

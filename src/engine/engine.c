@@ -59,8 +59,8 @@ int
 eng_container_list(struct engine *e, const char *account, const char *prefix, const char *from,
                    int with_deleted, struct eng_iter **out)
 {
-    return e->ops->container_list(e, account, prefix ? prefix : "", from ? from : "",
-                                  with_deleted, out);
+    return e->ops->container_list(e, account, prefix ? prefix : "", from ? from : "", with_deleted,
+                                  out);
 }
 
 int

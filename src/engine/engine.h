@@ -45,12 +45,12 @@
 struct arena;
 struct meta;
 
-#define ENG_ENOTFOUND (-30800)   /* no such record */
-#define ENG_EEXISTS   (-30801)   /* create or restore: a live container has that name */
-#define ENG_ECONFLICT (-30802)   /* compare-and-set: the record is not the one the caller read */
-#define ENG_EHELD     (-30803)   /* delete refused: a legal hold (the container's or a record's) */
-#define ENG_EPOLICY   (-30804)   /* delete refused: an immutability policy (likewise) */
-#define ENG_EIO       (-30805)   /* the engine failed (logged there) */
+#define ENG_ENOTFOUND (-30800) /* no such record */
+#define ENG_EEXISTS   (-30801) /* create or restore: a live container has that name */
+#define ENG_ECONFLICT (-30802) /* compare-and-set: the record is not the one the caller read */
+#define ENG_EHELD     (-30803) /* delete refused: a legal hold (the container's or a record's) */
+#define ENG_EPOLICY   (-30804) /* delete refused: an immutability policy (likewise) */
+#define ENG_EIO       (-30805) /* the engine failed (logged there) */
 
 /* A container in a listing: its name and record (deleted ones have rec.deleted != 0), in the
  * arena given to eng_container_next(). */
@@ -149,8 +149,8 @@ int eng_container_restore(struct engine *e, struct arena *a, const char *account
  * after a live container of the same name, in the order they were deleted.  *out is freed with
  * eng_iter_free().  0 or ENG_EIO.
  */
-int eng_container_list(struct engine *e, const char *account, const char *prefix,
-                       const char *from, int with_deleted, struct eng_iter **out);
+int eng_container_list(struct engine *e, const char *account, const char *prefix, const char *from,
+                       int with_deleted, struct eng_iter **out);
 /* The next container into *out (in a): 1, 0 at the end, ENG_EIO. */
 int eng_container_next(struct eng_iter *it, struct arena *a, struct eng_container *out);
 void eng_iter_free(struct eng_iter *it);

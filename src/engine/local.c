@@ -21,7 +21,7 @@
 #include "util/buf.h"
 #include "util/timefmt.h"
 
-#define SCRATCH_CAP (64u << 20)   /* a scratch arena decodes one record */
+#define SCRATCH_CAP (64u << 20) /* a scratch arena decodes one record */
 
 static struct meta *
 M(struct engine *e)
@@ -243,7 +243,7 @@ local_container_delete(struct engine *e, const char *account, const char *name,
         meta_txn_put(t, dk.p, dk.len, v.p, v.len);
         if (purge_mark(t, gone->purge_at, dk.p, dk.len, 1) != 0)
             goto out;
-    } else if (meta_txn_drop_container(t, expect->id) != 0) {   /* the blobs go in the same batch */
+    } else if (meta_txn_drop_container(t, expect->id) != 0) { /* the blobs go in the same batch */
         goto out;
     }
     rc = eng_rc(meta_commit(m, t));
@@ -280,7 +280,7 @@ local_container_restore(struct engine *e, struct arena *a, const char *account,
         rc = META_EIO;
     if ((rc = eng_rc(rc)) != 0)
         goto out;
-    if (c->purge_at <= ticks_now()) {   /* past retention: gone, awaiting its purge */
+    if (c->purge_at <= ticks_now()) { /* past retention: gone, awaiting its purge */
         rc = ENG_ENOTFOUND;
         goto out;
     }
@@ -309,7 +309,7 @@ out:
 /* One side of the merge. */
 struct cursor {
     struct meta_iter *it;
-    size_t base;        /* key bytes before the name */
+    size_t base; /* key bytes before the name */
     int deleted;
 };
 
@@ -317,7 +317,7 @@ struct local_iter {
     struct eng_iter base;
     struct cursor side[2];
     int sides;
-    const char *prefix;   /* copied after the struct */
+    const char *prefix; /* copied after the struct */
     size_t plen;
 };
 
@@ -470,7 +470,7 @@ local_service_props_set(struct engine *e, const char *account, size_t nexpect,
     size_t ncur;
     int rc = ENG_EIO;
 
-    meta_containers_wrlock(m);   /* serialises read-compare-write of the document */
+    meta_containers_wrlock(m); /* serialises read-compare-write of the document */
     if (a == NULL || (rc = local_service_props_get(e, a, account, &ncur, &cur)) != 0)
         goto out;
     meta_props_encode(ncur, cur, &have);

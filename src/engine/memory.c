@@ -25,9 +25,9 @@
 #define SCRATCH_CAP (64u << 20)
 
 struct mem_entry {
-    char *account, *name;   /* name: the container's, or NULL for service properties */
-    int64_t deleted;        /* soft-deleted at; 0 live */
-    char *rec;              /* encoded record (malloc'd) */
+    char *account, *name; /* name: the container's, or NULL for service properties */
+    int64_t deleted;      /* soft-deleted at; 0 live */
+    char *rec;            /* encoded record (malloc'd) */
     size_t len;
 };
 
@@ -45,7 +45,7 @@ struct mem {
 struct mem_iter {
     struct eng_iter base;
     char *account, *prefix;
-    char *last;              /* the name last returned (with last_deleted), NULL before the first */
+    char *last; /* the name last returned (with last_deleted), NULL before the first */
     int64_t last_deleted;
     int with_deleted;
 };
@@ -284,13 +284,13 @@ mem_container_restore(struct engine *e, struct arena *a, const char *account,
     lower_bound(&m->containers, account, name, 0, &found);
     if (found)
         goto out;
-    if (deleted <= 0) {   /* 0 would name a live container */
+    if (deleted <= 0) { /* 0 would name a live container */
         rc = ENG_ENOTFOUND;
         goto out;
     }
     if ((rc = get_container(m, a, account, deleted_name, deleted, c, &at)) != 0)
         goto out;
-    if (c->purge_at <= ticks_now()) {   /* past retention: gone, awaiting its purge */
+    if (c->purge_at <= ticks_now()) { /* past retention: gone, awaiting its purge */
         rc = ENG_ENOTFOUND;
         goto out;
     }
@@ -406,8 +406,7 @@ mem_purge_expired(struct engine *e, int64_t now)
 }
 
 static int
-props_get(struct mem *m, struct arena *a, const char *account, size_t *n,
-          struct meta_pair **props)
+props_get(struct mem *m, struct arena *a, const char *account, size_t *n, struct meta_pair **props)
 {
     int found;
     size_t i = lower_bound(&m->props, account, NULL, 0, &found);
@@ -416,8 +415,7 @@ props_get(struct mem *m, struct arena *a, const char *account, size_t *n,
     *props = NULL;
     if (!found)
         return 0;
-    return meta_props_decode(a, m->props.v[i].rec, m->props.v[i].len, n, props) == 0 ? 0
-                                                                                       : ENG_EIO;
+    return meta_props_decode(a, m->props.v[i].rec, m->props.v[i].len, n, props) == 0 ? 0 : ENG_EIO;
 }
 
 static int

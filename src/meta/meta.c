@@ -28,10 +28,10 @@
 struct meta {
     rocksdb_t *db;
     rocksdb_options_t *opts;
-    rocksdb_cache_t *cache;       /* record blocks, uncompressed: the hot ones */
-    rocksdb_cache_t *zcache;      /* record blocks as stored (LZ4): the rest */
+    rocksdb_cache_t *cache;  /* record blocks, uncompressed: the hot ones */
+    rocksdb_cache_t *zcache; /* record blocks as stored (LZ4): the rest */
     rocksdb_block_based_table_options_t *topts;
-    rocksdb_filterpolicy_t *bloom;   /* owned by topts once set */
+    rocksdb_filterpolicy_t *bloom; /* owned by topts once set */
     rocksdb_writeoptions_t *wopts;
     rocksdb_readoptions_t *ropts;
     pthread_rwlock_t containers;
@@ -371,7 +371,7 @@ meta_containers_unlock(struct meta *m)
 unsigned
 meta_blob_lock(struct meta *m, uint64_t cid, const char *name, size_t nlen)
 {
-    uint64_t h = 1469598103934665603ull ^ cid;   /* FNV-1a */
+    uint64_t h = 1469598103934665603ull ^ cid; /* FNV-1a */
 
     for (size_t i = 0; i < nlen; i++)
         h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
@@ -453,8 +453,7 @@ meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held)
     int rc = META_EIO, found = 0;
 
     meta_key_protect_all(&lo, &hi, cid);
-    if (!buf_ok(&lo) || !buf_ok(&hi) ||
-        (it = meta_iter_new(m, lo.p, lo.len, hi.p, hi.len)) == NULL)
+    if (!buf_ok(&lo) || !buf_ok(&hi) || (it = meta_iter_new(m, lo.p, lo.len, hi.p, hi.len)) == NULL)
         goto out;
     for (rc = 0; rc == 0 && !found && meta_iter_valid(it); meta_iter_next(it)) {
         struct arena *a = NULL;
@@ -463,14 +462,14 @@ meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held)
         const char *hk = meta_iter_key(it, &kl);
 
         buf_reset(&k);
-        buf_u8(&k, 'B');   /* the entry names the record: the same key after its type byte */
+        buf_u8(&k, 'B'); /* the entry names the record: the same key after its type byte */
         buf_add(&k, hk + 1, kl - 1);
         rc = buf_ok(&k) ? get_blob_scratch(m, k.p, k.len, &a, &b) : META_EIO;
         if (rc == 0 && meta_blob_protected(&b, now)) {
             found = 1;
             *held = b.legal_hold;
         }
-        rc = rc == META_NOTFOUND ? 0 : rc;   /* a stale entry: the record is gone */
+        rc = rc == META_NOTFOUND ? 0 : rc; /* a stale entry: the record is gone */
         arena_free(a);
     }
     if (rc == 0)
@@ -550,7 +549,7 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
         rc = meta_get(m, key, kl, a, &v, &vl);
         if (rc == 0 && meta_container_decode(a, v, vl, &c) == 0 && c.purge_at == when) {
             rc = meta_container_protected(m, c.id, now, &held);
-            if (rc == 1) {   /* it holds protected records: it stays restorable */
+            if (rc == 1) { /* it holds protected records: it stays restorable */
                 c.purge_at = now + PROTECT_RECHECK;
                 meta_container_encode(&c, &nv);
                 rc = purge_later(t, key, kl, c.purge_at, &nv);
@@ -565,7 +564,7 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
             rc = meta_commit(m, t);
         meta_containers_unlock(m);
     } else {
-        rc = meta_commit(m, t);   /* not ours to understand: drop the entry */
+        rc = meta_commit(m, t); /* not ours to understand: drop the entry */
     }
     meta_txn_free(t);
     buf_free(&nv);

@@ -128,8 +128,8 @@ void meta_key_block_all(struct buf *lo, struct buf *hi, uint64_t cid);
  * order where= compares them in.  value NULL: the prefix of every entry of that tag key
  * ('T' cid key 0x00); name NULL: the prefix of every entry of that key and value.
  */
-void meta_key_tag(struct buf *k, uint64_t cid, const char *key, const char *value,
-                  const char *name, size_t nlen);
+void meta_key_tag(struct buf *k, uint64_t cid, const char *key, const char *value, const char *name,
+                  size_t nlen);
 /* Range of every 'T' key of a container (removed with it). */
 void meta_key_tag_all(struct buf *lo, struct buf *hi, uint64_t cid);
 /* Range of every 'H' (protection index) key of a container (removed with it). */

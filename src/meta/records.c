@@ -24,7 +24,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 
-#define REC_VERSION 2   /* 1: no extension fields; 2: v1 fields then tagged extensions */
+#define REC_VERSION 2 /* 1: no extension fields; 2: v1 fields then tagged extensions */
 
 /*
  * Extension fields (version 2): after the version 1 fields, any number of (u8 tag, bytes payload).
@@ -32,8 +32,16 @@
  * can be added without a new record version.
  */
 enum ext_tag {
-    EXT_VERSION = 1, EXT_DELETED, EXT_LEASE, EXT_TAGS, EXT_TIER, EXT_COPY, EXT_IMMUT, EXT_ACL,
-    EXT_CONTAINER_IMMUT, EXT_APPENDS,
+    EXT_VERSION = 1,
+    EXT_DELETED,
+    EXT_LEASE,
+    EXT_TAGS,
+    EXT_TIER,
+    EXT_COPY,
+    EXT_IMMUT,
+    EXT_ACL,
+    EXT_CONTAINER_IMMUT,
+    EXT_APPENDS,
 };
 
 void
@@ -165,7 +173,6 @@ meta_key_deleted_container(struct buf *k, const char *account, const char *name,
     buf_u64(k, (uint64_t)deleted);
 }
 
-
 void
 meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen)
 {
@@ -173,7 +180,6 @@ meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen)
     buf_u64(k, (uint64_t)purge_at);
     buf_add(k, key, klen);
 }
-
 
 int
 meta_key_protect(struct buf *k, const char *key, size_t klen)
@@ -419,7 +425,7 @@ container_field(uint8_t tag, struct rd *f, void *ctx)
         c->immutable_days = (int64_t)v;
         return 0;
     default:
-        return 0;   /* written by a newer version: skipped */
+        return 0; /* written by a newer version: skipped */
     }
 }
 
@@ -576,8 +582,7 @@ blob_field(uint8_t tag, struct rd *f, void *ctx)
         b->tier.rehydrated_at = (int64_t)w;
         return 0;
     case EXT_COPY:
-        if (rd_u8(f, &b->copy.status) != 0 || rd_bytes(f, &p, &n) != 0 ||
-            n >= sizeof(b->copy.id))
+        if (rd_u8(f, &b->copy.status) != 0 || rd_bytes(f, &p, &n) != 0 || n >= sizeof(b->copy.id))
             return -1;
         memcpy(b->copy.id, p, n);
         b->copy.id[n] = '\0';
@@ -596,7 +601,7 @@ blob_field(uint8_t tag, struct rd *f, void *ctx)
         b->immutable_until = (int64_t)v;
         return 0;
     default:
-        return 0;   /* written by a newer version: skipped */
+        return 0; /* written by a newer version: skipped */
     }
 }
 
@@ -656,7 +661,7 @@ meta_container_get(struct meta *m, struct arena *a, const char *account, const c
     size_t vl;
     int rc;
 
-    memset(c, 0, sizeof(*c));   /* what a caller reads when there is no record */
+    memset(c, 0, sizeof(*c)); /* what a caller reads when there is no record */
     meta_key_container(&k, account, name);
     rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : META_EIO;
     buf_free(&k);
@@ -674,7 +679,7 @@ meta_blob_get(struct meta *m, struct arena *a, uint64_t cid, const char *name, s
     size_t vl;
     int rc;
 
-    memset(b, 0, sizeof(*b));   /* what a caller reads when there is no record */
+    memset(b, 0, sizeof(*b)); /* what a caller reads when there is no record */
     meta_key_blob(&k, cid, name, nlen);
     rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : META_EIO;
     buf_free(&k);

@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 struct extent {
-    uint64_t seq;       /* the needle's sequence number: its identity, wherever it moves */
-    uint32_t vol;       /* volume id */
-    uint64_t off;       /* offset of the needle header in the volume */
-    uint64_t len;       /* data bytes */
+    uint64_t seq; /* the needle's sequence number: its identity, wherever it moves */
+    uint32_t vol; /* volume id */
+    uint64_t off; /* offset of the needle header in the volume */
+    uint64_t len; /* data bytes */
 };
 
 #endif

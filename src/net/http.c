@@ -71,13 +71,13 @@
 #include "util/log.h"
 #include "util/metrics.h"
 
-#define REQUEST_ARENA_CAP (64u << 20)   /* a request that needs more gets an error, not an abort */
+#define REQUEST_ARENA_CAP (64u << 20) /* a request that needs more gets an error, not an abort */
 #define STREAM_BLOCK      (256u << 10)
 /* Per-connection buffer for headers and body pieces.  libmicrohttpd clears it between requests,
  * so it is kept small: 1 MiB made memset most of the CPU of a 4 KiB GET. */
 #define CONNECTION_MEMORY (64u << 10)
-#define DISCARD_LIMIT     (16u << 20)   /* refused bodies up to this size are read, then answered */
-#define TRIM_DROP         256u          /* closed connections that make memory worth handing back */
+#define DISCARD_LIMIT     (16u << 20) /* refused bodies up to this size are read, then answered */
+#define TRIM_DROP         256u        /* closed connections that make memory worth handing back */
 
 enum req_state { ST_NEW, ST_READY, ST_BODY, ST_DISCARD, ST_QUEUED };
 
@@ -96,13 +96,13 @@ struct http_resp {
 
 /* One per TCP connection (MHD's socket context). */
 struct conn {
-    struct conn *prev, *next;     /* srv->conns, under srv->mu */
+    struct conn *prev, *next; /* srv->conns, under srv->mu */
     int fd;
-    int shut;                     /* shut down by the reaper, not yet closed; under srv->mu */
-    _Atomic int64_t deadline;     /* CLOCK_MONOTONIC ms; 0: none */
-    _Atomic int64_t idle_since;   /* ms since when it waits for a request's headers; 0: in one */
-    int64_t body_start;           /* ms, when the headers were complete */
-    uint64_t body_seen;           /* body bytes so far */
+    int shut;                   /* shut down by the reaper, not yet closed; under srv->mu */
+    _Atomic int64_t deadline;   /* CLOCK_MONOTONIC ms; 0: none */
+    _Atomic int64_t idle_since; /* ms since when it waits for a request's headers; 0: in one */
+    int64_t body_start;         /* ms, when the headers were complete */
+    uint64_t body_seen;         /* body bytes so far */
 };
 
 struct conn_req {
@@ -120,16 +120,16 @@ struct http_server {
     struct http_config cfg;
     int port;
     pthread_mutex_t mu;
-    unsigned active;              /* requests between begin and done */
-    struct conn *conns;           /* every open connection, under mu */
-    unsigned nconns, nshut;       /* in conns, and of those shut down already; under mu */
-    unsigned peak, last;          /* most open since the last trim, and at the last round; the
+    unsigned active;        /* requests between begin and done */
+    struct conn *conns;     /* every open connection, under mu */
+    unsigned nconns, nshut; /* in conns, and of those shut down already; under mu */
+    unsigned peak, last;    /* most open since the last trim, and at the last round; the
                                    * reaper's own */
     pthread_t reaper;
-    pthread_cond_t reaper_cv;     /* signalled to stop the reaper */
-    int64_t pressure_logged;      /* ms; the reaper's own */
-    unsigned pressure_closed;     /* since then */
-    int stopping;                 /* under mu */
+    pthread_cond_t reaper_cv; /* signalled to stop the reaper */
+    int64_t pressure_logged;  /* ms; the reaper's own */
+    unsigned pressure_closed; /* since then */
+    int stopping;             /* under mu */
 };
 
 static int64_t
@@ -256,7 +256,7 @@ conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci == NULL || (cn = calloc(1, sizeof(*cn))) == NULL)
-            return;   /* no deadline for this one; the idle timeout still applies */
+            return; /* no deadline for this one; the idle timeout still applies */
         cn->fd = ci->connect_fd;
         atomic_init(&cn->deadline, now_ms() + (int64_t)srv->cfg.header_timeout_s * 1000);
         atomic_init(&cn->idle_since, now_ms());
@@ -451,7 +451,7 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *
     struct http_req *r = &cr->r;
     struct auth_kv *nh;
 
-    if ((r->nheaders & (r->nheaders - 1)) == 0) {   /* grow at powers of two */
+    if ((r->nheaders & (r->nheaders - 1)) == 0) { /* grow at powers of two */
         nh = arena_alloc(r->arena, sizeof(*nh) * (r->nheaders ? r->nheaders * 2 : 16));
         if (nh == NULL)
             return MHD_NO;
@@ -619,7 +619,7 @@ queue(struct MHD_Connection *c, struct conn_req *cr)
         if ((sc = malloc(sizeof(*sc))) == NULL)
             return MHD_NO;
         *sc = (struct stream_ctx){p->read, p->read_ctx, p->read_free};
-        p->read_free = NULL;   /* owned by the MHD response now */
+        p->read_free = NULL; /* owned by the MHD response now */
         resp = MHD_create_response_from_callback(p->stream_len, STREAM_BLOCK, stream_cb, sc,
                                                  stream_free);
         if (resp == NULL) {
@@ -681,7 +681,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
             atomic_store_explicit(&cr->conn->idle_since, 0, memory_order_relaxed);
         rc = srv->app.begin(srv->app.ctx, r);
         if (rc == HTTP_RESPOND && r->framing_error != NULL)
-            return queue(c, cr);   /* never read an ambiguous body: answer and close */
+            return queue(c, cr); /* never read an ambiguous body: answer and close */
         if (rc == HTTP_RESPOND) {
             const char *expect = http_header(r, "Expect");
             /* A response queued before the request is complete makes MHD close the connection
@@ -727,7 +727,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
             *upload_data_size = 0;
             return MHD_YES;
         }
-        set_deadline(cr->conn, 0);   /* processing is not the client's time */
+        set_deadline(cr->conn, 0); /* processing is not the client's time */
         if (cr->state == ST_BODY)
             srv->app.end(srv->app.ctx, r);
         return queue(c, cr);
@@ -748,7 +748,8 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     if (cr == NULL)
         return;
     /* Keep-alive: the next request line may come after an idle spell. */
-    set_deadline(cr->conn, now_ms() + ((int64_t)srv->cfg.timeout_s + srv->cfg.header_timeout_s) * 1000);
+    set_deadline(cr->conn,
+                 now_ms() + ((int64_t)srv->cfg.timeout_s + srv->cfg.header_timeout_s) * 1000);
     if (cr->conn != NULL)
         atomic_store_explicit(&cr->conn->idle_since, now_ms(), memory_order_relaxed);
     if (cr->begun) {
@@ -759,7 +760,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
         if (srv->cfg.metrics)
             metric_add(M_HTTP_IN_FLIGHT, -1);
     }
-    if (cr->resp.read_free != NULL)   /* a stream described but never queued */
+    if (cr->resp.read_free != NULL) /* a stream described but never queued */
         cr->resp.read_free(cr->resp.read_ctx);
     arena_free(cr->r.arena);
     free(cr);
@@ -815,12 +816,11 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
     s->d = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_identity, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + HARD_HEADROOM(cfg->max_connections),
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        cfg->max_per_address, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_identity, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections + HARD_HEADROOM(cfg->max_connections),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_address, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (s->d == NULL) {

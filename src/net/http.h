@@ -33,24 +33,24 @@ struct arena;
 
 struct http_req {
     struct arena *arena;
-    const char *method;          /* as received, e.g. "GET" */
-    const char *target;          /* raw request-target: path and query, percent-encoding kept */
-    const char *path;            /* target up to '?' */
-    const char *query;           /* after '?', "" if none */
-    struct auth_kv *headers;     /* in arrival order */
+    const char *method;      /* as received, e.g. "GET" */
+    const char *target;      /* raw request-target: path and query, percent-encoding kept */
+    const char *path;        /* target up to '?' */
+    const char *query;       /* after '?', "" if none */
+    struct auth_kv *headers; /* in arrival order */
     size_t nheaders;
     int has_content_length;
     uint64_t content_length;
     /* Ambiguous message framing (Content-Length with Transfer-Encoding, or several
      * Content-Length headers): the application must refuse the request; net/ then closes the
      * connection after the response, so nothing after it on the wire is taken as a request. */
-    const char *framing_error;   /* the offending header's name, or NULL */
+    const char *framing_error; /* the offending header's name, or NULL */
     /* The client's address as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6 peer is given
      * in IPv4 form), "" for a local request: the socket's peer, or, when that peer is a trusted
      * proxy (http_config.trusted_proxies), the address its X-Forwarded-For names (see http.c). */
     char client_addr[46];
-    void *app;                   /* the application's per-request state */
-    struct http_resp *resp;      /* private to net/ */
+    void *app;              /* the application's per-request state */
+    struct http_resp *resp; /* private to net/ */
 };
 
 /*
@@ -69,14 +69,14 @@ struct http_app {
 
 struct http_config {
     const char *host;
-    int port;                    /* 0: any free port (see http_port()) */
-    unsigned max_connections;    /* open at once; near it, connections waiting for headers are
+    int port;                  /* 0: any free port (see http_port()) */
+    unsigned max_connections;  /* open at once; near it, connections waiting for headers are
                                   * closed oldest first (see http.c) */
-    unsigned timeout_s;          /* idle connection timeout */
-    unsigned header_timeout_s;   /* request line and headers must arrive within this */
-    unsigned body_timeout_s;     /* a body may take this long per MiB */
-    int metrics;                 /* count requests in the cobalt_http_* metrics */
-    unsigned max_per_address;    /* open at once from one peer address; 0: no limit */
+    unsigned timeout_s;        /* idle connection timeout */
+    unsigned header_timeout_s; /* request line and headers must arrive within this */
+    unsigned body_timeout_s;   /* a body may take this long per MiB */
+    int metrics;               /* count requests in the cobalt_http_* metrics */
+    unsigned max_per_address;  /* open at once from one peer address; 0: no limit */
     /* --trusted-proxy: peers whose X-Forwarded-For names the client (util/cidr.h); NULL: none,
      * and then the client is always the socket's peer. */
     const struct cidr_list *trusted_proxies;

@@ -77,23 +77,34 @@
 #define FAULTIO_CRASH_STATUS 86
 #define MAX_RULES            8
 
-enum { OP_OPEN, OP_CLOSE, OP_PWRITE, OP_PREAD, OP_FDATASYNC, OP_FSYNC, OP_SIZE, OP_MKDIR,
-       OP_UNLINK, OP_SYNC /* fdatasync or fsync: a counter of its own */, NOPS };
+enum {
+    OP_OPEN,
+    OP_CLOSE,
+    OP_PWRITE,
+    OP_PREAD,
+    OP_FDATASYNC,
+    OP_FSYNC,
+    OP_SIZE,
+    OP_MKDIR,
+    OP_UNLINK,
+    OP_SYNC /* fdatasync or fsync: a counter of its own */,
+    NOPS
+};
 
 static const char *const op_names[NOPS] = {"open",  "close", "pwrite", "pread",  "fdatasync",
                                            "fsync", "size",  "mkdir",  "unlink", "sync"};
 
 enum loss { L_DROP, L_KEEP, L_PART, L_TORN512, L_TORN4K, L_GARBAGE, L_ZEROS, L_MIX };
 
-static const char *const loss_names[] = {"drop",    "keep",   "part",  "torn512",
-                                         "torn4k",  "garbage", "zeros", "mix"};
+static const char *const loss_names[] = {"drop",   "keep",    "part",  "torn512",
+                                         "torn4k", "garbage", "zeros", "mix"};
 
 #define ERR_SHORT (-1)
 
 struct rule {
     int op;
     unsigned long n;
-    int err;        /* errno, or ERR_SHORT */
+    int err; /* errno, or ERR_SHORT */
     int always;
 };
 
@@ -106,8 +117,8 @@ struct pending {
 };
 
 struct fdinfo {
-    char *path;     /* NULL: not opened through the seam */
-    int vol;        /* a volume file: writes are cached */
+    char *path; /* NULL: not opened through the seam */
+    int vol;    /* a volume file: writes are cached */
 };
 
 static struct {
@@ -115,7 +126,7 @@ static struct {
     unsigned long count[NOPS];
     struct rule rules[MAX_RULES];
     int nrules;
-    int crash_op;               /* -1: no crash point */
+    int crash_op; /* -1: no crash point */
     unsigned long crash_n;
     enum loss loss;
     uint64_t rng;
@@ -123,7 +134,7 @@ static struct {
     struct pending *head;
     struct fdinfo *fds;
     int nfds;
-    char **created;             /* files whose directory entry is not yet synced */
+    char **created; /* files whose directory entry is not yet synced */
     size_t ncreated;
     int trace_fd;
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER, .crash_op = -1, .rng = 1, .trace_fd = -1};
@@ -364,7 +375,7 @@ fio_open(const char *path, int flags, mode_t mode)
         int n = fd + 64;
         struct fdinfo *nf = realloc(F.fds, sizeof(*nf) * (size_t)n);
         if (nf == NULL)
-            abort();   /* test builds only */
+            abort(); /* test builds only */
         memset(nf + F.nfds, 0, sizeof(*nf) * (size_t)(n - F.nfds));
         F.fds = nf;
         F.nfds = n;
@@ -400,7 +411,7 @@ fio_close(int fd)
     pthread_mutex_unlock(&F.mu);
     if (close(fd) != 0)
         return -1;
-    if (rc > 0) {   /* Linux closes the fd even when close() reports an error */
+    if (rc > 0) { /* Linux closes the fd even when close() reports an error */
         errno = rc;
         return -1;
     }
@@ -430,7 +441,7 @@ fio_pwrite(int fd, const void *buf, size_t n, off_t off)
         return pwrite(fd, buf, n, off);
     }
     if ((w = calloc(1, sizeof(*w))) == NULL || (w->data = malloc(n ? n : 1)) == NULL)
-        abort();   /* test builds only */
+        abort(); /* test builds only */
     memcpy(w->data, buf, n);
     w->fd = fd;
     w->off = off;

@@ -19,7 +19,7 @@ struct io_ops {
     ssize_t (*pread)(int fd, void *buf, size_t n, off_t off);
     int (*fdatasync)(int fd);
     int (*fsync)(int fd);
-    off_t (*size)(int fd);                     /* file size, or -1 */
+    off_t (*size)(int fd); /* file size, or -1 */
     int (*mkdir)(const char *path, mode_t mode);
     int (*unlink)(const char *path);
 };

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NEEDLE_MAGIC       0x314e4243u   /* "CBN1" read as little-endian u32 */
+#define NEEDLE_MAGIC       0x314e4243u /* "CBN1" read as little-endian u32 */
 #define NEEDLE_VERSION     1
 #define NEEDLE_HDR_SIZE    32
 #define NEEDLE_CHUNK_SHIFT 16

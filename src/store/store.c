@@ -27,7 +27,7 @@
 #include "util/metrics.h"
 #include "util/timefmt.h"
 
-#define STAGE_SIZE (16 * NEEDLE_CHUNK)   /* 1 MiB: writes reach the disk in chunk multiples */
+#define STAGE_SIZE (16 * NEEDLE_CHUNK) /* 1 MiB: writes reach the disk in chunk multiples */
 /* An upload's stage is one chunk: it lives as long as its request, and a client that stalls
  * mid-body keeps it (4,096 stalled uploads held 4 GiB with a 1 MiB stage).  A chunk is also the
  * most the HTTP layer hands over at a time, so a larger stage saved no copying, only pwrite calls. */
@@ -36,13 +36,13 @@
 struct volume {
     uint32_t id;
     int fd;
-    uint64_t written_seq;   /* needles finished in this volume */
-    uint64_t synced_seq;    /* needles known durable */
+    uint64_t written_seq; /* needles finished in this volume */
+    uint64_t synced_seq;  /* needles known durable */
     int syncing;
-    unsigned readers;       /* reads in progress (volume_get/volume_put) */
-    unsigned pending;       /* needles written here whose request has not ended (store_release) */
-    int retired;            /* compacted away: unlinked, closed when the last pin goes */
-    int fresh;              /* created by this process: written_seq counts all it holds */
+    unsigned readers; /* reads in progress (volume_get/volume_put) */
+    unsigned pending; /* needles written here whose request has not ended (store_release) */
+    int retired;      /* compacted away: unlinked, closed when the last pin goes */
+    int fresh;        /* created by this process: written_seq counts all it holds */
 };
 
 struct store {
@@ -52,20 +52,20 @@ struct store {
     uint64_t volume_size;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    struct volume **vols;   /* indexed by id; vols[0] unused */
-    uint32_t nvols;         /* highest id */
-    uint64_t active_end;    /* next free offset in vols[nvols] */
-    uint64_t seq;           /* last needle sequence number handed out */
-    int failed;             /* V4: errno of the first failed write or sync */
+    struct volume **vols; /* indexed by id; vols[0] unused */
+    uint32_t nvols;       /* highest id */
+    uint64_t active_end;  /* next free offset in vols[nvols] */
+    uint64_t seq;         /* last needle sequence number handed out */
+    int failed;           /* V4: errno of the first failed write or sync */
 };
 
 struct needle_writer {
     struct store *s;
     struct volume *v;
     uint64_t off, len, done;
-    unsigned char *stage;   /* WRITE_STAGE bytes */
+    unsigned char *stage; /* WRITE_STAGE bytes */
     size_t staged;
-    unsigned char *crcs;    /* 4 * chunks + 4 */
+    unsigned char *crcs; /* 4 * chunks + 4 */
     uint64_t seq;
 };
 
@@ -74,7 +74,7 @@ static void fail(struct store *s, int err);
 
 struct store_reader {
     struct store *s;
-    unsigned char *buf;     /* data of whole chunks, then their CRCs */
+    unsigned char *buf; /* data of whole chunks, then their CRCs */
     size_t cap;
 };
 
@@ -329,7 +329,7 @@ store_write_begin(struct store *s, uint64_t len, struct needle_writer **out)
     }
     if (err == 0) {
         w->v = s->vols[s->nvols];
-        w->v->pending++;   /* until store_release(): compaction leaves this volume alone */
+        w->v->pending++; /* until store_release(): compaction leaves this volume alone */
         w->off = s->active_end;
         s->active_end += needle_size(len);
         w->seq = ++s->seq;
@@ -381,7 +381,7 @@ store_write_abort(struct needle_writer *w)
             v->retired = 1;
         pthread_mutex_unlock(&w->s->mu);
         if (drop && volume_path(w->s, v->id, path, sizeof(path)) == 0)
-            w->s->io->unlink(path);   /* only garbage in it (V3) */
+            w->s->io->unlink(path); /* only garbage in it (V3) */
         struct extent e = {0};
         e.vol = w->v->id;
         store_release(w->s, &e);
@@ -408,7 +408,7 @@ store_release(struct store *s, const struct extent *e)
 static int
 flush_stage(struct needle_writer *w)
 {
-    uint64_t base = w->done - w->staged;   /* data offset of stage[0]; chunk aligned */
+    uint64_t base = w->done - w->staged; /* data offset of stage[0]; chunk aligned */
     uint64_t first = base >> NEEDLE_CHUNK_SHIFT;
     int err;
 
@@ -477,7 +477,7 @@ store_write_finish(struct needle_writer *w, struct extent *e)
     e->vol = w->v->id;
     e->off = w->off;
     e->len = w->len;
-    writer_free(w);   /* the pending pin now belongs to the caller's extent */
+    writer_free(w); /* the pending pin now belongs to the caller's extent */
     return 0;
 out:
     store_write_abort(w);
@@ -506,7 +506,7 @@ sync_volume(struct store *s, struct volume *v)
         v->syncing = 0;
         metric_add(M_STORE_SYNCS, 1);
         if (rc != 0 && !s->failed) {
-            mark_failed(s, rc);   /* V4: never retried, never acknowledged */
+            mark_failed(s, rc); /* V4: never retried, never acknowledged */
             log_error("store: fdatasync of volume %u failed: %s; refusing writes until restart",
                       v->id, strerror(rc));
         } else if (rc == 0) {
@@ -557,8 +557,7 @@ static long read_chunks(struct store_reader *r, int fd, const struct extent *e, 
                         void *dst, size_t n);
 
 long
-store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, void *dst,
-                  size_t n)
+store_reader_read(struct store_reader *r, const struct extent *e, uint64_t off, void *dst, size_t n)
 {
     struct volume *v;
     long rc;
@@ -585,13 +584,14 @@ read_chunks(struct store_reader *r, int fd, const struct extent *e, uint64_t off
     if (n > e->len - off)
         n = (size_t)(e->len - off);
     if (n > STAGE_SIZE)
-        n = STAGE_SIZE;    /* bounded work per call; callers loop */
+        n = STAGE_SIZE; /* bounded work per call; callers loop */
     c0 = off >> NEEDLE_CHUNK_SHIFT;
     c1 = (off + n - 1) >> NEEDLE_CHUNK_SHIFT;
     nch = c1 - c0 + 1;
     data_off = c0 << NEEDLE_CHUNK_SHIFT;
-    data_len = ((c1 + 1) << NEEDLE_CHUNK_SHIFT) < e->len ? ((c1 + 1) << NEEDLE_CHUNK_SHIFT) - data_off
-                                                          : e->len - data_off;
+    data_len = ((c1 + 1) << NEEDLE_CHUNK_SHIFT) < e->len
+                   ? ((c1 + 1) << NEEDLE_CHUNK_SHIFT) - data_off
+                   : e->len - data_off;
     /* Whole chunks from a chunk boundary (what streaming GETs ask for): read into dst and verify
      * there, sparing a copy; dst then holds unverified bytes until the check passed, which the
      * contract allows.  Small or unaligned reads go through r->buf, in one read when the needle is
@@ -802,10 +802,9 @@ store_retire(struct store *s, uint32_t vol)
     if ((err = volume_path(s, vol, path, sizeof(path))) != 0)
         return err;
     pthread_mutex_lock(&s->mu);
-    if (vol == s->nvols || vol == 0 || vol > s->nvols || (v = s->vols[vol]) == NULL ||
-        v->retired) {
+    if (vol == s->nvols || vol == 0 || vol > s->nvols || (v = s->vols[vol]) == NULL || v->retired) {
         pthread_mutex_unlock(&s->mu);
-        return vol == s->nvols ? EBUSY : 0;   /* the active volume is never retired */
+        return vol == s->nvols ? EBUSY : 0; /* the active volume is never retired */
     }
     v->retired = 1;
     volume_maybe_free(s, v);

@@ -35,10 +35,10 @@
 #include "store/io.h"
 
 struct store_config {
-    const char *dir;            /* directory for volume files (created if missing) */
-    const struct io_ops *io;    /* NULL = io_posix */
-    int fsync;                  /* 0: --fsync=never (development only) */
-    uint64_t volume_size;       /* start a new volume past this many bytes; 0 = 1 GiB */
+    const char *dir;         /* directory for volume files (created if missing) */
+    const struct io_ops *io; /* NULL = io_posix */
+    int fsync;               /* 0: --fsync=never (development only) */
+    uint64_t volume_size;    /* start a new volume past this many bytes; 0 = 1 GiB */
 };
 
 struct store;

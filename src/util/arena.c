@@ -67,7 +67,7 @@ arena_alloc(struct arena *a, size_t n)
     if (b == NULL || b->size - b->used < need) {
         size = need > ARENA_BLOCK / 2 ? need : ARENA_BLOCK;
         if (size > need && a->total + size > a->cap)
-            size = a->cap - a->total > need ? a->cap - a->total : need;   /* a small cap */
+            size = a->cap - a->total > need ? a->cap - a->total : need; /* a small cap */
         if (a->total + size > a->cap)
             return NULL;
         if ((b = malloc(sizeof(*b) + size)) == NULL)

@@ -21,11 +21,13 @@ struct buf {
     int oom;
 };
 
+/* clang-format off */
 #define BUF_INIT {NULL, 0, 0, 0}
+/* clang-format on */
 
 void buf_free(struct buf *b);
-void buf_reset(struct buf *b);                        /* len = 0, keeps the memory */
-int buf_reserve(struct buf *b, size_t extra);         /* 0, or -1 (and b->oom) on OOM */
+void buf_reset(struct buf *b);                /* len = 0, keeps the memory */
+int buf_reserve(struct buf *b, size_t extra); /* 0, or -1 (and b->oom) on OOM */
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);

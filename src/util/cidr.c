@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 
 struct cidr_rule {
-    int family;                 /* AF_INET or AF_INET6 */
-    unsigned char addr[16];     /* network order; 4 bytes used for AF_INET */
-    unsigned bits;              /* prefix length */
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network order; 4 bytes used for AF_INET */
+    unsigned bits;          /* prefix length */
 };
 
 struct cidr_list {
@@ -56,7 +56,8 @@ cidr_list_match(const struct cidr_list *l, const struct sockaddr *sa)
     int family = cidr_addr(sa, &a);
 
     for (size_t i = 0; l != NULL && family != 0 && i < l->n; i++)
-        if (l->rules[i].family == family && cidr_prefix_match(a, l->rules[i].addr, l->rules[i].bits))
+        if (l->rules[i].family == family &&
+            cidr_prefix_match(a, l->rules[i].addr, l->rules[i].bits))
             return 1;
     return 0;
 }

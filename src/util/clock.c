@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SLICE_NS 5000000L   /* how often a waiting loop looks at kicks under the test clock */
+#define SLICE_NS 5000000L /* how often a waiting loop looks at kicks under the test clock */
 
 struct clock_page *clock_test_page;
 
@@ -38,7 +38,7 @@ clock_test_attach(const char *path)
         err = errno;
     else
         clock_test_page = p;
-    close(fd);   /* the mapping keeps the file */
+    close(fd); /* the mapping keeps the file */
     return err;
 }
 
@@ -54,8 +54,10 @@ clock_test_from_env(void)
         fprintf(stderr, "cobalt: COBALT_TEST_CLOCK=%s: %s\n", path, strerror(err));
         exit(2);
     }
-    fprintf(stderr, "cobalt: COBALT_TEST_CLOCK=%s: the clock and background rounds are a test "
-            "harness's (testing only)\n", path);
+    fprintf(stderr,
+            "cobalt: COBALT_TEST_CLOCK=%s: the clock and background rounds are a test "
+            "harness's (testing only)\n",
+            path);
 }
 
 uint64_t

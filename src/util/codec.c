@@ -141,7 +141,7 @@ pct_decode(struct arena *a, const char *s, size_t n, size_t *outlen)
         }
         if (n - i < 3 || (hi = hex_value((unsigned char)s[i + 1])) < 0 ||
             (lo = hex_value((unsigned char)s[i + 2])) < 0)
-            return NULL;        /* the arena bytes are not reclaimed; they die with the request */
+            return NULL; /* the arena bytes are not reclaimed; they die with the request */
         out[o++] = (char)(hi << 4 | lo);
         i += 2;
     }
@@ -154,8 +154,8 @@ pct_decode(struct arena *a, const char *s, size_t n, size_t *outlen)
 static int
 unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 void

@@ -29,8 +29,8 @@
 #define CRC_HAVE_X86 0
 #endif
 
-#define CRC32C_POLY 0x82F63B78u              /* Castagnoli, reflected */
-#define CRC64_POLY  0x9A6C9329AC4BC9B5ull    /* CRC-64/NVME, reflected (§6.2) */
+#define CRC32C_POLY 0x82F63B78u           /* Castagnoli, reflected */
+#define CRC64_POLY  0x9A6C9329AC4BC9B5ull /* CRC-64/NVME, reflected (§6.2) */
 
 uint32_t crc32c_sw(uint32_t crc, const void *p, size_t n);
 uint32_t crc32c_hw(uint32_t crc, const void *p, size_t n);
@@ -95,9 +95,8 @@ crc32c_slice8(uint32_t crc, const unsigned char *s, size_t n)
         uint64_t w = load_le64(s);
         uint32_t lo = (uint32_t)w ^ crc, hi = (uint32_t)(w >> 32);
 
-        crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^
-              t[4][lo >> 24] ^ t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^
-              t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+        crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+              t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
         s += 8;
         n -= 8;
     }

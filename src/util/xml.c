@@ -61,8 +61,8 @@ xml_char(const unsigned char *s, size_t avail)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     /* The second byte's range rules out overlong 3/4-byte forms, surrogates and > U+10FFFF. */
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
-        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
         return 0;
     if (c == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
         return 0; /* U+FFFE, U+FFFF */
@@ -79,12 +79,24 @@ xml_text(struct buf *b, const char *str, size_t n)
         const char *rep;
 
         switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
-        case '\r': rep = "&#xD;"; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&apos;";
+            break;
+        case '\r':
+            rep = "&#xD;";
+            break;
         default:
             if (s[i] >= 0x20 && s[i] < 0x80) {
                 i++;
@@ -151,9 +163,9 @@ struct xml_parse {
     struct arena *a;
     struct xml_node *root;
     struct xml_node *stack[XML_MAX_DEPTH];
-    struct xml_node *last[XML_MAX_DEPTH];  /* last child of stack[d], for O(1) append */
+    struct xml_node *last[XML_MAX_DEPTH]; /* last child of stack[d], for O(1) append */
     struct buf text[XML_MAX_DEPTH];
-    int depth;                             /* number of open elements */
+    int depth; /* number of open elements */
     size_t nodes, text_total, text_max;
     int failed;
 };

@@ -29,11 +29,11 @@ void xml_blob_name(struct buf *b, const char *name, size_t n);
 int xml_is_safe(const char *s, size_t n);
 
 struct xml_node {
-    const char *name;           /* element name (namespace prefix kept as is) */
-    const char *text;           /* concatenated character data, NUL-terminated, "" if none */
+    const char *name; /* element name (namespace prefix kept as is) */
+    const char *text; /* concatenated character data, NUL-terminated, "" if none */
     size_t text_len;
-    struct xml_node *child;     /* first child element */
-    struct xml_node *next;      /* next sibling */
+    struct xml_node *child; /* first child element */
+    struct xml_node *next;  /* next sibling */
 };
 
 /*

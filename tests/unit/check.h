@@ -24,16 +24,16 @@ static int check_passed, check_failed;
         }                                                                            \
     } while (0)
 
-#define CHECK_STR(got, want)                                                             \
-    do {                                                                                 \
-        const char *g_ = (got), *w_ = (want);                                            \
-        if (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0) {                           \
-            check_passed++;                                                              \
-        } else {                                                                         \
-            check_failed++;                                                              \
-            fprintf(stderr, "%s:%d: CHECK_STR failed: %s\n   got: %s\n  want: %s\n",      \
-                    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)");   \
-        }                                                                                \
+#define CHECK_STR(got, want)                                                                   \
+    do {                                                                                       \
+        const char *g_ = (got), *w_ = (want);                                                  \
+        if (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0) {                                 \
+            check_passed++;                                                                    \
+        } else {                                                                               \
+            check_failed++;                                                                    \
+            fprintf(stderr, "%s:%d: CHECK_STR failed: %s\n   got: %s\n  want: %s\n", __FILE__, \
+                    __LINE__, #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)");                   \
+        }                                                                                      \
     } while (0)
 
 static inline int

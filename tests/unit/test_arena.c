@@ -30,10 +30,10 @@ main(void)
     s = arena_printf(a, "%s-%d", "abc", 42);
     CHECK_STR(s, "abc-42");
     CHECK_STR(arena_strndup(a, "hello world", 5), "hello");
-    big = arena_alloc(a, 300000);   /* beyond a block: a dedicated one */
+    big = arena_alloc(a, 300000); /* beyond a block: a dedicated one */
     CHECK(big != NULL);
     memset(big, 1, 300000);
-    CHECK(arena_alloc(a, 1 << 20) == NULL);   /* over the cap: NULL, not abort */
+    CHECK(arena_alloc(a, 1 << 20) == NULL); /* over the cap: NULL, not abort */
     /* An arena whose cap is below one block still hands out what fits. */
     CHECK(arena_alloc(small, 100) != NULL);
     CHECK(arena_alloc(small, 3000) != NULL);

@@ -21,16 +21,16 @@
 #include "util/timefmt.h"
 
 #define DEV_ACCOUNT "devstoreaccount1"
-#define DEV_KEY                                                                                  \
+#define DEV_KEY \
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-#define OTHER_KEY                                                                                \
+#define OTHER_KEY \
     "AAAAvdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 #define XMS_DATE "Mon, 01 Jan 2024 00:00:00 GMT"
 
 /* 2025-01-01T00:00:00Z: inside every vector's validity window (2024-01-01 .. 2030-01-01). */
 #define NOW_2025 1735689600LL
-#define T_2024 1704067200LL
-#define T_2030 1893456000LL
+#define T_2024   1704067200LL
+#define T_2030   1893456000LL
 /* A minute after XMS_DATE, the date every Shared Key vector carries: inside its 15-minute window. */
 #define NOW_SK (T_2024 + 60)
 
@@ -100,9 +100,9 @@ account_init(struct auth_account *acct, const char *key1, const char *key2)
     }
 }
 
-static struct auth_account dev;      /* key1 = the dev key */
-static struct auth_account dev2;     /* key1 = another key, key2 = the dev key */
-static struct auth_account wrong;    /* only another key */
+static struct auth_account dev;   /* key1 = the dev key */
+static struct auth_account dev2;  /* key1 = another key, key2 = the dev key */
+static struct auth_account wrong; /* only another key */
 
 /* Runs auth_authenticate with a fresh result; returns its return value. */
 static int
@@ -136,12 +136,12 @@ token(char *out, size_t n, const char *prefix, const char *sts)
     return out;
 }
 
-#define CHECK_FAIL(rc, res, st, c)                                                           \
-    do {                                                                                     \
-        CHECK((rc) == -1);                                                                   \
-        CHECK((res).status == (st));                                                         \
-        CHECK_STR((res).code, (c));                                                          \
-        CHECK((res).message != NULL);                                                        \
+#define CHECK_FAIL(rc, res, st, c)    \
+    do {                              \
+        CHECK((rc) == -1);            \
+        CHECK((res).status == (st));  \
+        CHECK_STR((res).code, (c));   \
+        CHECK((res).message != NULL); \
     } while (0)
 
 /* ---- the culture comparator ---- */
@@ -151,7 +151,7 @@ test_culture_cmp(void)
 {
     CHECK(auth_culture_cmp("x-ms-meta-key_2", "x-ms-meta-key1") < 0);
     CHECK(auth_culture_cmp("x-ms-meta-key1", "x-ms-meta-key_2") > 0);
-    CHECK(strcmp("x-ms-meta-key_2", "x-ms-meta-key1") > 0);   /* byte order disagrees */
+    CHECK(strcmp("x-ms-meta-key_2", "x-ms-meta-key1") > 0); /* byte order disagrees */
     CHECK(auth_culture_cmp("x-ms-meta-ab", "x-ms-meta-a-c") < 0);
     CHECK(auth_culture_cmp("x-ms-meta-a-c", "x-ms-meta-ab") > 0);
     CHECK(strcmp("x-ms-meta-ab", "x-ms-meta-a-c") > 0);
@@ -160,15 +160,15 @@ test_culture_cmp(void)
     CHECK(auth_culture_cmp("x-ms-client-request-id", "x-ms-date") < 0);
     CHECK(auth_culture_cmp("x-ms-blob-type", "x-ms-blob-type-x") < 0);
     CHECK(auth_culture_cmp("a", "B") < 0);
-    CHECK(auth_culture_cmp("a", "A") < 0);                   /* case decides in pass 2 */
+    CHECK(auth_culture_cmp("a", "A") < 0);                     /* case decides in pass 2 */
     CHECK(auth_culture_cmp("x-ms-meta-a", "x-ms-meta-0") > 0); /* digits before letters */
 }
 
 /* ---- Shared Key vectors ---- */
 
-#define V1_STS                                                                                 \
+#define V1_STS                                                                                      \
     "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-client-request-id:00000000-0000-0000-0000-000000000001\nx-ms-" \
-    "date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2026-10-06\n/devstoreaccount1/"           \
+    "date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2026-10-06\n/devstoreaccount1/"               \
     "devstoreaccount1/mycontainer\nrestype:container"
 #define V1_SIG "Yb6vqVntaFfK2ifPMLCmjD7lMZyigLkrt8ONjX52Neo="
 
@@ -206,8 +206,9 @@ test_vector1(struct arena *a)
     v1_request(&x, "/devstoreaccount1/mycontainer?restype=container",
                "SharedKey devstoreaccount1:Zb6vqVntaFfK2ifPMLCmjD7lMZyigLkrt8ONjX52Neo=");
     CHECK_FAIL(authn(&x, &dev, NOW_SK, a, &res), res, 403, "AuthenticationFailed");
-    want = arena_printf(a, "The MAC signature found in the HTTP request '%s' is not the same as "
-                           "any computed signature. Server used following string to sign: '%s'.",
+    want = arena_printf(a,
+                        "The MAC signature found in the HTTP request '%s' is not the same as "
+                        "any computed signature. Server used following string to sign: '%s'.",
                         "Zb6vqVntaFfK2ifPMLCmjD7lMZyigLkrt8ONjX52Neo=", V1_STS);
     CHECK_STR(res.detail, want);
     CHECK(res.detail != NULL && strstr(res.detail, DEV_KEY) == NULL);
@@ -387,7 +388,8 @@ test_sharedkey_variants(struct arena *a)
          "devstoreaccount1/c\ncomp:list\ninclude:a,b,c\nrestype:container",
          sig);
     authz = arena_printf(a, "SharedKey devstoreaccount1:%s", sig);
-    rq_init(&x, "GET", "/devstoreaccount1/c?include=c&Include=a&restype=container&comp=list&include=b");
+    rq_init(&x, "GET",
+            "/devstoreaccount1/c?include=c&Include=a&restype=container&comp=list&include=b");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
     CHECK(authn(&x, &dev, NOW_SK, a, &res) == 0);
@@ -403,7 +405,7 @@ test_sharedkey_variants(struct arena *a)
     rq_hdr(&x, "X-MS-META-M", " 2");
     rq_hdr(&x, "x-ms-date", XMS_DATE);
     rq_hdr(&x, "Authorization", authz);
-    CHECK(authn(&x, &dev, NOW_SK, a, &res) != 0);  /* path must be raw: %3F, not '?' */
+    CHECK(authn(&x, &dev, NOW_SK, a, &res) != 0); /* path must be raw: %3F, not '?' */
     sign("PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-meta-e:\nx-ms-"
          "meta-m:1,2\n/devstoreaccount1/devstoreaccount1/c/b%3F\ncomp:metadata",
          sig);
@@ -474,12 +476,12 @@ static void
 test_sharedkey_malformed(struct arena *a)
 {
     static const char *const bad[] = {
-        "SharedKey devstoreaccount1",            /* no ':' */
-        "SharedKey :" V1_SIG,                    /* no account */
-        "SharedKey devstoreaccount1:",           /* no signature */
-        "SharedKey",                             /* nothing */
-        "",                                      /* empty header */
-        "Basic dXNlcjpwYXNz",                    /* unknown scheme */
+        "SharedKey devstoreaccount1",  /* no ':' */
+        "SharedKey :" V1_SIG,          /* no account */
+        "SharedKey devstoreaccount1:", /* no signature */
+        "SharedKey",                   /* nothing */
+        "",                            /* empty header */
+        "Basic dXNlcjpwYXNz",          /* unknown scheme */
         "SharedKey devstoreaccount1:" V1_SIG " extra",
     };
     struct auth_result res;
@@ -518,28 +520,28 @@ test_sharedkey_malformed(struct arena *a)
 
 /* ---- SAS vectors ---- */
 
-#define V4_TOKEN                                                                              \
+#define V4_TOKEN                                                                                 \
     "sv=2026-10-06&spr=https%2Chttp&st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&sr=" \
     "b&sp=rw&sig=oxaPYBjS7mjuqbKlX3zhocOe4P%2FyBA57FIeZQiE%2BBkM%3D"
-#define V5_TOKEN                                                                              \
+#define V5_TOKEN                                                                                   \
     "sv=2026-10-06&se=2030-01-01T00%3A00%3A00Z&sr=c&sp=rl&sig=1nrplmCZIVkcp9D%2FiZY2iGCbVrD64PKLd" \
     "CoeYJHMxYI%3D"
-#define V6_TOKEN                                                                              \
+#define V6_TOKEN                                                                                   \
     "sv=2020-12-06&se=2030-01-01T00%3A00%3A00Z&sr=bs&sp=r&rsct=text%2Fplain&sig=s8RQ17ZhR1UNYq41f" \
     "pymw8Xb63nSLMLx4lQc%2FaTPAvY%3D"
-#define V7A_TOKEN                                                                             \
+#define V7A_TOKEN                                                                                   \
     "sv=2018-11-09&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=r&sig=wEa4DYIVpHxYrwIfR50JdVgQr0%2FPVrUoRmj" \
     "8Vlb6JeU%3D"
-#define V7B_TOKEN                                                                             \
+#define V7B_TOKEN                                                                                   \
     "sv=2015-04-05&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=r&sig=NYO239rIxQnIBl6j7a6Tx1Sym6DD%2BReDmvT" \
     "a3Lxh2ko%3D"
 #define V8_TOKEN "sv=2026-10-06&si=policy1&sr=c&sig=8hXgkau4OwjLNCbSYxIaJvst1L6SquOMqePVUxLqRug%3D"
-#define V9_TOKEN                                                                              \
+#define V9_TOKEN                                                                                  \
     "sv=2026-10-06&ss=b&srt=sco&spr=https%2Chttp&st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A" \
     "00%3A00Z&sp=rwdlacup&sig=048K0D2U0wcZNx4NV%2BkNT%2BI9VWeayPSPe3JeLQzI6V4%3D"
-#define V10_TOKEN                                                                             \
-    "sv=2026-10-06&st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&skoid=11111111-1111-" \
-    "1111-1111-111111111111&sktid=22222222-2222-2222-2222-222222222222&skt=2024-01-01T00%3A00%3A" \
+#define V10_TOKEN                                                                                  \
+    "sv=2026-10-06&st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&skoid=11111111-1111-"   \
+    "1111-1111-111111111111&sktid=22222222-2222-2222-2222-222222222222&skt=2024-01-01T00%3A00%3A"  \
     "00Z&ske=2030-01-01T00%3A00%3A00Z&sks=b&skv=2026-10-06&sr=b&sp=r&sig=M4V3MmZbu2t1dqHRAYLtmL0W" \
     "P0BxJHa92HywrWmTZkY%3D"
 
@@ -553,27 +555,22 @@ blob_get(struct rq *x, const char *target, const char *container, const char *bl
     x->r.blob = blob;
 }
 
-static const struct auth_need need_get_blob = {AUTH_LEVEL_OBJECT, "r",
-                                               AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
-                                               AUTH_PUBLIC_BLOB};
-static const struct auth_need need_put_blob = {AUTH_LEVEL_OBJECT, "cw",
-                                               AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
-                                               AUTH_ANON_NEVER};
-static const struct auth_need need_delete_blob = {AUTH_LEVEL_OBJECT, "d",
-                                                  AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
-                                                  AUTH_ANON_NEVER};
-static const struct auth_need need_get_tags = {AUTH_LEVEL_OBJECT, "t",
-                                               AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
-                                               AUTH_ANON_NEVER};
+static const struct auth_need need_get_blob = {
+    AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB};
+static const struct auth_need need_put_blob = {
+    AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
+static const struct auth_need need_delete_blob = {
+    AUTH_LEVEL_OBJECT, "d", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
+static const struct auth_need need_get_tags = {
+    AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
 static const struct auth_need need_list_blobs = {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER,
                                                  AUTH_PUBLIC_CONTAINER};
-static const struct auth_need need_create_container = {AUTH_LEVEL_CONTAINER, "cw",
-                                                       AUTH_SCOPE_NONE, AUTH_ANON_NEVER};
+static const struct auth_need need_create_container = {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE,
+                                                       AUTH_ANON_NEVER};
 static const struct auth_need need_list_containers = {AUTH_LEVEL_SERVICE, "l", AUTH_SCOPE_NONE,
                                                       AUTH_ANON_NEVER};
-static const struct auth_need need_account_info = {AUTH_LEVEL_SERVICE, "",
-                                                   AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
-                                                   AUTH_ANON_NEVER};
+static const struct auth_need need_account_info = {
+    AUTH_LEVEL_SERVICE, "", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
 
 static void
 test_vector4(struct arena *a)
@@ -626,15 +623,17 @@ test_vector4(struct arena *a)
     CHECK_FAIL(authn(&x, &dev, T_2030 + 86400, a, &res), res, 403, "AuthenticationFailed");
 
     /* Tampered signature. */
-    blob_get(&x, "/devstoreaccount1/mycontainer/dir/hello%20world.txt?sv=2026-10-06&spr=https%2Chttp&"
-                 "st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=rw&sig="
-                 "pxaPYBjS7mjuqbKlX3zhocOe4P%2FyBA57FIeZQiE%2BBkM%3D",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/dir/hello%20world.txt?sv=2026-10-06&spr=https%2Chttp&"
+             "st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=rw&sig="
+             "pxaPYBjS7mjuqbKlX3zhocOe4P%2FyBA57FIeZQiE%2BBkM%3D",
              "mycontainer", "dir/hello world.txt");
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
     /* Tampered permissions (rwd instead of rw). */
-    blob_get(&x, "/devstoreaccount1/mycontainer/dir/hello%20world.txt?sv=2026-10-06&spr=https%2Chttp&"
-                 "st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=rwd&sig="
-                 "oxaPYBjS7mjuqbKlX3zhocOe4P%2FyBA57FIeZQiE%2BBkM%3D",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/dir/hello%20world.txt?sv=2026-10-06&spr=https%2Chttp&"
+             "st=2024-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=rwd&sig="
+             "oxaPYBjS7mjuqbKlX3zhocOe4P%2FyBA57FIeZQiE%2BBkM%3D",
              "mycontainer", "dir/hello world.txt");
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
     /* Duplicated parameters, even identical or differing in case. */
@@ -652,14 +651,15 @@ test_vector4(struct arena *a)
              "mycontainer", "dir/hello world.txt");
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
     /* Non-SAS parameters may repeat and do not matter. */
-    blob_get(&x, "/devstoreaccount1/mycontainer/dir/hello%20world.txt?timeout=3&" V4_TOKEN
-                 "&timeout=4",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/dir/hello%20world.txt?timeout=3&" V4_TOKEN "&timeout=4",
              "mycontainer", "dir/hello world.txt");
     CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
     /* '+' in sig sent unencoded is '+', never a space. */
-    blob_get(&x, "/devstoreaccount1/mycontainer/dir/hello%20world.txt?sv=2026-10-06&spr=https,http&"
-                 "st=2024-01-01T00:00:00Z&se=2030-01-01T00:00:00Z&sr=b&sp=rw&sig="
-                 "oxaPYBjS7mjuqbKlX3zhocOe4P/yBA57FIeZQiE+BkM=",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/dir/hello%20world.txt?sv=2026-10-06&spr=https,http&"
+             "st=2024-01-01T00:00:00Z&se=2030-01-01T00:00:00Z&sr=b&sp=rw&sig="
+             "oxaPYBjS7mjuqbKlX3zhocOe4P/yBA57FIeZQiE+BkM=",
              "mycontainer", "dir/hello world.txt");
     CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
     /* An Authorization header wins over a SAS. */
@@ -717,8 +717,9 @@ test_vector6(struct arena *a)
     struct auth_result res;
     struct rq x;
 
-    blob_get(&x, "/devstoreaccount1/mycontainer/a.txt?" V6_TOKEN
-                 "&snapshot=2024-01-01T00%3A00%3A00.1234567Z",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/a.txt?" V6_TOKEN
+             "&snapshot=2024-01-01T00%3A00%3A00.1234567Z",
              "mycontainer", "a.txt");
     x.r.snapshot = "2024-01-01T00:00:00.1234567Z";
     CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
@@ -728,8 +729,9 @@ test_vector6(struct arena *a)
     CHECK(res.rscc == NULL && res.rscd == NULL && res.rsce == NULL && res.rscl == NULL);
     CHECK(auth_authorize(&x.r, &need_get_blob, AUTH_PUBLIC_NONE, &res) == 0);
     /* Another snapshot. */
-    blob_get(&x, "/devstoreaccount1/mycontainer/a.txt?" V6_TOKEN
-                 "&snapshot=2024-01-01T00%3A00%3A00.1234568Z",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/a.txt?" V6_TOKEN
+             "&snapshot=2024-01-01T00%3A00%3A00.1234568Z",
              "mycontainer", "a.txt");
     x.r.snapshot = "2024-01-01T00:00:00.1234568Z";
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
@@ -737,9 +739,10 @@ test_vector6(struct arena *a)
     blob_get(&x, "/devstoreaccount1/mycontainer/a.txt?" V6_TOKEN, "mycontainer", "a.txt");
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthorizationResourceTypeMismatch");
     /* The override is signed: changing it breaks the signature. */
-    blob_get(&x, "/devstoreaccount1/mycontainer/a.txt?sv=2020-12-06&se=2030-01-01T00%3A00%3A00Z&"
-                 "sr=bs&sp=r&rsct=text%2Fhtml&sig=s8RQ17ZhR1UNYq41fpymw8Xb63nSLMLx4lQc%2FaTPAvY%3D"
-                 "&snapshot=2024-01-01T00%3A00%3A00.1234567Z",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/a.txt?sv=2020-12-06&se=2030-01-01T00%3A00%3A00Z&"
+             "sr=bs&sp=r&rsct=text%2Fhtml&sig=s8RQ17ZhR1UNYq41fpymw8Xb63nSLMLx4lQc%2FaTPAvY%3D"
+             "&snapshot=2024-01-01T00%3A00%3A00.1234567Z",
              "mycontainer", "a.txt");
     x.r.snapshot = "2024-01-01T00:00:00.1234567Z";
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
@@ -758,8 +761,9 @@ test_vector7(struct arena *a)
     CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
     CHECK(res.kind == AUTH_SAS_SERVICE && res.perms == AUTH_P('r'));
     /* Swapping the versions breaks both. */
-    blob_get(&x, "/devstoreaccount1/mycontainer/a.txt?sv=2015-04-05&se=2030-01-01T00%3A00%3A00Z&"
-                 "sr=b&sp=r&sig=wEa4DYIVpHxYrwIfR50JdVgQr0%2FPVrUoRmj8Vlb6JeU%3D",
+    blob_get(&x,
+             "/devstoreaccount1/mycontainer/a.txt?sv=2015-04-05&se=2030-01-01T00%3A00%3A00Z&"
+             "sr=b&sp=r&sig=wEa4DYIVpHxYrwIfR50JdVgQr0%2FPVrUoRmj8Vlb6JeU%3D",
              "mycontainer", "a.txt");
     CHECK_FAIL(authn(&x, &dev, NOW_2025, a, &res), res, 403, "AuthenticationFailed");
 }
@@ -821,14 +825,12 @@ test_vector9(struct arena *a)
     CHECK_FAIL(authn(&x, &dev, T_2030 + 301, a, &res), res, 403, "AuthenticationFailed");
     CHECK_FAIL(authn(&x, &dev, T_2024 - 301, a, &res), res, 403, "AuthenticationFailed");
     /* Secondary URL: the account name signed is still the primary one. */
-    blob_get(&x, "/devstoreaccount1-secondary/mycontainer/a.txt?" V9_TOKEN, "mycontainer",
-             "a.txt");
+    blob_get(&x, "/devstoreaccount1-secondary/mycontainer/a.txt?" V9_TOKEN, "mycontainer", "a.txt");
     x.r.secondary = 1;
     CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
 
     /* srt=c only: container routes pass, object and service routes do not. */
-    token(tok, sizeof(tok),
-          "sv=2026-10-06&ss=b&srt=c&se=2030-01-01&sp=rwdlc",
+    token(tok, sizeof(tok), "sv=2026-10-06&ss=b&srt=c&se=2030-01-01&sp=rwdlc",
           "devstoreaccount1\nrwdlc\nb\nc\n\n2030-01-01\n\n\n2026-10-06\n\n");
     blob_get(&x, arena_printf(a, "/devstoreaccount1/mycontainer/a.txt?%s", tok), "mycontainer",
              "a.txt");
@@ -842,8 +844,7 @@ test_vector9(struct arena *a)
                "AuthorizationResourceTypeMismatch");
 
     /* spr=https over plain HTTP, then over HTTPS. */
-    token(tok, sizeof(tok),
-          "sv=2026-10-06&ss=b&srt=o&spr=https&se=2030-01-01T00%3A00Z&sp=r",
+    token(tok, sizeof(tok), "sv=2026-10-06&ss=b&srt=o&spr=https&se=2030-01-01T00%3A00Z&sp=r",
           "devstoreaccount1\nr\nb\no\n\n2030-01-01T00:00Z\n\nhttps\n2026-10-06\n\n");
     blob_get(&x, arena_printf(a, "/devstoreaccount1/mycontainer/a.txt?%s", tok), "mycontainer",
              "a.txt");
@@ -916,8 +917,11 @@ test_service_sas_misc(struct arena *a)
     token(tok, sizeof(tok), "sv=2026-10-06&se=2030-01-01&sr=bv&sp=rd",
           "rd\n\n2030-01-01\n/blob/devstoreaccount1/c/b\n\n\n\n2026-10-06\nbv\n"
           "2024-01-01T00:00:00.0000001Z\n\n\n\n\n\n");
-    blob_get(&x, arena_printf(a, "/devstoreaccount1/c/b?%s&versionid=2024-01-01T00%%3A00%%3A00."
-                                 "0000001Z", tok),
+    blob_get(&x,
+             arena_printf(a,
+                          "/devstoreaccount1/c/b?%s&versionid=2024-01-01T00%%3A00%%3A00."
+                          "0000001Z",
+                          tok),
              "c", "b");
     x.r.versionid = "2024-01-01T00:00:00.0000001Z";
     CHECK(authn(&x, &dev, NOW_2025, a, &res) == 0);
@@ -1013,9 +1017,10 @@ dated_request(struct rq *x, struct arena *a, const char *hname, const char *date
     int xms = strcmp(hname, "x-ms-date") == 0;
     char sig[45];
 
-    sign(arena_printf(a, "PUT\n\n\n\n\n\n%s\n\n\n\n\n\nx-ms-client-request-id:00000000-0000-0000-"
-                         "0000-000000000001\n%s%s%sx-ms-version:2026-10-06\n/devstoreaccount1/"
-                         "devstoreaccount1/mycontainer\nrestype:container",
+    sign(arena_printf(a,
+                      "PUT\n\n\n\n\n\n%s\n\n\n\n\n\nx-ms-client-request-id:00000000-0000-0000-"
+                      "0000-000000000001\n%s%s%sx-ms-version:2026-10-06\n/devstoreaccount1/"
+                      "devstoreaccount1/mycontainer\nrestype:container",
                       xms ? "" : date, xms ? "x-ms-date:" : "", xms ? date : "", xms ? "\n" : ""),
          sig);
     rq_init(x, "PUT", "/devstoreaccount1/mycontainer?restype=container");
@@ -1032,8 +1037,12 @@ static void
 test_sharedkey_date_window(struct arena *a)
 {
     static const char *const garbage[] = {
-        "yesterday", "Mon, 01 Jan 2024 00:00:00", "Mon, 32 Jan 2024 00:00:00 GMT",
-        "2024-01-01T00:00:00Z", "Monday, 01-Jan-24 00:00:00 GMT", "Mon Jan  1 00:00:00 2024",
+        "yesterday",
+        "Mon, 01 Jan 2024 00:00:00",
+        "Mon, 32 Jan 2024 00:00:00 GMT",
+        "2024-01-01T00:00:00Z",
+        "Monday, 01-Jan-24 00:00:00 GMT",
+        "Mon Jan  1 00:00:00 2024",
     };
     static const char *const hnames[] = {"x-ms-date", "Date"};
     struct auth_result res;
@@ -1106,8 +1115,8 @@ test_sip_match(void)
     CHECK(auth_sip_match("10.0.0.256", "10.0.0.1") == -1);
     CHECK(auth_sip_match("10.0.0.1-", "10.0.0.1") == -1);
     CHECK(auth_sip_match("-10.0.0.1", "10.0.0.1") == -1);
-    CHECK(auth_sip_match("10.0.0.9-10.0.0.1", "10.0.0.5") == -1);   /* start after end */
-    CHECK(auth_sip_match("10.0.0.1-::1", "10.0.0.1") == -1);       /* mixed families */
+    CHECK(auth_sip_match("10.0.0.9-10.0.0.1", "10.0.0.5") == -1); /* start after end */
+    CHECK(auth_sip_match("10.0.0.1-::1", "10.0.0.1") == -1);      /* mixed families */
     CHECK(auth_sip_match("10.0.0.1-10.0.0.2-10.0.0.3", "10.0.0.1") == -1);
     CHECK(auth_sip_match("1.2.3.4 ", "1.2.3.4") == -1);
 }

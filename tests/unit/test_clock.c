@@ -54,14 +54,14 @@ get64(int fd, off_t off)
 struct waiter {
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    int fd;          /* bump kicks through the file, or ... */
-    int signal;      /* ... signal the condition */
-    int io_ok;       /* the poking thread's file I/O worked (CHECK counts on one thread only) */
+    int fd;     /* bump kicks through the file, or ... */
+    int signal; /* ... signal the condition */
+    int io_ok;  /* the poking thread's file I/O worked (CHECK counts on one thread only) */
 };
 
 /* Offsets in the file (clock.h). */
 #define KICKS_SCRUB (8 + 8 * CLOCK_ROUND_SCRUB)
-#define DONE(i) (8 + 8 * CLOCK_ROUNDS + 8 * (i))
+#define DONE(i)     (8 + 8 * CLOCK_ROUNDS + 8 * (i))
 
 /* After 50 ms: a kick of the scrub loop through the file, or a signal. */
 static void *
@@ -120,7 +120,7 @@ test_off(void)
     CHECK(clock_test_page == NULL);
     CHECK(clock_test_offset() == 0 && clock_test_kicks(CLOCK_ROUND_COMPACT) == 0);
     CHECK(llabs(ticks_now() - real_ticks()) < TICKS_PER_SEC);
-    clock_test_round_done(CLOCK_ROUND_COMPACT, 7);                 /* a no-op */
+    clock_test_round_done(CLOCK_ROUND_COMPACT, 7); /* a no-op */
     /* A plain timed wait: a signal wakes it, otherwise the deadline. */
     CHECK(wait_poked(&w, 5, 0, &took) == 0 && took < 4);
     clock_gettime(CLOCK_REALTIME, &until);

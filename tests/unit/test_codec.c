@@ -14,8 +14,8 @@ static void
 test_base64_roundtrip(void)
 {
     static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                      "Zm9vYmFy"};
+    static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     unsigned char bin[256], back[256];
     char out[400];
     size_t i;
@@ -48,17 +48,17 @@ test_base64_strict(void)
 {
     unsigned char out[64];
 
-    CHECK(base64_decode("Zg", 2, out) == -1);          /* padding required */
+    CHECK(base64_decode("Zg", 2, out) == -1); /* padding required */
     CHECK(base64_decode("Zg=", 3, out) == -1);
-    CHECK(base64_decode("Z===", 4, out) == -1);        /* at most two '=' */
+    CHECK(base64_decode("Z===", 4, out) == -1); /* at most two '=' */
     CHECK(base64_decode("=Zg=", 4, out) == -1);
-    CHECK(base64_decode("Zg==Zg==", 8, out) == -1);    /* padding only at the very end */
-    CHECK(base64_decode("Zm9v Zg==", 9, out) == -1);   /* no whitespace */
+    CHECK(base64_decode("Zg==Zg==", 8, out) == -1);  /* padding only at the very end */
+    CHECK(base64_decode("Zm9v Zg==", 9, out) == -1); /* no whitespace */
     CHECK(base64_decode("Zm9v\nZg=", 8, out) == -1);
-    CHECK(base64_decode("Zm-v", 4, out) == -1);        /* base64url is not base64 */
+    CHECK(base64_decode("Zm-v", 4, out) == -1); /* base64url is not base64 */
     CHECK(base64_decode("Zm_v", 4, out) == -1);
     CHECK(base64_decode("Zg=a", 4, out) == -1);
-    CHECK(base64_decode("Zm9vYmFy", 7, out) == -1);    /* length not a multiple of 4 */
+    CHECK(base64_decode("Zm9vYmFy", 7, out) == -1); /* length not a multiple of 4 */
     CHECK(base64_decode("", 0, out) == 0);
     /* The dev account key decodes to 64 bytes. */
     CHECK(base64_decode("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
@@ -88,17 +88,17 @@ test_pct_decode(void)
     s = pct_decode(a, "dir%2Fa%20b", 11, &len);
     CHECK_STR(s, "dir/a b");
     CHECK(len == 7);
-    CHECK_STR(pct_decode(a, "a+b", 3, NULL), "a+b");             /* '+' stays '+' */
-    CHECK_STR(pct_decode(a, "%2b%2B%7e", 9, NULL), "++~");       /* either case of hex */
+    CHECK_STR(pct_decode(a, "a+b", 3, NULL), "a+b");       /* '+' stays '+' */
+    CHECK_STR(pct_decode(a, "%2b%2B%7e", 9, NULL), "++~"); /* either case of hex */
     CHECK_STR(pct_decode(a, "", 0, &len), "");
     CHECK(len == 0);
-    CHECK_STR(pct_decode(a, "abc%20def", 6, NULL), "abc ");      /* only n bytes are read */
+    CHECK_STR(pct_decode(a, "abc%20def", 6, NULL), "abc "); /* only n bytes are read */
     CHECK(pct_decode(a, "%zz", 3, NULL) == NULL);
     CHECK(pct_decode(a, "%4", 2, NULL) == NULL);
     CHECK(pct_decode(a, "ab%", 3, NULL) == NULL);
     CHECK(pct_decode(a, "%g0", 3, NULL) == NULL);
     CHECK(pct_decode(a, "%20%2", 5, NULL) == NULL);
-    s = pct_decode(a, "a%00b", 5, &len);                        /* NUL survives, length says so */
+    s = pct_decode(a, "a%00b", 5, &len); /* NUL survives, length says so */
     CHECK(s != NULL && len == 3 && strlen(s) == 1 && s[2] == 'b');
     s = pct_decode(a, "%E2%82%AC", 9, &len);
     CHECK(s != NULL && len == 3 && strcmp(s, "\xe2\x82\xac") == 0);

@@ -52,10 +52,11 @@ test_default_refusals(void)
         "::10.0.0.1", "::ffff:0:192.168.0.1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",
         "64:ff9b:1::808:808", "2002:7f00:1::1", "2002:c0a8:101::1", "2002:a9fe:a9fe::"};
     static const char *const allowed[] = {
-        "8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1",
-        "169.253.255.255", "192.169.0.1", "11.0.0.1", "223.255.255.255", "2606:4700::1111",
-        "2001:4860:4860::8888", "2a00:1450::1", "::ffff:8.8.8.8", "64:ff9b::808:808",
-        "2002:808:808::1", "2001:200::1"};
+        "8.8.8.8",        "1.1.1.1",         "172.15.255.255",   "172.32.0.1",
+        "100.63.255.255", "100.128.0.1",     "169.253.255.255",  "192.169.0.1",
+        "11.0.0.1",       "223.255.255.255", "2606:4700::1111",  "2001:4860:4860::8888",
+        "2a00:1450::1",   "::ffff:8.8.8.8",  "64:ff9b::808:808", "2002:808:808::1",
+        "2001:200::1"};
 
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         int r = permits(NULL, refused[i]);
@@ -77,24 +78,24 @@ test_allow_list(void)
     struct cidr_list *e = NULL;
 
     CHECK(cidr_list_add(&e, "10.1.0.0/16,127.0.0.2") == 0);
-    CHECK(cidr_list_add(&e, "fd00:1::/32") == 0);   /* repeated options add up */
+    CHECK(cidr_list_add(&e, "fd00:1::/32") == 0); /* repeated options add up */
     CHECK(permits(e, "10.1.2.3") == 1);
     CHECK(permits(e, "10.1.255.255") == 1);
-    CHECK(permits(e, "10.2.0.1") == 0);            /* outside the prefix: still refused */
-    CHECK(permits(e, "127.0.0.2") == 1);           /* a single host */
+    CHECK(permits(e, "10.2.0.1") == 0);  /* outside the prefix: still refused */
+    CHECK(permits(e, "127.0.0.2") == 1); /* a single host */
     CHECK(permits(e, "127.0.0.1") == 0);
-    CHECK(permits(e, "::ffff:127.0.0.2") == 1);    /* the mapped form of an allowed address */
+    CHECK(permits(e, "::ffff:127.0.0.2") == 1); /* the mapped form of an allowed address */
     CHECK(permits(e, "::ffff:127.0.0.1") == 0);
     CHECK(permits(e, "fd00:1:ffff::9") == 1);
     CHECK(permits(e, "fd00:2::9") == 0);
     CHECK(permits(e, "169.254.169.254") == 0);
-    CHECK(permits(e, "8.8.8.8") == 1);             /* public addresses stay allowed */
+    CHECK(permits(e, "8.8.8.8") == 1); /* public addresses stay allowed */
     cidr_list_free(e);
 
     e = NULL;
-    CHECK(cidr_list_add(&e, "0.0.0.0/0,::/0") == 0);   /* everything, explicitly */
+    CHECK(cidr_list_add(&e, "0.0.0.0/0,::/0") == 0); /* everything, explicitly */
     CHECK(permits(e, "127.0.0.1") == 1 && permits(e, "::1") == 1 && permits(e, "fe80::1") == 1);
-    CHECK(cidr_list_add(&e, "10.0.0.0/33") != 0);      /* malformed entries add nothing */
+    CHECK(cidr_list_add(&e, "10.0.0.0/33") != 0); /* malformed entries add nothing */
     CHECK(cidr_list_add(&e, "::/129") != 0);
     CHECK(cidr_list_add(&e, "10.0.0.0/") != 0);
     CHECK(cidr_list_add(&e, "10.0.0.0/-1") != 0);
@@ -104,7 +105,7 @@ test_allow_list(void)
     cidr_list_free(e);
 
     e = NULL;
-    CHECK(cidr_list_add(&e, "192.168.0.0/23") == 0);   /* a length not on a byte boundary */
+    CHECK(cidr_list_add(&e, "192.168.0.0/23") == 0); /* a length not on a byte boundary */
     CHECK(permits(e, "192.168.1.200") == 1);
     CHECK(permits(e, "192.168.2.1") == 0);
     cidr_list_free(e);

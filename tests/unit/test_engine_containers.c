@@ -51,9 +51,9 @@ create_get(struct engine *e, struct arena *a)
           strcmp(got.meta[0].value, "v") == 0);
     d = fresh(e, NULL, NULL);
     CHECK(eng_container_create(e, "acct", "one", &d) == ENG_EEXISTS);
-    CHECK(eng_container_get(e, a, "other", "one", &got) == ENG_ENOTFOUND);   /* per account */
+    CHECK(eng_container_get(e, a, "other", "one", &got) == ENG_ENOTFOUND); /* per account */
     CHECK(eng_container_create(e, "acct", "two", &d) == 0);
-    CHECK(d.id > c.id);   /* ids are never reused */
+    CHECK(d.id > c.id); /* ids are never reused */
 }
 
 static void
@@ -66,7 +66,7 @@ cas_update(struct engine *e, struct arena *a)
     c.public_access = PUBLIC_BLOB;
     c.etag = eng_next_etag(e);
     CHECK(eng_container_update(e, "acct", "one", &old, &c) == 0);
-    CHECK(eng_container_update(e, "acct", "one", &old, &c) == ENG_ECONFLICT);   /* stale */
+    CHECK(eng_container_update(e, "acct", "one", &old, &c) == ENG_ECONFLICT); /* stale */
     CHECK(eng_container_get(e, a, "acct", "one", &got) == 0);
     CHECK(got.public_access == PUBLIC_BLOB && got.etag == c.etag && got.id == old.id);
 
@@ -122,7 +122,7 @@ delete_restore_purge(struct engine *e, struct arena *a)
     memset(&gone.lease, 0, sizeof(gone.lease));
     c = old;
     c.etag = eng_next_etag(e);
-    CHECK(eng_container_delete(e, "acct", "one", &c, &gone) == ENG_ECONFLICT);   /* stale */
+    CHECK(eng_container_delete(e, "acct", "one", &c, &gone) == ENG_ECONFLICT); /* stale */
     CHECK(eng_container_delete(e, "acct", "one", &old, &gone) == 0);
     CHECK(eng_container_get(e, a, "acct", "one", &got) == ENG_ENOTFOUND);
     CHECK_STR(list(e, a, "acct", "", "", 0), "two");
@@ -140,7 +140,7 @@ delete_restore_purge(struct engine *e, struct arena *a)
         CHECK(eng_container_get(e, a, "acct", "one", &old) == 0);
         gone = old;
         gone.deleted = now + i;
-        gone.purge_at = i == 1 ? now - 1 : now + DAY;   /* the first one's retention is over */
+        gone.purge_at = i == 1 ? now - 1 : now + DAY; /* the first one's retention is over */
         CHECK(eng_container_delete(e, "acct", "one", &old, &gone) == 0);
         c = fresh(e, NULL, NULL);
         CHECK(eng_container_create(e, "acct", "one", &c) == 0);
@@ -149,7 +149,7 @@ delete_restore_purge(struct engine *e, struct arena *a)
     CHECK(eng_container_restore(e, a, "acct", "one", now + 1, "back", &got) == ENG_ENOTFOUND);
     CHECK(eng_purge_expired(e, ticks_now()) == 1);
     CHECK_STR(list(e, a, "acct", "", "", 1), "one one~ two");
-    CHECK(eng_container_restore(e, a, "acct", "one", now + 2, "back", &got) == 0);   /* renamed */
+    CHECK(eng_container_restore(e, a, "acct", "one", now + 2, "back", &got) == 0); /* renamed */
     CHECK_STR(list(e, a, "acct", "", "", 1), "back one two");
 
     /* Hard delete: gone, not listed, not restorable. */
@@ -170,22 +170,22 @@ listing(struct engine *e, struct arena *a)
         CHECK(eng_container_create(e, "list", names[i], &c) == 0);
     }
     c = fresh(e, NULL, NULL);
-    CHECK(eng_container_create(e, "lisu", "b0", &c) == 0);   /* an account sorting right after */
+    CHECK(eng_container_create(e, "lisu", "b0", &c) == 0); /* an account sorting right after */
     CHECK_STR(list(e, a, "list", NULL, NULL, 0), "a b1 b2 b3 c");
     CHECK_STR(list(e, a, "list", "b", "", 0), "b1 b2 b3");
-    CHECK_STR(list(e, a, "list", "b", "b2", 0), "b2 b3");      /* a marker inside the prefix */
-    CHECK_STR(list(e, a, "list", "b", "a", 0), "b1 b2 b3");    /* a marker before it */
-    CHECK_STR(list(e, a, "list", "b", "b4", 0), "");           /* a marker past it */
+    CHECK_STR(list(e, a, "list", "b", "b2", 0), "b2 b3");   /* a marker inside the prefix */
+    CHECK_STR(list(e, a, "list", "b", "a", 0), "b1 b2 b3"); /* a marker before it */
+    CHECK_STR(list(e, a, "list", "b", "b4", 0), "");        /* a marker past it */
     CHECK_STR(list(e, a, "list", "", "b3", 0), "b3 c");
     CHECK_STR(list(e, a, "list", "x", "", 0), "");
-    CHECK_STR(list(e, a, "lis", "", "", 0), "");               /* no account prefix match */
+    CHECK_STR(list(e, a, "lis", "", "", 0), ""); /* no account prefix match */
     CHECK(eng_container_get(e, a, "list", "b2", &old) == 0);
     gone = old;
     gone.deleted = ticks_now();
     gone.purge_at = gone.deleted + DAY;
     CHECK(eng_container_delete(e, "list", "b2", &old, &gone) == 0);
     CHECK_STR(list(e, a, "list", "b", "", 0), "b1 b3");
-    CHECK_STR(list(e, a, "list", "b", "b2", 1), "b2~ b3");     /* a page may start at one */
+    CHECK_STR(list(e, a, "list", "b", "b2", 1), "b2~ b3"); /* a page may start at one */
 }
 
 static void
@@ -201,11 +201,11 @@ service_props(struct engine *e, struct arena *a)
     CHECK(eng_service_props_set(e, "acct", 0, NULL, 1, one) == 0);
     CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 1);
     CHECK(n == 1 && strcmp(got[0].name, "Cors") == 0 && strcmp(got[0].value, "<Cors />") == 0);
-    CHECK(eng_service_props_set(e, "acct", 0, NULL, 2, two) == ENG_ECONFLICT);   /* stale */
+    CHECK(eng_service_props_set(e, "acct", 0, NULL, 2, two) == ENG_ECONFLICT); /* stale */
     CHECK(eng_service_props_set(e, "acct", n, got, 2, two) == 0);
     CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 2);
     CHECK(n == 2 && strcmp(got[1].value, "<Logging></Logging>") == 0);
-    CHECK(eng_service_props_get(e, a, "other", &n, &got) == 0 && n == 0);   /* per account */
+    CHECK(eng_service_props_get(e, a, "other", &n, &got) == 0 && n == 0); /* per account */
 }
 
 static void
@@ -254,17 +254,17 @@ worm(struct engine *e, struct meta *m)
     CHECK(eng_container_create(e, "worm", "c", &c) == 0);
     put_blob(m, c.id, "held", 1);
     CHECK(eng_container_get(e, a, "worm", "c", &old) == 0);
-    CHECK(eng_container_delete(e, "worm", "c", &old, NULL) == ENG_EHELD);   /* a record's hold */
+    CHECK(eng_container_delete(e, "worm", "c", &old, NULL) == ENG_EHELD); /* a record's hold */
     put_blob(m, c.id, "held", 0);
     held = old;
     held.immutable_days = 1;
     CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
-    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EPOLICY);   /* its policy */
+    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EPOLICY); /* its policy */
     old = held;
     held.immutable_days = 0;
     held.legal_hold = 1;
     CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
-    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EHELD);   /* its own hold */
+    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EHELD); /* its own hold */
     old = held;
     held.legal_hold = 0;
     CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);

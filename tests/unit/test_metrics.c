@@ -28,7 +28,7 @@ test_render(void)
     metric_http_status(201);
     metric_http_status(404);
     metric_http_status(404);
-    metric_http_status(99);    /* not a status: ignored */
+    metric_http_status(99); /* not a status: ignored */
     metric_http_status(600);
     metric_add(M_SCRUB_DAMAGED, 3);
     metric_set(M_STORE_FAILED, 1);
@@ -51,7 +51,8 @@ test_render(void)
     /* One HELP and one TYPE line per family, before its first sample. */
     CHECK(count(text, "# TYPE cobalt_http_requests_total counter\n") == 1);
     CHECK(count(text, "# HELP cobalt_http_requests_total ") == 1);
-    CHECK(strstr(text, "# TYPE cobalt_http_requests_total") < strstr(text, "cobalt_http_requests_total{"));
+    CHECK(strstr(text, "# TYPE cobalt_http_requests_total") <
+          strstr(text, "cobalt_http_requests_total{"));
     CHECK(count(text, "# TYPE ") == count(text, "# HELP "));
     CHECK(count(text, "# TYPE cobalt_store_failed gauge\n") == 1);
     CHECK(text[need - 1] == '\n');

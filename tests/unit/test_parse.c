@@ -10,9 +10,9 @@
 
 #include "check.h"
 
-#define CNAME(lit) container_name_check(lit, sizeof(lit) - 1)
-#define BNAME(lit) blob_name_check(lit, sizeof(lit) - 1)
-#define MNAME(lit) metadata_name_valid(lit, sizeof(lit) - 1)
+#define CNAME(lit)   container_name_check(lit, sizeof(lit) - 1)
+#define BNAME(lit)   blob_name_check(lit, sizeof(lit) - 1)
+#define MNAME(lit)   metadata_name_valid(lit, sizeof(lit) - 1)
 #define BLOCKID(lit) blockid_check(lit, sizeof(lit) - 1)
 
 static void
@@ -69,15 +69,15 @@ test_blob_names(void)
     CHECK(BNAME("a") == NAME_OK);
     CHECK(BNAME("dir/sub/file.txt") == NAME_OK);
     CHECK(BNAME("caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80") == NAME_OK);
-    CHECK(BNAME("\xef\xbf\xbe") == NAME_OK);       /* U+FFFE: allowed, listed Encoded="true" */
-    CHECK(BNAME("\xc2\x80") == NAME_OK);           /* C1 controls are not refused */
+    CHECK(BNAME("\xef\xbf\xbe") == NAME_OK); /* U+FFFE: allowed, listed Encoded="true" */
+    CHECK(BNAME("\xc2\x80") == NAME_OK);     /* C1 controls are not refused */
     CHECK(BNAME("a b+c%20d?e#f&g") == NAME_OK);
     CHECK(BNAME("...") == NAME_OK);
     CHECK(BNAME("a/.../b") == NAME_OK);
     CHECK(BNAME(".hidden") == NAME_OK);
     CHECK(BNAME("a..b") == NAME_OK);
     CHECK(BNAME("a/..b/c.") == NAME_OK);
-    CHECK(BNAME("trailing/") == NAME_OK);          /* discouraged, but Azure allows it */
+    CHECK(BNAME("trailing/") == NAME_OK); /* discouraged, but Azure allows it */
     CHECK(BNAME("/leading") == NAME_OK);
     CHECK(BNAME("a//b") == NAME_OK);
 
@@ -89,7 +89,7 @@ test_blob_names(void)
     CHECK(BNAME("a/..") == NAME_INVALID);
     CHECK(BNAME("a/.") == NAME_INVALID);
     CHECK(BNAME("./a") == NAME_INVALID);
-    CHECK(BNAME("a\\..\\b") == NAME_INVALID);      /* '\' becomes '/' */
+    CHECK(BNAME("a\\..\\b") == NAME_INVALID); /* '\' becomes '/' */
     CHECK(BNAME("..\\a") == NAME_INVALID);
     CHECK(blob_name_check("a\0b", 3) == NAME_INVALID);
     CHECK(BNAME("a\x01") == NAME_INVALID);
@@ -98,10 +98,10 @@ test_blob_names(void)
     CHECK(BNAME("cr\r") == NAME_INVALID);
     CHECK(BNAME("\x1f") == NAME_INVALID);
     CHECK(BNAME("del\x7f") == NAME_INVALID);
-    CHECK(BNAME("\xc3") == NAME_INVALID);          /* truncated */
-    CHECK(BNAME("\xc0\xaf") == NAME_INVALID);      /* overlong '/' */
-    CHECK(BNAME("\xe0\x80\xae") == NAME_INVALID);  /* overlong '.' */
-    CHECK(BNAME("\xed\xa0\x80") == NAME_INVALID);  /* lone surrogate */
+    CHECK(BNAME("\xc3") == NAME_INVALID);         /* truncated */
+    CHECK(BNAME("\xc0\xaf") == NAME_INVALID);     /* overlong '/' */
+    CHECK(BNAME("\xe0\x80\xae") == NAME_INVALID); /* overlong '.' */
+    CHECK(BNAME("\xed\xa0\x80") == NAME_INVALID); /* lone surrogate */
     CHECK(BNAME("\xf4\x90\x80\x80") == NAME_INVALID);
     CHECK(BNAME("\xff") == NAME_INVALID);
     CHECK(BNAME("\x80") == NAME_INVALID);
@@ -126,7 +126,7 @@ test_blob_names(void)
     memset(s, 'x', 1023);
     s[1023] = (char)0xc3;
     s[1024] = (char)0xa9;
-    CHECK(blob_name_check(s, 1025) == NAME_OK);   /* 1024 characters */
+    CHECK(blob_name_check(s, 1025) == NAME_OK);      /* 1024 characters */
     CHECK(blob_name_check(s, 1024) == NAME_INVALID); /* cut inside the sequence */
     /* Separators are characters too: 1025 characters of "a/" pairs are too long. */
     for (int i = 0; i < 1025; i++)
@@ -185,9 +185,9 @@ test_ranges(void)
     CHECK(range_ok("bytes=0-18446744073709551615", 0, UINT64_MAX));
     CHECK(range_ok("bytes=18446744073709551615-", UINT64_MAX, UINT64_MAX));
 
-    CHECK(range_bad("bytes=10-5"));                      /* start > end */
-    CHECK(range_bad("bytes=-500"));                      /* suffix */
-    CHECK(range_bad("bytes=0-1,5-6"));                   /* list */
+    CHECK(range_bad("bytes=10-5"));    /* start > end */
+    CHECK(range_bad("bytes=-500"));    /* suffix */
+    CHECK(range_bad("bytes=0-1,5-6")); /* list */
     CHECK(range_bad("bytes=0-1,"));
     CHECK(range_bad("bytes=-"));
     CHECK(range_bad("bytes="));
@@ -205,7 +205,7 @@ test_ranges(void)
     CHECK(range_bad("bytes=0x10-0x20"));
     CHECK(range_bad("items=0-1"));
     CHECK(range_bad("0-1"));
-    CHECK(range_bad("bytes=0-18446744073709551616"));    /* UINT64_MAX + 1 */
+    CHECK(range_bad("bytes=0-18446744073709551616")); /* UINT64_MAX + 1 */
     CHECK(range_bad("bytes=18446744073709551616-"));
     CHECK(range_bad("bytes=0-99999999999999999999999999"));
 
@@ -219,7 +219,7 @@ test_ranges(void)
     off = len = 7;
     CHECK(range_resolve(1000, 1000, 1000, &off, &len) == -1); /* start == size */
     CHECK(range_resolve(5000, UINT64_MAX, 1000, &off, &len) == -1);
-    CHECK(range_resolve(0, 0, 0, &off, &len) == -1);         /* empty blob */
+    CHECK(range_resolve(0, 0, 0, &off, &len) == -1); /* empty blob */
     CHECK(range_resolve(0, UINT64_MAX, 0, &off, &len) == -1);
     CHECK(range_resolve(0, 33554431, 0, &off, &len) == -1);
     CHECK(range_resolve(5, 4, 100, &off, &len) == -1);
@@ -265,7 +265,7 @@ test_blockids(void)
     CHECK(BLOCKID("") == 0);
     CHECK(blockid_check(NULL, 0) == 0);
     CHECK(BLOCKID("A") == 0);
-    CHECK(BLOCKID("AA") == 0);                 /* padding required */
+    CHECK(BLOCKID("AA") == 0); /* padding required */
     CHECK(BLOCKID("AAA") == 0);
     CHECK(BLOCKID("AA=") == 0);
     CHECK(BLOCKID("====") == 0);
@@ -273,7 +273,7 @@ test_blockids(void)
     CHECK(BLOCKID("AA==AA==") == 0);
     CHECK(BLOCKID("AA AA==") == 0);
     CHECK(BLOCKID("AAAA\n") == 0);
-    CHECK(BLOCKID("AA-_") == 0);               /* URL-safe alphabet is not base64 */
+    CHECK(BLOCKID("AA-_") == 0); /* URL-safe alphabet is not base64 */
     CHECK(BLOCKID("block-1") == 0);
     CHECK(BLOCKID("AAA*") == 0);
     CHECK(blockid_check("AA==\0\0\0\0", 8) == 0);
@@ -411,13 +411,13 @@ test_header_text(void)
     CHECK(!HTEXT("\x1b[0m"));
     CHECK(!HTEXT("a\x7f"));
     CHECK(!header_text_valid("a\0b", 3));
-    CHECK(!HTEXT("caf\xe9"));                 /* Latin-1, not UTF-8 */
-    CHECK(!HTEXT("\xc0\xaf"));                /* overlong */
-    CHECK(!HTEXT("\xed\xa0\x80"));            /* lone surrogate */
-    CHECK(!HTEXT("\xef\xbf\xbe"));            /* U+FFFE */
-    CHECK(!HTEXT("\xef\xbf\xbf"));            /* U+FFFF */
-    CHECK(!HTEXT("\xf4\x90\x80\x80"));        /* above U+10FFFF */
-    CHECK(!HTEXT("ab\xe2\x82"));              /* truncated */
+    CHECK(!HTEXT("caf\xe9"));          /* Latin-1, not UTF-8 */
+    CHECK(!HTEXT("\xc0\xaf"));         /* overlong */
+    CHECK(!HTEXT("\xed\xa0\x80"));     /* lone surrogate */
+    CHECK(!HTEXT("\xef\xbf\xbe"));     /* U+FFFE */
+    CHECK(!HTEXT("\xef\xbf\xbf"));     /* U+FFFF */
+    CHECK(!HTEXT("\xf4\x90\x80\x80")); /* above U+10FFFF */
+    CHECK(!HTEXT("ab\xe2\x82"));       /* truncated */
 }
 
 int

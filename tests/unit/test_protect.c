@@ -14,7 +14,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 
-#define T0   1000000000000000ll   /* an arbitrary "now" in 100 ns ticks */
+#define T0   1000000000000000ll /* an arbitrary "now" in 100 ns ticks */
 #define HOUR (3600ll * 10000000)
 
 static void
@@ -70,15 +70,15 @@ test_index_built_for_old_data(const char *dir)
 
     CHECK(meta_open(dir, 1, 0, 0, &m) == 0);
     b.legal_hold = 1;
-    put_blob(m, 7, "held-before-the-index", &b, 0);   /* as an older version wrote it */
+    put_blob(m, 7, "held-before-the-index", &b, 0); /* as an older version wrote it */
     t = meta_txn_new();
     meta_txn_delete(t, "Sprotect-index", 14);
     CHECK(meta_commit(m, t) == 0);
     meta_txn_free(t);
-    CHECK(meta_container_protected(m, 7, T0, &held) == 0);   /* not indexed yet */
+    CHECK(meta_container_protected(m, 7, T0, &held) == 0); /* not indexed yet */
     meta_close(m);
 
-    CHECK(meta_open(dir, 1, 0, 0, &m) == 0);   /* builds the index */
+    CHECK(meta_open(dir, 1, 0, 0, &m) == 0); /* builds the index */
     CHECK(meta_container_protected(m, 7, T0, &held) == 1 && held == 1);
     CHECK(meta_container_protected(m, 8, T0, &held) == 0);
     meta_close(m);
@@ -110,7 +110,7 @@ test_blob_purge(const char *dir)
     CHECK(!get_blob(m, a, 9, "expired", &got));
     CHECK(get_blob(m, a, 9, "held", &got) && got.deleted && got.purge_at == T0 + HOUR);
     CHECK(get_blob(m, a, 9, "policy", &got) && got.purge_at == T0 + 5 * HOUR);
-    CHECK(meta_purge_expired(m, T0 + 2 * HOUR) == 0);   /* still held; the policy still runs */
+    CHECK(meta_purge_expired(m, T0 + 2 * HOUR) == 0); /* still held; the policy still runs */
     CHECK(get_blob(m, a, 9, "held", &got) && got.purge_at == T0 + 3 * HOUR);
     CHECK(meta_container_protected(m, 9, T0, &held) == 1);
 

@@ -42,10 +42,10 @@ main(void)
     /* Blob keys sort by container id, then by name bytes (Azure's listing order). */
     CHECK(key_cmp(1, "a", "b") < 0);
     CHECK(key_cmp(1, "a", "a/") < 0);
-    CHECK(key_cmp(1, "a/b", "a0") < 0);   /* '/' (0x2f) < '0' (0x30) */
-    CHECK(key_cmp(1, "Z", "a") < 0);      /* byte order: upper case first */
+    CHECK(key_cmp(1, "a/b", "a0") < 0); /* '/' (0x2f) < '0' (0x30) */
+    CHECK(key_cmp(1, "Z", "a") < 0);    /* byte order: upper case first */
     meta_key_blob_range(&lo, &hi, 5);
-    meta_key_blob(&k, 5, "\xef\xbf\xbd", 3);   /* any name of container 5 is inside the range */
+    meta_key_blob(&k, 5, "\xef\xbf\xbd", 3); /* any name of container 5 is inside the range */
     CHECK(memcmp(lo.p, k.p, lo.len) == 0 && memcmp(k.p, hi.p, hi.len) < 0);
     buf_free(&k);
     meta_key_blob(&k, 6, "", 0);
@@ -96,9 +96,9 @@ main(void)
     CHECK(g.nmeta == 2);
     CHECK_STR(g.meta[1].name, "beta_2");
     CHECK_STR(g.meta[1].value, "two words");
-    CHECK(g.nblocks == 2 && g.blocks[1].ext.seq == 12 && g.blocks[1].ext.vol == 7 && g.blocks[1].ext.off == 123456789012ull &&
-          g.blocks[1].ext.len == 5 && g.blocks[1].id_len == 4 &&
-          memcmp(g.blocks[1].id, "QkJC", 4) == 0);
+    CHECK(g.nblocks == 2 && g.blocks[1].ext.seq == 12 && g.blocks[1].ext.vol == 7 &&
+          g.blocks[1].ext.off == 123456789012ull && g.blocks[1].ext.len == 5 &&
+          g.blocks[1].id_len == 4 && memcmp(g.blocks[1].id, "QkJC", 4) == 0);
     /* Every truncation is refused; so is trailing garbage and an unknown version. */
     for (size_t n = 0; n < v.len; n++)
         CHECK(meta_blob_decode(a, v.p, n, &g) == -1);
@@ -118,8 +118,9 @@ main(void)
         x.ntags = 1;
         x.tags = tags;
         x.tier = (struct tier_rec){TIER_ARCHIVE, 1, TIER_COOL + 1, 1, 777, 888};
-        x.copy = (struct copy_rec){COPY_PENDING, "c0c0c0c0-0000-4000-8000-000000000002",
-                                   "http://src/x", 5, 10, 0, "copying"};
+        x.copy = (struct copy_rec){
+            COPY_PENDING, "c0c0c0c0-0000-4000-8000-000000000002", "http://src/x", 5, 10, 0,
+            "copying"};
         x.immutable_until = 4242;
         x.immutable_mode = IMMUT_LOCKED;
         x.legal_hold = 1;
@@ -147,7 +148,7 @@ main(void)
         CHECK(meta_blob_decode(a, v.p, v.len, &y) == 0 && y.size == 105 && y.deleted == 0);
         /* A version 1 record: same layout without extensions. */
         v.p[0] = 1;
-        CHECK(meta_blob_decode(a, v.p, v.len, &y) == -1);   /* v1 allows no trailing bytes */
+        CHECK(meta_blob_decode(a, v.p, v.len, &y) == -1); /* v1 allows no trailing bytes */
         v.len -= 1 + 1 + 6;
         CHECK(meta_blob_decode(a, v.p, v.len, &y) == 0 && y.size == 105);
         buf_free(&v);

@@ -97,8 +97,8 @@ int
 main(void)
 {
     char dir[] = "/tmp/cobalt-test-store-XXXXXX";
-    size_t sizes[] = {1, 2, 4095, 4096, 65535, 65536, 65537, 131072, 1048575, 1048576, 1048577,
-                      3 * 1048576 + 17};
+    size_t sizes[] = {1,     2,      4095,    4096,    65535,   65536,
+                      65537, 131072, 1048575, 1048576, 1048577, 3 * 1048576 + 17};
     struct extent ext[sizeof(sizes) / sizeof(sizes[0])];
     struct store_config cfg = {0};
     struct store *s;
@@ -110,7 +110,7 @@ main(void)
     CHECK(mkdtemp(dir) != NULL);
     cfg.dir = dir;
     cfg.fsync = 1;
-    cfg.volume_size = 2 << 20;   /* small, so the test crosses volumes */
+    cfg.volume_size = 2 << 20; /* small, so the test crosses volumes */
     CHECK(store_open(&cfg, &s) == 0);
 
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -120,12 +120,12 @@ main(void)
         CHECK(read_all(s, &ext[i], 0, dst, sizes[i]) == 0 && memcmp(src, dst, sizes[i]) == 0);
         memset(dst, 0, sizes[i]);
         CHECK(read_pieces(s, &ext[i], dst, 256 << 10) == 0 && memcmp(src, dst, sizes[i]) == 0);
-        if (sizes[i] > 65530 + 70000) {   /* a range that straddles chunk boundaries */
+        if (sizes[i] > 65530 + 70000) { /* a range that straddles chunk boundaries */
             CHECK(read_all(s, &ext[i], 65530, dst, 70000) == 0 &&
                   memcmp(src + 65530, dst, 70000) == 0);
         }
     }
-    CHECK(ext[sizeof(sizes) / sizeof(sizes[0]) - 1].vol > 1);   /* rolled over */
+    CHECK(ext[sizeof(sizes) / sizeof(sizes[0]) - 1].vol > 1); /* rolled over */
 
     /* Too many bytes, too few bytes. */
     {
@@ -160,7 +160,7 @@ main(void)
         close(fd);
     }
     CHECK(read_all(s, &ext[9], 0, dst, sizes[9]) == -EBADMSG);
-    CHECK(read_all(s, &ext[9], 262144, dst, 100) == -EBADMSG);   /* same chunk */
+    CHECK(read_all(s, &ext[9], 262144, dst, 100) == -EBADMSG); /* same chunk */
     CHECK(read_pieces(s, &ext[9], dst, 256 << 10) == -EBADMSG);
     fill(src, sizes[9], 10);
     CHECK(read_all(s, &ext[9], 0, dst, 65536) == 0 && memcmp(src, dst, 65536) == 0);

@@ -30,7 +30,7 @@ main(void)
     CHECK(ev("\"project\"='other'", TAGEXPR_WHERE) == 0);
     CHECK(ev("\"n\" > '04' AND \"n\" < '06'", TAGEXPR_WHERE) == 1);
     CHECK(ev("\"n\" >= '05' and \"n\" <= '05'", TAGEXPR_WHERE) == 1);
-    CHECK(ev("\"n\" > '5'", TAGEXPR_WHERE) == 0);   /* lexicographic: "05" < "5" */
+    CHECK(ev("\"n\" > '5'", TAGEXPR_WHERE) == 0); /* lexicographic: "05" < "5" */
     CHECK(ev("\"team name\" = 'a b'", TAGEXPR_WHERE) == 1);
     CHECK(ev("\"missing\" = ''", TAGEXPR_WHERE) == 0);
     CHECK(ev("@container = 'photos' AND \"project\" = 'cobalt'", TAGEXPR_WHERE) == 1);
@@ -48,8 +48,8 @@ main(void)
     /* x-ms-if-tags: OR, parentheses, <>, escaped quotes. */
     CHECK(ev("\"project\" = 'x' OR \"n\" = '05'", TAGEXPR_IF_TAGS) == 1);
     CHECK(ev("\"project\" = 'x' OR \"n\" = '05' AND \"project\" = 'y'", TAGEXPR_IF_TAGS) == 0);
-    CHECK(ev("(\"project\" = 'x' OR \"n\" = '05') AND \"project\" = 'cobalt'",
-             TAGEXPR_IF_TAGS) == 1);
+    CHECK(ev("(\"project\" = 'x' OR \"n\" = '05') AND \"project\" = 'cobalt'", TAGEXPR_IF_TAGS) ==
+          1);
     CHECK(ev("\"missing\" <> 'x'", TAGEXPR_IF_TAGS) == 1);
     CHECK(ev("\"project\" <> 'cobalt'", TAGEXPR_IF_TAGS) == 0);
     CHECK(ev("\"project\" = 'it''s'", TAGEXPR_IF_TAGS) == 0);

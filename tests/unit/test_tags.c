@@ -62,11 +62,11 @@ main(void)
     CHECK(hdr("a=%zz", &n, &t) == TAGSET_MALFORMED);
     CHECK(hdr("a=%4", &n, &t) == TAGSET_MALFORMED);
     CHECK(hdr("a=%00", &n, &t) == TAGSET_BAD_CHAR);
-    CHECK(hdr("a=x%21", &n, &t) == TAGSET_BAD_CHAR);        /* '!' */
-    CHECK(hdr("a%C3%A9=1", &n, &t) == TAGSET_BAD_CHAR);     /* non-ASCII */
+    CHECK(hdr("a=x%21", &n, &t) == TAGSET_BAD_CHAR);    /* '!' */
+    CHECK(hdr("a%C3%A9=1", &n, &t) == TAGSET_BAD_CHAR); /* non-ASCII */
     CHECK(hdr("=1", &n, &t) == TAGSET_EMPTY_KEY);
     CHECK(hdr("a=1&a=2", &n, &t) == TAGSET_DUPLICATE);
-    CHECK(hdr("a=1&A=2", &n, &t) == TAGSET_OK && n == 2);   /* case-sensitive keys */
+    CHECK(hdr("a=1&A=2", &n, &t) == TAGSET_OK && n == 2); /* case-sensitive keys */
     CHECK(hdr("a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10", &n, &t) == TAGSET_OK && n == 10);
     CHECK(hdr("a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11", &n, &t) == TAGSET_TOO_MANY);
 

@@ -7,7 +7,7 @@
 
 #include "check.h"
 
-#define T(secs) ((int64_t)(secs) * TICKS_PER_SEC)
+#define T(secs) ((int64_t)(secs)*TICKS_PER_SEC)
 
 static void
 test_rfc1123(void)
@@ -19,11 +19,11 @@ test_rfc1123(void)
     CHECK_STR(out, "Thu, 01 Jan 1970 00:00:00 GMT");
     fmt_rfc1123(T(1704067200), out);
     CHECK_STR(out, "Mon, 01 Jan 2024 00:00:00 GMT");
-    fmt_rfc1123(T(1709210096) + 9999999, out);          /* fractions are truncated */
+    fmt_rfc1123(T(1709210096) + 9999999, out); /* fractions are truncated */
     CHECK_STR(out, "Thu, 29 Feb 2024 12:34:56 GMT");
     fmt_rfc1123(T(253402300799), out);
     CHECK_STR(out, "Fri, 31 Dec 9999 23:59:59 GMT");
-    fmt_rfc1123(-1, out);                               /* floor, not truncation */
+    fmt_rfc1123(-1, out); /* floor, not truncation */
     CHECK_STR(out, "Wed, 31 Dec 1969 23:59:59 GMT");
     CHECK(strlen(out) == 29);
 

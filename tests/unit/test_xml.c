@@ -53,43 +53,43 @@ test_is_safe(void)
     CHECK(SAFE(""));
     CHECK(SAFE("hello world/a.txt"));
     CHECK(SAFE("tab\there\nnl\rcr"));
-    CHECK(SAFE("\x7f"));                 /* DEL is an XML 1.0 Char */
-    CHECK(SAFE("\xc2\x80"));             /* U+0080 */
-    CHECK(SAFE("caf\xc3\xa9"));          /* é */
-    CHECK(SAFE("\xe2\x82\xac"));         /* € U+20AC */
-    CHECK(SAFE("\xed\x9f\xbf"));         /* U+D7FF, last before surrogates */
-    CHECK(SAFE("\xee\x80\x80"));         /* U+E000 */
-    CHECK(SAFE("\xef\xbf\xbd"));         /* U+FFFD */
-    CHECK(SAFE("\xf0\x90\x80\x80"));     /* U+10000 */
-    CHECK(SAFE("\xf0\x9f\x98\x80"));     /* 😀 */
-    CHECK(SAFE("\xf4\x8f\xbf\xbf"));     /* U+10FFFF */
+    CHECK(SAFE("\x7f"));             /* DEL is an XML 1.0 Char */
+    CHECK(SAFE("\xc2\x80"));         /* U+0080 */
+    CHECK(SAFE("caf\xc3\xa9"));      /* é */
+    CHECK(SAFE("\xe2\x82\xac"));     /* € U+20AC */
+    CHECK(SAFE("\xed\x9f\xbf"));     /* U+D7FF, last before surrogates */
+    CHECK(SAFE("\xee\x80\x80"));     /* U+E000 */
+    CHECK(SAFE("\xef\xbf\xbd"));     /* U+FFFD */
+    CHECK(SAFE("\xf0\x90\x80\x80")); /* U+10000 */
+    CHECK(SAFE("\xf0\x9f\x98\x80")); /* 😀 */
+    CHECK(SAFE("\xf4\x8f\xbf\xbf")); /* U+10FFFF */
 
-    CHECK(!xml_is_safe("a\0b", 3));      /* NUL */
+    CHECK(!xml_is_safe("a\0b", 3)); /* NUL */
     CHECK(!SAFE("\x01"));
     CHECK(!SAFE("\x1f"));
-    CHECK(!SAFE("\x0b"));                /* VT */
-    CHECK(!SAFE("\x0c"));                /* FF */
-    CHECK(!SAFE("\xef\xbf\xbe"));        /* U+FFFE */
-    CHECK(!SAFE("\xef\xbf\xbf"));        /* U+FFFF */
-    CHECK(!SAFE("\xed\xa0\x80"));        /* U+D800 lone high surrogate (CESU) */
-    CHECK(!SAFE("\xed\xbf\xbf"));        /* U+DFFF */
+    CHECK(!SAFE("\x0b"));                     /* VT */
+    CHECK(!SAFE("\x0c"));                     /* FF */
+    CHECK(!SAFE("\xef\xbf\xbe"));             /* U+FFFE */
+    CHECK(!SAFE("\xef\xbf\xbf"));             /* U+FFFF */
+    CHECK(!SAFE("\xed\xa0\x80"));             /* U+D800 lone high surrogate (CESU) */
+    CHECK(!SAFE("\xed\xbf\xbf"));             /* U+DFFF */
     CHECK(!SAFE("\xed\xa0\xbd\xed\xb8\x80")); /* surrogate pair encoded as two 3-byte seqs */
-    CHECK(!SAFE("\xc0\xaf"));            /* overlong '/' */
-    CHECK(!SAFE("\xc1\xbf"));            /* overlong */
-    CHECK(!SAFE("\xc0\x80"));            /* overlong NUL (modified UTF-8) */
-    CHECK(!SAFE("\xe0\x80\xaf"));        /* overlong 3-byte */
-    CHECK(!SAFE("\xe0\x9f\xbf"));        /* overlong U+07FF */
-    CHECK(!SAFE("\xf0\x80\x80\xaf"));    /* overlong 4-byte */
-    CHECK(!SAFE("\xf0\x8f\xbf\xbf"));    /* overlong U+FFFF */
-    CHECK(!SAFE("\xf4\x90\x80\x80"));    /* U+110000 */
+    CHECK(!SAFE("\xc0\xaf"));                 /* overlong '/' */
+    CHECK(!SAFE("\xc1\xbf"));                 /* overlong */
+    CHECK(!SAFE("\xc0\x80"));                 /* overlong NUL (modified UTF-8) */
+    CHECK(!SAFE("\xe0\x80\xaf"));             /* overlong 3-byte */
+    CHECK(!SAFE("\xe0\x9f\xbf"));             /* overlong U+07FF */
+    CHECK(!SAFE("\xf0\x80\x80\xaf"));         /* overlong 4-byte */
+    CHECK(!SAFE("\xf0\x8f\xbf\xbf"));         /* overlong U+FFFF */
+    CHECK(!SAFE("\xf4\x90\x80\x80"));         /* U+110000 */
     CHECK(!SAFE("\xf5\x80\x80\x80"));
     CHECK(!SAFE("\xff"));
     CHECK(!SAFE("\xfe"));
-    CHECK(!SAFE("\x80"));                /* lone continuation */
-    CHECK(!SAFE("a\xc3"));               /* truncated 2-byte */
-    CHECK(!SAFE("\xe2\x82"));            /* truncated 3-byte */
-    CHECK(!SAFE("\xf0\x9f\x98"));        /* truncated 4-byte */
-    CHECK(!SAFE("\xc3\x28"));            /* bad continuation */
+    CHECK(!SAFE("\x80"));         /* lone continuation */
+    CHECK(!SAFE("a\xc3"));        /* truncated 2-byte */
+    CHECK(!SAFE("\xe2\x82"));     /* truncated 3-byte */
+    CHECK(!SAFE("\xf0\x9f\x98")); /* truncated 4-byte */
+    CHECK(!SAFE("\xc3\x28"));     /* bad continuation */
     CHECK(!SAFE("\xe2\x28\xa1"));
     CHECK(!xml_is_safe("\xe2\x82\xac", 2)); /* n cuts a sequence */
 }
@@ -118,10 +118,12 @@ static void
 test_writer_always_well_formed(void)
 {
     static const char *const bad[] = {
-        "\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xed\xa0\x80", "\xed\xbf\xbf",
-        "\xed\xa0\xbd\xed\xb8\x80", "\xef\xbf\xbe", "\xef\xbf\xbf", "\xf4\x90\x80\x80",
-        "\xf5\x80\x80\x80", "a\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xc3\x28", "\xe2\x28\xa1",
-        "\x80\x80", "\xfe\xff",
+        "\xc0\xaf",         "\xe0\x80\xaf", "\xf0\x80\x80\xaf",
+        "\xed\xa0\x80",     "\xed\xbf\xbf", "\xed\xa0\xbd\xed\xb8\x80",
+        "\xef\xbf\xbe",     "\xef\xbf\xbf", "\xf4\x90\x80\x80",
+        "\xf5\x80\x80\x80", "a\xc3",        "\xe2\x82",
+        "\xf0\x9f\x98",     "\xc3\x28",     "\xe2\x28\xa1",
+        "\x80\x80",         "\xfe\xff",
     };
     struct arena *a = arena_new(1 << 20);
     const char *text;
@@ -135,7 +137,7 @@ test_writer_always_well_formed(void)
         s[1] = (char)c;
         s[2] = 'y';
         ok &= well_formed(a, s + 1, 1, &text) && well_formed(a, s, 3, &text);
-        if (xml_is_safe(s, 3))   /* and what XML can carry comes back as it was */
+        if (xml_is_safe(s, 3)) /* and what XML can carry comes back as it was */
             ok &= well_formed(a, s, 3, &text) && memcmp(text, s, 3) == 0 && text[3] == '\0';
     }
     CHECK(ok);
@@ -144,8 +146,12 @@ test_writer_always_well_formed(void)
         CHECK(well_formed(a, bad[i], strlen(bad[i]), &text));
         CHECK(strstr(text, "\xef\xbf\xbd") != NULL && xml_is_safe(text, strlen(text)));
     }
-    CHECK(well_formed(a, "ok\x01<&>\xef\xbf\xbf" "end", 12, &text));
-    CHECK_STR(text, "ok\xef\xbf\xbd<&>\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "end");
+    CHECK(well_formed(a,
+                      "ok\x01<&>\xef\xbf\xbf"
+                      "end",
+                      12, &text));
+    CHECK_STR(text, "ok\xef\xbf\xbd<&>\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                    "end");
     /* Random bytes, 20,000 strings of up to 16. */
     for (int i = 0; i < 20000 && ok; i++) {
         struct arena *ra = arena_new(1 << 16);
@@ -269,14 +275,14 @@ test_parse_refused(void)
         "<a>",
         "<a></b>",
         "<a><b></a></b>",
-        "<a>x</a><b/>",             /* two roots */
+        "<a>x</a><b/>", /* two roots */
         "<a>x</a>junk",
         "text only",
         "<a>&undefined;</a>",
-        "<a>&#0;</a>",              /* not a Char */
+        "<a>&#0;</a>", /* not a Char */
         "<a>\x01</a>",
-        "<a>\xc0\xaf</a>",          /* invalid UTF-8 */
-        "<a>\xed\xa0\x80</a>",      /* surrogate */
+        "<a>\xc0\xaf</a>",     /* invalid UTF-8 */
+        "<a>\xed\xa0\x80</a>", /* surrogate */
         "<a b=\"1\" b=\"2\"/>",
         "<a x='1></a>",
         "<1a/>",
