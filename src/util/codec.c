@@ -180,3 +180,35 @@ pct_encode(struct buf *b, const char *s, size_t n, int keep_slash)
     }
     buf_add(b, s + run, n - run);
 }
+
+/*
+ * Length in bytes of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 when it is not one.  `avail` >= 1.
+ */
+size_t
+utf8_seq(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0];
+    size_t len, i;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4;
+    else
+        return 0;
+    if (avail < len)
+        return 0;
+    for (i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    /* The second byte's range rules out overlong 3/4-byte forms, surrogates and > U+10FFFF. */
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return len;
+}

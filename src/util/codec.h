@@ -37,4 +37,10 @@ char *pct_decode(struct arena *a, const char *s, size_t n, size_t *outlen);
  */
 void pct_encode(struct buf *b, const char *s, size_t n, int keep_slash);
 
+/*
+ * Length in bytes of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 when it is not one.  avail >= 1.
+ */
+size_t utf8_seq(const unsigned char *s, size_t avail);
+
 #endif

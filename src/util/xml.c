@@ -42,29 +42,12 @@
 static size_t
 xml_char(const unsigned char *s, size_t avail)
 {
-    unsigned c = s[0];
-    size_t len, i;
+    size_t len;
 
-    if (c < 0x80)
-        return c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD ? 1 : 0;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4;
-    else
-        return 0; /* continuation byte, C0/C1 (overlong 2-byte), F5..FF */
-    if (avail < len)
-        return 0;
-    for (i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* The second byte's range rules out overlong 3/4-byte forms, surrogates and > U+10FFFF. */
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
-        (c == 0xF4 && s[1] > 0x8F))
-        return 0;
-    if (c == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
+    if (s[0] < 0x80)
+        return s[0] >= 0x20 || s[0] == 0x9 || s[0] == 0xA || s[0] == 0xD ? 1 : 0;
+    len = utf8_seq(s, avail);
+    if (len == 3 && s[0] == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
         return 0; /* U+FFFE, U+FFFF */
     return len;
 }
