@@ -98,20 +98,7 @@ int
 api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const char *key,
                size_t klen, int add)
 {
-    struct buf z = BUF_INIT;
-    int ok;
-
-    if (purge_at == 0)
-        return 0;
-    meta_key_purge(&z, purge_at, key, klen);
-    if ((ok = buf_ok(&z))) {
-        if (add)
-            meta_txn_put(t, z.p, z.len, "", 0);
-        else
-            meta_txn_delete(t, z.p, z.len);
-    }
-    buf_free(&z);
-    return ok ? 0 : api_fail(q, E_InternalError);
+    return meta_txn_purge_mark(t, purge_at, key, klen, add) == 0 ? 0 : api_fail(q, E_InternalError);
 }
 
 int

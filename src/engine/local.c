@@ -48,27 +48,6 @@ local_container_get(struct engine *e, struct arena *a, const char *account, cons
     return eng_rc(meta_container_get(M(e), a, account, name, c));
 }
 
-/* Adds (add != 0) or removes the purge entry of the soft-deleted record at key.  0, or -1 when out
- * of memory. */
-static int
-purge_mark(struct meta_txn *t, int64_t purge_at, const char *key, size_t klen, int add)
-{
-    struct buf z = BUF_INIT;
-    int ok;
-
-    if (purge_at == 0)
-        return 0;
-    meta_key_purge(&z, purge_at, key, klen);
-    if ((ok = buf_ok(&z))) {
-        if (add)
-            meta_txn_put(t, z.p, z.len, "", 0);
-        else
-            meta_txn_delete(t, z.p, z.len);
-    }
-    buf_free(&z);
-    return ok ? 0 : -1;
-}
-
 /* Puts the encoded record v at key k in a new transaction and commits it (k and v freed). */
 static int
 put_commit(struct meta *m, struct buf *k, struct buf *v)
@@ -241,7 +220,7 @@ local_container_delete(struct engine *e, const char *account, const char *name,
         if (!buf_ok(&dk) || !buf_ok(&v))
             goto out;
         meta_txn_put(t, dk.p, dk.len, v.p, v.len);
-        if (purge_mark(t, gone->purge_at, dk.p, dk.len, 1) != 0)
+        if (meta_txn_purge_mark(t, gone->purge_at, dk.p, dk.len, 1) != 0)
             goto out;
     } else if (meta_txn_drop_container(t, expect->id) != 0) { /* the blobs go in the same batch */
         goto out;
@@ -285,7 +264,7 @@ local_container_restore(struct engine *e, struct arena *a, const char *account,
         goto out;
     }
     rc = ENG_EIO;
-    if ((t = meta_txn_new()) == NULL || purge_mark(t, c->purge_at, dk.p, dk.len, 0) != 0)
+    if ((t = meta_txn_new()) == NULL || meta_txn_purge_mark(t, c->purge_at, dk.p, dk.len, 0) != 0)
         goto out;
     c->deleted = c->purge_at = 0;
     meta_key_container(&k, account, name);

@@ -623,3 +623,22 @@ meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen)
     buf_free(&k);
     return rc;
 }
+
+int
+meta_txn_purge_mark(struct meta_txn *t, int64_t purge_at, const char *key, size_t klen, int add)
+{
+    struct buf z = BUF_INIT;
+    int ok;
+
+    if (purge_at == 0)
+        return 0;
+    meta_key_purge(&z, purge_at, key, klen);
+    if ((ok = buf_ok(&z))) {
+        if (add)
+            meta_txn_put(t, z.p, z.len, "", 0);
+        else
+            meta_txn_delete(t, z.p, z.len);
+    }
+    buf_free(&z);
+    return ok ? 0 : -1;
+}

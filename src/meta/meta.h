@@ -164,6 +164,10 @@ int meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen
  */
 int meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held);
 
+/* Adds (add != 0) or removes the 'Z' purge entry of the soft-deleted record at key, due at
+ * purge_at (nothing when 0).  0, or -1 when out of memory. */
+int meta_txn_purge_mark(struct meta_txn *t, int64_t purge_at, const char *key, size_t klen,
+                        int add);
 /* 'Z' entry: the soft-deleted record at `key` is to be purged at `purge_at`. */
 void meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen);
 /*
