@@ -77,6 +77,13 @@ int api_container_dates(struct api_req *q, const struct container_rec *c);
 /* Describes a failed engine call on the addressed container: 404 ContainerNotFound
  * (ENG_ENOTFOUND), 409 ContainerAlreadyExists (ENG_EEXISTS), else 500.  Returns -1. */
 int api_fail_container(struct api_req *q, int rc);
+/* Stamps c as changed now (Last-Modified, a new ETag) and stores it if the container is still
+ * `old` (eng_container_update): 0, ENG_ECONFLICT (read again and check again), or an error. */
+int api_container_store(struct api_req *q, const struct container_rec *old,
+                        struct container_rec *c);
+/* Answers a container write that api_container_store() ended with rc: 200 with the new ETag and
+ * Last-Modified, or the error (api_fail_container). */
+void api_container_written(struct api_req *q, int rc, const struct container_rec *c);
 /* Write operations may not name a snapshot (or, unless allowed, a version): 400. */
 int api_reject_snapshot_write(struct api_req *q);
 

@@ -66,6 +66,26 @@ api_fail_container(struct api_req *q, int rc)
 }
 
 int
+api_container_store(struct api_req *q, const struct container_rec *old, struct container_rec *c)
+{
+    c->modified = ticks_now();
+    c->etag = eng_next_etag(&q->srv->eng);
+    return eng_container_update(&q->srv->eng, q->account, q->container, old, c);
+}
+
+void
+api_container_written(struct api_req *q, int rc, const struct container_rec *c)
+{
+    if (rc != 0) {
+        api_fail_container(q, rc);
+        return;
+    }
+    api_status(q, 200);
+    api_hdr_etag(q, c->etag);
+    api_hdr_time(q, "Last-Modified", c->modified);
+}
+
+int
 api_container_dates(struct api_req *q, const struct container_rec *c)
 {
     const char *ims = api_header(q, "If-Modified-Since"),
@@ -225,15 +245,7 @@ op_container_metadata_set(struct api_req *q)
         c = old;
         if (api_read_metadata(q, &c.nmeta, &c.meta) != 0)
             return;
-        c.modified = ticks_now();
-        c.etag = eng_next_etag(&q->srv->eng);
-        rc = eng_container_update(&q->srv->eng, q->account, q->container, &old, &c);
+        rc = api_container_store(q, &old, &c);
     } while (rc == ENG_ECONFLICT);
-    if (rc != 0) {
-        api_fail_container(q, rc);
-        return;
-    }
-    api_status(q, 200);
-    api_hdr_etag(q, c.etag);
-    api_hdr_time(q, "Last-Modified", c.modified);
+    api_container_written(q, rc, &c);
 }

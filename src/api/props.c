@@ -335,17 +335,9 @@ op_container_acl_set(struct api_req *q)
         }
         c.nacl = n;
         c.acl = acl;
-        c.modified = ticks_now();
-        c.etag = eng_next_etag(&q->srv->eng);
-        rc = eng_container_update(&q->srv->eng, q->account, q->container, &old, &c);
+        rc = api_container_store(q, &old, &c);
     } while (rc == ENG_ECONFLICT);
-    if (rc != 0) {
-        api_fail_container(q, rc);
-        return;
-    }
-    api_status(q, 200);
-    api_hdr_etag(q, c.etag);
-    api_hdr_time(q, "Last-Modified", c.modified);
+    api_container_written(q, rc, &c);
 }
 
 /* ---- CORS (the rules of the service properties' Cors section) ------------------------- */
