@@ -32,6 +32,7 @@
 #include "api/api.h"
 #include "api/fetch.h"
 #include "bench/bench.h"
+#include "engine/engine.h"
 #include "meta/meta.h"
 #include "net/http.h"
 #include "store/store.h"
@@ -420,6 +421,7 @@ serve(int argc, char **argv)
         log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
         goto out;
     }
+    eng_local_init(&srv.eng, srv.meta); /* the object model, over that metadata */
     snprintf(path, sizeof(path), "%s/volumes", set.data_dir);
     sc.dir = path;
     sc.fsync = fsync_on;
@@ -504,6 +506,7 @@ serve(int argc, char **argv)
     rc = 0;
 out:
     copy_pool_stop(&srv); /* after http_stop: no request can start a copy any more */
+    eng_fini(&srv.eng);
     store_close(srv.store);
     meta_close(srv.meta);
     for (size_t i = 0; i < srv.naccounts; i++)

@@ -26,9 +26,7 @@ struct server {
     size_t naccounts;
     struct meta *meta;
     struct store *store;
-    struct engine eng;    /* the object model (engine/engine.h): containers and service
-                               properties go through it; api_app() makes it the local engine over
-                               `meta` unless one was set before */
+    struct engine eng;    /* the object model (engine/engine.h), chosen at start-up */
     uint64_t freed_bytes; /* content deleted or overwritten since compaction last ran (atomic) */
     unsigned rehydrate_delay;       /* seconds from Set Tier out of Archive to rehydrated */
     unsigned char *versioning;      /* per account (same index as accounts): blob versioning on */

@@ -40,23 +40,21 @@ api_freed(struct api_req *q, uint64_t bytes)
 /* Content-Type, -Encoding, -Language, -Disposition, Cache-Control and the stored MD5 from the
  * x-ms-blob-* headers (and, when from_standard, the plain HTTP headers); unsent ones cleared. */
 int api_content_props(struct api_req *q, struct blob_rec *r, int from_standard);
-/* Puts k -> v in t and frees both bufs; 0, or -1 (500 described) when either ran out of memory. */
-int api_txn_put(struct api_req *q, struct meta_txn *t, struct buf *k, struct buf *v);
-/* Puts blob record r at the blob key k (freed) in t, with its protection index entry when it
- * carries a legal hold or a policy (meta.h M4): every blob record write goes through here or
- * rewrites a record read from the same key.  0, or -1 (500 described). */
-int api_put_blob_key(struct api_req *q, struct meta_txn *t, struct buf *k,
-                     const struct blob_rec *r);
-/* The record of one snapshot ('S') or version ('V') of the addressed blob, into t. */
-int api_put_sub_rec(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
-                    const struct blob_rec *r);
-/* Adds the put of the addressed blob's record / the removal of its staged blocks to t. */
-int api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r);
-int api_drop_staged(struct api_req *q, struct meta_txn *t, const struct blob_rec *old);
-/* Takes the container lock (read) after checking the container still exists (M3), then the
- * blob's stripe lock (M2).  0, or -1 with 404 ContainerNotFound described (nothing held). */
-int api_blob_lock(struct api_req *q, unsigned *stripe);
-void api_blob_unlock(struct api_req *q, unsigned stripe);
+/* The addressed blob, as the engine names it. */
+static inline struct eng_blob
+api_blob_ref(const struct api_req *q)
+{
+    return (struct eng_blob){q->account, q->container, q->cont.id, q->blob, q->blob_len};
+}
+/* Commits w[0..n) (and Put Block's stage) for the addressed blob (eng_blob_commit): 0,
+ * ENG_ECONFLICT (nothing described: read again and check again), or -1 described (404
+ * ContainerNotFound when the container went since it was looked up, else 500). */
+int api_blob_commit(struct api_req *q, const struct eng_write *w, size_t n,
+                    const struct block_ref *stage);
+/* Runs attempt(q, ctx) -- read, check, commit -- again for as long as it ends in ENG_ECONFLICT
+ * (another writer committed between its read and its commit).  Returns 0 when an attempt
+ * succeeded, -1 when one failed (its response described). */
+int api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), void *ctx);
 /* 1 if the addressed blob exists (committed), 0 if not, -1 on error (described). */
 int api_blob_load(struct api_req *q, struct blob_rec *r);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
@@ -122,15 +120,7 @@ int api_blob_immutability(struct api_req *q, const struct blob_rec *r);
 /* The same for reads: lease id (optional, must match), conditions with 304, x-ms-if-tags. */
 int api_blob_read_gate(struct api_req *q, const struct blob_rec *r);
 
-/*
- * Blob index tags (tags.c).  Every commit that changes the tags of a blob's current record adds
- * api_tags_reindex() to the same txn as the record (invariant T1 in tags.c): old = the record
- * being replaced or removed (NULL if none or only staged), new_ = the record being written (NULL
- * on delete).  Removing a container: api_tags_drop_container().  Both 0, or -1 (500 described).
- */
-int api_tags_reindex(struct api_req *q, struct meta_txn *t, uint64_t cid, const char *name,
-                     size_t nlen, const struct blob_rec *old, const struct blob_rec *new_);
-int api_tags_drop_container(struct api_req *q, struct meta_txn *t, uint64_t cid);
+/* Blob index tags (tags.c; the engine keeps the index, engine.h). */
 /* Tags from the x-ms-tags request header (none: n = 0), validated.  0, or -1 with the 400
  * (InvalidTag, TagsTooLarge, DuplicateTagNames, InvalidHeaderValue) described. */
 int api_read_tags_header(struct api_req *q, size_t *n, struct meta_pair **out);
@@ -147,35 +137,23 @@ int api_versioning(const struct api_req *q);
  * the caller's), -1 described.  *current: it is the current record. */
 int api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current);
 /*
- * Commits nr as the blob's current record (adds to t): a soft-deleted old record becomes a
- * deleted snapshot; with versioning and new_version, the old current record is kept as a
- * previous version and nr gets a new version id (x-ms-version-id is described).  `old` is what
- * api_blob_load() returned (zeroed when there was none).  0 or -1 (described).
+ * Commits nr as the blob's current record if it is still `old` (what api_blob_load() read) and
+ * `check` (NULL: none; a copy's source) still holds: a soft-deleted old record becomes a deleted
+ * snapshot; with versioning and new_version, the old current record is kept as a previous
+ * version and nr gets a new version id (x-ms-version-id is described).  0, ENG_ECONFLICT or -1
+ * (described), as api_blob_commit().
  */
-int api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *old,
-                     struct blob_rec *nr, int new_version);
-/* Adds (add != 0) or removes the purge entry of a soft-deleted record at key.  0 or -1. */
-int api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const char *key,
-                   size_t klen, int add);
-/* api_purge_mark() for the addressed blob's own record (kind 0) or one of its snapshots ('S') or
- * versions ('V'). */
-int api_purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
-                        int64_t purge_at, int add);
+int api_blob_replace(struct api_req *q, const struct blob_rec *old, struct blob_rec *nr,
+                     int new_version, const struct eng_write *check);
 /* 1 when r is soft-deleted and its retention ran out: as good as gone (purge is due). */
 int api_blob_expired(const struct blob_rec *r, int64_t now);
-/* A snapshot ('S') or previous version ('V') of the addressed blob. */
-struct blob_sub {
-    char kind;
-    int64_t id;
-    struct blob_rec r;
-};
 /* The snapshots and versions of the addressed blob (all of them, deleted ones included), in the
  * request arena.  0, or -1 (described). */
-int api_blob_subs(struct api_req *q, struct blob_sub **out, size_t *n);
-/* Removes one snapshot or version in t: soft delete (purge_at != 0, not permanent) marks it and
- * keeps it until purge, else it goes.  0, or -1 (described). */
-int api_remove_sub(struct api_req *q, struct meta_txn *t, struct blob_sub *s, int64_t purge_at,
-                   int permanent);
+int api_blob_subs(struct api_req *q, struct eng_entry **out, size_t *n);
+/* The write (into *w) that removes snapshot or version s: soft delete (purge_at != 0, not
+ * permanent) keeps it, deleted, until its purge; else it goes.  0, or -1 (described). */
+int api_remove_sub(struct api_req *q, const struct eng_entry *s, int64_t purge_at, int permanent,
+                   struct eng_write *w);
 /* ISO 8601 with 7 fraction digits, in the request arena (snapshot and version ids). */
 const char *fmt_id(struct api_req *q, int64_t id);
 

@@ -94,35 +94,81 @@ load_append_blob(struct api_req *q, struct blob_rec *r)
 }
 
 /* Commits r, a changed copy of the current record old, as the current version itself (no new
- * version id): new ETag and Last-Modified.  0, or -1 (described). */
+ * version id): new ETag and Last-Modified.  0, ENG_ECONFLICT or -1 (described). */
 static int
 commit_in_place(struct api_req *q, const struct blob_rec *old, struct blob_rec *r)
 {
-    struct meta_txn *t;
-
     r->modified = ticks_now();
-    r->etag = meta_next_etag(q->srv->meta);
-    if ((t = meta_txn_new()) == NULL)
-        return api_fail(q, E_InternalError);
-    if (api_blob_replace(q, t, old, r, 0) != 0) {
-        meta_txn_free(t);
+    r->etag = eng_next_etag(&q->srv->eng);
+    return api_blob_replace(q, old, r, 0, NULL);
+}
+
+struct append {
+    int has_max, has_pos;
+    uint64_t maxsize, appendpos;
+    uint64_t offset;   /* where the block landed */
+    struct blob_rec r; /* as committed */
+};
+
+static int
+append_attempt(struct api_req *q, void *ctx)
+{
+    struct append *ap = ctx;
+    struct blob_rec *r = &ap->r, old;
+    struct block_ref *blocks;
+    struct extent merged = {0};
+    uint64_t run_bytes = 0;
+    size_t run = 0;
+    int rc, err;
+
+    if (load_append_blob(q, &old) < 0 || api_blob_write_gate(q, 1, &old, GATE_CONTENT) != 0)
         return -1;
+    if (old.flags & BLOB_F_SEALED)
+        return api_fail(q, E_BlobIsSealed);
+    if (ap->has_max && old.size + q->ext.len > ap->maxsize)
+        return api_fail(q, E_MaxBlobSizeConditionNotMet);
+    if (ap->has_pos && old.size != ap->appendpos)
+        return api_fail(q, E_AppendPositionConditionNotMet);
+    if (old.appends >= MAX_APPENDS)
+        return api_fail(q, E_BlockCountExceedsLimit);
+    if ((blocks = arena_alloc(q->a, sizeof(*blocks) * (old.nblocks + 1))) == NULL)
+        return api_fail(q, E_InternalError);
+    if (old.nblocks > 0)
+        memcpy(blocks, old.blocks, sizeof(*blocks) * old.nblocks);
+    blocks[old.nblocks] = (struct block_ref){"", 0, q->ext};
+    *r = old;
+    ap->offset = old.size;
+    r->blocks = blocks;
+    r->nblocks = old.nblocks + 1;
+    r->size = old.size + q->ext.len;
+    r->appends = old.appends + 1;
+    while (run < r->nblocks && run_bytes + r->blocks[r->nblocks - 1 - run].ext.len <= RUN_BYTES)
+        run_bytes += r->blocks[r->nblocks - 1 - run++].ext.len;
+    if (run >= COALESCE_RUN) {
+        if (api_coalesce(q, &r->blocks[r->nblocks - run], run, &merged) != 0)
+            return -1;
+        if ((err = store_sync(q->srv->store, &merged, 1)) != 0) { /* V2 */
+            store_release(q->srv->store, &merged);
+            return api_fail_io(q, err);
+        }
+        r->nblocks -= run - 1;
+        r->blocks[r->nblocks - 1] = (struct block_ref){"", 0, merged};
     }
-    return api_commit(q, t); /* consumes t */
+    rc = commit_in_place(q, &old, r);
+    if (merged.len > 0) {
+        if (rc == 0)
+            api_freed(q, merged.len); /* the coalesced needles, unless a snapshot keeps them */
+        store_release(q->srv->store, &merged); /* committed or abandoned (V6) */
+    }
+    return rc;
 }
 
 void
 op_append_block(struct api_req *q)
 {
     const char *crc = api_header(q, "x-ms-content-crc64");
-    struct blob_rec r, old;
-    struct block_ref *blocks;
-    struct extent merged = {0};
-    uint64_t maxsize = 0, appendpos = 0, offset;
-    uint64_t run_bytes = 0;
-    size_t run = 0;
-    unsigned stripe;
-    int has_max, has_pos, err;
+    struct append ap = {0};
+    int err;
 
     if (api_reject_snapshot_write(q) != 0)
         return;
@@ -130,105 +176,60 @@ op_append_block(struct api_req *q)
         api_fail_header(q, E_InvalidHeaderValue, "Content-Length", "0");
         return;
     }
-    if ((has_max = condition_header(q, "x-ms-blob-condition-maxsize", &maxsize)) < 0 ||
-        (has_pos = condition_header(q, "x-ms-blob-condition-appendpos", &appendpos)) < 0)
+    if ((ap.has_max = condition_header(q, "x-ms-blob-condition-maxsize", &ap.maxsize)) < 0 ||
+        (ap.has_pos = condition_header(q, "x-ms-blob-condition-appendpos", &ap.appendpos)) < 0)
         return;
     if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
         api_fail_io(q, err);
         return;
     }
-    if (api_blob_lock(q, &stripe) != 0)
+    if (api_retry(q, append_attempt, &ap) != 0)
         return;
-    if (load_append_blob(q, &old) < 0 || api_blob_write_gate(q, 1, &old, GATE_CONTENT) != 0)
-        goto out;
-    if (old.flags & BLOB_F_SEALED) {
-        api_fail(q, E_BlobIsSealed);
-        goto out;
-    }
-    if (has_max && old.size + q->ext.len > maxsize) {
-        api_fail(q, E_MaxBlobSizeConditionNotMet);
-        goto out;
-    }
-    if (has_pos && old.size != appendpos) {
-        api_fail(q, E_AppendPositionConditionNotMet);
-        goto out;
-    }
-    if (old.appends >= MAX_APPENDS) {
-        api_fail(q, E_BlockCountExceedsLimit);
-        goto out;
-    }
-    if ((blocks = arena_alloc(q->a, sizeof(*blocks) * (old.nblocks + 1))) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (old.nblocks > 0)
-        memcpy(blocks, old.blocks, sizeof(*blocks) * old.nblocks);
-    blocks[old.nblocks] = (struct block_ref){"", 0, q->ext};
-    r = old;
-    offset = old.size;
-    r.blocks = blocks;
-    r.nblocks = old.nblocks + 1;
-    r.size = old.size + q->ext.len;
-    r.appends = old.appends + 1;
-    while (run < r.nblocks && run_bytes + r.blocks[r.nblocks - 1 - run].ext.len <= RUN_BYTES)
-        run_bytes += r.blocks[r.nblocks - 1 - run++].ext.len;
-    if (run >= COALESCE_RUN) {
-        if (api_coalesce(q, &r.blocks[r.nblocks - run], run, &merged) != 0)
-            goto out;
-        if ((err = store_sync(q->srv->store, &merged, 1)) != 0) { /* V2 */
-            api_fail_io(q, err);
-            goto out;
-        }
-        r.nblocks -= run - 1;
-        r.blocks[r.nblocks - 1] = (struct block_ref){"", 0, merged};
-    }
-    if (commit_in_place(q, &old, &r) != 0)
-        goto out;
-    if (merged.len > 0)
-        api_freed(q, merged.len); /* the coalesced needles, unless a snapshot keeps them */
     api_status(q, 201);
-    api_hdr_etag(q, r.etag);
-    api_hdr_time(q, "Last-Modified", r.modified);
+    api_hdr_etag(q, ap.r.etag);
+    api_hdr_time(q, "Last-Modified", ap.r.modified);
     api_hdr_md5(q, "Content-MD5", q->body_md5);
     if (crc != NULL)
         api_hdr(q, "x-ms-content-crc64", crc);
-    api_hdr_u64(q, "x-ms-blob-append-offset", offset);
-    api_hdr_u64(q, "x-ms-blob-committed-block-count", r.appends);
+    api_hdr_u64(q, "x-ms-blob-append-offset", ap.offset);
+    api_hdr_u64(q, "x-ms-blob-committed-block-count", ap.r.appends);
     api_hdr(q, "x-ms-request-server-encrypted", "true");
-out:
-    if (merged.len > 0)
-        store_release(q->srv->store, &merged); /* committed or abandoned (V6) */
-    api_blob_unlock(q, stripe);
+}
+
+struct seal {
+    int has_pos;
+    uint64_t appendpos;
+    struct blob_rec r;
+};
+
+static int
+seal_attempt(struct api_req *q, void *ctx)
+{
+    struct seal *sl = ctx;
+    struct blob_rec old;
+
+    if (load_append_blob(q, &old) < 0 || api_blob_write_gate(q, 1, &old, 0) != 0)
+        return -1;
+    if (sl->has_pos && old.size != sl->appendpos)
+        return api_fail(q, E_AppendPositionConditionNotMet);
+    sl->r = old;
+    sl->r.flags |= BLOB_F_SEALED; /* sealing a sealed blob changes nothing */
+    return old.flags & BLOB_F_SEALED ? 0 : commit_in_place(q, &old, &sl->r);
 }
 
 void
 op_seal_blob(struct api_req *q)
 {
-    struct blob_rec r, old;
-    uint64_t appendpos = 0;
-    unsigned stripe;
-    int has_pos;
+    struct seal sl = {0};
 
     if (api_reject_snapshot_write(q) != 0)
         return;
-    if ((has_pos = condition_header(q, "x-ms-blob-condition-appendpos", &appendpos)) < 0)
+    if ((sl.has_pos = condition_header(q, "x-ms-blob-condition-appendpos", &sl.appendpos)) < 0)
         return;
-    if (api_blob_lock(q, &stripe) != 0)
+    if (api_retry(q, seal_attempt, &sl) != 0)
         return;
-    if (load_append_blob(q, &old) < 0 || api_blob_write_gate(q, 1, &old, 0) != 0)
-        goto out;
-    if (has_pos && old.size != appendpos) {
-        api_fail(q, E_AppendPositionConditionNotMet);
-        goto out;
-    }
-    r = old;
-    r.flags |= BLOB_F_SEALED; /* sealing a sealed blob changes nothing */
-    if (!(old.flags & BLOB_F_SEALED) && commit_in_place(q, &old, &r) != 0)
-        goto out;
     api_status(q, 200);
-    api_hdr_etag(q, r.etag);
-    api_hdr_time(q, "Last-Modified", r.modified);
+    api_hdr_etag(q, sl.r.etag);
+    api_hdr_time(q, "Last-Modified", sl.r.modified);
     api_hdr(q, "x-ms-blob-sealed", "true");
-out:
-    api_blob_unlock(q, stripe);
 }

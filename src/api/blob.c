@@ -21,6 +21,7 @@
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
+#include "util/log.h"
 #include "util/timefmt.h"
 
 #define IN_MEMORY_READ (4u << 20) /* reads up to this size are verified before the status line */
@@ -63,95 +64,43 @@ api_content_props(struct api_req *q, struct blob_rec *r, int from_standard)
 }
 
 int
-api_txn_put(struct api_req *q, struct meta_txn *t, struct buf *k, struct buf *v)
+api_blob_commit(struct api_req *q, const struct eng_write *w, size_t n,
+                const struct block_ref *stage)
 {
-    int ok = buf_ok(k) && buf_ok(v);
+    struct eng_blob b = api_blob_ref(q);
+    int rc = eng_blob_commit(&q->srv->eng, &b, w, n, stage);
 
-    if (ok)
-        meta_txn_put(t, k->p, k->len, v->p, v->len);
-    buf_free(k);
-    buf_free(v);
-    return ok ? 0 : api_fail(q, E_InternalError);
-}
-
-int
-api_put_blob_key(struct api_req *q, struct meta_txn *t, struct buf *k, const struct blob_rec *r)
-{
-    struct buf v = BUF_INIT;
-
-    if (!buf_ok(k) || meta_txn_index_protection(t, k->p, k->len, r) != 0) {
-        buf_free(k);
-        return api_fail(q, E_InternalError);
-    }
-    meta_blob_encode(r, &v);
-    return api_txn_put(q, t, k, &v);
-}
-
-int
-api_put_blob_rec(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
-{
-    struct buf k = BUF_INIT;
-
-    meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-    return api_put_blob_key(q, t, &k, r);
-}
-
-int
-api_drop_staged(struct api_req *q, struct meta_txn *t, const struct blob_rec *old)
-{
-    struct buf lo = BUF_INIT, hi = BUF_INIT;
-    struct meta_iter *it = NULL;
-    int rc = 0;
-
-    /* Most writes replace blobs that never had staged blocks: nothing to do.  Otherwise point
-     * deletions of each staged key -- RocksDB reads pay for range tombstones long after. */
-    if (!(old->flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)))
-        return 0;
-    meta_key_block_range(&lo, &hi, q->cont.id, q->blob, q->blob_len);
-    if (!buf_ok(&lo) || !buf_ok(&hi) ||
-        (it = meta_iter_new(q->srv->meta, lo.p, lo.len, hi.p, hi.len)) == NULL) {
-        rc = api_fail(q, E_InternalError);
-        goto out;
-    }
-    for (; meta_iter_valid(it); meta_iter_next(it)) {
-        size_t kl;
-        const char *k = meta_iter_key(it, &kl);
-        meta_txn_delete(t, k, kl);
-    }
-    if (meta_iter_status(it) != 0)
-        rc = api_fail_io(q, META_EIO);
-out:
-    meta_iter_free(it);
-    buf_free(&lo);
-    buf_free(&hi);
-    return rc;
-}
-
-int
-api_blob_lock(struct api_req *q, unsigned *stripe)
-{
-    meta_containers_rdlock(q->srv->meta);
-    if (!meta_container_current(q->srv->meta, q->a, q->account, q->container, q->cont.id)) {
-        meta_containers_unlock(q->srv->meta);
+    if (rc == 0 || rc == ENG_ECONFLICT)
+        return rc;
+    if (rc == ENG_ENOCONT)
         return api_fail(q, E_ContainerNotFound);
-    }
-    *stripe = meta_blob_lock(q->srv->meta, q->cont.id, q->blob, q->blob_len);
-    return 0;
+    return api_fail_io(q, rc);
 }
 
-void
-api_blob_unlock(struct api_req *q, unsigned stripe)
+/* Attempts before a request gives up on a record that keeps changing under it (each lost race
+ * means another write committed: only a stampede on one blob can lose this many). */
+#define ATTEMPTS 1000
+
+int
+api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), void *ctx)
 {
-    meta_blob_unlock(q->srv->meta, stripe);
-    meta_containers_unlock(q->srv->meta);
+    for (int i = 0; i < ATTEMPTS; i++) {
+        int rc = attempt(q, ctx);
+        if (rc != ENG_ECONFLICT)
+            return rc == 0 ? 0 : -1;
+    }
+    log_warn("request %s: %s: the record kept changing: gave up after %d attempts", q->request_id,
+             q->route ? q->route->name : "-", ATTEMPTS);
+    return api_fail(q, E_InternalError);
 }
 
 int
 api_blob_load(struct api_req *q, struct blob_rec *r)
 {
-    int rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, r);
+    struct eng_blob b = api_blob_ref(q);
+    int rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, r);
 
-    if (rc == META_NOTFOUND)
+    if (rc == ENG_ENOTFOUND)
         return 0; /* *r is zeroed */
     if (rc != 0)
         return api_fail_io(q, rc);
@@ -214,15 +163,34 @@ api_blob_type_name(uint8_t type)
 
 /* ---- Put Blob ------------------------------------------------------------------------- */
 
+static int
+put_blob_attempt(struct api_req *q, void *ctx)
+{
+    struct blob_rec *r = ctx, old;
+    int exists, rc;
+
+    if ((exists = api_blob_load(q, &old)) < 0 ||
+        api_blob_write_gate(q, exists, &old, GATE_CREATE | GATE_CONTENT) != 0)
+        return -1;
+    if (exists && !auth_may_overwrite(&q->auth))
+        return api_fail(q, E_AuthorizationPermissionMismatch);
+    r->modified = ticks_now();
+    r->created = exists ? old.created : r->modified;
+    r->etag = eng_next_etag(&q->srv->eng);
+    /* Replacing the content keeps the lease (the id was required). */
+    r->lease = exists ? old.lease : (struct lease_rec){0};
+    if ((rc = api_blob_replace(q, &old, r, 1, NULL)) == 0 && exists)
+        api_freed(q, old.size);
+    return rc;
+}
+
 void
 op_put_blob(struct api_req *q)
 {
-    struct blob_rec r = {0}, old;
+    struct blob_rec r = {0};
     struct block_ref content;
-    struct meta_txn *t = NULL;
     const char *crc = api_header(q, "x-ms-content-crc64");
-    unsigned stripe;
-    int exists, err;
+    int err;
 
     /* The route chose BlockBlob or AppendBlob (an append blob is created empty: dispatch.c). */
     r.type = strcasecmp(api_header(q, "x-ms-blob-type"), "AppendBlob") == 0 ? BLOB_APPEND
@@ -250,33 +218,8 @@ op_put_blob(struct api_req *q)
             return;
         }
     }
-    if (api_blob_lock(q, &stripe) != 0)
+    if (api_retry(q, put_blob_attempt, &r) != 0)
         return;
-    if ((exists = api_blob_load(q, &old)) < 0 ||
-        api_blob_write_gate(q, exists, &old, GATE_CREATE | GATE_CONTENT) != 0)
-        goto out;
-    if (exists && !auth_may_overwrite(&q->auth)) {
-        api_fail(q, E_AuthorizationPermissionMismatch);
-        goto out;
-    }
-    r.modified = ticks_now();
-    r.created = exists ? old.created : r.modified;
-    r.etag = meta_next_etag(q->srv->meta);
-    if (exists)
-        r.lease = old.lease; /* replacing the content keeps the lease (the id was required) */
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t, &old) != 0 ||
-        api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, &r) != 0)
-        goto out;
-    err = api_commit(q, t);
-    t = NULL;
-    if (err != 0)
-        goto out;
-    if (exists)
-        api_freed(q, old.size);
     api_status(q, 201);
     api_hdr_etag(q, r.etag);
     api_hdr_time(q, "Last-Modified", r.modified);
@@ -285,9 +228,6 @@ op_put_blob(struct api_req *q)
     if (crc != NULL)
         api_hdr(q, "x-ms-content-crc64", crc);
     api_hdr(q, "x-ms-request-server-encrypted", "true");
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
 }
 
 /* ---- Get Blob / Get Blob Properties ---------------------------------------------------- */
@@ -543,48 +483,45 @@ op_blob_metadata_get(struct api_req *q)
 }
 
 /* Read-modify-write of a blob record's metadata (which == 0) or HTTP properties (which == 1). */
+struct update {
+    int which;
+    struct blob_rec r;
+};
+
+static int
+update_attempt(struct api_req *q, void *ctx)
+{
+    struct update *u = ctx;
+    struct blob_rec old;
+    int exists;
+
+    if ((exists = api_blob_load(q, &old)) < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    if (api_blob_write_gate(q, 1, &old, 0) != 0 || api_tier_content_gate(q, &old) != 0)
+        return -1;
+    u->r = old;
+    if (u->which == 0 ? api_read_metadata(q, &u->r.nmeta, &u->r.meta) != 0
+                      : api_content_props(q, &u->r, 0) != 0) /* unspecified ones are cleared */
+        return -1;
+    u->r.modified = ticks_now();
+    u->r.etag = eng_next_etag(&q->srv->eng);
+    return api_blob_replace(q, &old, &u->r, u->which == 0, NULL);
+}
+
 static void
 update_blob(struct api_req *q, int which)
 {
-    struct blob_rec r, old;
-    struct meta_txn *t = NULL;
-    unsigned stripe;
-    int exists, rc;
+    struct update u = {.which = which};
 
-    if (api_blob_lock(q, &stripe) != 0)
+    if (api_retry(q, update_attempt, &u) != 0)
         return;
-    if ((exists = api_blob_load(q, &r)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
-    if (api_blob_write_gate(q, 1, &r, 0) != 0 || api_tier_content_gate(q, &r) != 0)
-        goto out;
-    old = r;
-    if (which == 0 ? api_read_metadata(q, &r.nmeta, &r.meta) != 0
-                   : api_content_props(q, &r, 0) != 0) /* unspecified properties are cleared */
-        goto out;
-    r.modified = ticks_now();
-    r.etag = meta_next_etag(q->srv->meta);
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_blob_replace(q, t, &old, &r, which == 0) != 0)
-        goto out;
-    rc = api_commit(q, t);
-    t = NULL;
-    if (rc == 0) {
-        api_status(q, 200);
-        api_hdr_etag(q, r.etag);
-        api_hdr_time(q, "Last-Modified", r.modified);
-        if (which == 0)
-            api_hdr(q, "x-ms-request-server-encrypted", "true");
-    }
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
+    api_status(q, 200);
+    api_hdr_etag(q, u.r.etag);
+    api_hdr_time(q, "Last-Modified", u.r.modified);
+    if (which == 0)
+        api_hdr(q, "x-ms-request-server-encrypted", "true");
 }
 
 void
@@ -601,23 +538,125 @@ op_blob_properties_set(struct api_req *q)
 
 /* ---- Delete Blob ----------------------------------------------------------------------- */
 
+struct delete_blob {
+    const char *ds; /* x-ms-delete-snapshots */
+    int addressed;  /* a snapshot or version is named */
+    char kind;      /* ...which */
+    int64_t id;
+    int64_t purge_at; /* soft delete on: when what is deleted now is purged */
+    int permanent;
+    int removed_current;
+    uint64_t size; /* of the current record removed */
+};
+
+/* Deleting a named snapshot or version: the writes into w (1). */
+static int
+delete_addressed(struct api_req *q, struct delete_blob *d, const struct blob_rec *r, int exists,
+                 const struct eng_entry *subs, size_t nsubs, struct eng_write *w)
+{
+    size_t i;
+
+    if (d->kind == ENG_VERSION && exists && r->version_id == d->id) {
+        /* The current version itself: the blob keeps only its previous versions. */
+        if (api_blob_write_gate(q, 1, r, GATE_CONTENT) != 0)
+            return -1;
+        *w = (struct eng_write){NULL, ENG_CURRENT, 0, r, NULL};
+        d->removed_current = 1;
+        return 1;
+    }
+    for (i = 0; i < nsubs && !(subs[i].kind == d->kind && subs[i].id == d->id); i++)
+        ;
+    if (i == nsubs || (subs[i].rec.deleted && !d->permanent) ||
+        api_blob_expired(&subs[i].rec, ticks_now()))
+        return api_fail(q, E_BlobNotFound);
+    /* Snapshots and versions keep their own WORM protection (and conditions). */
+    if (api_blob_write_gate(q, 1, &subs[i].rec, GATE_CONTENT) != 0 ||
+        api_remove_sub(q, &subs[i], d->purge_at, d->permanent, w) != 0)
+        return -1;
+    return 1;
+}
+
+/* Deleting the blob (and, with x-ms-delete-snapshots, its snapshots): the writes into w. */
+static int
+delete_base(struct api_req *q, struct delete_blob *d, const struct blob_rec *r, int exists,
+            const struct eng_entry *subs, size_t nsubs, struct eng_write *w)
+{
+    size_t live_snaps = 0, n = 0;
+    struct blob_rec *gone;
+
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    if (api_blob_write_gate(q, 1, r, GATE_CONTENT) != 0)
+        return -1;
+    for (size_t i = 0; i < nsubs; i++)
+        live_snaps += subs[i].kind == ENG_SNAPSHOT && !subs[i].rec.deleted;
+    if (live_snaps > 0 && d->ds == NULL)
+        return api_fail(q, E_SnapshotsPresent);
+    /* Each snapshot removed with its blob keeps its own WORM protection. */
+    for (size_t i = 0; d->ds != NULL && i < nsubs; i++)
+        if (subs[i].kind == ENG_SNAPSHOT && !subs[i].rec.deleted &&
+            (api_blob_immutability(q, &subs[i].rec) != 0 ||
+             api_remove_sub(q, &subs[i], d->purge_at, 0, &w[n++]) != 0))
+            return -1;
+    if (d->ds != NULL && strcasecmp(d->ds, "include") != 0)
+        return (int)n; /* "only": the snapshots */
+    if (api_versioning(q)) {
+        /* The current record becomes a previous version (without its lease). */
+        if ((gone = arena_alloc(q->a, sizeof(*gone))) == NULL)
+            return api_fail(q, E_InternalError);
+        *gone = *r;
+        memset(&gone->lease, 0, sizeof(gone->lease));
+        gone->flags &= (uint8_t)~BLOB_F_STAGED; /* its staged blocks go with the blob */
+        w[n++] = (struct eng_write){
+            NULL, ENG_VERSION, gone->version_id ? gone->version_id : gone->modified, NULL, gone};
+        w[n++] = (struct eng_write){NULL, ENG_CURRENT, 0, r, NULL};
+    } else if (d->purge_at) {
+        if ((gone = arena_alloc(q->a, sizeof(*gone))) == NULL)
+            return api_fail(q, E_InternalError);
+        *gone = *r;
+        gone->deleted = ticks_now();
+        gone->purge_at = d->purge_at;
+        gone->flags &= (uint8_t)~BLOB_F_STAGED; /* its staged blocks go */
+        w[n++] = (struct eng_write){NULL, ENG_CURRENT, 0, r, gone};
+    } else {
+        w[n++] = (struct eng_write){NULL, ENG_CURRENT, 0, r, NULL};
+    }
+    d->removed_current = 1;
+    d->size = r->size;
+    return (int)n;
+}
+
+static int
+delete_attempt(struct api_req *q, void *ctx)
+{
+    struct delete_blob *d = ctx;
+    struct blob_rec *r = arena_alloc(q->a, sizeof(*r));
+    struct eng_entry *subs = NULL;
+    struct eng_write *w;
+    size_t nsubs = 0;
+    int exists, n;
+
+    d->removed_current = 0;
+    if (r == NULL)
+        return api_fail(q, E_InternalError);
+    if ((exists = api_blob_load(q, r)) < 0 || api_blob_subs(q, &subs, &nsubs) != 0)
+        return -1;
+    if ((w = arena_alloc(q->a, sizeof(*w) * (nsubs + 2))) == NULL)
+        return api_fail(q, E_InternalError);
+    n = d->addressed ? delete_addressed(q, d, r, exists, subs, nsubs, w)
+                     : delete_base(q, d, r, exists, subs, nsubs, w);
+    return n <= 0 ? n : api_blob_commit(q, w, (size_t)n, NULL);
+}
+
 void
 op_delete_blob(struct api_req *q)
 {
-    const char *ds = api_header(q, "x-ms-delete-snapshots"), *dt = api_query(q, "deletetype");
+    const char *dt = api_query(q, "deletetype");
+    struct delete_blob d = {.ds = api_header(q, "x-ms-delete-snapshots")};
     struct service_settings set;
-    struct blob_rec r;
-    struct blob_sub *subs = NULL;
-    struct meta_txn *t = NULL;
-    struct buf k = BUF_INIT;
-    size_t nsubs = 0, live_snaps = 0;
-    int64_t purge_at = 0, id;
-    int permanent = 0, exists, rc, addressed, removed_current = 0;
-    char kind;
-    unsigned stripe;
 
-    if (ds != NULL && strcasecmp(ds, "include") != 0 && strcasecmp(ds, "only") != 0) {
-        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
+    if (d.ds != NULL && strcasecmp(d.ds, "include") != 0 && strcasecmp(d.ds, "only") != 0) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", d.ds);
         return;
     }
     if (dt != NULL) {
@@ -626,137 +665,45 @@ op_delete_blob(struct api_req *q)
                            "Only 'permanent' is supported.");
             return;
         }
-        permanent = 1;
+        d.permanent = 1;
     }
-    if ((addressed = api_blob_address(q, &kind, &id)) < 0 || api_service_settings(q, &set) != 0)
+    if ((d.addressed = api_blob_address(q, &d.kind, &d.id)) < 0 ||
+        api_service_settings(q, &set) != 0)
         return;
-    if (addressed && ds != NULL) {
-        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", ds);
+    if (d.addressed && d.ds != NULL) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-delete-snapshots", d.ds);
         return;
     }
     /* The route lets 'd' or 'x' in: a version needs 'x', everything else 'd' (§3.8). */
     if (q->auth.kind == AUTH_SAS_ACCOUNT || q->auth.kind == AUTH_SAS_SERVICE) {
-        uint32_t need = addressed && kind == 'V' ? AUTH_P('x') : AUTH_P('d');
+        uint32_t need = d.addressed && d.kind == ENG_VERSION ? AUTH_P('x') : AUTH_P('d');
         if (!(q->auth.perms & need)) {
             api_fail(q, E_AuthorizationPermissionMismatch);
             return;
         }
     }
-    if (permanent && !addressed) {
+    if (d.permanent && !d.addressed) {
         api_fail_query(q, E_InvalidQueryParameterValue, "deletetype", dt,
                        "Permanent delete applies to a snapshot or a version.");
         return;
     }
-    if (permanent && !set.allow_permanent_delete) {
+    if (d.permanent && !set.allow_permanent_delete) {
         api_fail(q, E_PermanentDeleteNotEnabled);
         return;
     }
-    if (permanent && q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))) {
+    if (d.permanent && q->auth.kind != AUTH_SHARED_KEY && !(q->auth.perms & AUTH_P('y'))) {
         api_fail(q, E_AuthorizationPermissionMismatch); /* permanent delete needs 'y' */
         return;
     }
     if (set.delete_retention_days > 0)
-        purge_at = ticks_now() + (int64_t)set.delete_retention_days * q->srv->day_ticks;
-    if (api_blob_lock(q, &stripe) != 0)
+        d.purge_at = ticks_now() + (int64_t)set.delete_retention_days * q->srv->day_ticks;
+    if (api_retry(q, delete_attempt, &d) != 0)
         return;
-    if ((exists = api_blob_load(q, &r)) < 0 || api_blob_subs(q, &subs, &nsubs) != 0)
-        goto out;
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (addressed) {
-        size_t i;
-        if (kind == 'V' && exists && r.version_id == id) {
-            /* The current version itself: the blob keeps only its previous versions. */
-            if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
-                goto out;
-            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-            if (!buf_ok(&k)) {
-                api_fail(q, E_InternalError);
-                goto out;
-            }
-            meta_txn_delete(t, k.p, k.len);
-            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
-                goto out;
-            removed_current = 1;
-        } else {
-            for (i = 0; i < nsubs && !(subs[i].kind == kind && subs[i].id == id); i++)
-                ;
-            if (i == nsubs || (subs[i].r.deleted && !permanent) ||
-                api_blob_expired(&subs[i].r, ticks_now())) {
-                api_fail(q, E_BlobNotFound);
-                goto out;
-            }
-            /* Snapshots and versions keep their own WORM protection (and conditions). */
-            if (api_blob_write_gate(q, 1, &subs[i].r, GATE_CONTENT) != 0)
-                goto out;
-            if (api_remove_sub(q, t, &subs[i], purge_at, permanent) != 0)
-                goto out;
-        }
-    } else {
-        if (!exists) {
-            api_fail(q, E_BlobNotFound);
-            goto out;
-        }
-        if (api_blob_write_gate(q, 1, &r, GATE_CONTENT) != 0)
-            goto out;
-        for (size_t i = 0; i < nsubs; i++)
-            live_snaps += subs[i].kind == 'S' && !subs[i].r.deleted;
-        if (live_snaps > 0 && ds == NULL) {
-            api_fail(q, E_SnapshotsPresent);
-            goto out;
-        }
-        /* Each snapshot removed with its blob keeps its own WORM protection. */
-        for (size_t i = 0; ds != NULL && i < nsubs; i++)
-            if (subs[i].kind == 'S' && !subs[i].r.deleted &&
-                (api_blob_immutability(q, &subs[i].r) != 0 ||
-                 api_remove_sub(q, t, &subs[i], purge_at, 0) != 0))
-                goto out;
-        if (ds == NULL || strcasecmp(ds, "include") == 0) {
-            meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-            if (!buf_ok(&k)) {
-                api_fail(q, E_InternalError);
-                goto out;
-            }
-            /* No current blob any more: out of the tag index (before r is marked deleted). */
-            if (api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &r, NULL) != 0)
-                goto out;
-            if (api_versioning(q)) {
-                /* The current record becomes a previous version (without its lease). */
-                struct blob_rec prev = r;
-                memset(&prev.lease, 0, sizeof(prev.lease));
-                if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified,
-                                    &prev))
-                    goto out;
-                meta_txn_delete(t, k.p, k.len);
-            } else if (purge_at) {
-                r.deleted = ticks_now();
-                r.purge_at = purge_at;
-                if (api_put_blob_rec(q, t, &r) != 0 ||
-                    api_purge_mark_blob(q, t, 0, 0, purge_at, 1) != 0)
-                    goto out;
-            } else {
-                meta_txn_delete(t, k.p, k.len);
-            }
-            removed_current = 1;
-            if (api_drop_staged(q, t, &r) != 0)
-                goto out;
-        }
-    }
-    rc = api_commit(q, t);
-    t = NULL;
-    if (rc == 0) {
-        if (removed_current && !purge_at && !api_versioning(q))
-            api_freed(q, r.size);
-        api_status(q, 202);
-        api_hdr(q, "x-ms-delete-type-permanent",
-                purge_at && !permanent                 ? "false"
-                : api_versioning(q) && removed_current ? "false"
-                                                       : "true");
-    }
-out:
-    meta_txn_free(t);
-    buf_free(&k);
-    api_blob_unlock(q, stripe);
+    if (d.removed_current && !d.purge_at && !api_versioning(q))
+        api_freed(q, d.size);
+    api_status(q, 202);
+    api_hdr(q, "x-ms-delete-type-permanent",
+            d.purge_at && !d.permanent               ? "false"
+            : api_versioning(q) && d.removed_current ? "false"
+                                                     : "true");
 }

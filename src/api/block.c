@@ -9,6 +9,7 @@
  */
 #include "api/api_int.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -46,41 +47,74 @@ block_id(struct api_req *q)
     return id;
 }
 
-/* Length of the encoded ids this blob already uses (0 if none): all must be the same (§2.4). */
-static size_t
+/* Length of the encoded ids this blob already uses (0 if none): all must be the same (§2.4).
+ * -1 (described) on an engine error. */
+static long
 id_length_in_use(struct api_req *q, const struct blob_rec *r)
 {
-    struct buf lo = BUF_INIT, hi = BUF_INIT;
-    struct meta_iter *it;
-    size_t len = 0, klen;
+    struct eng_blob b = api_blob_ref(q);
+    struct block_ref *staged;
+    size_t n;
+    int rc;
 
     for (size_t i = 0; i < r->nblocks; i++)
         if (r->blocks[i].id_len > 0)
-            return r->blocks[i].id_len;
-    meta_key_block_range(&lo, &hi, q->cont.id, q->blob, q->blob_len);
-    if (buf_ok(&lo) && buf_ok(&hi) &&
-        (it = meta_iter_new(q->srv->meta, lo.p, lo.len, hi.p, hi.len)) != NULL) {
-        if (meta_iter_valid(it)) {
-            meta_iter_key(it, &klen);
-            len = klen - lo.len;
+            return (long)r->blocks[i].id_len;
+    if ((rc = eng_blocks_list(&q->srv->eng, q->a, &b, 1, &staged, &n)) != 0)
+        return api_fail_io(q, rc);
+    return n > 0 ? (long)staged[0].id_len : 0;
+}
+
+static int
+put_block_attempt(struct api_req *q, void *ctx)
+{
+    const struct block_ref *stage = ctx;
+    struct eng_blob b = api_blob_ref(q);
+    struct blob_rec r, *nr = &r;
+    long in_use;
+    int rc, exists;
+
+    rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &r);
+    if (rc != 0 && rc != ENG_ENOTFOUND)
+        return api_fail_io(q, rc);
+    exists = rc == 0;
+    if (exists && r.type != BLOB_BLOCK)
+        return api_fail(q, E_InvalidBlobType);
+    /* The staged list belongs to the blob: a leased blob needs its lease id (§5.3). */
+    if (api_lease_check_blob(q, exists && !(r.flags & BLOB_F_UNCOMMITTED), &r, 1) != 0)
+        return -1;
+    if ((in_use = id_length_in_use(q, &r)) < 0)
+        return -1;
+    if (in_use != 0 && (size_t)in_use != stage->id_len)
+        return api_fail(q, E_InvalidBlobOrBlock);
+    if (!exists || !(r.flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED))) {
+        if ((nr = arena_alloc(q->a, sizeof(*nr))) == NULL)
+            return api_fail(q, E_InternalError);
+        if (exists) {
+            /* Remember that staged blocks exist, so the next commit drops them. */
+            *nr = r;
+            nr->flags |= BLOB_F_STAGED;
+        } else {
+            /* The name now exists as an uncommitted blob (listed with
+             * include=uncommittedblobs). */
+            memset(nr, 0, sizeof(*nr));
+            nr->type = BLOB_BLOCK;
+            nr->flags = BLOB_F_UNCOMMITTED;
+            nr->created = nr->modified = ticks_now();
+            nr->content_type = nr->content_encoding = nr->content_language =
+                nr->content_disposition = nr->cache_control = "";
         }
-        meta_iter_free(it);
     }
-    buf_free(&lo);
-    buf_free(&hi);
-    return len;
+    return api_blob_commit(q, &(struct eng_write){NULL, ENG_CURRENT, 0, eng_found(&r), nr}, 1,
+                           stage);
 }
 
 void
 op_put_block(struct api_req *q)
 {
     const char *id = block_id(q), *crc = api_header(q, "x-ms-content-crc64");
-    struct blob_rec r;
-    struct buf k = BUF_INIT, v = BUF_INIT;
-    struct meta_txn *t = NULL;
-    size_t idlen;
-    unsigned stripe;
-    int rc, exists;
+    struct block_ref stage;
+    int rc;
 
     if (id == NULL)
         return;
@@ -88,74 +122,18 @@ op_put_block(struct api_req *q)
         api_fail_header(q, E_InvalidHeaderValue, "Content-Length", "0");
         return;
     }
-    idlen = strlen(id);
     if ((rc = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
         api_fail_io(q, rc);
         return;
     }
-    if (api_blob_lock(q, &stripe) != 0)
+    stage = (struct block_ref){id, strlen(id), q->ext};
+    if (api_retry(q, put_block_attempt, &stage) != 0)
         return;
-    rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &r);
-    if (rc != 0 && rc != META_NOTFOUND) {
-        api_fail_io(q, rc);
-        goto out;
-    }
-    exists = rc == 0;
-    if (exists && r.type != BLOB_BLOCK) {
-        api_fail(q, E_InvalidBlobType);
-        goto out;
-    }
-    /* The staged list belongs to the blob: a leased blob needs its lease id (§5.3). */
-    if (api_lease_check_blob(q, exists && !(r.flags & BLOB_F_UNCOMMITTED), &r, 1) != 0)
-        goto out;
-    {
-        size_t in_use = id_length_in_use(q, exists ? &r : &(struct blob_rec){0});
-        if (in_use != 0 && in_use != idlen) {
-            api_fail(q, E_InvalidBlobOrBlock);
-            goto out;
-        }
-    }
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (!exists) {
-        /* The name now exists as an uncommitted blob (listed with include=uncommittedblobs). */
-        memset(&r, 0, sizeof(r));
-        r.type = BLOB_BLOCK;
-        r.flags = BLOB_F_UNCOMMITTED;
-        r.created = r.modified = ticks_now();
-        r.content_type = r.content_encoding = r.content_language = r.content_disposition =
-            r.cache_control = "";
-        if (api_put_blob_rec(q, t, &r) != 0)
-            goto out;
-    } else if (!(r.flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED))) {
-        /* Remember that staged blocks exist, so the next commit knows to drop them. */
-        r.flags |= BLOB_F_STAGED;
-        if (api_put_blob_rec(q, t, &r) != 0)
-            goto out;
-    }
-    meta_key_block(&k, q->cont.id, q->blob, q->blob_len, id, idlen);
-    meta_extent_encode(&q->ext, &v);
-    if (!buf_ok(&k) || !buf_ok(&v)) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    meta_txn_put(t, k.p, k.len, v.p, v.len);
-    rc = api_commit(q, t);
-    t = NULL;
-    if (rc == 0) {
-        api_status(q, 201);
-        api_hdr_md5(q, "Content-MD5", q->body_md5);
-        if (crc != NULL)
-            api_hdr(q, "x-ms-content-crc64", crc);
-        api_hdr(q, "x-ms-request-server-encrypted", "true");
-    }
-out:
-    meta_txn_free(t);
-    buf_free(&k);
-    buf_free(&v);
-    api_blob_unlock(q, stripe);
+    api_status(q, 201);
+    api_hdr_md5(q, "Content-MD5", q->body_md5);
+    if (crc != NULL)
+        api_hdr(q, "x-ms-content-crc64", crc);
+    api_hdr(q, "x-ms-request-server-encrypted", "true");
 }
 
 /* ---- Put Block List ----------------------------------------------------------------------- */
@@ -212,124 +190,99 @@ parse_block_list(struct api_req *q, struct wanted **out)
     return cnt;
 }
 
-/* Looks a staged block up; 1 found, 0 not, -1 error (described). */
-static int
-staged_block(struct api_req *q, const struct wanted *w, struct extent *e)
+/* A block by id among n sorted by id (cmp_ref), or NULL. */
+static const struct block_ref *
+find_block(const struct block_ref *sorted, size_t n, const struct wanted *w)
 {
-    struct buf k = BUF_INIT;
-    char *v;
-    size_t vl;
-    int rc;
+    struct block_ref key = {w->id, w->len, {0}};
 
-    meta_key_block(&k, q->cont.id, q->blob, q->blob_len, w->id, w->len);
-    rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
-    buf_free(&k);
-    if (rc == META_NOTFOUND)
-        return 0;
-    if (rc != 0 || meta_extent_decode(v, vl, e) != 0)
-        return api_fail_io(q, META_EIO);
-    return 1;
+    return n > 0 ? bsearch(&key, sorted, n, sizeof(*sorted), cmp_ref) : NULL;
+}
+
+struct block_list {
+    const struct wanted *want;
+    long cnt;
+    struct blob_rec r; /* the blob to commit: properties from the request, blocks added here */
+};
+
+static int
+block_list_attempt(struct api_req *q, void *ctx)
+{
+    struct block_list *bl = ctx;
+    struct eng_blob b = api_blob_ref(q);
+    struct blob_rec *r = &bl->r, old;
+    struct block_ref *sorted = NULL, *staged = NULL;
+    size_t nstaged = 0;
+    int exists, rc;
+
+    rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &old);
+    if (rc != 0 && rc != ENG_ENOTFOUND)
+        return api_fail_io(q, rc);
+    exists = rc == 0 && !(old.flags & BLOB_F_UNCOMMITTED) && !old.deleted;
+    if (rc == 0 && old.type != BLOB_BLOCK)
+        return api_fail(q, E_InvalidBlobType);
+    if (api_blob_write_gate(q, exists, &old, GATE_CREATE | GATE_CONTENT) != 0)
+        return -1;
+    if (exists && !auth_may_overwrite(&q->auth))
+        return api_fail(q, E_AuthorizationPermissionMismatch);
+    /* Committed blocks by id, for <Committed> and <Latest> lookups; staged ones come by id. */
+    if (exists && old.nblocks > 0) {
+        if ((sorted = arena_alloc(q->a, sizeof(*sorted) * old.nblocks)) == NULL)
+            return api_fail(q, E_InternalError);
+        memcpy(sorted, old.blocks, sizeof(*sorted) * old.nblocks);
+        qsort(sorted, old.nblocks, sizeof(*sorted), cmp_ref);
+    }
+    if ((old.flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)) &&
+        (rc = eng_blocks_list(&q->srv->eng, q->a, &b, SIZE_MAX, &staged, &nstaged)) != 0)
+        return api_fail_io(q, rc);
+    if (bl->cnt > 0 &&
+        (r->blocks = arena_alloc(q->a, sizeof(*r->blocks) * (size_t)bl->cnt)) == NULL)
+        return api_fail(q, E_InternalError);
+    r->size = 0;
+    for (long i = 0; i < bl->cnt; i++) {
+        const struct wanted *w = &bl->want[i];
+        const struct block_ref *found = NULL;
+        if (w->which != W_COMMITTED)
+            found = find_block(staged, nstaged, w);
+        if (found == NULL && w->which != W_UNCOMMITTED)
+            found = find_block(sorted, sorted ? old.nblocks : 0, w);
+        if (found == NULL)
+            return api_fail(q, E_InvalidBlockList);
+        r->blocks[i] = (struct block_ref){w->id, w->len, found->ext};
+        r->size += found->ext.len;
+    }
+    r->nblocks = (size_t)bl->cnt;
+    r->modified = ticks_now();
+    r->created = exists ? old.created : r->modified;
+    r->etag = eng_next_etag(&q->srv->eng);
+    r->lease = exists ? old.lease : (struct lease_rec){0};
+    if ((rc = api_blob_replace(q, &old, r, 1, NULL)) == 0 && exists)
+        api_freed(q, old.size);
+    return rc;
 }
 
 void
 op_put_block_list(struct api_req *q)
 {
     struct wanted *want = NULL;
-    struct blob_rec r = {0}, old;
-    struct block_ref *sorted = NULL, key;
-    struct meta_txn *t = NULL;
-    long cnt;
-    unsigned stripe;
-    int exists, rc;
+    struct block_list bl = {0};
 
-    if ((cnt = parse_block_list(q, &want)) < 0)
+    if ((bl.cnt = parse_block_list(q, &want)) < 0)
         return;
-    r.type = BLOB_BLOCK;
-    if (api_tier_from_upload(q, &r) != 0)
+    bl.want = want;
+    bl.r.type = BLOB_BLOCK;
+    if (api_tier_from_upload(q, &bl.r) != 0)
         return;
-    if (api_read_metadata(q, &r.nmeta, &r.meta) != 0 || api_content_props(q, &r, 0) != 0 ||
-        api_read_tags_header(q, &r.ntags, &r.tags) != 0)
+    if (api_read_metadata(q, &bl.r.nmeta, &bl.r.meta) != 0 || api_content_props(q, &bl.r, 0) != 0 ||
+        api_read_tags_header(q, &bl.r.ntags, &bl.r.tags) != 0)
         return;
-    if (api_blob_lock(q, &stripe) != 0)
+    if (api_retry(q, block_list_attempt, &bl) != 0)
         return;
-    rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &old);
-    if (rc != 0 && rc != META_NOTFOUND) {
-        api_fail_io(q, rc);
-        goto out;
-    }
-    exists = rc == 0 && !(old.flags & BLOB_F_UNCOMMITTED);
-    if (rc == 0 && old.type != BLOB_BLOCK) {
-        api_fail(q, E_InvalidBlobType);
-        goto out;
-    }
-    if (api_blob_write_gate(q, exists, &old, GATE_CREATE | GATE_CONTENT) != 0)
-        goto out;
-    if (exists && !auth_may_overwrite(&q->auth)) {
-        api_fail(q, E_AuthorizationPermissionMismatch);
-        goto out;
-    }
-    /* Committed blocks by id, for <Committed> and <Latest> lookups. */
-    if (exists && old.nblocks > 0) {
-        if ((sorted = arena_alloc(q->a, sizeof(*sorted) * old.nblocks)) == NULL) {
-            api_fail(q, E_InternalError);
-            goto out;
-        }
-        memcpy(sorted, old.blocks, sizeof(*sorted) * old.nblocks);
-        qsort(sorted, old.nblocks, sizeof(*sorted), cmp_ref);
-    }
-    if (cnt > 0 && (r.blocks = arena_alloc(q->a, sizeof(*r.blocks) * (size_t)cnt)) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    for (long i = 0; i < cnt; i++) {
-        struct block_ref *found = NULL;
-        struct extent e;
-        int got = 0;
-        if (want[i].which != W_COMMITTED && (got = staged_block(q, &want[i], &e)) < 0)
-            goto out;
-        if (!got && want[i].which != W_UNCOMMITTED && sorted != NULL) {
-            key.id = want[i].id;
-            key.id_len = want[i].len;
-            found = bsearch(&key, sorted, old.nblocks, sizeof(*sorted), cmp_ref);
-            if (found != NULL) {
-                e = found->ext;
-                got = 1;
-            }
-        }
-        if (!got) {
-            api_fail(q, E_InvalidBlockList);
-            goto out;
-        }
-        r.blocks[i] = (struct block_ref){want[i].id, want[i].len, e};
-        r.size += e.len;
-    }
-    r.nblocks = (size_t)cnt;
-    r.modified = ticks_now();
-    r.created = exists ? old.created : r.modified;
-    r.etag = meta_next_etag(q->srv->meta);
-    if (exists)
-        r.lease = old.lease;
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_blob_replace(q, t, &old, &r, 1) != 0 || api_drop_staged(q, t, &old) != 0 ||
-        api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, &r) != 0)
-        goto out;
-    rc = api_commit(q, t);
-    t = NULL;
-    if (rc == 0) {
-        if (exists)
-            api_freed(q, old.size);
-        api_status(q, 201);
-        api_hdr_etag(q, r.etag);
-        api_hdr_time(q, "Last-Modified", r.modified);
-        api_hdr_md5(q, "Content-MD5", q->body_md5);
-        api_hdr(q, "x-ms-request-server-encrypted", "true");
-    }
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
+    api_status(q, 201);
+    api_hdr_etag(q, bl.r.etag);
+    api_hdr_time(q, "Last-Modified", bl.r.modified);
+    api_hdr_md5(q, "Content-MD5", q->body_md5);
+    api_hdr(q, "x-ms-request-server-encrypted", "true");
 }
 
 /* ---- Get Block List ------------------------------------------------------------------------ */
@@ -350,8 +303,10 @@ op_get_block_list(struct api_req *q)
     char kind;
     int64_t id;
     struct blob_rec r;
-    struct buf b = BUF_INIT, lo = BUF_INIT, hi = BUF_INIT;
-    struct meta_iter *it = NULL;
+    struct buf b = BUF_INIT;
+    struct eng_blob eb = api_blob_ref(q);
+    struct block_ref *staged = NULL;
+    size_t nstaged = 0;
 
     if (type != NULL) {
         if (strcasecmp(type, "all") == 0)
@@ -376,8 +331,8 @@ op_get_block_list(struct api_req *q)
         if (!current)
             uncommitted = 0;
     } else {
-        rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &r);
-        if (rc == META_NOTFOUND || (rc == 0 && r.deleted)) {
+        rc = eng_blob_get(&q->srv->eng, q->a, &eb, ENG_CURRENT, 0, &r);
+        if (rc == ENG_ENOTFOUND || (rc == 0 && r.deleted)) {
             api_fail(q, E_BlobNotFound);
             return;
         }
@@ -397,23 +352,13 @@ op_get_block_list(struct api_req *q)
         buf_puts(&b, "</CommittedBlocks>");
     }
     if (uncommitted) {
-        meta_key_block_range(&lo, &hi, q->cont.id, q->blob, q->blob_len);
-        if (!buf_ok(&lo) || !buf_ok(&hi) ||
-            (it = meta_iter_new(q->srv->meta, lo.p, lo.len, hi.p, hi.len)) == NULL) {
-            api_fail(q, E_InternalError);
+        if ((rc = eng_blocks_list(&q->srv->eng, q->a, &eb, SIZE_MAX, &staged, &nstaged)) != 0) {
+            api_fail_io(q, rc);
             goto out;
         }
         buf_puts(&b, "<UncommittedBlocks>");
-        for (; meta_iter_valid(it); meta_iter_next(it)) {
-            size_t kl, vl;
-            const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
-            struct extent e;
-            if (meta_extent_decode(v, vl, &e) != 0) {
-                api_fail_io(q, META_EIO);
-                goto out;
-            }
-            xml_block(&b, k + lo.len, kl - lo.len, e.len);
-        }
+        for (size_t i = 0; i < nstaged; i++)
+            xml_block(&b, staged[i].id, staged[i].id_len, staged[i].ext.len);
         buf_puts(&b, "</UncommittedBlocks>");
     }
     buf_puts(&b, "</BlockList>");
@@ -425,8 +370,5 @@ op_get_block_list(struct api_req *q)
     }
     api_body_xml(q, &b);
 out:
-    meta_iter_free(it);
     buf_free(&b);
-    buf_free(&lo);
-    buf_free(&hi);
 }

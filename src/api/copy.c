@@ -138,60 +138,6 @@ api_xml_copy(struct buf *b, const struct copy_rec *c)
         xml_elem(b, "CopyStatusDescription", c->description);
 }
 
-/* ---- locks ------------------------------------------------------------------------------ */
-
-struct pair_lock {
-    unsigned first, second;
-    int two;
-};
-
-/*
- * The destination's and the source's stripe locks, taken in stripe order (no deadlock between
- * two copies in opposite directions), under the container lock (read) with both containers
- * still current (M3).  meta.h hands out a stripe's index only by taking it, so each index is
- * learnt first with one uncontended lock/unlock.  0, or -1 with 404 described (nothing held).
- */
-static int
-lock_pair(struct api_req *q, const struct src_url *u, const struct local_src *ls,
-          struct pair_lock *pl)
-{
-    struct meta *m = q->srv->meta;
-    unsigned d, s;
-
-    meta_containers_rdlock(m);
-    if (!meta_container_current(m, q->a, q->account, q->container, q->cont.id)) {
-        meta_containers_unlock(m);
-        return api_fail(q, E_ContainerNotFound);
-    }
-    if (!meta_container_current(m, q->a, u->account, u->container, ls->cont.id)) {
-        meta_containers_unlock(m);
-        return source_fail(q, 404, "ContainerNotFound");
-    }
-    d = meta_blob_lock(m, q->cont.id, q->blob, q->blob_len);
-    meta_blob_unlock(m, d);
-    s = meta_blob_lock(m, ls->cont.id, u->blob, u->blob_len);
-    meta_blob_unlock(m, s);
-    pl->two = d != s;
-    if (!pl->two || d < s) {
-        pl->first = meta_blob_lock(m, q->cont.id, q->blob, q->blob_len);
-        if (pl->two)
-            pl->second = meta_blob_lock(m, ls->cont.id, u->blob, u->blob_len);
-    } else {
-        pl->first = meta_blob_lock(m, ls->cont.id, u->blob, u->blob_len);
-        pl->second = meta_blob_lock(m, q->cont.id, q->blob, q->blob_len);
-    }
-    return 0;
-}
-
-static void
-unlock_pair(struct api_req *q, const struct pair_lock *pl)
-{
-    if (pl->two)
-        meta_blob_unlock(q->srv->meta, pl->second);
-    meta_blob_unlock(q->srv->meta, pl->first);
-    meta_containers_unlock(q->srv->meta);
-}
-
 /* ---- the destination ---------------------------------------------------------------------- */
 
 static int
@@ -306,16 +252,15 @@ build_dest(struct api_req *q, enum copy_kind kind, const struct blob_rec *src, s
 }
 
 /*
- * Under the destination's lock: the write gate, the pending-copy rule, then one batch with the
- * new record (and the staged blocks dropped).  *old_size: content the commit made unreachable.
- * 0 or -1 (described).
+ * The write gate, the pending-copy rule, then the commit of the new record if the destination
+ * (and `check`, a local source, when not NULL) is still what was read: 0, ENG_ECONFLICT, or -1
+ * (described).
  */
 static int
-commit_dest(struct api_req *q, enum copy_kind kind, struct blob_rec *r, const char *marker_id)
+commit_dest(struct api_req *q, enum copy_kind kind, struct blob_rec *r,
+            const struct eng_write *check)
 {
     struct blob_rec old;
-    struct meta_txn *t = NULL;
-    struct buf k = BUF_INIT;
     int exists, rc;
 
     if ((exists = api_blob_load(q, &old)) < 0 ||
@@ -326,39 +271,19 @@ commit_dest(struct api_req *q, enum copy_kind kind, struct blob_rec *r, const ch
     if (exists && !auth_may_overwrite(&q->auth))
         return api_fail(q, E_AuthorizationPermissionMismatch);
     r->created = exists ? old.created : r->modified;
-    r->etag = meta_next_etag(q->srv->meta);
-    if (exists)
-        r->lease = old.lease; /* replacing the content keeps the lease (its id was required) */
-    if ((t = meta_txn_new()) == NULL)
-        return api_fail(q, E_InternalError);
+    r->etag = eng_next_etag(&q->srv->eng);
+    /* Replacing the content keeps the lease (its id was required). */
+    r->lease = exists ? old.lease : (struct lease_rec){0};
     /* Through api_blob_replace: a copy makes a new version, and keeps a soft-deleted blob it
-     * replaces as a deleted snapshot, like any other write of content. */
-    if (api_blob_replace(q, t, &old, r, 1) != 0 || api_drop_staged(q, t, &old) != 0 ||
-        api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, exists ? &old : NULL, r) != 0) {
-        meta_txn_free(t);
-        return -1;
-    }
-    if (marker_id != NULL) { /* C1: pending exactly while the marker exists */
-        meta_key_copy_pending(&k, q->cont.id, q->blob, q->blob_len);
-        if (!buf_ok(&k)) {
-            buf_free(&k);
-            meta_txn_free(t);
-            return api_fail(q, E_InternalError);
-        }
-        meta_txn_put(t, k.p, k.len, marker_id, strlen(marker_id));
-        buf_free(&k);
-    } else if (exists && old.copy.status == COPY_PENDING &&
-               copy_drop_marker(q->srv->meta, q->a, t, q->cont.id, q->blob, q->blob_len,
-                                old.copy.id) != 0) {
-        meta_txn_free(t);
-        return api_fail_io(q, META_EIO);
-    }
-    rc = api_commit(q, t);
-    if (rc == 0 && exists)
+     * replaces as a deleted snapshot, like any other write of content.  The engine keeps the
+     * pending-copy marker (C1) with the record. */
+    if ((rc = api_blob_replace(q, &old, r, 1, check)) != 0)
+        return rc;
+    if (exists)
         api_freed(q, old.size);
-    if (rc == 0 && exists && old.copy.status == COPY_PENDING)
+    if (exists && old.copy.status == COPY_PENDING)
         copy_cancel(q->srv->copies, old.copy.id); /* a Put Blob From URL replaced it */
-    return rc;
+    return 0;
 }
 
 static void
@@ -393,75 +318,83 @@ crc_header(struct api_req *q, uint64_t crc)
     return b64;
 }
 
-/* Whole-blob copy of a local source: metadata only (the needles are shared). */
+/* Whole-blob copy of a local source: metadata only (the needles are shared).  The commit checks
+ * the source is still the record read, so it never refers to content that a change of the source
+ * has freed meanwhile. */
+struct local_copy {
+    enum copy_kind kind;
+    const struct src_url *u;
+    struct local_src ls;
+    size_t nmeta;
+    struct meta_pair *meta;
+    struct blob_rec r; /* the destination as committed */
+    unsigned char md5[16];
+    uint64_t crc;
+    int verified;
+};
+
+static int
+local_copy_attempt(struct api_req *q, void *ctx)
+{
+    struct local_copy *lc = ctx;
+    struct blob_rec src;
+    struct eng_write check;
+    char id[37];
+    int rc;
+
+    if ((rc = source_load(q, lc->u, &lc->ls, &src, &check)) <= 0)
+        return rc < 0 ? -1 : source_fail(q, 404, "BlobNotFound");
+    if (source_conditions(q, lc->u, &src) != 0)
+        return -1;
+    if (lc->kind != K_COPY && src.type == BLOB_PAGE)
+        return api_fail(q, E_InvalidSourceBlobType);
+    if (src.size > (lc->kind == K_COPY_SYNC      ? COPY_SYNC_MAX
+                    : lc->kind == K_PUT_FROM_URL ? PUT_FROM_URL_MAX
+                                                 : UINT64_MAX))
+        return api_fail(q, E_RequestBodyTooLarge);
+    if (lc->kind != K_COPY && source_wants_checksum(q)) {
+        /* Checksums the client names are computed from the bytes (CRC32Cs verified too). */
+        MD5_CTX c;
+        int err;
+        MD5_Init(&c);
+        lc->crc = 0;
+        if ((err = api_read_content(q, &src, 0, src.size, NULL, &c, &lc->crc)) != 0)
+            return api_fail_io(q, err);
+        MD5_Final(lc->md5, &c);
+        if (source_verify_checksums(q, lc->md5, lc->crc) != 0)
+            return -1;
+        lc->verified = 1;
+    }
+    api_new_guid(id);
+    if (build_dest(q, lc->kind, &src, lc->nmeta, lc->meta, id, lc->u->display, &lc->r) != 0)
+        return -1;
+    return commit_dest(q, lc->kind, &lc->r, &check);
+}
+
 static void
 copy_local(struct api_req *q, enum copy_kind kind, const struct src_url *u, size_t nmeta,
            struct meta_pair *meta)
 {
-    struct local_src ls;
-    struct blob_rec src, again, r;
-    struct pair_lock pl = {0};
-    unsigned char md5[16];
-    uint64_t crc = 0;
-    char id[37];
-    int rc, verified = 0;
+    struct local_copy lc = {.kind = kind, .u = u, .nmeta = nmeta, .meta = meta};
+    const unsigned char *m;
 
-    if (source_open(q, u, &ls) != 0)
+    if (source_open(q, u, &lc.ls) != 0 || api_retry(q, local_copy_attempt, &lc) != 0)
         return;
-    for (int attempt = 0;; attempt++) {
-        if ((rc = source_load(q, u, &ls, &src)) < 0)
-            return;
-        if (rc == 0) {
-            source_fail(q, 404, "BlobNotFound");
-            return;
-        }
-        if (source_conditions(q, u, &src) != 0)
-            return;
-        if (kind != K_COPY && src.type == BLOB_PAGE) {
-            api_fail(q, E_InvalidSourceBlobType);
-            return;
-        }
-        if (src.size > (kind == K_COPY_SYNC      ? COPY_SYNC_MAX
-                        : kind == K_PUT_FROM_URL ? PUT_FROM_URL_MAX
-                                                 : UINT64_MAX)) {
-            api_fail(q, E_RequestBodyTooLarge);
-            return;
-        }
-        if (kind != K_COPY && source_wants_checksum(q)) {
-            /* Checksums the client names are computed from the bytes (CRC32Cs verified too). */
-            MD5_CTX c;
-            int err;
-            MD5_Init(&c);
-            crc = 0;
-            if ((err = api_read_content(q, &src, 0, src.size, NULL, &c, &crc)) != 0) {
-                api_fail_io(q, err);
-                return;
-            }
-            MD5_Final(md5, &c);
-            if (source_verify_checksums(q, md5, crc) != 0)
-                return;
-            verified = 1;
-        }
-        if (lock_pair(q, u, &ls, &pl) != 0)
-            return;
-        /* Under the locks: the source must still be the record checked above. */
-        if ((rc = source_load(q, u, &ls, &again)) == 1 && again.etag == src.etag)
-            break;
-        unlock_pair(q, &pl);
-        if (rc < 0)
-            return;
-        if (attempt == 3) {
-            api_fail(q, E_ServerBusy);
-            return;
-        }
-    }
-    api_new_guid(id);
-    if (build_dest(q, kind, &again, nmeta, meta, id, u->display, &r) == 0 &&
-        commit_dest(q, kind, &r, NULL) == 0) {
-        const unsigned char *m = verified ? md5 : (r.flags & BLOB_F_MD5) ? r.md5 : NULL;
-        respond_dest(q, kind, &r, m, verified ? crc_header(q, crc) : NULL);
-    }
-    unlock_pair(q, &pl);
+    m = lc.verified ? lc.md5 : (lc.r.flags & BLOB_F_MD5) ? lc.r.md5 : NULL;
+    respond_dest(q, kind, &lc.r, m, lc.verified ? crc_header(q, lc.crc) : NULL);
+}
+
+struct dest {
+    enum copy_kind kind;
+    struct blob_rec r;
+};
+
+static int
+dest_attempt(struct api_req *q, void *ctx)
+{
+    struct dest *d = ctx;
+
+    return commit_dest(q, d->kind, &d->r, NULL);
 }
 
 /* Copy Blob From URL / Put Blob From URL of an external source: fetch, sync, commit. */
@@ -470,8 +403,8 @@ copy_external_sync(struct api_req *q, enum copy_kind kind, const struct src_url 
                    struct meta_pair *meta)
 {
     struct fetch_result *res;
-    struct blob_rec src = {0}, r;
-    unsigned stripe;
+    struct blob_rec src = {0};
+    struct dest d = {.kind = kind};
     char id[37];
     int err;
 
@@ -502,56 +435,49 @@ copy_external_sync(struct api_req *q, enum copy_kind kind, const struct src_url 
     src.nmeta = res->nmeta;
     src.meta = res->meta;
     api_new_guid(id);
-    if (build_dest(q, kind, &src, nmeta, meta, id, u->display, &r) != 0)
+    if (build_dest(q, kind, &src, nmeta, meta, id, u->display, &d.r) != 0 ||
+        api_retry(q, dest_attempt, &d) != 0)
         return;
-    if (api_blob_lock(q, &stripe) != 0)
-        return;
-    if (commit_dest(q, kind, &r, NULL) == 0)
-        respond_dest(q, kind, &r, res->md5, crc_header(q, res->crc64));
-    api_blob_unlock(q, stripe);
+    respond_dest(q, kind, &d.r, res->md5, crc_header(q, res->crc64));
 }
 
-/* Copy Blob of an external source: a pending destination now, the content later (pool). */
+/* Copy Blob of an external source: a pending destination now, the content later (pool).  The
+ * job is queued after the commit: an Abort Copy that comes first finds no job to cancel, and the
+ * job, when it ends, finds its record no longer pending with its id and records nothing (C2). */
 static void
 copy_external_async(struct api_req *q, const struct src_url *u, size_t nmeta,
                     struct meta_pair *meta)
 {
     struct copy_job *j = copy_job_new(q, u->url, nmeta == 0);
-    struct blob_rec r = {0};
-    unsigned stripe;
+    struct dest d = {.kind = K_COPY};
+    struct blob_rec *r = &d.r;
 
     if (j == NULL) {
         api_fail(q, E_InternalError);
         return;
     }
-    r.type = BLOB_BLOCK;
-    r.content_type = r.content_encoding = r.content_language = r.content_disposition =
-        r.cache_control = "";
-    r.nmeta = nmeta;
-    r.meta = meta;
-    r.modified = ticks_now();
-    r.copy.status = COPY_PENDING;
-    snprintf(r.copy.id, sizeof(r.copy.id), "%s", copy_job_id(j));
-    r.copy.source = u->display;
-    r.copy.description = "";
+    r->type = BLOB_BLOCK;
+    r->content_type = r->content_encoding = r->content_language = r->content_disposition =
+        r->cache_control = "";
+    r->nmeta = nmeta;
+    r->meta = meta;
+    r->modified = ticks_now();
+    r->copy.status = COPY_PENDING;
+    snprintf(r->copy.id, sizeof(r->copy.id), "%s", copy_job_id(j));
+    r->copy.source = u->display;
+    r->copy.description = "";
     if (copy_admit(q->srv->copies, j) != 0) { /* P1 */
         copy_job_free(j);
         api_fail(q, E_ServerBusy);
         return;
     }
-    if (api_blob_lock(q, &stripe) != 0) {
+    if (api_retry(q, dest_attempt, &d) != 0) {
         copy_unadmit(q->srv->copies, j);
         copy_job_free(j);
         return;
     }
-    if (commit_dest(q, K_COPY, &r, copy_job_id(j)) != 0) {
-        copy_unadmit(q->srv->copies, j);
-        copy_job_free(j);
-    } else {
-        copy_enqueue(q->srv->copies, j); /* under the lock: an abort now finds the job (C2) */
-        respond_dest(q, K_COPY, &r, NULL, NULL);
-    }
-    api_blob_unlock(q, stripe);
+    copy_enqueue(q->srv->copies, j);
+    respond_dest(q, K_COPY, r, NULL, NULL);
 }
 
 static void
@@ -598,16 +524,49 @@ op_put_blob_from_url(struct api_req *q)
 
 /* ---- Abort Copy Blob -------------------------------------------------------------------------- */
 
+struct abort_copy {
+    const char *id;
+    struct blob_rec r;
+};
+
+static int
+abort_attempt(struct api_req *q, void *ctx)
+{
+    struct abort_copy *ac = ctx;
+    struct blob_rec old, *r = &ac->r;
+    int exists;
+
+    if ((exists = api_blob_load(q, &old)) < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    if (api_lease_check_blob(q, 1, &old, 1) != 0)
+        return -1;
+    if (old.copy.status != COPY_PENDING)
+        return api_fail(q, E_NoPendingCopyOperation);
+    if (strcasecmp(old.copy.id, ac->id) != 0)
+        return api_fail(q, E_CopyIdMismatch);
+    /* The destination keeps its metadata and becomes zero-length, status aborted (§2.11). */
+    *r = old;
+    copy_progress(q->srv->copies, r->copy.id, &r->copy.copied, &r->copy.total);
+    r->copy.status = COPY_ABORTED;
+    r->copy.completed = ticks_now();
+    r->copy.description = "";
+    r->size = 0;
+    r->nblocks = 0;
+    r->blocks = NULL;
+    r->modified = r->copy.completed;
+    r->etag = eng_next_etag(&q->srv->eng);
+    return api_blob_commit(q, &(struct eng_write){NULL, ENG_CURRENT, 0, &old, r}, 1, NULL);
+}
+
 void
 op_abort_copy(struct api_req *q)
 {
-    const char *id = api_query(q, "copyid"), *action = api_header(q, "x-ms-copy-action");
-    struct blob_rec r;
-    struct meta_txn *t = NULL;
-    unsigned stripe;
-    int exists;
+    const char *action = api_header(q, "x-ms-copy-action");
+    struct abort_copy ac = {.id = api_query(q, "copyid")};
 
-    if (id == NULL) {
+    if (ac.id == NULL) {
         api_fail_query(q, E_MissingRequiredQueryParameter, "copyid", NULL, "Required.");
         return;
     }
@@ -619,53 +578,11 @@ op_abort_copy(struct api_req *q)
         api_fail_header(q, E_InvalidHeaderValue, "x-ms-copy-action", action);
         return;
     }
-    if (api_reject_snapshot_write(q) != 0 || api_blob_lock(q, &stripe) != 0)
+    if (api_reject_snapshot_write(q) != 0 || api_retry(q, abort_attempt, &ac) != 0)
         return;
-    if ((exists = api_blob_load(q, &r)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
-    if (api_lease_check_blob(q, 1, &r, 1) != 0)
-        goto out;
-    if (r.copy.status != COPY_PENDING) {
-        api_fail(q, E_NoPendingCopyOperation);
-        goto out;
-    }
-    if (strcasecmp(r.copy.id, id) != 0) {
-        api_fail(q, E_CopyIdMismatch);
-        goto out;
-    }
-    /* The destination keeps its metadata and becomes zero-length, status aborted (§2.11). */
-    copy_progress(q->srv->copies, r.copy.id, &r.copy.copied, &r.copy.total);
-    r.copy.status = COPY_ABORTED;
-    r.copy.completed = ticks_now();
-    r.copy.description = "";
-    r.size = 0;
-    r.nblocks = 0;
-    r.blocks = NULL;
-    r.modified = r.copy.completed;
-    r.etag = meta_next_etag(q->srv->meta);
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_put_blob_rec(q, t, &r) != 0)
-        goto out;
-    if (copy_drop_marker(q->srv->meta, q->a, t, q->cont.id, q->blob, q->blob_len, id) != 0) {
-        api_fail_io(q, META_EIO);
-        goto out;
-    }
-    if (api_commit(q, t) == 0) {
-        copy_cancel(q->srv->copies, id); /* its worker finds the copy no longer pending (C2) */
-        api_status(q, 204);
-        http_resp_body(q->h, "", 0);
-    }
-    t = NULL;
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
+    copy_cancel(q->srv->copies, ac.id); /* its worker finds the copy no longer pending (C2) */
+    api_status(q, 204);
+    http_resp_body(q->h, "", 0);
 }
 
 /* ---- Put Block From URL ----------------------------------------------------------------------- */
@@ -677,12 +594,13 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
 {
     struct local_src ls;
     struct blob_rec src;
+    struct eng_write check; /* unused: the bytes are copied, not shared */
     struct needle_writer *w = NULL;
     uint64_t off = 0, len;
     MD5_CTX c;
     int rc, err;
 
-    if (source_open(q, u, &ls) != 0 || (rc = source_load(q, u, &ls, &src)) < 0)
+    if (source_open(q, u, &ls) != 0 || (rc = source_load(q, u, &ls, &src, &check)) < 0)
         return -1;
     if (rc == 0)
         return source_fail(q, 404, "BlobNotFound");

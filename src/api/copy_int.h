@@ -44,13 +44,15 @@ int source_fail(struct api_req *q, int status, const char *source_code);
 struct local_src {
     const struct auth_account *acct;
     struct container_rec cont;
+    struct eng_blob blob; /* the source blob */
 };
 
 /* Finds the source's account and container and checks the caller may read it.  0 or -1. */
 int source_open(struct api_req *q, const struct src_url *u, struct local_src *ls);
-/* Loads the source record (base blob, snapshot or version).  1 found, 0 not, -1 described. */
+/* Loads the source record (base blob, snapshot or version) into r.  1 found, 0 not, -1
+ * described.  *check: the commit write that checks the source is still r. */
 int source_load(struct api_req *q, const struct src_url *u, const struct local_src *ls,
-                struct blob_rec *r);
+                struct blob_rec *r, struct eng_write *check);
 /* x-ms-source-if-* and x-ms-source-lease-id against the source record (§5.1): 0, or -1 (412). */
 int source_conditions(struct api_req *q, const struct src_url *u, const struct blob_rec *r);
 /* x-ms-source-content-md5 / -crc64 against computed values: 0, or -1 (400 described). */
@@ -86,8 +88,5 @@ void copy_enqueue(struct copy_pool *p, struct copy_job *j);
 int copy_progress(struct copy_pool *p, const char *id, uint64_t *copied, uint64_t *total);
 /* Tells the copy's worker to stop (an abort, or an overwrite of its destination). */
 void copy_cancel(struct copy_pool *p, const char *id);
-/* Deletes the marker of (cid, name) in t if it still belongs to copy `id` (C1).  0 or META_EIO. */
-int copy_drop_marker(struct meta *m, struct arena *a, struct meta_txn *t, uint64_t cid,
-                     const char *name, size_t nlen, const char *id);
 
 #endif

@@ -1,14 +1,14 @@
 /*
  * copy_pool.c -- the pool of threads that runs asynchronous copies from outside (Copy Blob of an
- * external source, copy.c), and the pending-copy markers that record them (meta/copykey.h).
+ * external source, copy.c).
  *
  * A job is admitted and committed as a pending destination by copy.c, then queued here; a worker
  * fetches the source into needles (fetch.c), syncs them (V2) and commits the content with status
  * success, or status failed with a description.
  *
  * Invariants of the copy state machine (pending -> success | failed | aborted):
- *  C1  a record's copy status is pending exactly while a marker 'Y' (cid, name) holding its copy
- *      id exists; both change in the same batch, under the destination's stripe lock.
+ *  C1  a current record whose copy status is pending is a pending copy the engine can find again
+ *      (eng_copy_recover; the local engine keeps a marker with the record, meta/copykey.h).
  *  C2  a worker commits only if the destination is still pending with its copy id (an abort, an
  *      overwrite or a newer copy wins); otherwise its needles are left as garbage (V3).
  *  C3  a copy left pending by a crash is marked failed at start-up (copy_pool_start), with a
@@ -35,7 +35,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "meta/copykey.h"
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/log.h"
@@ -281,82 +280,37 @@ forget(struct copy_pool *p, struct copy_job *j)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Deletes the marker of (cid, name) in t if it still belongs to copy `id` (C1). */
-int
-copy_drop_marker(struct meta *m, struct arena *a, struct meta_txn *t, uint64_t cid,
-                 const char *name, size_t nlen, const char *id)
-{
-    struct buf k = BUF_INIT;
-    char *v;
-    size_t vl;
-    int rc;
-
-    meta_key_copy_pending(&k, cid, name, nlen);
-    if (!buf_ok(&k)) {
-        buf_free(&k);
-        return META_EIO;
-    }
-    rc = meta_get(m, k.p, k.len, a, &v, &vl);
-    if (rc == 0 && vl == strlen(id) && strncasecmp(v, id, vl) == 0)
-        meta_txn_delete(t, k.p, k.len);
-    buf_free(&k);
-    return rc == META_EIO ? META_EIO : 0;
-}
-
-static int
-put_record(struct meta_txn *t, uint64_t cid, const char *name, size_t nlen,
-           const struct blob_rec *r)
-{
-    struct buf k = BUF_INIT, v = BUF_INIT;
-    int ok;
-
-    meta_key_blob(&k, cid, name, nlen);
-    meta_blob_encode(r, &v);
-    ok = buf_ok(&k) && buf_ok(&v);
-    if (ok)
-        meta_txn_put(t, k.p, k.len, v.p, v.len);
-    buf_free(&k);
-    buf_free(&v);
-    return ok ? 0 : META_EIO;
-}
-
 /*
- * Ends a copy: under the destination's locks, if it is still pending with this job's id (C2),
- * commit the fetched content (rc == FETCH_OK) or the failure.  Returns 1 when the needles in res
- * are now referenced, else 0.
+ * Ends a copy: if the destination is still pending with this job's id (C2), commit the fetched
+ * content (rc == FETCH_OK) or the failure -- a compare-and-set on the record read, tried again
+ * when another write won the race.  Returns 1 when the needles in res are now referenced, else 0.
  */
 static int
 job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result *res,
            struct arena *a)
 {
-    struct meta *m = p->srv->meta;
-    struct meta_txn *t = NULL;
-    struct blob_rec r;
-    unsigned stripe;
-    int got, used = 0, err = 0;
+    struct engine *e = &p->srv->eng;
+    struct eng_blob b = {j->account, j->container, j->cid, j->blob, j->blob_len};
+    struct block_ref *blocks = NULL;
+    struct blob_rec old, r;
+    int err;
 
-    meta_containers_rdlock(m);
-    if (!meta_container_current(m, a, j->account, j->container, j->cid)) {
-        meta_containers_unlock(m);
-        return 0; /* the container is gone, with its records; the marker is dropped at start-up */
+    if (rc == FETCH_OK && res->next > 0 &&
+        (blocks = arena_calloc(a, sizeof(*blocks) * res->next)) == NULL) {
+        log_error("copy %s into %s/%s: cannot record its end: out of memory", j->id, j->container,
+                  j->blob);
+        return 0;
     }
-    stripe = meta_blob_lock(m, j->cid, j->blob, j->blob_len);
-    got = meta_blob_get(m, a, j->cid, j->blob, j->blob_len, &r);
-    if ((t = meta_txn_new()) == NULL) {
-        err = ENOMEM;
-        goto out;
-    }
-    if (got == 0 && r.copy.status == COPY_PENDING && strcasecmp(r.copy.id, j->id) == 0) {
+    for (size_t i = 0; blocks != NULL && i < res->next; i++)
+        blocks[i] = (struct block_ref){"", 0, res->ext[i]};
+    do {
         int64_t now = ticks_now();
+        if ((err = eng_blob_get(e, a, &b, ENG_CURRENT, 0, &old)) != 0 ||
+            old.copy.status != COPY_PENDING || strcasecmp(old.copy.id, j->id) != 0)
+            return 0; /* gone, or no longer this copy's (C2): the needles are garbage (V3) */
+        r = old;
         if (rc == FETCH_OK) {
-            struct block_ref *b = res->next ? arena_calloc(a, sizeof(*b) * res->next) : NULL;
-            if (res->next && b == NULL) {
-                err = ENOMEM;
-                goto out;
-            }
-            for (size_t i = 0; i < res->next; i++)
-                b[i] = (struct block_ref){"", 0, res->ext[i]};
-            r.blocks = b;
+            r.blocks = blocks;
             r.nblocks = res->next;
             r.size = res->size;
             r.content_type = res->content_type ? res->content_type : "";
@@ -383,26 +337,17 @@ job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result 
         }
         r.copy.completed = now;
         r.modified = now;
-        r.etag = meta_next_etag(m);
-        if (put_record(t, j->cid, j->blob, j->blob_len, &r) != 0) {
-            err = ENOMEM;
-            goto out;
-        }
-        used = rc == FETCH_OK;
+        r.etag = eng_next_etag(e);
+        err = eng_blob_commit(e, &b, &(struct eng_write){NULL, ENG_CURRENT, 0, &old, &r}, 1, NULL);
+    } while (err == ENG_ECONFLICT);
+    if (err == ENG_ENOCONT)
+        return 0; /* the container is gone, with its records */
+    if (err != 0) {
+        log_error("copy %s into %s/%s: cannot record its end: engine error %d", j->id, j->container,
+                  j->blob, err);
+        return 0;
     }
-    if (copy_drop_marker(m, a, t, j->cid, j->blob, j->blob_len, j->id) != 0 ||
-        meta_commit(m, t) != 0) {
-        err = EIO;
-        used = 0;
-    }
-out:
-    if (err != 0)
-        log_error("copy %s into %s/%s: cannot record its end: %s", j->id, j->container, j->blob,
-                  strerror(err));
-    meta_txn_free(t);
-    meta_blob_unlock(m, stripe);
-    meta_containers_unlock(m);
-    return used;
+    return rc == FETCH_OK;
 }
 
 static void
@@ -483,52 +428,14 @@ worker(void *arg)
 static int
 recover_pending(struct server *srv)
 {
-    static const char lo[1] = {META_COPY_MARK}, hi[1] = {META_COPY_MARK + 1};
-    struct meta_iter *it = meta_iter_new(srv->meta, lo, 1, hi, 1);
-    struct meta_txn *t = meta_txn_new();
-    struct arena *a = arena_new(JOB_ARENA);
-    unsigned n = 0;
-    int rc = 0;
+    long n = eng_copy_recover(&srv->eng, "Cobalt restarted while the copy was in progress; start "
+                                         "the copy again");
 
-    if (it == NULL || t == NULL || a == NULL) {
-        rc = ENOMEM;
-        goto out;
-    }
-    for (; meta_iter_valid(it); meta_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
-        struct blob_rec r;
-        uint64_t cid;
-
-        if (kl < 9)
-            continue;
-        cid = get_be64(k + 1);
-        if (meta_blob_get(srv->meta, a, cid, k + 9, kl - 9, &r) == 0 &&
-            r.copy.status == COPY_PENDING && strlen(r.copy.id) == vl &&
-            strncasecmp(r.copy.id, v, vl) == 0) {
-            r.copy.status = COPY_FAILED;
-            r.copy.completed = ticks_now();
-            r.copy.description = "Cobalt restarted while the copy was in progress; start the copy "
-                                 "again";
-            r.modified = r.copy.completed;
-            r.etag = meta_next_etag(srv->meta);
-            if (put_record(t, cid, k + 9, kl - 9, &r) != 0) {
-                rc = ENOMEM;
-                goto out;
-            }
-            n++;
-        }
-        meta_txn_delete(t, k, kl);
-    }
-    if (meta_iter_status(it) != 0 || meta_commit(srv->meta, t) != 0)
-        rc = EIO;
-    else if (n > 0)
-        log_warn("copy: %u cop%s interrupted by a restart marked failed", n, n == 1 ? "y" : "ies");
-out:
-    meta_iter_free(it);
-    meta_txn_free(t);
-    arena_free(a);
-    return rc;
+    if (n < 0)
+        return EIO;
+    if (n > 0)
+        log_warn("copy: %ld cop%s interrupted by a restart marked failed", n, n == 1 ? "y" : "ies");
+    return 0;
 }
 
 int

@@ -281,30 +281,25 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
     }
     if (rc != 0)
         return source_fail(q, 404, "ContainerNotFound");
+    ls->blob = (struct eng_blob){u->account, u->container, ls->cont.id, u->blob, u->blob_len};
     return 0;
 }
 
 /* Loads the source record (base blob, snapshot or version).  1 found, 0 not, -1 described. */
 int
 source_load(struct api_req *q, const struct src_url *u, const struct local_src *ls,
-            struct blob_rec *r)
+            struct blob_rec *r, struct eng_write *check)
 {
     const char *sub = u->snapshot ? u->snapshot : u->versionid;
-    struct buf k = BUF_INIT;
     int64_t id = 0;
-    char *v;
-    size_t vl;
     int rc;
 
     if (sub != NULL && parse_iso8601(sub, &id) != 0)
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-copy-source", u->url);
+    *check = (struct eng_write){&ls->blob, u->snapshot ? ENG_SNAPSHOT : ENG_VERSION, id, r, r};
     if (sub != NULL) {
-        meta_key_blob_sub(&k, ls->cont.id, u->blob, u->blob_len, u->snapshot ? 'S' : 'V', id);
-        rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
-        buf_free(&k);
-        if (rc == 0)
-            rc = meta_blob_decode(q->a, v, vl, r) == 0 ? 0 : META_EIO;
-        if (rc == META_EIO)
+        rc = eng_blob_get(&q->srv->eng, q->a, &ls->blob, check->kind, id, r);
+        if (rc != 0 && rc != ENG_ENOTFOUND)
             return api_fail_io(q, rc);
         if (rc == 0)
             return r->deleted == 0;
@@ -312,8 +307,10 @@ source_load(struct api_req *q, const struct src_url *u, const struct local_src *
             return 0;
         /* A version id may name the current version, which lives under the base key. */
     }
-    rc = meta_blob_get(q->srv->meta, q->a, ls->cont.id, u->blob, u->blob_len, r);
-    if (rc == META_NOTFOUND)
+    check->kind = ENG_CURRENT;
+    check->id = 0;
+    rc = eng_blob_get(&q->srv->eng, q->a, &ls->blob, ENG_CURRENT, 0, r);
+    if (rc == ENG_ENOTFOUND)
         return 0;
     if (rc != 0)
         return api_fail_io(q, rc);

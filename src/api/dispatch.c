@@ -644,8 +644,6 @@ api_run_local(struct api_req *q)
 void
 api_app(struct server *srv, struct http_app *app)
 {
-    if (srv->eng.ops == NULL)
-        eng_local_init(&srv->eng, srv->meta);
     app->begin = app_begin;
     app->body = app_body;
     app->end = app_end;

@@ -91,47 +91,34 @@ api_immutability_headers_out(struct api_req *q, const struct blob_rec *r)
         api_hdr(q, "x-ms-legal-hold", "true");
 }
 
-/* Read-modify-write of the addressed blob or version under its locks. */
-static void
-update(struct api_req *q, int (*change)(struct api_req *q, struct blob_rec *r))
-{
+/* Read-modify-write of the addressed blob or version: change() edits the record (or describes
+ * why not).  0 with *r as committed, or -1 (described). */
+struct worm {
+    int (*change)(struct api_req *q, struct blob_rec *r);
     struct blob_rec r;
-    struct meta_txn *t = NULL;
-    struct buf k = BUF_INIT;
-    unsigned stripe;
+};
+
+static int
+worm_attempt(struct api_req *q, void *ctx)
+{
+    struct worm *w = ctx;
+    struct blob_rec old;
     int exists, current;
     char kind;
     int64_t id;
 
-    if (api_blob_address(q, &kind, &id) < 0 || api_blob_lock(q, &stripe) != 0)
-        return;
-    if ((exists = api_blob_load_addressed(q, &r, &current)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
-    if (change(q, &r) != 0 || (t = meta_txn_new()) == NULL)
-        goto out;
+    if (api_blob_address(q, &kind, &id) < 0 ||
+        (exists = api_blob_load_addressed(q, &old, &current)) < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    w->r = old;
+    if (w->change(q, &w->r) != 0)
+        return -1;
     if (current)
-        meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-    else
-        meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
-    /* The protection index (meta.h M4) gains the record as it becomes protected, and loses it
-     * when nothing protects it any more. */
-    if (!r.legal_hold && r.immutable_mode == IMMUT_NONE && buf_ok(&k) &&
-        meta_txn_unindex_protection(t, k.p, k.len) != 0) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_put_blob_key(q, t, &k, &r) != 0)
-        goto out;
-    (void)api_commit(q, t); /* on failure it describes the error, replacing the 200 */
-    t = NULL;
-out:
-    meta_txn_free(t);
-    buf_free(&k);
-    api_blob_unlock(q, stripe);
+        kind = ENG_CURRENT, id = 0;
+    /* The engine keeps the protection index (meta.h M4) in step with the record. */
+    return api_blob_commit(q, &(struct eng_write){NULL, kind, id, &old, &w->r}, 1, NULL);
 }
 
 static int
@@ -151,8 +138,6 @@ set_policy(struct api_req *q, struct blob_rec *r)
         return api_fail(q, E_ImmutabilityPolicyLocked); /* locked: extend only */
     r->immutable_until = t;
     r->immutable_mode = m;
-    api_status(q, 200);
-    api_immutability_headers_out(q, r);
     return 0;
 }
 
@@ -163,7 +148,6 @@ delete_policy(struct api_req *q, struct blob_rec *r)
         return api_fail(q, E_ImmutabilityPolicyLocked);
     r->immutable_mode = IMMUT_NONE;
     r->immutable_until = 0;
-    api_status(q, 200);
     return 0;
 }
 
@@ -175,27 +159,38 @@ set_hold(struct api_req *q, struct blob_rec *r)
     if (parse_bool(q, "x-ms-legal-hold", &hold) != 0)
         return -1;
     r->legal_hold = (uint8_t)hold;
-    api_status(q, 200);
-    api_hdr(q, "x-ms-legal-hold", hold ? "true" : "false");
     return 0;
 }
 
 void
 op_blob_immutability_set(struct api_req *q)
 {
-    update(q, set_policy);
+    struct worm w = {.change = set_policy};
+
+    if (api_retry(q, worm_attempt, &w) != 0)
+        return;
+    api_status(q, 200);
+    api_immutability_headers_out(q, &w.r);
 }
 
 void
 op_blob_immutability_delete(struct api_req *q)
 {
-    update(q, delete_policy);
+    struct worm w = {.change = delete_policy};
+
+    if (api_retry(q, worm_attempt, &w) == 0)
+        api_status(q, 200);
 }
 
 void
 op_blob_legal_hold(struct api_req *q)
 {
-    update(q, set_hold);
+    struct worm w = {.change = set_hold};
+
+    if (api_retry(q, worm_attempt, &w) != 0)
+        return;
+    api_status(q, 200);
+    api_hdr(q, "x-ms-legal-hold", w.r.legal_hold ? "true" : "false");
 }
 
 /* ---- container level (a Cobalt extension: Azure sets these in its management plane) ---- */

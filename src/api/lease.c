@@ -3,8 +3,8 @@
  * state machine of protocol doc §2.10) and the lease checks every other operation makes (§5.3).
  *
  * A lease is part of its blob's (or container's) record, so a lease action is a read-modify-write
- * like any other write of that record (a blob's under its stripe lock, M2; a container's a
- * compare-and-set of the whole record through the engine), and never changes the ETag.  Time
+ * like any other write of that record (a compare-and-set of the whole record through the
+ * engine), and never changes the ETag.  Time
  * moves leases on without writes: lease_effective() derives the state at a given moment (a fixed
  * lease past its end is expired, a breaking lease past its break time is broken).
  */
@@ -245,40 +245,39 @@ lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
     return answer(r, 200, "x-ms-lease-id", l->id);
 }
 
+struct lease_blob {
+    struct blob_rec r;
+    struct lease_reply rep;
+};
+
+static int
+lease_attempt(struct api_req *q, void *ctx)
+{
+    struct lease_blob *lb = ctx;
+    struct blob_rec old;
+    int exists;
+
+    if ((exists = api_blob_load(q, &old)) < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    lb->r = old;
+    if (api_check_conditions(q, 1, old.etag, old.modified, 0, 0) != 0 ||
+        api_check_if_tags(q, &old) != 0 || lease_action(q, &lb->r.lease, &lb->rep) != 0)
+        return -1;
+    return api_blob_commit(q, &(struct eng_write){NULL, ENG_CURRENT, 0, &old, &lb->r}, 1, NULL);
+}
+
 void
 op_lease_blob(struct api_req *q)
 {
-    struct blob_rec r;
-    struct lease_reply rep;
-    struct meta_txn *t = NULL;
-    unsigned stripe;
-    int exists;
+    struct lease_blob lb;
 
-    if (api_blob_lock(q, &stripe) != 0)
+    if (api_retry(q, lease_attempt, &lb) != 0)
         return;
-    if ((exists = api_blob_load(q, &r)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
-    if (api_check_conditions(q, 1, r.etag, r.modified, 0, 0) != 0 ||
-        api_check_if_tags(q, &r) != 0 || lease_action(q, &r.lease, &rep) != 0)
-        goto out;
-    if ((t = meta_txn_new()) == NULL || api_put_blob_rec(q, t, &r) != 0) {
-        if (t == NULL)
-            api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_commit(q, t) == 0) {
-        reply(q, &rep);
-        api_hdr_etag(q, r.etag); /* unchanged: leases never change the ETag */
-        api_hdr_time(q, "Last-Modified", r.modified);
-    }
-    t = NULL;
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
+    reply(q, &lb.rep);
+    api_hdr_etag(q, lb.r.etag); /* unchanged: leases never change the ETag */
+    api_hdr_time(q, "Last-Modified", lb.r.modified);
 }
 
 void

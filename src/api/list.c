@@ -1,10 +1,11 @@
 /*
- * list.c -- List Blobs (flat and hierarchical): one iterator seek to the later of the prefix and
- * the marker, then a run of nexts over the container's blob keys, with one seek past every name
- * under a delimiter prefix and past the snapshots or versions not asked for.
+ * list.c -- List Blobs (flat and hierarchical) over the engine's blob listing (eng_blob_list):
+ * it starts at the later of the prefix and the marker, skips past every name under a delimiter
+ * prefix at once, and asks only for the snapshots or versions requested.
  *
- * It still reads meta/'s blob keys itself: it moves onto the engine's blob listing
- * (eng_blob_list, docs/architecture.md) with the blob records.
+ * NextMarker is base64 of the position to resume at: the name, and for a snapshot or version
+ * 0x00, its kind byte and its id (8 bytes, big-endian) -- the same bytes as the local engine's
+ * key suffix, so markers handed out by earlier releases keep working.
  */
 #include "api/api_int.h"
 
@@ -132,44 +133,53 @@ listed(const struct blob_rec *r, const struct list_opts *o, char kind)
     return !(r->flags & BLOB_F_UNCOMMITTED) || o->uncommitted;
 }
 
-static int
-bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-
-    return c != 0 ? c : (an > bn) - (an < bn);
-}
-
+/* NextMarker for the entry (or delimiter prefix, kind ENG_CURRENT) at p. */
 static void
-marker_out(struct buf *b, const char *name, size_t n)
+marker_out(struct buf *b, const struct eng_pos *p)
 {
-    char *enc = malloc(BASE64_LEN(n) + 1);
+    struct buf raw = BUF_INIT;
+    char *enc;
 
+    buf_add(&raw, p->name, p->nlen);
+    if (p->kind != ENG_CURRENT) {
+        buf_u8(&raw, 0);
+        buf_u8(&raw, (uint8_t)p->kind);
+        buf_u64(&raw, (uint64_t)p->id);
+    }
+    enc = buf_ok(&raw) ? malloc(BASE64_LEN(raw.len) + 1) : NULL;
     buf_puts(b, "<NextMarker>");
     if (enc != NULL) {
-        base64_encode(name, n, enc);
+        base64_encode(raw.p, raw.len, enc);
         buf_puts(b, enc);
         free(enc);
     } else {
         b->oom = 1;
     }
     buf_puts(b, "</NextMarker>");
+    buf_free(&raw);
 }
 
-/* Moves `it` to the first key after every key that begins with key[0..len) followed by a byte
- * below `next`.  0, or -1 out of memory. */
+/* The position a marker names (marker_out's bytes).  0, or -1 when it is not one. */
 static int
-seek_past(struct meta_iter *it, const char *key, size_t len, uint8_t next)
+marker_in(struct api_req *q, const char *marker, struct eng_pos *p)
 {
-    struct buf s = BUF_INIT;
-    int ok;
+    size_t ml = strlen(marker);
+    char *raw = arena_alloc(q->a, ml + 1), *zero;
+    long n;
 
-    buf_add(&s, key, len);
-    buf_u8(&s, next);
-    if ((ok = buf_ok(&s)))
-        meta_iter_seek(it, s.p, s.len);
-    buf_free(&s);
-    return ok ? 0 : -1;
+    if (raw == NULL || (n = base64_decode(marker, ml, raw)) <= 0)
+        return -1;
+    *p = (struct eng_pos){raw, (size_t)n, ENG_CURRENT, 0};
+    if ((zero = memchr(raw, 0, (size_t)n)) != NULL) {
+        p->nlen = (size_t)(zero - raw);
+        if ((size_t)n - p->nlen != 10)
+            return -1;
+        p->kind = zero[1];
+        p->id = (int64_t)get_be64(zero + 2);
+        if (p->kind != ENG_SNAPSHOT && p->kind != ENG_VERSION)
+            return -1;
+    }
+    return 0;
 }
 
 void
@@ -178,15 +188,13 @@ op_list_blobs(struct api_req *q)
     const char *prefix = api_query(q, "prefix"), *delim = api_query(q, "delimiter");
     const char *marker = api_query(q, "marker"), *mr = api_query(q, "maxresults");
     const char *include = api_query(q, "include");
-    struct buf lo = BUF_INIT, hi = BUF_INIT, seek = BUF_INIT, b = BUF_INIT;
-    struct meta_iter *it = NULL;
-    size_t plen = prefix ? strlen(prefix) : 0, dlen = delim ? strlen(delim) : 0, base;
-    int max = 5000, count = 0;
+    struct buf b = BUF_INIT;
+    struct eng_iter *it = NULL;
+    size_t plen = prefix ? strlen(prefix) : 0, dlen = delim ? strlen(delim) : 0;
+    int max = 5000, count = 0, rc;
     struct list_opts o = {0};
-    char *mname = NULL;
-    long mlen = 0;
-    const char *next = NULL;
-    size_t next_len = 0;
+    struct eng_pos from, next = {0};
+    int have_from = 0, have_next = 0;
 
     if (mr != NULL && (max = maxresults_parse(mr)) < 0) {
         api_fail_query(q, E_OutOfRangeQueryParameterValue, "maxresults", mr,
@@ -198,12 +206,11 @@ op_list_blobs(struct api_req *q)
         return;
     }
     if (marker != NULL && *marker) {
-        size_t ml = strlen(marker);
-        if ((mname = arena_alloc(q->a, ml + 1)) == NULL ||
-            (mlen = base64_decode(marker, ml, mname)) <= 0) {
+        if (marker_in(q, marker, &from) != 0) {
             api_fail_query(q, E_InvalidQueryParameterValue, "marker", marker, "Invalid marker.");
             return;
         }
+        have_from = 1;
     }
     if (dlen == 0)
         delim = NULL;
@@ -218,18 +225,12 @@ op_list_blobs(struct api_req *q)
     o.day_ticks = q->srv->day_ticks;
     o.copy = api_include_has(include, "copy");
     o.now = ticks_now();
-    meta_key_blob_range(&lo, &hi, q->cont.id);
-    base = lo.len;
-    /* Start at the later of the prefix and the marker (the first entry not yet returned). */
-    buf_add(&seek, lo.p, lo.len);
-    if (mname != NULL && bytes_cmp(mname, (size_t)mlen, prefix ? prefix : "", plen) > 0)
-        buf_add(&seek, mname, (size_t)mlen);
-    else if (prefix)
-        buf_puts(&seek, prefix);
-    if (!buf_ok(&lo) || !buf_ok(&hi) || !buf_ok(&seek) ||
-        (it = meta_iter_new(q->srv->meta, seek.p, seek.len, hi.p, hi.len)) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
+    if ((rc = eng_blob_list(
+             &q->srv->eng, q->cont.id, prefix, plen, have_from ? &from : NULL,
+             (o.snapshots ? ENG_LIST_SNAPSHOTS : 0) | (o.versions ? ENG_LIST_VERSIONS : 0), &it)) !=
+        0) {
+        api_fail_io(q, rc);
+        return;
     }
     buf_puts(
         &b,
@@ -254,84 +255,51 @@ op_list_blobs(struct api_req *q)
     if (delim)
         xml_elem(&b, "Delimiter", delim);
     buf_puts(&b, "<Blobs>");
-    while (meta_iter_valid(it)) {
-        size_t klen, vlen;
-        const char *k = meta_iter_key(it, &klen), *v, *name = k + base, *d, *zero;
-        size_t nlen = klen - base, full = nlen;
-        struct blob_rec r;
-        char kind = 0;
-        int64_t id = 0;
+    for (;;) {
+        struct eng_entry x;
+        const char *d;
 
-        /* A snapshot or version: name 0x00 kind id (meta.h). */
-        if ((zero = memchr(name, 0, nlen)) != NULL) {
-            nlen = (size_t)(zero - name);
-            if (full == nlen + 10) {
-                kind = zero[1];
-                id = (int64_t)get_be64(zero + 2);
-            }
-        }
-        if (nlen < plen || memcmp(name, prefix ? prefix : "", plen) != 0)
+        if ((rc = eng_blob_next(it, q->a, &x)) <= 0)
             break;
-        if (delim && (d = memmem(name + plen, nlen - plen, delim, dlen)) != NULL) {
-            size_t pl = (size_t)(d - name) + dlen;
+        if (delim && (d = memmem(x.name + plen, x.nlen - plen, delim, dlen)) != NULL) {
+            size_t pl = (size_t)(d - x.name) + dlen;
             if (count == max) {
-                next = name;
-                next_len = pl;
+                next = (struct eng_pos){x.name, pl, ENG_CURRENT, 0};
+                have_next = 1;
                 break;
             }
             buf_puts(&b, "<BlobPrefix>");
-            xml_blob_name(&b, name, pl);
+            xml_blob_name(&b, x.name, pl);
             buf_puts(&b, "</BlobPrefix>");
             count++;
-            /* Jump past every name under this prefix: 0xFF never occurs in UTF-8 names. */
-            if (seek_past(it, k, base + pl, 0xff) != 0) {
-                api_fail(q, E_InternalError);
-                goto out;
-            }
+            if ((rc = eng_iter_skip_past(it, x.name, pl)) != 0)
+                break;
             continue;
         }
-        if ((kind == 'S' && !o.snapshots) || (kind == 'V' && !o.versions)) {
-            /* Not asked for: jump past all of this blob's snapshots (or versions) at once. */
-            if (seek_past(it, k, base + nlen + 1, (uint8_t)(kind + 1)) != 0) {
-                api_fail(q, E_InternalError);
-                goto out;
-            }
+        if (!listed(&x.rec, &o, x.kind))
             continue;
-        }
-        v = meta_iter_value(it, &vlen);
-        if (meta_blob_decode(q->a, v, vlen, &r) != 0) {
-            api_fail_io(q, META_EIO);
-            goto out;
-        }
-        if (!listed(&r, &o, kind)) {
-            meta_iter_next(it);
-            continue;
-        }
         if (count == max) {
-            next = name;
-            next_len = full; /* the marker names the exact record to resume at */
+            /* The marker names the exact record to resume at. */
+            next = (struct eng_pos){x.name, x.nlen, x.kind, x.id};
+            have_next = 1;
             break;
         }
-        xml_blob(&b, name, nlen, &r, &o, kind, id);
+        xml_blob(&b, x.name, x.nlen, &x.rec, &o, x.kind, x.id);
         count++;
-        meta_iter_next(it);
     }
-    if (meta_iter_status(it) != 0) {
-        api_fail_io(q, META_EIO);
+    if (rc < 0) {
+        api_fail_io(q, rc);
         goto out;
     }
     buf_puts(&b, "</Blobs>");
-    if (next != NULL)
-        marker_out(&b, next, next_len); /* borrowed from the iterator: still positioned */
+    if (have_next)
+        marker_out(&b, &next);
     else
         buf_puts(&b, "<NextMarker />");
     buf_puts(&b, "</EnumerationResults>");
     api_status(q, 200);
     api_body_xml(q, &b);
 out:
-    meta_iter_free(it);
-    buf_free(&lo);
-    buf_free(&hi);
-    buf_free(&seek);
+    eng_iter_free(it);
     buf_free(&b);
 }

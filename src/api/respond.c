@@ -193,12 +193,3 @@ api_fail_io(struct api_req *q, int err)
               err > 0 ? strerror(err) : "metadata store error");
     return api_fail(q, E_InternalError);
 }
-
-int
-api_commit(struct api_req *q, struct meta_txn *t)
-{
-    int rc = t == NULL ? META_EIO : meta_commit(q->srv->meta, t);
-
-    meta_txn_free(t);
-    return rc == 0 ? 0 : api_fail_io(q, rc);
-}

@@ -45,7 +45,4 @@ void api_body_xml(struct api_req *q, struct buf *b);
 /* "0x8DC..." form (no quotes) into out[19]. */
 void fmt_etag(uint64_t etag, char out[19]);
 
-/* Commits a txn (M1), turning failures into 500/503.  0 or -1.  Frees t. */
-int api_commit(struct api_req *q, struct meta_txn *t);
-
 #endif

@@ -3,13 +3,11 @@
  * Find Blobs by Tags (account and container level), the x-ms-tags upload header, and the
  * secondary index that makes Find a seek rather than a scan.
  *
- * The index.  Every (tag, blob) pair of a container's current blobs has a key
- *     'T' container-id tag-key 0x00 tag-value 0x00 blob-name -> ""
- * (meta_key_tag).  Invariants:
- *  T1  the 'T' keys of a blob change in the same meta_txn as its record, so a committed state
- *      never has an index entry without its tag or a tag without its entry: every commit that
- *      changes a record's tags calls api_tags_reindex() (Set Tags, Put Blob, Put Block List,
- *      Delete Blob); Delete Container drops the container's whole 'T' range in its batch.
+ * The index is the engine's (engine.h): every (tag, blob) pair of a container's current blobs has
+ * an entry, ordered by tag key, then value, then blob name.  Invariants:
+ *  T1  the entries of a blob change in the same commit as its record (the engine derives them
+ *      from the records a commit writes), so a committed state never has an entry without its
+ *      tag or a tag without its entry; Delete Container drops them with the container.
  *  T2  only current, committed blobs are indexed (not snapshots, versions or staged-only names).
  *  T3  Find never trusts the index alone: each hit is checked against the blob's record (the full
  *      expression, and that the record still holds the indexed value), so a result is always a
@@ -26,6 +24,7 @@
  */
 #include "api/api_int.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -40,78 +39,6 @@
 #define FIND_BUDGET    20000       /* index entries + containers examined per request */
 #define RECORD_ARENA   (64u << 20) /* scratch for one blob record read by Find */
 #define MARKER_VERSION 1
-
-/* ---- the index (T1) ----------------------------------------------------------------------- */
-
-static int
-has_pair(const struct blob_rec *r, const struct meta_pair *p)
-{
-    for (size_t i = 0; r != NULL && i < r->ntags; i++)
-        if (strcmp(r->tags[i].name, p->name) == 0 && strcmp(r->tags[i].value, p->value) == 0)
-            return 1;
-    return 0;
-}
-
-/* Adds to t the delete (del != 0) or put of the entries of `from`'s tags that `other` lacks. */
-static int
-index_diff(struct meta_txn *t, uint64_t cid, const char *name, size_t nlen,
-           const struct blob_rec *from, const struct blob_rec *other, int del)
-{
-    struct buf k = BUF_INIT;
-
-    for (size_t i = 0; from != NULL && i < from->ntags; i++) {
-        if (has_pair(other, &from->tags[i]))
-            continue;
-        buf_reset(&k);
-        meta_key_tag(&k, cid, from->tags[i].name, from->tags[i].value, name, nlen);
-        if (!buf_ok(&k))
-            break;
-        if (del)
-            meta_txn_delete(t, k.p, k.len);
-        else
-            meta_txn_put(t, k.p, k.len, "", 0);
-    }
-    if (!buf_ok(&k)) {
-        buf_free(&k);
-        return -1;
-    }
-    buf_free(&k);
-    return 0;
-}
-
-/* T2: staged-only and soft-deleted records are not in the index. */
-static const struct blob_rec *
-indexed(const struct blob_rec *r)
-{
-    return r != NULL && !(r->flags & BLOB_F_UNCOMMITTED) && r->deleted == 0 ? r : NULL;
-}
-
-int
-api_tags_reindex(struct api_req *q, struct meta_txn *t, uint64_t cid, const char *name, size_t nlen,
-                 const struct blob_rec *old, const struct blob_rec *new_)
-{
-    old = indexed(old);
-    new_ = indexed(new_);
-    if (index_diff(t, cid, name, nlen, old, new_, 1) != 0 ||
-        index_diff(t, cid, name, nlen, new_, old, 0) != 0)
-        return api_fail(q, E_InternalError);
-    return 0;
-}
-
-int
-api_tags_drop_container(struct api_req *q, struct meta_txn *t, uint64_t cid)
-{
-    struct buf lo = BUF_INIT, hi = BUF_INIT;
-    int ok;
-
-    meta_key_tag_all(&lo, &hi, cid);
-    ok = buf_ok(&lo) && buf_ok(&hi);
-    if (ok)
-        meta_txn_delete_range(t, lo.p, lo.len, hi.p, hi.len);
-    buf_free(&lo);
-    buf_free(&hi);
-    return ok ? 0 : api_fail(q, E_InternalError);
-}
 
 /* ---- validation and the x-ms-tags header --------------------------------------------------- */
 
@@ -209,48 +136,30 @@ parse_tags_body(struct api_req *q, size_t *n, struct meta_pair **out)
  * The record a tag operation addresses: the current blob, or with ?versionid= the current blob
  * when it carries that version id, else that previous version.  ?snapshot= is ignored here: tags
  * belong to the base blob (§5.5), so a snapshot's tags are its base blob's.  1 found (*current
- * set), 0 not (404 is the caller's), -1 described.
+ * set; *id the version id when not current), 0 not (404 is the caller's), -1 described.
  */
 static int
-load_tagged(struct api_req *q, struct blob_rec *r, int *current)
+load_tagged(struct api_req *q, struct blob_rec *r, int *current, int64_t *id)
 {
     const char *v = api_query(q, "versionid");
-    struct buf k = BUF_INIT;
-    int64_t id;
-    char *val;
-    size_t vl;
+    struct eng_blob b = api_blob_ref(q);
     int exists, rc;
 
     *current = 1;
     if ((exists = api_blob_load(q, r)) < 0 || v == NULL)
         return exists;
-    if (parse_iso8601(v, &id) != 0 || id <= 0)
+    if (parse_iso8601(v, id) != 0 || *id <= 0)
         return api_fail_query(q, E_InvalidQueryParameterValue, "versionid", v,
                               "Not a valid date-time.");
-    if (exists && r->version_id == id)
+    if (exists && r->version_id == *id)
         return 1;
     *current = 0;
-    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, 'V', id);
-    rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &val, &vl) : META_EIO;
-    if (rc == 0 && meta_blob_decode(q->a, val, vl, r) != 0)
-        rc = META_EIO;
-    buf_free(&k);
-    if (rc == META_NOTFOUND)
+    rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_VERSION, *id, r);
+    if (rc == ENG_ENOTFOUND)
         return 0;
     if (rc != 0)
         return api_fail_io(q, rc);
     return r->deleted ? 0 : 1;
-}
-
-/* Adds the put of a previous version's record (?versionid=) to t. */
-static int
-put_version(struct api_req *q, struct meta_txn *t, const struct blob_rec *r)
-{
-    int64_t id;
-
-    if (parse_iso8601(api_query(q, "versionid"), &id) != 0) /* checked by load_tagged */
-        return api_fail(q, E_InternalError);
-    return api_put_sub_rec(q, t, 'V', id, r);
 }
 
 /*
@@ -282,54 +191,50 @@ blob_if_conditions(struct api_req *q, const struct blob_rec *r)
     return 0;
 }
 
-void
-op_set_blob_tags(struct api_req *q)
-{
-    struct blob_rec old, r;
-    struct meta_txn *t = NULL;
+struct set_tags {
     size_t n;
     struct meta_pair *tags;
-    unsigned stripe;
-    int exists, rc, current;
+};
 
-    if (api_reject_snapshot_write(q) != 0 || parse_tags_body(q, &n, &tags) != 0)
-        return;
-    if (api_blob_lock(q, &stripe) != 0)
-        return;
-    if ((exists = load_tagged(q, &old, &current)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
+static int
+set_tags_attempt(struct api_req *q, void *ctx)
+{
+    struct set_tags *st = ctx;
+    struct blob_rec old, *r;
+    int64_t id = 0;
+    int exists, current;
+
+    if ((exists = load_tagged(q, &old, &current, &id)) < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
     /* The lease id is optional here but must match when sent (§2.7); tags are not content. */
     if ((current && api_lease_check_blob(q, 1, &old, 0) != 0) ||
         api_check_conditions(q, 1, old.etag, old.modified, 0, 0) != 0 ||
         api_check_if_tags(q, &old) != 0 || blob_if_conditions(q, &old) != 0)
-        goto out;
-    r = old; /* ETag and Last-Modified stay: tags are not part of the blob's state */
-    r.ntags = n;
-    r.tags = tags;
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (!current) {
-        if (put_version(q, t, &r) != 0) /* previous versions are not indexed (T2) */
-            goto out;
-    } else if (api_put_blob_rec(q, t, &r) != 0 ||
-               api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, &old, &r) != 0) { /* T1 */
-        goto out;
-    }
-    rc = api_commit(q, t);
-    t = NULL;
-    if (rc == 0) {
-        api_status(q, 204);
-        http_resp_body(q->h, "", 0);
-    }
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
+        return -1;
+    if ((r = arena_alloc(q->a, sizeof(*r))) == NULL)
+        return api_fail(q, E_InternalError);
+    *r = old; /* ETag and Last-Modified stay: tags are not part of the blob's state */
+    r->ntags = st->n;
+    r->tags = st->tags;
+    return api_blob_commit(
+        q,
+        &(struct eng_write){NULL, current ? ENG_CURRENT : ENG_VERSION, current ? 0 : id, &old, r},
+        1, NULL);
+}
+
+void
+op_set_blob_tags(struct api_req *q)
+{
+    struct set_tags st;
+
+    if (api_reject_snapshot_write(q) != 0 || parse_tags_body(q, &st.n, &st.tags) != 0)
+        return;
+    if (api_retry(q, set_tags_attempt, &st) != 0)
+        return;
+    api_status(q, 204);
+    http_resp_body(q->h, "", 0);
 }
 
 void
@@ -337,9 +242,10 @@ op_get_blob_tags(struct api_req *q)
 {
     struct blob_rec r;
     struct buf b = BUF_INIT;
+    int64_t id;
     int exists, current;
 
-    if ((exists = load_tagged(q, &r, &current)) < 0)
+    if ((exists = load_tagged(q, &r, &current, &id)) < 0)
         return;
     if (!exists) {
         api_fail(q, E_BlobNotFound);
@@ -378,14 +284,6 @@ struct find {
     struct buf next; /* NextMarker (raw bytes before base64), empty when done */
     int done;
 };
-
-static int
-bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-
-    return c != 0 ? c : (an > bn) - (an < bn);
-}
 
 struct pick {
     const char *keys[11];
@@ -578,9 +476,10 @@ check_hit(struct find *f, struct arena *a, uint64_t cid, const char *container, 
           const char *name, size_t nlen, struct blob_rec *r)
 {
     const char *v;
-    int rc = meta_blob_get(f->q->srv->meta, a, cid, name, nlen, r);
+    struct eng_blob b = {f->q->account, container, cid, name, nlen};
+    int rc = eng_blob_get(&f->q->srv->eng, a, &b, ENG_CURRENT, 0, r);
 
-    if (rc == META_NOTFOUND)
+    if (rc == ENG_ENOTFOUND)
         return 0;
     if (rc != 0)
         return -1;
@@ -597,74 +496,51 @@ static int
 walk_container(struct find *f, uint64_t cid, const char *container, const char *from,
                size_t from_len)
 {
-    struct buf lo = BUF_INIT, hi = BUF_INIT;
-    struct meta_iter *it = NULL;
-    size_t plen;
-    int rc = 0;
+    struct eng_iter *it = NULL;
+    struct arena *a = NULL;
+    int rc;
 
-    meta_key_tag(&lo, cid, f->key, NULL, NULL, 0);
-    plen = lo.len;
-    buf_add(&hi, lo.p, lo.len);
-    if (f->have_hi) {
-        buf_add(&hi, f->hi.p, f->hi.len);
-    } else if (buf_ok(&hi)) {
-        hi.p[hi.len - 1] = 1; /* 'T' cid key 0x01: just past every entry of the key */
+    if (from == NULL || bytes_cmp(from, from_len, f->lo.p ? f->lo.p : "", f->lo.len) <= 0) {
+        from = f->lo.p ? f->lo.p : "";
+        from_len = f->lo.len;
     }
-    if (from != NULL && bytes_cmp(from, from_len, f->lo.p ? f->lo.p : "", f->lo.len) > 0)
-        buf_add(&lo, from, from_len);
-    else
-        buf_add(&lo, f->lo.p ? f->lo.p : "", f->lo.len);
-    if (!buf_ok(&lo) || !buf_ok(&hi) ||
-        (it = meta_iter_new(f->q->srv->meta, lo.p, lo.len, hi.p, hi.len)) == NULL) {
-        rc = api_fail(f->q, E_InternalError);
-        goto out;
-    }
-    for (; meta_iter_valid(it); meta_iter_next(it)) {
-        size_t klen, at_len, vlen, nlen;
-        const char *k = meta_iter_key(it, &klen), *at = k + plen, *value = at, *name;
-        struct arena *a;
+    if ((rc = eng_tag_list(&f->q->srv->eng, cid, f->key, from, from_len,
+                           f->have_hi ? f->hi.p : NULL, f->hi.len, &it)) != 0)
+        return api_fail_io(f->q, rc);
+    for (;;) {
+        struct eng_tag_entry te;
         struct blob_rec r;
-        char *vcopy;
         int hit;
 
-        if (klen <= plen)
-            continue; /* not an index entry (the bounds make this unreachable) */
-        at_len = klen - plen;
-        if ((vlen = strnlen(at, at_len)) == at_len)
-            continue;
-        name = at + vlen + 1;
-        nlen = at_len - vlen - 1;
-        if (f->budget-- <= 0) {
-            set_next(f, container, at, at_len);
+        arena_free(a);
+        if ((a = arena_new(RECORD_ARENA)) == NULL) {
+            rc = api_fail(f->q, E_InternalError);
             break;
         }
-        if ((a = arena_new(RECORD_ARENA)) == NULL ||
-            (vcopy = arena_strndup(a, value, vlen)) == NULL) {
-            arena_free(a);
-            rc = api_fail(f->q, E_InternalError);
-            goto out;
+        if ((rc = eng_tag_next(it, a, &te)) <= 0) {
+            rc = rc == 0 ? 0 : api_fail_io(f->q, rc);
+            break;
         }
-        hit = check_hit(f, a, cid, container, vcopy, name, nlen, &r);
+        rc = 0;
+        if (f->budget-- <= 0) {
+            set_next(f, container, te.pos, te.poslen);
+            break;
+        }
+        if ((hit = check_hit(f, a, cid, container, te.value, te.name, te.nlen, &r)) < 0) {
+            rc = api_fail_io(f->q, ENG_EIO);
+            break;
+        }
         if (hit > 0 && f->count == f->max)
-            set_next(f, container, at, at_len); /* the next page starts at this match */
+            set_next(f, container, te.pos, te.poslen); /* the next page starts at this match */
         else if (hit > 0) {
-            emit(f, container, name, nlen, &r);
+            emit(f, container, te.name, te.nlen, &r);
             f->count++;
-        }
-        arena_free(a);
-        if (hit < 0) {
-            rc = api_fail_io(f->q, META_EIO);
-            goto out;
         }
         if (f->done)
             break;
     }
-    if (meta_iter_status(it) != 0)
-        rc = api_fail_io(f->q, META_EIO);
-out:
-    meta_iter_free(it);
-    buf_free(&lo);
-    buf_free(&hi);
+    arena_free(a);
+    eng_iter_free(it);
     return rc;
 }
 
@@ -672,62 +548,47 @@ out:
 static int
 walk_account(struct find *f, const struct pos *start)
 {
-    struct buf lo = BUF_INIT, hi = BUF_INIT;
-    struct meta_iter *it = NULL;
-    size_t base;
-    int rc = 0;
+    const char *from = NULL;
+    struct eng_iter *it = NULL;
+    int rc;
 
     if (f->only_none)
         return 0;
-    meta_key_container(&lo, f->q->account, "");
-    base = lo.len;
-    buf_add(&hi, lo.p, lo.len);
-    if (buf_ok(&hi))
-        hi.p[hi.len - 1] = 1;
     if (f->only != NULL && (start == NULL || strcmp(start->container, f->only) <= 0))
-        buf_puts(&lo, f->only);
+        from = f->only;
     else if (start != NULL)
-        buf_puts(&lo, start->container);
-    if (!buf_ok(&lo) || !buf_ok(&hi) ||
-        (it = meta_iter_new(f->q->srv->meta, lo.p, lo.len, hi.p, hi.len)) == NULL) {
-        rc = api_fail(f->q, E_InternalError);
-        goto out;
-    }
-    for (; meta_iter_valid(it) && !f->done; meta_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = meta_iter_key(it, &klen), *v = meta_iter_value(it, &vlen);
+        from = start->container;
+    if ((rc = eng_container_list(&f->q->srv->eng, f->q->account, NULL, from, 0, &it)) != 0)
+        return api_fail_io(f->q, rc);
+    while (!f->done) {
         struct arena *a = arena_new(1u << 20);
-        struct container_rec c;
-        const char *name;
+        struct eng_container c;
         int resume;
 
-        if (a == NULL || (name = arena_strndup(a, k + base, klen - base)) == NULL ||
-            meta_container_decode(a, v, vlen, &c) != 0) {
+        if (a == NULL || (rc = eng_container_next(it, a, &c)) < 0) {
             arena_free(a);
-            rc = api_fail_io(f->q, META_EIO);
-            goto out;
+            rc = api_fail_io(f->q, a == NULL ? ENOMEM : rc);
+            break;
         }
-        if (f->only != NULL && strcmp(name, f->only) != 0) {
+        if (rc == 0 || (f->only != NULL && strcmp(c.name, f->only) != 0)) {
             arena_free(a);
+            rc = 0;
             break;
         }
         if (f->budget-- <= 0) {
-            set_next(f, name, "", 0);
+            set_next(f, c.name, "", 0);
             arena_free(a);
+            rc = 0;
             break;
         }
-        resume = start != NULL && strcmp(name, start->container) == 0;
-        rc = walk_container(f, c.id, name, resume ? start->at : NULL, resume ? start->at_len : 0);
+        resume = start != NULL && strcmp(c.name, start->container) == 0;
+        rc = walk_container(f, c.rec.id, c.name, resume ? start->at : NULL,
+                            resume ? start->at_len : 0);
         arena_free(a);
         if (rc != 0)
-            goto out;
+            break;
     }
-    if (meta_iter_status(it) != 0)
-        rc = api_fail_io(f->q, META_EIO);
-out:
-    meta_iter_free(it);
-    buf_free(&lo);
-    buf_free(&hi);
+    eng_iter_free(it);
     return rc;
 }
 

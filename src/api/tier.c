@@ -5,9 +5,8 @@
  * blob's content can be neither read nor changed (409 BlobArchived) while its properties,
  * metadata and tags stay readable, until a rehydration completes.
  *
- * The tier is part of the blob's record (struct tier_rec), so changing it is a read-modify-write
- * under the blob's stripe lock like any other write (M2); it never changes the ETag or
- * Last-Modified time (§5.11).
+ * The tier is part of the blob's record (struct tier_rec), so changing it is a compare-and-set
+ * of the record like any other write; it never changes the ETag or Last-Modified time (§5.11).
  *
  * Rehydration is lazy.  Set Tier from Archive to Hot, Cool or Cold records "pending to <tier>
  * until T" (rehydrate_to = tier + 1, rehydrated_at = T = now + `cobalt serve --rehydrate-delay`)
@@ -30,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/arena.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 #include "util/xml.h"
@@ -152,49 +152,20 @@ api_tier_content_gate(struct api_req *q, const struct blob_rec *r)
 
 /* ---- Set Blob Tier ---------------------------------------------------------------------- */
 
-/* Reads the record at key k: 1 found (live, committed), 0 not, -1 described. */
+/* The record Set Tier addresses: the blob, or with ?snapshot= / ?versionid= one of its snapshots
+ * or previous versions (Set Tier may name them, §5.10); a versionid naming the current version is
+ * the blob itself.  1 found (*kind, *id: which record), 0 not, -1 described. */
 static int
-load_key(struct api_req *q, const struct buf *k, struct blob_rec *r)
+tier_load(struct api_req *q, struct blob_rec *r, char *kind, int64_t *id)
 {
-    char *v;
-    size_t n;
-    int rc;
+    int rc, current;
 
-    if (!buf_ok(k))
-        return api_fail(q, E_InternalError);
-    rc = meta_get(q->srv->meta, k->p, k->len, q->a, &v, &n);
-    if (rc == META_NOTFOUND)
-        return 0;
-    if (rc != 0)
-        return api_fail_io(q, rc);
-    if (meta_blob_decode(q->a, v, n, r) != 0)
-        return api_fail_io(q, META_EIO);
-    return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted != 0 ? 0 : 1;
-}
-
-/*
- * Loads the record Set Tier addresses, and its key into k: the blob, or with ?snapshot= /
- * ?versionid= one of its snapshots or previous versions (Set Tier may name them, §5.10); a
- * versionid naming the current version is the blob itself.  1 found, 0 not, -1 described.
- */
-static int
-tier_load(struct api_req *q, struct buf *k, struct blob_rec *r)
-{
-    char kind;
-    int64_t id;
-    int rc;
-
-    if ((rc = api_blob_address(q, &kind, &id)) < 0)
-        return -1;
-    if (rc == 1) {
-        meta_key_blob_sub(k, q->cont.id, q->blob, q->blob_len, kind, id);
-        if ((rc = load_key(q, k, r)) != 0 || kind != 'V')
-            return rc;
-        buf_reset(k);
-    }
-    meta_key_blob(k, q->cont.id, q->blob, q->blob_len);
-    rc = load_key(q, k, r);
-    return rc == 1 && kind == 'V' && r->version_id != id ? 0 : rc;
+    if ((rc = api_blob_address(q, kind, id)) < 0 ||
+        (rc = api_blob_load_addressed(q, r, &current)) <= 0)
+        return rc;
+    if (current)
+        *kind = ENG_CURRENT, *id = 0;
+    return 1;
 }
 
 /*
@@ -231,72 +202,66 @@ tier_change(struct api_req *q, struct tier_rec *cur, int want, uint8_t priority,
     return 200;
 }
 
+struct set_tier {
+    const char *tv; /* x-ms-access-tier */
+    int want;
+    uint8_t priority;
+    int status; /* 200 or 202 */
+};
+
+static int
+set_tier_attempt(struct api_req *q, void *ctx)
+{
+    struct set_tier *st = ctx;
+    struct blob_rec r, *nr;
+    int64_t now, id;
+    char kind;
+    int exists;
+
+    if ((exists = tier_load(q, &r, &kind, &id)) < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    /* Set Tier takes a lease id (required when leased) and x-ms-if-tags, no ETag conditions. */
+    if (api_lease_check_blob(q, 1, &r, 1) != 0 || api_check_if_tags(q, &r) != 0)
+        return -1;
+    if (r.type == BLOB_APPEND)
+        return api_fail(q, E_InvalidBlobType);
+    if (r.type == BLOB_PAGE) /* standard tiers on a page blob: premium accounts only */
+        return api_fail_header(q, E_InvalidBlobTier, "x-ms-access-tier", st->tv);
+    if ((nr = arena_alloc(q->a, sizeof(*nr))) == NULL)
+        return api_fail(q, E_InternalError);
+    *nr = r;
+    now = ticks_now();
+    nr->tier = tier_effective(&r.tier, now); /* a finished rehydration is written back */
+    if ((st->status = tier_change(q, &nr->tier, st->want, st->priority, now)) < 0)
+        return -1;
+    return api_blob_commit(q, &(struct eng_write){NULL, kind, id, &r, nr}, 1, NULL);
+}
+
 void
 op_set_blob_tier(struct api_req *q)
 {
-    const char *tv = api_header(q, "x-ms-access-tier"),
-               *pv = api_header(q, "x-ms-rehydrate-priority");
-    struct blob_rec r;
-    struct buf k = BUF_INIT, v = BUF_INIT;
-    struct meta_txn *t = NULL;
-    int64_t now;
-    uint8_t priority = 0;
-    unsigned stripe;
-    int want, exists, status;
+    const char *pv = api_header(q, "x-ms-rehydrate-priority");
+    struct set_tier st = {.tv = api_header(q, "x-ms-access-tier")};
 
-    if (tv == NULL) {
+    if (st.tv == NULL) {
         api_fail_header(q, E_MissingRequiredHeader, "x-ms-access-tier", NULL);
         return;
     }
-    if ((want = tier_parse(tv)) < 0) {
-        api_fail_header(q, premium_tier(tv) ? E_InvalidBlobTier : E_InvalidHeaderValue,
-                        "x-ms-access-tier", tv);
+    if ((st.want = tier_parse(st.tv)) < 0) {
+        api_fail_header(q, premium_tier(st.tv) ? E_InvalidBlobTier : E_InvalidHeaderValue,
+                        "x-ms-access-tier", st.tv);
         return;
     }
     if (pv != NULL) {
         if (strcasecmp(pv, "High") == 0)
-            priority = 1;
+            st.priority = 1;
         else if (strcasecmp(pv, "Standard") != 0) {
             api_fail_header(q, E_InvalidHeaderValue, "x-ms-rehydrate-priority", pv);
             return;
         }
     }
-    if (api_blob_lock(q, &stripe) != 0)
-        goto done;
-    if ((exists = tier_load(q, &k, &r)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
-    /* Set Tier takes a lease id (required when leased) and x-ms-if-tags, no ETag conditions. */
-    if (api_lease_check_blob(q, 1, &r, 1) != 0 || api_check_if_tags(q, &r) != 0)
-        goto out;
-    if (r.type == BLOB_APPEND) {
-        api_fail(q, E_InvalidBlobType);
-        goto out;
-    }
-    if (r.type == BLOB_PAGE) { /* standard tiers on a page blob: premium accounts only */
-        api_fail_header(q, E_InvalidBlobTier, "x-ms-access-tier", tv);
-        goto out;
-    }
-    now = ticks_now();
-    r.tier = tier_effective(&r.tier, now); /* a finished rehydration is written back */
-    if ((status = tier_change(q, &r.tier, want, priority, now)) < 0)
-        goto out;
-    meta_blob_encode(&r, &v);
-    if (!buf_ok(&v) || (t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    meta_txn_put(t, k.p, k.len, v.p, v.len);
-    if (api_commit(q, t) == 0)
-        api_status(q, status);
-    t = NULL;
-out:
-    api_blob_unlock(q, stripe);
-done:
-    meta_txn_free(t);
-    buf_free(&k);
-    buf_free(&v);
+    if (api_retry(q, set_tier_attempt, &st) == 0)
+        api_status(q, st.status);
 }

@@ -53,71 +53,6 @@ api_versioning(const struct api_req *q)
     return q->acct != NULL && q->srv->versioning != NULL && q->srv->versioning[i];
 }
 
-static int
-get_sub(struct api_req *q, char kind, int64_t id, struct blob_rec *r)
-{
-    struct buf k = BUF_INIT;
-    char *v;
-    size_t vl;
-    int rc;
-
-    memset(r, 0, sizeof(*r)); /* what a caller reads when there is no record (as meta_blob_get) */
-    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
-    rc = buf_ok(&k) ? meta_get(q->srv->meta, k.p, k.len, q->a, &v, &vl) : META_EIO;
-    buf_free(&k);
-    if (rc == 0 && meta_blob_decode(q->a, v, vl, r) != 0)
-        rc = META_EIO;
-    return rc;
-}
-
-int
-api_put_sub_rec(struct api_req *q, struct meta_txn *t, char kind, int64_t id,
-                const struct blob_rec *r)
-{
-    struct buf k = BUF_INIT;
-
-    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
-    return api_put_blob_key(q, t, &k, r);
-}
-
-static int
-del_sub(struct api_req *q, struct meta_txn *t, char kind, int64_t id)
-{
-    struct buf k = BUF_INIT;
-    int ok;
-
-    meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
-    if ((ok = buf_ok(&k)))
-        meta_txn_delete(t, k.p, k.len);
-    buf_free(&k);
-    return ok ? 0 : api_fail(q, E_InternalError);
-}
-
-/* Adds (add) or removes the 'Z' purge entry of the record at key (meta.h). */
-int
-api_purge_mark(struct api_req *q, struct meta_txn *t, int64_t purge_at, const char *key,
-               size_t klen, int add)
-{
-    return meta_txn_purge_mark(t, purge_at, key, klen, add) == 0 ? 0 : api_fail(q, E_InternalError);
-}
-
-int
-api_purge_mark_blob(struct api_req *q, struct meta_txn *t, char kind, int64_t id, int64_t purge_at,
-                    int add)
-{
-    struct buf k = BUF_INIT;
-    int rc;
-
-    if (kind)
-        meta_key_blob_sub(&k, q->cont.id, q->blob, q->blob_len, kind, id);
-    else
-        meta_key_blob(&k, q->cont.id, q->blob, q->blob_len);
-    rc = buf_ok(&k) ? api_purge_mark(q, t, purge_at, k.p, k.len, add)
-                    : api_fail(q, E_InternalError);
-    buf_free(&k);
-    return rc;
-}
-
 int
 api_blob_expired(const struct blob_rec *r, int64_t now)
 {
@@ -127,6 +62,7 @@ api_blob_expired(const struct blob_rec *r, int64_t now)
 int
 api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
 {
+    struct eng_blob b;
     char kind;
     int64_t id;
     int rc, exists;
@@ -142,8 +78,9 @@ api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
             return 1;
     }
     *current = 0;
-    rc = get_sub(q, kind, id, r);
-    if (rc == META_NOTFOUND)
+    b = api_blob_ref(q);
+    rc = eng_blob_get(&q->srv->eng, q->a, &b, kind, id, r);
+    if (rc == ENG_ENOTFOUND)
         return 0;
     if (rc != 0)
         return api_fail_io(q, rc);
@@ -154,28 +91,40 @@ api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
 static int64_t
 new_id(struct api_req *q)
 {
-    return (int64_t)meta_next_etag(q->srv->meta); /* unique and increasing, 100 ns ticks */
+    return (int64_t)eng_next_etag(&q->srv->eng); /* unique and increasing, 100 ns ticks */
+}
+
+/* A copy of r in the request arena (NULL, described, when out of memory). */
+static struct blob_rec *
+rec_copy(struct api_req *q, const struct blob_rec *r)
+{
+    struct blob_rec *c = arena_alloc(q->a, sizeof(*c));
+
+    if (c == NULL)
+        api_fail(q, E_InternalError);
+    else
+        *c = *r;
+    return c;
 }
 
 int
-api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *old,
-                 struct blob_rec *nr, int new_version)
+api_blob_replace(struct api_req *q, const struct blob_rec *old, struct blob_rec *nr,
+                 int new_version, const struct eng_write *check)
 {
-    int exists = old->etag != 0 && !old->deleted && !(old->flags & BLOB_F_UNCOMMITTED);
+    struct eng_write w[3] = {{NULL, ENG_CURRENT, 0, eng_found(old), nr}};
+    size_t n = 1;
+    int exists = old->etag != 0 && !old->deleted && !(old->flags & BLOB_F_UNCOMMITTED), rc;
+    struct blob_rec *prev;
 
     if (old->deleted && !api_blob_expired(old, ticks_now())) {
         /* Writing over a soft-deleted blob keeps the deleted one as a deleted snapshot. */
-        int64_t id = new_id(q);
-        if (api_put_sub_rec(q, t, 'S', id, old) != 0 ||
-            api_purge_mark_blob(q, t, 0, 0, old->purge_at, 0) != 0 ||
-            api_purge_mark_blob(q, t, 'S', id, old->purge_at, 1) != 0)
-            return -1;
+        w[n++] = (struct eng_write){NULL, ENG_SNAPSHOT, new_id(q), NULL, old};
     } else if (exists && api_versioning(q) && new_version) {
-        struct blob_rec prev = *old;
-        memset(&prev.lease, 0, sizeof(prev.lease)); /* the lease stays with the blob */
-        if (api_put_sub_rec(q, t, 'V', prev.version_id ? prev.version_id : prev.modified, &prev) !=
-            0)
+        if ((prev = rec_copy(q, old)) == NULL)
             return -1;
+        memset(&prev->lease, 0, sizeof(prev->lease)); /* the lease stays with the blob */
+        w[n++] = (struct eng_write){
+            NULL, ENG_VERSION, prev->version_id ? prev->version_id : prev->modified, NULL, prev};
     }
     if (api_versioning(q)) {
         if (new_version || nr->version_id == 0)
@@ -183,11 +132,11 @@ api_blob_replace(struct api_req *q, struct meta_txn *t, const struct blob_rec *o
     } else {
         nr->version_id = 0;
     }
-    if (api_put_blob_rec(q, t, nr) != 0)
-        return -1;
-    if (nr->version_id)
+    if (check != NULL)
+        w[n++] = *check;
+    if ((rc = api_blob_commit(q, w, n, NULL)) == 0 && nr->version_id)
         api_hdr(q, "x-ms-version-id", fmt_id(q, nr->version_id));
-    return 0;
+    return rc;
 }
 
 const char *
@@ -202,178 +151,142 @@ fmt_id(struct api_req *q, int64_t id)
 
 /* ---- Snapshot Blob --------------------------------------------------------------------- */
 
-void
-op_snapshot_blob(struct api_req *q)
-{
-    struct blob_rec r, snap;
-    struct meta_txn *t = NULL;
-    unsigned stripe;
-    int exists;
+struct snapshot {
+    struct blob_rec r; /* the base as the snapshot was taken */
     int64_t id;
+};
 
-    if (api_blob_lock(q, &stripe) != 0)
-        return;
-    if ((exists = api_blob_load(q, &r)) < 0)
-        goto out;
-    if (!exists) {
-        api_fail(q, E_BlobNotFound);
-        goto out;
-    }
-    if (api_blob_read_gate(q, &r) != 0) /* the base is not modified: lease id optional */
-        goto out;
-    snap = r;
+static int
+snapshot_attempt(struct api_req *q, void *ctx)
+{
+    struct snapshot *s = ctx;
+    struct blob_rec snap;
+    int exists;
+
+    if ((exists = api_blob_load(q, &s->r)) < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    if (api_blob_read_gate(q, &s->r) != 0) /* the base is not modified: lease id optional */
+        return -1;
+    snap = s->r;
     memset(&snap.lease, 0, sizeof(snap.lease)); /* snapshots cannot be leased */
     snap.ntags = 0;                             /* tags belong to the base blob */
     snap.tags = NULL;
     if (api_header_prefix_present(q, "x-ms-meta-") &&
         api_read_metadata(q, &snap.nmeta, &snap.meta) != 0)
-        goto out;
-    id = new_id(q);
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
-    if (api_put_sub_rec(q, t, 'S', id, &snap) != 0)
-        goto out;
-    if (api_commit(q, t) == 0) {
-        api_status(q, 201);
-        api_hdr(q, "x-ms-snapshot", fmt_id(q, id));
-        api_hdr_etag(q, r.etag);
-        api_hdr_time(q, "Last-Modified", r.modified);
-        if (r.version_id)
-            api_hdr(q, "x-ms-version-id", fmt_id(q, r.version_id));
-        api_hdr(q, "x-ms-request-server-encrypted", "true");
-    }
-    t = NULL;
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
+        return -1;
+    s->id = new_id(q);
+    /* Of the base as read: it must still be that record. */
+    return api_blob_commit(q,
+                           (struct eng_write[]){{NULL, ENG_CURRENT, 0, &s->r, &s->r},
+                                                {NULL, ENG_SNAPSHOT, s->id, NULL, &snap}},
+                           2, NULL);
+}
+
+void
+op_snapshot_blob(struct api_req *q)
+{
+    struct snapshot s;
+
+    if (api_retry(q, snapshot_attempt, &s) != 0)
+        return;
+    api_status(q, 201);
+    api_hdr(q, "x-ms-snapshot", fmt_id(q, s.id));
+    api_hdr_etag(q, s.r.etag);
+    api_hdr_time(q, "Last-Modified", s.r.modified);
+    if (s.r.version_id)
+        api_hdr(q, "x-ms-version-id", fmt_id(q, s.r.version_id));
+    api_hdr(q, "x-ms-request-server-encrypted", "true");
 }
 
 /* ---- a blob's snapshots and versions ------------------------------------------------------ */
 
 int
-api_blob_subs(struct api_req *q, struct blob_sub **out, size_t *n)
+api_blob_subs(struct api_req *q, struct eng_entry **out, size_t *n)
 {
-    struct buf lo = BUF_INIT, hi = BUF_INIT;
-    struct meta_iter *it = NULL;
-    size_t cap = 0;
-    int rc = 0;
+    struct eng_blob b = api_blob_ref(q);
+    int rc = eng_blob_subs(&q->srv->eng, q->a, &b, out, n);
 
-    *out = NULL;
-    *n = 0;
-    meta_key_blob_subs(&lo, &hi, q->cont.id, q->blob, q->blob_len);
-    if (!buf_ok(&lo) || !buf_ok(&hi) ||
-        (it = meta_iter_new(q->srv->meta, lo.p, lo.len, hi.p, hi.len)) == NULL) {
-        rc = api_fail(q, E_InternalError);
-        goto out;
-    }
-    for (; meta_iter_valid(it); meta_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
-        if (kl != lo.len + 9)
-            continue;
-        if (*n == cap) {
-            struct blob_sub *ns = arena_alloc(q->a, sizeof(*ns) * (cap = cap * 2 + 8));
-            if (ns == NULL) {
-                rc = api_fail(q, E_InternalError);
-                goto out;
-            }
-            if (*n)
-                memcpy(ns, *out, sizeof(*ns) * *n);
-            *out = ns;
-        }
-        (*out)[*n].kind = k[lo.len];
-        (*out)[*n].id = (int64_t)get_be64(k + lo.len + 1);
-        if (meta_blob_decode(q->a, v, vl, &(*out)[*n].r) != 0) {
-            rc = api_fail_io(q, META_EIO);
-            goto out;
-        }
-        (*n)++;
-    }
-    if (meta_iter_status(it) != 0)
-        rc = api_fail_io(q, META_EIO);
-out:
-    meta_iter_free(it);
-    buf_free(&lo);
-    buf_free(&hi);
-    return rc;
+    return rc == 0 ? 0 : api_fail_io(q, rc);
 }
 
 int
-api_remove_sub(struct api_req *q, struct meta_txn *t, struct blob_sub *s, int64_t purge_at,
-               int permanent)
+api_remove_sub(struct api_req *q, const struct eng_entry *s, int64_t purge_at, int permanent,
+               struct eng_write *w)
 {
-    if (purge_at && !permanent && !s->r.deleted) {
-        s->r.deleted = ticks_now();
-        s->r.purge_at = purge_at;
-        return api_put_sub_rec(q, t, s->kind, s->id, &s->r) != 0 ||
-                       api_purge_mark_blob(q, t, s->kind, s->id, purge_at, 1) != 0
-                   ? -1
-                   : 0;
+    struct blob_rec *gone = NULL;
+
+    if (purge_at && !permanent && !s->rec.deleted) {
+        if ((gone = rec_copy(q, &s->rec)) == NULL)
+            return -1;
+        gone->deleted = ticks_now();
+        gone->purge_at = purge_at;
     }
-    if (s->r.deleted && api_purge_mark_blob(q, t, s->kind, s->id, s->r.purge_at, 0) != 0)
-        return -1;
-    return del_sub(q, t, s->kind, s->id);
+    *w = (struct eng_write){NULL, s->kind, s->id, &s->rec, gone};
+    return 0;
 }
 
 /* ---- Undelete Blob --------------------------------------------------------------------- */
 
-void
-op_undelete_blob(struct api_req *q)
+/* The write that brings back r (of kind/id) if it is soft-deleted and not yet due for purge:
+ * 1 (w filled), 0 (nothing to do), -1 (described).  *restored counts records not past it. */
+static int
+undelete_one(struct api_req *q, char kind, int64_t id, const struct blob_rec *r, int64_t now,
+             int *restored, struct eng_write *w)
+{
+    struct blob_rec *back;
+
+    *restored += !api_blob_expired(r, now);
+    if (!r->deleted || api_blob_expired(r, now))
+        return 0;
+    if ((back = rec_copy(q, r)) == NULL)
+        return -1;
+    back->deleted = back->purge_at = 0;
+    *w = (struct eng_write){NULL, kind, id, r, back};
+    return 1;
+}
+
+static int
+undelete_attempt(struct api_req *q, void *ctx)
 {
     struct blob_rec r;
-    struct blob_sub *subs = NULL;
-    struct meta_txn *t = NULL;
-    size_t nsubs = 0;
+    struct eng_entry *subs = NULL;
+    struct eng_write *w;
+    size_t nsubs = 0, n = 0;
     int rc, found = 0, restored = 0;
     int64_t now = ticks_now();
-    unsigned stripe;
+    struct eng_blob b = api_blob_ref(q);
 
-    if (api_blob_lock(q, &stripe) != 0)
-        return;
-    rc = meta_blob_get(q->srv->meta, q->a, q->cont.id, q->blob, q->blob_len, &r);
-    if ((rc != 0 && rc != META_NOTFOUND) || api_blob_subs(q, &subs, &nsubs) != 0) {
-        if (rc != 0 && rc != META_NOTFOUND)
-            api_fail_io(q, rc);
-        goto out;
-    }
-    if ((t = meta_txn_new()) == NULL) {
-        api_fail(q, E_InternalError);
-        goto out;
-    }
+    (void)ctx;
+    rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &r);
+    if ((rc != 0 && rc != ENG_ENOTFOUND) || api_blob_subs(q, &subs, &nsubs) != 0)
+        return rc != 0 && rc != ENG_ENOTFOUND ? api_fail_io(q, rc) : -1;
+    if ((w = arena_alloc(q->a, sizeof(*w) * (nsubs + 1))) == NULL)
+        return api_fail(q, E_InternalError);
     if (rc == 0) {
         found = 1;
-        restored += !api_blob_expired(&r, now);
-        if (r.deleted && !api_blob_expired(&r, now)) {
-            if (api_purge_mark_blob(q, t, 0, 0, r.purge_at, 0) != 0)
-                goto out;
-            r.deleted = r.purge_at = 0;
-            if (api_put_blob_rec(q, t, &r) != 0 ||
-                api_tags_reindex(q, t, q->cont.id, q->blob, q->blob_len, NULL, &r) != 0)
-                goto out;
-        }
+        if ((rc = undelete_one(q, ENG_CURRENT, 0, &r, now, &restored, &w[n])) < 0)
+            return -1;
+        n += (size_t)rc;
     }
     for (size_t i = 0; i < nsubs; i++) {
         found = 1;
-        restored += !api_blob_expired(&subs[i].r, now);
-        if (subs[i].r.deleted && !api_blob_expired(&subs[i].r, now)) {
-            if (api_purge_mark_blob(q, t, subs[i].kind, subs[i].id, subs[i].r.purge_at, 0) != 0)
-                goto out;
-            subs[i].r.deleted = subs[i].r.purge_at = 0;
-            if (api_put_sub_rec(q, t, subs[i].kind, subs[i].id, &subs[i].r) != 0)
-                goto out;
-        }
+        if ((rc = undelete_one(q, subs[i].kind, subs[i].id, &subs[i].rec, now, &restored, &w[n])) <
+            0)
+            return -1;
+        n += (size_t)rc;
     }
     if (!found || restored == 0) {
         /* Nothing left to restore (never deleted counts as restored; past retention does not). */
-        api_fail(q, E_BlobNotFound);
-        goto out;
+        return api_fail(q, E_BlobNotFound);
     }
-    if (api_commit(q, t) == 0)
+    return n > 0 ? api_blob_commit(q, w, n, NULL) : 0;
+}
+
+void
+op_undelete_blob(struct api_req *q)
+{
+    if (api_retry(q, undelete_attempt, NULL) == 0)
         api_status(q, 200);
-    t = NULL;
-out:
-    meta_txn_free(t);
-    api_blob_unlock(q, stripe);
 }

@@ -95,3 +95,69 @@ eng_service_props_set(struct engine *e, const char *account, size_t nexpect,
 {
     return e->ops->service_props_set(e, account, nexpect, expect, n, props);
 }
+
+int
+eng_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char kind, int64_t id,
+             struct blob_rec *r)
+{
+    return e->ops->blob_get(e, a, b, kind, id, r);
+}
+
+int
+eng_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                const struct block_ref *stage)
+{
+    return e->ops->blob_commit(e, b, w, n, stage);
+}
+
+int
+eng_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b, struct eng_entry **out,
+              size_t *n)
+{
+    return e->ops->blob_subs(e, a, b, out, n);
+}
+
+int
+eng_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
+              const struct eng_pos *from, unsigned what, struct eng_iter **out)
+{
+    return e->ops->blob_list(e, cid, prefix ? prefix : "", prefix ? plen : 0, from, what, out);
+}
+
+int
+eng_blob_next(struct eng_iter *it, struct arena *a, struct eng_entry *out)
+{
+    return it->e->ops->blob_next(it, a, out);
+}
+
+int
+eng_iter_skip_past(struct eng_iter *it, const char *prefix, size_t len)
+{
+    return it->e->ops->skip_past(it, prefix, len);
+}
+
+int
+eng_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, size_t max,
+                struct block_ref **out, size_t *n)
+{
+    return e->ops->blocks_list(e, a, b, max, out, n);
+}
+
+int
+eng_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, size_t flen,
+             const char *to, size_t tlen, struct eng_iter **out)
+{
+    return e->ops->tag_list(e, cid, key, from ? from : "", from ? flen : 0, to, tlen, out);
+}
+
+int
+eng_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out)
+{
+    return it->e->ops->tag_next(it, a, out);
+}
+
+long
+eng_copy_recover(struct engine *e, const char *description)
+{
+    return e->ops->copy_recover(e, description);
+}

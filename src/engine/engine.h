@@ -4,9 +4,10 @@
  * seam").  Engines: engine/local.c (RocksDB through meta/, volumes through store/: the format on
  * disk is meta.h's) and engine/memory.c (a sorted in-memory map, for tests); RADOS comes next.
  *
- * What goes through the seam so far: containers and the service properties.  Blob records,
- * staged blocks, tags, copies and the data plane still go to meta/ and store/ directly (the steps
- * that move them are listed in docs/architecture.md).
+ * What goes through the seam: containers, service properties, blob records (current, snapshots,
+ * versions) with their staged blocks, tag index and pending copies.  The data plane (payload
+ * bytes) and admin/'s volume maintenance still go to store/ and meta/ directly (the steps that
+ * move them are listed in docs/architecture.md).
  *
  * Writes are compare-and-set.  A caller reads a record, checks its conditions against it, builds
  * the new record and hands both to the engine: the write happens only if the current record is
@@ -51,12 +52,66 @@ struct meta;
 #define ENG_EHELD     (-30803) /* delete refused: a legal hold (the container's or a record's) */
 #define ENG_EPOLICY   (-30804) /* delete refused: an immutability policy (likewise) */
 #define ENG_EIO       (-30805) /* the engine failed (logged there) */
+#define ENG_ENOCONT   (-30806) /* blob commit: the container is gone (or was re-created) */
 
 /* A container in a listing: its name and record (deleted ones have rec.deleted != 0), in the
  * arena given to eng_container_next(). */
 struct eng_container {
     const char *name;
     struct container_rec rec;
+};
+
+/* A blob: the container it is in -- its account, name and the id eng_container_get() returned,
+ * which a commit checks is still the live container's, so nothing is ever written into a
+ * container deleted or re-created since it was looked up -- and its name (raw UTF-8, no NUL). */
+struct eng_blob {
+    const char *account, *container;
+    uint64_t cid;
+    const char *name;
+    size_t nlen;
+};
+
+/* Which record of a blob: its current one, one of its snapshots (id: the snapshot's time) or one
+ * of its previous versions (id: the version id). */
+#define ENG_CURRENT  0
+#define ENG_SNAPSHOT 'S'
+#define ENG_VERSION  'V'
+
+/* A blob record in a listing or among a blob's snapshots and versions, in the caller's arena. */
+struct eng_entry {
+    const char *name;
+    size_t nlen;
+    char kind; /* ENG_CURRENT, ENG_SNAPSHOT or ENG_VERSION */
+    int64_t id;
+    struct blob_rec rec;
+};
+
+/* A position in a blob listing: the entry (name, kind, id) or, kind ENG_CURRENT, the name. */
+struct eng_pos {
+    const char *name;
+    size_t nlen;
+    char kind;
+    int64_t id;
+};
+
+/* One record a blob commit changes or checks. */
+struct eng_write {
+    const struct eng_blob *blob;   /* NULL: the commit's blob; another blob: a check only */
+    char kind;                     /* ENG_CURRENT, ENG_SNAPSHOT or ENG_VERSION */
+    int64_t id;                    /* the snapshot's time or the version id */
+    const struct blob_rec *expect; /* the record the caller read, NULL when there was none */
+    const struct blob_rec *rec;    /* to store; NULL: remove it; == expect: check it only */
+};
+
+/* An entry of the blob index tags: a blob whose current record had tag (key, value) when the
+ * entry was written -- a hint: readers check the record.  pos is the entry's position in its
+ * key's part of the index, the bytes value 0x00 name (entries are in that byte order). */
+struct eng_tag_entry {
+    const char *value;
+    const char *name;
+    size_t nlen;
+    const char *pos;
+    size_t poslen;
 };
 
 struct engine;
@@ -92,6 +147,22 @@ struct engine_ops {
     int (*service_props_set)(struct engine *e, const char *account, size_t nexpect,
                              const struct meta_pair *expect, size_t n,
                              const struct meta_pair *props);
+    int (*blob_get)(struct engine *e, struct arena *a, const struct eng_blob *b, char kind,
+                    int64_t id, struct blob_rec *r);
+    int (*blob_commit)(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
+                       size_t n, const struct block_ref *stage);
+    int (*blob_subs)(struct engine *e, struct arena *a, const struct eng_blob *b,
+                     struct eng_entry **out, size_t *n);
+    int (*blob_list)(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
+                     const struct eng_pos *from, unsigned what, struct eng_iter **out);
+    int (*blob_next)(struct eng_iter *it, struct arena *a, struct eng_entry *out);
+    int (*skip_past)(struct eng_iter *it, const char *prefix, size_t len);
+    int (*blocks_list)(struct engine *e, struct arena *a, const struct eng_blob *b, size_t max,
+                       struct block_ref **out, size_t *n);
+    int (*tag_list)(struct engine *e, uint64_t cid, const char *key, const char *from, size_t flen,
+                    const char *to, size_t tlen, struct eng_iter **out);
+    int (*tag_next)(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
+    long (*copy_recover)(struct engine *e, const char *description);
 };
 
 /* An engine: its table and its own state.  Held by value by whoever chose it (struct server). */
@@ -166,5 +237,79 @@ int eng_service_props_get(struct engine *e, struct arena *a, const char *account
  * 0, ENG_ECONFLICT, ENG_EIO. */
 int eng_service_props_set(struct engine *e, const char *account, size_t nexpect,
                           const struct meta_pair *expect, size_t n, const struct meta_pair *props);
+
+/*
+ * ---- blob records ----
+ *
+ * A blob has at most one current record (kind ENG_CURRENT; it may be flagged BLOB_F_UNCOMMITTED
+ * -- only staged blocks exist -- or be soft-deleted), any number of snapshots and previous
+ * versions, and staged blocks.  What an engine keeps true with every commit, so callers never
+ * write index entries themselves:
+ *   - staged blocks exist exactly while the current record carries BLOB_F_STAGED or
+ *     BLOB_F_UNCOMMITTED: a commit that stores a current record without either flag, or removes
+ *     it, drops them;
+ *   - the current record, when committed (not BLOB_F_UNCOMMITTED) and not soft-deleted, is found
+ *     by each of its tags (eng_tag_list);
+ *   - a soft-deleted record (deleted and purge_at set) is purged by eng_purge_expired() once
+ *     purge_at has passed, unless it is protected then;
+ *   - a record under a legal hold or an immutability policy makes eng_container_delete() refuse,
+ *     and is never purged while protected;
+ *   - a current record whose copy status is COPY_PENDING is found by eng_copy_recover().
+ */
+
+/* The record `kind`/`id` of blob b (b->account and b->container are not used) into r, in a,
+ * as stored -- uncommitted and soft-deleted records included: 0, ENG_ENOTFOUND (r zeroed),
+ * ENG_EIO. */
+int eng_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char kind, int64_t id,
+                 struct blob_rec *r);
+/* Every stored record has a type: r, or NULL when it is the zeroed record of eng_blob_get()'s
+ * ENG_ENOTFOUND -- what a commit expects in either case. */
+static inline const struct blob_rec *
+eng_found(const struct blob_rec *r)
+{
+    return r->type != 0 ? r : NULL;
+}
+/*
+ * Applies w[0..n) to blob b in one atomic, durable commit, if every record is still the one its
+ * write expects (whole records compared) and b's container is still the live one with id b->cid:
+ * 0, ENG_ECONFLICT (nothing written: read again, check again), ENG_ENOCONT, ENG_EIO.  A write on
+ * another blob (w->blob set, e.g. a copy's source) only checks: its rec must be its expect.
+ * stage: Put Block's staged block (id and content) to add -- then w must hold the current
+ * record, stored or checked with BLOB_F_STAGED or BLOB_F_UNCOMMITTED -- or NULL.
+ */
+int eng_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                    const struct block_ref *stage);
+/* The snapshots and versions of blob b (soft-deleted ones included), snapshots first, each kind
+ * by id, into *out (in a; *n of them; name and nlen are b's).  0 or ENG_EIO. */
+int eng_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b,
+                  struct eng_entry **out, size_t *n);
+/*
+ * The blob records of container `cid` whose names begin with prefix[0..plen), from `from` (NULL:
+ * the start), in listing order: by name (bytes), each blob's current record first, then its
+ * snapshots and then its versions, each by id.  what: ENG_LIST_SNAPSHOTS and/or
+ * ENG_LIST_VERSIONS to include those (soft-deleted and uncommitted records always come: callers
+ * decide).  0 or ENG_EIO; *out is freed with eng_iter_free().
+ */
+#define ENG_LIST_SNAPSHOTS 0x01
+#define ENG_LIST_VERSIONS  0x02
+int eng_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
+                  const struct eng_pos *from, unsigned what, struct eng_iter **out);
+/* The next entry into *out (in a): 1, 0 at the end, ENG_EIO. */
+int eng_blob_next(struct eng_iter *it, struct arena *a, struct eng_entry *out);
+/* Moves a blob listing past every name that begins with prefix[0..len) (a delimiter's prefix):
+ * O(1) seeks, whatever is under it.  0 or ENG_EIO. */
+int eng_iter_skip_past(struct eng_iter *it, const char *prefix, size_t len);
+/* Up to max staged blocks of blob b (id and content), by id (bytes), into *out (in a).  0 or
+ * ENG_EIO. */
+int eng_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, size_t max,
+                    struct block_ref **out, size_t *n);
+/* The tag index entries of tag `key` in container `cid` with from <= pos < to (positions as in
+ * struct eng_tag_entry; to NULL: no upper bound), in position order.  0 or ENG_EIO. */
+int eng_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, size_t flen,
+                 const char *to, size_t tlen, struct eng_iter **out);
+int eng_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
+/* At start-up: every pending copy (its worker died with the process that ran it) becomes failed
+ * with this description.  The number failed, or -1 on an engine error. */
+long eng_copy_recover(struct engine *e, const char *description);
 
 #endif

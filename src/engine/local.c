@@ -11,29 +11,14 @@
  * is never written into afterwards; the lock moves inside the engine with the blob commit.
  * The service properties are compared and set under the same lock.
  */
-#include "engine/engine.h"
+#include "engine/local_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta/meta.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
-
-#define SCRATCH_CAP (64u << 20) /* a scratch arena decodes one record */
-
-static struct meta *
-M(struct engine *e)
-{
-    return e->impl;
-}
-
-static int
-eng_rc(int rc)
-{
-    return rc == 0 ? 0 : rc == META_NOTFOUND ? ENG_ENOTFOUND : ENG_EIO;
-}
 
 static uint64_t
 local_next_etag(struct engine *e)
@@ -285,21 +270,6 @@ out:
 
 /* ---- List Containers: a merge of live ('C') and soft-deleted ('D') keys ------------------- */
 
-/* One side of the merge. */
-struct cursor {
-    struct meta_iter *it;
-    size_t base; /* key bytes before the name */
-    int deleted;
-};
-
-struct local_iter {
-    struct eng_iter base;
-    struct cursor side[2];
-    int sides;
-    const char *prefix; /* copied after the struct */
-    size_t plen;
-};
-
 /* The name of the entry under the cursor, or NULL when it is done (or out of the prefix). */
 static const char *
 cur_name(struct cursor *c, const char *prefix, size_t plen, size_t *n)
@@ -338,7 +308,7 @@ open_side(struct meta *m, const char *account, char type, const char *from, size
     return it;
 }
 
-static void
+void
 local_iter_free(struct eng_iter *base)
 {
     struct local_iter *it = (struct local_iter *)base;
@@ -487,6 +457,16 @@ static const struct engine_ops local_ops = {
     .purge_expired = local_purge_expired,
     .service_props_get = local_service_props_get,
     .service_props_set = local_service_props_set,
+    .blob_get = local_blob_get,
+    .blob_commit = local_blob_commit,
+    .blob_subs = local_blob_subs,
+    .blob_list = local_blob_list,
+    .blob_next = local_blob_next,
+    .skip_past = local_skip_past,
+    .blocks_list = local_blocks_list,
+    .tag_list = local_tag_list,
+    .tag_next = local_tag_next,
+    .copy_recover = local_copy_recover,
 };
 
 void

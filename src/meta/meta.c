@@ -369,18 +369,23 @@ meta_containers_unlock(struct meta *m)
 }
 
 unsigned
-meta_blob_lock(struct meta *m, uint64_t cid, const char *name, size_t nlen)
+meta_blob_stripe(uint64_t cid, const char *name, size_t nlen)
 {
     uint64_t h = 1469598103934665603ull ^ cid; /* FNV-1a */
 
     for (size_t i = 0; i < nlen; i++)
         h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
-    pthread_mutex_lock(&m->stripes[h % STRIPES]);
     return (unsigned)(h % STRIPES);
 }
 
 void
-meta_blob_unlock(struct meta *m, unsigned stripe)
+meta_stripe_lock(struct meta *m, unsigned stripe)
+{
+    pthread_mutex_lock(&m->stripes[stripe]);
+}
+
+void
+meta_stripe_unlock(struct meta *m, unsigned stripe)
 {
     pthread_mutex_unlock(&m->stripes[stripe]);
 }
@@ -525,7 +530,8 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
         size_t nlen = zero ? (size_t)(zero - (key + 9)) : kl - 9;
         unsigned stripe;
         meta_containers_rdlock(m);
-        stripe = meta_blob_lock(m, get_be64(key + 1), key + 9, nlen);
+        stripe = meta_blob_stripe(get_be64(key + 1), key + 9, nlen);
+        meta_stripe_lock(m, stripe);
         rc = meta_get(m, key, kl, a, &v, &vl);
         if (rc == 0 && meta_blob_decode(a, v, vl, &b) == 0 && b.deleted && b.purge_at == when) {
             if (meta_blob_protected(&b, now)) {
@@ -541,7 +547,7 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
         rc = rc == META_NOTFOUND ? 0 : rc;
         if (rc == 0)
             rc = meta_commit(m, t);
-        meta_blob_unlock(m, stripe);
+        meta_stripe_unlock(m, stripe);
         meta_containers_unlock(m);
     } else if (key[0] == 'D') {
         struct container_rec c;

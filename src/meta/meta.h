@@ -97,8 +97,10 @@ int meta_iter_status(struct meta_iter *it);
 void meta_containers_rdlock(struct meta *m);
 void meta_containers_wrlock(struct meta *m);
 void meta_containers_unlock(struct meta *m);
-unsigned meta_blob_lock(struct meta *m, uint64_t cid, const char *name, size_t nlen);
-void meta_blob_unlock(struct meta *m, unsigned stripe);
+/* A blob's stripe (the index of its lock); stripes are taken in increasing order. */
+unsigned meta_blob_stripe(uint64_t cid, const char *name, size_t nlen);
+void meta_stripe_lock(struct meta *m, unsigned stripe);
+void meta_stripe_unlock(struct meta *m, unsigned stripe);
 
 /* A new ETag value: unique and increasing (100 ns ticks, bumped past the last one issued). */
 uint64_t meta_next_etag(struct meta *m);

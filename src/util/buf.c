@@ -282,3 +282,11 @@ put_le32(void *p, uint32_t v)
     s[2] = (unsigned char)(v >> 16);
     s[3] = (unsigned char)(v >> 24);
 }
+
+int
+bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+
+    return c != 0 ? c : (an > bn) - (an < bn);
+}

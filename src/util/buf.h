@@ -64,6 +64,9 @@ int rd_varint(struct rd *r, uint64_t *v);
 int rd_bytes(struct rd *r, const char **p, size_t *n);
 int rd_raw(struct rd *r, size_t n, const void **p);
 
+/* Byte-wise order of a[0..an) and b[0..bn) (a prefix sorts first): <0, 0, >0. */
+int bytes_cmp(const char *a, size_t an, const char *b, size_t bn);
+
 uint64_t get_be64(const void *p);
 uint32_t get_be32(const void *p);
 void put_be64(void *p, uint64_t v);

@@ -1,0 +1,62 @@
+/*
+ * local_int.h -- what the local engine's files share (local.c: containers, service properties,
+ * the table; local_blob.c: blob records, staged blocks, tags, copies).
+ */
+#ifndef COBALT_ENGINE_LOCAL_INT_H
+#define COBALT_ENGINE_LOCAL_INT_H
+
+#include "engine/engine.h"
+#include "meta/meta.h"
+
+#define SCRATCH_CAP (64u << 20) /* a scratch arena decodes one record */
+
+static inline struct meta *
+M(struct engine *e)
+{
+    return e->impl;
+}
+
+static inline int
+eng_rc(int rc)
+{
+    return rc == 0 ? 0 : rc == META_NOTFOUND ? ENG_ENOTFOUND : ENG_EIO;
+}
+
+/* One RocksDB iterator of a listing. */
+struct cursor {
+    struct meta_iter *it;
+    size_t base; /* key bytes before the name (or, for tags, before the position) */
+    int deleted; /* container listings: the soft-deleted ('D') side */
+};
+
+/* Every listing of the local engine: containers merge two cursors, the others use one. */
+struct local_iter {
+    struct eng_iter base;
+    struct cursor side[2];
+    int sides;
+    unsigned what;      /* blob listings: ENG_LIST_* */
+    const char *prefix; /* names (or positions) begin with this; copied after the struct */
+    size_t plen;
+    char key[16]; /* blob listings: the key bytes before the name ('B' cid) */
+};
+
+void local_iter_free(struct eng_iter *base);
+
+int local_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char kind,
+                   int64_t id, struct blob_rec *r);
+int local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
+                      size_t n, const struct block_ref *stage);
+int local_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b,
+                    struct eng_entry **out, size_t *n);
+int local_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
+                    const struct eng_pos *from, unsigned what, struct eng_iter **out);
+int local_blob_next(struct eng_iter *it, struct arena *a, struct eng_entry *out);
+int local_skip_past(struct eng_iter *it, const char *prefix, size_t len);
+int local_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, size_t max,
+                      struct block_ref **out, size_t *n);
+int local_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, size_t flen,
+                   const char *to, size_t tlen, struct eng_iter **out);
+int local_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
+long local_copy_recover(struct engine *e, const char *description);
+
+#endif
