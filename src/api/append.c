@@ -3,10 +3,11 @@
  * x-ms-blob-type: AppendBlob, op_put_blob).
  *
  * An append blob is a blob record like any other: its content is the list of its blocks in
- * order, each one needle.  Append Block writes the body as a needle (synced, V2), then, under the
- * blob's stripe lock, checks the current record and commits it with the new block added at the
- * end -- metadata only, like Put Block List -- so concurrent appenders need no coordination: each
- * append lands whole, after the ones committed before it, and x-ms-blob-append-offset says where.
+ * order, each one needle.  Append Block writes the body as a needle (synced, V2), then checks the
+ * current record and commits it with the new block added at the end if the record is still the
+ * one checked (compare-and-set; a lost race checks again) -- metadata only, like Put Block List --
+ * so concurrent appenders need no coordination: each append lands whole, after the ones committed
+ * before it, and x-ms-blob-append-offset says where.
  *
  * Blocks share needles: once the blob ends in COALESCE_RUN or more extents that hold at most
  * RUN_BYTES together (the new block included), their bytes are rewritten as one needle (read back

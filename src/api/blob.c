@@ -5,8 +5,10 @@
  * Every write follows the commit order of DESIGN.md invariant 1:
  *   1. the payload is already in a finished needle (the dispatcher streamed it);
  *   2. store_sync() makes the needle durable (V2);
- *   3. under the container lock (read) and the blob's stripe lock, the current record is read,
- *      conditions are evaluated and the new record is committed in one synced batch (M1-M3);
+ *   3. the current record is read, conditions are evaluated against it and the new record is
+ *      committed if the current one is still the one read (eng_blob_commit: compare-and-set,
+ *      atomic and durable); when another write won meanwhile, the attempt starts again from the
+ *      read (api_retry);
  *   4. only then is the 2xx described.
  */
 #include "api/api_int.h"

@@ -20,15 +20,16 @@
  *
  *  - External: any other http(s) URL is fetched with libcurl (fetch.c), streamed into needles.
  *    Copy Blob is asynchronous: the destination is committed as a zero-length blob with status
- *    pending plus a pending-copy marker (meta/copykey.h), the 202 goes out, and a pool thread
+ *    pending (the engine can find it again: eng_copy_recover), the 202 goes out, and a pool thread
  *    fetches, syncs (V2) and commits the content with status success, or status failed with a
  *    description.  The *From URL operations fetch on the request's thread and answer when done.
  *
- * Commit order as everywhere (DESIGN invariant 1): bytes in needles, store_sync, then under the
- * container lock (read) and the blob's stripe lock the record is re-read, conditions evaluated and
- * the batch committed.  A local copy holds the source's stripe lock too (both taken in stripe
- * order), so a concurrent delete of the source is ordered before the copy read it or after the
- * copy committed: the shared needles are referenced by some record at every instant.
+ * Commit order as everywhere (DESIGN invariant 1): bytes in needles, store_sync, then the record
+ * is read, conditions evaluated and the new record committed if the destination is still the
+ * record read (compare-and-set).  A local copy's commit also checks that the source is still the
+ * record it copied, so a concurrent change or delete of the source is ordered before the copy
+ * read it (the copy reads again) or after the copy committed: the shared needles are referenced
+ * by some record at every instant.
  *
  */
 #include "api/copy_int.h"

@@ -19,7 +19,8 @@
  *
  * Records handed out are decoded into the caller's arena; records handed in are borrowed for the
  * call.  Every function returns 0 or one of the ENG_E* codes (negative, a range of their own,
- * until the error vocabulary of the architecture issue absorbs them).  Thread safety: every call
+ * until the error vocabulary of the architecture issue absorbs them).  Blob writes are the same
+ * compare-and-set, on a list of records at once (eng_blob_commit, below).  Thread safety: every call
  * may be made from any thread at any time; an iterator is used by one thread at a time.
  *
  * Usage, a container write:

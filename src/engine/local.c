@@ -1,15 +1,15 @@
 /*
  * local.c -- the local engine: the object model in RocksDB through meta/ (keys and record
- * encoding in meta.h and records.c, unchanged on disk).  With engine/memory.c it is the only code
- * outside meta/ that knows the keys.
+ * encoding in meta.h and records.c, unchanged on disk): containers, service properties and the
+ * table here, blob records in local_blob.c.  With the memory engine it is the only code outside
+ * meta/ that knows the keys.
  *
  * Compare-and-set: a container write takes meta/'s container lock for writing, reads the current
  * record, compares it with the one the caller read (both re-encoded, so a record stored in an
- * older format compares equal to its decoded self), and commits under the lock.  That lock is the
- * one blob writers still hold for reading around their commit while they use meta/ directly
- * (meta.h M3: api_blob_lock() checks meta_container_current()), so a container this engine deletes
- * is never written into afterwards; the lock moves inside the engine with the blob commit.
- * The service properties are compared and set under the same lock.
+ * older format compares equal to its decoded self), and commits under the lock.  Blob commits
+ * hold that lock for reading (local_blob.c), so a container this engine deletes is never written
+ * into afterwards, and the WORM check of Delete Container sees every blob committed before it
+ * (meta.h M3).  The service properties are compared and set under the same lock.
  */
 #include "engine/local_int.h"
 

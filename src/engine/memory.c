@@ -3,17 +3,13 @@
  * the handlers that need no data directory and no server process.  Nothing survives eng_fini().
  *
  * Containers are one array sorted by (account, name, deleted time), a live container (deleted 0)
- * first; service properties one array by account.  Records are kept encoded with meta/'s record
- * codec (records.c, no RocksDB in it): that is their deep copy, and compare-and-set compares
- * encodings exactly as the local engine does.  One mutex guards everything: each call is atomic.
- *
- * What this engine does not hold yet: blob records, so a container here never has blobs, and
- * Delete Container is never refused for WORM protection (the local engine's contract test covers
- * that refusal).  Blobs come with the blob commit (step 3 in docs/architecture.md).
+ * first; service properties one array by account; blob records and staged blocks are in
+ * memory_blob.c.  Records are kept encoded with meta/'s record codec (records.c, no RocksDB in
+ * it): that is their deep copy, and compare-and-set compares encodings exactly as the local
+ * engine does.  One mutex guards everything: each call is atomic.
  */
-#include "engine/engine.h"
+#include "engine/memory_int.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,40 +17,6 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
-
-#define SCRATCH_CAP (64u << 20)
-
-struct mem_entry {
-    char *account, *name; /* name: the container's, or NULL for service properties */
-    int64_t deleted;      /* soft-deleted at; 0 live */
-    char *rec;            /* encoded record (malloc'd) */
-    size_t len;
-};
-
-struct mem_array {
-    struct mem_entry *v;
-    size_t n, cap;
-};
-
-struct mem {
-    pthread_mutex_t mu;
-    struct mem_array containers, props;
-    uint64_t last_id, last_etag;
-};
-
-struct mem_iter {
-    struct eng_iter base;
-    char *account, *prefix;
-    char *last; /* the name last returned (with last_deleted), NULL before the first */
-    int64_t last_deleted;
-    int with_deleted;
-};
-
-static struct mem *
-MEM(struct engine *e)
-{
-    return e->impl;
-}
 
 static int
 cmp_key(const struct mem_entry *x, const char *account, const char *name, int64_t deleted)
@@ -159,6 +121,17 @@ get_container(struct mem *m, struct arena *a, const char *account, const char *n
                : ENG_EIO;
 }
 
+int
+mem_container_live(struct mem *m, const char *account, const char *name, uint64_t cid)
+{
+    struct arena *a = arena_new(SCRATCH_CAP);
+    struct container_rec c;
+    int live = a != NULL && get_container(m, a, account, name, 0, &c, NULL) == 0 && c.id == cid;
+
+    arena_free(a);
+    return live;
+}
+
 /* 0 when the live container `name` is `expect`, else ENG_ECONFLICT (or ENG_EIO). */
 static int
 container_is(struct mem *m, const char *account, const char *name,
@@ -181,14 +154,22 @@ container_is(struct mem *m, const char *account, const char *name,
     return rc;
 }
 
+uint64_t
+mem_etag_locked(struct mem *m)
+{
+    uint64_t now = (uint64_t)ticks_now();
+
+    return m->last_etag = now > m->last_etag ? now : m->last_etag + 1;
+}
+
 static uint64_t
 mem_next_etag(struct engine *e)
 {
     struct mem *m = MEM(e);
-    uint64_t now = (uint64_t)ticks_now(), v;
+    uint64_t v;
 
     pthread_mutex_lock(&m->mu);
-    v = m->last_etag = now > m->last_etag ? now : m->last_etag + 1;
+    v = mem_etag_locked(m);
     pthread_mutex_unlock(&m->mu);
     return v;
 }
@@ -255,9 +236,11 @@ mem_container_delete(struct engine *e, const char *account, const char *name,
     size_t i;
 
     pthread_mutex_lock(&m->mu);
-    if ((rc = container_is(m, account, name, expect)) != 0)
+    if ((rc = container_is(m, account, name, expect)) != 0 || (rc = mem_worm_check(m, expect)) != 0)
         goto out;
-    if (gone != NULL) {
+    if (gone == NULL)
+        mem_drop_container(m, expect->id);
+    else {
         meta_container_encode(gone, &v);
         if ((rc = put(&m->containers, account, name, gone->deleted, &v)) != 0)
             goto out;
@@ -304,14 +287,20 @@ out:
     return rc;
 }
 
-static void
+void
 mem_iter_free(struct eng_iter *base)
 {
     struct mem_iter *it = (struct mem_iter *)base;
 
+    if (it == NULL)
+        return;
     free(it->account);
     free(it->prefix);
     free(it->last);
+    for (size_t i = 0; i < it->ntags; i++)
+        free(it->tagbufs[i]);
+    free(it->tagbufs);
+    free(it->tags);
     free(it);
 }
 
@@ -393,13 +382,16 @@ mem_purge_expired(struct engine *e, int64_t now)
         }
         if (meta_container_decode(a, x->rec, x->len, &c) != 0) {
             n = -1;
-        } else if (c.purge_at <= now) {
+        } else if (c.purge_at <= now && !mem_container_protected(m, c.id, now)) {
+            mem_drop_container(m, c.id);
             drop(&m->containers, i);
             n++;
         } else {
             i++;
         }
     }
+    if (n >= 0)
+        n += mem_purge_blobs(m, now);
     pthread_mutex_unlock(&m->mu);
     arena_free(a);
     return n;
@@ -477,6 +469,7 @@ mem_fini(struct engine *e)
         entry_free(&m->props.v[i]);
     free(m->containers.v);
     free(m->props.v);
+    mem_blobs_free(m);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -496,6 +489,16 @@ static const struct engine_ops memory_ops = {
     .purge_expired = mem_purge_expired,
     .service_props_get = mem_service_props_get,
     .service_props_set = mem_service_props_set,
+    .blob_get = mem_blob_get,
+    .blob_commit = mem_blob_commit,
+    .blob_subs = mem_blob_subs,
+    .blob_list = mem_blob_list,
+    .blob_next = mem_blob_next,
+    .skip_past = mem_skip_past,
+    .blocks_list = mem_blocks_list,
+    .tag_list = mem_tag_list,
+    .tag_next = mem_tag_next,
+    .copy_recover = mem_copy_recover,
 };
 
 int

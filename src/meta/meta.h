@@ -26,14 +26,15 @@
  * Invariants:
  *  M1  every write reaches RocksDB as one write batch committed with a synced WAL (unless
  *      --fsync=never); a 2xx is sent only after meta_commit() returned 0.
- *  M2  read-check-write sequences on one blob run under that blob's stripe lock, and on containers
- *      under the container lock held for writing, so conditions are compare-and-set.
+ *  M2  the local engine (engine/local*.c) compares and writes a blob's records under that blob's
+ *      stripe lock, and a container's under the container lock held for writing, so its writes
+ *      are compare-and-set.
  *  M3  a blob write commits only while its container still exists with the id it looked up
  *      (meta_container_current() under the container lock held for reading).
  *  M4  every blob record that carries a legal hold or an immutability policy has its 'H' entry,
  *      written in the batch that first gave that key a protected record (meta_txn_index_protection
- *      from every path that can: the api helpers that write blob records and the immutability
- *      operations), and built once from all records when a data directory from before the index
+ *      from the local engine's blob commit, the one path that writes blob records), and removed
+ *      when a commit leaves the key without any; built once from all records when a data directory from before the index
  *      is opened.  Entries are hints checked against the record, so a stale one (protection since
  *      removed or expired, record gone) only costs a lookup.  Nothing that destroys records in
  *      bulk -- Delete Container, the purge of a soft-deleted container, the purge of soft-deleted

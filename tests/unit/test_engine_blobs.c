@@ -1,0 +1,336 @@
+/*
+ * test_engine_blobs.c -- the contract of engine.h for blob records, checked the same way against
+ * every engine (the local one on RocksDB in a temp directory, the in-memory one): reads of every
+ * kind of record, the compare-and-set commit and its conflicts (whole records, a lease change
+ * that keeps the ETag, a check of another blob), the container check, staged blocks and their
+ * drop, listings (prefix, marker, skip-past, snapshots and versions on request), the tag index
+ * following the current record, soft-deleted records and their purge, WORM refusals of Delete
+ * Container, and pending copies failed by recovery.
+ */
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "meta/meta.h"
+#include "util/arena.h"
+#include "util/timefmt.h"
+
+static struct blob_rec
+rec(struct engine *e, uint64_t size)
+{
+    struct blob_rec r;
+
+    memset(&r, 0, sizeof(r));
+    r.type = BLOB_BLOCK;
+    r.size = size;
+    r.created = r.modified = ticks_now();
+    r.etag = eng_next_etag(e);
+    r.content_type = r.content_encoding = r.content_language = r.content_disposition =
+        r.cache_control = "";
+    return r;
+}
+
+/* A container of account "acct", created for the test. */
+static struct eng_blob
+container(struct engine *e, const char *name)
+{
+    struct container_rec c;
+
+    memset(&c, 0, sizeof(c));
+    c.created = c.modified = ticks_now();
+    c.etag = eng_next_etag(e);
+    CHECK(eng_container_create(e, "acct", name, &c) == 0);
+    return (struct eng_blob){"acct", name, c.id, NULL, 0};
+}
+
+static struct eng_blob
+blob(struct eng_blob c, const char *name)
+{
+    c.name = name;
+    c.nlen = strlen(name);
+    return c;
+}
+
+/* Stores r as the current record of b where there was `old` (NULL: none). */
+static int
+put(struct engine *e, const struct eng_blob *b, const struct blob_rec *old,
+    const struct blob_rec *r)
+{
+    return eng_blob_commit(e, b, &(struct eng_write){NULL, ENG_CURRENT, 0, old, r}, 1, NULL);
+}
+
+static void
+records(struct engine *e, struct arena *a)
+{
+    struct eng_blob c = container(e, "records"), b = blob(c, "a/one"), gone;
+    struct blob_rec r = rec(e, 5), got, r2, lost, snap;
+    struct eng_entry *subs;
+    size_t n;
+
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+    CHECK(eng_found(&got) == NULL);
+    CHECK(put(e, &b, &r, &r) == ENG_ECONFLICT); /* expects a record that is not there */
+    CHECK(put(e, &b, NULL, &r) == 0);
+    CHECK(put(e, &b, NULL, &r) == ENG_ECONFLICT); /* expects none: there is one */
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0);
+    CHECK(eng_found(&got) != NULL && got.size == 5 && got.etag == r.etag);
+
+    /* Two lease acquisitions read the same record; leases keep the ETag, yet only one wins. */
+    r2 = lost = got;
+    r2.lease.state = lost.lease.state = LEASE_LEASED;
+    strcpy(r2.lease.id, "11111111-1111-1111-1111-111111111111");
+    strcpy(lost.lease.id, "22222222-2222-2222-2222-222222222222");
+    CHECK(put(e, &b, &got, &r2) == 0);
+    CHECK(put(e, &b, &got, &lost) == ENG_ECONFLICT);
+
+    /* A snapshot and a version, in one commit with a check of the current record. */
+    snap = r2;
+    memset(&snap.lease, 0, sizeof(snap.lease));
+    CHECK(eng_blob_commit(e, &b,
+                          (struct eng_write[]){{NULL, ENG_CURRENT, 0, &r2, &r2},
+                                               {NULL, ENG_SNAPSHOT, 100, NULL, &snap},
+                                               {NULL, ENG_VERSION, 200, NULL, &snap}},
+                          3, NULL) == 0);
+    CHECK(eng_blob_get(e, a, &b, ENG_SNAPSHOT, 100, &got) == 0 && got.size == 5);
+    CHECK(eng_blob_get(e, a, &b, ENG_VERSION, 200, &got) == 0);
+    CHECK(eng_blob_get(e, a, &b, ENG_SNAPSHOT, 200, &got) == ENG_ENOTFOUND);
+    CHECK(eng_blob_subs(e, a, &b, &subs, &n) == 0 && n == 2);
+    CHECK(n == 2 && subs[0].kind == ENG_SNAPSHOT && subs[0].id == 100);
+    CHECK(n == 2 && subs[1].kind == ENG_VERSION && subs[1].id == 200);
+
+    /* All or nothing: a stale write among good ones changes nothing. */
+    r = rec(e, 9);
+    CHECK(eng_blob_commit(e, &b,
+                          (struct eng_write[]){{NULL, ENG_CURRENT, 0, &r2, &r},
+                                               {NULL, ENG_SNAPSHOT, 100, &r2, NULL}},
+                          2, NULL) == ENG_ECONFLICT);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0 && got.size == 5);
+
+    /* A check of another blob: the commit waits on that record too. */
+    gone = blob(c, "other");
+    CHECK(eng_blob_commit(e, &b,
+                          (struct eng_write[]){{NULL, ENG_CURRENT, 0, &r2, &r},
+                                               {&gone, ENG_CURRENT, 0, &snap, &snap}},
+                          2, NULL) == ENG_ECONFLICT);
+    CHECK(eng_blob_commit(e, &b,
+                          (struct eng_write[]){{NULL, ENG_CURRENT, 0, &r2, &r},
+                                               {&gone, ENG_CURRENT, 0, NULL, NULL}},
+                          2, NULL) == 0);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0 && got.size == 9);
+
+    /* A removed record is gone; a container gone (or re-created) takes no writes. */
+    CHECK(put(e, &b, &r, NULL) == 0);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+    gone = b;
+    gone.cid += 1000;
+    CHECK(put(e, &gone, NULL, &r) == ENG_ENOCONT);
+}
+
+static void
+staging(struct engine *e, struct arena *a)
+{
+    struct eng_blob c = container(e, "staging"), b = blob(c, "big");
+    struct blob_rec u = rec(e, 0), done = rec(e, 7), got;
+    struct block_ref s1 = {"QUFB", 4, {1, 1, 0, 3}}, s2 = {"QkJC", 4, {2, 1, 64, 4}}, *list;
+    size_t n;
+
+    u.flags = BLOB_F_UNCOMMITTED;
+    CHECK(eng_blob_commit(e, &b, &(struct eng_write){NULL, ENG_CURRENT, 0, NULL, &u}, 1, &s2) == 0);
+    CHECK(eng_blob_commit(e, &b, &(struct eng_write){NULL, ENG_CURRENT, 0, &u, &u}, 1, &s1) == 0);
+    CHECK(eng_blocks_list(e, a, &b, SIZE_MAX, &list, &n) == 0 && n == 2);
+    CHECK(n == 2 && list[0].id_len == 4 && memcmp(list[0].id, "QUFB", 4) == 0); /* by id */
+    CHECK(n == 2 && list[0].ext.seq == 1 && list[1].ext.len == 4);
+    CHECK(eng_blocks_list(e, a, &b, 1, &list, &n) == 0 && n == 1);
+    /* Committed without the flags: the staged blocks go with that commit. */
+    CHECK(put(e, &b, &u, &done) == 0);
+    CHECK(eng_blocks_list(e, a, &b, SIZE_MAX, &list, &n) == 0 && n == 0);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0 && got.size == 7);
+}
+
+static void
+listing(struct engine *e, struct arena *a)
+{
+    static const char *const names[] = {"a", "a/b", "a/c/d", "a/c/e", "b"};
+    struct eng_blob c = container(e, "listing");
+    struct blob_rec r = rec(e, 1);
+    struct eng_iter *it;
+    struct eng_entry x;
+    struct eng_pos from;
+
+    for (size_t i = 0; i < 5; i++) {
+        struct eng_blob b = blob(c, names[i]);
+        CHECK(put(e, &b, NULL, &r) == 0);
+    }
+    {
+        struct eng_blob b = blob(c, "a/b");
+        CHECK(eng_blob_commit(e, &b, &(struct eng_write){NULL, ENG_SNAPSHOT, 5, NULL, &r}, 1,
+                              NULL) == 0);
+    }
+    /* Prefix "a/", no snapshots: a/b, a/c/d, a/c/e. */
+    CHECK(eng_blob_list(e, c.cid, "a/", 2, NULL, 0, &it) == 0);
+    CHECK(eng_blob_next(it, a, &x) == 1 && x.nlen == 3 && memcmp(x.name, "a/b", 3) == 0);
+    CHECK(x.kind == ENG_CURRENT);
+    CHECK(eng_blob_next(it, a, &x) == 1 && x.nlen == 5 && memcmp(x.name, "a/c/d", 5) == 0);
+    /* Skip past "a/c/": nothing else under the prefix. */
+    CHECK(eng_iter_skip_past(it, "a/c/", 4) == 0);
+    CHECK(eng_blob_next(it, a, &x) == 0);
+    eng_iter_free(it);
+    /* With snapshots, from the marker of a/b's snapshot: it, then a/c/d. */
+    from = (struct eng_pos){"a/b", 3, ENG_SNAPSHOT, 5};
+    CHECK(eng_blob_list(e, c.cid, NULL, 0, &from, ENG_LIST_SNAPSHOTS, &it) == 0);
+    CHECK(eng_blob_next(it, a, &x) == 1 && x.kind == ENG_SNAPSHOT && x.id == 5);
+    CHECK(eng_blob_next(it, a, &x) == 1 && x.nlen == 5 && memcmp(x.name, "a/c/d", 5) == 0);
+    eng_iter_free(it);
+    /* A marker before the prefix starts at the prefix. */
+    from = (struct eng_pos){"a", 1, ENG_CURRENT, 0};
+    CHECK(eng_blob_list(e, c.cid, "b", 1, &from, 0, &it) == 0);
+    CHECK(eng_blob_next(it, a, &x) == 1 && x.nlen == 1 && x.name[0] == 'b');
+    CHECK(eng_blob_next(it, a, &x) == 0);
+    eng_iter_free(it);
+}
+
+static int
+tag_names(struct engine *e, struct arena *a, uint64_t cid, const char *key, char *out, size_t cap)
+{
+    struct eng_iter *it;
+    struct eng_tag_entry t;
+    int n = 0, rc;
+
+    out[0] = 0;
+    CHECK(eng_tag_list(e, cid, key, NULL, 0, NULL, 0, &it) == 0);
+    while ((rc = eng_tag_next(it, a, &t)) == 1) {
+        strncat(out, t.value, cap - strlen(out) - 1);
+        strncat(out, "=", cap - strlen(out) - 1);
+        strncat(out, t.name, cap - strlen(out) - 1);
+        strncat(out, ";", cap - strlen(out) - 1);
+        n++;
+    }
+    CHECK(rc == 0);
+    eng_iter_free(it);
+    return n;
+}
+
+static void
+tags(struct engine *e, struct arena *a)
+{
+    struct eng_blob c = container(e, "tags"), x = blob(c, "x"), y = blob(c, "y");
+    struct meta_pair t1[] = {{"color", "red"}}, t2[] = {{"color", "blue"}, {"size", "L"}};
+    struct blob_rec rx = rec(e, 1), ry = rec(e, 1), ry2, del;
+    struct eng_iter *it;
+    struct eng_tag_entry t;
+    char got[256];
+
+    rx.ntags = 1;
+    rx.tags = t1;
+    ry.ntags = 2;
+    ry.tags = t2;
+    CHECK(put(e, &x, NULL, &rx) == 0);
+    CHECK(put(e, &y, NULL, &ry) == 0);
+    CHECK(tag_names(e, a, c.cid, "color", got, sizeof(got)) == 2);
+    CHECK_STR(got, "blue=y;red=x;"); /* by value, then name */
+    /* Positions bound a walk: values >= "c". */
+    CHECK(eng_tag_list(e, c.cid, "color", "c", 1, NULL, 0, &it) == 0);
+    CHECK(eng_tag_next(it, a, &t) == 1 && strcmp(t.value, "red") == 0 && t.nlen == 1);
+    CHECK(t.poslen == 5 && memcmp(t.pos, "red\0x", 5) == 0);
+    CHECK(eng_tag_next(it, a, &t) == 0);
+    eng_iter_free(it);
+    /* Retagged: the old entry goes; soft-deleted: out of the index. */
+    ry2 = ry;
+    ry2.ntags = 1;
+    ry2.tags = t1;
+    CHECK(put(e, &y, &ry, &ry2) == 0);
+    CHECK(tag_names(e, a, c.cid, "color", got, sizeof(got)) == 2);
+    CHECK_STR(got, "red=x;red=y;");
+    CHECK(tag_names(e, a, c.cid, "size", got, sizeof(got)) == 0);
+    del = ry2;
+    del.deleted = ticks_now();
+    del.purge_at = del.deleted + 1;
+    CHECK(put(e, &y, &ry2, &del) == 0);
+    CHECK(tag_names(e, a, c.cid, "color", got, sizeof(got)) == 1);
+    CHECK(put(e, &y, &del, &ry2) == 0); /* undeleted: back */
+    CHECK(tag_names(e, a, c.cid, "color", got, sizeof(got)) == 2);
+}
+
+static void
+purge_and_worm(struct engine *e, struct arena *a)
+{
+    struct eng_blob c = container(e, "worm"), b = blob(c, "held"), d = blob(c, "soft");
+    struct blob_rec r = rec(e, 1), held, soft, got;
+    struct container_rec cr;
+    int64_t now = ticks_now();
+
+    soft = r;
+    soft.deleted = now;
+    soft.purge_at = now + 10;
+    CHECK(put(e, &d, NULL, &soft) == 0);
+    held = r;
+    held.legal_hold = 1;
+    CHECK(put(e, &b, NULL, &held) == 0);
+    CHECK(eng_purge_expired(e, now) >= 0);
+    CHECK(eng_blob_get(e, a, &d, ENG_CURRENT, 0, &got) == 0); /* not due yet */
+    CHECK(eng_purge_expired(e, now + 20) >= 1);
+    CHECK(eng_blob_get(e, a, &d, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+    CHECK(eng_container_get(e, a, "acct", "worm", &cr) == 0);
+    CHECK(eng_container_delete(e, "acct", "worm", &cr, NULL) == ENG_EHELD);
+    CHECK(put(e, &b, &held, &r) == 0); /* the hold is lifted */
+    CHECK(eng_container_delete(e, "acct", "worm", &cr, NULL) == 0);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+}
+
+static void
+copies(struct engine *e, struct arena *a)
+{
+    struct eng_blob c = container(e, "copies"), b = blob(c, "dest");
+    struct blob_rec r = rec(e, 0), got;
+
+    r.copy.status = COPY_PENDING;
+    strcpy(r.copy.id, "c0c0c0c0-0000-0000-0000-000000000000");
+    r.copy.source = r.copy.description = "";
+    CHECK(put(e, &b, NULL, &r) == 0);
+    CHECK(eng_copy_recover(e, "restarted") == 1);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0);
+    CHECK(got.copy.status == COPY_FAILED && strcmp(got.copy.description, "restarted") == 0);
+    CHECK(got.etag != r.etag);
+    CHECK(eng_copy_recover(e, "restarted") == 0); /* nothing pending any more */
+}
+
+static void
+contract(struct engine *e)
+{
+    struct arena *a = arena_new(64u << 20);
+
+    printf("engine %s\n", e->ops->name);
+    records(e, a);
+    staging(e, a);
+    listing(e, a);
+    tags(e, a);
+    purge_and_worm(e, a);
+    copies(e, a);
+    arena_free(a);
+}
+
+int
+main(void)
+{
+    char dir[] = "/tmp/cobalt-test-engine-XXXXXX";
+    char cmd[64];
+    struct engine e = {0};
+    struct meta *m = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(meta_open(dir, 0, 0, 0, &m) == 0);
+    eng_local_init(&e, m);
+    contract(&e);
+    eng_fini(&e);
+    meta_close(m);
+
+    CHECK(eng_memory_init(&e) == 0);
+    contract(&e);
+    eng_fini(&e);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return check_report("test_engine_blobs");
+}
