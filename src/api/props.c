@@ -470,8 +470,7 @@ api_cors_preflight(struct api_req *q)
                 p++;
             while (end > p && end[-1] == ' ')
                 end--;
-            if (end > p &&
-                !cors_list_has(rules[i].headers, p, (size_t)(end - p), CORS_PREFIXES))
+            if (end > p && !cors_list_has(rules[i].headers, p, (size_t)(end - p), CORS_PREFIXES))
                 ok = 0;
             p = e ? e + 1 : end;
         }
