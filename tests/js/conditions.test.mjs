@@ -4,7 +4,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "./server.mjs";
-import { guid, newContainer, raw, rejects } from "./lib.mjs";
+import { BlobSASPermissions, generateBlobSASQueryParameters } from "@azure/storage-blob";
+import { cred, guid, newContainer, raw, rejects } from "./lib.mjs";
 import { ACCOUNT } from "./server.mjs";
 
 let server;
@@ -36,6 +37,20 @@ const OPS = {
   createSnapshot: { call: (b, c) => b.createSnapshot({ conditions: c }) },
   delete: { call: (b, c) => b.delete({ conditions: c }) },
   commitBlockList: { call: (b, c) => b.commitBlockList([], { conditions: c }) },
+  downloadToBuffer: { read: true, call: (b, c) => b.downloadToBuffer(0, undefined, { conditions: c }) },
+  uploadData: { call: (b, c) => b.uploadData(Buffer.from("data"), { conditions: c }) },
+  "syncCopyFromURL (destination)": { call: async (b, c) => {
+    const src = container.getBlockBlobClient(`src${n++}`);
+    await src.upload("source", 6);
+    const sas = generateBlobSASQueryParameters({ containerName: container.containerName, blobName: src.name,
+      permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600e3) }, cred).toString();
+    return b.syncCopyFromURL(`${src.url}?${sas}`, { conditions: c });
+  } },
+  "beginCopyFromURL (destination)": { call: async (b, c) => {
+    const src = container.getBlockBlobClient(`src${n++}`);
+    await src.upload("source", 6);
+    return (await b.beginCopyFromURL(src.url, { conditions: c })).pollUntilDone();
+  } },
 };
 
 for (const [name, op] of Object.entries(OPS)) {
