@@ -7,7 +7,8 @@
 #   4. the pytest conformance suite against the release binary, then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
 #      TSan binary (build-tsan/, without the large-data tests)
-#   5. the smoke tests of the JS SDK, the az CLI, rclone and AzCopy (release binary)
+#   5. the JS SDK conformance suite (tests/js/*.test.mjs; tests/js/pending/ is not run) and the
+#      smoke tests of the az CLI, rclone and AzCopy (release binary)
 #   6. the HTTP abuse suite (release, ASan and TSan binaries), the bench self-test, the
 #      crash/fault/bit-rot/TSan suites and a short fuzzing run (FUZZ_SECONDS per target, default 30)
 # Exits non-zero if anything failed; the last line is "N passed, N failed" over everything that ran.
@@ -162,10 +163,10 @@ fi
 
 # ------------------------------------------------------------------------------------------------
 if [ $RELEASE_OK = 1 ]; then
-    hr "JS SDK smoke tests"
+    hr "JS SDK conformance suite"
     t=$SECONDS
     log="$LOGDIR/js.log"
-    run_logged "$log" 600 env COBALT_BIN="$ROOT/build/cobalt" node --test --test-reporter=tap tests/smoke/js/*.test.mjs
+    run_logged "$log" 600 env COBALT_BIN="$ROOT/build/cobalt" node --test --test-reporter=tap tests/js/*.test.mjs
     rc=$?
     p=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$log" | tail -1)
     f=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$log" | tail -1)
@@ -174,7 +175,7 @@ if [ $RELEASE_OK = 1 ]; then
     f=$(( ${f:-0} + ${c:-0} ))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ]; then f=1; fi
-    record "js smoke" "$p" "$f" $((SECONDS - t))
+    record "js conformance" "$p" "$f" $((SECONDS - t))
 
     for tool in az rclone azcopy; do
         hr "$tool smoke test"

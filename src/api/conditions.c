@@ -4,7 +4,8 @@
  *
  * HTTP's rules where Azure follows them (an unparsable date is ignored; If-None-Match on a read
  * gives 304), Azure's where it does not (no lists of ETags: 400; If-None-Match: * on a creating
- * write gives 409 BlobAlreadyExists).
+ * write gives 409 BlobAlreadyExists, and on any other write it is ignored: Azure deletes an
+ * existing blob under Delete Blob with If-None-Match: *, as Azurite lets such writes through).
  */
 #include "api/conditions_int.h"
 
@@ -55,14 +56,15 @@ api_check_conditions(struct api_req *q, int exists, uint64_t etag, int64_t modif
         return api_fail(q, E_ConditionNotMet);
     if (ius && parse_http_date(ius, &t) == 0 && mod_s > t / TICKS_PER_SEC)
         return api_fail(q, E_ConditionNotMet);
-    if (inm != NULL) {
-        if (strcmp(inm, "*") == 0) {
-            if (read)
-                return api_fail(q, E_UnsatisfiableCondition);
-            return api_fail(q, create_only_409 ? E_BlobAlreadyExists : E_ConditionNotMet);
-        }
-        inm_hit = api_etag_matches(inm, etag);
+    if (inm != NULL && strcmp(inm, "*") == 0) {
+        if (read)
+            return api_fail(q, E_UnsatisfiableCondition);
+        if (create_only_409)
+            return api_fail(q, E_BlobAlreadyExists);
+        inm = NULL; /* "only if missing" means nothing to a write of what exists */
     }
+    if (inm != NULL)
+        inm_hit = api_etag_matches(inm, etag);
     if (read) {
         if (inm_hit && !(ims && !ims_fail)) {
             api_respond_error(q, 304, "ConditionNotMet", "", NULL);

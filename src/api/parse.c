@@ -263,17 +263,23 @@ list_each(const char *s, int (*fn)(const char *item, size_t len, void *ctx), voi
 int
 guid_valid(const char *s)
 {
-    size_t i;
+    size_t i, n = s ? strlen(s) : 0, digits = 0;
 
-    if (s == NULL || strlen(s) != 36)
+    if (n == 38 && ((s[0] == '{' && s[37] == '}') || (s[0] == '(' && s[37] == ')'))) {
+        s++;
+        n = 36;
+    }
+    if (n != 32 && n != 36)
         return 0;
-    for (i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
+    for (i = 0; i < n; i++) {
+        if (n == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
             if (s[i] != '-')
                 return 0;
-        } else if (!is_hex((unsigned char)s[i])) {
+        } else if (is_hex((unsigned char)s[i])) {
+            digits++;
+        } else {
             return 0;
         }
     }
-    return 1;
+    return digits == 32;
 }

@@ -68,7 +68,12 @@ int version_valid(const char *s);
  */
 int list_each(const char *s, int (*fn)(const char *item, size_t len, void *ctx), void *ctx);
 
-/* Lease ids are GUIDs: 8-4-4-4-12 hex digits.  1 if valid. */
+/*
+ * Lease ids are GUIDs in the forms .NET's Guid(String) reads, which Azure's Lease Blob / Lease
+ * Container documentation points to: 32 hex digits, or 8-4-4-4-12 with hyphens, the latter also
+ * in braces or parentheses; either case.  (The hexadecimal-list form {0x...,{0x...}} is not
+ * accepted: no SDK sends it.)  1 if valid.
+ */
 int guid_valid(const char *s);
 
 #endif

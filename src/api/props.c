@@ -342,14 +342,48 @@ op_container_acl_set(struct api_req *q)
 
 /* ---- CORS (the rules of the service properties' Cors section) ------------------------- */
 
+/*
+ * How an Origin meets a rule (Azure's CORS support page, and what it answers):
+ *  - AllowedOrigins entries are "*" (every origin), an exact origin, or a subdomain wildcard:
+ *    a scheme, "://", "*." and a domain (e.g. "http:" "//" "*.example.com"), which admits every
+ *    origin of that scheme whose host ends in ".example.com"; scheme and host compare
+ *    case-insensitively.
+ *  - An actual request from an origin a rule admits gets Access-Control-Allow-Origin; from an
+ *    exact or subdomain rule with Access-Control-Allow-Credentials and Vary: Origin, from a "*"
+ *    rule as "*" without Vary (the answer does not depend on the origin).  When rules exist but
+ *    none admits the request, the response carries only Vary: Origin.
+ *  - Requests without Origin get no CORS headers: browsers send Origin on every cross-origin
+ *    request, and this way a request that is not one never reads the service properties.
+ */
 struct cors_rule {
     const char *origins, *methods, *headers, *exposed, *max_age;
 };
 
-/* Does the comma-separated list hold item (case-insensitive)?  "*" holds everything; with
- * prefixes, an entry "x-ms-meta-*" holds every item starting with "x-ms-meta-". */
+/* Does origin entry e (length n) admit origin o? */
 static int
-cors_list_has(const char *list, const char *item, size_t ilen, int prefixes)
+cors_origin_matches(const char *e, size_t n, const char *o)
+{
+    const char *sep = memmem(e, n, "://*.", 5), *host;
+    size_t olen = strlen(o), scheme, suffix;
+
+    if (n == strlen(o) && strncasecmp(e, o, n) == 0)
+        return 1;
+    if (sep == NULL)
+        return 0;
+    scheme = (size_t)(sep - e) + 3; /* the scheme and "://" */
+    suffix = n - scheme - 1;        /* ".example.com" */
+    if (olen <= scheme + suffix || strncasecmp(e, o, scheme) != 0)
+        return 0;
+    host = o + scheme;
+    return strchr(host, '/') == NULL && strncasecmp(o + olen - suffix, sep + 4, suffix) == 0;
+}
+
+/* Does the comma-separated list hold item (case-insensitive)?  "*" holds everything; with
+ * prefixes, an entry "x-ms-meta-*" holds every item starting with "x-ms-meta-"; with origins,
+ * entries are matched by cors_origin_matches(). */
+enum { CORS_EXACT, CORS_PREFIXES, CORS_ORIGINS };
+static int
+cors_list_has(const char *list, const char *item, size_t ilen, int how)
 {
     const char *p = list;
 
@@ -363,14 +397,27 @@ cors_list_has(const char *list, const char *item, size_t ilen, int prefixes)
             return 1;
         if ((size_t)(end - p) == ilen && strncasecmp(p, item, ilen) == 0)
             return 1;
-        if (prefixes && end > p && end[-1] == '*' && (size_t)(end - p - 1) <= ilen &&
+        if (how == CORS_PREFIXES && end > p && end[-1] == '*' && (size_t)(end - p - 1) <= ilen &&
             strncasecmp(p, item, (size_t)(end - p - 1)) == 0)
+            return 1;
+        if (how == CORS_ORIGINS && cors_origin_matches(p, (size_t)(end - p), item))
             return 1;
         if (e == NULL)
             break;
         p = e + 1;
     }
     return 0;
+}
+
+/* Does the rule admit every origin (its AllowedOrigins is "*")? */
+static int
+cors_any_origin(const struct cors_rule *r)
+{
+    const char *p = r->origins;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p[0] == '*' && (p[1] == '\0' || p[1] == ' ' || p[1] == '\t');
 }
 
 /* The account's CORS rules (at most 5).  Returns their number; 0 when none or unreadable. */
@@ -414,8 +461,8 @@ api_cors_preflight(struct api_req *q)
     n = q->acct != NULL ? cors_rules(q, rules) : 0;
     for (size_t i = 0; i < n; i++) {
         const char *p = hdrs ? hdrs : "";
-        int ok = cors_list_has(rules[i].origins, origin, strlen(origin), 0) &&
-                 cors_list_has(rules[i].methods, method, strlen(method), 0);
+        int ok = cors_list_has(rules[i].origins, origin, strlen(origin), CORS_ORIGINS) &&
+                 cors_list_has(rules[i].methods, method, strlen(method), CORS_EXACT);
         /* Every requested header must be allowed. */
         while (ok && *p) {
             const char *e = strchr(p, ','), *end = e ? e : p + strlen(p);
@@ -423,16 +470,15 @@ api_cors_preflight(struct api_req *q)
                 p++;
             while (end > p && end[-1] == ' ')
                 end--;
-            if (end > p && !cors_list_has(rules[i].headers, p, (size_t)(end - p), 1))
+            if (end > p && !cors_list_has(rules[i].headers, p, (size_t)(end - p), CORS_PREFIXES))
                 ok = 0;
             p = e ? e + 1 : end;
         }
         if (!ok)
             continue;
         api_status(q, 200);
-        api_hdr(q, "Access-Control-Allow-Origin",
-                strcmp(rules[i].origins, "*") == 0 ? "*" : origin);
-        if (strcmp(rules[i].origins, "*") != 0)
+        api_hdr(q, "Access-Control-Allow-Origin", cors_any_origin(&rules[i]) ? "*" : origin);
+        if (!cors_any_origin(&rules[i]))
             api_hdr(q, "Access-Control-Allow-Credentials", "true");
         api_hdr(q, "Access-Control-Allow-Methods", method);
         if (hdrs != NULL)
@@ -456,16 +502,19 @@ api_cors_actual(struct api_req *q)
         return;
     n = cors_rules(q, rules);
     for (size_t i = 0; i < n; i++) {
-        if (!cors_list_has(rules[i].origins, origin, strlen(origin), 0) ||
-            !cors_list_has(rules[i].methods, q->h->method, strlen(q->h->method), 0))
+        int any = cors_any_origin(&rules[i]);
+        if (!cors_list_has(rules[i].origins, origin, strlen(origin), CORS_ORIGINS) ||
+            !cors_list_has(rules[i].methods, q->h->method, strlen(q->h->method), CORS_EXACT))
             continue;
-        api_hdr(q, "Access-Control-Allow-Origin",
-                strcmp(rules[i].origins, "*") == 0 ? "*" : origin);
-        if (strcmp(rules[i].origins, "*") != 0)
+        api_hdr(q, "Access-Control-Allow-Origin", any ? "*" : origin);
+        if (!any)
             api_hdr(q, "Access-Control-Allow-Credentials", "true");
         if (rules[i].exposed[0])
             api_hdr(q, "Access-Control-Expose-Headers", rules[i].exposed);
-        api_hdr(q, "Vary", "Origin");
+        if (!any)
+            api_hdr(q, "Vary", "Origin");
         return;
     }
+    if (n > 0)
+        api_hdr(q, "Vary", "Origin");
 }

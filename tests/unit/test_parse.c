@@ -385,8 +385,15 @@ test_guids(void)
     CHECK(!guid_valid("3f2504e0-4f89-11d3-9a0c-0305e82c330"));
     CHECK(!guid_valid("3f2504e0-4f89-11d3-9a0c-0305e82c33011"));
     CHECK(!guid_valid("3f2504e0-4f89-11d3-9a0c_0305e82c3301"));
-    CHECK(!guid_valid("3f2504e04f8911d39a0c0305e82c3301"));
-    CHECK(!guid_valid("{3f2504e0-4f89-11d3-9a0c-0305e82c3301}"));
+    CHECK(guid_valid("3f2504e04f8911d39a0c0305e82c3301"));
+    CHECK(guid_valid("3F2504E04F8911D39A0C0305E82C3301"));
+    CHECK(guid_valid("{3f2504e0-4f89-11d3-9a0c-0305e82c3301}"));
+    CHECK(guid_valid("(3f2504e0-4f89-11d3-9a0c-0305e82c3301)"));
+    CHECK(!guid_valid("{3f2504e0-4f89-11d3-9a0c-0305e82c3301)"));
+    CHECK(!guid_valid("{3f2504e04f8911d39a0c0305e82c3301}"));
+    CHECK(!guid_valid("3f2504e04f8911d39a0c0305e82c330"));
+    CHECK(!guid_valid("3f2504e04f8911d39a0c0305e82c33011"));
+    CHECK(!guid_valid("3f2504e0-4f89-11d3-9a0c-0305e82c3301-"));
     CHECK(!guid_valid("3f2504g0-4f89-11d3-9a0c-0305e82c3301"));
     CHECK(!guid_valid("3f2504e0-4f8-911d3-9a0c-0305e82c3301"));
     CHECK(!guid_valid(" 3f2504e0-4f89-11d3-9a0c-0305e82c330"));

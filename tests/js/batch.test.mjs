@@ -1,7 +1,7 @@
 // Blob Batch with the official JS SDK (BlobBatchClient) against the real cobalt binary:
 // deleteBlobs / setBlobsAccessTier at account and container scope, per-part results, and parts
 // that carry a SAS in their own URL.
-// Run from the repo root:  node --test tests/smoke/js/batch.test.mjs
+// Run from the repo root:  node --test tests/js/batch.test.mjs
 // COBALT_BIN selects the binary (default build/cobalt).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

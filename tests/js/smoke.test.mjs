@@ -1,5 +1,5 @@
 // Smoke test: the official JS SDK (@azure/storage-blob) against the real cobalt binary.
-// Run from the repo root:  node --test tests/smoke/js/smoke.test.mjs
+// Run from the repo root:  node --test tests/js/smoke.test.mjs
 // COBALT_BIN selects the binary (default build/cobalt).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

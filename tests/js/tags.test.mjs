@@ -1,7 +1,7 @@
 // Blob index tags with the official JS SDK (@azure/storage-blob) against the real cobalt binary:
 // setTags/getTags, tags on upload and on commitBlockList, findBlobsByTags at account and container
 // level with one-result pages, tag conditions, tags in listings, and the SAS 't' permission.
-// Run from the repo root:  node --test tests/smoke/js/tags.test.mjs
+// Run from the repo root:  node --test tests/js/tags.test.mjs
 // COBALT_BIN selects the binary (default build/cobalt).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 // Append blobs with the JS SDK (AppendBlobClient): create, append (with conditions), seal, list.
-// Run from the repo root:  node --test tests/smoke/js/append.test.mjs
+// Run from the repo root:  node --test tests/js/append.test.mjs
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";

@@ -1,0 +1,29 @@
+// Pending (not run by CI): the read-access secondary. Get Account Information answers
+// x-ms-sku-name Standard_LRS also on <account>-secondary, where Azure's RA-GRS account answers
+// Standard_RAGRS; Get Blob Service Stats (GET /?restype=service&comp=stats) has no route (400
+// InvalidQueryParameterValue) where Azure answers 200 with GeoReplication Status "live" and a
+// LastSyncTime on the secondary. The fixes belong in service.c (op_account_info) and routes.c.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { ACCOUNT, KEY, startServer } from "../server.mjs";
+import { NO_RETRY } from "../lib.mjs";
+
+let server;
+before(async () => { server = await startServer("cobalt-js-pending-"); });
+after(async () => { await server?.stop(); });
+
+test("getAccountInfo on the secondary names a read-access geo-redundant SKU", async () => {
+  const secondary = new BlobServiceClient(`http://127.0.0.1:${server.port}/${ACCOUNT}-secondary`, new StorageSharedKeyCredential(ACCOUNT, KEY), NO_RETRY);
+  const info = await secondary.getAccountInfo();
+  assert.match(info.skuName, /RAGRS|RAGZRS/);
+  assert.equal(info.accountKind, "StorageV2");
+});
+
+test("getStatistics on the secondary", async () => {
+  const secondary = new BlobServiceClient(`http://127.0.0.1:${server.port}/${ACCOUNT}-secondary`, new StorageSharedKeyCredential(ACCOUNT, KEY), NO_RETRY);
+  const stats = await secondary.getStatistics();
+  assert.equal(stats.geoReplication.status, "live");
+  assert.ok(stats.geoReplication.lastSyncOn instanceof Date);
+});
+
