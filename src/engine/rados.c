@@ -371,7 +371,8 @@ rados_next_etag(struct engine *e)
             r->etag_next = base > (uint64_t)now ? base : (uint64_t)now;
             r->etag_end = r->etag_next + ETAG_BLOCK;
         } else {
-            r->etag_next = ((uint64_t)now & ~0xfffffull) | (rados_get_instance_id(r->cluster) & 0xfffff);
+            r->etag_next = ((uint64_t)now & ~0xfffffull) |
+                           (rados_get_instance_id(r->cluster) & 0xfffff);
             r->etag_end = r->etag_next + 1;
         }
         r->etag_at = now;
@@ -716,7 +717,7 @@ cursor_next(struct omap_cursor *c)
                 if (!buf_ok(&c->after))
                     return ENG_EIO;
                 n = c->kl < c->seek.len ? c->kl : c->seek.len;
-                cmp = memcmp(c->k, c->seek.p, n);
+                cmp = n ? memcmp(c->k, c->seek.p, n) : 0;
                 if (cmp < 0 || (cmp == 0 && c->kl < c->seek.len))
                     continue; /* below the seek key */
                 return 0;

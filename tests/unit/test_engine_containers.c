@@ -215,6 +215,45 @@ service_props(struct engine *e, struct arena *a)
     CHECK(eng_service_props_get(e, a, "other", &n, &got) == 0 && n == 0); /* per account */
 }
 
+/* More containers than one listing round trip returns (the RADOS engine pages 256 keys), live
+ * and deleted, listed whole and from a marker. */
+static void
+paging(struct engine *e, struct arena *a)
+{
+    struct eng_iter *it = NULL;
+    struct eng_container got;
+    struct container_rec c, old, gone;
+    char name[16], last[32] = "";
+    int n = 0, deleted = 0, order = 1, rc;
+
+    for (int i = 0; i < 600; i++) {
+        snprintf(name, sizeof(name), "p%04d", i);
+        c = fresh(e, NULL, NULL);
+        CHECK(eng_container_create(e, "page", name, &c) == 0);
+        if (i % 2 == 0)
+            continue;
+        CHECK(eng_container_get(e, a, "page", name, &old) == 0);
+        gone = old;
+        gone.deleted = ticks_now();
+        gone.purge_at = gone.deleted + DAY;
+        CHECK(eng_container_delete(e, "page", name, &old, &gone) == 0);
+    }
+    CHECK(eng_container_list(e, "page", "p", "p0100", 1, &it) == 0);
+    while (it != NULL && (rc = eng_container_next(it, a, &got)) == 1) {
+        char key[32];
+        snprintf(key, sizeof(key), "%s%c", got.name, got.rec.deleted ? '~' : ' ');
+        order &= strcmp(last, key) < 0;
+        snprintf(last, sizeof(last), "%s", key);
+        n++;
+        deleted += got.rec.deleted != 0;
+    }
+    CHECK(rc == 0);
+    eng_iter_free(it);
+    CHECK(n == 500 && deleted == 250 && order);
+    CHECK_STR(last, "p0599~");
+    CHECK_STR(list(e, a, "page", "p059", "p0597", 0), "p0598");
+}
+
 static void
 contract(struct engine *e)
 {
@@ -225,6 +264,7 @@ contract(struct engine *e)
     cas_update(e, a);
     delete_restore_purge(e, a);
     listing(e, a);
+    paging(e, a);
     service_props(e, a);
     arena_free(a);
 }
@@ -459,6 +499,87 @@ race(struct engine *gw)
     arena_free(a);
 }
 
+/* 1 when the head object of container id cid exists (docs/rados.md, cont.<cid>). */
+static int
+head_exists(rados_ioctx_t io, uint64_t cid)
+{
+    char oid[40];
+    uint64_t size;
+    time_t mtime;
+
+    snprintf(oid, sizeof(oid), "cont.%016llx", (unsigned long long)cid);
+    return rados_stat(io, oid, &size, &mtime) == 0;
+}
+
+struct purger {
+    struct engine *e;
+    long n;
+};
+
+static void *
+purge_thread(void *arg)
+{
+    struct purger *p = arg;
+
+    p->n = eng_purge_expired(p->e, ticks_now());
+    return NULL;
+}
+
+/*
+ * The purge and GC lists: two gateways purge at once and each expired container is purged once;
+ * the index objects of hard-deleted and purged containers are dropped, a restored one's kept.
+ */
+static void
+rados_lists(struct engine *gw, rados_ioctx_t io)
+{
+    struct arena *a = arena_new(64u << 20);
+    struct container_rec c, old, gone;
+    struct purger p[GWS];
+    pthread_t t[GWS];
+    uint64_t hard, kept, soft[20];
+    int64_t deleted[21];
+    char name[16];
+    int alive = 0;
+
+    c = fresh(&gw[0], NULL, NULL);
+    CHECK(eng_container_create(&gw[0], "gc", "hard", &c) == 0);
+    hard = c.id;
+    CHECK(head_exists(io, hard));
+    CHECK(eng_container_delete(&gw[0], "gc", "hard", &c, NULL) == 0);
+    for (int i = 0; i < 21; i++) {
+        snprintf(name, sizeof(name), "s%d", i);
+        c = fresh(&gw[i % 2], NULL, NULL);
+        CHECK(eng_container_create(&gw[i % 2], "gc", name, &c) == 0);
+        CHECK(eng_container_get(&gw[i % 2], a, "gc", name, &old) == 0);
+        gone = old;
+        gone.deleted = deleted[i] = ticks_now();
+        gone.purge_at = i < 20 ? gone.deleted - 1 : gone.deleted + DAY; /* s20 is kept */
+        CHECK(eng_container_delete(&gw[i % 2], "gc", name, &old, &gone) == 0);
+        if (i < 20)
+            soft[i] = c.id;
+        else
+            kept = c.id;
+    }
+    CHECK(eng_container_restore(&gw[1], a, "gc", "s20", deleted[20], "s20", &c) == 0);
+    CHECK(eng_container_restore(&gw[1], a, "gc", "s3", deleted[3], "s3", &c) == ENG_ENOTFOUND);
+    for (int i = 0; i < GWS; i++) {
+        p[i].e = &gw[i];
+        pthread_create(&t[i], NULL, purge_thread, &p[i]);
+    }
+    for (int i = 0; i < GWS; i++)
+        pthread_join(t[i], NULL);
+    printf("purge: %ld + %ld by two gateways at once\n", p[0].n, p[1].n);
+    CHECK(p[0].n >= 0 && p[1].n >= 0 && p[0].n + p[1].n == 20);
+    CHECK(eng_purge_expired(&gw[0], ticks_now()) == 0); /* nothing left; GC drops what was queued */
+    CHECK_STR(list(&gw[0], a, "gc", "", "", 1), "s20");
+    CHECK(!head_exists(io, hard));
+    for (int i = 0; i < 20; i++)
+        alive += head_exists(io, soft[i]);
+    CHECK(alive == 0);
+    CHECK(head_exists(io, kept));
+    arena_free(a);
+}
+
 /* Against the cluster of $CEPH_CONF, in two fresh pools: the contract, then two gateways. */
 static void
 rados_checks(const char *conf)
@@ -466,6 +587,7 @@ rados_checks(const char *conf)
     char idx[64], data[64];
     struct engine gw[GWS];
     rados_t cl;
+    rados_ioctx_t io = NULL;
 
     snprintf(idx, sizeof(idx), "cobalt-test-%d-index", (int)getpid());
     snprintf(data, sizeof(data), "cobalt-test-%d-data", (int)getpid());
@@ -477,10 +599,14 @@ rados_checks(const char *conf)
     memset(gw, 0, sizeof(gw));
     for (int i = 0; i < GWS; i++)
         CHECK(eng_rados_init(&gw[i], conf, "admin", idx, data) == 0);
-    if (gw[0].ops != NULL && gw[1].ops != NULL) {
+    CHECK(rados_ioctx_create(cl, idx, &io) == 0);
+    if (gw[0].ops != NULL && gw[1].ops != NULL && io != NULL) {
         contract(&gw[0]);
         race(gw);
+        rados_lists(gw, io);
     }
+    if (io != NULL)
+        rados_ioctx_destroy(io);
     for (int i = 0; i < GWS; i++)
         eng_fini(&gw[i]);
     CHECK(eng_rados_init(&gw[0], conf, "admin", "no-such-pool", data) == ENG_EIO);
