@@ -1158,7 +1158,9 @@ eng_rados_init(struct engine *e, const char *conf, const char *user, const char 
     pthread_mutex_init(&r->mu, NULL);
     e->ops = &rados_ops;
     e->impl = r;
-    snprintf(name, sizeof(name), "client.%s", user != NULL ? user : "admin");
+    if (user == NULL)
+        user = "admin";
+    snprintf(name, sizeof(name), "%s%s", strncmp(user, "client.", 7) == 0 ? "" : "client.", user);
     if ((rc = rados_create2(&r->cluster, "ceph", name, 0)) < 0)
         goto fail;
     step = "reading the configuration";

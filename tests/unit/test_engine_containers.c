@@ -633,7 +633,7 @@ rados_checks(const char *conf)
     CHECK(rados_pool_create(cl, data) == 0);
     memset(gw, 0, sizeof(gw));
     for (int i = 0; i < GWS; i++)
-        CHECK(eng_rados_init(&gw[i], conf, "admin", idx, data) == 0);
+        CHECK(eng_rados_init(&gw[i], conf, i ? "client.admin" : "admin", idx, data) == 0);
     CHECK(rados_ioctx_create(cl, idx, &io) == 0);
     if (gw[0].ops != NULL && gw[1].ops != NULL && io != NULL) {
         contract(&gw[0]);
