@@ -29,12 +29,14 @@ WHAT="${1:-all}"
 PKGS=(
     build-essential cmake pkg-config
     libmicrohttpd-dev librocksdb-dev libexpat1-dev libssl-dev libcurl4-openssl-dev
+    librados-dev                # the RADOS engine (src/engine/rados.c)
 )
 if [ "$WHAT" != build ]; then
     PKGS+=(python3 python3-pytest python3-azure-storage azure-cli ca-certificates
            rclone libsecret-1-0        # libsecret: AzCopy (npm) links it
            clang libclang-rt-14-dev    # clang: the libFuzzer targets of tests/fuzz
-           clang-format)               # the format check of scripts/test.sh
+           clang-format                # the format check of scripts/test.sh
+           ceph-mon ceph-osd ceph-common)  # scripts/ceph/: a throwaway cluster for the RADOS tests
 fi
 # Node.js (tests only): only install Debian's when no node is on the machine (a NodeSource build may already
 # be there, and Debian's npm package conflicts with its bundled npm).

@@ -179,6 +179,11 @@ struct engine {
 void eng_local_init(struct engine *e, struct meta *m);
 /* The in-memory engine: empty, ids from 1.  0 or ENG_EIO (out of memory). */
 int eng_memory_init(struct engine *e);
+/* The RADOS engine (docs/rados.md): connects as cephx user `user` ("admin" or "client.admin"; NULL:
+ * admin) with ceph.conf `conf` to the existing pools `pool_index` (replicated, for omap) and
+ * `pool_data`.  0 or ENG_EIO (why is logged). */
+int eng_rados_init(struct engine *e, const char *conf, const char *user, const char *pool_index,
+                   const char *pool_data);
 /* Releases what the engine holds (not what it was given).  A zeroed engine is a no-op. */
 void eng_fini(struct engine *e);
 

@@ -1,0 +1,1191 @@
+/*
+ * rados.c -- the RADOS engine: the object model in a Ceph cluster through librados, so that any
+ * number of stateless gateways serve the same accounts.  docs/rados.md is the layout (objects,
+ * omap keys, xattrs) and says which writes are one compare-and-set op; this file implements what
+ * engine.h carries today: containers, service properties, soft delete and purge, ETags.
+ *
+ * Invariants (docs/rados.md explains each):
+ *  R1  every record write is one RADOS write op on one object whose compares (omap_cmp, cmpxattr,
+ *      exclusive create) guard it: it happens whole or not at all, and only if the record is still
+ *      the one the caller read.  RADOS acknowledges only when every replica has it.
+ *  R2  across objects: the primary record is the one commit point; what is written before it
+ *      (a container's head) is unreferenced until then, what is written after it (purge and GC
+ *      entries) is checked against the record before anything is removed.
+ *  R3  no gateway caches a mutable record: only a container id's head, which never changes.
+ *  R4  omap keys hold no NUL byte (librados's C API passes start_after and filter_prefix as C
+ *      strings): names in keys that are followed by more key bytes are escaped (name_esc), and
+ *      numbers are 16 hex digits.
+ *
+ * Records are meta/'s encoding (meta_container_encode, meta_props_encode): one format and one
+ * decoder for both engines and for fsck.  Calls are synchronous: a container call is one or two
+ * round trips; the data plane, when it comes, writes its stripes with aio.
+ */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <rados/librados.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "meta/meta.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#define SCRATCH_CAP  (64u << 20) /* a scratch arena decodes a few records */
+#define RADOS_SHARDS 16          /* blob index shards of a new container (docs/rados.md) */
+#define LIST_PAGE    256         /* omap keys per listing round trip */
+#define LIST_SHARDS  8           /* purge.<k> and gc.<k> */
+#define ETAG_BLOCK   4096        /* ETags reserved per round trip */
+#define LEASE_SECS   60          /* purge and GC leases */
+#define IDS_OID      "cobalt.ids"
+
+struct rados_eng {
+    rados_t cluster;
+    rados_ioctx_t idx, data; /* the index and data pools */
+    char cookie[32];         /* this gateway's lock cookie: its RADOS instance id */
+    pthread_mutex_t mu;      /* the ETag block */
+    uint64_t etag_next, etag_end;
+    int64_t etag_at; /* when the block was reserved */
+};
+
+static struct rados_eng *
+R(struct engine *e)
+{
+    return e->impl;
+}
+
+/* An ENG_E* code for a librados error (logged: the cluster failed us). */
+static int
+eng_err(int r, const char *what, const char *oid)
+{
+    if (r == -ECANCELED)
+        return ENG_ECONFLICT;
+    log_error("rados: %s %s: %s", what, oid, strerror(-r));
+    return ENG_EIO;
+}
+
+/* ---- keys (R4) ---------------------------------------------------------------------------- */
+
+/* Appends name escaped: 0x01 becomes 0x01 0x02, then the terminator 0x01 0x01.  Order-preserving:
+ * escaped keys sort as the names do, a name before every longer name it begins. */
+static void
+name_esc(struct buf *k, const char *name, int terminate)
+{
+    for (const char *p = name; *p; p++) {
+        buf_putc(k, *p);
+        if (*p == 1)
+            buf_putc(k, 2);
+    }
+    if (terminate)
+        buf_add(k, "\1\1", 2);
+}
+
+/* The name at the start of an escaped key part (up to its terminator), in a; *rest after it. */
+static char *
+name_unesc(struct arena *a, const char *p, size_t n, const char **rest)
+{
+    char *out = arena_alloc(a, n + 1), *o = out;
+    size_t i = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (; i < n; i++) {
+        if (p[i] == 1 && i + 1 < n && p[i + 1] == 1)
+            break;
+        *o++ = p[i];
+        if (p[i] == 1)
+            i++;
+    }
+    *o = 0;
+    *rest = i + 2 <= n ? p + i + 2 : p + n;
+    return out;
+}
+
+static void
+hex64(struct buf *k, uint64_t v)
+{
+    buf_printf(k, "%016" PRIx64, v);
+}
+
+static void
+key_container(struct buf *k, const char *name)
+{
+    buf_putc(k, 'C');
+    buf_puts(k, name);
+}
+
+static void
+key_deleted(struct buf *k, const char *name, int64_t deleted)
+{
+    buf_putc(k, 'D');
+    name_esc(k, name, 1);
+    hex64(k, (uint64_t)deleted);
+}
+
+/* The purge entry of a soft-deleted container: its object (purge.<cid mod 8>) and key. */
+static void
+purge_entry(char *oid, size_t cap, struct buf *k, const struct container_rec *c)
+{
+    snprintf(oid, cap, "purge.%u", (unsigned)(c->id % LIST_SHARDS));
+    hex64(k, (uint64_t)c->purge_at);
+    buf_putc(k, 'D');
+    hex64(k, c->id);
+    hex64(k, (uint64_t)c->deleted);
+}
+
+static void
+oid_account(char *oid, size_t cap, const char *account)
+{
+    snprintf(oid, cap, "acct.%s", account);
+}
+
+/* ---- one write op on one object: compares, then edits (R1) -------------------------------- */
+
+struct kv {
+    const char *k, *v;
+    size_t kl, vl;
+};
+
+struct omap_edit {
+    int create; /* create the object when missing (before the compares) */
+    size_t ncmp, nset, nrm;
+    struct kv cmp[2], set[2], rm[2];
+};
+
+static void
+edit_cmp(struct omap_edit *ed, const struct buf *k, const char *v, size_t vl)
+{
+    ed->cmp[ed->ncmp++] = (struct kv){k->p, v, k->len, vl};
+}
+
+static void
+edit_set(struct omap_edit *ed, const struct buf *k, const struct buf *v)
+{
+    ed->set[ed->nset++] = (struct kv){k->p, v->p, k->len, v->len};
+}
+
+static void
+edit_rm(struct omap_edit *ed, const struct buf *k)
+{
+    ed->rm[ed->nrm++] = (struct kv){k->p, NULL, k->len, 0};
+}
+
+/* Applies ed to object oid in one op: 0, ENG_ECONFLICT (a compare failed, or the object is missing
+ * and ed does not create it), ENG_EIO. */
+static int
+omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
+{
+    rados_write_op_t op = rados_create_write_op();
+    const char *sk[2], *sv[2], *rk[2];
+    size_t skl[2], svl[2], rkl[2];
+    int prval[2], r;
+
+    if (op == NULL)
+        return ENG_EIO;
+    if (ed->create)
+        rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
+    for (size_t i = 0; i < ed->ncmp; i++)
+        rados_write_op_omap_cmp2(op, ed->cmp[i].k, LIBRADOS_CMPXATTR_OP_EQ, ed->cmp[i].v,
+                                 ed->cmp[i].kl, ed->cmp[i].vl, &prval[i]);
+    for (size_t i = 0; i < ed->nrm; i++) {
+        rk[i] = ed->rm[i].k;
+        rkl[i] = ed->rm[i].kl;
+    }
+    if (ed->nrm)
+        rados_write_op_omap_rm_keys2(op, rk, rkl, ed->nrm);
+    for (size_t i = 0; i < ed->nset; i++) {
+        sk[i] = ed->set[i].k;
+        sv[i] = ed->set[i].v;
+        skl[i] = ed->set[i].kl;
+        svl[i] = ed->set[i].vl;
+    }
+    if (ed->nset)
+        rados_write_op_omap_set2(op, sk, sv, skl, svl, ed->nset);
+    r = rados_write_op_operate2(op, io, oid, NULL, 0);
+    rados_release_write_op(op);
+    if (r == -ENOENT && !ed->create)
+        return ENG_ECONFLICT;
+    return r == 0 ? 0 : eng_err(r, "write", oid);
+}
+
+/* The value of omap key k of oid into *v (in a): 0, ENG_ENOTFOUND (no key or no object), ENG_EIO. */
+static int
+omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a, char **v,
+         size_t *vl)
+{
+    rados_read_op_t op = rados_create_read_op();
+    rados_omap_iter_t it = NULL;
+    const char *keys[1] = {k->p};
+    size_t kls[1] = {k->len}, gkl, gvl;
+    char *gk, *gv;
+    int prval = 0, r;
+
+    if (op == NULL)
+        return ENG_EIO;
+    rados_read_op_omap_get_vals_by_keys2(op, keys, 1, kls, &it, &prval);
+    r = rados_read_op_operate(op, io, oid, 0);
+    if (r == 0 && prval < 0)
+        r = prval;
+    if (r == 0) {
+        r = -ENODATA;
+        if (rados_omap_get_next2(it, &gk, &gv, &gkl, &gvl) == 0 && gk != NULL) {
+            r = (*v = arena_alloc(a, gvl + 1)) != NULL ? 0 : -ENOMEM;
+            if (r == 0) {
+                memcpy(*v, gv, gvl);
+                (*v)[gvl] = 0;
+                *vl = gvl;
+            }
+        }
+    }
+    if (it != NULL)
+        rados_omap_get_end(it);
+    rados_release_read_op(op);
+    if (r == -ENOENT || r == -ENODATA)
+        return ENG_ENOTFOUND;
+    return r == 0 ? 0 : eng_err(r, "omap read", oid);
+}
+
+/* Re-encodes a stored record with today's encoder (out), or fails (-1). */
+typedef int (*reencode_fn)(struct arena *a, const char *v, size_t vl, struct buf *out);
+
+static int
+container_reencode(struct arena *a, const char *v, size_t vl, struct buf *out)
+{
+    struct container_rec c;
+
+    if (meta_container_decode(a, v, vl, &c) != 0)
+        return -1;
+    meta_container_encode(&c, out);
+    return buf_ok(out) ? 0 : -1;
+}
+
+static int
+props_reencode(struct arena *a, const char *v, size_t vl, struct buf *out)
+{
+    struct meta_pair *p;
+    size_t n;
+
+    if (meta_props_decode(a, v, vl, &n, &p) != 0)
+        return -1;
+    meta_props_encode(n, p, out);
+    return buf_ok(out) ? 0 : -1;
+}
+
+/*
+ * omap_apply() whose compare ed->cmp[0] is of a record in today's encoding.  When it fails, the
+ * stored bytes are read: if they are an older encoding of the same record (they re-encode to the
+ * expected bytes), the op is tried again comparing with them (docs/rados.md, "Whole records
+ * compared").  ed->cmp[0].v is replaced.  Same results as omap_apply().
+ */
+static int
+omap_apply_record(rados_ioctx_t io, const char *oid, struct omap_edit *ed, reencode_fn reencode)
+{
+    struct arena *a;
+    struct buf again = BUF_INIT, k = BUF_INIT;
+    char *v;
+    size_t vl;
+    int rc = omap_apply(io, oid, ed);
+
+    if (rc != ENG_ECONFLICT || ed->cmp[0].vl == 0 || (a = arena_new(SCRATCH_CAP)) == NULL)
+        return rc;
+    buf_add(&k, ed->cmp[0].k, ed->cmp[0].kl);
+    if (buf_ok(&k) && omap_get(io, oid, &k, a, &v, &vl) == 0 &&
+        (vl != ed->cmp[0].vl || memcmp(v, ed->cmp[0].v, vl) != 0) &&
+        reencode(a, v, vl, &again) == 0 && again.len == ed->cmp[0].vl &&
+        memcmp(again.p, ed->cmp[0].v, again.len) == 0) {
+        ed->cmp[0].v = v;
+        ed->cmp[0].vl = vl;
+        rc = omap_apply(io, oid, ed);
+    }
+    arena_free(a);
+    buf_free(&again);
+    buf_free(&k);
+    return rc;
+}
+
+/* ---- counters: cobalt.ids ----------------------------------------------------------------- */
+
+/* Advances counter xattr `name` of cobalt.ids from its value v to f(v) by compare-and-set, retrying
+ * lost races; *old = v.  f: the new value given the old and `arg`.  0 or ENG_EIO. */
+static int
+counter_advance(struct rados_eng *r, const char *name, uint64_t (*f)(uint64_t, uint64_t),
+                uint64_t arg, uint64_t *old)
+{
+    for (;;) {
+        char cur[32], next[32];
+        rados_write_op_t op;
+        int n = rados_getxattr(r->idx, IDS_OID, name, cur, sizeof(cur) - 1), rc;
+
+        if (n < 0)
+            return eng_err(n, "getxattr", IDS_OID);
+        cur[n] = 0;
+        *old = strtoull(cur, NULL, 10);
+        snprintf(next, sizeof(next), "%" PRIu64, f(*old, arg));
+        if ((op = rados_create_write_op()) == NULL)
+            return ENG_EIO;
+        rados_write_op_cmpxattr(op, name, LIBRADOS_CMPXATTR_OP_EQ, cur, (size_t)n);
+        rados_write_op_setxattr(op, name, next, strlen(next));
+        rc = rados_write_op_operate2(op, r->idx, IDS_OID, NULL, 0);
+        rados_release_write_op(op);
+        if (rc != -ECANCELED) /* else another gateway advanced it first */
+            return rc == 0 ? 0 : eng_err(rc, "counter", IDS_OID);
+    }
+}
+
+static uint64_t
+plus(uint64_t v, uint64_t n)
+{
+    return v + n;
+}
+
+/* An ETag block starts at the later of the counter and the clock. */
+static uint64_t
+etag_block(uint64_t v, uint64_t now)
+{
+    return (v > now ? v : now) + ETAG_BLOCK;
+}
+
+/*
+ * ETags: blocks of ETAG_BLOCK values reserved on cobalt.ids never overlap, so values are unique
+ * across gateways; a block older than a second is dropped so values follow the clock.  If the
+ * cluster cannot be reached the value comes from the clock alone, with the low bits of this
+ * gateway's instance id: a write needing it cannot commit in that state anyway.
+ */
+static uint64_t
+rados_next_etag(struct engine *e)
+{
+    struct rados_eng *r = R(e);
+    int64_t now = ticks_now();
+    uint64_t v, base;
+
+    pthread_mutex_lock(&r->mu);
+    if (r->etag_next == r->etag_end || now > r->etag_at + TICKS_PER_SEC) {
+        if (counter_advance(r, "etag", etag_block, (uint64_t)now, &base) == 0) {
+            r->etag_next = base > (uint64_t)now ? base : (uint64_t)now;
+            r->etag_end = r->etag_next + ETAG_BLOCK;
+        } else {
+            r->etag_next = ((uint64_t)now & ~0xfffffull) |
+                           (rados_get_instance_id(r->cluster) & 0xfffff);
+            r->etag_end = r->etag_next + 1;
+        }
+        r->etag_at = now;
+    }
+    v = r->etag_next++;
+    pthread_mutex_unlock(&r->mu);
+    return v;
+}
+
+/* ---- containers --------------------------------------------------------------------------- */
+
+/* The record at key k of acct.<account> into c (in a): 0, ENG_ENOTFOUND, ENG_EIO. */
+static int
+record_get(struct rados_eng *r, struct arena *a, const char *account, const struct buf *k,
+           struct container_rec *c)
+{
+    char oid[300], *v;
+    size_t vl;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    oid_account(oid, sizeof(oid), account);
+    if (!buf_ok(k))
+        return ENG_EIO;
+    if ((rc = omap_get(r->idx, oid, k, a, &v, &vl)) != 0)
+        return rc;
+    return meta_container_decode(a, v, vl, c) == 0 ? 0 : ENG_EIO;
+}
+
+static int
+rados_container_get(struct engine *e, struct arena *a, const char *account, const char *name,
+                    struct container_rec *c)
+{
+    struct buf k = BUF_INIT;
+    int rc;
+
+    key_container(&k, name);
+    rc = record_get(R(e), a, account, &k, c);
+    buf_free(&k);
+    return rc;
+}
+
+/* Writes the head of container id c->id (docs/rados.md, cont.<cid>): exclusive create + xattrs. */
+static int
+head_create(struct rados_eng *r, const char *account, uint64_t cid)
+{
+    rados_write_op_t op = rados_create_write_op();
+    char oid[40], shards[16];
+    int rc;
+
+    if (op == NULL)
+        return ENG_EIO;
+    snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
+    snprintf(shards, sizeof(shards), "%d", RADOS_SHARDS);
+    rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+    rados_write_op_setxattr(op, "account", account, strlen(account));
+    rados_write_op_setxattr(op, "shards", shards, strlen(shards));
+    rc = rados_write_op_operate2(op, r->idx, oid, NULL, 0);
+    rados_release_write_op(op);
+    return rc == 0 ? 0 : eng_err(rc, "create", oid);
+}
+
+static void
+head_remove(struct rados_eng *r, uint64_t cid)
+{
+    char oid[40];
+    int rc;
+
+    snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
+    if ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT)
+        log_warn("rados: remove %s: %s (cobalt fsck removes it)", oid, strerror(-rc));
+}
+
+static int
+rados_container_create(struct engine *e, const char *account, const char *name,
+                       struct container_rec *c)
+{
+    struct rados_eng *r = R(e);
+    struct omap_edit ed = {.create = 1};
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    char oid[300];
+    uint64_t last;
+    int rc;
+
+    /* The id first (never reused), then its head, then the record that names it (R2). */
+    if ((rc = counter_advance(r, "cid", plus, 1, &last)) != 0)
+        return rc;
+    c->id = last + 1;
+    if ((rc = head_create(r, account, c->id)) != 0)
+        return rc;
+    oid_account(oid, sizeof(oid), account);
+    key_container(&k, name);
+    meta_container_encode(c, &v);
+    rc = ENG_EIO;
+    if (buf_ok(&k) && buf_ok(&v)) {
+        edit_cmp(&ed, &k, "", 0); /* absent */
+        edit_set(&ed, &k, &v);
+        rc = omap_apply(r->idx, oid, &ed);
+    }
+    if (rc != 0)
+        head_remove(r, c->id);
+    buf_free(&k);
+    buf_free(&v);
+    return rc == ENG_ECONFLICT ? ENG_EEXISTS : rc;
+}
+
+static int
+rados_container_update(struct engine *e, const char *account, const char *name,
+                       const struct container_rec *expect, const struct container_rec *c)
+{
+    struct omap_edit ed = {0};
+    struct buf k = BUF_INIT, want = BUF_INIT, v = BUF_INIT;
+    char oid[300];
+    int rc = ENG_EIO;
+
+    oid_account(oid, sizeof(oid), account);
+    key_container(&k, name);
+    meta_container_encode(expect, &want);
+    meta_container_encode(c, &v);
+    if (buf_ok(&k) && buf_ok(&want) && buf_ok(&v)) {
+        edit_cmp(&ed, &k, want.p, want.len);
+        edit_set(&ed, &k, &v);
+        rc = omap_apply_record(R(e)->idx, oid, &ed, container_reencode);
+    }
+    buf_free(&k);
+    buf_free(&want);
+    buf_free(&v);
+    return rc;
+}
+
+/* Adds (set) or removes (!set) one omap key of oid (no compare): a secondary entry (R2). */
+static int
+entry_put(rados_ioctx_t io, const char *oid, const struct buf *k, const struct buf *v, int set)
+{
+    struct omap_edit ed = {.create = set};
+
+    if (!buf_ok(k) || (v != NULL && !buf_ok(v)))
+        return ENG_EIO;
+    if (set)
+        edit_set(&ed, k, v);
+    else
+        edit_rm(&ed, k);
+    return omap_apply(io, oid, &ed);
+}
+
+/* Queues the drop of container id cid of account on the GC list (docs/rados.md, kind `c`). */
+static int
+gc_drop_container(struct rados_eng *r, const char *account, uint64_t cid)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    char oid[32];
+    int rc;
+
+    snprintf(oid, sizeof(oid), "gc.%u", (unsigned)(cid % LIST_SHARDS));
+    hex64(&k, (uint64_t)ticks_now());
+    buf_putc(&k, 'c');
+    hex64(&k, cid);
+    buf_puts(&v, account);
+    rc = entry_put(r->idx, oid, &k, &v, 1);
+    buf_free(&k);
+    buf_free(&v);
+    return rc;
+}
+
+/*
+ * Soft delete: the record moves from C<name> to D<name><deleted> in one op; then the purge entry.
+ * Hard delete: C<name> goes; then the GC entry that drops the id's index.  A crash between leaves
+ * a deleted container the purge list does not know (soft) or an id's objects nothing references
+ * (hard): cobalt fsck finds both.  No blob records are held here yet, so the WORM refusals of
+ * engine.h never apply.
+ */
+static int
+rados_container_delete(struct engine *e, const char *account, const char *name,
+                       const struct container_rec *expect, const struct container_rec *gone)
+{
+    struct rados_eng *r = R(e);
+    struct omap_edit ed = {0};
+    struct buf k = BUF_INIT, want = BUF_INIT, dk = BUF_INIT, dv = BUF_INIT, pk = BUF_INIT,
+               pv = BUF_INIT;
+    char oid[300], poid[32];
+    int rc = ENG_EIO;
+
+    oid_account(oid, sizeof(oid), account);
+    key_container(&k, name);
+    meta_container_encode(expect, &want);
+    if (!buf_ok(&k) || !buf_ok(&want))
+        goto out;
+    edit_cmp(&ed, &k, want.p, want.len);
+    edit_rm(&ed, &k);
+    if (gone != NULL) {
+        key_deleted(&dk, name, gone->deleted);
+        meta_container_encode(gone, &dv);
+        if (!buf_ok(&dk) || !buf_ok(&dv))
+            goto out;
+        edit_set(&ed, &dk, &dv);
+    }
+    if ((rc = omap_apply_record(r->idx, oid, &ed, container_reencode)) != 0)
+        goto out;
+    if (gone != NULL) {
+        purge_entry(poid, sizeof(poid), &pk, gone);
+        buf_puts(&pv, account);
+        buf_putc(&pv, 0);
+        buf_add(&pv, dk.p, dk.len);
+        if (entry_put(r->idx, poid, &pk, &pv, 1) != 0)
+            log_error("rados: no purge entry for %s/%s (cobalt fsck adds it)", account, name);
+    } else if (gc_drop_container(r, account, expect->id) != 0) {
+        log_error("rados: no GC entry for container id %" PRIu64 " (cobalt fsck drops it)",
+                  expect->id);
+    }
+out:
+    buf_free(&k);
+    buf_free(&want);
+    buf_free(&dk);
+    buf_free(&dv);
+    buf_free(&pk);
+    buf_free(&pv);
+    return rc;
+}
+
+static int
+rados_container_restore(struct engine *e, struct arena *a, const char *account,
+                        const char *deleted_name, int64_t deleted, const char *name,
+                        struct container_rec *c)
+{
+    struct rados_eng *r = R(e);
+    struct omap_edit ed = {0};
+    struct buf k = BUF_INIT, dk = BUF_INIT, want = BUF_INIT, v = BUF_INIT, pk = BUF_INIT;
+    struct container_rec live;
+    char oid[300], poid[32];
+    int rc;
+
+    /* Absent live name first (ENG_EEXISTS wins over ENG_ENOTFOUND, as in the other engines). */
+    key_container(&k, name);
+    if ((rc = record_get(r, a, account, &k, &live)) != ENG_ENOTFOUND) {
+        rc = rc == 0 ? ENG_EEXISTS : rc;
+        goto out;
+    }
+    if (deleted <= 0) { /* 0 would name a live container */
+        rc = ENG_ENOTFOUND;
+        goto out;
+    }
+    key_deleted(&dk, deleted_name, deleted);
+    if ((rc = record_get(r, a, account, &dk, c)) != 0)
+        goto out;
+    if (c->purge_at <= ticks_now()) { /* past retention: gone, awaiting its purge */
+        rc = ENG_ENOTFOUND;
+        goto out;
+    }
+    meta_container_encode(c, &want);
+    purge_entry(poid, sizeof(poid), &pk, c);
+    c->deleted = c->purge_at = 0;
+    meta_container_encode(c, &v);
+    rc = ENG_EIO;
+    if (!buf_ok(&want) || !buf_ok(&v) || !buf_ok(&pk))
+        goto out;
+    edit_cmp(&ed, &dk, want.p, want.len);
+    edit_cmp(&ed, &k, "", 0);
+    edit_rm(&ed, &dk);
+    edit_set(&ed, &k, &v);
+    oid_account(oid, sizeof(oid), account);
+    if ((rc = omap_apply_record(r->idx, oid, &ed, container_reencode)) == ENG_ECONFLICT) {
+        /* A live name appeared, or the deleted record was restored or purged meanwhile. */
+        rc = record_get(r, a, account, &k, &live) == 0 ? ENG_EEXISTS : ENG_ENOTFOUND;
+        goto out;
+    }
+    if (rc == 0 && entry_put(r->idx, poid, &pk, NULL, 0) != 0) /* a stale entry is harmless */
+        log_warn("rados: purge entry of restored %s/%s left behind", account, name);
+out:
+    buf_free(&k);
+    buf_free(&dk);
+    buf_free(&want);
+    buf_free(&v);
+    buf_free(&pk);
+    return rc;
+}
+
+/* ---- List Containers: a merge of the C and D keys of acct.<account> ------------------------ */
+
+/* One prefix of an omap object, paged in key order from a seek key, one key at a time. */
+struct omap_cursor {
+    rados_ioctx_t io;
+    const char *oid;
+    struct buf prefix; /* filter_prefix */
+    struct buf seek;   /* keys before it are skipped (start_after is only "after") */
+    struct buf after;  /* start_after of the next page: the last key seen */
+    rados_read_op_t op;
+    rados_omap_iter_t it;
+    unsigned char more;
+    int started;
+    char *k, *v; /* the current entry (valid until the next page), k NULL at the end */
+    size_t kl, vl;
+};
+
+/* start_after for the first key >= seek: the greatest key below it that no real key lies between
+ * (docs/rados.md): seek minus its last byte, that byte less one, and 0xff; keys between that and
+ * seek are filtered out by cursor_next(). */
+static void
+cursor_open(struct omap_cursor *c, rados_ioctx_t io, const char *oid)
+{
+    unsigned char last;
+
+    c->io = io;
+    c->oid = oid;
+    if (c->seek.len > c->prefix.len) {
+        last = (unsigned char)c->seek.p[c->seek.len - 1];
+        buf_add(&c->after, c->seek.p, c->seek.len - 1);
+        if (last > 1) {
+            buf_u8(&c->after, (uint8_t)(last - 1));
+            buf_u8(&c->after, 0xff);
+        }
+    }
+}
+
+static void
+cursor_close(struct omap_cursor *c)
+{
+    if (c->it != NULL)
+        rados_omap_get_end(c->it);
+    if (c->op != NULL)
+        rados_release_read_op(c->op);
+    c->it = NULL;
+    c->op = NULL;
+    buf_free(&c->prefix);
+    buf_free(&c->seek);
+    buf_free(&c->after);
+}
+
+/* Moves to the next entry (c->k NULL at the end): 0 or ENG_EIO. */
+static int
+cursor_next(struct omap_cursor *c)
+{
+    int prval = 0, r, cmp;
+    size_t n;
+
+    for (;;) {
+        if (c->it != NULL) {
+            if (rados_omap_get_next2(c->it, &c->k, &c->v, &c->kl, &c->vl) != 0)
+                return ENG_EIO;
+            if (c->k != NULL) {
+                buf_reset(&c->after);
+                buf_add(&c->after, c->k, c->kl);
+                if (!buf_ok(&c->after))
+                    return ENG_EIO;
+                n = c->kl < c->seek.len ? c->kl : c->seek.len;
+                cmp = n ? memcmp(c->k, c->seek.p, n) : 0;
+                if (cmp < 0 || (cmp == 0 && c->kl < c->seek.len))
+                    continue; /* below the seek key */
+                return 0;
+            }
+            rados_omap_get_end(c->it);
+            rados_release_read_op(c->op);
+            c->it = NULL;
+            c->op = NULL;
+            if (!c->more)
+                return 0; /* c->k is NULL: the end */
+        } else if (c->started) {
+            c->k = NULL;
+            return 0;
+        }
+        c->started = 1;
+        if (!buf_ok(&c->prefix) || !buf_ok(&c->seek) || !buf_ok(&c->after) ||
+            (c->op = rados_create_read_op()) == NULL)
+            return ENG_EIO;
+        rados_read_op_omap_get_vals2(c->op, c->after.p ? c->after.p : "",
+                                     c->prefix.p ? c->prefix.p : "", LIST_PAGE, &c->it, &c->more,
+                                     &prval);
+        r = rados_read_op_operate(c->op, c->io, c->oid, 0);
+        if (r == 0 && prval < 0)
+            r = prval;
+        if (r == -ENOENT) { /* no object: no keys */
+            rados_omap_get_end(c->it);
+            rados_release_read_op(c->op);
+            c->it = NULL;
+            c->op = NULL;
+            c->more = 0;
+            c->k = NULL;
+            return 0;
+        }
+        if (r != 0)
+            return eng_err(r, "omap list", c->oid);
+    }
+}
+
+struct rados_iter {
+    struct eng_iter base;
+    struct omap_cursor side[2]; /* C (live) and D (deleted) keys */
+    int sides;
+    char oid[300];
+};
+
+static void
+rados_iter_free(struct eng_iter *base)
+{
+    struct rados_iter *it = (struct rados_iter *)base;
+
+    for (int i = 0; i < 2; i++)
+        cursor_close(&it->side[i]);
+    free(it);
+}
+
+static int
+rados_container_list(struct engine *e, const char *account, const char *prefix, const char *from,
+                     int with_deleted, struct eng_iter **out)
+{
+    struct rados_iter *it = calloc(1, sizeof(*it));
+    int rc = 0;
+
+    *out = NULL;
+    if (it == NULL)
+        return ENG_EIO;
+    it->base.e = e;
+    oid_account(it->oid, sizeof(it->oid), account);
+    if (strcmp(from, prefix) < 0) /* start at the later of the prefix and `from` */
+        from = prefix;
+    it->sides = with_deleted ? 2 : 1;
+    key_container(&it->side[0].prefix, prefix);
+    key_container(&it->side[0].seek, from);
+    buf_putc(&it->side[1].prefix, 'D');
+    name_esc(&it->side[1].prefix, prefix, 0);
+    buf_putc(&it->side[1].seek, 'D');
+    name_esc(&it->side[1].seek, from, 0);
+    for (int i = 0; i < it->sides && rc == 0; i++) {
+        cursor_open(&it->side[i], R(e)->idx, it->oid);
+        rc = cursor_next(&it->side[i]);
+    }
+    if (rc != 0) {
+        rados_iter_free(&it->base);
+        return rc;
+    }
+    *out = &it->base;
+    return 0;
+}
+
+static int
+rados_container_next(struct eng_iter *base, struct arena *a, struct eng_container *out)
+{
+    struct rados_iter *it = (struct rados_iter *)base;
+    const char *name[2] = {NULL, NULL}, *rest;
+    struct omap_cursor *c;
+    int pick;
+
+    if (it->side[0].k != NULL &&
+        (name[0] = arena_strndup(a, it->side[0].k + 1, it->side[0].kl - 1)) == NULL)
+        return ENG_EIO;
+    if (it->sides > 1 && it->side[1].k != NULL &&
+        (name[1] = name_unesc(a, it->side[1].k + 1, it->side[1].kl - 1, &rest)) == NULL)
+        return ENG_EIO;
+    if (name[0] == NULL && name[1] == NULL)
+        return 0;
+    /* Merge by name; a live container comes before deleted ones of the same name. */
+    pick = name[1] == NULL ? 0 : name[0] == NULL ? 1 : strcmp(name[0], name[1]) <= 0 ? 0 : 1;
+    c = &it->side[pick];
+    out->name = name[pick];
+    if (meta_container_decode(a, c->v, c->vl, &out->rec) != 0)
+        return ENG_EIO;
+    return cursor_next(c) == 0 ? 1 : ENG_EIO;
+}
+
+/* ---- the purge and GC lists ------------------------------------------------------------- */
+
+/* Takes (or, renew, extends) the lease of list object oid for LEASE_SECS: 1 held, 0 another
+ * gateway holds it, ENG_EIO. */
+static int
+lease_take(struct rados_eng *r, const char *oid, int renew)
+{
+    struct timeval d = {LEASE_SECS, 0};
+    int rc = rados_lock_exclusive(r->idx, oid, "lease", r->cookie, "cobalt lists", &d,
+                                  renew ? LIBRADOS_LOCK_FLAG_RENEW : 0);
+
+    if (rc == -EBUSY || rc == -EEXIST)
+        return 0;
+    return rc == 0 ? 1 : eng_err(rc, "lock", oid);
+}
+
+static void
+lease_give(struct rados_eng *r, const char *oid)
+{
+    int rc = rados_unlock(r->idx, oid, "lease", r->cookie);
+
+    if (rc != 0 && rc != -ENOENT)
+        log_warn("rados: unlock %s: %s (the lease runs out by itself)", oid, strerror(-rc));
+}
+
+/* 1 when a C or D record of acct.<account> has id cid, 0 when none does, ENG_EIO. */
+static int
+id_referenced(struct rados_eng *r, struct arena *a, const char *account, uint64_t cid)
+{
+    struct omap_cursor c = {0};
+    struct container_rec rec;
+    char oid[300];
+    int rc;
+
+    oid_account(oid, sizeof(oid), account);
+    cursor_open(&c, r->idx, oid);
+    while ((rc = cursor_next(&c)) == 0 && c.k != NULL) {
+        if ((c.k[0] == 'C' || c.k[0] == 'D') && meta_container_decode(a, c.v, c.vl, &rec) == 0 &&
+            rec.id == cid) {
+            rc = 1;
+            break;
+        }
+    }
+    cursor_close(&c);
+    return rc;
+}
+
+/* Drops container id cid's objects (its index shards and head) unless a record still names it:
+ * 0 (done, or nothing to do) or ENG_EIO. */
+static int
+drop_container(struct rados_eng *r, struct arena *a, const char *account, uint64_t cid)
+{
+    char oid[48], shards[16];
+    int rc, n;
+
+    if ((rc = id_referenced(r, a, account, cid)) != 0)
+        return rc == 1 ? 0 : rc;
+    snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
+    n = rados_getxattr(r->idx, oid, "shards", shards, sizeof(shards) - 1);
+    if (n == -ENOENT)
+        return 0;
+    if (n < 0)
+        return eng_err(n, "getxattr", oid);
+    shards[n] = 0;
+    for (long k = 0; k < strtol(shards, NULL, 10); k++) {
+        snprintf(oid, sizeof(oid), "idx.%016" PRIx64 ".%ld", cid, k);
+        if ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT)
+            return eng_err(rc, "remove", oid);
+    }
+    snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
+    if ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT)
+        return eng_err(rc, "remove", oid);
+    return 0;
+}
+
+/*
+ * One purge entry (kind D): the soft-deleted container whose record key is in the value.  Removes
+ * the record if it is still the one read and its time has come, queues its id's drop, and says
+ * what to do with the entry: 1 purged (remove the entry), 0 gone already (remove it), 2 keep it.
+ */
+static int
+purge_container(struct rados_eng *r, struct arena *a, const char *val, size_t vl, uint64_t cid,
+                int64_t now)
+{
+    const char *account = val, *dkp = memchr(val, 0, vl);
+    struct omap_edit ed = {0};
+    struct container_rec c;
+    struct buf dk = BUF_INIT, pk = BUF_INIT, pv = BUF_INIT;
+    char oid[300], poid[32], *v;
+    size_t rawl;
+    int rc;
+
+    if (dkp == NULL)
+        return 0; /* not an entry this version writes */
+    buf_add(&dk, dkp + 1, vl - (size_t)(dkp + 1 - val));
+    buf_add(&pv, val, vl);
+    oid_account(oid, sizeof(oid), account);
+    rc = buf_ok(&dk) ? omap_get(r->idx, oid, &dk, a, &v, &rawl) : ENG_EIO;
+    if (rc == ENG_ENOTFOUND) { /* restored, or purged by a round that died before this entry */
+        rc = gc_drop_container(r, account, cid) == 0 ? 0 : 2;
+        goto out;
+    }
+    if (rc != 0 || meta_container_decode(a, v, rawl, &c) != 0) {
+        rc = 2; /* unreadable: left for the next round and fsck */
+        goto out;
+    }
+    if (c.purge_at > now) { /* its time moved: an entry at the new time replaces this one */
+        purge_entry(poid, sizeof(poid), &pk, &c);
+        rc = entry_put(r->idx, poid, &pk, &pv, 1) == 0 ? 0 : 2;
+        goto out;
+    }
+    rc = 2;
+    edit_cmp(&ed, &dk, v, rawl);
+    edit_rm(&ed, &dk);
+    if (omap_apply(r->idx, oid, &ed) == 0 && gc_drop_container(r, account, c.id) == 0)
+        rc = 1;
+out:
+    buf_free(&dk);
+    buf_free(&pk);
+    buf_free(&pv);
+    return rc;
+}
+
+/* Works the due entries of one list object under its lease; kind: 'D' purge, 'c' GC.  The number
+ * of records purged, or -1. */
+static long
+work_list(struct rados_eng *r, const char *oid, int64_t now)
+{
+    struct arena *a = NULL;
+    struct omap_cursor c = {0};
+    struct buf k = BUF_INIT;
+    struct timespec t, renewed;
+    long n = 0;
+    int rc;
+
+    if ((rc = lease_take(r, oid, 0)) != 1)
+        return rc == 0 ? 0 : -1;
+    clock_gettime(CLOCK_MONOTONIC, &renewed);
+    if ((a = arena_new(SCRATCH_CAP)) == NULL) {
+        n = -1;
+        goto out;
+    }
+    cursor_open(&c, r->idx, oid);
+    while ((rc = cursor_next(&c)) == 0 && c.k != NULL) {
+        char due[17], id[17];
+        int done;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - renewed.tv_sec > LEASE_SECS / 3) { /* lost: another gateway goes on */
+            if (lease_take(r, oid, 1) != 1)
+                break;
+            renewed = t;
+        }
+        if (c.kl < 33)
+            continue; /* not an entry */
+        memcpy(due, c.k, 16);
+        due[16] = 0;
+        if ((int64_t)strtoull(due, NULL, 16) > now)
+            break; /* keys sort by due time */
+        memcpy(id, c.k + 17, 16);
+        id[16] = 0;
+        if (c.k[16] == 'D')
+            done = purge_container(r, a, c.v, c.vl, strtoull(id, NULL, 16), now);
+        else if (c.k[16] == 'c')
+            done = drop_container(r, a, c.v, strtoull(id, NULL, 16)) == 0 ? 0 : 2;
+        else
+            done = 2;
+        n += done == 1;
+        if (done != 2) {
+            buf_reset(&k);
+            buf_add(&k, c.k, c.kl);
+            if (entry_put(r->idx, oid, &k, NULL, 0) != 0)
+                log_warn("rados: %s: entry left for the next round", oid);
+        }
+    }
+    if (rc != 0)
+        n = -1;
+out:
+    cursor_close(&c);
+    lease_give(r, oid);
+    arena_free(a);
+    buf_free(&k);
+    return n;
+}
+
+/* Purges due soft-deleted containers, then works the GC list (engine.h has no call of its own
+ * for it yet: this is the engine's background round). */
+static long
+rados_purge_expired(struct engine *e, int64_t now)
+{
+    struct rados_eng *r = R(e);
+    long n = 0, m;
+    char oid[32];
+
+    for (int k = 0; k < LIST_SHARDS; k++) {
+        snprintf(oid, sizeof(oid), "purge.%d", k);
+        if ((m = work_list(r, oid, now)) < 0)
+            n = -1;
+        else if (n >= 0)
+            n += m;
+    }
+    for (int k = 0; k < LIST_SHARDS; k++) {
+        snprintf(oid, sizeof(oid), "gc.%d", k);
+        if (work_list(r, oid, now) < 0)
+            n = -1;
+    }
+    return n;
+}
+
+/* ---- service properties (key P of acct.<account>) ----------------------------------------- */
+
+static int
+rados_service_props_get(struct engine *e, struct arena *a, const char *account, size_t *n,
+                        struct meta_pair **props)
+{
+    struct buf k = BUF_INIT;
+    char oid[300], *v;
+    size_t vl;
+    int rc;
+
+    *n = 0;
+    *props = NULL;
+    oid_account(oid, sizeof(oid), account);
+    buf_putc(&k, 'P');
+    rc = buf_ok(&k) ? omap_get(R(e)->idx, oid, &k, a, &v, &vl) : ENG_EIO;
+    buf_free(&k);
+    if (rc == ENG_ENOTFOUND)
+        return 0;
+    if (rc == 0 && meta_props_decode(a, v, vl, n, props) != 0)
+        rc = ENG_EIO;
+    return rc;
+}
+
+/* None set is no key: so "expect none" is one compare with the empty value. */
+static int
+rados_service_props_set(struct engine *e, const char *account, size_t nexpect,
+                        const struct meta_pair *expect, size_t n, const struct meta_pair *props)
+{
+    struct omap_edit ed = {.create = 1};
+    struct buf k = BUF_INIT, want = BUF_INIT, v = BUF_INIT;
+    char oid[300];
+    int rc = ENG_EIO;
+
+    oid_account(oid, sizeof(oid), account);
+    buf_putc(&k, 'P');
+    if (nexpect)
+        meta_props_encode(nexpect, expect, &want);
+    if (n)
+        meta_props_encode(n, props, &v);
+    if (buf_ok(&k) && buf_ok(&want) && buf_ok(&v)) {
+        edit_cmp(&ed, &k, want.p ? want.p : "", want.len);
+        if (n)
+            edit_set(&ed, &k, &v);
+        else
+            edit_rm(&ed, &k);
+        rc = omap_apply_record(R(e)->idx, oid, &ed, props_reencode);
+    }
+    buf_free(&k);
+    buf_free(&want);
+    buf_free(&v);
+    return rc;
+}
+
+/* ---- set-up ------------------------------------------------------------------------------- */
+
+static void
+rados_fini(struct engine *e)
+{
+    struct rados_eng *r = R(e);
+
+    if (r->data != NULL)
+        rados_ioctx_destroy(r->data);
+    if (r->idx != NULL)
+        rados_ioctx_destroy(r->idx);
+    if (r->cluster != NULL)
+        rados_shutdown(r->cluster);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static const struct engine_ops rados_ops = {
+    .name = "rados",
+    .fini = rados_fini,
+    .next_etag = rados_next_etag,
+    .container_get = rados_container_get,
+    .container_create = rados_container_create,
+    .container_update = rados_container_update,
+    .container_delete = rados_container_delete,
+    .container_restore = rados_container_restore,
+    .container_list = rados_container_list,
+    .container_next = rados_container_next,
+    .iter_free = rados_iter_free,
+    .purge_expired = rados_purge_expired,
+    .service_props_get = rados_service_props_get,
+    .service_props_set = rados_service_props_set,
+};
+
+/* Creates cobalt.ids with both counters at 0 unless a gateway did already. */
+static int
+ids_init(struct rados_eng *r)
+{
+    rados_write_op_t op = rados_create_write_op();
+    int rc;
+
+    if (op == NULL)
+        return ENG_EIO;
+    rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
+    rados_write_op_setxattr(op, "cid", "0", 1);
+    rados_write_op_setxattr(op, "etag", "0", 1);
+    rc = rados_write_op_operate2(op, r->idx, IDS_OID, NULL, 0);
+    rados_release_write_op(op);
+    return rc == 0 || rc == -EEXIST ? 0 : eng_err(rc, "create", IDS_OID);
+}
+
+int
+eng_rados_init(struct engine *e, const char *conf, const char *user, const char *pool_index,
+               const char *pool_data)
+{
+    struct rados_eng *r = calloc(1, sizeof(*r));
+    const char *step = "rados_create2";
+    char name[128];
+    int rc;
+
+    if (r == NULL)
+        return ENG_EIO;
+    pthread_mutex_init(&r->mu, NULL);
+    e->ops = &rados_ops;
+    e->impl = r;
+    if (user == NULL)
+        user = "admin";
+    snprintf(name, sizeof(name), "%s%s", strncmp(user, "client.", 7) == 0 ? "" : "client.", user);
+    if ((rc = rados_create2(&r->cluster, "ceph", name, 0)) < 0)
+        goto fail;
+    step = "reading the configuration";
+    if ((rc = rados_conf_read_file(r->cluster, conf)) < 0)
+        goto fail;
+    /* A request fails (503) rather than hangs while the cluster is unreachable. */
+    rados_conf_set(r->cluster, "rados_osd_op_timeout", "30");
+    rados_conf_set(r->cluster, "rados_mon_op_timeout", "30");
+    step = "connecting";
+    if ((rc = rados_connect(r->cluster)) < 0)
+        goto fail;
+    step = "opening the index pool";
+    if ((rc = rados_ioctx_create(r->cluster, pool_index, &r->idx)) < 0)
+        goto fail;
+    step = "opening the data pool";
+    if ((rc = rados_ioctx_create(r->cluster, pool_data, &r->data)) < 0)
+        goto fail;
+    snprintf(r->cookie, sizeof(r->cookie), "%" PRIu64, rados_get_instance_id(r->cluster));
+    if (ids_init(r) != 0) {
+        eng_fini(e);
+        return ENG_EIO;
+    }
+    return 0;
+fail:
+    log_error("rados: %s (conf %s, user %s): %s", step, conf, name, strerror(-rc));
+    eng_fini(e);
+    return ENG_EIO;
+}
