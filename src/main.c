@@ -421,7 +421,6 @@ serve(int argc, char **argv)
         log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
         goto out;
     }
-    eng_local_init(&srv.eng, srv.meta); /* the object model, over that metadata */
     snprintf(path, sizeof(path), "%s/volumes", set.data_dir);
     sc.dir = path;
     sc.fsync = fsync_on;
@@ -438,6 +437,10 @@ serve(int argc, char **argv)
     }
     if ((err = compact_recover(srv.meta, srv.store)) != 0) {
         log_error("cannot finish an interrupted compaction: %s", strerror(err));
+        goto out;
+    }
+    if (eng_local_init(&srv.eng, srv.meta, srv.store) != 0) { /* the object model over both */
+        log_error("cannot start the storage engine: out of memory");
         goto out;
     }
 

@@ -14,8 +14,7 @@
 #include "api/request_int.h"
 #include "api/respond_int.h"
 #include "engine/engine.h"
-#include "meta/meta.h"
-#include "store/store.h"
+#include "model/model.h"
 #include "util/buf.h"
 
 /* ---- metadata headers (metadata.c) ------------------------------------------------------- */
@@ -59,13 +58,13 @@ int api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), v
 int api_blob_load(struct api_req *q, struct blob_rec *r);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
 const char *api_blob_type_name(uint8_t type);
-/* Reads [off, off + len) of a record's content (every needle chunk's CRC verified, compacted
- * needles followed), feeding a needle writer and/or hashes (each may be NULL).  0 or an errno
+/* Reads [off, off + len) of a record's content (every byte verified, moved payloads followed:
+ * eng_data_read), feeding a payload writer and/or hashes (each may be NULL).  0 or an errno
  * value (copy_source.c). */
 int api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
-                     struct needle_writer *w, MD5_CTX *md5, uint64_t *crc);
-/* Writes the content of blocks[0..n) into one new needle, *out (pending until store_release(),
- * not durable until store_sync()).  0, or -1 (described) (append.c). */
+                     struct eng_writer *w, MD5_CTX *md5, uint64_t *crc);
+/* Writes the content of blocks[0..n) into one new payload, *out (pending until
+ * eng_data_release(), not durable until eng_data_sync()).  0, or -1 (described) (append.c). */
 int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
 
 /* ---- shared checks ---------------------------------------------------------------------- */

@@ -122,7 +122,7 @@ op_put_block(struct api_req *q)
         api_fail_header(q, E_InvalidHeaderValue, "Content-Length", "0");
         return;
     }
-    if ((rc = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
+    if ((rc = eng_data_sync(&q->srv->eng, &q->ext, 1)) != 0) { /* V2 */
         api_fail_io(q, rc);
         return;
     }

@@ -39,7 +39,6 @@
 #include <strings.h>
 
 #include "api/parse.h"
-#include "meta/copykey.h"
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
@@ -412,7 +411,7 @@ copy_external_sync(struct api_req *q, enum copy_kind kind, const struct src_url 
     res = source_fetch(q, u, kind == K_COPY_SYNC ? COPY_SYNC_MAX : PUT_FROM_URL_MAX, 0, 0, 0);
     if (res == NULL)
         return;
-    if ((err = store_sync(q->srv->store, res->ext, res->next)) != 0) { /* V2 */
+    if ((err = eng_data_sync(&q->srv->eng, res->ext, res->next)) != 0) { /* V2 */
         api_fail_io(q, err);
         return;
     }
@@ -596,7 +595,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
     struct local_src ls;
     struct blob_rec src;
     struct eng_write check; /* unused: the bytes are copied, not shared */
-    struct needle_writer *w = NULL;
+    struct eng_writer *w = NULL;
     uint64_t off = 0, len;
     MD5_CTX c;
     int rc, err;
@@ -614,16 +613,17 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-range", "empty");
     if (len > max)
         return api_fail(q, E_RequestBodyTooLarge);
-    if ((err = store_write_begin(q->srv->store, len, &w)) != 0)
+    if ((err = eng_data_write_begin(&q->srv->eng, len, &w)) != 0)
         return api_fail_io(q, err);
     MD5_Init(&c);
     *crc = 0;
     if ((err = api_read_content(q, &src, off, len, w, &c, crc)) != 0) {
-        store_write_abort(w);
+        eng_data_write_abort(&q->srv->eng, w);
         return api_fail_io(q, err);
     }
     MD5_Final(md5, &c);
-    if ((err = store_write_finish(w, &q->ext)) != 0) /* released when the request ends */
+    if ((err = eng_data_write_finish(&q->srv->eng, w, &q->ext)) !=
+        0) /* released when the request ends */
         return api_fail_io(q, err);
     return 0;
 }

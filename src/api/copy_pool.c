@@ -353,7 +353,7 @@ job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result 
 static void
 job_run(struct copy_pool *p, struct copy_job *j)
 {
-    struct store *s = p->srv->store;
+    struct engine *e = &p->srv->eng;
     struct arena *a = arena_new(JOB_ARENA);
     struct fetch_result res;
     struct fetch_req fr = {0};
@@ -378,11 +378,11 @@ job_run(struct copy_pool *p, struct copy_job *j)
     fr.cancel = &j->cancel;
     fr.progress = &j->copied;
     fr.total = &j->total;
-    rc = fetch_into_store(s, a, &fr, &res);
+    rc = fetch_into(e, a, &fr, &res);
     if (rc == FETCH_CANCELLED && __atomic_load_n(&p->stop, __ATOMIC_RELAXED))
         snprintf(res.message, sizeof(res.message),
                  "Cobalt shut down before the copy finished; start the copy again");
-    if (rc == FETCH_OK && (err = store_sync(s, res.ext, res.next)) != 0) { /* V2 */
+    if (rc == FETCH_OK && (err = eng_data_sync(e, res.ext, res.next)) != 0) { /* V2 */
         rc = FETCH_STORE;
         snprintf(res.message, sizeof(res.message), "storing the copy failed: %s", strerror(err));
     }
@@ -390,7 +390,7 @@ job_run(struct copy_pool *p, struct copy_job *j)
         log_info("copy %s from %.*s failed: %s%s%s", j->id, (int)strcspn(j->url, "?#"), j->url,
                  res.message, res.detail[0] ? ": " : "", res.detail);
     job_finish(p, j, rc, &res, a);
-    fetch_result_release(s, &res); /* referenced now, or garbage for good */
+    fetch_result_release(e, &res); /* referenced now, or garbage for good */
     arena_free(a);
 }
 

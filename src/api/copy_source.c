@@ -356,17 +356,17 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
     return 0;
 }
 
-/* Reads [off, off + len) of a record's content, feeding a needle writer and/or hashes. */
+/* Reads [off, off + len) of a record's content, feeding a payload writer and/or hashes. */
 int
 api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
-                 struct needle_writer *w, MD5_CTX *md5, uint64_t *crc)
+                 struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
 {
-    struct store_reader *rd = NULL;
+    struct eng_reader *rd = NULL;
     char *buf = malloc(READ_BUF);
     uint64_t at = 0;
     int err = 0;
 
-    if (buf == NULL || store_reader_new(q->srv->store, &rd) != 0) {
+    if (buf == NULL || eng_data_reader_new(&q->srv->eng, &rd) != 0) {
         err = ENOMEM;
         goto out;
     }
@@ -383,11 +383,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
             long n;
             if (want > len)
                 want = (size_t)len;
-            n = store_reader_read(rd, &e, in, buf, want);
-            /* -ENOENT: compaction retired the volume; the needle lives where 'N' says. */
-            if (n == -ENOENT && meta_needle_moved(q->srv->meta, e.seq, &e) == 0)
-                n = store_reader_read(rd, &e, in, buf, want);
-            if (n <= 0) {
+            if ((n = eng_data_read(&q->srv->eng, rd, &e, in, buf, want)) <= 0) {
                 err = n < 0 ? (int)-n : EIO;
                 goto out;
             }
@@ -395,7 +391,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
                 MD5_Update(md5, buf, (size_t)n);
             if (crc != NULL)
                 *crc = crc64_nvme(*crc, buf, (size_t)n);
-            if (w != NULL && (err = store_write(w, buf, (size_t)n)) != 0)
+            if (w != NULL && (err = eng_data_write(&q->srv->eng, w, buf, (size_t)n)) != 0)
                 goto out;
             in += (uint64_t)n;
             len -= (uint64_t)n;
@@ -405,7 +401,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
     if (len > 0)
         err = EIO; /* the record holds fewer bytes than its size says */
 out:
-    store_reader_free(rd);
+    eng_data_reader_free(&q->srv->eng, rd);
     free(buf);
     return err;
 }
@@ -470,7 +466,7 @@ fail_fetch(struct api_req *q, int rc, const struct fetch_result *res)
 }
 
 struct fetch_cleanup {
-    struct store *s;
+    struct engine *e;
     struct fetch_result res;
 };
 
@@ -479,11 +475,11 @@ fetch_cleanup(void *p)
 {
     struct fetch_cleanup *c = p;
 
-    fetch_result_release(c->s, &c->res);
+    fetch_result_release(c->e, &c->res);
 }
 
 /*
- * Fetches an external source on the request's thread.  The needles are released when the request
+ * Fetches an external source on the request's thread.  The payloads are released when the request
  * ends (after the commit, V6).  Returns the result, or NULL with the response described.
  */
 struct fetch_result *
@@ -498,7 +494,7 @@ source_fetch(struct api_req *q, const struct src_url *u, uint64_t max, int range
         api_fail(q, E_InternalError);
         return NULL;
     }
-    c->s = q->srv->store;
+    c->e = &q->srv->eng;
     fr.url = u->url;
     fr.authorization = api_header(q, "x-ms-copy-source-authorization");
     fr.if_match = api_header(q, "x-ms-source-if-match");
@@ -511,7 +507,7 @@ source_fetch(struct api_req *q, const struct src_url *u, uint64_t max, int range
     fr.ranged = ranged;
     fr.start = start;
     fr.end = end;
-    rc = fetch_into_store(q->srv->store, q->a, &fr, &c->res);
+    rc = fetch_into(&q->srv->eng, q->a, &fr, &c->res);
     if (rc != FETCH_OK) {
         fail_fetch(q, rc, &c->res);
         return NULL;

@@ -357,7 +357,7 @@ begin_data(struct api_req *q)
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-content-crc64", crc);
     MD5_Init(&q->md5);
     if (q->h->content_length > 0 &&
-        (err = store_write_begin(q->srv->store, q->h->content_length, &q->writer)) != 0)
+        (err = eng_data_write_begin(&q->srv->eng, q->h->content_length, &q->writer)) != 0)
         return api_fail_io(q, err);
     return 0;
 }
@@ -367,31 +367,31 @@ end_data(struct api_req *q)
 {
     const char *md5 = api_header(q, "Content-MD5"), *crc = api_header(q, "x-ms-content-crc64");
     unsigned char want[16], le[8];
-    struct needle_writer *w = q->writer;
+    struct eng_writer *w = q->writer;
     int err;
 
     MD5_Final(q->body_md5, &q->md5);
     q->writer = NULL;
     if (q->received != q->h->content_length) {
-        store_write_abort(w);
+        eng_data_write_abort(&q->srv->eng, w);
         return api_fail(q, E_InvalidBlobOrBlock);
     }
     if (md5 && (base64_decode(md5, strlen(md5), want) != 16 || memcmp(want, q->body_md5, 16))) {
         char got[BASE64_LEN(16) + 1];
         const char *kv[] = {"UserSpecifiedMd5", md5, "ServerCalculatedMd5", got, NULL};
-        store_write_abort(w);
+        eng_data_write_abort(&q->srv->eng, w);
         base64_encode(q->body_md5, 16, got);
         return api_fail_details(q, E_Md5Mismatch, kv);
     }
     if (crc) {
         crc64_to_le(q->crc64, le);
         if (base64_decode(crc, strlen(crc), want) != 8 || memcmp(want, le, 8) != 0) {
-            store_write_abort(w);
+            eng_data_write_abort(&q->srv->eng, w);
             return api_fail(q, E_Crc64Mismatch);
         }
     }
     memset(&q->ext, 0, sizeof(q->ext));
-    if (w != NULL && (err = store_write_finish(w, &q->ext)) != 0)
+    if (w != NULL && (err = eng_data_write_finish(&q->srv->eng, w, &q->ext)) != 0)
         return api_fail_io(q, err);
     return 0;
 }
@@ -473,7 +473,7 @@ front_gate(struct api_req *q)
         !(q->route->flags & R_ADDRESSABLE) &&
         (api_query(q, "snapshot") != NULL || api_query(q, "versionid") != NULL))
         return api_fail(q, E_InvalidOperation); /* snapshots and versions are read-only */
-    if ((q->route->flags & R_WRITES) && (store_failed(q->srv->store) || meta_failed(q->srv->meta)))
+    if ((q->route->flags & R_WRITES) && eng_failed(&q->srv->eng))
         return api_fail(q, E_InternalError);
     return 0;
 }
@@ -549,8 +549,8 @@ app_body(void *ctx, struct http_req *h, const char *p, size_t n)
     MD5_Update(&q->md5, p, n);
     if (api_header(q, "x-ms-content-crc64") != NULL)
         q->crc64 = crc64_nvme(q->crc64, p, n);
-    if (q->writer != NULL && (err = store_write(q->writer, p, n)) != 0) {
-        store_write_abort(q->writer);
+    if (q->writer != NULL && (err = eng_data_write(&q->srv->eng, q->writer, p, n)) != 0) {
+        eng_data_write_abort(&q->srv->eng, q->writer);
         q->writer = NULL;
         api_fail_io(q, err);
         return respond(q);
@@ -598,8 +598,8 @@ app_done(void *ctx, struct http_req *h)
 
     if (q == NULL)
         return;
-    store_write_abort(q->writer);
-    store_release(q->srv->store, &q->ext); /* committed or abandoned: no longer pending (V6) */
+    eng_data_write_abort(&q->srv->eng, q->writer);
+    eng_data_release(&q->srv->eng, &q->ext); /* committed or abandoned: no longer pending (V6) */
     buf_free(&q->xml);
     log_debug("request %s: %s %s -> %s", q->request_id, h->method, h->target,
               q->route ? q->route->name : "-");

@@ -29,7 +29,7 @@
 #include <openssl/md5.h>
 
 #include "api/parse.h"
-#include "meta/meta.h"
+#include "model/model.h"
 #include "util/arena.h"
 #include "util/cidr.h"
 #include "util/codec.h"
@@ -41,7 +41,7 @@
 #define UNREACHABLE   "the copy source could not be reached"
 
 struct sink {
-    struct store *s;
+    struct engine *e;
     struct arena *a;
     const struct fetch_req *fr;
     struct fetch_result *res;
@@ -52,9 +52,9 @@ struct sink {
     int complete;  /* the wanted bytes are all stored (a sliced 200) */
     uint64_t skip; /* bytes still to drop before the range (a 200 to a ranged GET) */
     int known;
-    uint64_t want;           /* bytes to store, when known */
-    uint64_t got;            /* bytes stored */
-    struct needle_writer *w; /* the needle being written (known length) */
+    uint64_t want;        /* bytes to store, when known */
+    uint64_t got;         /* bytes stored */
+    struct eng_writer *w; /* the needle being written (known length) */
     uint64_t w_left;
     char *chunk; /* unknown length: the next needle's bytes */
     size_t chunk_len;
@@ -194,20 +194,20 @@ add_extent(struct sink *k, const struct extent *e)
 static int
 write_needle(struct sink *k, const char *p, size_t n)
 {
-    struct needle_writer *w = NULL;
+    struct eng_writer *w = NULL;
     struct extent e;
     int err;
 
-    if ((err = store_write_begin(k->s, n, &w)) != 0)
+    if ((err = eng_data_write_begin(k->e, n, &w)) != 0)
         return err;
-    if ((err = store_write(w, p, n)) != 0) {
-        store_write_abort(w);
+    if ((err = eng_data_write(k->e, w, p, n)) != 0) {
+        eng_data_write_abort(k->e, w);
         return err;
     }
-    if ((err = store_write_finish(w, &e)) != 0)
+    if ((err = eng_data_write_finish(k->e, w, &e)) != 0)
         return err;
     if ((err = add_extent(k, &e)) != 0)
-        store_release(k->s, &e); /* not referenced by anything: garbage (V3) */
+        eng_data_release(k->e, &e); /* not referenced by anything: garbage (V3) */
     return err;
 }
 
@@ -242,14 +242,14 @@ store_bytes(struct sink *k, const char *p, size_t n)
             uint64_t seg = k->want - k->got;
             if (k->fr->seg_max != 0 && seg > k->fr->seg_max)
                 seg = k->fr->seg_max;
-            if ((err = store_write_begin(k->s, seg, &k->w)) != 0) {
+            if ((err = eng_data_write_begin(k->e, seg, &k->w)) != 0) {
                 k->w = NULL;
                 return err;
             }
             k->w_left = seg;
         }
         m = n < k->w_left ? n : (size_t)k->w_left;
-        if ((err = store_write(k->w, p, m)) != 0)
+        if ((err = eng_data_write(k->e, k->w, p, m)) != 0)
             return err;
         k->w_left -= m;
         k->got += m; /* counted here for the segment arithmetic; see on_data */
@@ -257,12 +257,12 @@ store_bytes(struct sink *k, const char *p, size_t n)
         n -= m;
         if (k->w_left == 0) {
             struct extent e;
-            struct needle_writer *w = k->w;
+            struct eng_writer *w = k->w;
             k->w = NULL;
-            if ((err = store_write_finish(w, &e)) != 0)
+            if ((err = eng_data_write_finish(k->e, w, &e)) != 0)
                 return err;
             if ((err = add_extent(k, &e)) != 0) {
-                store_release(k->s, &e);
+                eng_data_release(k->e, &e);
                 return err;
             }
         }
@@ -524,8 +524,7 @@ add_header(struct curl_slist *l, struct arena *a, const char *name, const char *
 }
 
 int
-fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
-                 struct fetch_result *res)
+fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr, struct fetch_result *res)
 {
     struct sink k = {0};
     struct curl_slist *hdrs = NULL;
@@ -534,7 +533,7 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     int rc = FETCH_OK, oom = 0;
 
     memset(res, 0, sizeof(*res));
-    k.s = s;
+    k.e = e;
     k.a = a;
     k.fr = fr;
     k.res = res;
@@ -623,7 +622,7 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     if (rc == FETCH_CANCELLED && res->message[0] == '\0')
         snprintf(res->message, sizeof(res->message), "the copy was stopped");
 out:
-    store_write_abort(k.w); /* an unfinished needle: garbage (V3) */
+    eng_data_write_abort(k.e, k.w); /* an unfinished needle: garbage (V3) */
     free(k.chunk);
     MD5_Final(res->md5, &k.md5);
     res->size = rc == FETCH_OK ? k.got : res->size;
@@ -633,10 +632,10 @@ out:
 }
 
 void
-fetch_result_release(struct store *s, struct fetch_result *res)
+fetch_result_release(struct engine *e, struct fetch_result *res)
 {
     for (size_t i = 0; i < res->next; i++)
-        store_release(s, &res->ext[i]);
+        eng_data_release(e, &res->ext[i]);
     free(res->ext);
     res->ext = NULL;
     res->next = 0;

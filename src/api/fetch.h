@@ -1,20 +1,21 @@
 /*
  * fetch.h -- the HTTP(S) client of the copy operations: GET a source URL outside Cobalt and
- * stream its body straight into needles (store.h), never holding the whole body in memory.
+ * stream its body straight into payloads (the engine's data plane), never holding the whole body
+ * in memory.
  * Only fetch.c includes curl/curl.h (bench/ has its own client).
  *
  * A body of known length (Content-Length) is written as needles of at most `seg_max` bytes each
  * (0: one needle), streamed as it arrives.  A body of unknown length (chunked) is gathered in
- * FETCH_CHUNK pieces, each becoming a needle.  Every needle written is pending in the store
- * (store.h V6) until fetch_result_release(): call it once the metadata that references them is
- * committed, or will never be.  The needles are not durable until the caller's store_sync() (V2).
+ * FETCH_CHUNK pieces, each becoming a payload.  Every payload written is pending in the engine
+ * until fetch_result_release(): call it once the metadata that references them is committed, or
+ * will never be.  The payloads are not durable until the caller's eng_data_sync() (V2).
  *
  *     struct fetch_req fr = {.url = url, .max_size = 256u << 20};
  *     struct fetch_result res;
- *     int rc = fetch_into_store(store, arena, &fr, &res);
- *     if (rc == FETCH_OK && store_sync(store, res.ext, res.next) == 0)
+ *     int rc = fetch_into(eng, arena, &fr, &res);
+ *     if (rc == FETCH_OK && eng_data_sync(eng, res.ext, res.next) == 0)
  *         ... commit a record naming res.ext[0..res.next) ...
- *     fetch_result_release(store, &res);
+ *     fetch_result_release(eng, &res);
  *
  * Egress policy (SSRF): every connection libcurl opens -- redirects and each address of a name
  * included -- is checked on the address it is about to connect to (CURLOPT_OPENSOCKETFUNCTION),
@@ -38,7 +39,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "store/store.h"
+#include "engine/engine.h"
 
 struct arena;
 struct meta_pair;
@@ -101,10 +102,10 @@ int fetch_global_init(void);
  * the result).  Returns FETCH_OK when the whole body (or the requested range) is stored, else one
  * of enum fetch_rc.  Strings in *res live in `a`.
  */
-int fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
-                     struct fetch_result *res);
-/* Ends the pending state of every needle in res (store_release) and frees res->ext. */
-void fetch_result_release(struct store *s, struct fetch_result *res);
+int fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr,
+               struct fetch_result *res);
+/* Ends the pending state of every payload in res (eng_data_release) and frees res->ext. */
+void fetch_result_release(struct engine *e, struct fetch_result *res);
 
 /* 1 when a connection to `sa` (AF_INET or AF_INET6) is allowed: the default policy above, or a
  * prefix of `allow` (the operator's --egress-allow list, util/cidr.h; NULL: none) holds the

@@ -12,7 +12,7 @@
 
 #include "api/errors.h"
 #include "api/request_int.h"
-#include "meta/meta.h"
+#include "model/model.h"
 #include "util/buf.h"
 
 /* Describes an error response; returns -1 so helpers can `return api_fail(...)`. */

@@ -5,9 +5,9 @@
  * disk is meta.h's) and engine/memory.c (a sorted in-memory map, for tests); RADOS comes next.
  *
  * What goes through the seam: containers, service properties, blob records (current, snapshots,
- * versions) with their staged blocks, tag index and pending copies.  The data plane (payload
- * bytes) and admin/'s volume maintenance still go to store/ and meta/ directly (the steps that
- * move them are listed in docs/architecture.md).
+ * versions) with their staged blocks, tag index and pending copies, and the data plane (payload
+ * bytes, named by locators).  admin/'s volume maintenance still goes to store/ and meta/ directly
+ * (docs/architecture.md).
  *
  * Writes are compare-and-set.  A caller reads a record, checks its conditions against it, builds
  * the new record and hands both to the engine: the write happens only if the current record is
@@ -46,6 +46,9 @@
 
 struct arena;
 struct meta;
+struct store;
+struct eng_writer;
+struct eng_reader;
 
 #define ENG_ENOTFOUND (-30800) /* no such record */
 #define ENG_EEXISTS   (-30801) /* create or restore: a live container has that name */
@@ -164,6 +167,17 @@ struct engine_ops {
                     const char *to, size_t tlen, struct eng_iter **out);
     int (*tag_next)(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
     long (*copy_recover)(struct engine *e, const char *description);
+    int (*failed)(struct engine *e);
+    int (*write_begin)(struct engine *e, uint64_t len, struct eng_writer **w);
+    int (*write)(struct engine *e, struct eng_writer *w, const void *p, size_t n);
+    int (*write_finish)(struct engine *e, struct eng_writer *w, struct extent *loc);
+    void (*write_abort)(struct engine *e, struct eng_writer *w);
+    int (*sync)(struct engine *e, const struct extent *loc, size_t n);
+    void (*release)(struct engine *e, const struct extent *loc);
+    int (*reader_new)(struct engine *e, struct eng_reader **r);
+    void (*reader_free)(struct engine *e, struct eng_reader *r);
+    long (*read)(struct engine *e, struct eng_reader *r, struct extent *loc, uint64_t off,
+                 void *dst, size_t n);
 };
 
 /* An engine: its table and its own state.  Held by value by whoever chose it (struct server). */
@@ -173,10 +187,11 @@ struct engine {
 };
 
 /*
- * The local engine over an open meta/ database (owned by the caller, who closes it after
- * eng_fini()).  Nothing to fail: the state is the pointer.
+ * The local engine over an open meta/ database and store/ volumes (both owned by the caller, who
+ * closes them after eng_fini(); s may be NULL for an engine without a data plane, in tests).
+ * 0 or ENG_EIO (out of memory).
  */
-void eng_local_init(struct engine *e, struct meta *m);
+int eng_local_init(struct engine *e, struct meta *m, struct store *s);
 /* The in-memory engine: empty, ids from 1.  0 or ENG_EIO (out of memory). */
 int eng_memory_init(struct engine *e);
 /* The RADOS engine (docs/rados.md): connects as cephx user `user` ("admin" or "client.admin"; NULL:
@@ -317,5 +332,51 @@ int eng_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out
 /* At start-up: every pending copy (its worker died with the process that ran it) becomes failed
  * with this description.  The number failed, or -1 on an engine error. */
 long eng_copy_recover(struct engine *e, const char *description);
+
+/*
+ * ---- the data plane ----
+ *
+ * A payload (a blob's content, a block, an append) is written once, in one piece of known length,
+ * and named by a locator (struct extent, model/extent.h).  To callers a locator is opaque except
+ * for its len (the payload's bytes) and seq (its identity, shared by every record that names the
+ * same payload); they store it in blob records (block_ref.ext) and hand it back to read.  The
+ * local engine's locator is the needle's place in its volumes (store.h).
+ *
+ * The order that makes an acknowledged write durable (DESIGN.md invariant 1, store.h V2/V3/V6):
+ * write and finish the payload, eng_data_sync() it, commit the record that names it, then
+ * eng_data_release() it (also when the commit failed: the payload is then garbage, which the
+ * engine reclaims).  These calls return 0 or a positive errno value (ENOSPC: the engine is full),
+ * reads the bytes copied or -errno.
+ */
+
+/* Non-zero (the errno that caused it) once a write or sync has failed: the engine takes no more
+ * writes until restart (store.h V4). */
+int eng_failed(struct engine *e);
+/* A writer for a payload of exactly len (> 0) bytes. */
+int eng_data_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+/* The next bytes of the payload (more than len in all: EINVAL). */
+int eng_data_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
+/* Once exactly len bytes were written: the payload's locator into *loc; frees w.  The payload is
+ * pending (kept whatever happens) until eng_data_release(), and not durable until
+ * eng_data_sync(). */
+int eng_data_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
+/* Frees a writer that will not be finished (NULL: nothing); what it wrote is garbage. */
+void eng_data_write_abort(struct engine *e, struct eng_writer *w);
+/* Makes loc[0..n) durable, sharing the cost with concurrent callers. */
+int eng_data_sync(struct engine *e, const struct extent *loc, size_t n);
+/* Ends the pending state of a payload eng_data_write_finish() returned. */
+void eng_data_release(struct engine *e, const struct extent *loc);
+/* A reader: one thread at a time. */
+int eng_data_reader_new(struct engine *e, struct eng_reader **r);
+void eng_data_reader_free(struct engine *e, struct eng_reader *r);
+/*
+ * Copies up to n bytes of the payload at *loc from offset off into dst, every byte verified
+ * against its checksum before it is handed out.  Returns the bytes copied (> 0 unless n == 0 or
+ * off == loc->len) or -errno: -EIO, -EBADMSG (a checksum mismatch: dst holds unverified bytes,
+ * never use them).  When the engine has moved the payload since *loc was read (compaction), it
+ * follows it and updates *loc, so the next read goes straight there.
+ */
+long eng_data_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint64_t off,
+                   void *dst, size_t n);
 
 #endif

@@ -443,8 +443,15 @@ out:
     return rc;
 }
 
+static void
+local_fini(struct engine *e)
+{
+    free(e->impl);
+}
+
 static const struct engine_ops local_ops = {
     .name = "local",
+    .fini = local_fini,
     .next_etag = local_next_etag,
     .container_get = local_container_get,
     .container_create = local_container_create,
@@ -467,11 +474,28 @@ static const struct engine_ops local_ops = {
     .tag_list = local_tag_list,
     .tag_next = local_tag_next,
     .copy_recover = local_copy_recover,
+    .failed = local_failed,
+    .write_begin = local_write_begin,
+    .write = local_write,
+    .write_finish = local_write_finish,
+    .write_abort = local_write_abort,
+    .sync = local_sync,
+    .release = local_release,
+    .reader_new = local_reader_new,
+    .reader_free = local_reader_free,
+    .read = local_read,
 };
 
-void
-eng_local_init(struct engine *e, struct meta *m)
+int
+eng_local_init(struct engine *e, struct meta *m, struct store *s)
 {
+    struct local *l = malloc(sizeof(*l));
+
+    if (l == NULL)
+        return ENG_EIO;
+    l->meta = m;
+    l->store = s;
     e->ops = &local_ops;
-    e->impl = m;
+    e->impl = l;
+    return 0;
 }

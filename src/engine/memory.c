@@ -470,6 +470,9 @@ mem_fini(struct engine *e)
     free(m->containers.v);
     free(m->props.v);
     mem_blobs_free(m);
+    for (size_t i = 0; i < m->npayloads; i++)
+        free(m->payloads[i].p);
+    free(m->payloads);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -499,6 +502,16 @@ static const struct engine_ops memory_ops = {
     .tag_list = mem_tag_list,
     .tag_next = mem_tag_next,
     .copy_recover = mem_copy_recover,
+    .failed = mem_failed,
+    .write_begin = mem_write_begin,
+    .write = mem_write,
+    .write_finish = mem_write_finish,
+    .write_abort = mem_write_abort,
+    .sync = mem_sync,
+    .release = mem_release,
+    .reader_new = mem_reader_new,
+    .reader_free = mem_reader_free,
+    .read = mem_read,
 };
 
 int

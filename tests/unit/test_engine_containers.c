@@ -661,7 +661,7 @@ main(void)
 
     CHECK(mkdtemp(dir) != NULL);
     CHECK(meta_open(dir, 0, 0, 0, &m) == 0);
-    eng_local_init(&e, m);
+    CHECK(eng_local_init(&e, m, NULL) == 0);
     contract(&e);
     worm(&e, m);
     eng_fini(&e);
