@@ -1,5 +1,5 @@
 /*
- * main.c -- the command line: cobalt serve | fsck | compact | version | help.
+ * main.c -- the command line: cobalt serve | config check | fsck | compact | bench | version | help.
  *
  *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL] ...
  *
@@ -54,6 +54,7 @@ enum { AT_HTTP, AT_STORE, AT_SERVER, AT_SERVE, AT_LOG };
 
 /* serve()'s settings that no configuration struct holds. */
 struct serve_settings {
+    char *config_text; /* --config: the file's text, which string options borrow */
     const char *data_dir, *accounts_file, *versioning;
     unsigned fsync_mode;           /* index in fsync_modes */
     double threshold;              /* background compaction; 0: off */
@@ -86,12 +87,27 @@ add_cidrs(void *field, const char *list)
     return cidr_list_add(field, list);
 }
 
+static int parse_accounts(const char *spec, const char *seps, struct server *srv);
+
+/* --account NAME:KEY1[:KEY2], repeatable; the field is the whole struct server. */
+static int
+add_account(void *field, const char *spec)
+{
+    return parse_accounts(spec, "", field);
+}
+
 #define SECONDS(lo_, hi_) .kind = OPT_UINT, .lo = (lo_), .hi = (hi_), .unit = "seconds"
 
 /* serve's options, in the order of --help and README.md's table (scripts/update-readme-options.sh
  * writes that table from `cobalt help --markdown`; ctest checks that it is current). */
 /* clang-format off */
 static const struct opt serve_opts[] = {
+    {.name = "config", .arg = "FILE", .kind = OPT_FILE,
+     OPT_AT(AT_SERVE, struct serve_settings, config_text),
+     .help = "read options from FILE, one 'name = value' per line; the command line overrides it",
+     .doc = "read options from FILE, one `name = value` per line (any option below, without the "
+            "dashes; `#` starts a comment); options on the command line override it, repeatable "
+            "ones add to it. `cobalt config check FILE` validates one"},
     {.name = "host", .arg = "ADDR", .kind = OPT_STRING, OPT_AT(AT_HTTP, struct http_config, host),
      .def = "127.0.0.1", .help = "address to listen on",
      .doc = "IPv4 or IPv6 address to listen on"},
@@ -116,6 +132,13 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, accounts_file),
      .help = "accounts, one 'name:key1[:key2]' per line",
      .doc = "accounts, one `name:key1[:key2]` per line"},
+    {.name = "account", .arg = "NAME:KEY1[:KEY2]", .kind = OPT_EACH, .each = add_account,
+     .at = AT_SERVER, .secret = 1,
+     .err = "--%s takes NAME:KEY1[:KEY2] with base64 keys of at most 64 bytes",
+     .def_text = "`devstoreaccount1` when no account is given",
+     .help = "serve this account with these keys (base64); repeatable",
+     .doc = "serve this account with one or two base64 keys (repeatable; in a config file keeps "
+            "keys off the command line). Keys are never logged"},
     {.name = "versioning", .arg = "ACCOUNTS", .kind = OPT_STRING,
      OPT_AT(AT_SERVE, struct serve_settings, versioning), .def_text = "off",
      .help = "keep a version of every blob write: 'all' or a comma list of account names; Azure "
@@ -227,6 +250,7 @@ usage(FILE *f)
             "       cobalt compact [--threshold F] DIR  reclaim dead space now (server stopped;\n"
             "                                   default threshold 0.05)\n"
             "       cobalt bench WORKLOAD [opts] load-test any Blob endpoint ('bench --help')\n"
+            "       cobalt config check FILE   validate a --config file, naming a bad line\n"
             "       cobalt version             print the version\n"
             "       cobalt help [--markdown]   this text (--markdown: serve options as a table)\n"
             "\n"
@@ -340,66 +364,132 @@ load_accounts_file(const char *path, struct server *srv)
     return rc;
 }
 
+/* Everything serve() reads from its options, the environment and the files they name. */
+struct settings {
+    struct http_config hc;
+    struct serve_settings set;
+    struct store_config sc;
+    struct server srv;
+};
+
+static void
+settings_free(struct settings *st)
+{
+    for (size_t i = 0; i < st->srv.naccounts; i++)
+        free((char *)st->srv.accounts[i].name);
+    free(st->srv.accounts);
+    free(st->srv.versioning);
+    cidr_list_free(st->srv.egress);
+    cidr_list_free(st->set.trusted);
+    free(st->set.config_text);
+    memset(st, 0, sizeof(*st));
+}
+
+/*
+ * Fills st from the options (a --config file first, then the command line), the environment and
+ * the files they name, and checks that they make a server.  0; or an exit status (0 after --help,
+ * 2 for a refused setting, said on stderr or in the log); st is freed with settings_free() either
+ * way.  `cobalt serve` and `cobalt config check` both come through here.
+ */
+static int
+configure(int argc, char **argv, struct settings *st, int *done)
+{
+    void *const at[] = {[AT_HTTP] = &st->hc,
+                        [AT_STORE] = &st->sc,
+                        [AT_SERVER] = &st->srv,
+                        [AT_SERVE] = &st->set,
+                        [AT_LOG] = &log_threshold};
+    struct server *srv = &st->srv;
+    const char *env;
+
+    memset(st, 0, sizeof(*st));
+    st->hc.metrics = 1;
+    st->set.metrics_port = -1;
+    st->set.per_address = -1;
+    *done = 1;
+    switch (options_parse(serve_opts, at, argc, argv)) {
+    case OPTIONS_OK:
+        break;
+    case OPTIONS_HELP:
+        usage(stdout);
+        return 0;
+    case OPTIONS_USAGE:
+        usage(stderr);
+        return 2;
+    case OPTIONS_BAD:
+        return 2;
+    }
+    st->hc.trusted_proxies = st->set.trusted;
+    if ((env = getenv("COBALT_ACCOUNTS")) == NULL)
+        env = getenv("AZURITE_ACCOUNTS");
+    if ((env && parse_accounts(env, ";", srv) != 0) ||
+        (st->set.accounts_file && load_accounts_file(st->set.accounts_file, srv) != 0))
+        return 2;
+    if (srv->naccounts == 0 && parse_accounts(DEV_ACCOUNT ":" DEV_KEY, ";", srv) != 0)
+        return 1;
+    if ((srv->versioning = calloc(srv->naccounts, 1)) == NULL)
+        return 1;
+    if (st->set.versioning != NULL && set_versioning(srv, st->set.versioning) != 0)
+        return 2;
+    /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
+     * one address to take every connection. */
+    st->hc.max_per_address = st->set.per_address >= 0 ? (unsigned)st->set.per_address
+                                                      : st->hc.max_connections / 8;
+    *done = 0;
+    return 0;
+}
+
+/* cobalt config check FILE: 0 when FILE makes a server, else 2 with the bad line named. */
+static int
+config_check(int argc, char **argv)
+{
+    struct settings st;
+    char *args[] = {"config", "--config", NULL, NULL};
+    int done, rc;
+
+    if (argc != 3 || strcmp(argv[1], "check") != 0) {
+        fprintf(stderr, "usage: cobalt config check FILE\n");
+        return 2;
+    }
+    args[2] = argv[2];
+    rc = configure(3, args, &st, &done);
+    if (!done)
+        printf("%s: ok (%zu account%s)\n", argv[2], st.srv.naccounts,
+               st.srv.naccounts == 1 ? "" : "s");
+    settings_free(&st);
+    return done && rc == 0 ? 2 : rc;
+}
+
 static int
 serve(int argc, char **argv)
 {
-    struct http_config hc = {.metrics = 1};
-    struct serve_settings set = {.metrics_port = -1, .per_address = -1};
+    struct settings st;
+    struct http_config *hc = &st.hc;
+    struct serve_settings *set = &st.set;
+    struct store_config *sc = &st.sc;
+    struct server *srv = &st.srv;
     const char *env;
-    struct store_config sc = {0};
-    struct server srv = {0};
-    void *const at[] = {[AT_HTTP] = &hc,
-                        [AT_STORE] = &sc,
-                        [AT_SERVER] = &srv,
-                        [AT_SERVE] = &set,
-                        [AT_LOG] = &log_threshold};
     struct http_app app;
     struct http_server *http = NULL, *monitor = NULL;
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     char path[4096];
     sigset_t sigs;
-    int sig, fsync_on, rc = 1, err;
+    int sig, fsync_on, rc, err, done;
 
-    switch (options_parse(serve_opts, at, argc, argv)) {
-    case OPTIONS_OK:
-        break;
-    case OPTIONS_HELP:
-        usage(stdout);
-        cidr_list_free(srv.egress);
-        cidr_list_free(set.trusted);
-        return 0;
-    case OPTIONS_USAGE:
-        usage(stderr);
-        /* fall through */
-    case OPTIONS_BAD:
-        cidr_list_free(srv.egress);
-        cidr_list_free(set.trusted);
-        return 2;
+    if ((rc = configure(argc, argv, &st, &done)) != 0 || done) {
+        settings_free(&st);
+        return rc;
     }
-    hc.trusted_proxies = set.trusted;
-    fsync_on = set.fsync_mode == 0;
-    if ((env = getenv("COBALT_ACCOUNTS")) == NULL)
-        env = getenv("AZURITE_ACCOUNTS");
-    if ((env && parse_accounts(env, ";", &srv) != 0) ||
-        (set.accounts_file && load_accounts_file(set.accounts_file, &srv) != 0))
-        return 2;
-    if (srv.naccounts == 0 && parse_accounts(DEV_ACCOUNT ":" DEV_KEY, ";", &srv) != 0)
-        return 1;
-    if ((srv.versioning = calloc(srv.naccounts, 1)) == NULL)
-        return 1;
+    rc = 1;
+    fsync_on = set->fsync_mode == 0;
     /* Tests shorten retention "days" so soft-delete purges can be observed; never in production. */
-    srv.day_ticks = 86400 * TICKS_PER_SEC;
+    srv->day_ticks = 86400 * TICKS_PER_SEC;
     if ((env = getenv("COBALT_DAY_SECONDS")) != NULL && atoll(env) > 0) {
-        srv.day_ticks = atoll(env) * TICKS_PER_SEC;
+        srv->day_ticks = atoll(env) * TICKS_PER_SEC;
         log_warn("COBALT_DAY_SECONDS=%s: retention days are %s seconds long (testing only)", env,
                  env);
     }
-    if (set.versioning != NULL && set_versioning(&srv, set.versioning) != 0)
-        return 2;
-    /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
-     * one address to take every connection. */
-    hc.max_per_address = set.per_address >= 0 ? (unsigned)set.per_address : hc.max_connections / 8;
 
     /* Signals are taken synchronously by this thread (sigwait below), so they are blocked
      * before any thread exists -- RocksDB starts its own in meta_open -- and every thread
@@ -411,30 +501,30 @@ serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    if (mkdir(set.data_dir, 0755) != 0 && errno != EEXIST) {
-        log_error("data dir %s: %s", set.data_dir, strerror(errno));
-        return 1;
+    if (mkdir(set->data_dir, 0755) != 0 && errno != EEXIST) {
+        log_error("data dir %s: %s", set->data_dir, strerror(errno));
+        goto out;
     }
-    snprintf(path, sizeof(path), "%s/meta", set.data_dir);
-    if (meta_open(path, fsync_on, 0, set.meta_cache, &srv.meta) != 0) {
+    snprintf(path, sizeof(path), "%s/meta", set->data_dir);
+    if (meta_open(path, fsync_on, 0, set->meta_cache, &srv->meta) != 0) {
         log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/volumes", set.data_dir);
-    sc.dir = path;
-    sc.fsync = fsync_on;
+    snprintf(path, sizeof(path), "%s/volumes", set->data_dir);
+    sc->dir = path;
+    sc->fsync = fsync_on;
 #ifdef COBALT_FAULT_INJECTION
     /* Test builds only (tests/crash): failures and simulated power loss in the volume I/O. */
-    if ((env = getenv("COBALT_IO_FAULTS")) != NULL && (sc.io = faultio_setup(env)) == NULL) {
+    if ((env = getenv("COBALT_IO_FAULTS")) != NULL && (sc->io = faultio_setup(env)) == NULL) {
         log_error("COBALT_IO_FAULTS: cannot parse '%s'", env);
         goto out;
     }
 #endif
-    if ((err = store_open(&sc, &srv.store)) != 0) {
+    if ((err = store_open(sc, &srv->store)) != 0) {
         log_error("cannot open volumes in %s: %s", path, strerror(err));
         goto out;
     }
-    if ((err = compact_recover(srv.meta, srv.store)) != 0) {
+    if ((err = compact_recover(srv->meta, srv->store)) != 0) {
         log_error("cannot finish an interrupted compaction: %s", strerror(err));
         goto out;
     }
@@ -457,42 +547,42 @@ serve(int argc, char **argv)
         }
     }
     /* Before serving (it settles copies a crash left pending). */
-    if ((err = copy_pool_start(&srv)) != 0) {
+    if ((err = copy_pool_start(srv)) != 0) {
         log_error("cannot start the copy workers: %s", strerror(err));
         goto out;
     }
     /* Dead space left before this start is unknown: the first check after start-up compacts.
      * (Set before any thread starts.) */
-    srv.freed_bytes = (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4;
-    api_app(&srv, &app);
-    srv.port = hc.port;
+    srv->freed_bytes = (sc->volume_size ? sc->volume_size : (1ull << 30)) / 4;
+    api_app(srv, &app);
+    srv->port = hc->port;
     /* The metrics listener first: once the API port accepts connections, /metrics does too. */
-    if (set.metrics_port >= 0) {
-        struct http_config mc = hc;
+    if (set->metrics_port >= 0) {
+        struct http_config mc = *hc;
         struct http_app mapp;
 
-        mc.port = set.metrics_port;
+        mc.port = set->metrics_port;
         mc.max_connections = 64;
         mc.max_per_address = mc.max_connections / 8;
         mc.metrics = 0; /* the API's figures, not the scrapes' */
         monitor_app(&mapp);
         if (http_start(&mc, &mapp, &monitor) != 0)
             goto out;
-        log_info("metrics at http://%s:%d/metrics", hc.host, http_port(monitor));
+        log_info("metrics at http://%s:%d/metrics", hc->host, http_port(monitor));
     }
-    if (http_start(&hc, &app, &http) != 0) {
+    if (http_start(hc, &app, &http) != 0) {
         http_stop(monitor, 0);
         goto out;
     }
-    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED); /* --port 0 */
-    compactor = compactor_start(srv.meta, srv.store, set.threshold,
-                                (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
-                                &srv.freed_bytes);
-    if (set.scrub_rate > 0)
-        scrubber = scrubber_start(srv.meta, srv.store, set.scrub_rate, set.scrub_interval);
+    __atomic_store_n(&srv->port, http_port(http), __ATOMIC_RELAXED); /* --port 0 */
+    compactor = compactor_start(srv->meta, srv->store, set->threshold,
+                                (sc->volume_size ? sc->volume_size : (1ull << 30)) / 4,
+                                &srv->freed_bytes);
+    if (set->scrub_rate > 0)
+        scrubber = scrubber_start(srv->meta, srv->store, set->scrub_rate, set->scrub_interval);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
-             COBALT_VERSION, hc.host, http_port(http), set.data_dir, fsync_on ? "always" : "never",
-             srv.naccounts, srv.naccounts == 1 ? "" : "s");
+             COBALT_VERSION, hc->host, http_port(http), set->data_dir,
+             fsync_on ? "always" : "never", srv->naccounts, srv->naccounts == 1 ? "" : "s");
     if (!fsync_on)
         log_warn("--fsync=never: a crash can lose acknowledged writes");
     sigwait(&sigs, &sig);
@@ -503,15 +593,10 @@ serve(int argc, char **argv)
     scrubber_stop(scrubber);
     rc = 0;
 out:
-    copy_pool_stop(&srv); /* after http_stop: no request can start a copy any more */
-    store_close(srv.store);
-    meta_close(srv.meta);
-    for (size_t i = 0; i < srv.naccounts; i++)
-        free((char *)srv.accounts[i].name);
-    free(srv.accounts);
-    free(srv.versioning);
-    cidr_list_free(srv.egress);
-    cidr_list_free(set.trusted);
+    copy_pool_stop(srv); /* after http_stop: no request can start a copy any more */
+    store_close(srv->store);
+    meta_close(srv->meta);
+    settings_free(&st);
     if (rc == 0)
         log_info("stopped cleanly");
     return rc;
@@ -526,6 +611,8 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "config") == 0)
+        return config_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "fsck") == 0)
         return fsck_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "compact") == 0)
