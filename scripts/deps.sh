@@ -28,7 +28,7 @@ fi
 WHAT="${1:-all}"
 PKGS=(
     build-essential cmake pkg-config
-    libmicrohttpd-dev librocksdb-dev libexpat1-dev libssl-dev libcurl4-openssl-dev
+    libmicrohttpd-dev libgnutls28-dev librocksdb-dev libexpat1-dev libssl-dev libcurl4-openssl-dev
 )
 if [ "$WHAT" != build ]; then
     PKGS+=(python3 python3-pytest python3-azure-storage azure-cli ca-certificates

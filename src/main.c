@@ -62,8 +62,10 @@ struct serve_settings {
     unsigned scrub_interval;       /* seconds */
     size_t meta_cache;             /* bytes */
     int metrics_port;              /* -1: no metrics listener */
-    long long per_address;         /* -1: an eighth of --max-connections */
-    struct cidr_list *trusted;     /* --trusted-proxy */
+    int https_port;                /* -1: no HTTPS listener */
+    const char *tls_cert, *tls_key;
+    long long per_address;     /* -1: an eighth of --max-connections */
+    struct cidr_list *trusted; /* --trusted-proxy */
 };
 
 static const char *const fsync_modes[] = {"always", "never", NULL};
@@ -114,6 +116,21 @@ static const struct opt serve_opts[] = {
     {.name = "port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
      OPT_AT(AT_HTTP, struct http_config, port), .def = "10000", .err = "bad --%s %s",
      .help = "port; 0 picks a free one", .doc = "`0` picks a free port"},
+    {.name = "https-port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
+     OPT_AT(AT_SERVE, struct serve_settings, https_port), .def_text = "off", .err = "bad --%s %s",
+     .help = "also serve HTTPS on this port (needs --tls-cert and --tls-key); 0 picks a free one",
+     .doc = "also serve HTTPS (TLS 1.2 and 1.3) on this port, same address, same data: needs "
+            "`--tls-cert` and `--tls-key`; bearer tokens and `spr=https` SASes work only there "
+            "(`0` picks a free port)"},
+    {.name = "tls-cert", .arg = "FILE", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, tls_cert),
+     .help = "PEM certificate chain for HTTPS, leaf first; re-read on SIGHUP",
+     .doc = "PEM certificate chain for HTTPS, leaf first; SIGHUP re-reads it and the key "
+            "(connections already open are not touched)"},
+    {.name = "tls-key", .arg = "FILE", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, tls_key),
+     .help = "PEM private key of --tls-cert (unencrypted); re-read on SIGHUP",
+     .doc = "PEM private key of `--tls-cert` (unencrypted; keep it readable by Cobalt only)"},
     {.name = "data-dir", .arg = "DIR", .kind = OPT_STRING,
      OPT_AT(AT_SERVE, struct serve_settings, data_dir), .def = "./cobalt-data",
      .help = "where data lives",
@@ -405,6 +422,7 @@ configure(int argc, char **argv, struct settings *st, int *done)
     memset(st, 0, sizeof(*st));
     st->hc.metrics = 1;
     st->set.metrics_port = -1;
+    st->set.https_port = -1;
     st->set.per_address = -1;
     *done = 1;
     switch (options_parse(serve_opts, at, argc, argv)) {
@@ -431,12 +449,31 @@ configure(int argc, char **argv, struct settings *st, int *done)
         return 1;
     if (st->set.versioning != NULL && set_versioning(srv, st->set.versioning) != 0)
         return 2;
+    if ((st->set.https_port >= 0) != (st->set.tls_cert != NULL) ||
+        (st->set.tls_cert != NULL) != (st->set.tls_key != NULL)) {
+        fprintf(stderr, "cobalt: --https-port, --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (st->set.tls_cert != NULL && http_tls_check(st->set.tls_cert, st->set.tls_key) != 0)
+        return 2;
     /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
      * one address to take every connection. */
     st->hc.max_per_address = st->set.per_address >= 0 ? (unsigned)st->set.per_address
                                                       : st->hc.max_connections / 8;
     *done = 0;
     return 0;
+}
+
+/*
+ * SIGHUP: the HTTPS certificate and key are read again (connections already open are not
+ * touched).  Whatever fails to load is logged and the old one kept.
+ */
+static void
+reload(struct http_server *https)
+{
+    log_info("SIGHUP: reloading");
+    if (https != NULL && http_tls_reload(https) == 0)
+        log_info("tls: certificate reloaded");
 }
 
 /* cobalt config check FILE: 0 when FILE makes a server, else 2 with the bad line named. */
@@ -470,7 +507,7 @@ serve(int argc, char **argv)
     struct server *srv = &st.srv;
     const char *env;
     struct http_app app;
-    struct http_server *http = NULL, *monitor = NULL;
+    struct http_server *http = NULL, *https = NULL, *monitor = NULL;
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     char path[4096];
@@ -499,6 +536,7 @@ serve(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP); /* reload: see reload() */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     if (mkdir(set->data_dir, 0755) != 0 && errno != EEXIST) {
@@ -570,7 +608,20 @@ serve(int argc, char **argv)
             goto out;
         log_info("metrics at http://%s:%d/metrics", hc->host, http_port(monitor));
     }
+    if (set->https_port >= 0) {
+        struct http_config tc = *hc;
+
+        tc.port = set->https_port;
+        tc.tls_cert = set->tls_cert;
+        tc.tls_key = set->tls_key;
+        if (http_start(&tc, &app, &https) != 0) {
+            http_stop(monitor, 0);
+            goto out;
+        }
+        log_info("listening on https://%s:%d", hc->host, http_port(https));
+    }
     if (http_start(hc, &app, &http) != 0) {
+        http_stop(https, 0);
         http_stop(monitor, 0);
         goto out;
     }
@@ -585,8 +636,10 @@ serve(int argc, char **argv)
              fsync_on ? "always" : "never", srv->naccounts, srv->naccounts == 1 ? "" : "s");
     if (!fsync_on)
         log_warn("--fsync=never: a crash can lose acknowledged writes");
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+        reload(https);
     log_info("signal %d: finishing in-flight requests", sig);
+    http_stop(https, 30);
     http_stop(http, 30);
     http_stop(monitor, 0);
     compactor_stop(compactor);

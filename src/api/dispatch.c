@@ -291,6 +291,7 @@ authenticate(struct api_req *q)
     ar.query = q->rawq;
     ar.nquery = q->nrawq;
     ar.client_addr = q->h->client_addr;
+    ar.is_https = q->h->is_https;
     ar.account = q->account;
     ar.secondary = q->secondary;
     ar.container = q->container;
@@ -622,6 +623,7 @@ api_route_local(struct api_req *outer, struct http_req *h, const char *account_s
     q->version = outer->version;
     q->account_seg = account_seg;
     memcpy(h->client_addr, outer->h->client_addr, sizeof(h->client_addr));
+    h->is_https = outer->h->is_https;
     if (front_parse(q) != 0 || find_route(q) != 0)
         q->route = NULL; /* answered: the part's response is described */
     return q;
