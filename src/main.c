@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "admin/admin.h"
@@ -64,6 +65,7 @@ struct serve_settings {
     int metrics_port;              /* -1: no metrics listener */
     int https_port;                /* -1: no HTTPS listener */
     const char *tls_cert, *tls_key;
+    const char *host_suffix;
     long long per_address;     /* -1: an eighth of --max-connections */
     struct cidr_list *trusted; /* --trusted-proxy */
 };
@@ -98,6 +100,95 @@ add_account(void *field, const char *spec)
     return parse_accounts(spec, "", field);
 }
 
+/* The directory --issuer, --role and --delegation-secret add to, made on first use. */
+static struct auth_directory *
+directory(void *field)
+{
+    struct auth_directory **d = field;
+
+    if (*d == NULL && (*d = auth_directory_new()) == NULL)
+        fprintf(stderr, "cobalt: out of memory\n");
+    return *d;
+}
+
+/* The whole of a small file (a JWKS), NUL-terminated, or NULL (said on stderr). */
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t cap = 0;
+
+    if (f == NULL || getdelim(&text, &cap, '\0', f) < 0) {
+        fprintf(stderr, "cobalt: %s: %s\n", path, f == NULL ? strerror(errno) : "empty");
+        free(text);
+        text = NULL;
+    }
+    if (f != NULL)
+        fclose(f);
+    return text;
+}
+
+/* --issuer "ISSUER jwks=FILE [audience=AUD]...", repeatable. */
+static int
+add_issuer(void *field, const char *spec)
+{
+    struct auth_directory *d = directory(field);
+    char *copy = strdup(spec), *save = NULL, *w, *iss, *jwks_path = NULL, *jwks = NULL;
+    const char *auds[16];
+    size_t naud = 0;
+    char err[512];
+    int rc = -1;
+
+    if (d == NULL || copy == NULL || (iss = strtok_r(copy, " \t", &save)) == NULL)
+        goto out;
+    while ((w = strtok_r(NULL, " \t", &save)) != NULL) {
+        if (strncmp(w, "jwks=", 5) == 0 && jwks_path == NULL)
+            jwks_path = w + 5;
+        else if (strncmp(w, "audience=", 9) == 0 && naud < 16)
+            auds[naud++] = w + 9;
+        else
+            goto out;
+    }
+    if (jwks_path == NULL || (jwks = slurp(jwks_path)) == NULL)
+        goto out;
+    if ((rc = auth_issuer_add(d, iss, jwks, auds, naud, err, sizeof(err))) != 0)
+        fprintf(stderr, "cobalt: %s (%s)\n", err, jwks_path);
+out:
+    free(jwks);
+    free(copy);
+    return rc;
+}
+
+/* --role "PRINCIPAL ROLE SCOPE", repeatable. */
+static int
+add_role(void *field, const char *spec)
+{
+    struct auth_directory *d = directory(field);
+    char err[512];
+
+    if (d == NULL)
+        return -1;
+    if (auth_role_add(d, spec, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cobalt: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --delegation-secret BASE64: 16 to 64 bytes. */
+static int
+set_delegation_secret(void *field, const char *b64)
+{
+    struct auth_directory *d = directory(field);
+    long n = strlen(b64) <= 88 ? base64_decode(b64, strlen(b64), d ? d->secret : NULL) : -1;
+
+    if (d == NULL || n < 16)
+        return -1;
+    d->secretlen = (size_t)n;
+    return 0;
+}
+
 #define SECONDS(lo_, hi_) .kind = OPT_UINT, .lo = (lo_), .hi = (hi_), .unit = "seconds"
 
 /* serve's options, in the order of --help and README.md's table (scripts/update-readme-options.sh
@@ -116,6 +207,12 @@ static const struct opt serve_opts[] = {
     {.name = "port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
      OPT_AT(AT_HTTP, struct http_config, port), .def = "10000", .err = "bad --%s %s",
      .help = "port; 0 picks a free one", .doc = "`0` picks a free port"},
+    {.name = "host-suffix", .arg = "SUFFIX", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, host_suffix), .def_text = "none",
+     .help = "also address accounts host-style: ACCOUNT.SUFFIX and ACCOUNT-secondary.SUFFIX",
+     .doc = "also address accounts host-style, as Azure does: a request whose `Host` is "
+            "`ACCOUNT.SUFFIX` (or `ACCOUNT-secondary.SUFFIX`) addresses that account, and its path "
+            "starts at the container; path-style URLs keep working"},
     {.name = "https-port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
      OPT_AT(AT_SERVE, struct serve_settings, https_port), .def_text = "off", .err = "bad --%s %s",
      .help = "also serve HTTPS on this port (needs --tls-cert and --tls-key); 0 picks a free one",
@@ -131,6 +228,34 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, tls_key),
      .help = "PEM private key of --tls-cert (unencrypted); re-read on SIGHUP",
      .doc = "PEM private key of `--tls-cert` (unencrypted; keep it readable by Cobalt only)"},
+    {.name = "issuer", .arg = "'ISS jwks=FILE [audience=AUD]...'", .kind = OPT_EACH,
+     .each = add_issuer, OPT_AT(AT_SERVER, struct server, dir), .def_text = "none",
+     .err = "--%s takes 'ISSUER jwks=FILE [audience=AUD]...' with a JWKS of RS256/ES256 keys: "
+            "'%s'",
+     .help = "trust OAuth tokens whose iss is ISS, signed by a key of the JWKS file FILE (read at "
+             "start and on SIGHUP); repeatable",
+     .doc = "trust OAuth bearer tokens (JWT, RS256 or ES256) whose `iss` is ISS and that a key of "
+            "the JWKS file FILE signed; the audience must be `https://storage.azure.com`, "
+            "`https://ACCOUNT.blob.core.windows.net`, `https://ACCOUNT.SUFFIX` (`--host-suffix`) "
+            "or an AUD given here. Read at start and on SIGHUP: no network call. Repeatable"},
+    {.name = "role", .arg = "'PRINCIPAL ROLE SCOPE'", .kind = OPT_EACH, .each = add_role,
+     OPT_AT(AT_SERVER, struct server, dir), .def_text = "none",
+     .err = "--%s takes 'oid:ID|sub:ID|group:ID Owner|Contributor|Reader|Delegator "
+            "ACCOUNT[/CONTAINER]': '%s'",
+     .help = "assign a role to a token's principal (oid:ID, sub:ID or group:ID) at an account or "
+             "account/container; roles: Owner, Contributor, Reader, Delegator; repeatable",
+     .doc = "assign a role (the Storage Blob Data `Owner`, `Contributor`, `Reader`, or `Delegator`) "
+            "to a token's principal -- `oid:ID`, `sub:ID` or `group:ID` (the `groups` claim) -- at "
+            "`ACCOUNT` or `ACCOUNT/CONTAINER` (repeatable; docs/security.md)"},
+    {.name = "delegation-secret", .arg = "BASE64", .kind = OPT_EACH,
+     .each = set_delegation_secret, OPT_AT(AT_SERVER, struct server, dir), .secret = 1,
+     .def_text = "random at each start",
+     .err = "--%s takes 16 to 64 bytes in base64",
+     .help = "the secret user delegation keys are derived from; changing it revokes every key "
+             "and user delegation SAS",
+     .doc = "the secret user delegation keys are derived from (16-64 bytes, base64); changing it "
+            "(and SIGHUP) revokes every user delegation key and SAS. Without it a random one is "
+            "made at each start"},
     {.name = "data-dir", .arg = "DIR", .kind = OPT_STRING,
      OPT_AT(AT_SERVE, struct serve_settings, data_dir), .def = "./cobalt-data",
      .help = "where data lives",
@@ -387,11 +512,17 @@ struct settings {
     struct serve_settings set;
     struct store_config sc;
     struct server srv;
+    struct settings *retired; /* what SIGHUP replaced (requests may still use it): freed at exit */
 };
 
 static void
 settings_free(struct settings *st)
 {
+    if (st->retired != NULL) {
+        settings_free(st->retired);
+        free(st->retired);
+    }
+    auth_directory_free(st->srv.dir);
     for (size_t i = 0; i < st->srv.naccounts; i++)
         free((char *)st->srv.accounts[i].name);
     free(st->srv.accounts);
@@ -438,6 +569,7 @@ configure(int argc, char **argv, struct settings *st, int *done)
         return 2;
     }
     st->hc.trusted_proxies = st->set.trusted;
+    st->hc.host_suffix = st->set.host_suffix;
     if ((env = getenv("COBALT_ACCOUNTS")) == NULL)
         env = getenv("AZURITE_ACCOUNTS");
     if ((env && parse_accounts(env, ";", srv) != 0) ||
@@ -456,6 +588,14 @@ configure(int argc, char **argv, struct settings *st, int *done)
     }
     if (st->set.tls_cert != NULL && http_tls_check(st->set.tls_cert, st->set.tls_key) != 0)
         return 2;
+    if (srv->dir != NULL && srv->dir->secretlen == 0) {
+        /* No --delegation-secret: keys issued now die with the process. */
+        if (getrandom(srv->dir->secret, 32, 0) != 32)
+            return 1;
+        srv->dir->secretlen = 32;
+    }
+    if (srv->dir != NULL)
+        srv->dir->host_suffix = st->set.host_suffix;
     /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
      * one address to take every connection. */
     st->hc.max_per_address = st->set.per_address >= 0 ? (unsigned)st->set.per_address
@@ -464,16 +604,63 @@ configure(int argc, char **argv, struct settings *st, int *done)
     return 0;
 }
 
+/* 1 when both settings name the same accounts in the same order (their indexes are the accounts'
+ * identity for per-account state). */
+static int
+same_accounts(const struct server *a, const struct server *b)
+{
+    if (a->naccounts != b->naccounts)
+        return 0;
+    for (size_t i = 0; i < a->naccounts; i++)
+        if (strcmp(a->accounts[i].name, b->accounts[i].name) != 0)
+            return 0;
+    return 1;
+}
+
 /*
- * SIGHUP: the HTTPS certificate and key are read again (connections already open are not
- * touched).  Whatever fails to load is logged and the old one kept.
+ * SIGHUP: the configuration is read again (the --config file, the accounts file and environment,
+ * the JWKS files) and what can change without a restart takes effect for the next request: the
+ * accounts' keys (add a second key, move clients, drop the first), the token issuers, role
+ * assignments and delegation secret, the log level, and the HTTPS certificate and key
+ * (connections already open are not touched).  Anything refused is logged and the current
+ * configuration kept whole.  The replaced keys and directory stay allocated until exit: a request
+ * in flight may still be reading them.
  */
 static void
-reload(struct http_server *https)
+reload(struct settings *live, int argc, char **argv, struct http_server *https)
 {
-    log_info("SIGHUP: reloading");
+    struct settings *next = calloc(1, sizeof(*next));
+    struct auth_account *accounts;
+    struct auth_directory *dir;
+    int done;
+
+    log_info("SIGHUP: reloading the configuration");
+    if (next == NULL)
+        return;
+    if (configure(argc, argv, next, &done) != 0 || done) {
+        log_error("SIGHUP: the configuration is refused (see above); keeping the current one");
+        goto drop;
+    }
+    if (!same_accounts(&live->srv, &next->srv)) {
+        log_error("SIGHUP: accounts can change keys, but adding or removing one needs a "
+                  "restart; keeping the current configuration");
+        goto drop;
+    }
     if (https != NULL && http_tls_reload(https) == 0)
         log_info("tls: certificate reloaded");
+    accounts = live->srv.accounts;
+    dir = live->srv.dir;
+    __atomic_store_n(&live->srv.accounts, next->srv.accounts, __ATOMIC_RELEASE);
+    __atomic_store_n(&live->srv.dir, next->srv.dir, __ATOMIC_RELEASE);
+    next->srv.accounts = accounts;
+    next->srv.dir = dir;
+    next->retired = live->retired;
+    live->retired = next;
+    log_info("SIGHUP: keys, issuers and roles reloaded");
+    return;
+drop:
+    settings_free(next);
+    free(next);
 }
 
 /* cobalt config check FILE: 0 when FILE makes a server, else 2 with the bad line named. */
@@ -637,7 +824,7 @@ serve(int argc, char **argv)
     if (!fsync_on)
         log_warn("--fsync=never: a crash can lose acknowledged writes");
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
-        reload(https);
+        reload(&st, argc, argv, https);
     log_info("signal %d: finishing in-flight requests", sig);
     http_stop(https, 30);
     http_stop(http, 30);

@@ -412,6 +412,26 @@ done:
         peer_text((struct sockaddr *)&found, r->client_addr);
 }
 
+/*
+ * Host-style addressing: the Host header "ACCOUNT.SUFFIX" or "ACCOUNT.SUFFIX:PORT" (the suffix
+ * compared case-insensitively, as host names are) names the account; the label must be
+ * non-empty and hold no dot.  Anything else (an IP literal, another name) stays path-style.
+ */
+static const char *
+host_account(const struct http_server *srv, struct http_req *r)
+{
+    const char *host = http_header(r, "Host"), *dot, *colon;
+    size_t hl, sl = strlen(srv->cfg.host_suffix);
+
+    if (host == NULL || host[0] == '[' || (dot = strchr(host, '.')) == NULL || dot == host)
+        return NULL;
+    colon = strchr(dot, ':');
+    hl = colon != NULL ? (size_t)(colon - dot - 1) : strlen(dot + 1);
+    if (hl != sl || strncasecmp(dot + 1, srv->cfg.host_suffix, sl) != 0)
+        return NULL;
+    return arena_strndup(r->arena, host, (size_t)(dot - host));
+}
+
 static void *
 uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -666,6 +686,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
             (ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL &&
             cidr_list_match(srv->cfg.trusted_proxies, ci->client_addr))
             forwarded_client(srv, r);
+        if (srv->cfg.host_suffix != NULL)
+            r->host_account = host_account(srv, r);
         if ((cl = http_header(r, "Content-Length")) != NULL) {
             char *end;
             errno = 0;
@@ -804,7 +826,7 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
             free(s);
             return -1;
         }
-        if (tls_load(cfg->tls_cert, cfg->tls_key) != 0) {
+        if (tls_load(cfg->tls_cert, cfg->tls_key, 1) != 0) {
             free(s);
             return -1;
         }
@@ -867,16 +889,13 @@ fail:
 int
 http_tls_check(const char *cert, const char *key)
 {
-    int rc = tls_load(cert, key);
-
-    tls_unload();
-    return rc;
+    return tls_load(cert, key, 0);
 }
 
 int
 http_tls_reload(struct http_server *s)
 {
-    return s != NULL && s->cfg.tls_cert != NULL ? tls_load(s->cfg.tls_cert, s->cfg.tls_key) : 0;
+    return s != NULL && s->cfg.tls_cert != NULL ? tls_load(s->cfg.tls_cert, s->cfg.tls_key, 1) : 0;
 }
 
 int

@@ -49,7 +49,10 @@ struct http_req {
      * in IPv4 form), "" for a local request: the socket's peer, or, when that peer is a trusted
      * proxy (http_config.trusted_proxies), the address its X-Forwarded-For names (see http.c). */
     char client_addr[46];
-    int is_https;           /* it came over TLS (a listener with http_config.tls_cert) */
+    int is_https; /* it came over TLS (a listener with http_config.tls_cert) */
+    /* Host-style addressing (http_config.host_suffix): the account label of a Host header
+     * "ACCOUNT.SUFFIX[:port]" (ACCOUNT possibly ending in "-secondary"); NULL otherwise. */
+    const char *host_account;
     void *app;              /* the application's per-request state */
     struct http_resp *resp; /* private to net/ */
 };
@@ -84,6 +87,7 @@ struct http_config {
     /* HTTPS: the PEM certificate chain (leaf first) and private key this listener presents, TLS
      * 1.2 and 1.3 only; NULL: plain HTTP.  One HTTPS listener per process (net/tls.c). */
     const char *tls_cert, *tls_key;
+    const char *host_suffix; /* --host-suffix: see http_req.host_account; NULL: path-style only */
 };
 
 struct http_server;

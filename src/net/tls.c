@@ -61,7 +61,7 @@ key_matches(gnutls_privkey_t key, gnutls_pcert_st *leaf)
 }
 
 int
-tls_load(const char *cert_path, const char *key_path)
+tls_load(const char *cert_path, const char *key_path, int install)
 {
     gnutls_datum_t cert = {NULL, 0}, key = {NULL, 0};
     struct tls_pair *p = calloc(1, sizeof(*p));
@@ -97,11 +97,13 @@ tls_load(const char *cert_path, const char *key_path)
                   cert_path);
         goto out;
     }
-    pthread_mutex_lock(&load_mu);
-    p->older = atomic_load(&current);
-    atomic_store(&current, p);
-    pthread_mutex_unlock(&load_mu);
-    p = NULL;
+    if (install) {
+        pthread_mutex_lock(&load_mu);
+        p->older = atomic_load(&current);
+        atomic_store(&current, p);
+        pthread_mutex_unlock(&load_mu);
+        p = NULL;
+    }
     rc = 0;
 out:
     if (key.data != NULL) {

@@ -13,13 +13,13 @@
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /*
- * Loads the certificate chain (PEM, leaf first) and its private key (PEM) and makes them the ones
- * tls_retrieve() hands out.  Refuses a key that does not belong to the leaf certificate.  The
- * certificates presented before stay valid until tls_unload(): a handshake in progress keeps using
- * what it was given.  0, or -1 (logged, naming the file and never the key) with the current pair
- * unchanged.
+ * Loads the certificate chain (PEM, leaf first) and its private key (PEM) and, when `install`,
+ * makes them the ones tls_retrieve() hands out (else only checks them).  Refuses a key that does
+ * not belong to the leaf certificate.  The certificates presented before stay valid until
+ * tls_unload(): a handshake in progress keeps using what it was given.  0, or -1 (logged, naming
+ * the file and never the key) with the current pair unchanged.
  */
-int tls_load(const char *cert_path, const char *key_path);
+int tls_load(const char *cert_path, const char *key_path, int install);
 
 /* Frees every pair tls_load() made (the HTTPS listener is stopped). */
 void tls_unload(void);

@@ -53,3 +53,62 @@ def serial_of(host: str, port: int, ca: Path) -> str:
     pem = out[out.index("-----BEGIN CERTIFICATE-----"):out.index("-----END CERTIFICATE-----") + 25]
     return subprocess.run(["openssl", "x509", "-noout", "-serial"], input=pem, capture_output=True,
                           text=True, check=True).stdout.strip()
+
+
+# ---- OAuth: signing keys, JWKS, tokens ----------------------------------------------------------
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Signer:
+    """A signing key (RS256 or ES256) with its JWK; `kid` names it in tokens and in the JWKS."""
+
+    def __init__(self, alg: str, kid: str):
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        self.alg, self.kid = alg, kid
+        if alg == "RS256":
+            self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            n = self.key.public_key().public_numbers()
+            self.jwk = {"kty": "RSA", "kid": kid, "use": "sig", "alg": alg,
+                        "n": _b64url(n.n.to_bytes((n.n.bit_length() + 7) // 8, "big")),
+                        "e": _b64url(n.e.to_bytes(3, "big"))}
+        else:
+            self.key = ec.generate_private_key(ec.SECP256R1())
+            n = self.key.public_key().public_numbers()
+            self.jwk = {"kty": "EC", "kid": kid, "use": "sig", "crv": "P-256",
+                        "x": _b64url(n.x.to_bytes(32, "big")), "y": _b64url(n.y.to_bytes(32, "big"))}
+
+    def token(self, claims: dict, headers: dict = None) -> str:
+        import jwt
+        return jwt.encode(claims, self.key, algorithm=self.alg,
+                          headers={"kid": self.kid, **(headers or {})})
+
+
+def write_jwks(path: Path, *signers) -> Path:
+    path.write_text(json.dumps({"keys": [s.jwk for s in signers]}))
+    return path
+
+
+def claims(iss, oid, aud="https://storage.azure.com", lifetime=3600, **extra):
+    now = int(time.time())
+    c = {"iss": iss, "aud": aud, "oid": oid, "sub": f"sub-{oid}",
+         "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47", "iat": now, "nbf": now - 10,
+         "exp": now + lifetime}
+    c.update(extra)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+class StaticToken:
+    """An azure-core TokenCredential that hands out one token."""
+
+    def __init__(self, token: str):
+        self.value = token
+
+    def get_token(self, *scopes, **kwargs):
+        from azure.core.credentials import AccessToken
+        return AccessToken(self.value, int(time.time()) + 3600)
+
+
+def new_oid() -> str:
+    return str(uuid.uuid4())

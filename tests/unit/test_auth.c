@@ -555,22 +555,26 @@ blob_get(struct rq *x, const char *target, const char *container, const char *bl
     x->r.blob = blob;
 }
 
-static const struct auth_need need_get_blob = {
-    AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_BLOB};
-static const struct auth_need need_put_blob = {
-    AUTH_LEVEL_OBJECT, "cw", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
-static const struct auth_need need_delete_blob = {
-    AUTH_LEVEL_OBJECT, "d", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
-static const struct auth_need need_get_tags = {
-    AUTH_LEVEL_OBJECT, "t", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
+static const struct auth_need need_get_blob = {AUTH_LEVEL_OBJECT, "r",
+                                               AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
+                                               AUTH_PUBLIC_BLOB, AUTH_ACT_READ};
+static const struct auth_need need_put_blob = {AUTH_LEVEL_OBJECT, "cw",
+                                               AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
+                                               AUTH_ANON_NEVER, AUTH_ACT_WRITE};
+static const struct auth_need need_delete_blob = {AUTH_LEVEL_OBJECT, "d",
+                                                  AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
+                                                  AUTH_ANON_NEVER, AUTH_ACT_DELETE};
+static const struct auth_need need_get_tags = {AUTH_LEVEL_OBJECT, "t",
+                                               AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
+                                               AUTH_ANON_NEVER, AUTH_ACT_TAGS_READ};
 static const struct auth_need need_list_blobs = {AUTH_LEVEL_CONTAINER, "l", AUTH_SCOPE_CONTAINER,
-                                                 AUTH_PUBLIC_CONTAINER};
+                                                 AUTH_PUBLIC_CONTAINER, AUTH_ACT_READ};
 static const struct auth_need need_create_container = {AUTH_LEVEL_CONTAINER, "cw", AUTH_SCOPE_NONE,
-                                                       AUTH_ANON_NEVER};
+                                                       AUTH_ANON_NEVER, AUTH_ACT_WRITE};
 static const struct auth_need need_list_containers = {AUTH_LEVEL_SERVICE, "l", AUTH_SCOPE_NONE,
-                                                      AUTH_ANON_NEVER};
+                                                      AUTH_ANON_NEVER, AUTH_ACT_READ};
 static const struct auth_need need_account_info = {
-    AUTH_LEVEL_SERVICE, "", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER};
+    AUTH_LEVEL_SERVICE, "", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER, AUTH_ACT_ANY};
 
 static void
 test_vector4(struct arena *a)
@@ -1179,8 +1183,9 @@ test_sas_sip(struct arena *a)
 static void
 test_account_key_only_and_worm_headers(struct arena *a)
 {
-    static const struct auth_need need_container_worm = {
-        AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER};
+    static const struct auth_need need_container_worm = {AUTH_LEVEL_CONTAINER,
+                                                         AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE,
+                                                         AUTH_ANON_NEVER, AUTH_ACT_ANY};
     static const char *const worm[] = {"x-ms-immutability-policy-until-date",
                                        "x-ms-immutability-policy-mode", "x-ms-legal-hold"};
     struct auth_result res;
