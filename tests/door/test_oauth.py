@@ -7,17 +7,20 @@ import html
 import http.client
 import json
 import os
+import shutil
 import signal
 import ssl
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import (BlobSasPermissions, BlobServiceClient, ContainerSasPermissions,
                                 generate_blob_sas, generate_container_sas)
 
-from cobalt_server import free_port, run_cli
+from cobalt_server import REPO, free_port, run_cli
 from doorlib import (DEV_ACCOUNT, DEV_KEY, CertAuthority, Signer, StaticToken, claims, new_oid,
                      write_jwks)
 
@@ -432,3 +435,14 @@ def test_config_check_reports_bad_issuer_and_role(tmp_path):
     conf.write_text("delegation-secret = c2hvcnQ=\n")
     r = run_cli("config", "check", conf)
     assert r.returncode == 2 and "c2hvcnQ" not in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not (REPO / "node_modules/@azure").exists(),
+                    reason="node or @azure/storage-blob missing (scripts/deps.sh)")
+def test_js_sdk_with_a_token(env):
+    r = subprocess.run(["node", str(Path(__file__).with_name("js_oauth.mjs"))],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "NODE_EXTRA_CA_CERTS": str(env.ca.pem),
+                            "COBALT_URL": env.url, "COBALT_TOKEN": env.token(OWNER),
+                            "COBALT_READER_TOKEN": env.token(READER)})
+    assert r.returncode == 0 and "js oauth: ok" in r.stdout, r.stdout + r.stderr
