@@ -34,7 +34,9 @@ if [ "$WHAT" != build ]; then
     PKGS+=(python3 python3-pytest python3-azure-storage azure-cli ca-certificates
            rclone libsecret-1-0        # libsecret: AzCopy (npm) links it
            clang libclang-rt-14-dev    # clang: the libFuzzer targets of tests/fuzz
-           clang-format)               # the format check of scripts/test.sh
+           clang-format                # the format check of scripts/test.sh
+           openssl python3-jwt python3-cryptography   # tests/door: test CA, JWKS, tokens
+           pgbackrest postgresql duplicity)           # tests/door: applications over HTTPS
 fi
 # Node.js (tests only): only install Debian's when no node is on the machine (a NodeSource build may already
 # be there, and Debian's npm package conflicts with its bundled npm).

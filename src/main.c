@@ -1,5 +1,6 @@
 /*
- * main.c -- the command line: cobalt serve | config check | fsck | compact | bench | version | help.
+ * main.c -- the command line: cobalt serve | config check | fsck | compact | bench | version |
+ * help.
  *
  *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL] ...
  *
@@ -199,8 +200,9 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, config_text),
      .help = "read options from FILE, one 'name = value' per line; the command line overrides it",
      .doc = "read options from FILE, one `name = value` per line (any option below, without the "
-            "dashes; `#` starts a comment); options on the command line override it, repeatable "
-            "ones add to it. `cobalt config check FILE` validates one"},
+            "dashes; `#` at the start of a line or after white space starts a comment); options "
+            "on the command line override it, repeatable ones add to it. `cobalt config check "
+            "FILE` validates one"},
     {.name = "host", .arg = "ADDR", .kind = OPT_STRING, OPT_AT(AT_HTTP, struct http_config, host),
      .def = "127.0.0.1", .help = "address to listen on",
      .doc = "IPv4 or IPv6 address to listen on"},
@@ -244,7 +246,8 @@ static const struct opt serve_opts[] = {
             "ACCOUNT[/CONTAINER]': '%s'",
      .help = "assign a role to a token's principal (oid:ID, sub:ID or group:ID) at an account or "
              "account/container; roles: Owner, Contributor, Reader, Delegator; repeatable",
-     .doc = "assign a role (the Storage Blob Data `Owner`, `Contributor`, `Reader`, or `Delegator`) "
+     .doc = "assign a role (the Storage Blob Data `Owner`, `Contributor`, `Reader`, or "
+            "`Delegator`) "
             "to a token's principal -- `oid:ID`, `sub:ID` or `group:ID` (the `groups` claim) -- at "
             "`ACCOUNT` or `ACCOUNT/CONTAINER` (repeatable; docs/security.md)"},
     {.name = "delegation-secret", .arg = "BASE64", .kind = OPT_EACH,

@@ -26,31 +26,37 @@
  * Who may call a route (struct auth_need, auth/auth.h), named by the resource it acts on.  `p`
  * holds the SAS permission letters any one of which suffices (§3.8); `a` the data action a bearer
  * token's (or a user delegation SAS's) roles must grant (AUTH_ACT_*: READ, WRITE, ADD, DELETE,
- * TAGS_READ, TAGS_WRITE, FILTER, IMMUTABLE, SERVICE, DELEGATE, or ANY role at the scope).  Service SAS scopes:
- * container-level routes take no service SAS unless named IN_CONTAINER; blob-level routes take a
- * blob SAS for that blob or a container SAS for its container.  _PUBLIC: anonymous callers get in
- * when the container's public access level allows at least that much.
+ * TAGS_READ, TAGS_WRITE, FILTER, IMMUTABLE, SERVICE, DELEGATE, or ANY role at the scope).
+ * Service SAS scopes: container-level routes take no service SAS unless named IN_CONTAINER;
+ * blob-level routes take a blob SAS for that blob or a container SAS for its container.
+ * _PUBLIC: anonymous callers get in when the container's public access level allows at least
+ * that much.
  */
 /* clang-format off */
 #define ANY_SAS_LETTER           "racwdxyltfimeop"
 #define BLOB_OR_CONTAINER_SAS    (AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER)
-#define NEED_ACCOUNT(p, a)       {AUTH_LEVEL_SERVICE, p, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_##a}
+#define NEED_ACCOUNT(p, a) \
+    {AUTH_LEVEL_SERVICE, p, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_##a}
 #define NEED_ACCOUNT_OBJECTS(p, a) \
     {AUTH_LEVEL_OBJECT, p, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_##a}
-#define NEED_CONTAINER(p, a)     {AUTH_LEVEL_CONTAINER, p, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_##a}
+#define NEED_CONTAINER(p, a) \
+    {AUTH_LEVEL_CONTAINER, p, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_##a}
 #define NEED_CONTAINER_PUBLIC(p, a) \
     {AUTH_LEVEL_CONTAINER, p, AUTH_SCOPE_NONE, AUTH_PUBLIC_CONTAINER, AUTH_ACT_##a}
 #define NEED_IN_CONTAINER(p, a) \
     {AUTH_LEVEL_CONTAINER, p, AUTH_SCOPE_CONTAINER, AUTH_ANON_NEVER, AUTH_ACT_##a}
 #define NEED_IN_CONTAINER_PUBLIC(p, a) \
     {AUTH_LEVEL_CONTAINER, p, AUTH_SCOPE_CONTAINER, AUTH_PUBLIC_CONTAINER, AUTH_ACT_##a}
-#define NEED_BLOB(p, a)          {AUTH_LEVEL_OBJECT, p, BLOB_OR_CONTAINER_SAS, AUTH_ANON_NEVER, AUTH_ACT_##a}
-#define NEED_BLOB_PUBLIC(p, a)   {AUTH_LEVEL_OBJECT, p, BLOB_OR_CONTAINER_SAS, AUTH_PUBLIC_BLOB, AUTH_ACT_##a}
+#define NEED_BLOB(p, a) \
+    {AUTH_LEVEL_OBJECT, p, BLOB_OR_CONTAINER_SAS, AUTH_ANON_NEVER, AUTH_ACT_##a}
+#define NEED_BLOB_PUBLIC(p, a) \
+    {AUTH_LEVEL_OBJECT, p, BLOB_OR_CONTAINER_SAS, AUTH_PUBLIC_BLOB, AUTH_ACT_##a}
 /* Container-level WORM controls are management-plane acts in Azure: the account key only. */
 #define NEED_ACCOUNT_KEY \
     {AUTH_LEVEL_CONTAINER, AUTH_PERMS_ACCOUNT_KEY, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_ANY}
 /* Get User Delegation Key: a bearer token only, whose roles grant the delegation action. */
-#define NEED_BEARER(a)           {AUTH_LEVEL_SERVICE, AUTH_PERMS_BEARER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_##a}
+#define NEED_BEARER(a) \
+    {AUTH_LEVEL_SERVICE, AUTH_PERMS_BEARER, AUTH_SCOPE_NONE, AUTH_ANON_NEVER, AUTH_ACT_##a}
 /* clang-format on */
 
 /* ---- discriminators: what tells rows of the same shape apart ---------------------------- */
@@ -157,7 +163,8 @@ const struct route api_routes[] = {
     {"SetImmutabilityPolicy", M_PUT, LVL_BLOB, NULL, "immutabilityPolicies", NULL,
      op_blob_immutability_set, NEED_BLOB("i", IMMUTABLE), BODY_NONE, 0, R_WRITES | R_ADDRESSABLE},
     {"DeleteImmutabilityPolicy", M_DELETE, LVL_BLOB, NULL, "immutabilityPolicies", NULL,
-     op_blob_immutability_delete, NEED_BLOB("i", IMMUTABLE), BODY_NONE, 0, R_WRITES | R_ADDRESSABLE},
+     op_blob_immutability_delete, NEED_BLOB("i", IMMUTABLE), BODY_NONE, 0,
+     R_WRITES | R_ADDRESSABLE},
     {"SetLegalHold", M_PUT, LVL_BLOB, NULL, "legalhold", NULL, op_blob_legal_hold,
      NEED_BLOB("i", IMMUTABLE), BODY_NONE, 0, R_WRITES | R_ADDRESSABLE},
     {"SnapshotBlob", M_PUT, LVL_BLOB, NULL, "snapshot", NULL, op_snapshot_blob,

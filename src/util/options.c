@@ -158,6 +158,11 @@ options_parse_file(const struct opt *table, void *const *at, const char *path, c
         }
         *eq = '\0';
         name = trim(name);
+        for (char *c = eq + 1; *c != '\0'; c++) /* " #" starts a comment */
+            if (*c == '#' && (c[-1] == ' ' || c[-1] == '\t')) {
+                *c = '\0';
+                break;
+            }
         for (o = table; o->name != NULL && strcmp(o->name, name) != 0; o++)
             ;
         if (o->name == NULL || o->kind == OPT_FILE) {

@@ -22,7 +22,7 @@
  * per line, without the dashes:
  *
  *     # comment
- *     port = 10443
+ *     port = 10443            # a comment after white space
  *     account = acct1:KEY1:KEY2
  *
  * Each line is parsed by its row exactly as the command-line argument would be.  Order: defaults,

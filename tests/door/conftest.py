@@ -12,7 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cobalt_server import CobaltServer  # noqa: E402
+from cobalt_server import CobaltServer, free_port  # noqa: E402
+from doorlib import DEV_ACCOUNT, CertAuthority  # noqa: E402
 
 
 def _check_sanitizers(srv):
@@ -40,3 +41,18 @@ def start_server(tmp_path):
             rc = srv.stop()
             assert rc == 0, f"server exited with {rc}:\n{srv.log_tail()}"
         _check_sanitizers(srv)
+
+
+@pytest.fixture
+def tls_server(tmp_path, start_server):
+    """A server with an HTTPS listener beside the HTTP one, its certificate from a test CA: the
+    CobaltServer, with https_port, url (the dev account over HTTPS), ca (the CertAuthority; its
+    .pem is what clients trust) and the cert and key files it serves."""
+    ca = CertAuthority(tmp_path / "ca")
+    cert, key = ca.issue("server")
+    port = free_port()
+    srv = start_server("--https-port", str(port), "--tls-cert", cert, "--tls-key", key,
+                       "--log-level", "info")
+    srv.https_port, srv.ca, srv.cert, srv.key = port, ca, cert, key
+    srv.url = f"https://127.0.0.1:{port}/{DEV_ACCOUNT}"
+    return srv

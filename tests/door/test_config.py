@@ -22,8 +22,8 @@ def test_config_file_sets_accounts_and_options(tmp_path, start_server):
     conf = tmp_path / "cobalt.conf"
     conf.write_text(f"""# a deployment
 
-account = prod1:{KEY1}:{KEY2}
-max-connections = 64
+account = prod1:{KEY1}:{KEY2}   # keys with '=' padding, then a comment
+max-connections = 64	# another
    versioning   =   prod1  \r
 """)
     srv = start_server("--config", conf)

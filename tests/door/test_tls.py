@@ -5,7 +5,6 @@ import http.client
 import signal
 import socket
 import ssl
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -14,23 +13,13 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import (AccountSasPermissions, BlobServiceClient, ResourceTypes,
                                 generate_account_sas)
 
-from cobalt_server import free_port, run_cli
+from cobalt_server import run_cli
 from doorlib import DEV_ACCOUNT, DEV_KEY, CertAuthority, serial_of
 
 
 @pytest.fixture
-def ca(tmp_path):
-    return CertAuthority(tmp_path / "ca")
-
-
-@pytest.fixture
-def tls_server(ca, start_server):
-    cert, key = ca.issue("server")
-    srv = start_server("--https-port", str(free_port()), "--tls-cert", cert, "--tls-key", key,
-                       "--log-level", "info")
-    srv.https_port = int(srv.args[srv.args.index("--https-port") + 1])
-    srv.cert, srv.key = cert, key
-    return srv
+def ca(tls_server):
+    return tls_server.ca
 
 
 def https_client(srv, ca, credential=DEV_KEY, **kw):
@@ -139,7 +128,8 @@ def test_sighup_reloads_the_certificate_keeping_connections(tls_server, ca):
     assert serial_of("127.0.0.1", tls_server.https_port, ca.pem) == after
 
 
-def test_refusals_at_start(tmp_path, ca):
+def test_refusals_at_start(tmp_path):
+    ca = CertAuthority(tmp_path / "ca")
     cert, key = ca.issue("s")
     other_cert, other_key = ca.issue("other")
     r = run_cli("serve", "--https-port", "0", "--tls-cert", cert, "--tls-key", other_key,

@@ -12,26 +12,22 @@ import pytest
 from azure.storage.blob import (AccountSasPermissions, BlobServiceClient, ResourceTypes,
                                 generate_account_sas)
 
-from cobalt_server import REPO, free_port
-from doorlib import DEV_ACCOUNT, DEV_KEY, CertAuthority
+from cobalt_server import REPO
+from doorlib import DEV_ACCOUNT, DEV_KEY
 
 AZCOPY = REPO / "node_modules/@azure-tools/azcopy-linux/dist/bin/azcopy_linux_amd64"
 
 
 @pytest.fixture
-def tls(tmp_path, start_server):
-    ca = CertAuthority(tmp_path / "ca")
-    cert, key = ca.issue("server")
-    port = free_port()
-    srv = start_server("--https-port", str(port), "--tls-cert", cert, "--tls-key", key)
+def tls(tmp_path, tls_server):
     sas = generate_account_sas(DEV_ACCOUNT, DEV_KEY,
                                ResourceTypes(service=True, container=True, object=True),
                                AccountSasPermissions(read=True, write=True, delete=True,
                                                      list=True, add=True, create=True),
                                expiry=datetime.now(timezone.utc) + timedelta(hours=1),
                                protocol="https")
-    return {"srv": srv, "ca": ca.pem, "url": f"https://127.0.0.1:{port}/{DEV_ACCOUNT}",
-            "sas": sas, "tmp": tmp_path}
+    return {"srv": tls_server, "ca": tls_server.ca.pem, "url": tls_server.url, "sas": sas,
+            "tmp": tmp_path}
 
 
 def tree(d: Path):
