@@ -454,8 +454,11 @@ parse_accounts(const char *spec, const char *seps, struct server *srv)
             a->keylen[k - 1] = (size_t)n;
             a->nkeys = k;
         }
-        if (rc != 0 || a->name == NULL)
+        if (rc != 0 || a->name == NULL) {
+            free((char *)a->name); /* the entry is not kept */
+            rc = -1;
             break;
+        }
         srv->naccounts++;
     }
     free(copy);
