@@ -193,8 +193,12 @@ parse_files(const struct opt *table, void *const *at, int argc, char **argv,
         if (o == NULL || o->kind != OPT_FILE)
             continue;
         field = (char **)((char *)at[o->at] + o->off);
-        free(*field);
-        res = options_parse_file(table, at, optarg, field);
+        if (*field != NULL) { /* the first file's values borrow its text: one file only */
+            fprintf(stderr, "cobalt: --%s may be given once\n", o->name);
+            res = OPTIONS_BAD;
+        } else {
+            res = options_parse_file(table, at, optarg, field);
+        }
     }
     opterr = saved;
     return res;

@@ -44,7 +44,7 @@ enum opt_kind {
     OPT_EACH,   /* repeatable: each occurrence is handed to `each` with the field */
     OPT_FILE,   /* a configuration file of more options (see above), read before the command line;
                    its text (heap memory the values borrow; the caller frees it once done with
-                   them) is stored in a char * field */
+                   them) is stored in a char * field, which must start NULL; given once */
 };
 
 struct opt {

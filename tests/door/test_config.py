@@ -99,3 +99,10 @@ def test_keys_never_logged(tmp_path, start_server):
         client(srv, "prod1", KEY2).create_container("refused")
     srv.stop()
     assert KEY1 not in srv.log_text() and KEY1[:16] not in srv.log_text()
+
+
+def test_config_given_once(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text("port = 0\n")
+    r = run_cli("serve", "--config", conf, "--config", conf, "--data-dir", tmp_path / "d")
+    assert r.returncode == 2 and "--config may be given once" in r.stderr
