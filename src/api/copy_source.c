@@ -236,7 +236,7 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
     struct auth_request ar = {0};
     struct auth_result res = {0};
     struct auth_need need = {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
-                             AUTH_PUBLIC_BLOB};
+                             AUTH_PUBLIC_BLOB, AUTH_ACT_READ};
     enum auth_public pub;
     int rc;
 
@@ -273,6 +273,14 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
             auth_authorize(&ar, &need, pub, &res) != 0)
             return source_fail(q, res.status ? res.status : 403,
                                res.code ? res.code : "AuthenticationFailed");
+    } else if (q->auth.kind == AUTH_BEARER && strcmp(q->account, u->account) == 0) {
+        res = q->auth; /* the caller's roles must let it read the source (auth_authorize) */
+        ar.account = u->account;
+        ar.container = u->container;
+        ar.blob = u->blob;
+        ar.dir = __atomic_load_n(&q->srv->dir, __ATOMIC_ACQUIRE);
+        if (auth_authorize(&ar, &need, pub, &res) != 0)
+            return source_fail(q, res.status, res.code);
     } else if (!(q->auth.kind == AUTH_SHARED_KEY && strcmp(q->account, u->account) == 0) &&
                pub == AUTH_PUBLIC_NONE) {
         /* Shared Key callers read their own account; anyone reads public containers. */

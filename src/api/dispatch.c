@@ -148,9 +148,12 @@ parse_query(struct api_req *q)
 static const struct auth_account *
 find_account(const struct server *srv, const char *name)
 {
+    /* SIGHUP replaces the array (main.c); the replaced one stays allocated */
+    const struct auth_account *accounts = __atomic_load_n(&srv->accounts, __ATOMIC_ACQUIRE);
+
     for (size_t i = 0; i < srv->naccounts; i++)
-        if (strcmp(srv->accounts[i].name, name) == 0)
-            return &srv->accounts[i];
+        if (strcmp(accounts[i].name, name) == 0)
+            return &accounts[i];
     return NULL;
 }
 
@@ -291,6 +294,8 @@ authenticate(struct api_req *q)
     ar.query = q->rawq;
     ar.nquery = q->nrawq;
     ar.client_addr = q->h->client_addr;
+    ar.is_https = q->h->is_https;
+    ar.dir = __atomic_load_n(&q->srv->dir, __ATOMIC_ACQUIRE);
     ar.account = q->account;
     ar.secondary = q->secondary;
     ar.container = q->container;
@@ -329,6 +334,8 @@ refused:
     }
     log_info("request %s: %s %s refused: %s", q->request_id, q->h->method, q->h->path,
              q->auth.code ? q->auth.code : "?");
+    if (q->auth.challenge != NULL)
+        api_hdr(q, "WWW-Authenticate", q->auth.challenge);
     return api_respond_error(q, q->auth.status ? q->auth.status : 403,
                              q->auth.code ? q->auth.code : "AuthenticationFailed",
                              q->auth.message ? q->auth.message : "Authentication failed.", extra);
@@ -443,6 +450,8 @@ front_parse(struct api_req *q)
     if (api_header(q, "x-ms-version") == NULL && (v = api_query(q, "sv")) != NULL &&
         version_valid(v))
         q->version = v;
+    if (q->account_seg == NULL)
+        q->account_seg = q->h->host_account; /* host-style: the path starts at the container */
     return parse_path(q);
 }
 
@@ -622,6 +631,7 @@ api_route_local(struct api_req *outer, struct http_req *h, const char *account_s
     q->version = outer->version;
     q->account_seg = account_seg;
     memcpy(h->client_addr, outer->h->client_addr, sizeof(h->client_addr));
+    h->is_https = outer->h->is_https;
     if (front_parse(q) != 0 || find_route(q) != 0)
         q->route = NULL; /* answered: the part's response is described */
     return q;

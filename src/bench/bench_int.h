@@ -31,6 +31,7 @@ struct bench_cfg {
     const char *endpoint;     /* as given */
     struct auth_account acct; /* Shared Key; unused when sas is set */
     const char *sas;          /* query string appended to every request, or NULL */
+    const char *cacert;       /* --cacert: PEM CA file that verifies an https endpoint, or NULL */
     const char *container;
     uint64_t size_min, size_max;
     uint64_t block_size;

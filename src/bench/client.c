@@ -362,6 +362,8 @@ bclient_do(struct bclient *c, const struct breq *r, struct bresp *out)
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    if (cfg->cacert != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, cfg->cacert);
 
     c->t0 = now_ns();
     cc = curl_easy_perform(h);
