@@ -18,7 +18,7 @@
  *    lives while any record names it).  Copy Blob therefore completes at once with status success.
  *    Put Block From URL stages one needle per block, so it copies the range's bytes.
  *
- *  - External: any other http(s) URL is fetched with libcurl (fetch.c), streamed into needles.
+ *  - External: any other http(s) URL is fetched (fetch.c), streamed into payloads.
  *    Copy Blob is asynchronous: the destination is committed as a zero-length blob with status
  *    pending (the engine can find it again: eng_copy_recover), the 202 goes out, and a pool thread
  *    fetches, syncs (V2) and commits the content with status success, or status failed with a

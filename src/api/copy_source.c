@@ -3,8 +3,8 @@
  * it is read -- a local record after authorizing the caller for it, or an external URL fetched on
  * the request's thread -- with the source conditions and checksums of §5.1 and §2.11.
  *
- * Local sources are read directly from the store (no HTTP loop-back), external ones with libcurl
- * (fetch.c); which operation copies what, and how, is in copy.c's file comment.
+ * Local sources are read directly through the engine (no HTTP loop-back), external ones with the
+ * HTTP client (fetch.c); which operation copies what, and how, is in copy.c's file comment.
  */
 #include "api/copy_int.h"
 

@@ -2,7 +2,7 @@
  * fetch.h -- the HTTP(S) client of the copy operations: GET a source URL outside Cobalt and
  * stream its body straight into payloads (the engine's data plane), never holding the whole body
  * in memory.
- * Only fetch.c includes curl/curl.h (bench/ has its own client).
+ * The transfer goes through the project's HTTP client (net/client.h), which `cobalt bench` uses too.
  *
  * A body of known length (Content-Length) is written as needles of at most `seg_max` bytes each
  * (0: one needle), streamed as it arrives.  A body of unknown length (chunked) is gathered in
@@ -17,7 +17,7 @@
  *         ... commit a record naming res.ext[0..res.next) ...
  *     fetch_result_release(eng, &res);
  *
- * Egress policy (SSRF): every connection libcurl opens -- redirects and each address of a name
+ * Egress policy (SSRF): every connection the client opens -- redirects and each address of a name
  * included -- is checked on the address it is about to connect to (CURLOPT_OPENSOCKETFUNCTION),
  * so neither DNS tricks nor redirects reach a refused one.  By default only globally routable
  * unicast addresses are allowed: loopback, unspecified, link-local (the cloud metadata address
@@ -94,7 +94,7 @@ struct fetch_result {
     char detail[256];  /* FETCH_NET: what went wrong, for the log only */
 };
 
-/* curl_global_init.  0 or -1. */
+/* The HTTP client's global set-up (http_client_global_init).  0 or -1. */
 int fetch_global_init(void);
 
 /*
