@@ -49,7 +49,7 @@ struct sink {
     struct http_client *c;
     int started;
     int location;  /* the current response names a Location (a redirect to follow) */
-    int stop_rc;   /* why we stopped the transfer ourselves (FETCH_*), 0 if we did not */
+    int stop_rc;   /* why we stopped the transfer ourselves (an error code), 0 if we did not */
     int complete;  /* the wanted bytes are all stored (a sliced 200) */
     uint64_t skip; /* bytes still to drop before the range (a 200 to a ranged GET) */
     int known;
@@ -283,7 +283,7 @@ begin_body(struct sink *k)
     if (code < 200 || code > 299) {
         snprintf(k->res->message, sizeof(k->res->message), "the copy source answered HTTP %ld%s%s",
                  code, k->res->error_code ? " " : "", k->res->error_code ? k->res->error_code : "");
-        k->stop_rc = FETCH_HTTP;
+        k->stop_rc = CO_ESOURCE;
         return -1;
     }
     if (fr->ranged) {
@@ -296,7 +296,7 @@ begin_body(struct sink *k)
                     k->res->status = 416;
                     snprintf(k->res->message, sizeof(k->res->message),
                              "the source range starts past the end of the source");
-                    k->stop_rc = FETCH_HTTP;
+                    k->stop_rc = CO_ESOURCE;
                     return -1;
                 }
                 k->known = 1;
@@ -316,14 +316,13 @@ begin_body(struct sink *k)
     if (k->known && fr->max_size != 0 && k->want > fr->max_size) {
         snprintf(k->res->message, sizeof(k->res->message),
                  "the copy source is larger than this operation allows");
-        k->stop_rc = FETCH_TOO_LARGE;
+        k->stop_rc = CO_ETOOBIG;
         return -1;
     }
     if (k->known && fr->total != NULL)
         __atomic_store_n(fr->total, k->want, __ATOMIC_RELAXED);
     if (!k->known && (k->chunk = malloc(FETCH_CHUNK)) == NULL) {
-        k->res->err = ENOMEM;
-        k->stop_rc = FETCH_STORE;
+        k->stop_rc = ENOMEM;
         return -1;
     }
     return 0;
@@ -337,7 +336,7 @@ on_data(void *ctx, const char *p, size_t n)
     int err;
 
     if (cancelled(k)) {
-        k->stop_rc = FETCH_CANCELLED;
+        k->stop_rc = ECANCELED;
         return -1;
     }
     if (!k->started && begin_body(k) != 0)
@@ -357,14 +356,13 @@ on_data(void *ctx, const char *p, size_t n)
     if (!k->known && k->fr->max_size != 0 && k->got + n > k->fr->max_size) {
         snprintf(k->res->message, sizeof(k->res->message),
                  "the copy source is larger than this operation allows");
-        k->stop_rc = FETCH_TOO_LARGE;
+        k->stop_rc = CO_ETOOBIG;
         return -1;
     }
     if ((err = store_bytes(k, p, n)) != 0) {
-        k->res->err = err;
         snprintf(k->res->message, sizeof(k->res->message), "storing the copy failed: %s",
                  strerror(err));
-        k->stop_rc = FETCH_STORE;
+        k->stop_rc = err;
         return -1;
     }
     if (!k->known)
@@ -483,7 +481,7 @@ on_progress(void *ctx, uint64_t dlnow)
     time_t now = now_secs();
 
     if (cancelled(k)) {
-        k->stop_rc = FETCH_CANCELLED;
+        k->stop_rc = ECANCELED;
         return 1;
     }
     if (dlnow > k->seen) {
@@ -496,7 +494,7 @@ on_progress(void *ctx, uint64_t dlnow)
         else
             snprintf(k->res->message, sizeof(k->res->message), UNREACHABLE);
         snprintf(k->res->detail, sizeof(k->res->detail), "no data for %ld seconds", stall);
-        k->stop_rc = FETCH_NET;
+        k->stop_rc = CO_EUNREACHABLE;
         return 1;
     }
     return 0;
@@ -509,7 +507,7 @@ fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr, struct
     struct auth_kv hdrs[7];
     struct http_call call = {0};
     char errbuf[256] = "", range[64];
-    int rc = FETCH_OK, cr;
+    int rc = 0, cr;
     size_t nh = 0;
 
     memset(res, 0, sizeof(*res));
@@ -521,7 +519,7 @@ fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr, struct
     MD5_Init(&k.md5);
     if ((k.c = http_client_new()) == NULL) {
         snprintf(res->message, sizeof(res->message), "out of memory");
-        return FETCH_NET;
+        return CO_EUNREACHABLE;
     }
 #define ADD(name, value) \
     if ((value) != NULL) \
@@ -561,7 +559,7 @@ fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr, struct
     if (k.stop_rc != 0) {
         rc = k.stop_rc;
     } else if (cr != HTTP_CALL_OK && !(cr == HTTP_CALL_STOPPED && k.complete)) {
-        rc = cancelled(&k) ? FETCH_CANCELLED : FETCH_NET;
+        rc = cancelled(&k) ? ECANCELED : CO_EUNREACHABLE;
         if (res->detail[0] == '\0') /* (on_connect's refusal is more precise than curl's text) */
             snprintf(res->detail, sizeof(res->detail), "%s", errbuf);
         /* Before the body: refused, unresolvable, closed or silent must look alike. */
@@ -573,23 +571,22 @@ fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr, struct
     } else if (!k.known && k.chunk_len > 0) {
         int err = write_needle(&k, k.chunk, k.chunk_len);
         if (err != 0) {
-            res->err = err;
             snprintf(res->message, sizeof(res->message), "storing the copy failed: %s",
                      strerror(err));
-            rc = FETCH_STORE;
+            rc = err;
         }
     } else if (k.known && k.got < k.want) {
         snprintf(res->message, sizeof(res->message),
                  "the copy source ended after %llu of %llu bytes", (unsigned long long)k.got,
                  (unsigned long long)k.want);
-        rc = FETCH_SHORT;
+        rc = CO_ESHORT;
     }
-    if (rc == FETCH_CANCELLED && res->message[0] == '\0')
+    if (rc == ECANCELED && res->message[0] == '\0')
         snprintf(res->message, sizeof(res->message), "the copy was stopped");
     eng_data_write_abort(k.e, k.w); /* an unfinished payload: garbage (V3) */
     free(k.chunk);
     MD5_Final(res->md5, &k.md5);
-    res->size = rc == FETCH_OK ? k.got : res->size;
+    res->size = rc == 0 ? k.got : res->size;
     http_client_free(k.c);
     return rc;
 }
