@@ -69,13 +69,13 @@ api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct
     for (size_t i = 0; i < n; i++)
         tmp.size += blocks[i].ext.len;
     if ((err = eng_data_write_begin(&q->srv->eng, tmp.size, &w)) != 0)
-        return api_fail_io(q, err);
+        return api_fail_rc(q, err);
     if ((err = api_read_content(q, &tmp, 0, tmp.size, w, NULL, NULL)) != 0) {
         eng_data_write_abort(&q->srv->eng, w);
-        return api_fail_io(q, err);
+        return api_fail_rc(q, err);
     }
     if ((err = eng_data_write_finish(&q->srv->eng, w, out)) != 0)
-        return api_fail_io(q, err);
+        return api_fail_rc(q, err);
     return 0;
 }
 
@@ -95,7 +95,7 @@ load_append_blob(struct api_req *q, struct blob_rec *r)
 }
 
 /* Commits r, a changed copy of the current record old, as the current version itself (no new
- * version id): new ETag and Last-Modified.  0, ENG_ECONFLICT or -1 (described). */
+ * version id): new ETag and Last-Modified.  0, CO_ECONFLICT or -1 (described). */
 static int
 commit_in_place(struct api_req *q, const struct blob_rec *old, struct blob_rec *r)
 {
@@ -150,7 +150,7 @@ append_attempt(struct api_req *q, void *ctx)
             return -1;
         if ((err = eng_data_sync(&q->srv->eng, &merged, 1)) != 0) { /* V2 */
             eng_data_release(&q->srv->eng, &merged);
-            return api_fail_io(q, err);
+            return api_fail_rc(q, err);
         }
         r->nblocks -= run - 1;
         r->blocks[r->nblocks - 1] = (struct block_ref){"", 0, merged};
@@ -181,7 +181,7 @@ op_append_block(struct api_req *q)
         (ap.has_pos = condition_header(q, "x-ms-blob-condition-appendpos", &ap.appendpos)) < 0)
         return;
     if ((err = eng_data_sync(&q->srv->eng, &q->ext, 1)) != 0) { /* V2 */
-        api_fail_io(q, err);
+        api_fail_rc(q, err);
         return;
     }
     if (api_retry(q, append_attempt, &ap) != 0)

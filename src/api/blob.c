@@ -72,11 +72,7 @@ api_blob_commit(struct api_req *q, const struct eng_write *w, size_t n,
     struct eng_blob b = api_blob_ref(q);
     int rc = eng_blob_commit(&q->srv->eng, &b, w, n, stage);
 
-    if (rc == 0 || rc == ENG_ECONFLICT)
-        return rc;
-    if (rc == ENG_ENOCONT)
-        return api_fail(q, E_ContainerNotFound);
-    return api_fail_io(q, rc);
+    return rc == 0 || rc == CO_ECONFLICT ? rc : api_fail_rc(q, rc);
 }
 
 /* Attempts before a request gives up on a record that keeps changing under it (each lost race
@@ -88,7 +84,7 @@ api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), void 
 {
     for (int i = 0; i < ATTEMPTS; i++) {
         int rc = attempt(q, ctx);
-        if (rc != ENG_ECONFLICT)
+        if (rc != CO_ECONFLICT)
             return rc == 0 ? 0 : -1;
     }
     log_warn("request %s: %s: the record kept changing: gave up after %d attempts", q->request_id,
@@ -102,10 +98,10 @@ api_blob_load(struct api_req *q, struct blob_rec *r)
     struct eng_blob b = api_blob_ref(q);
     int rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, r);
 
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0; /* *r is zeroed */
     if (rc != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted ? 0 : 1;
 }
 
@@ -216,7 +212,7 @@ op_put_blob(struct api_req *q)
         r.blocks = &content;
         r.nblocks = 1;
         if ((err = eng_data_sync(&q->srv->eng, &q->ext, 1)) != 0) { /* V2 */
-            api_fail_io(q, err);
+            api_fail_rc(q, err);
             return;
         }
     }
@@ -433,7 +429,7 @@ op_get_blob(struct api_req *q)
             got += (uint64_t)n;
         stream_free(s);
         if (buf == NULL || got < len) {
-            api_fail_io(q, n < 0 ? (int)-n : ENOMEM);
+            api_fail_rc(q, n < 0 ? (int)-n : ENOMEM);
             return;
         }
         if (truthy(want_md5)) {

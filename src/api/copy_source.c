@@ -3,8 +3,8 @@
  * it is read -- a local record after authorizing the caller for it, or an external URL fetched on
  * the request's thread -- with the source conditions and checksums of §5.1 and §2.11.
  *
- * Local sources are read directly from the store (no HTTP loop-back), external ones with libcurl
- * (fetch.c); which operation copies what, and how, is in copy.c's file comment.
+ * Local sources are read directly through the engine (no HTTP loop-back), external ones with the
+ * HTTP client (fetch.c); which operation copies what, and how, is in copy.c's file comment.
  */
 #include "api/copy_int.h"
 
@@ -250,8 +250,8 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
         blob_name_check(u->blob, u->blob_len) != NAME_OK)
         return source_fail(q, 400, "InvalidResourceName");
     rc = eng_container_get(&q->srv->eng, q->a, u->account, u->container, &ls->cont);
-    if (rc != 0 && rc != ENG_ENOTFOUND)
-        return api_fail_io(q, rc);
+    if (rc != 0 && rc != CO_ENOTFOUND)
+        return api_fail_rc(q, rc);
     pub = rc != 0                                      ? AUTH_PUBLIC_NONE
           : ls->cont.public_access == PUBLIC_CONTAINER ? AUTH_PUBLIC_CONTAINER
           : ls->cont.public_access == PUBLIC_BLOB      ? AUTH_PUBLIC_BLOB
@@ -307,8 +307,8 @@ source_load(struct api_req *q, const struct src_url *u, const struct local_src *
     *check = (struct eng_write){&ls->blob, u->snapshot ? ENG_SNAPSHOT : ENG_VERSION, id, r, r};
     if (sub != NULL) {
         rc = eng_blob_get(&q->srv->eng, q->a, &ls->blob, check->kind, id, r);
-        if (rc != 0 && rc != ENG_ENOTFOUND)
-            return api_fail_io(q, rc);
+        if (rc != 0 && rc != CO_ENOTFOUND)
+            return api_fail_rc(q, rc);
         if (rc == 0)
             return r->deleted == 0;
         if (u->snapshot != NULL)
@@ -318,10 +318,10 @@ source_load(struct api_req *q, const struct src_url *u, const struct local_src *
     check->kind = ENG_CURRENT;
     check->id = 0;
     rc = eng_blob_get(&q->srv->eng, q->a, &ls->blob, ENG_CURRENT, 0, r);
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted != 0)
         return 0;
     return u->versionid == NULL || r->version_id == id;
@@ -452,20 +452,21 @@ static void
 fail_fetch(struct api_req *q, int rc, const struct fetch_result *res)
 {
     switch (rc) {
-    case FETCH_HTTP:
+    case CO_ESOURCE:
         if (res->status == 304 || res->status == 412)
             api_fail(q, E_SourceConditionNotMet);
         else
             source_fail(q, res->status >= 400 && res->status <= 599 ? res->status : 500,
                         res->error_code);
         return;
-    case FETCH_STORE:
-        api_fail_io(q, res->err);
-        return;
-    case FETCH_TOO_LARGE:
+    case CO_ETOOBIG:
         api_fail(q, E_RequestBodyTooLarge);
         return;
     default:
+        if (rc > 0) { /* storing it failed */
+            api_fail_rc(q, rc);
+            return;
+        }
         log_info("request %s: copy source: %s%s%s", q->request_id, res->message,
                  res->detail[0] ? ": " : "", res->detail);
         source_fail(q, 500, NULL);
@@ -516,7 +517,7 @@ source_fetch(struct api_req *q, const struct src_url *u, uint64_t max, int range
     fr.start = start;
     fr.end = end;
     rc = fetch_into(&q->srv->eng, q->a, &fr, &c->res);
-    if (rc != FETCH_OK) {
+    if (rc != 0) {
         fail_fetch(q, rc, &c->res);
         return NULL;
     }

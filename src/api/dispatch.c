@@ -365,7 +365,7 @@ begin_data(struct api_req *q)
     MD5_Init(&q->md5);
     if (q->h->content_length > 0 &&
         (err = eng_data_write_begin(&q->srv->eng, q->h->content_length, &q->writer)) != 0)
-        return api_fail_io(q, err);
+        return api_fail_rc(q, err);
     return 0;
 }
 
@@ -399,7 +399,7 @@ end_data(struct api_req *q)
     }
     memset(&q->ext, 0, sizeof(q->ext));
     if (w != NULL && (err = eng_data_write_finish(&q->srv->eng, w, &q->ext)) != 0)
-        return api_fail_io(q, err);
+        return api_fail_rc(q, err);
     return 0;
 }
 
@@ -468,8 +468,8 @@ front_gate(struct api_req *q)
 {
     if (q->container != NULL && q->acct != NULL) {
         int rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &q->cont);
-        if (rc != 0 && rc != ENG_ENOTFOUND)
-            return api_fail_io(q, rc);
+        if (rc != 0 && rc != CO_ENOTFOUND)
+            return api_fail_rc(q, rc);
         q->have_container = rc == 0;
     }
     if (authenticate(q) != 0)
@@ -561,7 +561,7 @@ app_body(void *ctx, struct http_req *h, const char *p, size_t n)
     if (q->writer != NULL && (err = eng_data_write(&q->srv->eng, q->writer, p, n)) != 0) {
         eng_data_write_abort(&q->srv->eng, q->writer);
         q->writer = NULL;
-        api_fail_io(q, err);
+        api_fail_rc(q, err);
         return respond(q);
     }
     return 0;

@@ -108,7 +108,7 @@ op_list_containers(struct api_req *q)
     /* The marker is the first entry not yet returned. */
     if ((rc = eng_container_list(&q->srv->eng, q->account, prefix, marker,
                                  api_include_has(include, "deleted"), &it)) != 0) {
-        api_fail_io(q, rc);
+        api_fail_rc(q, rc);
         return;
     }
     buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<EnumerationResults");
@@ -134,7 +134,7 @@ op_list_containers(struct api_req *q)
         count++;
     }
     if (rc != 0) {
-        api_fail_io(q, rc);
+        api_fail_rc(q, rc);
         goto out;
     }
     buf_puts(&b, "</Containers><NextMarker /></EnumerationResults>");

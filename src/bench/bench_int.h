@@ -2,7 +2,7 @@
  * bench_int.h -- private interface between the files of src/bench/:
  *
  *   bench.c    the command line, the workloads and the run (workers, warm-up, progress line)
- *   client.c   one keep-alive HTTP connection per worker (libcurl), request signing, payloads
+ *   client.c   one keep-alive HTTP connection per worker (net/client.h), request signing, payloads
  *   report.c   what a run measured: samples, 1-s windows, errors; the text and JSON reports
  *
  * Data flows bench.c -> client.c for each request and bench.c -> report.c for each result.
@@ -88,7 +88,7 @@ struct bresp {
 
 struct bclient;
 
-/* Global set-up (curl_global_init); call once before any thread starts.  0 or -1. */
+/* Global set-up (http_client_global_init); call once before any thread starts.  0 or -1. */
 int bclient_global_init(void);
 /* A client owning one keep-alive connection (opened on first use).  NULL on OOM. */
 struct bclient *bclient_new(const struct bench_cfg *cfg);

@@ -28,12 +28,6 @@ S(struct engine *e)
     return ((struct local *)e->impl)->store;
 }
 
-static inline int
-eng_rc(int rc)
-{
-    return rc == 0 ? 0 : rc == META_NOTFOUND ? ENG_ENOTFOUND : ENG_EIO;
-}
-
 /* One RocksDB iterator of a listing. */
 struct cursor {
     struct meta_iter *it;

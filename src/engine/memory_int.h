@@ -70,7 +70,7 @@ MEM(struct engine *e)
 uint64_t mem_etag_locked(struct mem *m);
 /* 1 when container `name` of `account` is live with id cid. */
 int mem_container_live(struct mem *m, const char *account, const char *name, uint64_t cid);
-/* WORM check of a container about to be deleted (engine.h): 0, ENG_EHELD, ENG_EPOLICY, ENG_EIO. */
+/* WORM check of a container about to be deleted (engine.h): 0, CO_EHELD, CO_EPOLICY, CO_EBACKEND. */
 int mem_worm_check(struct mem *m, const struct container_rec *c);
 /* Removes every blob record and staged block of container cid. */
 void mem_drop_container(struct mem *m, uint64_t cid);
