@@ -824,7 +824,7 @@ serve(int argc, char **argv)
         goto out;
     }
     __atomic_store_n(&srv->port, http_port(http), __ATOMIC_RELAXED); /* --port 0 */
-    compactor = compactor_start(srv->meta, srv->store, set->threshold,
+    compactor = compactor_start(&srv->eng, srv->meta, srv->store, set->threshold,
                                 (sc->volume_size ? sc->volume_size : (1ull << 30)) / 4,
                                 &srv->freed_bytes);
     if (set->scrub_rate > 0)
