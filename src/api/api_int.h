@@ -166,6 +166,7 @@ void api_immutability_headers_out(struct api_req *q, const struct blob_rec *r);
 void op_list_containers(struct api_req *q);
 void op_user_delegation_key(struct api_req *q);
 void op_account_info(struct api_req *q);
+void op_service_stats(struct api_req *q);
 void op_create_container(struct api_req *q);
 void op_delete_container(struct api_req *q);
 void op_container_props(struct api_req *q);

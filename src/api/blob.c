@@ -335,8 +335,7 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
     api_hdr(q, "x-ms-blob-type", api_blob_type_name(r->type));
     if (r->type == BLOB_APPEND) {
         api_hdr_u64(q, "x-ms-blob-committed-block-count", r->appends);
-        if (r->flags & BLOB_F_SEALED)
-            api_hdr(q, "x-ms-blob-sealed", "true");
+        api_hdr(q, "x-ms-blob-sealed", r->flags & BLOB_F_SEALED ? "true" : "false");
     }
     api_lease_headers(q, &r->lease);
     api_immutability_headers_out(q, r);

@@ -213,6 +213,11 @@ build_dest(struct api_req *q, enum copy_kind kind, const struct blob_rec *src, s
         r->flags |= src->flags & BLOB_F_MD5;
         memcpy(r->md5, src->md5, 16);
     }
+    /* x-ms-access-tier names the destination's tier (block blobs only, as on Put Blob). */
+    if (r->type != BLOB_BLOCK && api_header(q, "x-ms-access-tier") != NULL)
+        return api_fail(q, E_AccessTierNotSupportedForBlobType);
+    if (api_tier_from_upload(q, r) != 0)
+        return -1;
     /* A copied append blob is open for appends unless the copy seals it. */
     r->appends = r->type == BLOB_APPEND ? src->appends : 0;
     if (r->type == BLOB_APPEND && truthy_default(api_header(q, "x-ms-seal-blob"), 0))
@@ -348,6 +353,10 @@ local_copy_attempt(struct api_req *q, void *ctx)
         return -1;
     if (lc->kind != K_COPY && src.type == BLOB_PAGE)
         return api_fail(q, E_InvalidSourceBlobType);
+    /* A synchronous copy reads the content now: not from an archived source (an asynchronous
+     * Copy Blob may copy one within the account, as Azure's rehydrating copy does). */
+    if (lc->kind != K_COPY && api_tier_content_gate(q, &src) != 0)
+        return -1;
     if (src.size > (lc->kind == K_COPY_SYNC      ? COPY_SYNC_MAX
                     : lc->kind == K_PUT_FROM_URL ? PUT_FROM_URL_MAX
                                                  : UINT64_MAX))
@@ -466,6 +475,10 @@ copy_external_async(struct api_req *q, const struct src_url *u, size_t nmeta,
     snprintf(r->copy.id, sizeof(r->copy.id), "%s", copy_job_id(j));
     r->copy.source = u->display;
     r->copy.description = "";
+    if (api_tier_from_upload(q, r) != 0) {
+        copy_job_free(j);
+        return;
+    }
     if (copy_admit(q->srv->copies, j) != 0) { /* P1 */
         copy_job_free(j);
         api_fail(q, E_ServerBusy);
@@ -604,7 +617,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return -1;
     if (rc == 0)
         return source_fail(q, 404, "BlobNotFound");
-    if (source_conditions(q, u, &src) != 0)
+    if (source_conditions(q, u, &src) != 0 || api_tier_content_gate(q, &src) != 0)
         return -1;
     len = src.size;
     if (ranged && range_resolve(start, end, src.size, &off, &len) != 0)

@@ -99,6 +99,8 @@ const struct route api_routes[] = {
      op_service_props_get, NEED_ACCOUNT("r", SERVICE), BODY_NONE, 0, 0},
     {"SetServiceProperties", M_PUT, LVL_SERVICE, "service", "properties", NULL,
      op_service_props_set, NEED_ACCOUNT("w", SERVICE), BODY_XML, XML_MAX, R_WRITES},
+    {"GetServiceStats", M_GET, LVL_SERVICE, "service", "stats", NULL, op_service_stats,
+     NEED_ACCOUNT("r", SERVICE), BODY_NONE, 0, 0},
     /* Find Blobs by Tags reads objects: an account SAS needs srt 'o' for it (§3.8). */
     {"GetUserDelegationKey", M_POST, LVL_SERVICE, "service", "userdelegationkey", NULL,
      op_user_delegation_key, NEED_BEARER(DELEGATE), BODY_XML, XML_MAX, 0},

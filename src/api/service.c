@@ -1,6 +1,10 @@
 /*
- * service.c -- service-level operations: List Containers, Get Account Information, Get User
- * Delegation Key.
+ * service.c -- service-level operations: List Containers, Get Account Information, Get Blob
+ * Service Stats, Get User Delegation Key.
+ *
+ * Every account is also served read-only as "<account>-secondary" (dispatch.c), from the same
+ * data: to the SDKs it is a read-access geo-redundant account (Standard_RAGRS) whose secondary
+ * is always live and in sync.
  */
 #include "api/api_int.h"
 
@@ -18,10 +22,32 @@ void
 op_account_info(struct api_req *q)
 {
     api_status(q, 200);
-    api_hdr(q, "x-ms-sku-name", "Standard_LRS");
+    api_hdr(q, "x-ms-sku-name", "Standard_RAGRS");
     api_hdr(q, "x-ms-account-kind", "StorageV2");
     api_hdr(q, "x-ms-is-hns-enabled", "false");
     http_resp_body(q->h, "", 0);
+}
+
+/* Get Blob Service Stats: the secondary only (on the primary Azure answers 400). */
+void
+op_service_stats(struct api_req *q)
+{
+    struct buf b = BUF_INIT;
+    char t[30];
+
+    if (!q->secondary) {
+        api_fail_query(q, E_InvalidQueryParameterValue, "comp", "stats",
+                       "Service stats are served by the secondary endpoint only.");
+        return;
+    }
+    fmt_rfc1123(ticks_now(), t); /* one copy of the data: the secondary is never behind */
+    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<StorageServiceStats><GeoReplication>"
+                 "<Status>live</Status>");
+    xml_elem(&b, "LastSyncTime", t);
+    buf_puts(&b, "</GeoReplication></StorageServiceStats>");
+    api_status(q, 200);
+    api_body_xml(q, &b);
+    buf_free(&b);
 }
 
 static void

@@ -43,6 +43,7 @@ def test_create_append_read_and_list(container, raw):
     h = raw.head_blob(container.container_name, "log.txt")
     assert h.header("x-ms-blob-type") == "AppendBlob"
     assert h.header("x-ms-blob-committed-block-count") == "5"
+    assert h.header("x-ms-blob-sealed") == "false"   # Azure says so until the blob is sealed
     assert h.header("x-ms-access-tier") is None          # append blobs have no tier
     [item] = [b for b in container.list_blobs() if b.name == "log.txt"]
     assert item.blob_type == BlobType.APPENDBLOB and item.size == len(want)

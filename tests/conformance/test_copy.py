@@ -24,7 +24,8 @@ import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import (BlobSasPermissions, BlobServiceClient, ContainerSasPermissions,
-                                ContentSettings, generate_blob_sas, generate_container_sas)
+                                ContentSettings, StandardBlobTier, generate_blob_sas,
+                                generate_container_sas)
 
 from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, assert_error_response, run_cli,
                             expect_error, md5_b64, unique_name)
@@ -294,6 +295,33 @@ def test_copy_metadata_properties_and_overwrite(container):
     assert dst.get_blob_properties().copy.status == "success"
     dst.upload_blob(b"fresh", overwrite=True)
     assert dst.get_blob_properties().copy.status is None
+
+
+def test_copy_names_the_destination_tier(container):
+    src = container.get_blob_client("tier-src")
+    src.upload_blob(b"tiered")
+    dst = container.get_blob_client("tier-dst")
+    assert dst.start_copy_from_url(src.url, standard_blob_tier=StandardBlobTier.COOL)["copy_status"] == "success"
+    p = dst.get_blob_properties()
+    assert p.blob_tier == "Cool" and not p.blob_tier_inferred
+    sync = container.get_blob_client("tier-sync")
+    sync.start_copy_from_url(src.url, requires_sync=True, standard_blob_tier=StandardBlobTier.COLD)
+    assert sync.get_blob_properties().blob_tier == "Cold"
+
+
+def test_synchronous_copies_refuse_an_archived_source(container):
+    src = container.get_blob_client("archived-src")
+    src.upload_blob(b"cold data")
+    src.set_standard_blob_tier("Archive")
+    dst = container.get_blob_client("archived-dst")
+    expect_error(dst.start_copy_from_url, 409, "BlobArchived", source_url=src.url,
+                 requires_sync=True)
+    expect_error(dst.upload_blob_from_url, 409, "BlobArchived", source_url=src.url)
+    expect_error(dst.stage_block_from_url, 409, "BlobArchived", block_id="YmxrMQ==",
+                 source_url=src.url)
+    assert not dst.exists()
+    # The asynchronous Copy Blob may copy it within the account, as Azure's rehydrating copy does.
+    assert dst.start_copy_from_url(src.url)["copy_status"] == "success"
 
 
 def test_copy_onto_itself_and_from_snapshot(container):

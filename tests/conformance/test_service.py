@@ -72,6 +72,25 @@ def test_secondary_account_path_reads(raw, container):
     assert r.body == b"secondary read"
 
 
+def test_account_is_read_access_geo_redundant(service, server):
+    # The secondary is served for every account: to the SDKs it is an RA-GRS account.
+    assert service.get_account_information()["sku_name"] == "Standard_RAGRS"
+    secondary = BlobServiceClient(f"http://127.0.0.1:{server.port}/{ACCOUNT}-secondary",
+                                  credential={"account_name": ACCOUNT, "account_key": KEY})
+    assert secondary.get_account_information()["sku_name"] == "Standard_RAGRS"
+
+
+def test_service_stats_on_the_secondary_only(raw):
+    r = raw.request("GET", "/", query={"restype": "service", "comp": "stats"},
+                    path_account=f"{ACCOUNT}-secondary")
+    assert r.status == 200, r
+    assert b"<GeoReplication><Status>live</Status><LastSyncTime>" in r.body
+    stamp = r.body.split(b"<LastSyncTime>")[1].split(b"</LastSyncTime>")[0].decode()
+    assert email.utils.parsedate_to_datetime(stamp) is not None
+    r = raw.request("GET", "/", query={"restype": "service", "comp": "stats"})
+    assert_error_response(r, 400, "InvalidQueryParameterValue")
+
+
 def test_extra_accounts_from_env(tmp_path):
     k1 = base64.b64encode(os.urandom(64)).decode()
     k2 = base64.b64encode(os.urandom(64)).decode()

@@ -1,19 +1,16 @@
-// Pending (not run by CI): append-blob and copy properties Cobalt answers differently from Azure.
-//  - Get Blob Properties of an unsealed append blob has no x-ms-blob-sealed header; Azure sends
-//    "false" (blob.c, the append-blob properties).
-//  - Copy Blob with x-ms-access-tier: the destination does not take the tier (copy.c).
-//  - Copy Blob From URL from an archived source succeeds; Azure refuses it with 409 BlobArchived
-//    (copy_source.c, the source checks).
+// Properties Azure returns on append blobs and copies: x-ms-blob-sealed false on an unsealed append
+// blob, the tier a copy names for its destination, and a synchronous copy refused from an archived
+// source (409 BlobArchived).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { BlobSASPermissions, generateBlobSASQueryParameters } from "@azure/storage-blob";
-import { startServer } from "../server.mjs";
-import { cred, hour, newContainer, rejects, uniq } from "../lib.mjs";
+import { startServer } from "./server.mjs";
+import { cred, hour, newContainer, rejects, uniq } from "./lib.mjs";
 
 let server;
 let container;
 before(async () => {
-  server = await startServer("cobalt-js-pending-");
+  server = await startServer("cobalt-js-");
   container = await newContainer(server.service, "jsp");
 });
 after(async () => { await server?.stop(); });
