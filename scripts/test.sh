@@ -5,7 +5,8 @@
 #      check (scripts/check-format.sh: src/ and tests/unit/ as .clang-format lays them out)
 #   3. ctest in both builds (test_engine_containers_rados starts a throwaway one-OSD Ceph cluster
 #      around itself with scripts/ceph/with-cluster.sh: ~3 s, stopped by PID)
-#   4. the pytest conformance suite against the release binary, then against the ASan binary
+#   4. the pytest conformance suite against the release binary (on the local engine, then on the
+#      in-memory one: --backend memory), then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
 #      TSan binary (build-tsan/, without the large-data tests)
 #   5. the JS SDK conformance suite (tests/js/*.test.mjs; tests/js/pending/ is not run) and the
@@ -148,6 +149,9 @@ run_pytest() { # name binary test-dir [extra env...]
 
 if [ $RELEASE_OK = 1 ]; then
     run_pytest conformance-release "$ROOT/build/cobalt" tests/conformance
+    # The same suite on the in-memory engine: the handlers hold no assumption about the engine.
+    run_pytest conformance-memory "$ROOT/build/cobalt" tests/conformance COBALT_BACKEND=memory \
+        COBALT_SKIP_HEAVY=1
 else
     record "pytest conformance-release (no binary)" 0 1 0
 fi

@@ -60,6 +60,7 @@ struct serve_settings {
     char *config_text; /* --config: the file's text, which string options borrow */
     const char *data_dir, *accounts_file, *versioning;
     unsigned fsync_mode;           /* index in fsync_modes */
+    unsigned backend;              /* index in backends */
     double threshold;              /* background compaction; 0: off */
     unsigned long long scrub_rate; /* bytes per second; 0: no scrub */
     unsigned scrub_interval;       /* seconds */
@@ -73,6 +74,8 @@ struct serve_settings {
 };
 
 static const char *const fsync_modes[] = {"always", "never", NULL};
+enum { BACKEND_LOCAL, BACKEND_MEMORY };
+static const char *const backends[] = {"local", "memory", NULL};
 
 /* --log-level: log.c holds the level names. */
 static int
@@ -268,6 +271,12 @@ static const struct opt serve_opts[] = {
      .def = "info",
      .err = "--%s must be debug, info, warn or error",
      .help = "debug, info, warn or error", .doc = "`debug`, `info`, `warn`, `error`"},
+    {.name = "backend", .arg = "local|memory", .kind = OPT_ENUM, .choices = backends,
+     OPT_AT(AT_SERVE, struct serve_settings, backend), .def = "local",
+     .help = "where the data lives: 'local' (--data-dir), or 'memory' (nothing survives a "
+             "restart: tests and demos)",
+     .doc = "where the data lives: `local` (RocksDB and volume files in `--data-dir`), or "
+            "`memory` (an in-memory engine: nothing survives a restart, for tests and demos)"},
     {.name = "fsync", .arg = "always|never", .kind = OPT_ENUM, .choices = fsync_modes,
      OPT_AT(AT_SERVE, struct serve_settings, fsync_mode), .def = "always",
      .help = "'never' skips fdatasync: development and benchmarks only, a crash can lose "
@@ -691,6 +700,53 @@ config_check(int argc, char **argv)
     return done && rc == 0 ? 2 : rc;
 }
 
+/* The local engine: metadata and volumes in the data directory (what a crash interrupted is
+ * finished first).  0, or -1 (logged); what was opened is in srv for the caller to close. */
+static int
+open_local(const struct serve_settings *set, struct store_config *sc, struct server *srv,
+           int fsync_on)
+{
+    char path[4096];
+    int err;
+
+    if (mkdir(set->data_dir, 0755) != 0 && errno != EEXIST) {
+        log_error("data dir %s: %s", set->data_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/meta", set->data_dir);
+    if (meta_open(path, fsync_on, 0, set->meta_cache, &srv->meta) != 0) {
+        log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/volumes", set->data_dir);
+    sc->dir = path;
+    sc->fsync = fsync_on;
+#ifdef COBALT_FAULT_INJECTION
+    {
+        /* Test builds only (tests/crash): failures and simulated power loss in the volume I/O. */
+        const char *env = getenv("COBALT_IO_FAULTS");
+        if (env != NULL && (sc->io = faultio_setup(env)) == NULL) {
+            log_error("COBALT_IO_FAULTS: cannot parse '%s'", env);
+            return -1;
+        }
+    }
+#endif
+    if ((err = store_open(sc, &srv->store)) != 0) {
+        log_error("cannot open volumes in %s: %s", path, strerror(err));
+        return -1;
+    }
+    sc->dir = NULL; /* the store keeps its own copy */
+    if ((err = compact_recover(srv->meta, srv->store)) != 0) {
+        log_error("cannot finish an interrupted compaction: %s", strerror(err));
+        return -1;
+    }
+    if (eng_local_init(&srv->eng, srv->meta, srv->store) != 0) { /* the object model over both */
+        log_error("cannot start the storage engine: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 serve(int argc, char **argv)
 {
@@ -704,7 +760,6 @@ serve(int argc, char **argv)
     struct http_server *http = NULL, *https = NULL, *monitor = NULL;
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
-    char path[4096];
     sigset_t sigs;
     int sig, fsync_on, rc, err, done;
 
@@ -733,35 +788,13 @@ serve(int argc, char **argv)
     sigaddset(&sigs, SIGHUP); /* reload: see reload() */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    if (mkdir(set->data_dir, 0755) != 0 && errno != EEXIST) {
-        log_error("data dir %s: %s", set->data_dir, strerror(errno));
-        goto out;
-    }
-    snprintf(path, sizeof(path), "%s/meta", set->data_dir);
-    if (meta_open(path, fsync_on, 0, set->meta_cache, &srv->meta) != 0) {
-        log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
-        goto out;
-    }
-    snprintf(path, sizeof(path), "%s/volumes", set->data_dir);
-    sc->dir = path;
-    sc->fsync = fsync_on;
-#ifdef COBALT_FAULT_INJECTION
-    /* Test builds only (tests/crash): failures and simulated power loss in the volume I/O. */
-    if ((env = getenv("COBALT_IO_FAULTS")) != NULL && (sc->io = faultio_setup(env)) == NULL) {
-        log_error("COBALT_IO_FAULTS: cannot parse '%s'", env);
-        goto out;
-    }
-#endif
-    if ((err = store_open(sc, &srv->store)) != 0) {
-        log_error("cannot open volumes in %s: %s", path, strerror(err));
-        goto out;
-    }
-    if ((err = compact_recover(srv->meta, srv->store)) != 0) {
-        log_error("cannot finish an interrupted compaction: %s", strerror(err));
-        goto out;
-    }
-    if (eng_local_init(&srv->eng, srv->meta, srv->store) != 0) { /* the object model over both */
-        log_error("cannot start the storage engine: out of memory");
+    if (set->backend == BACKEND_MEMORY) {
+        if (eng_memory_init(&srv->eng) != 0) {
+            log_error("cannot start the storage engine: out of memory");
+            goto out;
+        }
+        log_warn("--backend memory: nothing survives a restart");
+    } else if (open_local(set, sc, srv, fsync_on) != 0) {
         goto out;
     }
 
@@ -827,7 +860,7 @@ serve(int argc, char **argv)
     compactor = compactor_start(&srv->eng, srv->meta, srv->store, set->threshold,
                                 (sc->volume_size ? sc->volume_size : (1ull << 30)) / 4,
                                 &srv->freed_bytes);
-    if (set->scrub_rate > 0)
+    if (set->scrub_rate > 0 && srv->store != NULL)
         scrubber = scrubber_start(srv->meta, srv->store, set->scrub_rate, set->scrub_interval);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
              COBALT_VERSION, hc->host, http_port(http), set->data_dir,

@@ -293,7 +293,6 @@ local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
         meta_txn_put(t, k.p, k.len, v.p, v.len);
     }
     rc = meta_commit(m, t);
-    t = NULL;
 unlock:
     while (held-- > 0)
         if (held == 0 || stripes[held] != stripes[held - 1])
@@ -412,7 +411,7 @@ local_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
         pos_bytes(&f, from);
     /* Start at the later of the prefix and `from`. */
     buf_add(&seek, lo.p, lo.len);
-    if (buf_ok(&f) && bytes_cmp(f.p, f.len, prefix, plen) > 0)
+    if (from != NULL && buf_ok(&f) && bytes_cmp(f.p, f.len, prefix, plen) > 0)
         buf_add(&seek, f.p, f.len);
     else
         buf_add(&seek, prefix, plen);

@@ -286,7 +286,8 @@ put_le32(void *p, uint32_t v)
 int
 bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
-    int c = memcmp(a, b, an < bn ? an : bn);
+    size_t n = an < bn ? an : bn;
+    int c = n > 0 ? memcmp(a, b, n) : 0; /* (an empty side may be a NULL pointer) */
 
     return c != 0 ? c : (an > bn) - (an < bn);
 }

@@ -22,7 +22,7 @@ from azure.storage.blob import BlobServiceClient
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 import cobalt_server  # noqa: E402
-from cobalt_server import binary, free_port, run_cli  # noqa: E402,F401 (for the tests)
+from cobalt_server import BACKEND, binary, free_port, run_cli  # noqa: E402,F401 (for the tests)
 
 ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

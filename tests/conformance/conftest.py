@@ -9,25 +9,38 @@ containers with unique names.
 Environment:
   COBALT_BIN          path of the server binary
   COBALT_SKIP_HEAVY=1 skip tests marked `heavy` (used for the sanitizer run, where they are slow)
+  COBALT_BACKEND      the engine every server runs on (`--backend`): local (default) or memory.
+                      The suite is the same for every engine; two markers say what a test needs
+                      beyond the REST API: `restart` (data outliving the process) is skipped on
+                      the memory engine, `local_files` (the local engine's own files: fsck,
+                      volumes and compaction, store metrics) on any engine but the local one.
 """
 import os
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from cobalt_testlib import CobaltServer, RawClient, unique_name
+from cobalt_testlib import BACKEND, CobaltServer, RawClient, unique_name
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "heavy: large-data test, skipped when COBALT_SKIP_HEAVY=1")
+    config.addinivalue_line("markers", "restart: needs data to outlive the server process")
+    config.addinivalue_line("markers", "local_files: reads the local engine's files (fsck, volumes)")
 
 
 def pytest_collection_modifyitems(config, items):
+    skips = {}
     if os.environ.get("COBALT_SKIP_HEAVY") == "1":
-        skip = pytest.mark.skip(reason="COBALT_SKIP_HEAVY=1 (sanitizer run)")
-        for item in items:
-            if "heavy" in item.keywords:
-                item.add_marker(skip)
+        skips["heavy"] = "COBALT_SKIP_HEAVY=1 (sanitizer run)"
+    if BACKEND == "memory":
+        skips["restart"] = "the memory engine keeps nothing across a restart"
+    if BACKEND != "local":
+        skips["local_files"] = f"the local engine's files, not the {BACKEND} engine's"
+    for item in items:
+        for marker, reason in skips.items():
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _check_sanitizers(srv: CobaltServer) -> None:

@@ -221,6 +221,7 @@ def test_block_count_limit(container, raw):
     assert p.size == 50000 and p.append_blob_committed_block_count == 50000
 
 
+@pytest.mark.local_files
 def test_small_appends_share_needles_and_read_back(tmp_path):
     """1,000 small appends (with a few large ones among them) are coalesced in runs of 256 small
     blocks: content, ranges and the committed count are exact; a snapshot taken mid-way keeps
@@ -331,6 +332,7 @@ def test_versioning_keeps_one_version_per_create(tmp_path):
     assert not srv.sanitizer_reports(), srv.sanitizer_reports()
 
 
+@pytest.mark.local_files
 def test_appends_survive_restart_and_kill9_and_fsck_is_clean(fresh_server):
     srv = fresh_server
     cc = srv.client().create_container(unique_name("dur"))

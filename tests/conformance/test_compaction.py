@@ -1,6 +1,7 @@
 """Space reclamation: after deleting a quarter of the data, compaction brings the volume files to
 at most 1.1 times the live bytes (issue 5), with every remaining blob intact -- offline with
 `cobalt compact`, and online by the background compactor (run at once through the test clock)."""
+import pytest
 import glob
 import os
 import re
@@ -38,6 +39,7 @@ def check_all(srv, data):
     assert sorted(b.name for b in cc.list_blobs()) == sorted(data)
 
 
+@pytest.mark.local_files
 def test_offline_compaction_reclaims_deleted_space(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
                        args=["--volume-size", "1048576", "--compact-threshold", "0"]).start()
@@ -56,6 +58,7 @@ def test_offline_compaction_reclaims_deleted_space(tmp_path):
     assert srv.stop() == 0
 
 
+@pytest.mark.local_files
 def test_background_compaction_reclaims_deleted_space(tmp_path):
     mport = free_port()
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", test_clock=True,

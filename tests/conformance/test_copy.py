@@ -202,6 +202,7 @@ def raw_copy(raw, container, blob, source, headers=None):
 
 # ---- same-account copies: shared extents ---------------------------------------------------
 
+@pytest.mark.local_files
 def test_copy_within_account_shares_extents(fresh_server):
     srv = fresh_server
     cc = srv.client().create_container("shared")
@@ -235,6 +236,7 @@ def test_copy_within_account_shares_extents(fresh_server):
     assert st["blobs"] == 6 and st["needles"] == 1, st
 
 
+@pytest.mark.local_files
 def test_sharers_outlive_each_other_restart_and_compaction(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
                        args=["--volume-size", str(MiB), "--compact-threshold", "0"]).start()
@@ -680,6 +682,7 @@ def test_bearer_source_authorization_is_passed_through(container, outside):
     assert hdrs and hdrs[-1].get("Authorization") == "Bearer abc.def"
 
 
+@pytest.mark.restart
 def test_pending_copy_becomes_failed_after_crash_and_shutdown(tmp_path, outside):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", args=ALLOW).start()
     outside.slow["/never.bin"] = 10 * MiB

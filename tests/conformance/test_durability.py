@@ -5,6 +5,7 @@ overwrites of hot names, deletes) -> kill -9 at a random moment -> restart on th
 every acknowledged write must read back exactly (content hash and ETag), every acknowledged delete
 must stay deleted, and a write that was in flight at the crash must be all-or-nothing.
 """
+import pytest
 import hashlib
 import os
 import random
@@ -21,6 +22,7 @@ KiB = 1024
 MiB = 1024 * KiB
 
 
+@pytest.mark.restart
 def test_data_intact_after_clean_restart(fresh_server):
     srv = fresh_server
     svc = srv.client()
@@ -209,6 +211,7 @@ def _verify(srv, container, ledger, context):
     assert not resurrected, f"deleted blobs listed again [{context}]: {resurrected[:10]}"
 
 
+@pytest.mark.restart
 def test_acknowledged_writes_survive_kill9(fresh_server):
     srv = fresh_server
     seed = int(os.environ.get("COBALT_CRASH_SEED", random.randrange(1 << 30)))
@@ -253,6 +256,7 @@ def test_acknowledged_writes_survive_kill9(fresh_server):
     assert bc.download_blob().readall() == b"final"
 
 
+@pytest.mark.restart
 def test_kill9_during_large_block_upload(fresh_server):
     """A large upload interrupted by kill -9 leaves no visible blob; the previous version stays."""
     srv = fresh_server
@@ -294,6 +298,7 @@ def test_kill9_during_large_block_upload(fresh_server):
     assert bc.download_blob().readall() == b"rewritten"
 
 
+@pytest.mark.restart
 def test_sigterm_lets_inflight_upload_finish(fresh_server):
     """SIGTERM while a request body is still arriving: that request completes, then the server exits 0."""
     import email.utils
@@ -328,6 +333,7 @@ def test_sigterm_lets_inflight_upload_finish(fresh_server):
     assert srv.client().get_blob_client("inflight", "slow.bin").download_blob().readall() == body
 
 
+@pytest.mark.restart
 def test_sigint_is_a_clean_stop(fresh_server):
     import signal
     srv = fresh_server
@@ -341,6 +347,7 @@ def test_sigint_is_a_clean_stop(fresh_server):
     assert bc.get_blob_properties().etag == etag
 
 
+@pytest.mark.restart
 def test_container_create_delete_survive_kill9(fresh_server):
     srv = fresh_server
     svc = srv.client()

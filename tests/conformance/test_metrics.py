@@ -2,6 +2,7 @@
 format, request counts by status class that match what clients saw, the store's sync count, and
 nothing else served on that port.  Scrub and compaction figures are checked where those run
 (tests/crash/test_bitrot.py, test_compaction.py)."""
+import pytest
 import http.client
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -10,6 +11,7 @@ from azure.storage.blob import BlobServiceClient
 from cobalt_testlib import CobaltServer, connection_string, free_port, scrape_metrics
 
 
+@pytest.mark.local_files
 def test_metrics_count_requests_and_syncs(tmp_path):
     mport = free_port()
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",

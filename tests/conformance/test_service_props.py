@@ -47,6 +47,7 @@ CORS2 = ("<Cors><CorsRule><AllowedOrigins>http://a.example</AllowedOrigins><Allo
          "<MaxAgeInSeconds>0</MaxAgeInSeconds></CorsRule></Cors>")
 
 
+@pytest.mark.restart
 def test_defaults_then_merge_by_section_and_persistence(psrv, praw):
     root = get_props(praw)
     assert root.tag == "StorageServiceProperties"

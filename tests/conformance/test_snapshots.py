@@ -2,6 +2,7 @@
 metadata, listing with include=snapshots, Delete with x-ms-delete-snapshots include|only and
 SnapshotsPresent, read-only snapshots, and the bytes a snapshot shares with its base surviving
 overwrites, deletes, restarts, `cobalt compact` and `cobalt fsck`."""
+import pytest
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -205,6 +206,7 @@ def test_snapshot_conditions_and_lease(raw, container):
 
 # ---- data sharing ------------------------------------------------------------------------------
 
+@pytest.mark.local_files
 def test_snapshot_shares_bytes_and_survives_everything(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
                        args=["--volume-size", str(MiB), "--compact-threshold", "0"]).start()

@@ -298,6 +298,7 @@ def test_restore_when_name_taken_and_two_deleted_generations(sraw, sd):
 
 # ---- purge after retention ------------------------------------------------------------------------
 
+@pytest.mark.local_files
 def test_purge_after_retention(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", env={"COBALT_DAY_SECONDS": "2"},
                        args=["--container-soft-delete-days", "1"], test_clock=True).start()

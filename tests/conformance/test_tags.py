@@ -540,6 +540,7 @@ def test_list_blobs_include_tags(container):
     assert not plain["t1"].tags
 
 
+@pytest.mark.restart
 def test_tags_and_index_survive_restart(fresh_server):
     svc = fresh_server.client()
     cc = svc.create_container("restart-tags")
@@ -565,6 +566,7 @@ def _fsck(srv):
     return p.returncode, [ln for ln in out.splitlines() if "tag index" in ln or "tag '" in ln], out
 
 
+@pytest.mark.local_files
 def test_index_matches_records_after_every_kind_of_change(tmp_path):
     """The checker's view: after tags set, replaced and cleared by every write path, soft delete
     and undelete, versioned deletes and container deletes, every 'T' key is a tag of a current
@@ -621,6 +623,7 @@ def test_index_matches_records_after_every_kind_of_change(tmp_path):
             vsrv.stop()
 
 
+@pytest.mark.local_files
 def test_container_soft_delete_and_restore_keep_the_index(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
                        args=["--container-soft-delete-days", "1"]).start()

@@ -193,6 +193,7 @@ def test_tier_needs_lease_id_when_leased(tsrv, tc):
     lease.release()
 
 
+@pytest.mark.restart
 def test_tiers_survive_restart(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log", args=["--rehydrate-delay", "600"]).start()
     try:

@@ -196,6 +196,7 @@ def test_versioning_per_account(tmp_path):
 
 # ---- data sharing ------------------------------------------------------------------------------
 
+@pytest.mark.local_files
 def test_versions_share_bytes_across_delete_restart_compact(tmp_path):
     srv = CobaltServer(tmp_path / "data", tmp_path / "server.log",
                        args=["--versioning", "all", "--volume-size", str(MiB),

@@ -8,6 +8,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,9 @@ def test_duplicity_backup_and_restore(tls, tmp_path):
            "REQUESTS_CA_BUNDLE": str(tls["ca"]), "HOME": str(tmp_path)}
     common = ["--no-encryption", "--archive-dir", tmp_path / "archive", "--verbosity", "warning"]
     run(["duplicity", "full", *common, src, "azure://duplicity"], env=env)
+    # Duplicity names backup sets by the second: an incremental made in the same second as the
+    # full one is not put after it in the chain.
+    time.sleep(1.1)
     (src / "a.txt").write_text("changed\n")
     run(["duplicity", "incremental", *common, src, "azure://duplicity"], env=env)
     dst = tmp_path / "dst"

@@ -34,6 +34,10 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "WARNING: ThreadSanitizer")
 
 
+# The engine the servers of this run use: "local" (the default) or "memory" (--backend).
+BACKEND = os.environ.get("COBALT_BACKEND", "local")
+
+
 def binary(build: str = "release") -> Path:
     var, default = BUILDS[build]
     p = Path(os.environ.get(var, default))
@@ -112,6 +116,10 @@ class CobaltServer:
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.args = [str(a) for a in args]
+        # COBALT_BACKEND runs every server of a suite on that engine (`--backend`), unless the
+        # test chose one itself.
+        if BACKEND != "local" and not any(a.startswith("--backend") for a in self.args):
+            self.args += ["--backend", BACKEND]
         self.env = dict(env or {})
         self.clock = ServerClock(self.log_path.with_suffix(".clock")) if test_clock else None
         self.port = None
