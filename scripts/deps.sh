@@ -28,7 +28,7 @@ fi
 WHAT="${1:-all}"
 PKGS=(
     build-essential cmake pkg-config
-    libmicrohttpd-dev librocksdb-dev libexpat1-dev libssl-dev libcurl4-openssl-dev
+    libmicrohttpd-dev libgnutls28-dev librocksdb-dev libexpat1-dev libssl-dev libcurl4-openssl-dev
     librados-dev                # the RADOS engine (src/engine/rados.c)
 )
 if [ "$WHAT" != build ]; then
@@ -36,7 +36,9 @@ if [ "$WHAT" != build ]; then
            rclone libsecret-1-0        # libsecret: AzCopy (npm) links it
            clang libclang-rt-14-dev    # clang: the libFuzzer targets of tests/fuzz
            clang-format                # the format check of scripts/test.sh
-           ceph-mon ceph-osd ceph-common)  # scripts/ceph/: a throwaway cluster for the RADOS tests
+           ceph-mon ceph-osd ceph-common              # scripts/ceph/: a throwaway cluster for the RADOS tests
+           openssl python3-jwt python3-cryptography   # tests/door: test CA, JWKS, tokens
+           pgbackrest postgresql duplicity)           # tests/door: applications over HTTPS
 fi
 # Node.js (tests only): only install Debian's when no node is on the machine (a NodeSource build may already
 # be there, and Debian's npm package conflicts with its bundled npm).

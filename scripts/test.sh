@@ -10,7 +10,8 @@
 #      TSan binary (build-tsan/, without the large-data tests)
 #   5. the JS SDK conformance suite (tests/js/*.test.mjs; tests/js/pending/ is not run) and the
 #      smoke tests of the az CLI, rclone and AzCopy (release binary)
-#   6. the HTTP abuse suite (release, ASan and TSan binaries), the bench self-test, the
+#   6. the front-door suite (tests/door: config, TLS, OAuth, roles; release and ASan binaries), the
+#      HTTP abuse suite (release, ASan and TSan binaries), the bench self-test, the
 #      crash/fault/bit-rot/TSan suites and a short fuzzing run (FUZZ_SECONDS per target, default 30)
 # Exits non-zero if anything failed; the last line is "N passed, N failed" over everything that ran.
 #
@@ -190,6 +191,14 @@ if [ $RELEASE_OK = 1 ]; then
 else
     for tool in js az rclone azcopy; do record "$tool smoke (no binary)" 0 1 0; done
 fi
+
+# ------------------------------------------------------------------------------------------------
+# The front door: config files, HTTPS, bearer tokens, roles, user delegation SAS, host-style URLs,
+# with the SDKs and tools over TLS (tests/door).
+if [ $RELEASE_OK = 1 ]; then run_pytest door-release "$ROOT/build/cobalt" tests/door
+else record "pytest door-release (no binary)" 0 1 0; fi
+if [ $ASAN_OK = 1 ]; then run_pytest door-asan "$ROOT/build-asan/cobalt" tests/door
+else record "pytest door-asan (no binary)" 0 1 0; fi
 
 # ------------------------------------------------------------------------------------------------
 if [ -d tests/abuse ]; then

@@ -1,5 +1,6 @@
 /*
- * main.c -- the command line: cobalt serve | fsck | compact | version | help.
+ * main.c -- the command line: cobalt serve | config check | fsck | compact | bench | version |
+ * help.
  *
  *   cobalt serve [--host ADDR] [--port N] [--data-dir DIR] [--log-level LEVEL] ...
  *
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "admin/admin.h"
@@ -55,6 +57,7 @@ enum { AT_HTTP, AT_STORE, AT_SERVER, AT_SERVE, AT_LOG };
 
 /* serve()'s settings that no configuration struct holds. */
 struct serve_settings {
+    char *config_text; /* --config: the file's text, which string options borrow */
     const char *data_dir, *accounts_file, *versioning;
     unsigned fsync_mode;           /* index in fsync_modes */
     double threshold;              /* background compaction; 0: off */
@@ -62,8 +65,11 @@ struct serve_settings {
     unsigned scrub_interval;       /* seconds */
     size_t meta_cache;             /* bytes */
     int metrics_port;              /* -1: no metrics listener */
-    long long per_address;         /* -1: an eighth of --max-connections */
-    struct cidr_list *trusted;     /* --trusted-proxy */
+    int https_port;                /* -1: no HTTPS listener */
+    const char *tls_cert, *tls_key;
+    const char *host_suffix;
+    long long per_address;     /* -1: an eighth of --max-connections */
+    struct cidr_list *trusted; /* --trusted-proxy */
 };
 
 static const char *const fsync_modes[] = {"always", "never", NULL};
@@ -87,18 +93,173 @@ add_cidrs(void *field, const char *list)
     return cidr_list_add(field, list);
 }
 
+static int parse_accounts(const char *spec, const char *seps, struct server *srv);
+
+/* --account NAME:KEY1[:KEY2], repeatable; the field is the whole struct server. */
+static int
+add_account(void *field, const char *spec)
+{
+    return parse_accounts(spec, "", field);
+}
+
+/* The directory --issuer, --role and --delegation-secret add to, made on first use. */
+static struct auth_directory *
+directory(void *field)
+{
+    struct auth_directory **d = field;
+
+    if (*d == NULL && (*d = auth_directory_new()) == NULL)
+        fprintf(stderr, "cobalt: out of memory\n");
+    return *d;
+}
+
+/* The whole of a small file (a JWKS), NUL-terminated, or NULL (said on stderr). */
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t cap = 0;
+
+    if (f == NULL || getdelim(&text, &cap, '\0', f) < 0) {
+        fprintf(stderr, "cobalt: %s: %s\n", path, f == NULL ? strerror(errno) : "empty");
+        free(text);
+        text = NULL;
+    }
+    if (f != NULL)
+        fclose(f);
+    return text;
+}
+
+/* --issuer "ISSUER jwks=FILE [audience=AUD]...", repeatable. */
+static int
+add_issuer(void *field, const char *spec)
+{
+    struct auth_directory *d = directory(field);
+    char *copy = strdup(spec), *save = NULL, *w, *iss, *jwks_path = NULL, *jwks = NULL;
+    const char *auds[16];
+    size_t naud = 0;
+    char err[512];
+    int rc = -1;
+
+    if (d == NULL || copy == NULL || (iss = strtok_r(copy, " \t", &save)) == NULL)
+        goto out;
+    while ((w = strtok_r(NULL, " \t", &save)) != NULL) {
+        if (strncmp(w, "jwks=", 5) == 0 && jwks_path == NULL)
+            jwks_path = w + 5;
+        else if (strncmp(w, "audience=", 9) == 0 && naud < 16)
+            auds[naud++] = w + 9;
+        else
+            goto out;
+    }
+    if (jwks_path == NULL || (jwks = slurp(jwks_path)) == NULL)
+        goto out;
+    if ((rc = auth_issuer_add(d, iss, jwks, auds, naud, err, sizeof(err))) != 0)
+        fprintf(stderr, "cobalt: %s (%s)\n", err, jwks_path);
+out:
+    free(jwks);
+    free(copy);
+    return rc;
+}
+
+/* --role "PRINCIPAL ROLE SCOPE", repeatable. */
+static int
+add_role(void *field, const char *spec)
+{
+    struct auth_directory *d = directory(field);
+    char err[512];
+
+    if (d == NULL)
+        return -1;
+    if (auth_role_add(d, spec, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cobalt: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --delegation-secret BASE64: 16 to 64 bytes. */
+static int
+set_delegation_secret(void *field, const char *b64)
+{
+    struct auth_directory *d = directory(field);
+    long n = strlen(b64) <= 88 ? base64_decode(b64, strlen(b64), d ? d->secret : NULL) : -1;
+
+    if (d == NULL || n < 16)
+        return -1;
+    d->secretlen = (size_t)n;
+    return 0;
+}
+
 #define SECONDS(lo_, hi_) .kind = OPT_UINT, .lo = (lo_), .hi = (hi_), .unit = "seconds"
 
 /* serve's options, in the order of --help and README.md's table (scripts/update-readme-options.sh
  * writes that table from `cobalt help --markdown`; ctest checks that it is current). */
 /* clang-format off */
 static const struct opt serve_opts[] = {
+    {.name = "config", .arg = "FILE", .kind = OPT_FILE,
+     OPT_AT(AT_SERVE, struct serve_settings, config_text),
+     .help = "read options from FILE, one 'name = value' per line; the command line overrides it",
+     .doc = "read options from FILE, one `name = value` per line (any option below, without the "
+            "dashes; `#` at the start of a line or after white space starts a comment); options "
+            "on the command line override it, repeatable ones add to it. `cobalt config check "
+            "FILE` validates one"},
     {.name = "host", .arg = "ADDR", .kind = OPT_STRING, OPT_AT(AT_HTTP, struct http_config, host),
      .def = "127.0.0.1", .help = "address to listen on",
      .doc = "IPv4 or IPv6 address to listen on"},
     {.name = "port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
      OPT_AT(AT_HTTP, struct http_config, port), .def = "10000", .err = "bad --%s %s",
      .help = "port; 0 picks a free one", .doc = "`0` picks a free port"},
+    {.name = "host-suffix", .arg = "SUFFIX", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, host_suffix), .def_text = "none",
+     .help = "also address accounts host-style: ACCOUNT.SUFFIX and ACCOUNT-secondary.SUFFIX",
+     .doc = "also address accounts host-style, as Azure does: a request whose `Host` is "
+            "`ACCOUNT.SUFFIX` (or `ACCOUNT-secondary.SUFFIX`) addresses that account, and its path "
+            "starts at the container; path-style URLs keep working"},
+    {.name = "https-port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
+     OPT_AT(AT_SERVE, struct serve_settings, https_port), .def_text = "off", .err = "bad --%s %s",
+     .help = "also serve HTTPS on this port (needs --tls-cert and --tls-key); 0 picks a free one",
+     .doc = "also serve HTTPS (TLS 1.2 and 1.3) on this port, same address, same data: needs "
+            "`--tls-cert` and `--tls-key`; bearer tokens and `spr=https` SASes work only there "
+            "(`0` picks a free port)"},
+    {.name = "tls-cert", .arg = "FILE", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, tls_cert),
+     .help = "PEM certificate chain for HTTPS, leaf first; re-read on SIGHUP",
+     .doc = "PEM certificate chain for HTTPS, leaf first; SIGHUP re-reads it and the key "
+            "(connections already open are not touched)"},
+    {.name = "tls-key", .arg = "FILE", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, tls_key),
+     .help = "PEM private key of --tls-cert (unencrypted); re-read on SIGHUP",
+     .doc = "PEM private key of `--tls-cert` (unencrypted; keep it readable by Cobalt only)"},
+    {.name = "issuer", .arg = "'ISS jwks=FILE [audience=AUD]...'", .kind = OPT_EACH,
+     .each = add_issuer, OPT_AT(AT_SERVER, struct server, dir), .def_text = "none",
+     .err = "--%s takes 'ISSUER jwks=FILE [audience=AUD]...' with a JWKS of RS256/ES256 keys: "
+            "'%s'",
+     .help = "trust OAuth tokens whose iss is ISS, signed by a key of the JWKS file FILE (read at "
+             "start and on SIGHUP); repeatable",
+     .doc = "trust OAuth bearer tokens (JWT, RS256 or ES256) whose `iss` is ISS and that a key of "
+            "the JWKS file FILE signed; the audience must be `https://storage.azure.com`, "
+            "`https://ACCOUNT.blob.core.windows.net`, `https://ACCOUNT.SUFFIX` (`--host-suffix`) "
+            "or an AUD given here. Read at start and on SIGHUP: no network call. Repeatable"},
+    {.name = "role", .arg = "'PRINCIPAL ROLE SCOPE'", .kind = OPT_EACH, .each = add_role,
+     OPT_AT(AT_SERVER, struct server, dir), .def_text = "none",
+     .err = "--%s takes 'oid:ID|sub:ID|group:ID Owner|Contributor|Reader|Delegator "
+            "ACCOUNT[/CONTAINER]': '%s'",
+     .help = "assign a role to a token's principal (oid:ID, sub:ID or group:ID) at an account or "
+             "account/container; roles: Owner, Contributor, Reader, Delegator; repeatable",
+     .doc = "assign a role (the Storage Blob Data `Owner`, `Contributor`, `Reader`, or "
+            "`Delegator`) "
+            "to a token's principal -- `oid:ID`, `sub:ID` or `group:ID` (the `groups` claim) -- at "
+            "`ACCOUNT` or `ACCOUNT/CONTAINER` (repeatable; docs/security.md)"},
+    {.name = "delegation-secret", .arg = "BASE64", .kind = OPT_EACH,
+     .each = set_delegation_secret, OPT_AT(AT_SERVER, struct server, dir), .secret = 1,
+     .def_text = "random at each start",
+     .err = "--%s takes 16 to 64 bytes in base64",
+     .help = "the secret user delegation keys are derived from; changing it revokes every key "
+             "and user delegation SAS",
+     .doc = "the secret user delegation keys are derived from (16-64 bytes, base64); changing it "
+            "(and SIGHUP) revokes every user delegation key and SAS. Without it a random one is "
+            "made at each start"},
     {.name = "data-dir", .arg = "DIR", .kind = OPT_STRING,
      OPT_AT(AT_SERVE, struct serve_settings, data_dir), .def = "./cobalt-data",
      .help = "where data lives",
@@ -117,6 +278,13 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, accounts_file),
      .help = "accounts, one 'name:key1[:key2]' per line",
      .doc = "accounts, one `name:key1[:key2]` per line"},
+    {.name = "account", .arg = "NAME:KEY1[:KEY2]", .kind = OPT_EACH, .each = add_account,
+     .at = AT_SERVER, .secret = 1,
+     .err = "--%s takes NAME:KEY1[:KEY2] with base64 keys of at most 64 bytes",
+     .def_text = "`devstoreaccount1` when no account is given",
+     .help = "serve this account with these keys (base64); repeatable",
+     .doc = "serve this account with one or two base64 keys (repeatable; in a config file keeps "
+            "keys off the command line). Keys are never logged"},
     {.name = "versioning", .arg = "ACCOUNTS", .kind = OPT_STRING,
      OPT_AT(AT_SERVE, struct serve_settings, versioning), .def_text = "off",
      .help = "keep a version of every blob write: 'all' or a comma list of account names; Azure "
@@ -228,6 +396,7 @@ usage(FILE *f)
             "       cobalt compact [--threshold F] DIR  reclaim dead space now (server stopped;\n"
             "                                   default threshold 0.05)\n"
             "       cobalt bench WORKLOAD [opts] load-test any Blob endpoint ('bench --help')\n"
+            "       cobalt config check FILE   validate a --config file, naming a bad line\n"
             "       cobalt version             print the version\n"
             "       cobalt help [--markdown]   this text (--markdown: serve options as a table)\n"
             "\n"
@@ -286,8 +455,11 @@ parse_accounts(const char *spec, const char *seps, struct server *srv)
             a->keylen[k - 1] = (size_t)n;
             a->nkeys = k;
         }
-        if (rc != 0 || a->name == NULL)
+        if (rc != 0 || a->name == NULL) {
+            free((char *)a->name); /* the entry is not kept */
+            rc = -1;
             break;
+        }
         srv->naccounts++;
     }
     free(copy);
@@ -341,66 +513,214 @@ load_accounts_file(const char *path, struct server *srv)
     return rc;
 }
 
-static int
-serve(int argc, char **argv)
-{
-    struct http_config hc = {.metrics = 1};
-    struct serve_settings set = {.metrics_port = -1, .per_address = -1};
-    const char *env;
-    struct store_config sc = {0};
-    struct server srv = {0};
-    void *const at[] = {[AT_HTTP] = &hc,
-                        [AT_STORE] = &sc,
-                        [AT_SERVER] = &srv,
-                        [AT_SERVE] = &set,
-                        [AT_LOG] = &log_threshold};
-    struct http_app app;
-    struct http_server *http = NULL, *monitor = NULL;
-    struct compactor *compactor = NULL;
-    struct scrubber *scrubber = NULL;
-    char path[4096];
-    sigset_t sigs;
-    int sig, fsync_on, rc = 1, err;
+/* Everything serve() reads from its options, the environment and the files they name. */
+struct settings {
+    struct http_config hc;
+    struct serve_settings set;
+    struct store_config sc;
+    struct server srv;
+    struct settings *retired; /* what SIGHUP replaced (requests may still use it): freed at exit */
+};
 
+static void
+settings_free(struct settings *st)
+{
+    if (st->retired != NULL) {
+        settings_free(st->retired);
+        free(st->retired);
+    }
+    auth_directory_free(st->srv.dir);
+    for (size_t i = 0; i < st->srv.naccounts; i++)
+        free((char *)st->srv.accounts[i].name);
+    free(st->srv.accounts);
+    free(st->srv.versioning);
+    cidr_list_free(st->srv.egress);
+    cidr_list_free(st->set.trusted);
+    free(st->set.config_text);
+    memset(st, 0, sizeof(*st));
+}
+
+/*
+ * Fills st from the options (a --config file first, then the command line), the environment and
+ * the files they name, and checks that they make a server.  0; or an exit status (0 after --help,
+ * 2 for a refused setting, said on stderr or in the log); st is freed with settings_free() either
+ * way.  `cobalt serve` and `cobalt config check` both come through here.
+ */
+static int
+configure(int argc, char **argv, struct settings *st, int *done)
+{
+    void *const at[] = {[AT_HTTP] = &st->hc,
+                        [AT_STORE] = &st->sc,
+                        [AT_SERVER] = &st->srv,
+                        [AT_SERVE] = &st->set,
+                        [AT_LOG] = &log_threshold};
+    struct server *srv = &st->srv;
+    const char *env;
+
+    memset(st, 0, sizeof(*st));
+    st->hc.metrics = 1;
+    st->set.metrics_port = -1;
+    st->set.https_port = -1;
+    st->set.per_address = -1;
+    *done = 1;
     switch (options_parse(serve_opts, at, argc, argv)) {
     case OPTIONS_OK:
         break;
     case OPTIONS_HELP:
         usage(stdout);
-        cidr_list_free(srv.egress);
-        cidr_list_free(set.trusted);
         return 0;
     case OPTIONS_USAGE:
         usage(stderr);
-        /* fall through */
+        return 2;
     case OPTIONS_BAD:
-        cidr_list_free(srv.egress);
-        cidr_list_free(set.trusted);
         return 2;
     }
-    hc.trusted_proxies = set.trusted;
-    fsync_on = set.fsync_mode == 0;
+    st->hc.trusted_proxies = st->set.trusted;
+    st->hc.host_suffix = st->set.host_suffix;
     if ((env = getenv("COBALT_ACCOUNTS")) == NULL)
         env = getenv("AZURITE_ACCOUNTS");
-    if ((env && parse_accounts(env, ";", &srv) != 0) ||
-        (set.accounts_file && load_accounts_file(set.accounts_file, &srv) != 0))
+    if ((env && parse_accounts(env, ";", srv) != 0) ||
+        (st->set.accounts_file && load_accounts_file(st->set.accounts_file, srv) != 0))
         return 2;
-    if (srv.naccounts == 0 && parse_accounts(DEV_ACCOUNT ":" DEV_KEY, ";", &srv) != 0)
+    if (srv->naccounts == 0 && parse_accounts(DEV_ACCOUNT ":" DEV_KEY, ";", srv) != 0)
         return 1;
-    if ((srv.versioning = calloc(srv.naccounts, 1)) == NULL)
+    if ((srv->versioning = calloc(srv->naccounts, 1)) == NULL)
         return 1;
+    if (st->set.versioning != NULL && set_versioning(srv, st->set.versioning) != 0)
+        return 2;
+    if ((st->set.https_port >= 0) != (st->set.tls_cert != NULL) ||
+        (st->set.tls_cert != NULL) != (st->set.tls_key != NULL)) {
+        fprintf(stderr, "cobalt: --https-port, --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (st->set.tls_cert != NULL && http_tls_check(st->set.tls_cert, st->set.tls_key) != 0)
+        return 2;
+    if (srv->dir != NULL && srv->dir->secretlen == 0) {
+        /* No --delegation-secret: keys issued now die with the process. */
+        if (getrandom(srv->dir->secret, 32, 0) != 32)
+            return 1;
+        srv->dir->secretlen = 32;
+    }
+    if (srv->dir != NULL)
+        srv->dir->host_suffix = st->set.host_suffix;
+    /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
+     * one address to take every connection. */
+    st->hc.max_per_address = st->set.per_address >= 0 ? (unsigned)st->set.per_address
+                                                      : st->hc.max_connections / 8;
+    *done = 0;
+    return 0;
+}
+
+/* 1 when both settings name the same accounts in the same order (their indexes are the accounts'
+ * identity for per-account state). */
+static int
+same_accounts(const struct server *a, const struct server *b)
+{
+    if (a->naccounts != b->naccounts)
+        return 0;
+    for (size_t i = 0; i < a->naccounts; i++)
+        if (strcmp(a->accounts[i].name, b->accounts[i].name) != 0)
+            return 0;
+    return 1;
+}
+
+/*
+ * SIGHUP: the configuration is read again (the --config file, the accounts file and environment,
+ * the JWKS files) and what can change without a restart takes effect for the next request: the
+ * accounts' keys (add a second key, move clients, drop the first), the token issuers, role
+ * assignments and delegation secret, the log level, and the HTTPS certificate and key
+ * (connections already open are not touched).  Anything refused is logged and the current
+ * configuration kept whole.  The replaced keys and directory stay allocated until exit: a request
+ * in flight may still be reading them.
+ */
+static void
+reload(struct settings *live, int argc, char **argv, struct http_server *https)
+{
+    struct settings *next = calloc(1, sizeof(*next));
+    struct auth_account *accounts;
+    struct auth_directory *dir;
+    int done;
+
+    log_info("SIGHUP: reloading the configuration");
+    if (next == NULL)
+        return;
+    if (configure(argc, argv, next, &done) != 0 || done) {
+        log_error("SIGHUP: the configuration is refused (see above); keeping the current one");
+        goto drop;
+    }
+    if (!same_accounts(&live->srv, &next->srv)) {
+        log_error("SIGHUP: accounts can change keys, but adding or removing one needs a "
+                  "restart; keeping the current configuration");
+        goto drop;
+    }
+    if (https != NULL && http_tls_reload(https) == 0)
+        log_info("tls: certificate reloaded");
+    accounts = live->srv.accounts;
+    dir = live->srv.dir;
+    __atomic_store_n(&live->srv.accounts, next->srv.accounts, __ATOMIC_RELEASE);
+    __atomic_store_n(&live->srv.dir, next->srv.dir, __ATOMIC_RELEASE);
+    next->srv.accounts = accounts;
+    next->srv.dir = dir;
+    next->retired = live->retired;
+    live->retired = next;
+    log_info("SIGHUP: keys, issuers and roles reloaded");
+    return;
+drop:
+    settings_free(next);
+    free(next);
+}
+
+/* cobalt config check FILE: 0 when FILE makes a server, else 2 with the bad line named. */
+static int
+config_check(int argc, char **argv)
+{
+    struct settings st;
+    char *args[] = {"config", "--config", NULL, NULL};
+    int done, rc;
+
+    if (argc != 3 || strcmp(argv[1], "check") != 0) {
+        fprintf(stderr, "usage: cobalt config check FILE\n");
+        return 2;
+    }
+    args[2] = argv[2];
+    rc = configure(3, args, &st, &done);
+    if (!done)
+        printf("%s: ok (%zu account%s)\n", argv[2], st.srv.naccounts,
+               st.srv.naccounts == 1 ? "" : "s");
+    settings_free(&st);
+    return done && rc == 0 ? 2 : rc;
+}
+
+static int
+serve(int argc, char **argv)
+{
+    struct settings st;
+    struct http_config *hc = &st.hc;
+    struct serve_settings *set = &st.set;
+    struct store_config *sc = &st.sc;
+    struct server *srv = &st.srv;
+    const char *env;
+    struct http_app app;
+    struct http_server *http = NULL, *https = NULL, *monitor = NULL;
+    struct compactor *compactor = NULL;
+    struct scrubber *scrubber = NULL;
+    char path[4096];
+    sigset_t sigs;
+    int sig, fsync_on, rc, err, done;
+
+    if ((rc = configure(argc, argv, &st, &done)) != 0 || done) {
+        settings_free(&st);
+        return rc;
+    }
+    rc = 1;
+    fsync_on = set->fsync_mode == 0;
     /* Tests shorten retention "days" so soft-delete purges can be observed; never in production. */
-    srv.day_ticks = 86400 * TICKS_PER_SEC;
+    srv->day_ticks = 86400 * TICKS_PER_SEC;
     if ((env = getenv("COBALT_DAY_SECONDS")) != NULL && atoll(env) > 0) {
-        srv.day_ticks = atoll(env) * TICKS_PER_SEC;
+        srv->day_ticks = atoll(env) * TICKS_PER_SEC;
         log_warn("COBALT_DAY_SECONDS=%s: retention days are %s seconds long (testing only)", env,
                  env);
     }
-    if (set.versioning != NULL && set_versioning(&srv, set.versioning) != 0)
-        return 2;
-    /* Room for a pool of parallel clients behind one address (AzCopy opens up to 300), not for
-     * one address to take every connection. */
-    hc.max_per_address = set.per_address >= 0 ? (unsigned)set.per_address : hc.max_connections / 8;
 
     /* Signals are taken synchronously by this thread (sigwait below), so they are blocked
      * before any thread exists -- RocksDB starts its own in meta_open -- and every thread
@@ -410,34 +730,38 @@ serve(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP); /* reload: see reload() */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    if (mkdir(set.data_dir, 0755) != 0 && errno != EEXIST) {
-        log_error("data dir %s: %s", set.data_dir, strerror(errno));
-        return 1;
+    if (mkdir(set->data_dir, 0755) != 0 && errno != EEXIST) {
+        log_error("data dir %s: %s", set->data_dir, strerror(errno));
+        goto out;
     }
-    snprintf(path, sizeof(path), "%s/meta", set.data_dir);
-    if (meta_open(path, fsync_on, 0, set.meta_cache, &srv.meta) != 0) {
+    snprintf(path, sizeof(path), "%s/meta", set->data_dir);
+    if (meta_open(path, fsync_on, 0, set->meta_cache, &srv->meta) != 0) {
         log_error("cannot open metadata in %s (is another cobalt using this data dir?)", path);
         goto out;
     }
-    eng_local_init(&srv.eng, srv.meta); /* the object model, over that metadata */
-    snprintf(path, sizeof(path), "%s/volumes", set.data_dir);
-    sc.dir = path;
-    sc.fsync = fsync_on;
+    snprintf(path, sizeof(path), "%s/volumes", set->data_dir);
+    sc->dir = path;
+    sc->fsync = fsync_on;
 #ifdef COBALT_FAULT_INJECTION
     /* Test builds only (tests/crash): failures and simulated power loss in the volume I/O. */
-    if ((env = getenv("COBALT_IO_FAULTS")) != NULL && (sc.io = faultio_setup(env)) == NULL) {
+    if ((env = getenv("COBALT_IO_FAULTS")) != NULL && (sc->io = faultio_setup(env)) == NULL) {
         log_error("COBALT_IO_FAULTS: cannot parse '%s'", env);
         goto out;
     }
 #endif
-    if ((err = store_open(&sc, &srv.store)) != 0) {
+    if ((err = store_open(sc, &srv->store)) != 0) {
         log_error("cannot open volumes in %s: %s", path, strerror(err));
         goto out;
     }
-    if ((err = compact_recover(srv.meta, srv.store)) != 0) {
+    if ((err = compact_recover(srv->meta, srv->store)) != 0) {
         log_error("cannot finish an interrupted compaction: %s", strerror(err));
+        goto out;
+    }
+    if (eng_local_init(&srv->eng, srv->meta, srv->store) != 0) { /* the object model over both */
+        log_error("cannot start the storage engine: out of memory");
         goto out;
     }
 
@@ -459,62 +783,72 @@ serve(int argc, char **argv)
         }
     }
     /* Before serving (it settles copies a crash left pending). */
-    if ((err = copy_pool_start(&srv)) != 0) {
+    if ((err = copy_pool_start(srv)) != 0) {
         log_error("cannot start the copy workers: %s", strerror(err));
         goto out;
     }
     /* Dead space left before this start is unknown: the first check after start-up compacts.
      * (Set before any thread starts.) */
-    srv.freed_bytes = (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4;
-    api_app(&srv, &app);
-    srv.port = hc.port;
+    srv->freed_bytes = (sc->volume_size ? sc->volume_size : (1ull << 30)) / 4;
+    api_app(srv, &app);
+    srv->port = hc->port;
     /* The metrics listener first: once the API port accepts connections, /metrics does too. */
-    if (set.metrics_port >= 0) {
-        struct http_config mc = hc;
+    if (set->metrics_port >= 0) {
+        struct http_config mc = *hc;
         struct http_app mapp;
 
-        mc.port = set.metrics_port;
+        mc.port = set->metrics_port;
         mc.max_connections = 64;
         mc.max_per_address = mc.max_connections / 8;
         mc.metrics = 0; /* the API's figures, not the scrapes' */
         monitor_app(&mapp);
         if (http_start(&mc, &mapp, &monitor) != 0)
             goto out;
-        log_info("metrics at http://%s:%d/metrics", hc.host, http_port(monitor));
+        log_info("metrics at http://%s:%d/metrics", hc->host, http_port(monitor));
     }
-    if (http_start(&hc, &app, &http) != 0) {
+    if (set->https_port >= 0) {
+        struct http_config tc = *hc;
+
+        tc.port = set->https_port;
+        tc.tls_cert = set->tls_cert;
+        tc.tls_key = set->tls_key;
+        if (http_start(&tc, &app, &https) != 0) {
+            http_stop(monitor, 0);
+            goto out;
+        }
+        log_info("listening on https://%s:%d", hc->host, http_port(https));
+    }
+    if (http_start(hc, &app, &http) != 0) {
+        http_stop(https, 0);
         http_stop(monitor, 0);
         goto out;
     }
-    __atomic_store_n(&srv.port, http_port(http), __ATOMIC_RELAXED); /* --port 0 */
-    compactor = compactor_start(srv.meta, srv.store, set.threshold,
-                                (sc.volume_size ? sc.volume_size : (1ull << 30)) / 4,
-                                &srv.freed_bytes);
-    if (set.scrub_rate > 0)
-        scrubber = scrubber_start(srv.meta, srv.store, set.scrub_rate, set.scrub_interval);
+    __atomic_store_n(&srv->port, http_port(http), __ATOMIC_RELAXED); /* --port 0 */
+    compactor = compactor_start(&srv->eng, srv->meta, srv->store, set->threshold,
+                                (sc->volume_size ? sc->volume_size : (1ull << 30)) / 4,
+                                &srv->freed_bytes);
+    if (set->scrub_rate > 0)
+        scrubber = scrubber_start(srv->meta, srv->store, set->scrub_rate, set->scrub_interval);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
-             COBALT_VERSION, hc.host, http_port(http), set.data_dir, fsync_on ? "always" : "never",
-             srv.naccounts, srv.naccounts == 1 ? "" : "s");
+             COBALT_VERSION, hc->host, http_port(http), set->data_dir,
+             fsync_on ? "always" : "never", srv->naccounts, srv->naccounts == 1 ? "" : "s");
     if (!fsync_on)
         log_warn("--fsync=never: a crash can lose acknowledged writes");
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+        reload(&st, argc, argv, https);
     log_info("signal %d: finishing in-flight requests", sig);
+    http_stop(https, 30);
     http_stop(http, 30);
     http_stop(monitor, 0);
     compactor_stop(compactor);
     scrubber_stop(scrubber);
     rc = 0;
 out:
-    copy_pool_stop(&srv); /* after http_stop: no request can start a copy any more */
-    eng_fini(&srv.eng);
-    store_close(srv.store);
-    meta_close(srv.meta);
-    for (size_t i = 0; i < srv.naccounts; i++)
-        free((char *)srv.accounts[i].name);
-    free(srv.accounts);
-    free(srv.versioning);
-    cidr_list_free(srv.egress);
-    cidr_list_free(set.trusted);
+    copy_pool_stop(srv); /* after http_stop: no request can start a copy any more */
+    eng_fini(&srv->eng);
+    store_close(srv->store);
+    meta_close(srv->meta);
+    settings_free(&st);
     if (rc == 0)
         log_info("stopped cleanly");
     return rc;
@@ -529,6 +863,8 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "config") == 0)
+        return config_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "fsck") == 0)
         return fsck_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "compact") == 0)

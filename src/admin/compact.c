@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/engine.h"
 #include "meta/meta.h"
 #include "store/needle.h"
 #include "store/store.h"
@@ -290,6 +291,7 @@ compact_recover(struct meta *m, struct store *s)
 }
 
 struct compactor {
+    struct engine *e;
     struct meta *m;
     struct store *s;
     double threshold;
@@ -318,10 +320,12 @@ compactor_loop(void *arg)
             continue;
         pthread_mutex_unlock(&c->mu);
         seen = clock_test_kicks(CLOCK_ROUND_COMPACT);
-        /* Soft-deleted records past their retention: one seek into the 'Z' range. */
-        if (!meta_failed(c->m) && meta_purge_expired(c->m, ticks_now()) > 0)
+        /* Soft-deleted records past their retention (the local engine: one seek into its 'Z'
+         * range).  What they held is dead space: a compaction run follows. */
+        if (!eng_failed(c->e) && eng_purge_expired(c->e, ticks_now()) > 0)
             __atomic_add_fetch(c->freed, c->trigger, __ATOMIC_RELAXED);
-        if (c->threshold > 0 && __atomic_load_n(c->freed, __ATOMIC_RELAXED) >= c->trigger) {
+        if (c->m != NULL && c->threshold > 0 &&
+            __atomic_load_n(c->freed, __ATOMIC_RELAXED) >= c->trigger) {
             __atomic_store_n(c->freed, 0, __ATOMIC_RELAXED);
             if (!store_failed(c->s) && !meta_failed(c->m) &&
                 (rc = compact_run(c->m, c->s, c->threshold, &st)) != 0)
@@ -335,14 +339,15 @@ compactor_loop(void *arg)
 }
 
 struct compactor *
-compactor_start(struct meta *m, struct store *s, double threshold, uint64_t trigger,
-                uint64_t *freed)
+compactor_start(struct engine *e, struct meta *m, struct store *s, double threshold,
+                uint64_t trigger, uint64_t *freed)
 {
     struct compactor *c = calloc(1, sizeof(*c));
 
     if (c == NULL)
         return NULL;
-    *c = (struct compactor){.m = m,
+    *c = (struct compactor){.e = e,
+                            .m = m,
                             .s = s,
                             .threshold = threshold,
                             .trigger = trigger,

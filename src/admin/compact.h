@@ -53,14 +53,17 @@ int compact_recover(struct meta *m, struct store *s);
 int compact_resolve(struct meta *m, struct store *s, struct extent *e);
 
 /*
- * Background compaction inside `cobalt serve`: a thread that wakes every few seconds (or when a
- * test harness kicks it: util/clock.h), purges soft-deleted records past their retention, and runs
- * compact_run() once *freed (bytes of blob content deleted or overwritten since the last run,
- * counted by api/) passes `trigger` bytes.  compactor_stop() waits for a run in progress.
+ * The background maintenance of `cobalt serve`: a thread that wakes every few seconds (or when a
+ * test harness kicks it: util/clock.h), has the engine purge the soft-deleted records past their
+ * retention (eng_purge_expired), and, with the local engine's metadata and volumes (m and s, NULL
+ * for other engines), runs compact_run() once *freed (bytes of blob content deleted or
+ * overwritten since the last run, counted by api/) passes `trigger` bytes.  compactor_stop()
+ * waits for a run in progress.
  */
 struct compactor;
-struct compactor *compactor_start(struct meta *m, struct store *s, double threshold,
-                                  uint64_t trigger, uint64_t *freed);
+struct engine;
+struct compactor *compactor_start(struct engine *e, struct meta *m, struct store *s,
+                                  double threshold, uint64_t trigger, uint64_t *freed);
 void compactor_stop(struct compactor *c);
 
 /* `cobalt compact [--threshold F] DATA_DIR` (server stopped). */

@@ -255,9 +255,9 @@ check_tag_keys(struct fsck *f, uint64_t cid, const char *name, size_t nl, const 
 
         buf_reset(&k);
         meta_key_tag(&k, cid, b->tags[i].name, b->tags[i].value, name, nl);
-        rc = a && buf_ok(&k) ? meta_get(f->meta, k.p, k.len, a, &v, &vl) : META_EIO;
+        rc = a && buf_ok(&k) ? meta_get(f->meta, k.p, k.len, a, &v, &vl) : CO_EBACKEND;
         arena_free(a);
-        if (rc == META_NOTFOUND) {
+        if (rc == CO_ENOTFOUND) {
             problem(f, "%s: tag '%s' is missing from the tag index", who, b->tags[i].name);
             if (f->repair) {
                 meta_txn_put(f->fix, k.p, k.len, "", 0);

@@ -38,6 +38,9 @@ struct server {
                                     default policy (api/fetch.h); NULL: nothing more */
     unsigned copy_stall_secs; /* --copy-stall-timeout: a fetch receiving nothing this long fails */
     unsigned copy_queue_max;  /* --copy-queue: an account's copies waiting for a worker */
+    /* Token issuers, role assignments and the user delegation secret (auth/auth.h); main.c
+     * replaces it on SIGHUP (atomic store; a replaced one lives until exit). */
+    struct auth_directory *dir;
 };
 
 void api_app(struct server *srv, struct http_app *app);

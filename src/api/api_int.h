@@ -14,8 +14,7 @@
 #include "api/request_int.h"
 #include "api/respond_int.h"
 #include "engine/engine.h"
-#include "meta/meta.h"
-#include "store/store.h"
+#include "model/model.h"
 #include "util/buf.h"
 
 /* ---- metadata headers (metadata.c) ------------------------------------------------------- */
@@ -47,11 +46,11 @@ api_blob_ref(const struct api_req *q)
     return (struct eng_blob){q->account, q->container, q->cont.id, q->blob, q->blob_len};
 }
 /* Commits w[0..n) (and Put Block's stage) for the addressed blob (eng_blob_commit): 0,
- * ENG_ECONFLICT (nothing described: read again and check again), or -1 described (404
+ * CO_ECONFLICT (nothing described: read again and check again), or -1 described (404
  * ContainerNotFound when the container went since it was looked up, else 500). */
 int api_blob_commit(struct api_req *q, const struct eng_write *w, size_t n,
                     const struct block_ref *stage);
-/* Runs attempt(q, ctx) -- read, check, commit -- again for as long as it ends in ENG_ECONFLICT
+/* Runs attempt(q, ctx) -- read, check, commit -- again for as long as it ends in CO_ECONFLICT
  * (another writer committed between its read and its commit).  Returns 0 when an attempt
  * succeeded, -1 when one failed (its response described). */
 int api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), void *ctx);
@@ -59,24 +58,24 @@ int api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), v
 int api_blob_load(struct api_req *q, struct blob_rec *r);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
 const char *api_blob_type_name(uint8_t type);
-/* Reads [off, off + len) of a record's content (every needle chunk's CRC verified, compacted
- * needles followed), feeding a needle writer and/or hashes (each may be NULL).  0 or an errno
+/* Reads [off, off + len) of a record's content (every byte verified, moved payloads followed:
+ * eng_data_read), feeding a payload writer and/or hashes (each may be NULL).  0 or an errno
  * value (copy_source.c). */
 int api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
-                     struct needle_writer *w, MD5_CTX *md5, uint64_t *crc);
-/* Writes the content of blocks[0..n) into one new needle, *out (pending until store_release(),
- * not durable until store_sync()).  0, or -1 (described) (append.c). */
+                     struct eng_writer *w, MD5_CTX *md5, uint64_t *crc);
+/* Writes the content of blocks[0..n) into one new payload, *out (pending until
+ * eng_data_release(), not durable until eng_data_sync()).  0, or -1 (described) (append.c). */
 int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
 
 /* ---- shared checks ---------------------------------------------------------------------- */
 
 /* Container operations honour only the date conditions (§5.1).  0 or -1 (412 described). */
 int api_container_dates(struct api_req *q, const struct container_rec *c);
-/* Describes a failed engine call on the addressed container: 404 ContainerNotFound
- * (ENG_ENOTFOUND), 409 ContainerAlreadyExists (ENG_EEXISTS), else 500.  Returns -1. */
+/* Describes a failed engine call on the addressed container: 404 ContainerNotFound for
+ * CO_ENOTFOUND, else as api_fail_rc().  Returns -1. */
 int api_fail_container(struct api_req *q, int rc);
 /* Stamps c as changed now (Last-Modified, a new ETag) and stores it if the container is still
- * `old` (eng_container_update): 0, ENG_ECONFLICT (read again and check again), or an error. */
+ * `old` (eng_container_update): 0, CO_ECONFLICT (read again and check again), or an error. */
 int api_container_store(struct api_req *q, const struct container_rec *old,
                         struct container_rec *c);
 /* Answers a container write that api_container_store() ended with rc: 200 with the new ETag and
@@ -140,7 +139,7 @@ int api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
  * Commits nr as the blob's current record if it is still `old` (what api_blob_load() read) and
  * `check` (NULL: none; a copy's source) still holds: a soft-deleted old record becomes a deleted
  * snapshot; with versioning and new_version, the old current record is kept as a previous
- * version and nr gets a new version id (x-ms-version-id is described).  0, ENG_ECONFLICT or -1
+ * version and nr gets a new version id (x-ms-version-id is described).  0, CO_ECONFLICT or -1
  * (described), as api_blob_commit().
  */
 int api_blob_replace(struct api_req *q, const struct blob_rec *old, struct blob_rec *nr,
@@ -165,6 +164,7 @@ void api_immutability_headers_out(struct api_req *q, const struct blob_rec *r);
 /* ---- handlers ------------------------------------------------------------------------- */
 
 void op_list_containers(struct api_req *q);
+void op_user_delegation_key(struct api_req *q);
 void op_account_info(struct api_req *q);
 void op_create_container(struct api_req *q);
 void op_delete_container(struct api_req *q);

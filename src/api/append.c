@@ -61,21 +61,21 @@ int
 api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out)
 {
     struct blob_rec tmp = {0};
-    struct needle_writer *w = NULL;
+    struct eng_writer *w = NULL;
     int err;
 
     tmp.blocks = (struct block_ref *)blocks;
     tmp.nblocks = n;
     for (size_t i = 0; i < n; i++)
         tmp.size += blocks[i].ext.len;
-    if ((err = store_write_begin(q->srv->store, tmp.size, &w)) != 0)
-        return api_fail_io(q, err);
+    if ((err = eng_data_write_begin(&q->srv->eng, tmp.size, &w)) != 0)
+        return api_fail_rc(q, err);
     if ((err = api_read_content(q, &tmp, 0, tmp.size, w, NULL, NULL)) != 0) {
-        store_write_abort(w);
-        return api_fail_io(q, err);
+        eng_data_write_abort(&q->srv->eng, w);
+        return api_fail_rc(q, err);
     }
-    if ((err = store_write_finish(w, out)) != 0)
-        return api_fail_io(q, err);
+    if ((err = eng_data_write_finish(&q->srv->eng, w, out)) != 0)
+        return api_fail_rc(q, err);
     return 0;
 }
 
@@ -95,7 +95,7 @@ load_append_blob(struct api_req *q, struct blob_rec *r)
 }
 
 /* Commits r, a changed copy of the current record old, as the current version itself (no new
- * version id): new ETag and Last-Modified.  0, ENG_ECONFLICT or -1 (described). */
+ * version id): new ETag and Last-Modified.  0, CO_ECONFLICT or -1 (described). */
 static int
 commit_in_place(struct api_req *q, const struct blob_rec *old, struct blob_rec *r)
 {
@@ -148,9 +148,9 @@ append_attempt(struct api_req *q, void *ctx)
     if (run >= COALESCE_RUN) {
         if (api_coalesce(q, &r->blocks[r->nblocks - run], run, &merged) != 0)
             return -1;
-        if ((err = store_sync(q->srv->store, &merged, 1)) != 0) { /* V2 */
-            store_release(q->srv->store, &merged);
-            return api_fail_io(q, err);
+        if ((err = eng_data_sync(&q->srv->eng, &merged, 1)) != 0) { /* V2 */
+            eng_data_release(&q->srv->eng, &merged);
+            return api_fail_rc(q, err);
         }
         r->nblocks -= run - 1;
         r->blocks[r->nblocks - 1] = (struct block_ref){"", 0, merged};
@@ -159,7 +159,7 @@ append_attempt(struct api_req *q, void *ctx)
     if (merged.len > 0) {
         if (rc == 0)
             api_freed(q, merged.len); /* the coalesced needles, unless a snapshot keeps them */
-        store_release(q->srv->store, &merged); /* committed or abandoned (V6) */
+        eng_data_release(&q->srv->eng, &merged); /* committed or abandoned (V6) */
     }
     return rc;
 }
@@ -180,8 +180,8 @@ op_append_block(struct api_req *q)
     if ((ap.has_max = condition_header(q, "x-ms-blob-condition-maxsize", &ap.maxsize)) < 0 ||
         (ap.has_pos = condition_header(q, "x-ms-blob-condition-appendpos", &ap.appendpos)) < 0)
         return;
-    if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
-        api_fail_io(q, err);
+    if ((err = eng_data_sync(&q->srv->eng, &q->ext, 1)) != 0) { /* V2 */
+        api_fail_rc(q, err);
         return;
     }
     if (api_retry(q, append_attempt, &ap) != 0)

@@ -3,8 +3,8 @@
  * (GET/HEAD, with ranges), Delete Blob, Get/Set Blob Metadata, Set Blob Properties.
  *
  * Every write follows the commit order of DESIGN.md invariant 1:
- *   1. the payload is already in a finished needle (the dispatcher streamed it);
- *   2. store_sync() makes the needle durable (V2);
+ *   1. the payload is already written (the dispatcher streamed it: eng_data_write_*);
+ *   2. eng_data_sync() makes it durable (store.h V2);
  *   3. the current record is read, conditions are evaluated against it and the new record is
  *      committed if the current one is still the one read (eng_blob_commit: compare-and-set,
  *      atomic and durable); when another write won meanwhile, the attempt starts again from the
@@ -72,11 +72,7 @@ api_blob_commit(struct api_req *q, const struct eng_write *w, size_t n,
     struct eng_blob b = api_blob_ref(q);
     int rc = eng_blob_commit(&q->srv->eng, &b, w, n, stage);
 
-    if (rc == 0 || rc == ENG_ECONFLICT)
-        return rc;
-    if (rc == ENG_ENOCONT)
-        return api_fail(q, E_ContainerNotFound);
-    return api_fail_io(q, rc);
+    return rc == 0 || rc == CO_ECONFLICT ? rc : api_fail_rc(q, rc);
 }
 
 /* Attempts before a request gives up on a record that keeps changing under it (each lost race
@@ -88,7 +84,7 @@ api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), void 
 {
     for (int i = 0; i < ATTEMPTS; i++) {
         int rc = attempt(q, ctx);
-        if (rc != ENG_ECONFLICT)
+        if (rc != CO_ECONFLICT)
             return rc == 0 ? 0 : -1;
     }
     log_warn("request %s: %s: the record kept changing: gave up after %d attempts", q->request_id,
@@ -102,10 +98,10 @@ api_blob_load(struct api_req *q, struct blob_rec *r)
     struct eng_blob b = api_blob_ref(q);
     int rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, r);
 
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0; /* *r is zeroed */
     if (rc != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted ? 0 : 1;
 }
 
@@ -215,8 +211,8 @@ op_put_blob(struct api_req *q)
         content = (struct block_ref){"", 0, q->ext};
         r.blocks = &content;
         r.nblocks = 1;
-        if ((err = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
-            api_fail_io(q, err);
+        if ((err = eng_data_sync(&q->srv->eng, &q->ext, 1)) != 0) { /* V2 */
+            api_fail_rc(q, err);
             return;
         }
     }
@@ -235,8 +231,8 @@ op_put_blob(struct api_req *q)
 /* ---- Get Blob / Get Blob Properties ---------------------------------------------------- */
 
 struct stream {
-    struct meta *meta;
-    struct store_reader *reader;
+    struct engine *eng;
+    struct eng_reader *reader;
     uint64_t off; /* blob offset of the response's first byte */
     size_t n;
     struct block_ref *blocks; /* malloc'd copy: outlives the request arena */
@@ -250,7 +246,7 @@ stream_free(void *p)
 
     if (s == NULL)
         return;
-    store_reader_free(s->reader);
+    eng_data_reader_free(s->eng, s->reader);
     free(s->blocks);
     free(s->starts);
     free(s);
@@ -269,13 +265,7 @@ read_at(struct stream *s, uint64_t at, char *dst, size_t max)
         else
             hi = mid;
     }
-    for (int tries = 0;; tries++) {
-        long n = store_reader_read(s->reader, &s->blocks[lo].ext, at - s->starts[lo], dst, max);
-        /* -ENOENT: compaction retired the volume; the needle lives where 'N' says. */
-        if (n != -ENOENT || tries > 0 ||
-            meta_needle_moved(s->meta, s->blocks[lo].ext.seq, &s->blocks[lo].ext) != 0)
-            return n;
-    }
+    return eng_data_read(s->eng, s->reader, &s->blocks[lo].ext, at - s->starts[lo], dst, max);
 }
 
 static long
@@ -296,12 +286,11 @@ stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
 
     if (s == NULL)
         return NULL;
-    s->meta = q->srv->meta;
+    s->eng = &q->srv->eng;
     s->off = off;
     s->blocks = malloc(sizeof(*s->blocks) * (r->nblocks ? r->nblocks : 1));
     s->starts = malloc(sizeof(*s->starts) * (r->nblocks ? r->nblocks : 1));
-    if (s->blocks == NULL || s->starts == NULL ||
-        store_reader_new(q->srv->store, &s->reader) != 0) {
+    if (s->blocks == NULL || s->starts == NULL || eng_data_reader_new(s->eng, &s->reader) != 0) {
         stream_free(s);
         return NULL;
     }
@@ -440,7 +429,7 @@ op_get_blob(struct api_req *q)
             got += (uint64_t)n;
         stream_free(s);
         if (buf == NULL || got < len) {
-            api_fail_io(q, n < 0 ? (int)-n : ENOMEM);
+            api_fail_rc(q, n < 0 ? (int)-n : ENOMEM);
             return;
         }
         if (truthy(want_md5)) {
@@ -457,7 +446,7 @@ op_get_blob(struct api_req *q)
         http_resp_body(q->h, buf, (size_t)len);
         return;
     }
-    /* Larger reads stream; every chunk is verified before it is sent (store_reader_read). */
+    /* Larger reads stream; every chunk is verified before it is sent (eng_data_read). */
     http_resp_stream(q->h, len, stream_read, s, stream_free);
 }
 

@@ -61,7 +61,7 @@ id_length_in_use(struct api_req *q, const struct blob_rec *r)
         if (r->blocks[i].id_len > 0)
             return (long)r->blocks[i].id_len;
     if ((rc = eng_blocks_list(&q->srv->eng, q->a, &b, 1, &staged, &n)) != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     return n > 0 ? (long)staged[0].id_len : 0;
 }
 
@@ -75,8 +75,8 @@ put_block_attempt(struct api_req *q, void *ctx)
     int rc, exists;
 
     rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &r);
-    if (rc != 0 && rc != ENG_ENOTFOUND)
-        return api_fail_io(q, rc);
+    if (rc != 0 && rc != CO_ENOTFOUND)
+        return api_fail_rc(q, rc);
     exists = rc == 0;
     if (exists && r.type != BLOB_BLOCK)
         return api_fail(q, E_InvalidBlobType);
@@ -122,8 +122,8 @@ op_put_block(struct api_req *q)
         api_fail_header(q, E_InvalidHeaderValue, "Content-Length", "0");
         return;
     }
-    if ((rc = store_sync(q->srv->store, &q->ext, 1)) != 0) { /* V2 */
-        api_fail_io(q, rc);
+    if ((rc = eng_data_sync(&q->srv->eng, &q->ext, 1)) != 0) { /* V2 */
+        api_fail_rc(q, rc);
         return;
     }
     stage = (struct block_ref){id, strlen(id), q->ext};
@@ -216,8 +216,8 @@ block_list_attempt(struct api_req *q, void *ctx)
     int exists, rc;
 
     rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &old);
-    if (rc != 0 && rc != ENG_ENOTFOUND)
-        return api_fail_io(q, rc);
+    if (rc != 0 && rc != CO_ENOTFOUND)
+        return api_fail_rc(q, rc);
     exists = rc == 0 && !(old.flags & BLOB_F_UNCOMMITTED) && !old.deleted;
     if (rc == 0 && old.type != BLOB_BLOCK)
         return api_fail(q, E_InvalidBlobType);
@@ -234,7 +234,7 @@ block_list_attempt(struct api_req *q, void *ctx)
     }
     if ((old.flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)) &&
         (rc = eng_blocks_list(&q->srv->eng, q->a, &b, SIZE_MAX, &staged, &nstaged)) != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     if (bl->cnt > 0 &&
         (r->blocks = arena_alloc(q->a, sizeof(*r->blocks) * (size_t)bl->cnt)) == NULL)
         return api_fail(q, E_InternalError);
@@ -332,12 +332,12 @@ op_get_block_list(struct api_req *q)
             uncommitted = 0;
     } else {
         rc = eng_blob_get(&q->srv->eng, q->a, &eb, ENG_CURRENT, 0, &r);
-        if (rc == ENG_ENOTFOUND || (rc == 0 && r.deleted)) {
+        if (rc == CO_ENOTFOUND || (rc == 0 && r.deleted)) {
             api_fail(q, E_BlobNotFound);
             return;
         }
         if (rc != 0) {
-            api_fail_io(q, rc);
+            api_fail_rc(q, rc);
             return;
         }
     }
@@ -354,7 +354,7 @@ op_get_block_list(struct api_req *q)
     }
     if (uncommitted) {
         if ((rc = eng_blocks_list(&q->srv->eng, q->a, &eb, SIZE_MAX, &staged, &nstaged)) != 0) {
-            api_fail_io(q, rc);
+            api_fail_rc(q, rc);
             goto out;
         }
         buf_puts(&b, "<UncommittedBlocks>");

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "api/request_int.h"
-#include "meta/meta.h"
+#include "model/model.h"
 
 /* An If-Match / If-None-Match value ("*", or one ETag, quoted or not) against an ETag. */
 int api_etag_matches(const char *cond, uint64_t etag);

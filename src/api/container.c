@@ -58,11 +58,7 @@ op_create_container(struct api_req *q)
 int
 api_fail_container(struct api_req *q, int rc)
 {
-    if (rc == ENG_ENOTFOUND)
-        return api_fail(q, E_ContainerNotFound);
-    if (rc == ENG_EEXISTS)
-        return api_fail(q, E_ContainerAlreadyExists);
-    return api_fail_io(q, rc);
+    return rc == CO_ENOTFOUND ? api_fail(q, E_ContainerNotFound) : api_fail_rc(q, rc);
 }
 
 int
@@ -114,8 +110,7 @@ worm_refusal(struct api_req *q, const struct container_rec *c, int rc)
     if (c->legal_hold || c->immutable_days > 0)
         return api_fail(q, c->legal_hold ? E_ContainerHasLegalHold
                                          : E_ContainerImmutabilityPolicyLocked);
-    return api_fail(q,
-                    rc == ENG_EHELD ? E_BlobImmutableDueToLegalHold : E_BlobImmutableDueToPolicy);
+    return api_fail_rc(q, rc); /* the blob-level code */
 }
 
 void
@@ -141,8 +136,8 @@ op_delete_container(struct api_req *q)
         }
         rc = eng_container_delete(&q->srv->eng, q->account, q->container, &c,
                                   days > 0 ? &gone : NULL);
-    } while (rc == ENG_ECONFLICT);
-    if (rc == ENG_EHELD || rc == ENG_EPOLICY) {
+    } while (rc == CO_ECONFLICT);
+    if (rc == CO_EHELD || rc == CO_EPOLICY) {
         worm_refusal(q, &c, rc);
         return;
     }
@@ -246,6 +241,6 @@ op_container_metadata_set(struct api_req *q)
         if (api_read_metadata(q, &c.nmeta, &c.meta) != 0)
             return;
         rc = api_container_store(q, &old, &c);
-    } while (rc == ENG_ECONFLICT);
+    } while (rc == CO_ECONFLICT);
     api_container_written(q, rc, &c);
 }

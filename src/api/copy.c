@@ -18,7 +18,7 @@
  *    lives while any record names it).  Copy Blob therefore completes at once with status success.
  *    Put Block From URL stages one needle per block, so it copies the range's bytes.
  *
- *  - External: any other http(s) URL is fetched with libcurl (fetch.c), streamed into needles.
+ *  - External: any other http(s) URL is fetched (fetch.c), streamed into payloads.
  *    Copy Blob is asynchronous: the destination is committed as a zero-length blob with status
  *    pending (the engine can find it again: eng_copy_recover), the 202 goes out, and a pool thread
  *    fetches, syncs (V2) and commits the content with status success, or status failed with a
@@ -39,7 +39,6 @@
 #include <strings.h>
 
 #include "api/parse.h"
-#include "meta/copykey.h"
 #include "util/arena.h"
 #include "util/codec.h"
 #include "util/crc.h"
@@ -254,7 +253,7 @@ build_dest(struct api_req *q, enum copy_kind kind, const struct blob_rec *src, s
 
 /*
  * The write gate, the pending-copy rule, then the commit of the new record if the destination
- * (and `check`, a local source, when not NULL) is still what was read: 0, ENG_ECONFLICT, or -1
+ * (and `check`, a local source, when not NULL) is still what was read: 0, CO_ECONFLICT, or -1
  * (described).
  */
 static int
@@ -360,7 +359,7 @@ local_copy_attempt(struct api_req *q, void *ctx)
         MD5_Init(&c);
         lc->crc = 0;
         if ((err = api_read_content(q, &src, 0, src.size, NULL, &c, &lc->crc)) != 0)
-            return api_fail_io(q, err);
+            return api_fail_rc(q, err);
         MD5_Final(lc->md5, &c);
         if (source_verify_checksums(q, lc->md5, lc->crc) != 0)
             return -1;
@@ -412,8 +411,8 @@ copy_external_sync(struct api_req *q, enum copy_kind kind, const struct src_url 
     res = source_fetch(q, u, kind == K_COPY_SYNC ? COPY_SYNC_MAX : PUT_FROM_URL_MAX, 0, 0, 0);
     if (res == NULL)
         return;
-    if ((err = store_sync(q->srv->store, res->ext, res->next)) != 0) { /* V2 */
-        api_fail_io(q, err);
+    if ((err = eng_data_sync(&q->srv->eng, res->ext, res->next)) != 0) { /* V2 */
+        api_fail_rc(q, err);
         return;
     }
     src.type = BLOB_BLOCK;
@@ -596,7 +595,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
     struct local_src ls;
     struct blob_rec src;
     struct eng_write check; /* unused: the bytes are copied, not shared */
-    struct needle_writer *w = NULL;
+    struct eng_writer *w = NULL;
     uint64_t off = 0, len;
     MD5_CTX c;
     int rc, err;
@@ -614,17 +613,18 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-range", "empty");
     if (len > max)
         return api_fail(q, E_RequestBodyTooLarge);
-    if ((err = store_write_begin(q->srv->store, len, &w)) != 0)
-        return api_fail_io(q, err);
+    if ((err = eng_data_write_begin(&q->srv->eng, len, &w)) != 0)
+        return api_fail_rc(q, err);
     MD5_Init(&c);
     *crc = 0;
     if ((err = api_read_content(q, &src, off, len, w, &c, crc)) != 0) {
-        store_write_abort(w);
-        return api_fail_io(q, err);
+        eng_data_write_abort(&q->srv->eng, w);
+        return api_fail_rc(q, err);
     }
     MD5_Final(md5, &c);
-    if ((err = store_write_finish(w, &q->ext)) != 0) /* released when the request ends */
-        return api_fail_io(q, err);
+    if ((err = eng_data_write_finish(&q->srv->eng, w, &q->ext)) !=
+        0) /* released when the request ends */
+        return api_fail_rc(q, err);
     return 0;
 }
 

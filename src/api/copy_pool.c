@@ -282,7 +282,7 @@ forget(struct copy_pool *p, struct copy_job *j)
 
 /*
  * Ends a copy: if the destination is still pending with this job's id (C2), commit the fetched
- * content (rc == FETCH_OK) or the failure -- a compare-and-set on the record read, tried again
+ * content (rc == 0) or the failure -- a compare-and-set on the record read, tried again
  * when another write won the race.  Returns 1 when the needles in res are now referenced, else 0.
  */
 static int
@@ -295,7 +295,7 @@ job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result 
     struct blob_rec old, r;
     int err;
 
-    if (rc == FETCH_OK && res->next > 0 &&
+    if (rc == 0 && res->next > 0 &&
         (blocks = arena_calloc(a, sizeof(*blocks) * res->next)) == NULL) {
         log_error("copy %s into %s/%s: cannot record its end: out of memory", j->id, j->container,
                   j->blob);
@@ -309,7 +309,7 @@ job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result 
             old.copy.status != COPY_PENDING || strcasecmp(old.copy.id, j->id) != 0)
             return 0; /* gone, or no longer this copy's (C2): the needles are garbage (V3) */
         r = old;
-        if (rc == FETCH_OK) {
+        if (rc == 0) {
             r.blocks = blocks;
             r.nblocks = res->next;
             r.size = res->size;
@@ -339,21 +339,21 @@ job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result 
         r.modified = now;
         r.etag = eng_next_etag(e);
         err = eng_blob_commit(e, &b, &(struct eng_write){NULL, ENG_CURRENT, 0, &old, &r}, 1, NULL);
-    } while (err == ENG_ECONFLICT);
-    if (err == ENG_ENOCONT)
+    } while (err == CO_ECONFLICT);
+    if (err == CO_ENOCONT)
         return 0; /* the container is gone, with its records */
     if (err != 0) {
         log_error("copy %s into %s/%s: cannot record its end: engine error %d", j->id, j->container,
                   j->blob, err);
         return 0;
     }
-    return rc == FETCH_OK;
+    return rc == 0;
 }
 
 static void
 job_run(struct copy_pool *p, struct copy_job *j)
 {
-    struct store *s = p->srv->store;
+    struct engine *e = &p->srv->eng;
     struct arena *a = arena_new(JOB_ARENA);
     struct fetch_result res;
     struct fetch_req fr = {0};
@@ -378,19 +378,19 @@ job_run(struct copy_pool *p, struct copy_job *j)
     fr.cancel = &j->cancel;
     fr.progress = &j->copied;
     fr.total = &j->total;
-    rc = fetch_into_store(s, a, &fr, &res);
-    if (rc == FETCH_CANCELLED && __atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+    rc = fetch_into(e, a, &fr, &res);
+    if (rc == ECANCELED && __atomic_load_n(&p->stop, __ATOMIC_RELAXED))
         snprintf(res.message, sizeof(res.message),
                  "Cobalt shut down before the copy finished; start the copy again");
-    if (rc == FETCH_OK && (err = store_sync(s, res.ext, res.next)) != 0) { /* V2 */
-        rc = FETCH_STORE;
+    if (rc == 0 && (err = eng_data_sync(e, res.ext, res.next)) != 0) { /* V2 */
+        rc = err;
         snprintf(res.message, sizeof(res.message), "storing the copy failed: %s", strerror(err));
     }
-    if (rc != FETCH_OK)
+    if (rc != 0)
         log_info("copy %s from %.*s failed: %s%s%s", j->id, (int)strcspn(j->url, "?#"), j->url,
                  res.message, res.detail[0] ? ": " : "", res.detail);
     job_finish(p, j, rc, &res, a);
-    fetch_result_release(s, &res); /* referenced now, or garbage for good */
+    fetch_result_release(e, &res); /* referenced now, or garbage for good */
     arena_free(a);
 }
 

@@ -3,8 +3,8 @@
  * it is read -- a local record after authorizing the caller for it, or an external URL fetched on
  * the request's thread -- with the source conditions and checksums of §5.1 and §2.11.
  *
- * Local sources are read directly from the store (no HTTP loop-back), external ones with libcurl
- * (fetch.c); which operation copies what, and how, is in copy.c's file comment.
+ * Local sources are read directly through the engine (no HTTP loop-back), external ones with the
+ * HTTP client (fetch.c); which operation copies what, and how, is in copy.c's file comment.
  */
 #include "api/copy_int.h"
 
@@ -236,7 +236,7 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
     struct auth_request ar = {0};
     struct auth_result res = {0};
     struct auth_need need = {AUTH_LEVEL_OBJECT, "r", AUTH_SCOPE_BLOB | AUTH_SCOPE_CONTAINER,
-                             AUTH_PUBLIC_BLOB};
+                             AUTH_PUBLIC_BLOB, AUTH_ACT_READ};
     enum auth_public pub;
     int rc;
 
@@ -250,8 +250,8 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
         blob_name_check(u->blob, u->blob_len) != NAME_OK)
         return source_fail(q, 400, "InvalidResourceName");
     rc = eng_container_get(&q->srv->eng, q->a, u->account, u->container, &ls->cont);
-    if (rc != 0 && rc != ENG_ENOTFOUND)
-        return api_fail_io(q, rc);
+    if (rc != 0 && rc != CO_ENOTFOUND)
+        return api_fail_rc(q, rc);
     pub = rc != 0                                      ? AUTH_PUBLIC_NONE
           : ls->cont.public_access == PUBLIC_CONTAINER ? AUTH_PUBLIC_CONTAINER
           : ls->cont.public_access == PUBLIC_BLOB      ? AUTH_PUBLIC_BLOB
@@ -273,6 +273,14 @@ source_open(struct api_req *q, const struct src_url *u, struct local_src *ls)
             auth_authorize(&ar, &need, pub, &res) != 0)
             return source_fail(q, res.status ? res.status : 403,
                                res.code ? res.code : "AuthenticationFailed");
+    } else if (q->auth.kind == AUTH_BEARER && strcmp(q->account, u->account) == 0) {
+        res = q->auth; /* the caller's roles must let it read the source (auth_authorize) */
+        ar.account = u->account;
+        ar.container = u->container;
+        ar.blob = u->blob;
+        ar.dir = __atomic_load_n(&q->srv->dir, __ATOMIC_ACQUIRE);
+        if (auth_authorize(&ar, &need, pub, &res) != 0)
+            return source_fail(q, res.status, res.code);
     } else if (!(q->auth.kind == AUTH_SHARED_KEY && strcmp(q->account, u->account) == 0) &&
                pub == AUTH_PUBLIC_NONE) {
         /* Shared Key callers read their own account; anyone reads public containers. */
@@ -299,8 +307,8 @@ source_load(struct api_req *q, const struct src_url *u, const struct local_src *
     *check = (struct eng_write){&ls->blob, u->snapshot ? ENG_SNAPSHOT : ENG_VERSION, id, r, r};
     if (sub != NULL) {
         rc = eng_blob_get(&q->srv->eng, q->a, &ls->blob, check->kind, id, r);
-        if (rc != 0 && rc != ENG_ENOTFOUND)
-            return api_fail_io(q, rc);
+        if (rc != 0 && rc != CO_ENOTFOUND)
+            return api_fail_rc(q, rc);
         if (rc == 0)
             return r->deleted == 0;
         if (u->snapshot != NULL)
@@ -310,10 +318,10 @@ source_load(struct api_req *q, const struct src_url *u, const struct local_src *
     check->kind = ENG_CURRENT;
     check->id = 0;
     rc = eng_blob_get(&q->srv->eng, q->a, &ls->blob, ENG_CURRENT, 0, r);
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted != 0)
         return 0;
     return u->versionid == NULL || r->version_id == id;
@@ -356,17 +364,17 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
     return 0;
 }
 
-/* Reads [off, off + len) of a record's content, feeding a needle writer and/or hashes. */
+/* Reads [off, off + len) of a record's content, feeding a payload writer and/or hashes. */
 int
 api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
-                 struct needle_writer *w, MD5_CTX *md5, uint64_t *crc)
+                 struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
 {
-    struct store_reader *rd = NULL;
+    struct eng_reader *rd = NULL;
     char *buf = malloc(READ_BUF);
     uint64_t at = 0;
     int err = 0;
 
-    if (buf == NULL || store_reader_new(q->srv->store, &rd) != 0) {
+    if (buf == NULL || eng_data_reader_new(&q->srv->eng, &rd) != 0) {
         err = ENOMEM;
         goto out;
     }
@@ -383,11 +391,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
             long n;
             if (want > len)
                 want = (size_t)len;
-            n = store_reader_read(rd, &e, in, buf, want);
-            /* -ENOENT: compaction retired the volume; the needle lives where 'N' says. */
-            if (n == -ENOENT && meta_needle_moved(q->srv->meta, e.seq, &e) == 0)
-                n = store_reader_read(rd, &e, in, buf, want);
-            if (n <= 0) {
+            if ((n = eng_data_read(&q->srv->eng, rd, &e, in, buf, want)) <= 0) {
                 err = n < 0 ? (int)-n : EIO;
                 goto out;
             }
@@ -395,7 +399,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
                 MD5_Update(md5, buf, (size_t)n);
             if (crc != NULL)
                 *crc = crc64_nvme(*crc, buf, (size_t)n);
-            if (w != NULL && (err = store_write(w, buf, (size_t)n)) != 0)
+            if (w != NULL && (err = eng_data_write(&q->srv->eng, w, buf, (size_t)n)) != 0)
                 goto out;
             in += (uint64_t)n;
             len -= (uint64_t)n;
@@ -405,7 +409,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
     if (len > 0)
         err = EIO; /* the record holds fewer bytes than its size says */
 out:
-    store_reader_free(rd);
+    eng_data_reader_free(&q->srv->eng, rd);
     free(buf);
     return err;
 }
@@ -448,20 +452,21 @@ static void
 fail_fetch(struct api_req *q, int rc, const struct fetch_result *res)
 {
     switch (rc) {
-    case FETCH_HTTP:
+    case CO_ESOURCE:
         if (res->status == 304 || res->status == 412)
             api_fail(q, E_SourceConditionNotMet);
         else
             source_fail(q, res->status >= 400 && res->status <= 599 ? res->status : 500,
                         res->error_code);
         return;
-    case FETCH_STORE:
-        api_fail_io(q, res->err);
-        return;
-    case FETCH_TOO_LARGE:
+    case CO_ETOOBIG:
         api_fail(q, E_RequestBodyTooLarge);
         return;
     default:
+        if (rc > 0) { /* storing it failed */
+            api_fail_rc(q, rc);
+            return;
+        }
         log_info("request %s: copy source: %s%s%s", q->request_id, res->message,
                  res->detail[0] ? ": " : "", res->detail);
         source_fail(q, 500, NULL);
@@ -470,7 +475,7 @@ fail_fetch(struct api_req *q, int rc, const struct fetch_result *res)
 }
 
 struct fetch_cleanup {
-    struct store *s;
+    struct engine *e;
     struct fetch_result res;
 };
 
@@ -479,11 +484,11 @@ fetch_cleanup(void *p)
 {
     struct fetch_cleanup *c = p;
 
-    fetch_result_release(c->s, &c->res);
+    fetch_result_release(c->e, &c->res);
 }
 
 /*
- * Fetches an external source on the request's thread.  The needles are released when the request
+ * Fetches an external source on the request's thread.  The payloads are released when the request
  * ends (after the commit, V6).  Returns the result, or NULL with the response described.
  */
 struct fetch_result *
@@ -498,7 +503,7 @@ source_fetch(struct api_req *q, const struct src_url *u, uint64_t max, int range
         api_fail(q, E_InternalError);
         return NULL;
     }
-    c->s = q->srv->store;
+    c->e = &q->srv->eng;
     fr.url = u->url;
     fr.authorization = api_header(q, "x-ms-copy-source-authorization");
     fr.if_match = api_header(q, "x-ms-source-if-match");
@@ -511,8 +516,8 @@ source_fetch(struct api_req *q, const struct src_url *u, uint64_t max, int range
     fr.ranged = ranged;
     fr.start = start;
     fr.end = end;
-    rc = fetch_into_store(q->srv->store, q->a, &fr, &c->res);
-    if (rc != FETCH_OK) {
+    rc = fetch_into(&q->srv->eng, q->a, &fr, &c->res);
+    if (rc != 0) {
         fail_fetch(q, rc, &c->res);
         return NULL;
     }

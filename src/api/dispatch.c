@@ -148,9 +148,12 @@ parse_query(struct api_req *q)
 static const struct auth_account *
 find_account(const struct server *srv, const char *name)
 {
+    /* SIGHUP replaces the array (main.c); the replaced one stays allocated */
+    const struct auth_account *accounts = __atomic_load_n(&srv->accounts, __ATOMIC_ACQUIRE);
+
     for (size_t i = 0; i < srv->naccounts; i++)
-        if (strcmp(srv->accounts[i].name, name) == 0)
-            return &srv->accounts[i];
+        if (strcmp(accounts[i].name, name) == 0)
+            return &accounts[i];
     return NULL;
 }
 
@@ -291,6 +294,8 @@ authenticate(struct api_req *q)
     ar.query = q->rawq;
     ar.nquery = q->nrawq;
     ar.client_addr = q->h->client_addr;
+    ar.is_https = q->h->is_https;
+    ar.dir = __atomic_load_n(&q->srv->dir, __ATOMIC_ACQUIRE);
     ar.account = q->account;
     ar.secondary = q->secondary;
     ar.container = q->container;
@@ -329,6 +334,8 @@ refused:
     }
     log_info("request %s: %s %s refused: %s", q->request_id, q->h->method, q->h->path,
              q->auth.code ? q->auth.code : "?");
+    if (q->auth.challenge != NULL)
+        api_hdr(q, "WWW-Authenticate", q->auth.challenge);
     return api_respond_error(q, q->auth.status ? q->auth.status : 403,
                              q->auth.code ? q->auth.code : "AuthenticationFailed",
                              q->auth.message ? q->auth.message : "Authentication failed.", extra);
@@ -357,8 +364,8 @@ begin_data(struct api_req *q)
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-content-crc64", crc);
     MD5_Init(&q->md5);
     if (q->h->content_length > 0 &&
-        (err = store_write_begin(q->srv->store, q->h->content_length, &q->writer)) != 0)
-        return api_fail_io(q, err);
+        (err = eng_data_write_begin(&q->srv->eng, q->h->content_length, &q->writer)) != 0)
+        return api_fail_rc(q, err);
     return 0;
 }
 
@@ -367,32 +374,32 @@ end_data(struct api_req *q)
 {
     const char *md5 = api_header(q, "Content-MD5"), *crc = api_header(q, "x-ms-content-crc64");
     unsigned char want[16], le[8];
-    struct needle_writer *w = q->writer;
+    struct eng_writer *w = q->writer;
     int err;
 
     MD5_Final(q->body_md5, &q->md5);
     q->writer = NULL;
     if (q->received != q->h->content_length) {
-        store_write_abort(w);
+        eng_data_write_abort(&q->srv->eng, w);
         return api_fail(q, E_InvalidBlobOrBlock);
     }
     if (md5 && (base64_decode(md5, strlen(md5), want) != 16 || memcmp(want, q->body_md5, 16))) {
         char got[BASE64_LEN(16) + 1];
         const char *kv[] = {"UserSpecifiedMd5", md5, "ServerCalculatedMd5", got, NULL};
-        store_write_abort(w);
+        eng_data_write_abort(&q->srv->eng, w);
         base64_encode(q->body_md5, 16, got);
         return api_fail_details(q, E_Md5Mismatch, kv);
     }
     if (crc) {
         crc64_to_le(q->crc64, le);
         if (base64_decode(crc, strlen(crc), want) != 8 || memcmp(want, le, 8) != 0) {
-            store_write_abort(w);
+            eng_data_write_abort(&q->srv->eng, w);
             return api_fail(q, E_Crc64Mismatch);
         }
     }
     memset(&q->ext, 0, sizeof(q->ext));
-    if (w != NULL && (err = store_write_finish(w, &q->ext)) != 0)
-        return api_fail_io(q, err);
+    if (w != NULL && (err = eng_data_write_finish(&q->srv->eng, w, &q->ext)) != 0)
+        return api_fail_rc(q, err);
     return 0;
 }
 
@@ -443,6 +450,8 @@ front_parse(struct api_req *q)
     if (api_header(q, "x-ms-version") == NULL && (v = api_query(q, "sv")) != NULL &&
         version_valid(v))
         q->version = v;
+    if (q->account_seg == NULL)
+        q->account_seg = q->h->host_account; /* host-style: the path starts at the container */
     return parse_path(q);
 }
 
@@ -459,8 +468,8 @@ front_gate(struct api_req *q)
 {
     if (q->container != NULL && q->acct != NULL) {
         int rc = eng_container_get(&q->srv->eng, q->a, q->account, q->container, &q->cont);
-        if (rc != 0 && rc != ENG_ENOTFOUND)
-            return api_fail_io(q, rc);
+        if (rc != 0 && rc != CO_ENOTFOUND)
+            return api_fail_rc(q, rc);
         q->have_container = rc == 0;
     }
     if (authenticate(q) != 0)
@@ -473,7 +482,7 @@ front_gate(struct api_req *q)
         !(q->route->flags & R_ADDRESSABLE) &&
         (api_query(q, "snapshot") != NULL || api_query(q, "versionid") != NULL))
         return api_fail(q, E_InvalidOperation); /* snapshots and versions are read-only */
-    if ((q->route->flags & R_WRITES) && (store_failed(q->srv->store) || meta_failed(q->srv->meta)))
+    if ((q->route->flags & R_WRITES) && eng_failed(&q->srv->eng))
         return api_fail(q, E_InternalError);
     return 0;
 }
@@ -549,10 +558,10 @@ app_body(void *ctx, struct http_req *h, const char *p, size_t n)
     MD5_Update(&q->md5, p, n);
     if (api_header(q, "x-ms-content-crc64") != NULL)
         q->crc64 = crc64_nvme(q->crc64, p, n);
-    if (q->writer != NULL && (err = store_write(q->writer, p, n)) != 0) {
-        store_write_abort(q->writer);
+    if (q->writer != NULL && (err = eng_data_write(&q->srv->eng, q->writer, p, n)) != 0) {
+        eng_data_write_abort(&q->srv->eng, q->writer);
         q->writer = NULL;
-        api_fail_io(q, err);
+        api_fail_rc(q, err);
         return respond(q);
     }
     return 0;
@@ -598,8 +607,8 @@ app_done(void *ctx, struct http_req *h)
 
     if (q == NULL)
         return;
-    store_write_abort(q->writer);
-    store_release(q->srv->store, &q->ext); /* committed or abandoned: no longer pending (V6) */
+    eng_data_write_abort(&q->srv->eng, q->writer);
+    eng_data_release(&q->srv->eng, &q->ext); /* committed or abandoned: no longer pending (V6) */
     buf_free(&q->xml);
     log_debug("request %s: %s %s -> %s", q->request_id, h->method, h->target,
               q->route ? q->route->name : "-");
@@ -622,6 +631,7 @@ api_route_local(struct api_req *outer, struct http_req *h, const char *account_s
     q->version = outer->version;
     q->account_seg = account_seg;
     memcpy(h->client_addr, outer->h->client_addr, sizeof(h->client_addr));
+    h->is_https = outer->h->is_https;
     if (front_parse(q) != 0 || find_route(q) != 0)
         q->route = NULL; /* answered: the part's response is described */
     return q;

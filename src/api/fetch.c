@@ -1,23 +1,24 @@
 /*
- * fetch.c -- GET a copy source over HTTP(S) into needles (see fetch.h for the contract).
+ * fetch.c -- GET a copy source over HTTP(S) into payloads (see fetch.h for the contract).
  *
- * libcurl drives the transfer on the calling thread.  Its header callback collects the properties
- * of the final response (a redirect's headers are forgotten when the next status line arrives);
- * the end of the final response's headers decides how much will be stored, and every later byte goes straight to the
- * current needle writer (known length) or to a FETCH_CHUNK buffer (unknown length).  A source that
+ * The project's HTTP client (net/client.h) drives the transfer on the calling thread.  The header
+ * callback collects the properties of the final response (a redirect's headers are forgotten when
+ * the next status line arrives); the end of the final response's headers decides how much will be
+ * stored, and every later byte goes straight to the current payload writer (known length) or to a
+ * FETCH_CHUNK buffer (unknown length).  A source that
  * ignores a Range request and answers 200 is sliced here: bytes before the range are dropped and
  * the transfer stops once the range is complete.
  *
- * The egress policy (fetch.h) is applied in on_open, on the address of every socket libcurl opens.
+ * The egress policy (fetch.h) is applied in on_connect, on the address of every connection the
+ * client makes.
  * A failure before the final answer's body began (policy, DNS, connect, TLS, no answer) gets one
  * message whatever the cause, so a caller cannot probe which internal ports are open; the cause
  * goes to res->detail for the log.  The stall clock (no body byte for stall_secs) runs in
- * on_progress, which libcurl calls at least once a second even when nothing arrives.
+ * on_progress, which the client calls at least once a second even when nothing arrives.
  */
 #include "api/fetch.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -29,39 +30,39 @@
 #include <openssl/md5.h>
 
 #include "api/parse.h"
-#include "meta/meta.h"
+#include "model/model.h"
+#include "net/client.h"
 #include "util/arena.h"
 #include "util/cidr.h"
 #include "util/codec.h"
 #include "util/crc.h"
 #include "util/log.h"
 
-#define META_PREFIX   "x-ms-meta-"
-#define MAX_REDIRECTS 5L
-#define UNREACHABLE   "the copy source could not be reached"
+#define META_PREFIX "x-ms-meta-"
+#define UNREACHABLE "the copy source could not be reached"
 
 struct sink {
-    struct store *s;
+    struct engine *e;
     struct arena *a;
     const struct fetch_req *fr;
     struct fetch_result *res;
-    CURL *c;
+    struct http_client *c;
     int started;
     int location;  /* the current response names a Location (a redirect to follow) */
-    int stop_rc;   /* why we stopped the transfer ourselves (FETCH_*), 0 if we did not */
+    int stop_rc;   /* why we stopped the transfer ourselves (an error code), 0 if we did not */
     int complete;  /* the wanted bytes are all stored (a sliced 200) */
     uint64_t skip; /* bytes still to drop before the range (a 200 to a ranged GET) */
     int known;
-    uint64_t want;           /* bytes to store, when known */
-    uint64_t got;            /* bytes stored */
-    struct needle_writer *w; /* the needle being written (known length) */
+    uint64_t want;        /* bytes to store, when known */
+    uint64_t got;         /* bytes stored */
+    struct eng_writer *w; /* the needle being written (known length) */
     uint64_t w_left;
     char *chunk; /* unknown length: the next needle's bytes */
     size_t chunk_len;
     size_t cap_ext;
     size_t cap_meta;
     MD5_CTX md5;
-    curl_off_t seen;  /* body bytes libcurl reported at the last progress call */
+    uint64_t seen;    /* body bytes the client reported at the last progress call */
     time_t last_byte; /* when `seen` last grew (the stall clock) */
 };
 
@@ -139,32 +140,31 @@ egress_permits(const struct cidr_list *allow, const struct sockaddr *sa)
     return family == AF_INET ? v4_global(a) : v6_global(a);
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: the address libcurl is about to connect to, for every connection. */
-static curl_socket_t
-on_open(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
+/* Every address the client is about to connect to (redirects included): the egress policy. */
+static int
+on_connect(void *ctx, const struct sockaddr *sa)
 {
     struct sink *k = ctx;
     char text[INET6_ADDRSTRLEN] = "?";
-    const void *in = addr->family == AF_INET6
-                         ? (const void *)&((struct sockaddr_in6 *)(void *)&addr->addr)->sin6_addr
-                         : (const void *)&((struct sockaddr_in *)(void *)&addr->addr)->sin_addr;
+    const void *in = sa->sa_family == AF_INET6
+                         ? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
+                         : (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 
-    (void)purpose;
-    if ((addr->family == AF_INET || addr->family == AF_INET6) &&
-        egress_permits(k->fr->egress, &addr->addr))
-        return socket(addr->family, addr->socktype, addr->protocol);
-    inet_ntop(addr->family, in, text, sizeof(text));
+    if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+        egress_permits(k->fr->egress, sa))
+        return 1;
+    inet_ntop(sa->sa_family, in, text, sizeof(text));
     snprintf(k->res->detail, sizeof(k->res->detail),
              "the egress policy refuses %s (see --egress-allow)", text);
     /* An SSRF attempt, or a source to allow-list.  (The query is left out: it may hold a SAS.) */
     log_warn("copy source %.*s: %s", (int)strcspn(k->fr->url, "?#"), k->fr->url, k->res->detail);
-    return CURL_SOCKET_BAD;
+    return 0;
 }
 
 int
 fetch_global_init(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+    return http_client_global_init();
 }
 
 static int
@@ -194,20 +194,20 @@ add_extent(struct sink *k, const struct extent *e)
 static int
 write_needle(struct sink *k, const char *p, size_t n)
 {
-    struct needle_writer *w = NULL;
+    struct eng_writer *w = NULL;
     struct extent e;
     int err;
 
-    if ((err = store_write_begin(k->s, n, &w)) != 0)
+    if ((err = eng_data_write_begin(k->e, n, &w)) != 0)
         return err;
-    if ((err = store_write(w, p, n)) != 0) {
-        store_write_abort(w);
+    if ((err = eng_data_write(k->e, w, p, n)) != 0) {
+        eng_data_write_abort(k->e, w);
         return err;
     }
-    if ((err = store_write_finish(w, &e)) != 0)
+    if ((err = eng_data_write_finish(k->e, w, &e)) != 0)
         return err;
     if ((err = add_extent(k, &e)) != 0)
-        store_release(k->s, &e); /* not referenced by anything: garbage (V3) */
+        eng_data_release(k->e, &e); /* not referenced by anything: garbage (V3) */
     return err;
 }
 
@@ -242,14 +242,14 @@ store_bytes(struct sink *k, const char *p, size_t n)
             uint64_t seg = k->want - k->got;
             if (k->fr->seg_max != 0 && seg > k->fr->seg_max)
                 seg = k->fr->seg_max;
-            if ((err = store_write_begin(k->s, seg, &k->w)) != 0) {
+            if ((err = eng_data_write_begin(k->e, seg, &k->w)) != 0) {
                 k->w = NULL;
                 return err;
             }
             k->w_left = seg;
         }
         m = n < k->w_left ? n : (size_t)k->w_left;
-        if ((err = store_write(k->w, p, m)) != 0)
+        if ((err = eng_data_write(k->e, k->w, p, m)) != 0)
             return err;
         k->w_left -= m;
         k->got += m; /* counted here for the segment arithmetic; see on_data */
@@ -257,12 +257,12 @@ store_bytes(struct sink *k, const char *p, size_t n)
         n -= m;
         if (k->w_left == 0) {
             struct extent e;
-            struct needle_writer *w = k->w;
+            struct eng_writer *w = k->w;
             k->w = NULL;
-            if ((err = store_write_finish(w, &e)) != 0)
+            if ((err = eng_data_write_finish(k->e, w, &e)) != 0)
                 return err;
             if ((err = add_extent(k, &e)) != 0) {
-                store_release(k->s, &e);
+                eng_data_release(k->e, &e);
                 return err;
             }
         }
@@ -275,17 +275,15 @@ static int
 begin_body(struct sink *k)
 {
     const struct fetch_req *fr = k->fr;
-    long code = 0;
-    curl_off_t cl = -1;
+    long code = http_client_status(k->c);
+    int64_t cl = http_client_content_length(k->c);
 
     k->started = 1;
-    curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_getinfo(k->c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     k->res->status = (int)code;
     if (code < 200 || code > 299) {
         snprintf(k->res->message, sizeof(k->res->message), "the copy source answered HTTP %ld%s%s",
                  code, k->res->error_code ? " " : "", k->res->error_code ? k->res->error_code : "");
-        k->stop_rc = FETCH_HTTP;
+        k->stop_rc = CO_ESOURCE;
         return -1;
     }
     if (fr->ranged) {
@@ -298,7 +296,7 @@ begin_body(struct sink *k)
                     k->res->status = 416;
                     snprintf(k->res->message, sizeof(k->res->message),
                              "the source range starts past the end of the source");
-                    k->stop_rc = FETCH_HTTP;
+                    k->stop_rc = CO_ESOURCE;
                     return -1;
                 }
                 k->known = 1;
@@ -318,39 +316,38 @@ begin_body(struct sink *k)
     if (k->known && fr->max_size != 0 && k->want > fr->max_size) {
         snprintf(k->res->message, sizeof(k->res->message),
                  "the copy source is larger than this operation allows");
-        k->stop_rc = FETCH_TOO_LARGE;
+        k->stop_rc = CO_ETOOBIG;
         return -1;
     }
     if (k->known && fr->total != NULL)
         __atomic_store_n(fr->total, k->want, __ATOMIC_RELAXED);
     if (!k->known && (k->chunk = malloc(FETCH_CHUNK)) == NULL) {
-        k->res->err = ENOMEM;
-        k->stop_rc = FETCH_STORE;
+        k->stop_rc = ENOMEM;
         return -1;
     }
     return 0;
 }
 
-static size_t
-on_data(char *p, size_t size, size_t nmemb, void *ctx)
+/* The body as it arrives: 0 to go on, -1 to stop (stop_rc says why, or complete). */
+static int
+on_data(void *ctx, const char *p, size_t n)
 {
     struct sink *k = ctx;
-    size_t n = size * nmemb, whole = n;
     int err;
 
     if (cancelled(k)) {
-        k->stop_rc = FETCH_CANCELLED;
-        return 0;
+        k->stop_rc = ECANCELED;
+        return -1;
     }
     if (!k->started && begin_body(k) != 0)
-        return 0;
+        return -1;
     if (k->skip > 0) {
         size_t d = k->skip < n ? (size_t)k->skip : n;
         p += d;
         n -= d;
         k->skip -= d;
         if (n == 0)
-            return whole;
+            return 0;
     }
     if (k->known && n > k->want - k->got) {
         n = (size_t)(k->want - k->got); /* only when slicing a 200: stop after the range */
@@ -359,15 +356,14 @@ on_data(char *p, size_t size, size_t nmemb, void *ctx)
     if (!k->known && k->fr->max_size != 0 && k->got + n > k->fr->max_size) {
         snprintf(k->res->message, sizeof(k->res->message),
                  "the copy source is larger than this operation allows");
-        k->stop_rc = FETCH_TOO_LARGE;
-        return 0;
+        k->stop_rc = CO_ETOOBIG;
+        return -1;
     }
     if ((err = store_bytes(k, p, n)) != 0) {
-        k->res->err = err;
         snprintf(k->res->message, sizeof(k->res->message), "storing the copy failed: %s",
                  strerror(err));
-        k->stop_rc = FETCH_STORE;
-        return 0;
+        k->stop_rc = err;
+        return -1;
     }
     if (!k->known)
         k->got += n; /* (known lengths count in store_bytes, per segment) */
@@ -376,7 +372,7 @@ on_data(char *p, size_t size, size_t nmemb, void *ctx)
         __atomic_store_n(k->fr->progress, k->got, __ATOMIC_RELAXED);
     if (k->known && k->got == k->want && k->skip == 0 && k->fr->ranged)
         k->complete = 1;
-    return k->complete ? 0 : whole;
+    return k->complete ? -1 : 0;
 }
 
 static char *
@@ -391,12 +387,13 @@ trimmed(struct arena *a, const char *v, size_t n)
     return arena_strndup(a, v, n);
 }
 
-static size_t
-on_header(char *line, size_t size, size_t nmemb, void *ctx)
+/* Each header line of each response: 0 to go on, -1 to stop. */
+static int
+on_header(void *ctx, const char *line, size_t n)
 {
     struct sink *k = ctx;
     struct fetch_result *r = k->res;
-    size_t n = size * nmemb, nl;
+    size_t nl;
     const char *colon = memchr(line, ':', n);
     char *v;
 
@@ -406,27 +403,26 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
         r->has_content_md5 = 0;
         r->nmeta = 0;
         k->location = 0;
-        return n;
+        return 0;
     }
     if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) {
-        /* The end of a response's headers: unless it is an interim answer or a redirect libcurl
+        /* The end of a response's headers: unless it is an interim answer or a redirect the client
          * follows, it is the final one, and its status and length decide now -- a source that
          * announces too much is refused before it sends a byte. */
-        long code = 0;
-        curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &code);
+        long code = http_client_status(k->c);
         if (code < 200 || (code / 100 == 3 && k->location) || k->started)
-            return n;
-        return begin_body(k) == 0 ? n : 0;
+            return 0;
+        return begin_body(k);
     }
     if (colon == NULL)
-        return n;
+        return 0;
     nl = (size_t)(colon - line);
     if ((v = trimmed(k->a, colon + 1, n - nl - 1)) == NULL)
-        return 0; /* over the arena's cap: a hostile source */
+        return -1; /* over the arena's cap: a hostile source */
     /* A value Cobalt could not store and echo (control characters, invalid UTF-8, characters XML
      * cannot carry) is the source's problem, not the copy's: it is left out like an absent one. */
     if (!header_text_valid(v, strlen(v)))
-        return n;
+        return 0;
 #define IS(h) (nl == sizeof(h) - 1 && strncasecmp(line, h, nl) == 0)
     if (IS("x-ms-error-code"))
         r->error_code = v;
@@ -451,7 +447,7 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
             size_t cap = k->cap_meta ? k->cap_meta * 2 : 8;
             struct meta_pair *m = arena_alloc(k->a, sizeof(*m) * cap);
             if (m == NULL)
-                return 0;
+                return -1;
             if (r->nmeta)
                 memcpy(m, r->meta, sizeof(*m) * r->nmeta);
             r->meta = m;
@@ -461,11 +457,11 @@ on_header(char *line, size_t size, size_t nmemb, void *ctx)
                                                nl - (sizeof(META_PREFIX) - 1));
         r->meta[r->nmeta].value = v;
         if (r->meta[r->nmeta].name == NULL)
-            return 0;
+            return -1;
         r->nmeta++;
     }
 #undef IS
-    return n;
+    return 0;
 }
 
 static time_t
@@ -478,17 +474,14 @@ now_secs(void)
 }
 
 static int
-on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+on_progress(void *ctx, uint64_t dlnow)
 {
     struct sink *k = ctx;
     long stall = k->fr->stall_secs > 0 ? k->fr->stall_secs : 60;
     time_t now = now_secs();
 
-    (void)dltotal;
-    (void)ultotal;
-    (void)ulnow;
     if (cancelled(k)) {
-        k->stop_rc = FETCH_CANCELLED;
+        k->stop_rc = ECANCELED;
         return 1;
     }
     if (dlnow > k->seen) {
@@ -501,105 +494,74 @@ on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
         else
             snprintf(k->res->message, sizeof(k->res->message), UNREACHABLE);
         snprintf(k->res->detail, sizeof(k->res->detail), "no data for %ld seconds", stall);
-        k->stop_rc = FETCH_NET;
+        k->stop_rc = CO_EUNREACHABLE;
         return 1;
     }
     return 0;
 }
 
-static struct curl_slist *
-add_header(struct curl_slist *l, struct arena *a, const char *name, const char *value, int *oom)
-{
-    struct curl_slist *n;
-    char *h;
-
-    if (value == NULL || *oom)
-        return l;
-    if ((h = arena_printf(a, "%s: %s", name, value)) == NULL ||
-        (n = curl_slist_append(l, h)) == NULL) {
-        *oom = 1;
-        return l;
-    }
-    return n;
-}
-
 int
-fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
-                 struct fetch_result *res)
+fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr, struct fetch_result *res)
 {
     struct sink k = {0};
-    struct curl_slist *hdrs = NULL;
-    char errbuf[CURL_ERROR_SIZE] = "", range[64];
-    CURLcode cr;
-    int rc = FETCH_OK, oom = 0;
+    struct auth_kv hdrs[7];
+    struct http_call call = {0};
+    char errbuf[256] = "", range[64];
+    int rc = 0, cr;
+    size_t nh = 0;
 
     memset(res, 0, sizeof(*res));
-    k.s = s;
+    k.e = e;
     k.a = a;
     k.fr = fr;
     k.res = res;
     k.last_byte = now_secs();
     MD5_Init(&k.md5);
-    if ((k.c = curl_easy_init()) == NULL) {
+    if ((k.c = http_client_new()) == NULL) {
         snprintf(res->message, sizeof(res->message), "out of memory");
-        return FETCH_NET;
+        return CO_EUNREACHABLE;
     }
-    hdrs = add_header(hdrs, a, "Authorization", fr->authorization, &oom);
-    hdrs = add_header(hdrs, a, "If-Match", fr->if_match, &oom);
-    hdrs = add_header(hdrs, a, "If-None-Match", fr->if_none_match, &oom);
-    hdrs = add_header(hdrs, a, "If-Modified-Since", fr->if_modified_since, &oom);
-    hdrs = add_header(hdrs, a, "If-Unmodified-Since", fr->if_unmodified_since, &oom);
-    hdrs = add_header(hdrs, a, "x-ms-version", "2021-12-02", &oom); /* Azure sources */
+#define ADD(name, value) \
+    if ((value) != NULL) \
+        hdrs[nh++] = (struct auth_kv){name, value};
+    ADD("Authorization", fr->authorization)
+    ADD("If-Match", fr->if_match)
+    ADD("If-None-Match", fr->if_none_match)
+    ADD("If-Modified-Since", fr->if_modified_since)
+    ADD("If-Unmodified-Since", fr->if_unmodified_since)
+    ADD("x-ms-version", "2021-12-02") /* Azure sources */
+#undef ADD
     if (fr->ranged) {
         if (fr->end == UINT64_MAX)
             snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)fr->start);
         else
             snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)fr->start,
                      (unsigned long long)fr->end);
-        hdrs = add_header(hdrs, a, "Range", range, &oom);
+        hdrs[nh++] = (struct auth_kv){"Range", range};
     }
-    if (oom) {
-        snprintf(res->message, sizeof(res->message), "out of memory");
-        rc = FETCH_NET;
-        goto out;
-    }
-    curl_easy_setopt(k.c, CURLOPT_URL, fr->url);
-    curl_easy_setopt(k.c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(k.c, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* A source named with https is fetched over https all the way: a redirect may not downgrade
-     * it (an https-only SAS, spr=https, must not travel in clear; copy.c checks the first hop). */
-    curl_easy_setopt(k.c, CURLOPT_REDIR_PROTOCOLS_STR,
-                     strncasecmp(fr->url, "https:", 6) == 0 ? "https" : "http,https");
-    curl_easy_setopt(k.c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(k.c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
-    curl_easy_setopt(k.c, CURLOPT_PROXY, ""); /* no environment proxy: on_open sees the target */
-    curl_easy_setopt(k.c, CURLOPT_OPENSOCKETFUNCTION, on_open);
-    curl_easy_setopt(k.c, CURLOPT_OPENSOCKETDATA, &k);
-    curl_easy_setopt(k.c, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(k.c, CURLOPT_TIMEOUT, fr->max_secs);
-    /* A trickle below 1 byte/s over the stall time fails too (on_progress: nothing at all). */
-    curl_easy_setopt(k.c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(k.c, CURLOPT_LOW_SPEED_TIME, fr->stall_secs > 0 ? fr->stall_secs : 60L);
-    curl_easy_setopt(k.c, CURLOPT_USERAGENT, "Cobalt/" COBALT_VERSION " (copy)");
-    curl_easy_setopt(k.c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(k.c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(k.c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(k.c, CURLOPT_WRITEDATA, &k);
-    curl_easy_setopt(k.c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(k.c, CURLOPT_HEADERDATA, &k);
-    curl_easy_setopt(k.c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(k.c, CURLOPT_XFERINFODATA, &k);
-    curl_easy_setopt(k.c, CURLOPT_NOPROGRESS, 0L);
-    cr = curl_easy_perform(k.c);
-    if (k.stop_rc == 0 && cr == CURLE_OK && !k.started)
+    call.url = fr->url;
+    call.headers = hdrs;
+    call.nheaders = nh;
+    call.on_header = on_header;
+    call.on_data = on_data;
+    call.on_progress = on_progress;
+    call.on_connect = on_connect;
+    call.ctx = &k;
+    call.follow = 1;
+    call.no_proxy = 1; /* no environment proxy: on_connect sees the target */
+    call.connect_secs = 30;
+    call.total_secs = fr->max_secs;
+    call.stall_secs = fr->stall_secs > 0 ? fr->stall_secs : 60;
+    call.agent = "Cobalt/" COBALT_VERSION " (copy)";
+    cr = http_client_call(k.c, &call, errbuf, sizeof(errbuf));
+    if (k.stop_rc == 0 && cr == HTTP_CALL_OK && !k.started)
         (void)begin_body(&k); /* a body-less answer: a failure sets stop_rc */
     if (k.stop_rc != 0) {
         rc = k.stop_rc;
-    } else if (cr != CURLE_OK && !(cr == CURLE_WRITE_ERROR && k.complete)) {
-        rc = cancelled(&k) ? FETCH_CANCELLED : FETCH_NET;
-        if (res->detail[0] == '\0') /* (on_open's refusal is more precise than curl's text) */
-            snprintf(res->detail, sizeof(res->detail), "%s",
-                     errbuf[0] ? errbuf : curl_easy_strerror(cr));
+    } else if (cr != HTTP_CALL_OK && !(cr == HTTP_CALL_STOPPED && k.complete)) {
+        rc = cancelled(&k) ? ECANCELED : CO_EUNREACHABLE;
+        if (res->detail[0] == '\0') /* (on_connect's refusal is more precise than curl's text) */
+            snprintf(res->detail, sizeof(res->detail), "%s", errbuf);
         /* Before the body: refused, unresolvable, closed or silent must look alike. */
         if (k.started)
             snprintf(res->message, sizeof(res->message),
@@ -609,34 +571,31 @@ fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
     } else if (!k.known && k.chunk_len > 0) {
         int err = write_needle(&k, k.chunk, k.chunk_len);
         if (err != 0) {
-            res->err = err;
             snprintf(res->message, sizeof(res->message), "storing the copy failed: %s",
                      strerror(err));
-            rc = FETCH_STORE;
+            rc = err;
         }
     } else if (k.known && k.got < k.want) {
         snprintf(res->message, sizeof(res->message),
                  "the copy source ended after %llu of %llu bytes", (unsigned long long)k.got,
                  (unsigned long long)k.want);
-        rc = FETCH_SHORT;
+        rc = CO_ESHORT;
     }
-    if (rc == FETCH_CANCELLED && res->message[0] == '\0')
+    if (rc == ECANCELED && res->message[0] == '\0')
         snprintf(res->message, sizeof(res->message), "the copy was stopped");
-out:
-    store_write_abort(k.w); /* an unfinished needle: garbage (V3) */
+    eng_data_write_abort(k.e, k.w); /* an unfinished payload: garbage (V3) */
     free(k.chunk);
     MD5_Final(res->md5, &k.md5);
-    res->size = rc == FETCH_OK ? k.got : res->size;
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(k.c);
+    res->size = rc == 0 ? k.got : res->size;
+    http_client_free(k.c);
     return rc;
 }
 
 void
-fetch_result_release(struct store *s, struct fetch_result *res)
+fetch_result_release(struct engine *e, struct fetch_result *res)
 {
     for (size_t i = 0; i < res->next; i++)
-        store_release(s, &res->ext[i]);
+        eng_data_release(e, &res->ext[i]);
     free(res->ext);
     res->ext = NULL;
     res->next = 0;

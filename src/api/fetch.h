@@ -1,22 +1,23 @@
 /*
  * fetch.h -- the HTTP(S) client of the copy operations: GET a source URL outside Cobalt and
- * stream its body straight into needles (store.h), never holding the whole body in memory.
- * Only fetch.c includes curl/curl.h (bench/ has its own client).
+ * stream its body straight into payloads (the engine's data plane), never holding the whole body
+ * in memory.
+ * The transfer goes through the project's HTTP client (net/client.h), which `cobalt bench` uses too.
  *
  * A body of known length (Content-Length) is written as needles of at most `seg_max` bytes each
  * (0: one needle), streamed as it arrives.  A body of unknown length (chunked) is gathered in
- * FETCH_CHUNK pieces, each becoming a needle.  Every needle written is pending in the store
- * (store.h V6) until fetch_result_release(): call it once the metadata that references them is
- * committed, or will never be.  The needles are not durable until the caller's store_sync() (V2).
+ * FETCH_CHUNK pieces, each becoming a payload.  Every payload written is pending in the engine
+ * until fetch_result_release(): call it once the metadata that references them is committed, or
+ * will never be.  The payloads are not durable until the caller's eng_data_sync() (V2).
  *
  *     struct fetch_req fr = {.url = url, .max_size = 256u << 20};
  *     struct fetch_result res;
- *     int rc = fetch_into_store(store, arena, &fr, &res);
- *     if (rc == FETCH_OK && store_sync(store, res.ext, res.next) == 0)
+ *     int rc = fetch_into(eng, arena, &fr, &res);
+ *     if (rc == 0 && eng_data_sync(eng, res.ext, res.next) == 0)
  *         ... commit a record naming res.ext[0..res.next) ...
- *     fetch_result_release(store, &res);
+ *     fetch_result_release(eng, &res);
  *
- * Egress policy (SSRF): every connection libcurl opens -- redirects and each address of a name
+ * Egress policy (SSRF): every connection the client opens -- redirects and each address of a name
  * included -- is checked on the address it is about to connect to (CURLOPT_OPENSOCKETFUNCTION),
  * so neither DNS tricks nor redirects reach a refused one.  By default only globally routable
  * unicast addresses are allowed: loopback, unspecified, link-local (the cloud metadata address
@@ -38,7 +39,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "store/store.h"
+#include "engine/engine.h"
+#include "util/error.h"
 
 struct arena;
 struct meta_pair;
@@ -53,7 +55,7 @@ struct fetch_req {
     uint64_t start, end;
     /* Source conditions, forwarded to the source as HTTP conditional headers (NULL: absent). */
     const char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
-    uint64_t max_size;              /* 0: no limit; a larger source stops with FETCH_TOO_LARGE */
+    uint64_t max_size;              /* 0: no limit; a larger source stops with CO_ETOOBIG */
     uint64_t seg_max;               /* largest needle for a body of known length; 0: one needle */
     long stall_secs;                /* give up when no body byte arrives for this long (0: 60 s) */
     long max_secs;                  /* give up after this long in all (0: no limit) */
@@ -61,16 +63,6 @@ struct fetch_req {
     const int *cancel;              /* non-NULL: read atomically; non-zero stops the transfer */
     uint64_t *progress;             /* non-NULL: bytes stored so far (atomic stores) */
     uint64_t *total;                /* non-NULL: expected total once known (atomic store) */
-};
-
-enum fetch_rc {
-    FETCH_OK = 0,
-    FETCH_HTTP,      /* the source answered with a non-2xx status (res.status, res.error_code) */
-    FETCH_NET,       /* no usable answer: policy, DNS, connect, TLS, reset, stall (res.message) */
-    FETCH_STORE,     /* writing a needle failed (res.err, an errno value) */
-    FETCH_CANCELLED, /* *cancel became non-zero */
-    FETCH_TOO_LARGE, /* the source is larger than max_size */
-    FETCH_SHORT,     /* the body ended before its Content-Length */
 };
 
 struct fetch_result {
@@ -88,23 +80,25 @@ struct fetch_result {
     size_t next;
     unsigned char md5[16]; /* MD5 and CRC-64 of the bytes stored */
     uint64_t crc64;
-    int err;           /* FETCH_STORE: the errno */
     char message[256]; /* what went wrong, for x-ms-copy-status-description */
-    char detail[256];  /* FETCH_NET: what went wrong, for the log only */
+    char detail[256];  /* CO_EUNREACHABLE: what went wrong, for the log only */
 };
 
-/* curl_global_init.  0 or -1. */
+/* The HTTP client's global set-up (http_client_global_init).  0 or -1. */
 int fetch_global_init(void);
 
 /*
- * GETs fr->url into needles.  Always fills *res (release it with fetch_result_release, whatever
- * the result).  Returns FETCH_OK when the whole body (or the requested range) is stored, else one
- * of enum fetch_rc.  Strings in *res live in `a`.
+ * GETs fr->url into payloads.  Always fills *res (release it with fetch_result_release, whatever
+ * the result).  Returns 0 when the whole body (or the requested range) is stored, else
+ * (util/error.h) CO_ESOURCE (a non-2xx answer: res.status, res.error_code), CO_EUNREACHABLE (no
+ * usable answer: policy, DNS, connect, TLS, reset, stall; res.message), CO_ETOOBIG (larger than
+ * max_size), CO_ESHORT (the body ended before its Content-Length), ECANCELED (*cancel became
+ * non-zero) or the errno of a failed payload write.  Strings in *res live in `a`.
  */
-int fetch_into_store(struct store *s, struct arena *a, const struct fetch_req *fr,
-                     struct fetch_result *res);
-/* Ends the pending state of every needle in res (store_release) and frees res->ext. */
-void fetch_result_release(struct store *s, struct fetch_result *res);
+int fetch_into(struct engine *e, struct arena *a, const struct fetch_req *fr,
+               struct fetch_result *res);
+/* Ends the pending state of every payload in res (eng_data_release) and frees res->ext. */
+void fetch_result_release(struct engine *e, struct fetch_result *res);
 
 /* 1 when a connection to `sa` (AF_INET or AF_INET6) is allowed: the default policy above, or a
  * prefix of `allow` (the operator's --egress-allow list, util/cidr.h; NULL: none) holds the

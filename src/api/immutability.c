@@ -239,7 +239,7 @@ container_update(struct api_req *q, int what)
             c.legal_hold = (uint8_t)hold;
         }
         rc = eng_container_update(&q->srv->eng, q->account, q->container, &old, &c);
-    } while (rc == ENG_ECONFLICT);
+    } while (rc == CO_ECONFLICT);
     if (rc != 0) {
         api_fail_container(q, rc);
         return;

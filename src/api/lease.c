@@ -305,7 +305,7 @@ op_lease_container(struct api_req *q)
         if (api_container_dates(q, &c) != 0 || lease_action(q, &c.lease, &rep) != 0)
             return;
         rc = eng_container_update(&q->srv->eng, q->account, q->container, &old, &c);
-    } while (rc == ENG_ECONFLICT);
+    } while (rc == CO_ECONFLICT);
     if (rc != 0) {
         api_fail_container(q, rc);
         return;

@@ -229,7 +229,7 @@ op_list_blobs(struct api_req *q)
              &q->srv->eng, q->cont.id, prefix, plen, have_from ? &from : NULL,
              (o.snapshots ? ENG_LIST_SNAPSHOTS : 0) | (o.versions ? ENG_LIST_VERSIONS : 0), &it)) !=
         0) {
-        api_fail_io(q, rc);
+        api_fail_rc(q, rc);
         return;
     }
     buf_puts(
@@ -288,7 +288,7 @@ op_list_blobs(struct api_req *q)
         count++;
     }
     if (rc < 0) {
-        api_fail_io(q, rc);
+        api_fail_rc(q, rc);
         goto out;
     }
     buf_puts(&b, "</Blobs>");

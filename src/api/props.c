@@ -48,7 +48,7 @@ load_sections(struct api_req *q, size_t *n, struct meta_pair **out)
 {
     int rc = eng_service_props_get(&q->srv->eng, q->a, q->account, n, out);
 
-    return rc == 0 ? 0 : api_fail_io(q, rc);
+    return rc == 0 ? 0 : api_fail_rc(q, rc);
 }
 
 static const char *
@@ -197,9 +197,9 @@ op_service_props_set(struct api_req *q)
             goto out;
         }
         rc = eng_service_props_set(&q->srv->eng, q->account, n, old, nm, merged);
-    } while (rc == ENG_ECONFLICT);
+    } while (rc == CO_ECONFLICT);
     if (rc != 0)
-        api_fail_io(q, rc);
+        api_fail_rc(q, rc);
     else
         api_status(q, 202);
 out:
@@ -336,7 +336,7 @@ op_container_acl_set(struct api_req *q)
         c.nacl = n;
         c.acl = acl;
         rc = api_container_store(q, &old, &c);
-    } while (rc == ENG_ECONFLICT);
+    } while (rc == CO_ECONFLICT);
     api_container_written(q, rc, &c);
 }
 

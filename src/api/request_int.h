@@ -14,8 +14,7 @@
 #include <openssl/md5.h>
 
 #include "api/api.h"
-#include "meta/meta.h"
-#include "store/store.h"
+#include "model/model.h"
 #include "util/buf.h"
 
 struct api_req;
@@ -81,9 +80,9 @@ struct api_req {
     struct auth_result auth;
 
     /* Body. */
-    struct buf xml;               /* BODY_XML: the whole body (bounded) */
-    struct needle_writer *writer; /* BODY_DATA: streamed into a needle */
-    struct extent ext;            /* BODY_DATA: the finished needle (ext.len == 0: empty) */
+    struct buf xml;            /* BODY_XML: the whole body (bounded) */
+    struct eng_writer *writer; /* BODY_DATA: streamed into a needle */
+    struct extent ext;         /* BODY_DATA: the finished needle (ext.len == 0: empty) */
     MD5_CTX md5;
     uint64_t crc64;
     uint64_t received;

@@ -184,12 +184,23 @@ api_fail_xml_node(struct api_req *q, const char *name, const char *value)
 }
 
 int
-api_fail_io(struct api_req *q, int err)
+api_fail_rc(struct api_req *q, int rc)
 {
-    if (err == ENOSPC)
+    switch (rc) {
+    case ENOSPC:
         return api_respond_error(q, 503, "ServerBusy", "Insufficient disk space on the server.",
                                  NULL);
-    log_error("request %s: %s: %s", q->request_id, q->route ? q->route->name : "-",
-              err > 0 ? strerror(err) : "metadata store error");
-    return api_fail(q, E_InternalError);
+    case CO_ENOCONT: /* the container went while the request ran */
+        return api_fail(q, E_ContainerNotFound);
+    case CO_EEXISTS: /* only containers are created by name */
+        return api_fail(q, E_ContainerAlreadyExists);
+    case CO_EHELD:
+        return api_fail(q, E_BlobImmutableDueToLegalHold);
+    case CO_EPOLICY:
+        return api_fail(q, E_BlobImmutableDueToPolicy);
+    default: /* the server's own failure: logged, and 500 */
+        log_error("request %s: %s: %s", q->request_id, q->route ? q->route->name : "-",
+                  co_strerror(rc));
+        return api_fail(q, E_InternalError);
+    }
 }

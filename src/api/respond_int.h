@@ -12,7 +12,8 @@
 
 #include "api/errors.h"
 #include "api/request_int.h"
-#include "meta/meta.h"
+#include "model/model.h"
+#include "util/error.h"
 #include "util/buf.h"
 
 /* Describes an error response; returns -1 so helpers can `return api_fail(...)`. */
@@ -30,8 +31,10 @@ int api_fail_details(struct api_req *q, enum az_error e, const char *const *kv);
  * <Error> body with message and extra_xml (elements, or NULL).  Returns -1. */
 int api_respond_error(struct api_req *q, int status, const char *code, const char *message,
                       const char *extra_xml);
-/* Maps an errno / META_* result of a failed write or read to 500/503 and describes it. */
-int api_fail_io(struct api_req *q, int err);
+/* The one place an error code (util/error.h) becomes a response: 503 ServerBusy for a full disk,
+ * 404 ContainerNotFound for CO_ENOCONT, 409 for CO_EEXISTS and the WORM refusals, else 500 (the
+ * cause logged).  Not-found answers depend on what was looked up: callers give those.  -1. */
+int api_fail_rc(struct api_req *q, int rc);
 
 void api_status(struct api_req *q, int status);
 void api_hdr(struct api_req *q, const char *name, const char *value);

@@ -1,9 +1,11 @@
 /*
- * service.c -- service-level operations: List Containers, Get Account Information.
+ * service.c -- service-level operations: List Containers, Get Account Information, Get User
+ * Delegation Key.
  */
 #include "api/api_int.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "api/parse.h"
 #include "util/arena.h"
@@ -106,7 +108,7 @@ op_list_containers(struct api_req *q)
     /* The marker is the first entry not yet returned. */
     if ((rc = eng_container_list(&q->srv->eng, q->account, prefix, marker,
                                  api_include_has(include, "deleted"), &it)) != 0) {
-        api_fail_io(q, rc);
+        api_fail_rc(q, rc);
         return;
     }
     buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<EnumerationResults");
@@ -132,7 +134,7 @@ op_list_containers(struct api_req *q)
         count++;
     }
     if (rc != 0) {
-        api_fail_io(q, rc);
+        api_fail_rc(q, rc);
         goto out;
     }
     buf_puts(&b, "</Containers><NextMarker /></EnumerationResults>");
@@ -141,5 +143,72 @@ done:
     api_body_xml(q, &b);
 out:
     eng_iter_free(it);
+    buf_free(&b);
+}
+
+/* ticks as "YYYY-MM-DDThh:mm:ssZ", the form SDKs echo into a SAS's skt and ske. */
+static void
+fmt_seconds(int64_t ticks, char out[21])
+{
+    time_t t = (time_t)(ticks / TICKS_PER_SEC);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Get User Delegation Key (protocol doc §4.10): the route admits bearer callers whose roles grant
+ * the delegation action (routes.c).  KeyInfo's Expiry is required, at most 7 days from now and
+ * after Start (optional, default now).  The key's value is derived, not stored
+ * (auth_delegation_key()): nothing to persist, and rotating --delegation-secret revokes it.
+ */
+void
+op_user_delegation_key(struct api_req *q)
+{
+    struct xml_node *root = xml_parse(q->a, q->xml.p ? q->xml.p : "", q->xml.len), *n;
+    const char *dutid = NULL;
+    char start[21], expiry[21], value[BASE64_LEN(AUTH_HMAC_LEN) + 1];
+    unsigned char key[AUTH_HMAC_LEN];
+    int64_t now = ticks_now(), st = now, ex;
+    struct buf b = BUF_INIT;
+
+    if (root == NULL || strcmp(root->name, "KeyInfo") != 0) {
+        api_fail(q, E_InvalidXmlDocument);
+        return;
+    }
+    if ((n = xml_child(root, "Start")) != NULL && parse_iso8601(n->text, &st) != 0) {
+        api_fail_xml_node(q, "Start", n->text);
+        return;
+    }
+    if ((n = xml_child(root, "Expiry")) == NULL || parse_iso8601(n->text, &ex) != 0 || ex <= st ||
+        ex > now + 7 * 86400 * TICKS_PER_SEC) {
+        api_fail_xml_node(q, "Expiry", n != NULL ? n->text : "");
+        return;
+    }
+    if ((n = xml_child(root, "DelegatedUserTid")) != NULL)
+        dutid = n->text;
+    fmt_seconds(st, start);
+    fmt_seconds(ex, expiry);
+    if (auth_delegation_key(__atomic_load_n(&q->srv->dir, __ATOMIC_ACQUIRE), q->auth.oid,
+                            q->auth.tid, start, expiry, q->version, dutid, key) != 0) {
+        api_respond_error(q, 403, "AuthorizationFailure",
+                          "User delegation keys are not enabled on this server.", NULL);
+        return;
+    }
+    base64_encode(key, AUTH_HMAC_LEN, value);
+    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<UserDelegationKey>");
+    xml_elem(&b, "SignedOid", q->auth.oid);
+    xml_elem(&b, "SignedTid", q->auth.tid);
+    xml_elem(&b, "SignedStart", start);
+    xml_elem(&b, "SignedExpiry", expiry);
+    xml_elem(&b, "SignedService", "b");
+    xml_elem(&b, "SignedVersion", q->version);
+    if (dutid != NULL)
+        xml_elem(&b, "SignedDelegatedUserTid", dutid);
+    xml_elem(&b, "Value", value);
+    buf_puts(&b, "</UserDelegationKey>");
+    api_status(q, 200);
+    api_body_xml(q, &b);
     buf_free(&b);
 }

@@ -155,10 +155,10 @@ load_tagged(struct api_req *q, struct blob_rec *r, int *current, int64_t *id)
         return 1;
     *current = 0;
     rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_VERSION, *id, r);
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     return r->deleted ? 0 : 1;
 }
 
@@ -479,7 +479,7 @@ check_hit(struct find *f, struct arena *a, uint64_t cid, const char *container, 
     struct eng_blob b = {f->q->account, container, cid, name, nlen};
     int rc = eng_blob_get(&f->q->srv->eng, a, &b, ENG_CURRENT, 0, r);
 
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0;
     if (rc != 0)
         return -1;
@@ -506,7 +506,7 @@ walk_container(struct find *f, uint64_t cid, const char *container, const char *
     }
     if ((rc = eng_tag_list(&f->q->srv->eng, cid, f->key, from, from_len,
                            f->have_hi ? f->hi.p : NULL, f->hi.len, &it)) != 0)
-        return api_fail_io(f->q, rc);
+        return api_fail_rc(f->q, rc);
     for (;;) {
         struct eng_tag_entry te;
         struct blob_rec r;
@@ -518,7 +518,7 @@ walk_container(struct find *f, uint64_t cid, const char *container, const char *
             break;
         }
         if ((rc = eng_tag_next(it, a, &te)) <= 0) {
-            rc = rc == 0 ? 0 : api_fail_io(f->q, rc);
+            rc = rc == 0 ? 0 : api_fail_rc(f->q, rc);
             break;
         }
         rc = 0;
@@ -527,7 +527,7 @@ walk_container(struct find *f, uint64_t cid, const char *container, const char *
             break;
         }
         if ((hit = check_hit(f, a, cid, container, te.value, te.name, te.nlen, &r)) < 0) {
-            rc = api_fail_io(f->q, ENG_EIO);
+            rc = api_fail_rc(f->q, CO_EBACKEND);
             break;
         }
         if (hit > 0 && f->count == f->max)
@@ -559,7 +559,7 @@ walk_account(struct find *f, const struct pos *start)
     else if (start != NULL)
         from = start->container;
     if ((rc = eng_container_list(&f->q->srv->eng, f->q->account, NULL, from, 0, &it)) != 0)
-        return api_fail_io(f->q, rc);
+        return api_fail_rc(f->q, rc);
     while (!f->done) {
         struct arena *a = arena_new(1u << 20);
         struct eng_container c;
@@ -567,7 +567,7 @@ walk_account(struct find *f, const struct pos *start)
 
         if (a == NULL || (rc = eng_container_next(it, a, &c)) < 0) {
             arena_free(a);
-            rc = api_fail_io(f->q, a == NULL ? ENOMEM : rc);
+            rc = api_fail_rc(f->q, a == NULL ? ENOMEM : rc);
             break;
         }
         if (rc == 0 || (f->only != NULL && strcmp(c.name, f->only) != 0)) {

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "meta/meta.h"
+#include "model/model.h"
 #include "util/arena.h"
 #include "util/codec.h"
 

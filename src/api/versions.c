@@ -80,10 +80,10 @@ api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
     *current = 0;
     b = api_blob_ref(q);
     rc = eng_blob_get(&q->srv->eng, q->a, &b, kind, id, r);
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return api_fail_io(q, rc);
+        return api_fail_rc(q, rc);
     return r->deleted ? 0 : 1;
 }
 
@@ -212,7 +212,7 @@ api_blob_subs(struct api_req *q, struct eng_entry **out, size_t *n)
     struct eng_blob b = api_blob_ref(q);
     int rc = eng_blob_subs(&q->srv->eng, q->a, &b, out, n);
 
-    return rc == 0 ? 0 : api_fail_io(q, rc);
+    return rc == 0 ? 0 : api_fail_rc(q, rc);
 }
 
 int
@@ -264,8 +264,8 @@ undelete_attempt(struct api_req *q, void *ctx)
 
     (void)ctx;
     rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &r);
-    if ((rc != 0 && rc != ENG_ENOTFOUND) || api_blob_subs(q, &subs, &nsubs) != 0)
-        return rc != 0 && rc != ENG_ENOTFOUND ? api_fail_io(q, rc) : -1;
+    if ((rc != 0 && rc != CO_ENOTFOUND) || api_blob_subs(q, &subs, &nsubs) != 0)
+        return rc != 0 && rc != CO_ENOTFOUND ? api_fail_rc(q, rc) : -1;
     if ((w = arena_alloc(q->a, sizeof(*w) * (nsubs + 1))) == NULL)
         return api_fail(q, E_InternalError);
     if (rc == 0) {

@@ -135,11 +135,15 @@ auth_authenticate(const struct auth_request *req, const struct auth_account *acc
             return auth_sharedkey(req, acct, 0, params, now, a, res);
         if (scheme_is(authz, schemelen, "SharedKeyLite"))
             return auth_sharedkey(req, acct, 1, params, now, a, res);
-        if (scheme_is(authz, schemelen, "Bearer"))
-            return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
-                             req->is_https ? "Authentication scheme Bearer is not supported."
-                                           : "Authentication scheme Bearer is not allowed with "
-                                             "HTTP.");
+        if (scheme_is(authz, schemelen, "Bearer")) {
+            if (!req->is_https)
+                return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+                                 "Authentication scheme Bearer is not allowed with HTTP.");
+            if (acct == NULL)
+                return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+                                 "The account of the request does not exist.");
+            return auth_bearer(req, params, now, a, res);
+        }
         return auth_fail(res, 400, "InvalidAuthenticationInfo", MSG_INVALID_AUTH_INFO,
                          "The authentication scheme is not supported.");
     }
@@ -237,14 +241,66 @@ is_blob_batch(const struct auth_request *req)
     return 0;
 }
 
+/* The SAS letters a set of data actions stands for, so that the checks handlers make of a SAS's
+ * letters (overwrite, delete of a version, permanent delete) read a bearer caller's roles. */
+static uint32_t
+letters_of(unsigned actions)
+{
+    static const struct {
+        unsigned action;
+        const char *letters;
+    } map[] = {{AUTH_ACT_READ, "rl"},    {AUTH_ACT_WRITE, "cwu"},   {AUTH_ACT_ADD, "a"},
+               {AUTH_ACT_DELETE, "dxy"}, {AUTH_ACT_TAGS_READ, "t"}, {AUTH_ACT_TAGS_WRITE, "t"},
+               {AUTH_ACT_FILTER, "f"},   {AUTH_ACT_IMMUTABLE, "i"}};
+    uint32_t perms = 0;
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (actions & map[i].action)
+            for (const char *l = map[i].letters; *l; l++)
+                perms |= AUTH_P(*l);
+    return perms;
+}
+
+/*
+ * A bearer caller, or a user delegation SAS's principal: the roles assigned at the addressed
+ * scope must grant the route's data action (any role at all for AUTH_ACT_ANY), and the blob
+ * immutability action when the request sets WORM state through headers.
+ */
+static int
+authorize_roles(const struct auth_request *req, const struct auth_need *need,
+                struct auth_result *res)
+{
+    unsigned grants = auth_grants(req, res), want = need->action;
+    size_t i;
+
+    if (need->perms != NULL && strcmp(need->perms, AUTH_PERMS_ACCOUNT_KEY) == 0)
+        return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                         "This operation needs the account key; no role grants it.");
+    for (i = 0; i < sizeof(worm_headers) / sizeof(worm_headers[0]); i++)
+        if (auth_header(req, worm_headers[i], NULL) != NULL)
+            want |= AUTH_ACT_IMMUTABLE;
+    if (grants == 0 || (grants & want) != want)
+        return auth_fail(res, 403, "AuthorizationPermissionMismatch", MSG_PERMISSION_MISMATCH,
+                         NULL);
+    if (res->kind == AUTH_BEARER)
+        res->perms = letters_of(grants);
+    return 0;
+}
+
 int
 auth_authorize(const struct auth_request *req, const struct auth_need *need, enum auth_public pub,
                struct auth_result *res)
 {
     unsigned scope;
 
+    if (need->perms != NULL && strcmp(need->perms, AUTH_PERMS_BEARER) == 0 &&
+        res->kind != AUTH_BEARER)
+        return auth_fail(res, 403, "AuthenticationFailed", MSG_AUTH_FAILED,
+                         "Only authentication scheme Bearer is supported");
     if (res->kind == AUTH_SHARED_KEY)
         return 0;
+    if (res->kind == AUTH_BEARER)
+        return authorize_roles(req, need, res);
     if (res->kind == AUTH_ANONYMOUS)
         return authorize_anonymous(need, pub, res);
     if (res->kind == AUTH_SAS_ACCOUNT) {
@@ -266,7 +322,10 @@ auth_authorize(const struct auth_request *req, const struct auth_need *need, enu
     if ((need->service_sas & scope) == 0)
         return auth_fail(res, 403, "AuthorizationResourceTypeMismatch", MSG_RESOURCE_TYPE_MISMATCH,
                          NULL);
-    return authorize_sas_letters(req, need, res);
+    if (authorize_sas_letters(req, need, res) != 0)
+        return -1;
+    /* A user delegation SAS: its letters, and its principal's roles now (§3.7). */
+    return res->delegated ? authorize_roles(req, need, res) : 0;
 }
 
 int
@@ -277,6 +336,7 @@ auth_may_overwrite(const struct auth_result *res)
         return 1;
     case AUTH_SAS_ACCOUNT:
     case AUTH_SAS_SERVICE:
+    case AUTH_BEARER: /* its roles' letters (authorize_roles) */
         return (res->perms & AUTH_P('w')) != 0;
     case AUTH_ANONYMOUS:
         break;

@@ -3,7 +3,10 @@
  *
  *   auth.c       dispatcher (§3.1 decision order), authorisation (§3.8, §3.11), shared helpers
  *   sharedkey.c  Shared Key and Shared Key Lite (§3.2, §3.3), the culture-aware header comparator
- *   sas.c        account and service SAS (§3.4-§3.6)
+ *   sas.c        account, service and user delegation SAS (§3.4-§3.7)
+ *   bearer.c     OAuth bearer tokens (§3.10): JWKS keys, JWT verification, role grants, the
+ *                directory, user delegation keys
+ *   json.c       the JSON reader bearer.c uses
  *
  * Nothing here is used outside src/auth/ except by tests/unit/test_auth.c and src/bench/ (the
  * client-side signer, auth_sign_shared_key()).
@@ -63,6 +66,35 @@ int auth_sip_match(const char *sip, const char *addr);
 /* Account or service SAS (the query carries `sig`). */
 int auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_t now,
              struct arena *a, struct auth_result *res);
+
+/* OAuth bearer token (the Authorization value after "Bearer"), over HTTPS: verified against
+ * req->dir's issuers; fills the principal (oid, tid, sub, groups).  401 InvalidAuthenticationInfo
+ * with a WWW-Authenticate challenge when the token is refused. */
+int auth_bearer(const struct auth_request *req, const char *token, int64_t now, struct arena *a,
+                struct auth_result *res);
+
+/* The data actions the directory's roles grant res's principal at the scope the request
+ * addresses (the account, or a container of it). */
+unsigned auth_grants(const struct auth_request *req, const struct auth_result *res);
+
+/* A JSON value (json.c): a tree in an arena. */
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+struct json {
+    enum json_type type;
+    const char *key; /* a member of an object: its name */
+    const char *str; /* JSON_STRING: decoded, NUL-terminated (an encoded NUL is refused) */
+    size_t len;
+    double num;         /* JSON_NUMBER */
+    int boolean;        /* JSON_BOOL */
+    struct json *items; /* JSON_ARRAY, JSON_OBJECT: n items or members, in order */
+    size_t n;
+};
+/* Parses text[0..n) (NUL-terminated at n) whole; NULL when malformed, too deep, or an object
+ * repeats a member. */
+struct json *json_parse(struct arena *a, const char *text, size_t n);
+/* Member `key` of an object, or NULL; json_str: the same when it is a string. */
+const struct json *json_get(const struct json *obj, const char *key);
+const char *json_str(const struct json *obj, const char *key);
 
 /*
  * The culture-aware (en-US) string comparison the Azure SDKs and service use to sort canonicalised

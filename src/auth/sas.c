@@ -21,12 +21,25 @@
  * Stored access policies (si): the signature covers the SAS's own (possibly empty) sp/st/se; each
  * field the SAS leaves out comes from the container's policy; one given by both is refused, and so
  * is an unknown policy id.  Changing or removing the policy therefore revokes such SASes at once.
- * Not supported yet, refused with 403 AuthenticationFailed and a message saying so: user
- * delegation SAS (skoid & co.), directory SAS (sr=d).
+ *
+ * User delegation SAS (skoid & co., §3.7): a service SAS signed with a user delegation key instead
+ * of the account key.  The key is recomputed from the SAS's skoid, sktid, skt, ske, skv (and
+ * skdutid) under the directory's secret (auth_delegation_key(), bearer.c), so a key issued under
+ * another secret, or with any of those fields changed, fails the signature.  The key must be
+ * within its validity (skt..ske, with AUTH_SKEW_SECS) and the SAS may not outlive it; sks must be
+ * 'b'; a stored policy (si) is refused.  What it may do is its letters *and* what the roles of
+ * its principal (skoid) grant when it is used (auth_authorize()).  A SAS bound to an end user
+ * (sduoid) is refused: that needs the user's own bearer token on the same request.
+ *
+ * Not supported, refused with 403 AuthenticationFailed and a message saying so: directory SAS
+ * (sr=d).
  */
 #include "auth/auth_int.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string.h>
 #include <strings.h>
 
@@ -208,6 +221,138 @@ service_sts(struct buf *b, const char *resource, const char *snapshot, const cha
     join_lf(b, fields, n, 0);
 }
 
+/* srh (request headers, "name:value" + LF each) or srq (query parameters, LF + "name:value"
+ * each) block of a user delegation SAS >= 2026-04-06 (§3.7): the named values from the request. */
+static const char *
+bound_block(const struct auth_request *req, const char *names, int query, struct arena *a)
+{
+    struct buf b = BUF_INIT;
+    const char *out, *p = names;
+
+    while (p != NULL && *p != '\0') {
+        size_t n = strcspn(p, ",");
+        char *name = arena_strndup(a, p, n);
+        const char *v = NULL;
+        size_t len;
+
+        if (name == NULL)
+            break;
+        if (!query) {
+            v = auth_header(req, name, NULL);
+        } else {
+            for (size_t i = 0; i < req->nquery && v == NULL; i++)
+                if (req->query[i].name != NULL && strcmp(req->query[i].name, name) == 0)
+                    v = pct_decode(a, req->query[i].value ? req->query[i].value : "",
+                                   strlen(req->query[i].value ? req->query[i].value : ""), &len);
+        }
+        if (query)
+            buf_putc(&b, '\n');
+        buf_puts(&b, name);
+        buf_putc(&b, ':');
+        buf_puts(&b, v != NULL ? v : "");
+        if (!query)
+            buf_putc(&b, '\n');
+        p = p[n] == ',' ? p + n + 1 : NULL;
+    }
+    out = buf_ok(&b) && b.p != NULL ? arena_strndup(a, b.p, b.len) : "";
+    buf_free(&b);
+    return out;
+}
+
+/* User delegation SAS string-to-sign (§3.7) for the layout of sv (>= 2018-11-09). */
+static void
+delegation_sts(struct buf *b, const struct auth_request *req, const char *resource,
+               const char *snapshot, const char *const f[F_COUNT], struct arena *a)
+{
+    const char *fields[32];
+    const char *sv = f[F_SV];
+    size_t n = 0;
+    int k;
+
+    fields[n++] = f[F_SP];
+    fields[n++] = f[F_ST];
+    fields[n++] = f[F_SE];
+    fields[n++] = resource;
+    for (k = F_SKOID; k <= F_SKV; k++)
+        fields[n++] = f[k];
+    if (strcmp(sv, "2020-02-10") >= 0) {
+        fields[n++] = f[F_SAOID];
+        fields[n++] = f[F_SUOID];
+        fields[n++] = f[F_SCID];
+    }
+    if (strcmp(sv, "2025-07-05") >= 0) {
+        fields[n++] = f[F_SKDUTID];
+        fields[n++] = f[F_SDUOID];
+    }
+    fields[n++] = f[F_SIP];
+    fields[n++] = f[F_SPR];
+    fields[n++] = sv;
+    fields[n++] = f[F_SR];
+    fields[n++] = snapshot;
+    if (strcmp(sv, "2020-12-06") >= 0)
+        fields[n++] = f[F_SES];
+    if (strcmp(sv, "2026-04-06") >= 0) {
+        fields[n++] = f[F_SRH] != NULL ? bound_block(req, f[F_SRH], 0, a) : "";
+        fields[n++] = f[F_SRQ] != NULL ? bound_block(req, f[F_SRQ], 1, a) : "";
+    }
+    for (k = F_RSCC; k <= F_RSCT; k++)
+        fields[n++] = f[k];
+    join_lf(b, fields, n, 0);
+}
+
+/*
+ * The user delegation key a SAS names, checked (see the top of this file).  0 with key filled, or
+ * -1 with res filled.
+ */
+static int
+delegation_key(const struct auth_request *req, const char *const f[F_COUNT], int64_t now,
+               struct arena *a, unsigned char key[AUTH_HMAC_LEN], struct auth_result *res)
+{
+    int64_t skt, ske, se;
+
+    for (int k = F_SKOID; k <= F_SKV; k++)
+        if (f[k] == NULL)
+            return sas_refuse(res, arena_printf(a,
+                                                "A user delegation SAS must carry skoid, sktid, "
+                                                "skt, ske, sks and skv; '%s' is missing.",
+                                                field_names[k]));
+    if (f[F_SI] != NULL)
+        return sas_refuse(res, "A user delegation SAS cannot name a stored access policy (si).");
+    if (strcmp(f[F_SKS], "b") != 0)
+        return sas_refuse(res, "The signed key service (sks) must be 'b'.");
+    if (f[F_SDUOID] != NULL && f[F_SDUOID][0] != '\0')
+        return sas_refuse(res, "A user delegation SAS bound to an end user (sduoid) is not "
+                               "supported.");
+    if (strcmp(f[F_SV], "2018-11-09") < 0)
+        return sas_refuse(res, "User delegation SAS requires sv 2018-11-09 or later.");
+    if (parse_iso8601(f[F_SKT], &skt) != 0 || parse_iso8601(f[F_SKE], &ske) != 0)
+        return sas_refuse(res, "The signed key start (skt) or expiry (ske) is malformed.");
+    if (ske <= (now - AUTH_SKEW_SECS) * TICKS_PER_SEC)
+        return sas_refuse(res, "The user delegation key has expired (ske).");
+    if (skt > (now + AUTH_SKEW_SECS) * TICKS_PER_SEC)
+        return sas_refuse(res, "The user delegation key is not yet valid (skt).");
+    if (f[F_SE] != NULL && parse_iso8601(f[F_SE], &se) == 0 && se > ske)
+        return sas_refuse(res, "The SAS expiry (se) is after its key's expiry (ske).");
+    if (auth_delegation_key(req->dir, f[F_SKOID], f[F_SKTID], f[F_SKT], f[F_SKE], f[F_SKV],
+                            f[F_SKDUTID], key) != 0)
+        return sas_refuse(res, "User delegation keys are not enabled on this server.");
+    return 0;
+}
+
+/* 1 if the base64 signature sig is the HMAC-SHA256 of msg under key[0..AUTH_HMAC_LEN). */
+static int
+sig_matches_key(const unsigned char key[AUTH_HMAC_LEN], const char *sig, const char *msg, size_t n)
+{
+    unsigned char want[48], mac[AUTH_HMAC_LEN];
+    unsigned len = AUTH_HMAC_LEN;
+
+    if (strlen(sig) != BASE64_LEN(AUTH_HMAC_LEN) ||
+        base64_decode(sig, strlen(sig), want) != AUTH_HMAC_LEN)
+        return 0;
+    HMAC(EVP_sha256(), key, AUTH_HMAC_LEN, (const unsigned char *)msg, n, mac, &len);
+    return CRYPTO_memcmp(mac, want, AUTH_HMAC_LEN) == 0;
+}
+
 /*
  * Service SAS: checks sr against what the request addresses and builds the canonicalised resource
  * and snapshot line.  0, or -1 with res filled.
@@ -378,19 +523,20 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
     const char *f[F_COUNT], *resource = NULL, *snapshot = "", *sts_copy;
     const struct auth_policy *policy = NULL;
     struct buf sts = BUF_INIT;
-    int account_sas, rc = -1, k;
+    unsigned char udkey[AUTH_HMAC_LEN];
+    int account_sas, delegated, rc = -1, matched;
     size_t len;
 
     if (parse_fields(req, a, f, res) != 0)
         return -1;
-    for (k = F_SKOID; k <= F_SDUOID; k++)
-        if (f[k] != NULL)
-            return sas_refuse(res, "User delegation SAS is not supported.");
     if (acct == NULL)
         return sas_refuse(res, "The account of the request does not exist.");
     if (!version_ok(f[F_SV]))
         return sas_refuse(res, "The SAS signed version (sv) is missing or malformed.");
     account_sas = f[F_SS] != NULL || f[F_SRT] != NULL;
+    delegated = !account_sas && f[F_SKOID] != NULL; /* §3.1's order */
+    if (delegated && delegation_key(req, f, now, a, udkey, res) != 0)
+        return -1;
     if (f[F_SI] != NULL) {
         size_t i;
         if (account_sas)
@@ -423,13 +569,19 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
             return sas_refuse(res, "Service SAS requires sv 2012-02-12 or later.");
         if (service_resource(req, acct->name, f, a, &resource, &snapshot, res) != 0)
             goto done;
-        service_sts(&sts, resource, snapshot, f);
+        if (delegated)
+            delegation_sts(&sts, req, resource, snapshot, f, a);
+        else
+            service_sts(&sts, resource, snapshot, f);
     }
     if (!buf_ok(&sts)) {
         rc = auth_fail_oom(res);
         goto done;
     }
-    if (!auth_sig_matches(acct, f[F_SIG], sts.p, sts.len)) {
+    matched = delegated ? sig_matches_key(udkey, f[F_SIG], sts.p, sts.len)
+                        : auth_sig_matches(acct, f[F_SIG], sts.p, sts.len);
+    OPENSSL_cleanse(udkey, sizeof(udkey));
+    if (!matched) {
         sts_copy = arena_strndup(a, sts.p, sts.len);
         rc = sas_refuse(res, arena_printf(a,
                                           "Signature did not match. String to sign used was "
@@ -483,6 +635,11 @@ auth_sas(const struct auth_request *req, const struct auth_account *acct, int64_
             res->rsct = f[F_RSCT];
         }
         res->kind = AUTH_SAS_SERVICE;
+        res->delegated = delegated;
+        if (delegated) { /* its principal, whose roles auth_authorize() checks */
+            res->oid = f[F_SKOID];
+            res->tid = f[F_SKTID];
+        }
     }
     rc = 0;
 done:

@@ -92,6 +92,7 @@ usage(FILE *f)
                "  --account NAME      Shared Key account (default " DEV_ACCOUNT ")\n"
                "  --key BASE64        its key (default the development key)\n"
                "  --sas QUERY         sign nothing; append this SAS query string to every request\n"
+               "  --cacert FILE       trust this PEM CA for an https endpoint (else the system's)\n"
                "  --container NAME    container to use (created if missing; default a new\n"
                "                      cobalt-bench-* container, deleted at the end)\n"
                "  --keep              do not delete the container the tool created\n"
@@ -808,6 +809,7 @@ bench_main(int argc, char **argv)
                                          {"account", required_argument, NULL, 'a'},
                                          {"key", required_argument, NULL, 'k'},
                                          {"sas", required_argument, NULL, 'S'},
+                                         {"cacert", required_argument, NULL, 'C'},
                                          {"container", required_argument, NULL, 'c'},
                                          {"size", required_argument, NULL, 's'},
                                          {"block-size", required_argument, NULL, 'b'},
@@ -871,6 +873,9 @@ bench_main(int argc, char **argv)
             break;
         case 'S':
             cfg.sas = optarg[0] == '?' ? optarg + 1 : optarg;
+            break;
+        case 'C':
+            cfg.cacert = optarg;
             break;
         case 'c':
             cfg.container = optarg;

@@ -2,7 +2,7 @@
  * bench_int.h -- private interface between the files of src/bench/:
  *
  *   bench.c    the command line, the workloads and the run (workers, warm-up, progress line)
- *   client.c   one keep-alive HTTP connection per worker (libcurl), request signing, payloads
+ *   client.c   one keep-alive HTTP connection per worker (net/client.h), request signing, payloads
  *   report.c   what a run measured: samples, 1-s windows, errors; the text and JSON reports
  *
  * Data flows bench.c -> client.c for each request and bench.c -> report.c for each result.
@@ -31,6 +31,7 @@ struct bench_cfg {
     const char *endpoint;     /* as given */
     struct auth_account acct; /* Shared Key; unused when sas is set */
     const char *sas;          /* query string appended to every request, or NULL */
+    const char *cacert;       /* --cacert: PEM CA file that verifies an https endpoint, or NULL */
     const char *container;
     uint64_t size_min, size_max;
     uint64_t block_size;
@@ -87,7 +88,7 @@ struct bresp {
 
 struct bclient;
 
-/* Global set-up (curl_global_init); call once before any thread starts.  0 or -1. */
+/* Global set-up (http_client_global_init); call once before any thread starts.  0 or -1. */
 int bclient_global_init(void);
 /* A client owning one keep-alive connection (opened on first use).  NULL on OOM. */
 struct bclient *bclient_new(const struct bench_cfg *cfg);

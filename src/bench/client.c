@@ -3,14 +3,11 @@
  * requests signed with the project's own Shared Key canonicaliser, and payloads that can be checked
  * byte for byte on the way back.
  *
- * Why libcurl and not a socket loop of our own: the tool must drive Azure itself (HTTPS, proxies,
- * redirects to nowhere, chunked listings, 100-continue) as well as Cobalt and Azurite, and curl's
- * easy interface gives exactly the shape a load generator wants -- one handle per thread that
- * keeps its connection alive across requests, with TCP_NODELAY on by default.  Its per-request cost
- * (~10 us of CPU) is small next to the server's, and we measure it: the profile section of
- * docs/benchmarks.md shows the client's share of the machine.  Bodies are streamed through
- * callbacks in both directions, so a 64 MiB upload or download never sits in memory and a GET is
- * verified as it arrives.
+ * Requests go through the project's HTTP client (net/client.h, libcurl): one client per worker
+ * thread keeps its connection alive across requests.  Its per-request cost (~10 us of CPU) is
+ * small next to the server's, and we measure it: the profile section of docs/benchmarks.md shows
+ * the client's share of the machine.  Bodies are streamed through callbacks in both directions, so
+ * a 64 MiB upload or download never sits in memory and a GET is verified as it arrives.
  *
  * Signing: auth_sign_shared_key() in src/auth builds the string-to-sign with the same code the
  * server uses to check it, so there is one canonicaliser in the project.
@@ -22,9 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
 #include "auth/auth.h"
+#include "net/client.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
@@ -115,8 +111,7 @@ payload_check(uint64_t seed, uint64_t off, const void *src, size_t n)
 
 struct bclient {
     const struct bench_cfg *cfg;
-    CURL *h;
-    char errbuf[CURL_ERROR_SIZE];
+    struct http_client *h;
     struct buf url;
     /* per request */
     const struct breq *r;
@@ -128,7 +123,7 @@ struct bclient {
 int
 bclient_global_init(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+    return http_client_global_init();
 }
 
 struct bclient *
@@ -139,7 +134,7 @@ bclient_new(const struct bench_cfg *cfg)
     if (c == NULL)
         return NULL;
     c->cfg = cfg;
-    if ((c->h = curl_easy_init()) == NULL) {
+    if ((c->h = http_client_new()) == NULL) {
         free(c);
         return NULL;
     }
@@ -151,18 +146,18 @@ bclient_free(struct bclient *c)
 {
     if (c == NULL)
         return;
-    curl_easy_cleanup(c->h);
+    http_client_free(c->h);
     buf_free(&c->url);
     free(c);
 }
 
 static size_t
-on_read(char *dst, size_t size, size_t nitems, void *arg)
+on_read(void *arg, char *dst, size_t max)
 {
     struct bclient *c = arg;
     const struct breq *r = c->r;
     uint64_t left = r->body_len - c->sent;
-    size_t n = size * nitems < left ? size * nitems : (size_t)left;
+    size_t n = max < left ? max : (size_t)left;
 
     if (r->body_mem != NULL)
         memcpy(dst, r->body_mem + c->sent, n);
@@ -172,12 +167,11 @@ on_read(char *dst, size_t size, size_t nitems, void *arg)
     return n;
 }
 
-static size_t
-on_write(char *p, size_t size, size_t nmemb, void *arg)
+static int
+on_write(void *arg, const char *p, size_t n)
 {
     struct bclient *c = arg;
     struct bresp *out = c->out;
-    size_t n = size * nmemb;
 
     if (c->r->resp_mode == BODY_KEEP || (out->status >= 300 && c->r->resp_buf != NULL)) {
         if (c->r->resp_buf != NULL)
@@ -187,26 +181,26 @@ on_write(char *p, size_t size, size_t nmemb, void *arg)
         out->mismatch = 1;
     }
     out->body_bytes += n;
-    return n;
+    return 0;
 }
 
 /* Header lines: the status line (reset on each, for 100 Continue), the two headers we read. */
-static size_t
-on_header(char *p, size_t size, size_t nitems, void *arg)
+static int
+on_header(void *arg, const char *p, size_t n)
 {
     struct bresp *out = ((struct bclient *)arg)->out;
-    size_t n = size * nitems, k;
+    size_t k;
     const char *v;
 
     if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
-        /* curl's STARTTRANSFER time marks the start of an upload, not the answer: time it here. */
+        /* The first status line marks the answer (not the start of an upload): time it here. */
         if (out->ttfb_us == 0)
             out->ttfb_us = (uint64_t)(now_ns() - ((struct bclient *)arg)->t0) / 1000;
         v = memchr(p, ' ', n);
         out->status = v != NULL ? atoi(v + 1) : 0;
         out->code[0] = '\0';
         out->content_length = -1;
-        return n;
+        return 0;
     }
     if (n > 16 && strncasecmp(p, "x-ms-error-code:", 16) == 0) {
         for (v = p + 16; v < p + n && *v == ' '; v++)
@@ -217,7 +211,7 @@ on_header(char *p, size_t size, size_t nitems, void *arg)
     } else if (n > 15 && strncasecmp(p, "content-length:", 15) == 0) {
         out->content_length = strtoll(p + 15, NULL, 10);
     }
-    return n;
+    return 0;
 }
 
 /* Splits a copy of "a=b&c=d" into kv pairs (raw).  Returns how many, at most MAX_QUERY. */
@@ -242,65 +236,53 @@ split_query(struct arena *a, const char *q, struct auth_kv *kv)
 }
 
 /*
- * The request's headers as a curl list, with the Authorization header when signing.  The same
- * strings are what auth_sign_shared_key() signs, so what is sent is what is signed.
+ * The request's headers into hk (at least MAX_HDRS), with the Authorization header when signing:
+ * what is sent is what is signed.  How many, or -1 when out of memory.
  */
-static struct curl_slist *
-build_headers(struct bclient *c, const struct breq *r, struct arena *a)
+static int
+build_headers(struct bclient *c, const struct breq *r, struct arena *a, struct auth_kv *hk)
 {
     const struct bench_cfg *cfg = c->cfg;
-    struct auth_kv hk[MAX_HDRS], qk[MAX_QUERY];
+    struct auth_kv qk[MAX_QUERY];
     struct auth_request ar;
-    struct curl_slist *list = NULL, *nl;
-    char date[30], sig[BASE64_LEN(AUTH_HMAC_LEN) + 1], *line, *colon, clen[24];
+    char *date = arena_alloc(a, 30), sig[BASE64_LEN(AUTH_HMAC_LEN) + 1], *line, *colon, clen[24];
     size_t nh = 0, i;
 
+    if (date == NULL)
+        return -1;
     fmt_rfc1123(ticks_now(), date);
     hk[nh++] = (struct auth_kv){"x-ms-date", date};
     hk[nh++] = (struct auth_kv){"x-ms-version", API_VERSION};
     for (i = 0; i < 3 && r->hdrs[i] != NULL; i++) {
         if ((line = arena_strdup(a, r->hdrs[i])) == NULL || (colon = strchr(line, ':')) == NULL)
-            return NULL;
+            return -1;
         *colon++ = '\0';
         while (*colon == ' ')
             colon++;
         hk[nh++] = (struct auth_kv){line, colon};
     }
-    /* "Expect:" with no value: no 100-continue round trip before large bodies. */
-    if ((list = curl_slist_append(list, "Expect:")) == NULL)
-        return NULL;
-    for (i = 0; i < nh; i++) {
-        if ((line = arena_printf(a, "%s: %s", hk[i].name, hk[i].value)) == NULL ||
-            (nl = curl_slist_append(list, line)) == NULL)
-            goto fail;
-        list = nl;
-    }
     if (cfg->sas != NULL)
-        return list;
+        return (int)nh;
 
-    /* curl sends Content-Length itself for uploads; it is signed, not added. */
+    /* The client sends Content-Length itself for uploads; it is signed, not added. */
     if (r->upload) {
         snprintf(clen, sizeof(clen), "%llu", (unsigned long long)r->body_len);
-        hk[nh++] = (struct auth_kv){"Content-Length", clen};
+        hk[nh] = (struct auth_kv){"Content-Length", clen};
     }
     memset(&ar, 0, sizeof(ar));
     ar.method = r->method;
     if ((ar.raw_path = arena_printf(a, "%s%s", cfg->prefix, r->path)) == NULL)
-        goto fail;
+        return -1;
     ar.headers = hk;
-    ar.nheaders = nh;
+    ar.nheaders = nh + (r->upload ? 1 : 0);
     ar.query = qk;
     ar.nquery = split_query(a, r->query, qk);
     ar.account = cfg->acct.name;
     if (auth_sign_shared_key(&ar, &cfg->acct, a, sig) != 0 ||
-        (line = arena_printf(a, "Authorization: SharedKey %s:%s", cfg->acct.name, sig)) == NULL ||
-        (nl = curl_slist_append(list, line)) == NULL)
-        goto fail;
-    return nl;
-
-fail:
-    curl_slist_free_all(list);
-    return NULL;
+        (line = arena_printf(a, "SharedKey %s:%s", cfg->acct.name, sig)) == NULL)
+        return -1;
+    hk[nh++] = (struct auth_kv){"Authorization", line};
+    return (int)nh;
 }
 
 int
@@ -308,17 +290,16 @@ bclient_do(struct bclient *c, const struct breq *r, struct bresp *out)
 {
     const struct bench_cfg *cfg = c->cfg;
     struct arena *a = NULL;
-    struct curl_slist *hdrs = NULL;
-    CURLcode cc;
-    CURL *h = c->h;
-    int rc = -1;
+    struct auth_kv hk[MAX_HDRS];
+    struct http_call call = {0};
+    char err[256];
+    int rc = -1, nh;
 
     memset(out, 0, sizeof(*out));
     out->content_length = -1;
     c->r = r;
     c->out = out;
     c->sent = 0;
-    c->errbuf[0] = '\0';
 
     buf_reset(&c->url);
     buf_puts(&c->url, cfg->base);
@@ -333,47 +314,30 @@ bclient_do(struct bclient *c, const struct breq *r, struct bresp *out)
         buf_puts(&c->url, cfg->sas);
     }
     if ((a = arena_new(ARENA_CAP)) == NULL || !buf_ok(&c->url) ||
-        (hdrs = build_headers(c, r, a)) == NULL) {
+        (nh = build_headers(c, r, a, hk)) < 0) {
         snprintf(out->code, sizeof(out->code), "ClientOutOfMemory");
         goto done;
     }
-
-    /* HTTPGET resets the method (and any earlier NOBODY/UPLOAD) before this request's own. */
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-    if (strcmp(r->method, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (r->upload) {
-        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(h, CURLOPT_READDATA, c);
-    } else if (strcmp(r->method, "GET") != 0) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+    call.method = r->method;
+    call.url = c->url.p;
+    call.headers = hk;
+    call.nheaders = (size_t)nh;
+    if (r->upload) {
+        call.read = on_read;
+        call.body_len = r->body_len;
     }
-    curl_easy_setopt(h, CURLOPT_URL, c->url.p);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-
+    call.on_header = on_header;
+    call.on_data = on_write;
+    call.ctx = c;
+    call.cacert = cfg->cacert;
     c->t0 = now_ns();
-    cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
+    if (http_client_call(c->h, &call, err, sizeof(err)) != HTTP_CALL_OK) {
         out->status = 0;
-        snprintf(out->code, sizeof(out->code), "%.63s",
-                 c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(cc));
+        snprintf(out->code, sizeof(out->code), "%.63s", err);
         goto done;
     }
     rc = 0;
 done:
-    curl_slist_free_all(hdrs);
     arena_free(a);
     c->r = NULL;
     c->out = NULL;

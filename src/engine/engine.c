@@ -161,3 +161,66 @@ eng_copy_recover(struct engine *e, const char *description)
 {
     return e->ops->copy_recover(e, description);
 }
+
+int
+eng_failed(struct engine *e)
+{
+    return e->ops->failed(e);
+}
+
+int
+eng_data_write_begin(struct engine *e, uint64_t len, struct eng_writer **w)
+{
+    return e->ops->write_begin(e, len, w);
+}
+
+int
+eng_data_write(struct engine *e, struct eng_writer *w, const void *p, size_t n)
+{
+    return e->ops->write(e, w, p, n);
+}
+
+int
+eng_data_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc)
+{
+    return e->ops->write_finish(e, w, loc);
+}
+
+void
+eng_data_write_abort(struct engine *e, struct eng_writer *w)
+{
+    if (w != NULL)
+        e->ops->write_abort(e, w);
+}
+
+int
+eng_data_sync(struct engine *e, const struct extent *loc, size_t n)
+{
+    return e->ops->sync(e, loc, n);
+}
+
+void
+eng_data_release(struct engine *e, const struct extent *loc)
+{
+    e->ops->release(e, loc);
+}
+
+int
+eng_data_reader_new(struct engine *e, struct eng_reader **r)
+{
+    return e->ops->reader_new(e, r);
+}
+
+void
+eng_data_reader_free(struct engine *e, struct eng_reader *r)
+{
+    if (r != NULL)
+        e->ops->reader_free(e, r);
+}
+
+long
+eng_data_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint64_t off, void *dst,
+              size_t n)
+{
+    return e->ops->read(e, r, loc, off, dst, n);
+}

@@ -5,21 +5,22 @@
  * disk is meta.h's) and engine/memory.c (a sorted in-memory map, for tests); RADOS comes next.
  *
  * What goes through the seam: containers, service properties, blob records (current, snapshots,
- * versions) with their staged blocks, tag index and pending copies.  The data plane (payload
- * bytes) and admin/'s volume maintenance still go to store/ and meta/ directly (the steps that
- * move them are listed in docs/architecture.md).
+ * versions) with their staged blocks, tag index and pending copies, and the data plane (payload
+ * bytes, named by locators).  admin/'s volume maintenance still goes to store/ and meta/ directly
+ * (docs/architecture.md).
  *
  * Writes are compare-and-set.  A caller reads a record, checks its conditions against it, builds
  * the new record and hands both to the engine: the write happens only if the current record is
- * still exactly the one it read, else ENG_ECONFLICT, and the caller reads again and re-checks
+ * still exactly the one it read, else CO_ECONFLICT, and the caller reads again and re-checks
  * (another writer won the race; its conditions may now fail, as Azure answers a lost race).  The
  * whole record is compared, not only its ETag: a lease operation changes a record but never its
  * ETag, and two lease acquisitions racing on one ETag must not both win.  Engines may lock inside
  * a call (the local one does); callers never hold or depend on an engine's locks.
  *
  * Records handed out are decoded into the caller's arena; records handed in are borrowed for the
- * call.  Every function returns 0 or one of the ENG_E* codes (negative, a range of their own,
- * until the error vocabulary of the architecture issue absorbs them).  Blob writes are the same
+ * call.  Every function returns 0 or an error code of util/error.h: Cobalt's own CO_E* (negative)
+ * for the object model's answers and CO_EBACKEND when the backend failed (logged there), errno
+ * values (positive) from the data plane.  Blob writes are the same
  * compare-and-set, on a list of records at once (eng_blob_commit, below).  Thread safety: every call
  * may be made from any thread at any time; an iterator is used by one thread at a time.
  *
@@ -28,11 +29,11 @@
  *     for (;;) {
  *         struct container_rec old, c;
  *         if ((rc = eng_container_get(e, a, account, name, &old)) != 0)
- *             break;                             // ENG_ENOTFOUND: 404
+ *             break;                             // CO_ENOTFOUND: 404
  *         ...check conditions and leases against old...
  *         c = old;
  *         ...change c; c.etag = eng_next_etag(e) when the ETag changes...
- *         if ((rc = eng_container_update(e, account, name, &old, &c)) != ENG_ECONFLICT)
+ *         if ((rc = eng_container_update(e, account, name, &old, &c)) != CO_ECONFLICT)
  *             break;
  *     }
  */
@@ -43,17 +44,13 @@
 #include <stdint.h>
 
 #include "model/model.h"
+#include "util/error.h"
 
 struct arena;
 struct meta;
-
-#define ENG_ENOTFOUND (-30800) /* no such record */
-#define ENG_EEXISTS   (-30801) /* create or restore: a live container has that name */
-#define ENG_ECONFLICT (-30802) /* compare-and-set: the record is not the one the caller read */
-#define ENG_EHELD     (-30803) /* delete refused: a legal hold (the container's or a record's) */
-#define ENG_EPOLICY   (-30804) /* delete refused: an immutability policy (likewise) */
-#define ENG_EIO       (-30805) /* the engine failed (logged there) */
-#define ENG_ENOCONT   (-30806) /* blob commit: the container is gone (or was re-created) */
+struct store;
+struct eng_writer;
+struct eng_reader;
 
 /* A container in a listing: its name and record (deleted ones have rec.deleted != 0), in the
  * arena given to eng_container_next(). */
@@ -164,6 +161,17 @@ struct engine_ops {
                     const char *to, size_t tlen, struct eng_iter **out);
     int (*tag_next)(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
     long (*copy_recover)(struct engine *e, const char *description);
+    int (*failed)(struct engine *e);
+    int (*write_begin)(struct engine *e, uint64_t len, struct eng_writer **w);
+    int (*write)(struct engine *e, struct eng_writer *w, const void *p, size_t n);
+    int (*write_finish)(struct engine *e, struct eng_writer *w, struct extent *loc);
+    void (*write_abort)(struct engine *e, struct eng_writer *w);
+    int (*sync)(struct engine *e, const struct extent *loc, size_t n);
+    void (*release)(struct engine *e, const struct extent *loc);
+    int (*reader_new)(struct engine *e, struct eng_reader **r);
+    void (*reader_free)(struct engine *e, struct eng_reader *r);
+    long (*read)(struct engine *e, struct eng_reader *r, struct extent *loc, uint64_t off,
+                 void *dst, size_t n);
 };
 
 /* An engine: its table and its own state.  Held by value by whoever chose it (struct server). */
@@ -173,15 +181,16 @@ struct engine {
 };
 
 /*
- * The local engine over an open meta/ database (owned by the caller, who closes it after
- * eng_fini()).  Nothing to fail: the state is the pointer.
+ * The local engine over an open meta/ database and store/ volumes (both owned by the caller, who
+ * closes them after eng_fini(); s may be NULL for an engine without a data plane, in tests).
+ * 0 or CO_EBACKEND (out of memory).
  */
-void eng_local_init(struct engine *e, struct meta *m);
-/* The in-memory engine: empty, ids from 1.  0 or ENG_EIO (out of memory). */
+int eng_local_init(struct engine *e, struct meta *m, struct store *s);
+/* The in-memory engine: empty, ids from 1.  0 or CO_EBACKEND (out of memory). */
 int eng_memory_init(struct engine *e);
 /* The RADOS engine (docs/rados.md): connects as cephx user `user` ("admin" or "client.admin"; NULL:
  * admin) with ceph.conf `conf` to the existing pools `pool_index` (replicated, for omap) and
- * `pool_data`.  0 or ENG_EIO (why is logged). */
+ * `pool_data`.  0 or CO_EBACKEND (why is logged). */
 int eng_rados_init(struct engine *e, const char *conf, const char *user, const char *pool_index,
                    const char *pool_data);
 /* Releases what the engine holds (not what it was given).  A zeroed engine is a no-op. */
@@ -190,16 +199,16 @@ void eng_fini(struct engine *e);
 /* A new ETag value: unique and increasing. */
 uint64_t eng_next_etag(struct engine *e);
 
-/* The live container `name` of `account` into c (zeroed when there is none): 0, ENG_ENOTFOUND,
- * ENG_EIO. */
+/* The live container `name` of `account` into c (zeroed when there is none): 0, CO_ENOTFOUND,
+ * CO_EBACKEND. */
 int eng_container_get(struct engine *e, struct arena *a, const char *account, const char *name,
                       struct container_rec *c);
 /* Creates container `name` with record c, whose id the engine assigns (c->id, never reused):
- * 0, ENG_EEXISTS, ENG_EIO. */
+ * 0, CO_EEXISTS, CO_EBACKEND. */
 int eng_container_create(struct engine *e, const char *account, const char *name,
                          struct container_rec *c);
-/* Stores c as container `name` if its record is still `expect`: 0, ENG_ECONFLICT (changed or
- * gone), ENG_EIO.  c->id must be expect->id. */
+/* Stores c as container `name` if its record is still `expect`: 0, CO_ECONFLICT (changed or
+ * gone), CO_EBACKEND.  c->id must be expect->id. */
 int eng_container_update(struct engine *e, const char *account, const char *name,
                          const struct container_rec *expect, const struct container_rec *c);
 /*
@@ -209,14 +218,14 @@ int eng_container_update(struct engine *e, const char *account, const char *name
  * with everything it holds, restorable until gone->purge_at, then purged.  Refused while the
  * container holds a record that is protected now (a legal hold or an unexpired immutability
  * policy of its own), or while it has any blob record and expect carries a legal hold or a
- * retention policy: ENG_EHELD for a hold (the container's when it has one), else ENG_EPOLICY.
- * 0, ENG_ECONFLICT, ENG_EHELD, ENG_EPOLICY or ENG_EIO.
+ * retention policy: CO_EHELD for a hold (the container's when it has one), else CO_EPOLICY.
+ * 0, CO_ECONFLICT, CO_EHELD, CO_EPOLICY or CO_EBACKEND.
  */
 int eng_container_delete(struct engine *e, const char *account, const char *name,
                          const struct container_rec *expect, const struct container_rec *gone);
 /* Brings the container soft-deleted as (deleted_name, deleted) back as `name` with its contents,
- * its record into c: 0, ENG_EEXISTS (a live `name`), ENG_ENOTFOUND (no such deleted container, or
- * its retention ended), ENG_EIO. */
+ * its record into c: 0, CO_EEXISTS (a live `name`), CO_ENOTFOUND (no such deleted container, or
+ * its retention ended), CO_EBACKEND. */
 int eng_container_restore(struct engine *e, struct arena *a, const char *account,
                           const char *deleted_name, int64_t deleted, const char *name,
                           struct container_rec *c);
@@ -224,11 +233,11 @@ int eng_container_restore(struct engine *e, struct arena *a, const char *account
  * The containers of `account` whose names begin with `prefix` ("" or NULL: all), from the first
  * name >= `from` ("" or NULL: the start), in name order; with_deleted: soft-deleted ones too, each
  * after a live container of the same name, in the order they were deleted.  *out is freed with
- * eng_iter_free().  0 or ENG_EIO.
+ * eng_iter_free().  0 or CO_EBACKEND.
  */
 int eng_container_list(struct engine *e, const char *account, const char *prefix, const char *from,
                        int with_deleted, struct eng_iter **out);
-/* The next container into *out (in a): 1, 0 at the end, ENG_EIO. */
+/* The next container into *out (in a): 1, 0 at the end, CO_EBACKEND. */
 int eng_container_next(struct eng_iter *it, struct arena *a, struct eng_container *out);
 void eng_iter_free(struct eng_iter *it);
 /* Purges the soft-deleted records whose retention ended by `now` (keeping protected ones, whose
@@ -236,11 +245,11 @@ void eng_iter_free(struct eng_iter *it);
 long eng_purge_expired(struct engine *e, int64_t now);
 
 /* The service properties of `account`: the n (section name, XML) pairs last set, in a (none:
- * n = 0).  0 or ENG_EIO. */
+ * n = 0).  0 or CO_EBACKEND. */
 int eng_service_props_get(struct engine *e, struct arena *a, const char *account, size_t *n,
                           struct meta_pair **props);
 /* Replaces them with props[0..n) if they are still expect[0..nexpect) (as read, in that order):
- * 0, ENG_ECONFLICT, ENG_EIO. */
+ * 0, CO_ECONFLICT, CO_EBACKEND. */
 int eng_service_props_set(struct engine *e, const char *account, size_t nexpect,
                           const struct meta_pair *expect, size_t n, const struct meta_pair *props);
 
@@ -264,12 +273,12 @@ int eng_service_props_set(struct engine *e, const char *account, size_t nexpect,
  */
 
 /* The record `kind`/`id` of blob b (b->account and b->container are not used) into r, in a,
- * as stored -- uncommitted and soft-deleted records included: 0, ENG_ENOTFOUND (r zeroed),
- * ENG_EIO. */
+ * as stored -- uncommitted and soft-deleted records included: 0, CO_ENOTFOUND (r zeroed),
+ * CO_EBACKEND. */
 int eng_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char kind, int64_t id,
                  struct blob_rec *r);
 /* Every stored record has a type: r, or NULL when it is the zeroed record of eng_blob_get()'s
- * ENG_ENOTFOUND -- what a commit expects in either case. */
+ * CO_ENOTFOUND -- what a commit expects in either case. */
 static inline const struct blob_rec *
 eng_found(const struct blob_rec *r)
 {
@@ -278,7 +287,7 @@ eng_found(const struct blob_rec *r)
 /*
  * Applies w[0..n) to blob b in one atomic, durable commit, if every record is still the one its
  * write expects (whole records compared) and b's container is still the live one with id b->cid:
- * 0, ENG_ECONFLICT (nothing written: read again, check again), ENG_ENOCONT, ENG_EIO.  A write on
+ * 0, CO_ECONFLICT (nothing written: read again, check again), CO_ENOCONT, CO_EBACKEND.  A write on
  * another blob (w->blob set, e.g. a copy's source) only checks: its rec must be its expect.
  * stage: Put Block's staged block (id and content) to add -- then w must hold the current
  * record, stored or checked with BLOB_F_STAGED or BLOB_F_UNCOMMITTED -- or NULL.
@@ -286,7 +295,7 @@ eng_found(const struct blob_rec *r)
 int eng_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                     const struct block_ref *stage);
 /* The snapshots and versions of blob b (soft-deleted ones included), snapshots first, each kind
- * by id, into *out (in a; *n of them; name and nlen are b's).  0 or ENG_EIO. */
+ * by id, into *out (in a; *n of them; name and nlen are b's).  0 or CO_EBACKEND. */
 int eng_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b,
                   struct eng_entry **out, size_t *n);
 /*
@@ -294,28 +303,74 @@ int eng_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b,
  * the start), in listing order: by name (bytes), each blob's current record first, then its
  * snapshots and then its versions, each by id.  what: ENG_LIST_SNAPSHOTS and/or
  * ENG_LIST_VERSIONS to include those (soft-deleted and uncommitted records always come: callers
- * decide).  0 or ENG_EIO; *out is freed with eng_iter_free().
+ * decide).  0 or CO_EBACKEND; *out is freed with eng_iter_free().
  */
 #define ENG_LIST_SNAPSHOTS 0x01
 #define ENG_LIST_VERSIONS  0x02
 int eng_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
                   const struct eng_pos *from, unsigned what, struct eng_iter **out);
-/* The next entry into *out (in a): 1, 0 at the end, ENG_EIO. */
+/* The next entry into *out (in a): 1, 0 at the end, CO_EBACKEND. */
 int eng_blob_next(struct eng_iter *it, struct arena *a, struct eng_entry *out);
 /* Moves a blob listing past every name that begins with prefix[0..len) (a delimiter's prefix):
- * O(1) seeks, whatever is under it.  0 or ENG_EIO. */
+ * O(1) seeks, whatever is under it.  0 or CO_EBACKEND. */
 int eng_iter_skip_past(struct eng_iter *it, const char *prefix, size_t len);
 /* Up to max staged blocks of blob b (id and content), by id (bytes), into *out (in a).  0 or
- * ENG_EIO. */
+ * CO_EBACKEND. */
 int eng_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, size_t max,
                     struct block_ref **out, size_t *n);
 /* The tag index entries of tag `key` in container `cid` with from <= pos < to (positions as in
- * struct eng_tag_entry; to NULL: no upper bound), in position order.  0 or ENG_EIO. */
+ * struct eng_tag_entry; to NULL: no upper bound), in position order.  0 or CO_EBACKEND. */
 int eng_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, size_t flen,
                  const char *to, size_t tlen, struct eng_iter **out);
 int eng_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
 /* At start-up: every pending copy (its worker died with the process that ran it) becomes failed
  * with this description.  The number failed, or -1 on an engine error. */
 long eng_copy_recover(struct engine *e, const char *description);
+
+/*
+ * ---- the data plane ----
+ *
+ * A payload (a blob's content, a block, an append) is written once, in one piece of known length,
+ * and named by a locator (struct extent, model/extent.h).  To callers a locator is opaque except
+ * for its len (the payload's bytes) and seq (its identity, shared by every record that names the
+ * same payload); they store it in blob records (block_ref.ext) and hand it back to read.  The
+ * local engine's locator is the needle's place in its volumes (store.h).
+ *
+ * The order that makes an acknowledged write durable (DESIGN.md invariant 1, store.h V2/V3/V6):
+ * write and finish the payload, eng_data_sync() it, commit the record that names it, then
+ * eng_data_release() it (also when the commit failed: the payload is then garbage, which the
+ * engine reclaims).  These calls return 0 or a positive errno value (ENOSPC: the engine is full),
+ * reads the bytes copied or -errno.
+ */
+
+/* Non-zero (the errno that caused it) once a write or sync has failed: the engine takes no more
+ * writes until restart (store.h V4). */
+int eng_failed(struct engine *e);
+/* A writer for a payload of exactly len (> 0) bytes. */
+int eng_data_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+/* The next bytes of the payload (more than len in all: EINVAL). */
+int eng_data_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
+/* Once exactly len bytes were written: the payload's locator into *loc; frees w.  The payload is
+ * pending (kept whatever happens) until eng_data_release(), and not durable until
+ * eng_data_sync(). */
+int eng_data_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
+/* Frees a writer that will not be finished (NULL: nothing); what it wrote is garbage. */
+void eng_data_write_abort(struct engine *e, struct eng_writer *w);
+/* Makes loc[0..n) durable, sharing the cost with concurrent callers. */
+int eng_data_sync(struct engine *e, const struct extent *loc, size_t n);
+/* Ends the pending state of a payload eng_data_write_finish() returned. */
+void eng_data_release(struct engine *e, const struct extent *loc);
+/* A reader: one thread at a time. */
+int eng_data_reader_new(struct engine *e, struct eng_reader **r);
+void eng_data_reader_free(struct engine *e, struct eng_reader *r);
+/*
+ * Copies up to n bytes of the payload at *loc from offset off into dst, every byte verified
+ * against its checksum before it is handed out.  Returns the bytes copied (> 0 unless n == 0 or
+ * off == loc->len) or -errno: -EIO, -EBADMSG (a checksum mismatch: dst holds unverified bytes,
+ * never use them).  When the engine has moved the payload since *loc was read (compaction), it
+ * follows it and updates *loc, so the next read goes straight there.
+ */
+long eng_data_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint64_t off,
+                   void *dst, size_t n);
 
 #endif

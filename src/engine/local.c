@@ -30,7 +30,7 @@ static int
 local_container_get(struct engine *e, struct arena *a, const char *account, const char *name,
                     struct container_rec *c)
 {
-    return eng_rc(meta_container_get(M(e), a, account, name, c));
+    return meta_container_get(M(e), a, account, name, c);
 }
 
 /* Puts the encoded record v at key k in a new transaction and commits it (k and v freed). */
@@ -38,11 +38,11 @@ static int
 put_commit(struct meta *m, struct buf *k, struct buf *v)
 {
     struct meta_txn *t = NULL;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     if (buf_ok(k) && buf_ok(v) && (t = meta_txn_new()) != NULL) {
         meta_txn_put(t, k->p, k->len, v->p, v->len);
-        rc = eng_rc(meta_commit(m, t));
+        rc = meta_commit(m, t);
     }
     meta_txn_free(t);
     buf_free(k);
@@ -52,7 +52,7 @@ put_commit(struct meta *m, struct buf *k, struct buf *v)
 
 /*
  * With the container lock held: 0 when the live record of container `name` is `expect`,
- * ENG_ECONFLICT when it is another one or none, ENG_EIO.  *k is its key.
+ * CO_ECONFLICT when it is another one or none, CO_EBACKEND.  *k is its key.
  */
 static int
 container_is(struct meta *m, const char *account, const char *name,
@@ -63,24 +63,24 @@ container_is(struct meta *m, const char *account, const char *name,
     struct container_rec cur;
     char *v;
     size_t vl;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     meta_key_container(k, account, name);
     if (a == NULL || !buf_ok(k))
         goto out;
     rc = meta_get(m, k->p, k->len, a, &v, &vl);
     if (rc == 0 && meta_container_decode(a, v, vl, &cur) != 0)
-        rc = META_EIO;
-    if ((rc = eng_rc(rc)) != 0) {
-        rc = rc == ENG_ENOTFOUND ? ENG_ECONFLICT : rc;
+        rc = CO_EBACKEND;
+    if (rc != 0) {
+        rc = rc == CO_ENOTFOUND ? CO_ECONFLICT : rc;
         goto out;
     }
     meta_container_encode(&cur, &have);
     meta_container_encode(expect, &want);
     if (!buf_ok(&have) || !buf_ok(&want))
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
     else if (have.len != want.len || memcmp(have.p, want.p, have.len) != 0)
-        rc = ENG_ECONFLICT;
+        rc = CO_ECONFLICT;
 out:
     arena_free(a);
     buf_free(&want);
@@ -100,12 +100,12 @@ local_container_create(struct engine *e, const char *account, const char *name,
     int rc;
 
     meta_containers_wrlock(m);
-    rc = a != NULL ? eng_rc(meta_container_get(m, a, account, name, &old)) : ENG_EIO;
-    if (rc != ENG_ENOTFOUND) {
-        rc = rc == 0 ? ENG_EEXISTS : rc;
+    rc = a != NULL ? meta_container_get(m, a, account, name, &old) : CO_EBACKEND;
+    if (rc != CO_ENOTFOUND) {
+        rc = rc == 0 ? CO_EEXISTS : rc;
         goto out;
     }
-    rc = ENG_EIO;
+    rc = CO_EBACKEND;
     if ((t = meta_txn_new()) == NULL)
         goto out;
     c->id = meta_next_container_id(m, t);
@@ -113,7 +113,7 @@ local_container_create(struct engine *e, const char *account, const char *name,
     meta_container_encode(c, &v);
     if (buf_ok(&k) && buf_ok(&v)) {
         meta_txn_put(t, k.p, k.len, v.p, v.len);
-        rc = eng_rc(meta_commit(m, t));
+        rc = meta_commit(m, t);
     }
 out:
     meta_containers_unlock(m);
@@ -165,7 +165,7 @@ has_blobs(struct meta *m, uint64_t cid)
  * WORM: a container under a legal hold or a retention policy keeps its blobs, and any container
  * keeps a blob, snapshot or version (soft-deleted ones included) that is under a legal hold or an
  * unexpired immutability policy of its own (meta.h M4) -- with soft delete on too, since the purge
- * would otherwise remove it for good.  0, ENG_EHELD, ENG_EPOLICY or ENG_EIO.
+ * would otherwise remove it for good.  0, CO_EHELD, CO_EPOLICY or CO_EBACKEND.
  */
 static int
 worm_check(struct meta *m, const struct container_rec *c)
@@ -173,11 +173,11 @@ worm_check(struct meta *m, const struct container_rec *c)
     int held = 0, rc;
 
     if ((c->legal_hold || c->immutable_days > 0) && has_blobs(m, c->id))
-        return c->legal_hold ? ENG_EHELD : ENG_EPOLICY;
+        return c->legal_hold ? CO_EHELD : CO_EPOLICY;
     if ((rc = meta_container_protected(m, c->id, ticks_now(), &held)) < 0)
-        return ENG_EIO;
+        return CO_EBACKEND;
     if (rc == 1)
-        return held ? ENG_EHELD : ENG_EPOLICY;
+        return held ? CO_EHELD : CO_EPOLICY;
     return 0;
 }
 
@@ -193,7 +193,7 @@ local_container_delete(struct engine *e, const char *account, const char *name,
     meta_containers_wrlock(m);
     if ((rc = container_is(m, account, name, expect, &k)) != 0 || (rc = worm_check(m, expect)) != 0)
         goto out;
-    rc = ENG_EIO;
+    rc = CO_EBACKEND;
     if ((t = meta_txn_new()) == NULL)
         goto out;
     meta_txn_delete(t, k.p, k.len);
@@ -210,7 +210,7 @@ local_container_delete(struct engine *e, const char *account, const char *name,
     } else if (meta_txn_drop_container(t, expect->id) != 0) { /* the blobs go in the same batch */
         goto out;
     }
-    rc = eng_rc(meta_commit(m, t));
+    rc = meta_commit(m, t);
 out:
     meta_containers_unlock(m);
     meta_txn_free(t);
@@ -233,22 +233,22 @@ local_container_restore(struct engine *e, struct arena *a, const char *account,
     int rc;
 
     meta_containers_wrlock(m);
-    rc = eng_rc(meta_container_get(m, a, account, name, c));
-    if (rc != ENG_ENOTFOUND) {
-        rc = rc == 0 ? ENG_EEXISTS : rc;
+    rc = meta_container_get(m, a, account, name, c);
+    if (rc != CO_ENOTFOUND) {
+        rc = rc == 0 ? CO_EEXISTS : rc;
         goto out;
     }
     meta_key_deleted_container(&dk, account, deleted_name, deleted);
-    rc = buf_ok(&dk) ? meta_get(m, dk.p, dk.len, a, &val, &vl) : META_EIO;
+    rc = buf_ok(&dk) ? meta_get(m, dk.p, dk.len, a, &val, &vl) : CO_EBACKEND;
     if (rc == 0 && meta_container_decode(a, val, vl, c) != 0)
-        rc = META_EIO;
-    if ((rc = eng_rc(rc)) != 0)
+        rc = CO_EBACKEND;
+    if (rc != 0)
         goto out;
     if (c->purge_at <= ticks_now()) { /* past retention: gone, awaiting its purge */
-        rc = ENG_ENOTFOUND;
+        rc = CO_ENOTFOUND;
         goto out;
     }
-    rc = ENG_EIO;
+    rc = CO_EBACKEND;
     if ((t = meta_txn_new()) == NULL || meta_txn_purge_mark(t, c->purge_at, dk.p, dk.len, 0) != 0)
         goto out;
     c->deleted = c->purge_at = 0;
@@ -258,7 +258,7 @@ local_container_restore(struct engine *e, struct arena *a, const char *account,
         goto out;
     meta_txn_delete(t, dk.p, dk.len);
     meta_txn_put(t, k.p, k.len, v.p, v.len);
-    rc = eng_rc(meta_commit(m, t));
+    rc = meta_commit(m, t);
 out:
     meta_containers_unlock(m);
     meta_txn_free(t);
@@ -327,7 +327,7 @@ local_container_list(struct engine *e, const char *account, const char *prefix, 
 
     *out = NULL;
     if (it == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     it->base.e = e;
     it->prefix = memcpy((char *)(it + 1), prefix, plen + 1);
     it->plen = plen;
@@ -340,7 +340,7 @@ local_container_list(struct engine *e, const char *account, const char *prefix, 
         if ((it->side[i].it = open_side(M(e), account, i ? 'D' : 'C', from, &it->side[i].base)) ==
             NULL) {
             local_iter_free(&it->base);
-            return ENG_EIO;
+            return CO_EBACKEND;
         }
     *out = &it->base;
     return 0;
@@ -359,7 +359,7 @@ local_container_next(struct eng_iter *base, struct arena *a, struct eng_containe
     if (name[0] == NULL && name[1] == NULL) {
         for (int i = 0; i < it->sides; i++)
             if (meta_iter_status(it->side[i].it) != 0)
-                return ENG_EIO;
+                return CO_EBACKEND;
         return 0;
     }
     /* Merge by name; a live container comes before deleted ones of the same name. */
@@ -374,7 +374,7 @@ local_container_next(struct eng_iter *base, struct arena *a, struct eng_containe
     v = meta_iter_value(it->side[pick].it, &vlen);
     if ((out->name = arena_strndup(a, name[pick], n[pick])) == NULL ||
         meta_container_decode(a, v, vlen, &out->rec) != 0)
-        return ENG_EIO;
+        return CO_EBACKEND;
     meta_iter_next(it->side[pick].it);
     return 1;
 }
@@ -399,13 +399,13 @@ local_service_props_get(struct engine *e, struct arena *a, const char *account, 
     *n = 0;
     *props = NULL;
     meta_key_service_props(&k, account);
-    rc = buf_ok(&k) ? meta_get(M(e), k.p, k.len, a, &v, &vl) : META_EIO;
+    rc = buf_ok(&k) ? meta_get(M(e), k.p, k.len, a, &v, &vl) : CO_EBACKEND;
     buf_free(&k);
-    if (rc == META_NOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0;
     if (rc == 0 && meta_props_decode(a, v, vl, n, props) != 0)
-        rc = META_EIO;
-    return eng_rc(rc);
+        rc = CO_EBACKEND;
+    return rc;
 }
 
 static int
@@ -417,17 +417,17 @@ local_service_props_set(struct engine *e, const char *account, size_t nexpect,
     struct buf k = BUF_INIT, v = BUF_INIT, want = BUF_INIT, have = BUF_INIT;
     struct meta_pair *cur;
     size_t ncur;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     meta_containers_wrlock(m); /* serialises read-compare-write of the document */
     if (a == NULL || (rc = local_service_props_get(e, a, account, &ncur, &cur)) != 0)
         goto out;
     meta_props_encode(ncur, cur, &have);
     meta_props_encode(nexpect, expect, &want);
-    rc = ENG_EIO;
+    rc = CO_EBACKEND;
     if (!buf_ok(&have) || !buf_ok(&want))
         goto out;
-    rc = ENG_ECONFLICT;
+    rc = CO_ECONFLICT;
     if (have.len != want.len || memcmp(have.p, want.p, have.len) != 0)
         goto out;
     meta_key_service_props(&k, account);
@@ -443,8 +443,15 @@ out:
     return rc;
 }
 
+static void
+local_fini(struct engine *e)
+{
+    free(e->impl);
+}
+
 static const struct engine_ops local_ops = {
     .name = "local",
+    .fini = local_fini,
     .next_etag = local_next_etag,
     .container_get = local_container_get,
     .container_create = local_container_create,
@@ -467,11 +474,28 @@ static const struct engine_ops local_ops = {
     .tag_list = local_tag_list,
     .tag_next = local_tag_next,
     .copy_recover = local_copy_recover,
+    .failed = local_failed,
+    .write_begin = local_write_begin,
+    .write = local_write,
+    .write_finish = local_write_finish,
+    .write_abort = local_write_abort,
+    .sync = local_sync,
+    .release = local_release,
+    .reader_new = local_reader_new,
+    .reader_free = local_reader_free,
+    .read = local_read,
 };
 
-void
-eng_local_init(struct engine *e, struct meta *m)
+int
+eng_local_init(struct engine *e, struct meta *m, struct store *s)
 {
+    struct local *l = malloc(sizeof(*l));
+
+    if (l == NULL)
+        return CO_EBACKEND;
+    l->meta = m;
+    l->store = s;
     e->ops = &local_ops;
-    e->impl = m;
+    e->impl = l;
+    return 0;
 }

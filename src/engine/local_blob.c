@@ -47,11 +47,11 @@ get_at(struct meta *m, struct arena *a, const struct buf *k, struct blob_rec *r)
 
     memset(r, 0, sizeof(*r));
     if (!buf_ok(k))
-        return ENG_EIO;
+        return CO_EBACKEND;
     rc = meta_get(m, k->p, k->len, a, &v, &vl);
     if (rc == 0 && meta_blob_decode(a, v, vl, r) != 0)
-        rc = META_EIO;
-    return eng_rc(rc);
+        rc = CO_EBACKEND;
+    return rc;
 }
 
 int
@@ -69,7 +69,7 @@ local_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char
 
 /* ---- the commit ---------------------------------------------------------------------------- */
 
-/* 0 when the record at k is `expect` (NULL: there is none), else ENG_ECONFLICT or ENG_EIO. */
+/* 0 when the record at k is `expect` (NULL: there is none), else CO_ECONFLICT or CO_EBACKEND. */
 static int
 record_is(struct meta *m, struct arena *a, const struct buf *k, const struct blob_rec *expect)
 {
@@ -77,16 +77,16 @@ record_is(struct meta *m, struct arena *a, const struct buf *k, const struct blo
     struct blob_rec cur;
     int rc = get_at(m, a, k, &cur);
 
-    if (rc == ENG_ENOTFOUND)
-        return expect == NULL ? 0 : ENG_ECONFLICT;
+    if (rc == CO_ENOTFOUND)
+        return expect == NULL ? 0 : CO_ECONFLICT;
     if (rc != 0 || expect == NULL)
-        return rc != 0 ? rc : ENG_ECONFLICT;
+        return rc != 0 ? rc : CO_ECONFLICT;
     meta_blob_encode(&cur, &have);
     meta_blob_encode(expect, &want);
     if (!buf_ok(&have) || !buf_ok(&want))
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
     else if (have.len != want.len || memcmp(have.p, want.p, have.len) != 0)
-        rc = ENG_ECONFLICT;
+        rc = CO_ECONFLICT;
     buf_free(&have);
     buf_free(&want);
     return rc;
@@ -151,7 +151,7 @@ drop_staged(struct meta *m, struct meta_txn *t, const struct eng_blob *b)
 {
     struct buf lo = BUF_INIT, hi = BUF_INIT;
     struct meta_iter *it = NULL;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     meta_key_block_range(&lo, &hi, b->cid, b->name, b->nlen);
     if (buf_ok(&lo) && buf_ok(&hi) && (it = meta_iter_new(m, lo.p, lo.len, hi.p, hi.len)) != NULL) {
@@ -160,7 +160,7 @@ drop_staged(struct meta *m, struct meta_txn *t, const struct eng_blob *b)
             const char *k = meta_iter_key(it, &kl);
             meta_txn_delete(t, k, kl);
         }
-        rc = meta_iter_status(it) == 0 ? 0 : ENG_EIO;
+        rc = meta_iter_status(it) == 0 ? 0 : CO_EBACKEND;
     }
     meta_iter_free(it);
     buf_free(&lo);
@@ -179,11 +179,11 @@ current_follows(struct meta *m, struct meta_txn *t, const struct eng_blob *b,
 
     if (index_diff(t, b, indexed(old), indexed(rec), 1) != 0 ||
         index_diff(t, b, indexed(rec), indexed(old), 0) != 0)
-        return ENG_EIO;
+        return CO_EBACKEND;
     if (copy_pending(old) || copy_pending(rec)) {
         meta_key_copy_pending(&k, b->cid, b->name, b->nlen);
         if (!buf_ok(&k))
-            rc = ENG_EIO;
+            rc = CO_EBACKEND;
         else if (copy_pending(rec))
             meta_txn_put(t, k.p, k.len, rec->copy.id, strlen(rec->copy.id));
         else
@@ -211,24 +211,24 @@ add_write(struct meta *m, struct meta_txn *t, const struct eng_blob *b, const st
     struct buf v = BUF_INIT;
 
     if (old != NULL && old->deleted && meta_txn_purge_mark(t, old->purge_at, k->p, k->len, 0) != 0)
-        return ENG_EIO;
+        return CO_EBACKEND;
     if (rec != NULL) {
         meta_blob_encode(rec, &v);
         if (!buf_ok(&v) || meta_txn_index_protection(t, k->p, k->len, rec) != 0) {
             buf_free(&v);
-            return ENG_EIO;
+            return CO_EBACKEND;
         }
         meta_txn_put(t, k->p, k->len, v.p, v.len);
         buf_free(&v);
         if (rec->deleted && meta_txn_purge_mark(t, rec->purge_at, k->p, k->len, 1) != 0)
-            return ENG_EIO;
+            return CO_EBACKEND;
     } else {
         meta_txn_delete(t, k->p, k->len);
     }
     /* The protection index entry goes when nothing protects the record at the key any more. */
     if (carries_protection(old) && !carries_protection(rec) &&
         meta_txn_unindex_protection(t, k->p, k->len) != 0)
-        return ENG_EIO;
+        return CO_EBACKEND;
     return w->kind == ENG_CURRENT ? current_follows(m, t, b, old, rec) : 0;
 }
 
@@ -250,7 +250,7 @@ local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
     struct buf k = BUF_INIT, v = BUF_INIT;
     unsigned stripes[MAX_STRIPES];
     size_t ns = 0, held = 0;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     if (a == NULL || t == NULL)
         goto free;
@@ -260,10 +260,10 @@ local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
             stripes[ns++] = meta_blob_stripe(w[i].blob->cid, w[i].blob->name, w[i].blob->nlen);
     qsort(stripes, ns, sizeof(*stripes), cmp_unsigned);
     meta_containers_rdlock(m);
-    rc = ENG_ENOCONT;
+    rc = CO_ENOCONT;
     if (!meta_container_current(m, a, b->account, b->container, b->cid))
         goto unlock;
-    rc = ENG_ECONFLICT; /* another blob's container went: that record is not what was read */
+    rc = CO_ECONFLICT; /* another blob's container went: that record is not what was read */
     for (size_t i = 0; i < n; i++)
         if (w[i].blob != NULL &&
             !meta_container_current(m, a, w[i].blob->account, w[i].blob->container, w[i].blob->cid))
@@ -279,7 +279,7 @@ local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
             goto unlock;
         if (w[i].rec == w[i].expect)
             continue; /* a check only */
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
         if (w[i].blob != NULL || (rc = add_write(m, t, b, &w[i], &k)) != 0)
             goto unlock;
     }
@@ -287,12 +287,12 @@ local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
         buf_reset(&k);
         meta_key_block(&k, b->cid, b->name, b->nlen, stage->id, stage->id_len);
         meta_extent_encode(&stage->ext, &v);
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
         if (!buf_ok(&k) || !buf_ok(&v))
             goto unlock;
         meta_txn_put(t, k.p, k.len, v.p, v.len);
     }
-    rc = eng_rc(meta_commit(m, t));
+    rc = meta_commit(m, t);
     t = NULL;
 unlock:
     while (held-- > 0)
@@ -331,7 +331,7 @@ local_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b, str
     struct buf lo = BUF_INIT, hi = BUF_INIT;
     struct meta_iter *it = NULL;
     size_t cap = 0;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     *out = NULL;
     *n = 0;
@@ -353,7 +353,7 @@ local_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b, str
         x->id = (int64_t)get_be64(k + lo.len + 1);
         (*n)++;
     }
-    rc = meta_iter_status(it) == 0 ? 0 : ENG_EIO;
+    rc = meta_iter_status(it) == 0 ? 0 : CO_EBACKEND;
 out:
     meta_iter_free(it);
     buf_free(&lo);
@@ -376,7 +376,7 @@ seek_past(struct meta_iter *it, const char *key, size_t len, uint8_t next)
     if ((ok = buf_ok(&s)))
         meta_iter_seek(it, s.p, s.len);
     buf_free(&s);
-    return ok ? 0 : ENG_EIO;
+    return ok ? 0 : CO_EBACKEND;
 }
 
 /* The key suffix a listing position names: name [0x00 kind id]. */
@@ -397,11 +397,11 @@ local_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
 {
     struct local_iter *it = calloc(1, sizeof(*it) + plen + 1);
     struct buf lo = BUF_INIT, hi = BUF_INIT, seek = BUF_INIT, f = BUF_INIT;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     *out = NULL;
     if (it == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     it->base.e = e;
     it->sides = 1;
     it->what = what;
@@ -461,20 +461,20 @@ local_blob_next(struct eng_iter *base, struct arena *a, struct eng_entry *out)
             (kind == ENG_VERSION && !(it->what & ENG_LIST_VERSIONS))) {
             /* Not asked for: past all of this blob's snapshots (or versions) at once. */
             if (seek_past(mi, k, bl + nlen + 1, (uint8_t)(kind + 1)) != 0)
-                return ENG_EIO;
+                return CO_EBACKEND;
             continue;
         }
         v = meta_iter_value(mi, &vlen);
         if ((out->name = arena_strndup(a, name, nlen)) == NULL ||
             meta_blob_decode(a, v, vlen, &out->rec) != 0)
-            return ENG_EIO;
+            return CO_EBACKEND;
         out->nlen = nlen;
         out->kind = kind;
         out->id = id;
         meta_iter_next(mi);
         return 1;
     }
-    return meta_iter_status(mi) == 0 ? 0 : ENG_EIO;
+    return meta_iter_status(mi) == 0 ? 0 : CO_EBACKEND;
 }
 
 int
@@ -487,7 +487,7 @@ local_skip_past(struct eng_iter *base, const char *prefix, size_t len)
     /* 0xFF never occurs in UTF-8 names: key bytes, prefix, 0xFF is past all of them. */
     buf_add(&k, it->key, it->side[0].base);
     buf_add(&k, prefix, len);
-    rc = buf_ok(&k) ? seek_past(it->side[0].it, k.p, k.len, 0xff) : ENG_EIO;
+    rc = buf_ok(&k) ? seek_past(it->side[0].it, k.p, k.len, 0xff) : CO_EBACKEND;
     buf_free(&k);
     return rc;
 }
@@ -501,7 +501,7 @@ local_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, s
     struct buf lo = BUF_INIT, hi = BUF_INIT;
     struct meta_iter *it = NULL;
     size_t cap = 0;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     *out = NULL;
     *n = 0;
@@ -528,7 +528,7 @@ local_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, s
             goto out;
         (*n)++;
     }
-    rc = meta_iter_status(it) == 0 ? 0 : ENG_EIO;
+    rc = meta_iter_status(it) == 0 ? 0 : CO_EBACKEND;
 out:
     meta_iter_free(it);
     buf_free(&lo);
@@ -544,11 +544,11 @@ local_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from
 {
     struct local_iter *it = calloc(1, sizeof(*it));
     struct buf lo = BUF_INIT, hi = BUF_INIT;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     *out = NULL;
     if (it == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     it->base.e = e;
     it->sides = 1;
     meta_key_tag(&lo, cid, key, NULL, NULL, 0); /* 'T' cid key 0x00 */
@@ -589,14 +589,14 @@ local_tag_next(struct eng_iter *base, struct arena *a, struct eng_tag_entry *out
             continue; /* not an entry: value 0x00 name */
         if ((out->pos = arena_strndup(a, at, at_len)) == NULL ||
             (out->value = arena_strndup(a, at, vlen)) == NULL)
-            return ENG_EIO;
+            return CO_EBACKEND;
         out->poslen = at_len;
         out->name = out->pos + vlen + 1;
         out->nlen = at_len - vlen - 1;
         meta_iter_next(mi);
         return 1;
     }
-    return meta_iter_status(mi) == 0 ? 0 : ENG_EIO;
+    return meta_iter_status(mi) == 0 ? 0 : CO_EBACKEND;
 }
 
 /* ---- pending copies (copykey.h) ------------------------------------------------------------ */

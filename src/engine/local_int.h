@@ -10,16 +10,22 @@
 
 #define SCRATCH_CAP (64u << 20) /* a scratch arena decodes one record */
 
+/* The local engine's state: what it was given. */
+struct local {
+    struct meta *meta;
+    struct store *store;
+};
+
 static inline struct meta *
 M(struct engine *e)
 {
-    return e->impl;
+    return ((struct local *)e->impl)->meta;
 }
 
-static inline int
-eng_rc(int rc)
+static inline struct store *
+S(struct engine *e)
 {
-    return rc == 0 ? 0 : rc == META_NOTFOUND ? ENG_ENOTFOUND : ENG_EIO;
+    return ((struct local *)e->impl)->store;
 }
 
 /* One RocksDB iterator of a listing. */
@@ -58,5 +64,17 @@ int local_tag_list(struct engine *e, uint64_t cid, const char *key, const char *
                    const char *to, size_t tlen, struct eng_iter **out);
 int local_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
 long local_copy_recover(struct engine *e, const char *description);
+
+int local_failed(struct engine *e);
+int local_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+int local_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
+int local_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
+void local_write_abort(struct engine *e, struct eng_writer *w);
+int local_sync(struct engine *e, const struct extent *loc, size_t n);
+void local_release(struct engine *e, const struct extent *loc);
+int local_reader_new(struct engine *e, struct eng_reader **r);
+void local_reader_free(struct engine *e, struct eng_reader *r);
+long local_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint64_t off, void *dst,
+                size_t n);
 
 #endif

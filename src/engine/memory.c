@@ -56,7 +56,7 @@ entry_free(struct mem_entry *x)
     free(x->rec);
 }
 
-/* Stores the encoding v at the key, replacing what is there.  0 or ENG_EIO (out of memory). */
+/* Stores the encoding v at the key, replacing what is there.  0 or CO_EBACKEND (out of memory). */
 static int
 put(struct mem_array *a, const char *account, const char *name, int64_t deleted,
     const struct buf *v)
@@ -66,7 +66,7 @@ put(struct mem_array *a, const char *account, const char *name, int64_t deleted,
     size_t i = lower_bound(a, account, name, deleted, &found);
 
     if (!buf_ok(v) || (x.rec = malloc(v->len ? v->len : 1)) == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     memcpy(x.rec, v->p, v->len);
     x.len = v->len;
     if (found) {
@@ -92,7 +92,7 @@ put(struct mem_array *a, const char *account, const char *name, int64_t deleted,
     return 0;
 oom:
     entry_free(&x);
-    return ENG_EIO;
+    return CO_EBACKEND;
 }
 
 static void
@@ -103,7 +103,7 @@ drop(struct mem_array *a, size_t i)
     a->n--;
 }
 
-/* The container record at the key into c (in a): 0, ENG_ENOTFOUND, ENG_EIO. */
+/* The container record at the key into c (in a): 0, CO_ENOTFOUND, CO_EBACKEND. */
 static int
 get_container(struct mem *m, struct arena *a, const char *account, const char *name,
               int64_t deleted, struct container_rec *c, size_t *at)
@@ -113,12 +113,12 @@ get_container(struct mem *m, struct arena *a, const char *account, const char *n
 
     memset(c, 0, sizeof(*c));
     if (!found)
-        return ENG_ENOTFOUND;
+        return CO_ENOTFOUND;
     if (at != NULL)
         *at = i;
     return meta_container_decode(a, m->containers.v[i].rec, m->containers.v[i].len, c) == 0
                ? 0
-               : ENG_EIO;
+               : CO_EBACKEND;
 }
 
 int
@@ -132,22 +132,22 @@ mem_container_live(struct mem *m, const char *account, const char *name, uint64_
     return live;
 }
 
-/* 0 when the live container `name` is `expect`, else ENG_ECONFLICT (or ENG_EIO). */
+/* 0 when the live container `name` is `expect`, else CO_ECONFLICT (or CO_EBACKEND). */
 static int
 container_is(struct mem *m, const char *account, const char *name,
              const struct container_rec *expect)
 {
     struct buf want = BUF_INIT;
     const struct mem_entry *x;
-    int found, rc = ENG_ECONFLICT;
+    int found, rc = CO_ECONFLICT;
     size_t i = lower_bound(&m->containers, account, name, 0, &found);
 
     if (!found)
-        return ENG_ECONFLICT;
+        return CO_ECONFLICT;
     x = &m->containers.v[i];
     meta_container_encode(expect, &want);
     if (!buf_ok(&want))
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
     else if (want.len == x->len && memcmp(want.p, x->rec, want.len) == 0)
         rc = 0;
     buf_free(&want);
@@ -193,7 +193,7 @@ mem_container_create(struct engine *e, const char *account, const char *name,
 {
     struct mem *m = MEM(e);
     struct buf v = BUF_INIT;
-    int found, rc = ENG_EEXISTS;
+    int found, rc = CO_EEXISTS;
 
     pthread_mutex_lock(&m->mu);
     lower_bound(&m->containers, account, name, 0, &found);
@@ -261,20 +261,20 @@ mem_container_restore(struct engine *e, struct arena *a, const char *account,
     struct mem *m = MEM(e);
     struct buf v = BUF_INIT;
     size_t at = 0;
-    int found, rc = ENG_EEXISTS;
+    int found, rc = CO_EEXISTS;
 
     pthread_mutex_lock(&m->mu);
     lower_bound(&m->containers, account, name, 0, &found);
     if (found)
         goto out;
     if (deleted <= 0) { /* 0 would name a live container */
-        rc = ENG_ENOTFOUND;
+        rc = CO_ENOTFOUND;
         goto out;
     }
     if ((rc = get_container(m, a, account, deleted_name, deleted, c, &at)) != 0)
         goto out;
     if (c->purge_at <= ticks_now()) { /* past retention: gone, awaiting its purge */
-        rc = ENG_ENOTFOUND;
+        rc = CO_ENOTFOUND;
         goto out;
     }
     c->deleted = c->purge_at = 0;
@@ -312,7 +312,7 @@ mem_container_list(struct engine *e, const char *account, const char *prefix, co
 
     *out = NULL;
     if (it == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     it->base.e = e;
     it->with_deleted = with_deleted;
     /* Start at the later of the prefix and `from`: just before it, as if it had been returned. */
@@ -322,7 +322,7 @@ mem_container_list(struct engine *e, const char *account, const char *prefix, co
     if ((it->account = strdup(account)) == NULL || (it->prefix = strdup(prefix)) == NULL ||
         (it->last = strdup(from)) == NULL) {
         mem_iter_free(&it->base);
-        return ENG_EIO;
+        return CO_EBACKEND;
     }
     *out = &it->base;
     return 0;
@@ -350,7 +350,7 @@ mem_container_next(struct eng_iter *base, struct arena *a, struct eng_container 
         if ((last = strdup(x->name)) == NULL || (out->name = arena_strdup(a, x->name)) == NULL ||
             meta_container_decode(a, x->rec, x->len, &out->rec) != 0) {
             free(last);
-            rc = ENG_EIO;
+            rc = CO_EBACKEND;
             break;
         }
         free(it->last);
@@ -407,7 +407,8 @@ props_get(struct mem *m, struct arena *a, const char *account, size_t *n, struct
     *props = NULL;
     if (!found)
         return 0;
-    return meta_props_decode(a, m->props.v[i].rec, m->props.v[i].len, n, props) == 0 ? 0 : ENG_EIO;
+    return meta_props_decode(a, m->props.v[i].rec, m->props.v[i].len, n, props) == 0 ? 0
+                                                                                     : CO_EBACKEND;
 }
 
 static int
@@ -432,19 +433,19 @@ mem_service_props_set(struct engine *e, const char *account, size_t nexpect,
     struct buf want = BUF_INIT, have = BUF_INIT, v = BUF_INIT;
     struct meta_pair *cur;
     size_t ncur;
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     if (a == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     pthread_mutex_lock(&m->mu);
     if ((rc = props_get(m, a, account, &ncur, &cur)) != 0)
         goto out;
     meta_props_encode(ncur, cur, &have);
     meta_props_encode(nexpect, expect, &want);
-    rc = ENG_EIO;
+    rc = CO_EBACKEND;
     if (!buf_ok(&have) || !buf_ok(&want))
         goto out;
-    rc = ENG_ECONFLICT;
+    rc = CO_ECONFLICT;
     if (have.len != want.len || memcmp(have.p, want.p, have.len) != 0)
         goto out;
     meta_props_encode(n, props, &v);
@@ -470,6 +471,9 @@ mem_fini(struct engine *e)
     free(m->containers.v);
     free(m->props.v);
     mem_blobs_free(m);
+    for (size_t i = 0; i < m->npayloads; i++)
+        free(m->payloads[i].p);
+    free(m->payloads);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -499,6 +503,16 @@ static const struct engine_ops memory_ops = {
     .tag_list = mem_tag_list,
     .tag_next = mem_tag_next,
     .copy_recover = mem_copy_recover,
+    .failed = mem_failed,
+    .write_begin = mem_write_begin,
+    .write = mem_write,
+    .write_finish = mem_write_finish,
+    .write_abort = mem_write_abort,
+    .sync = mem_sync,
+    .release = mem_release,
+    .reader_new = mem_reader_new,
+    .reader_free = mem_reader_free,
+    .read = mem_read,
 };
 
 int
@@ -507,7 +521,7 @@ eng_memory_init(struct engine *e)
     struct mem *m = calloc(1, sizeof(*m));
 
     if (m == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     pthread_mutex_init(&m->mu, NULL);
     m->last_etag = (uint64_t)ticks_now();
     e->ops = &memory_ops;

@@ -68,7 +68,7 @@ blob_drop(struct mem *m, size_t i)
     m->nblobs--;
 }
 
-/* Stores rec (NULL: removes the record) at the key.  0 or ENG_EIO. */
+/* Stores rec (NULL: removes the record) at the key.  0 or CO_EBACKEND. */
 static int
 blob_put(struct mem *m, uint64_t cid, const char *name, size_t nlen, char kind, int64_t id,
          const struct blob_rec *rec)
@@ -86,7 +86,7 @@ blob_put(struct mem *m, uint64_t cid, const char *name, size_t nlen, char kind, 
     meta_blob_encode(rec, &v);
     if (!buf_ok(&v) || (x.rec = buf_steal(&v, &x.len)) == NULL) {
         buf_free(&v);
-        return ENG_EIO;
+        return CO_EBACKEND;
     }
     if (found) {
         free(m->blobs[i].rec);
@@ -112,13 +112,13 @@ blob_put(struct mem *m, uint64_t cid, const char *name, size_t nlen, char kind, 
 oom:
     free(x.name);
     free(x.rec);
-    return ENG_EIO;
+    return CO_EBACKEND;
 }
 
 static int
 decode(struct arena *a, const struct mem_blob *x, struct blob_rec *r)
 {
-    return meta_blob_decode(a, x->rec, x->len, r) == 0 ? 0 : ENG_EIO;
+    return meta_blob_decode(a, x->rec, x->len, r) == 0 ? 0 : CO_EBACKEND;
 }
 
 int
@@ -126,7 +126,7 @@ mem_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char k
              struct blob_rec *r)
 {
     struct mem *m = MEM(e);
-    int found, rc = ENG_ENOTFOUND;
+    int found, rc = CO_ENOTFOUND;
     size_t i;
 
     memset(r, 0, sizeof(*r));
@@ -226,7 +226,7 @@ stage_block(struct mem *m, const struct eng_blob *b, const struct block_ref *s)
 oom:
     free(x.name);
     free(x.bid);
-    return ENG_EIO;
+    return CO_EBACKEND;
 }
 
 int
@@ -245,11 +245,11 @@ mem_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, siz
          j++)
         cnt++;
     if (cnt > 0 && (*out = arena_alloc(a, sizeof(**out) * cnt)) == NULL)
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
     for (j = 0; rc == 0 && j < cnt; j++) {
         const struct mem_block *x = &m->blocks[i + j];
         if (((*out)[j].id = arena_strndup(a, x->bid, x->blen)) == NULL)
-            rc = ENG_EIO;
+            rc = CO_EBACKEND;
         (*out)[j].id_len = x->blen;
         (*out)[j].ext = x->ext;
     }
@@ -261,19 +261,19 @@ mem_blocks_list(struct engine *e, struct arena *a, const struct eng_blob *b, siz
 
 /* ---- the commit ---------------------------------------------------------------------------- */
 
-/* 0 when the record at the key is `expect` (NULL: none), else ENG_ECONFLICT or ENG_EIO. */
+/* 0 when the record at the key is `expect` (NULL: none), else CO_ECONFLICT or CO_EBACKEND. */
 static int
 record_is(struct mem *m, const struct eng_blob *b, const struct eng_write *w)
 {
     struct buf want = BUF_INIT;
-    int found, rc = ENG_ECONFLICT;
+    int found, rc = CO_ECONFLICT;
     size_t i = blob_bound(m, b->cid, b->name, b->nlen, w->kind, w->kind ? w->id : 0, &found);
 
     if (!found || w->expect == NULL)
-        return !found && w->expect == NULL ? 0 : ENG_ECONFLICT;
+        return !found && w->expect == NULL ? 0 : CO_ECONFLICT;
     meta_blob_encode(w->expect, &want);
     if (!buf_ok(&want))
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
     else if (want.len == m->blobs[i].len && memcmp(want.p, m->blobs[i].rec, want.len) == 0)
         rc = 0;
     buf_free(&want);
@@ -295,7 +295,7 @@ mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_wri
 
     pthread_mutex_lock(&m->mu);
     if (!mem_container_live(m, b->account, b->container, b->cid)) {
-        rc = ENG_ENOCONT;
+        rc = CO_ENOCONT;
         goto out;
     }
     /* Everything is checked before anything is written: the commit is all or nothing. */
@@ -303,7 +303,7 @@ mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_wri
         const struct eng_blob *wb = w[i].blob ? w[i].blob : b;
         if (w[i].blob != NULL && (w[i].rec != w[i].expect ||
                                   !mem_container_live(m, wb->account, wb->container, wb->cid)))
-            rc = w[i].rec != w[i].expect ? ENG_EIO : ENG_ECONFLICT;
+            rc = w[i].rec != w[i].expect ? CO_EBACKEND : CO_ECONFLICT;
         else
             rc = record_is(m, wb, &w[i]);
     }
@@ -339,7 +339,7 @@ mem_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b, struc
            bytes_cmp(m->blobs[i + cnt].name, m->blobs[i + cnt].nlen, b->name, b->nlen) == 0)
         cnt++;
     if (cnt > 0 && (*out = arena_alloc(a, sizeof(**out) * cnt)) == NULL)
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
     for (size_t j = 0; rc == 0 && j < cnt; j++) {
         const struct mem_blob *x = &m->blobs[i + j];
         (*out)[j].name = b->name;
@@ -364,14 +364,14 @@ iter_new(struct engine *e)
     return it;
 }
 
-/* Moves the listing's position to (name, kind, id); 0 or ENG_EIO. */
+/* Moves the listing's position to (name, kind, id); 0 or CO_EBACKEND. */
 static int
 set_pos(struct mem_iter *it, const char *name, size_t nlen, char kind, int64_t id, int after)
 {
     char *copy = malloc(nlen ? nlen : 1);
 
     if (copy == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     memcpy(copy, name, nlen);
     free(it->last);
     it->last = copy;
@@ -392,7 +392,7 @@ mem_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,
     *out = NULL;
     if (it == NULL || (it->prefix = malloc(plen ? plen : 1)) == NULL) {
         mem_iter_free(it ? &it->base : NULL);
-        return ENG_EIO;
+        return CO_EBACKEND;
     }
     memcpy(it->prefix, prefix, plen);
     it->plen = plen;
@@ -441,7 +441,7 @@ mem_blob_next(struct eng_iter *base, struct arena *a, struct eng_entry *out)
             continue;
         if ((out->name = arena_strndup(a, x->name, x->nlen)) == NULL ||
             decode(a, x, &out->rec) != 0 || set_pos(it, x->name, x->nlen, x->kind, x->id, 1) != 0) {
-            rc = ENG_EIO;
+            rc = CO_EBACKEND;
             break;
         }
         out->nlen = x->nlen;
@@ -464,7 +464,7 @@ mem_skip_past(struct eng_iter *base, const char *prefix, size_t len)
     /* 0xFF never occurs in UTF-8 names: prefix 0xFF sorts after every name under prefix. */
     buf_add(&k, prefix, len);
     buf_u8(&k, 0xff);
-    rc = buf_ok(&k) ? set_pos(it, k.p, k.len, ENG_CURRENT, INT64_MIN, 0) : ENG_EIO;
+    rc = buf_ok(&k) ? set_pos(it, k.p, k.len, ENG_CURRENT, INT64_MIN, 0) : CO_EBACKEND;
     buf_free(&k);
     return rc;
 }
@@ -493,7 +493,7 @@ mem_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, 
     if (it == NULL || a == NULL) {
         arena_free(a);
         mem_iter_free(it ? &it->base : NULL);
-        return ENG_EIO;
+        return CO_EBACKEND;
     }
     pthread_mutex_lock(&m->mu);
     for (size_t i = blob_bound(m, cid, "", 0, ENG_CURRENT, 0, &found);
@@ -512,7 +512,7 @@ mem_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, 
             if (strcmp(r.tags[t].name, key) != 0)
                 continue;
             if ((pos = malloc(plen)) == NULL) {
-                rc = ENG_EIO;
+                rc = CO_EBACKEND;
                 break;
             }
             memcpy(pos, r.tags[t].value, vlen + 1);
@@ -532,7 +532,7 @@ mem_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, 
                     it->tagbufs = nb;
                 if (nt == NULL || nb == NULL) {
                     free(pos);
-                    rc = ENG_EIO;
+                    rc = CO_EBACKEND;
                     break;
                 }
                 cap = nc;
@@ -563,7 +563,7 @@ mem_tag_next(struct eng_iter *base, struct arena *a, struct eng_tag_entry *out)
     x = &it->tags[it->at++];
     if ((out->pos = arena_strndup(a, x->pos, x->poslen)) == NULL ||
         (out->value = arena_strdup(a, x->value)) == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     out->poslen = x->poslen;
     out->name = out->pos + strlen(x->value) + 1;
     out->nlen = x->nlen;
@@ -604,9 +604,9 @@ mem_worm_check(struct mem *m, const struct container_rec *c)
     int any = i < m->nblobs && m->blobs[i].cid == c->id;
 
     if ((c->legal_hold || c->immutable_days > 0) && any)
-        return c->legal_hold ? ENG_EHELD : ENG_EPOLICY;
+        return c->legal_hold ? CO_EHELD : CO_EPOLICY;
     if ((p = mem_container_protected(m, c->id, ticks_now())) != 0)
-        return p == 2 ? ENG_EHELD : ENG_EPOLICY;
+        return p == 2 ? CO_EHELD : CO_EPOLICY;
     return 0;
 }
 

@@ -42,8 +42,16 @@ struct mem_block {
     struct extent ext;
 };
 
+/* One payload of the data plane (memory_data.c). */
+struct mem_payload {
+    char *p;
+    uint64_t len;
+};
+
 struct mem {
-    pthread_mutex_t mu; /* guards everything: each call is atomic */
+    pthread_mutex_t mu;           /* guards everything: each call is atomic */
+    struct mem_payload *payloads; /* locator seq - 1 */
+    size_t npayloads, cappayloads;
     struct mem_array containers, props;
     struct mem_blob *blobs; /* by (cid, name, kind, id) */
     size_t nblobs, capblobs;
@@ -62,7 +70,7 @@ MEM(struct engine *e)
 uint64_t mem_etag_locked(struct mem *m);
 /* 1 when container `name` of `account` is live with id cid. */
 int mem_container_live(struct mem *m, const char *account, const char *name, uint64_t cid);
-/* WORM check of a container about to be deleted (engine.h): 0, ENG_EHELD, ENG_EPOLICY, ENG_EIO. */
+/* WORM check of a container about to be deleted (engine.h): 0, CO_EHELD, CO_EPOLICY, CO_EBACKEND. */
 int mem_worm_check(struct mem *m, const struct container_rec *c);
 /* Removes every blob record and staged block of container cid. */
 void mem_drop_container(struct mem *m, uint64_t cid);
@@ -88,6 +96,18 @@ int mem_tag_list(struct engine *e, uint64_t cid, const char *key, const char *fr
                  const char *to, size_t tlen, struct eng_iter **out);
 int mem_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
 long mem_copy_recover(struct engine *e, const char *description);
+
+int mem_failed(struct engine *e);
+int mem_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+int mem_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
+int mem_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
+void mem_write_abort(struct engine *e, struct eng_writer *w);
+int mem_sync(struct engine *e, const struct extent *loc, size_t n);
+void mem_release(struct engine *e, const struct extent *loc);
+int mem_reader_new(struct engine *e, struct eng_reader **r);
+void mem_reader_free(struct engine *e, struct eng_reader *r);
+long mem_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint64_t off, void *dst,
+              size_t n);
 
 /* Every iterator of this engine: containers use the name fields, blob listings the position,
  * tag walks the sorted entries taken when the walk began. */

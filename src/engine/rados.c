@@ -61,14 +61,14 @@ R(struct engine *e)
     return e->impl;
 }
 
-/* An ENG_E* code for a librados error (logged: the cluster failed us). */
+/* An error code (util/error.h) for a librados error (logged: the cluster failed us). */
 static int
 eng_err(int r, const char *what, const char *oid)
 {
     if (r == -ECANCELED)
-        return ENG_ECONFLICT;
+        return CO_ECONFLICT;
     log_error("rados: %s %s: %s", what, oid, strerror(-r));
-    return ENG_EIO;
+    return CO_EBACKEND;
 }
 
 /* ---- keys (R4) ---------------------------------------------------------------------------- */
@@ -177,8 +177,8 @@ edit_rm(struct omap_edit *ed, const struct buf *k)
     ed->rm[ed->nrm++] = (struct kv){k->p, NULL, k->len, 0};
 }
 
-/* Applies ed to object oid in one op: 0, ENG_ECONFLICT (a compare failed, or the object is missing
- * and ed does not create it), ENG_EIO. */
+/* Applies ed to object oid in one op: 0, CO_ECONFLICT (a compare failed, or the object is missing
+ * and ed does not create it), CO_EBACKEND. */
 static int
 omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
 {
@@ -188,7 +188,7 @@ omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
     int prval[2], r;
 
     if (op == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     if (ed->create)
         rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
     for (size_t i = 0; i < ed->ncmp; i++)
@@ -211,11 +211,11 @@ omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
     r = rados_write_op_operate2(op, io, oid, NULL, 0);
     rados_release_write_op(op);
     if (r == -ENOENT && !ed->create)
-        return ENG_ECONFLICT;
+        return CO_ECONFLICT;
     return r == 0 ? 0 : eng_err(r, "write", oid);
 }
 
-/* The value of omap key k of oid into *v (in a): 0, ENG_ENOTFOUND (no key or no object), ENG_EIO. */
+/* The value of omap key k of oid into *v (in a): 0, CO_ENOTFOUND (no key or no object), CO_EBACKEND. */
 static int
 omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a, char **v,
          size_t *vl)
@@ -228,7 +228,7 @@ omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a
     int prval = 0, r;
 
     if (op == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     rados_read_op_omap_get_vals_by_keys2(op, keys, 1, kls, &it, &prval);
     r = rados_read_op_operate(op, io, oid, 0);
     if (r == 0 && prval < 0)
@@ -248,7 +248,7 @@ omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a
         rados_omap_get_end(it);
     rados_release_read_op(op);
     if (r == -ENOENT || r == -ENODATA)
-        return ENG_ENOTFOUND;
+        return CO_ENOTFOUND;
     return r == 0 ? 0 : eng_err(r, "omap read", oid);
 }
 
@@ -293,7 +293,7 @@ omap_apply_record(rados_ioctx_t io, const char *oid, struct omap_edit *ed, reenc
     size_t vl;
     int rc = omap_apply(io, oid, ed);
 
-    if (rc != ENG_ECONFLICT || ed->cmp[0].vl == 0 || (a = arena_new(SCRATCH_CAP)) == NULL)
+    if (rc != CO_ECONFLICT || ed->cmp[0].vl == 0 || (a = arena_new(SCRATCH_CAP)) == NULL)
         return rc;
     buf_add(&k, ed->cmp[0].k, ed->cmp[0].kl);
     if (buf_ok(&k) && omap_get(io, oid, &k, a, &v, &vl) == 0 &&
@@ -313,7 +313,7 @@ omap_apply_record(rados_ioctx_t io, const char *oid, struct omap_edit *ed, reenc
 /* ---- counters: cobalt.ids ----------------------------------------------------------------- */
 
 /* Advances counter xattr `name` of cobalt.ids from its value v to f(v) by compare-and-set, retrying
- * lost races; *old = v.  f: the new value given the old and `arg`.  0 or ENG_EIO. */
+ * lost races; *old = v.  f: the new value given the old and `arg`.  0 or CO_EBACKEND. */
 static int
 counter_advance(struct rados_eng *r, const char *name, uint64_t (*f)(uint64_t, uint64_t),
                 uint64_t arg, uint64_t *old)
@@ -329,7 +329,7 @@ counter_advance(struct rados_eng *r, const char *name, uint64_t (*f)(uint64_t, u
         *old = strtoull(cur, NULL, 10);
         snprintf(next, sizeof(next), "%" PRIu64, f(*old, arg));
         if ((op = rados_create_write_op()) == NULL)
-            return ENG_EIO;
+            return CO_EBACKEND;
         rados_write_op_cmpxattr(op, name, LIBRADOS_CMPXATTR_OP_EQ, cur, (size_t)n);
         rados_write_op_setxattr(op, name, next, strlen(next));
         rc = rados_write_op_operate2(op, r->idx, IDS_OID, NULL, 0);
@@ -384,7 +384,7 @@ rados_next_etag(struct engine *e)
 
 /* ---- containers --------------------------------------------------------------------------- */
 
-/* The record at key k of acct.<account> into c (in a): 0, ENG_ENOTFOUND, ENG_EIO. */
+/* The record at key k of acct.<account> into c (in a): 0, CO_ENOTFOUND, CO_EBACKEND. */
 static int
 record_get(struct rados_eng *r, struct arena *a, const char *account, const struct buf *k,
            struct container_rec *c)
@@ -396,10 +396,10 @@ record_get(struct rados_eng *r, struct arena *a, const char *account, const stru
     memset(c, 0, sizeof(*c));
     oid_account(oid, sizeof(oid), account);
     if (!buf_ok(k))
-        return ENG_EIO;
+        return CO_EBACKEND;
     if ((rc = omap_get(r->idx, oid, k, a, &v, &vl)) != 0)
         return rc;
-    return meta_container_decode(a, v, vl, c) == 0 ? 0 : ENG_EIO;
+    return meta_container_decode(a, v, vl, c) == 0 ? 0 : CO_EBACKEND;
 }
 
 static int
@@ -424,7 +424,7 @@ head_create(struct rados_eng *r, const char *account, uint64_t cid)
     int rc;
 
     if (op == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
     snprintf(shards, sizeof(shards), "%d", RADOS_SHARDS);
     rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
@@ -466,7 +466,7 @@ rados_container_create(struct engine *e, const char *account, const char *name,
     oid_account(oid, sizeof(oid), account);
     key_container(&k, name);
     meta_container_encode(c, &v);
-    rc = ENG_EIO;
+    rc = CO_EBACKEND;
     if (buf_ok(&k) && buf_ok(&v)) {
         edit_cmp(&ed, &k, "", 0); /* absent */
         edit_set(&ed, &k, &v);
@@ -476,7 +476,7 @@ rados_container_create(struct engine *e, const char *account, const char *name,
         head_remove(r, c->id);
     buf_free(&k);
     buf_free(&v);
-    return rc == ENG_ECONFLICT ? ENG_EEXISTS : rc;
+    return rc == CO_ECONFLICT ? CO_EEXISTS : rc;
 }
 
 static int
@@ -486,7 +486,7 @@ rados_container_update(struct engine *e, const char *account, const char *name,
     struct omap_edit ed = {0};
     struct buf k = BUF_INIT, want = BUF_INIT, v = BUF_INIT;
     char oid[300];
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     oid_account(oid, sizeof(oid), account);
     key_container(&k, name);
@@ -510,7 +510,7 @@ entry_put(rados_ioctx_t io, const char *oid, const struct buf *k, const struct b
     struct omap_edit ed = {.create = set};
 
     if (!buf_ok(k) || (v != NULL && !buf_ok(v)))
-        return ENG_EIO;
+        return CO_EBACKEND;
     if (set)
         edit_set(&ed, k, v);
     else
@@ -553,7 +553,7 @@ rados_container_delete(struct engine *e, const char *account, const char *name,
     struct buf k = BUF_INIT, want = BUF_INIT, dk = BUF_INIT, dv = BUF_INIT, pk = BUF_INIT,
                pv = BUF_INIT;
     char oid[300], poid[32];
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     oid_account(oid, sizeof(oid), account);
     key_container(&k, name);
@@ -604,28 +604,28 @@ rados_container_restore(struct engine *e, struct arena *a, const char *account,
     char oid[300], poid[32];
     int rc;
 
-    /* Absent live name first (ENG_EEXISTS wins over ENG_ENOTFOUND, as in the other engines). */
+    /* Absent live name first (CO_EEXISTS wins over CO_ENOTFOUND, as in the other engines). */
     key_container(&k, name);
-    if ((rc = record_get(r, a, account, &k, &live)) != ENG_ENOTFOUND) {
-        rc = rc == 0 ? ENG_EEXISTS : rc;
+    if ((rc = record_get(r, a, account, &k, &live)) != CO_ENOTFOUND) {
+        rc = rc == 0 ? CO_EEXISTS : rc;
         goto out;
     }
     if (deleted <= 0) { /* 0 would name a live container */
-        rc = ENG_ENOTFOUND;
+        rc = CO_ENOTFOUND;
         goto out;
     }
     key_deleted(&dk, deleted_name, deleted);
     if ((rc = record_get(r, a, account, &dk, c)) != 0)
         goto out;
     if (c->purge_at <= ticks_now()) { /* past retention: gone, awaiting its purge */
-        rc = ENG_ENOTFOUND;
+        rc = CO_ENOTFOUND;
         goto out;
     }
     meta_container_encode(c, &want);
     purge_entry(poid, sizeof(poid), &pk, c);
     c->deleted = c->purge_at = 0;
     meta_container_encode(c, &v);
-    rc = ENG_EIO;
+    rc = CO_EBACKEND;
     if (!buf_ok(&want) || !buf_ok(&v) || !buf_ok(&pk))
         goto out;
     edit_cmp(&ed, &dk, want.p, want.len);
@@ -633,9 +633,9 @@ rados_container_restore(struct engine *e, struct arena *a, const char *account,
     edit_rm(&ed, &dk);
     edit_set(&ed, &k, &v);
     oid_account(oid, sizeof(oid), account);
-    if ((rc = omap_apply_record(r->idx, oid, &ed, container_reencode)) == ENG_ECONFLICT) {
+    if ((rc = omap_apply_record(r->idx, oid, &ed, container_reencode)) == CO_ECONFLICT) {
         /* A live name appeared, or the deleted record was restored or purged meanwhile. */
-        rc = record_get(r, a, account, &k, &live) == 0 ? ENG_EEXISTS : ENG_ENOTFOUND;
+        rc = record_get(r, a, account, &k, &live) == 0 ? CO_EEXISTS : CO_ENOTFOUND;
         goto out;
     }
     if (rc == 0 && entry_put(r->idx, poid, &pk, NULL, 0) != 0) /* a stale entry is harmless */
@@ -700,7 +700,7 @@ cursor_close(struct omap_cursor *c)
     buf_free(&c->after);
 }
 
-/* Moves to the next entry (c->k NULL at the end): 0 or ENG_EIO. */
+/* Moves to the next entry (c->k NULL at the end): 0 or CO_EBACKEND. */
 static int
 cursor_next(struct omap_cursor *c)
 {
@@ -710,12 +710,12 @@ cursor_next(struct omap_cursor *c)
     for (;;) {
         if (c->it != NULL) {
             if (rados_omap_get_next2(c->it, &c->k, &c->v, &c->kl, &c->vl) != 0)
-                return ENG_EIO;
+                return CO_EBACKEND;
             if (c->k != NULL) {
                 buf_reset(&c->after);
                 buf_add(&c->after, c->k, c->kl);
                 if (!buf_ok(&c->after))
-                    return ENG_EIO;
+                    return CO_EBACKEND;
                 n = c->kl < c->seek.len ? c->kl : c->seek.len;
                 cmp = n ? memcmp(c->k, c->seek.p, n) : 0;
                 if (cmp < 0 || (cmp == 0 && c->kl < c->seek.len))
@@ -735,7 +735,7 @@ cursor_next(struct omap_cursor *c)
         c->started = 1;
         if (!buf_ok(&c->prefix) || !buf_ok(&c->seek) || !buf_ok(&c->after) ||
             (c->op = rados_create_read_op()) == NULL)
-            return ENG_EIO;
+            return CO_EBACKEND;
         rados_read_op_omap_get_vals2(c->op, c->after.p ? c->after.p : "",
                                      c->prefix.p ? c->prefix.p : "", LIST_PAGE, &c->it, &c->more,
                                      &prval);
@@ -782,7 +782,7 @@ rados_container_list(struct engine *e, const char *account, const char *prefix, 
 
     *out = NULL;
     if (it == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     it->base.e = e;
     oid_account(it->oid, sizeof(it->oid), account);
     if (strcmp(from, prefix) < 0) /* start at the later of the prefix and `from` */
@@ -816,10 +816,10 @@ rados_container_next(struct eng_iter *base, struct arena *a, struct eng_containe
 
     if (it->side[0].k != NULL &&
         (name[0] = arena_strndup(a, it->side[0].k + 1, it->side[0].kl - 1)) == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     if (it->sides > 1 && it->side[1].k != NULL &&
         (name[1] = name_unesc(a, it->side[1].k + 1, it->side[1].kl - 1, &rest)) == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     if (name[0] == NULL && name[1] == NULL)
         return 0;
     /* Merge by name; a live container comes before deleted ones of the same name. */
@@ -827,14 +827,14 @@ rados_container_next(struct eng_iter *base, struct arena *a, struct eng_containe
     c = &it->side[pick];
     out->name = name[pick];
     if (meta_container_decode(a, c->v, c->vl, &out->rec) != 0)
-        return ENG_EIO;
-    return cursor_next(c) == 0 ? 1 : ENG_EIO;
+        return CO_EBACKEND;
+    return cursor_next(c) == 0 ? 1 : CO_EBACKEND;
 }
 
 /* ---- the purge and GC lists ------------------------------------------------------------- */
 
 /* Takes (or, renew, extends) the lease of list object oid for LEASE_SECS: 1 held, 0 another
- * gateway holds it, ENG_EIO. */
+ * gateway holds it, CO_EBACKEND. */
 static int
 lease_take(struct rados_eng *r, const char *oid, int renew)
 {
@@ -856,7 +856,7 @@ lease_give(struct rados_eng *r, const char *oid)
         log_warn("rados: unlock %s: %s (the lease runs out by itself)", oid, strerror(-rc));
 }
 
-/* 1 when a C or D record of acct.<account> has id cid, 0 when none does, ENG_EIO. */
+/* 1 when a C or D record of acct.<account> has id cid, 0 when none does, CO_EBACKEND. */
 static int
 id_referenced(struct rados_eng *r, struct arena *a, const char *account, uint64_t cid)
 {
@@ -879,7 +879,7 @@ id_referenced(struct rados_eng *r, struct arena *a, const char *account, uint64_
 }
 
 /* Drops container id cid's objects (its index shards and head) unless a record still names it:
- * 0 (done, or nothing to do) or ENG_EIO. */
+ * 0 (done, or nothing to do) or CO_EBACKEND. */
 static int
 drop_container(struct rados_eng *r, struct arena *a, const char *account, uint64_t cid)
 {
@@ -928,8 +928,8 @@ purge_container(struct rados_eng *r, struct arena *a, const char *val, size_t vl
     buf_add(&dk, dkp + 1, vl - (size_t)(dkp + 1 - val));
     buf_add(&pv, val, vl);
     oid_account(oid, sizeof(oid), account);
-    rc = buf_ok(&dk) ? omap_get(r->idx, oid, &dk, a, &v, &rawl) : ENG_EIO;
-    if (rc == ENG_ENOTFOUND) { /* restored, or purged by a round that died before this entry */
+    rc = buf_ok(&dk) ? omap_get(r->idx, oid, &dk, a, &v, &rawl) : CO_EBACKEND;
+    if (rc == CO_ENOTFOUND) { /* restored, or purged by a round that died before this entry */
         rc = gc_drop_container(r, account, cid) == 0 ? 0 : 2;
         goto out;
     }
@@ -1054,12 +1054,12 @@ rados_service_props_get(struct engine *e, struct arena *a, const char *account, 
     *props = NULL;
     oid_account(oid, sizeof(oid), account);
     buf_putc(&k, 'P');
-    rc = buf_ok(&k) ? omap_get(R(e)->idx, oid, &k, a, &v, &vl) : ENG_EIO;
+    rc = buf_ok(&k) ? omap_get(R(e)->idx, oid, &k, a, &v, &vl) : CO_EBACKEND;
     buf_free(&k);
-    if (rc == ENG_ENOTFOUND)
+    if (rc == CO_ENOTFOUND)
         return 0;
     if (rc == 0 && meta_props_decode(a, v, vl, n, props) != 0)
-        rc = ENG_EIO;
+        rc = CO_EBACKEND;
     return rc;
 }
 
@@ -1071,7 +1071,7 @@ rados_service_props_set(struct engine *e, const char *account, size_t nexpect,
     struct omap_edit ed = {.create = 1};
     struct buf k = BUF_INIT, want = BUF_INIT, v = BUF_INIT;
     char oid[300];
-    int rc = ENG_EIO;
+    int rc = CO_EBACKEND;
 
     oid_account(oid, sizeof(oid), account);
     buf_putc(&k, 'P');
@@ -1135,7 +1135,7 @@ ids_init(struct rados_eng *r)
     int rc;
 
     if (op == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, NULL);
     rados_write_op_setxattr(op, "cid", "0", 1);
     rados_write_op_setxattr(op, "etag", "0", 1);
@@ -1154,7 +1154,7 @@ eng_rados_init(struct engine *e, const char *conf, const char *user, const char 
     int rc;
 
     if (r == NULL)
-        return ENG_EIO;
+        return CO_EBACKEND;
     pthread_mutex_init(&r->mu, NULL);
     e->ops = &rados_ops;
     e->impl = r;
@@ -1181,11 +1181,11 @@ eng_rados_init(struct engine *e, const char *conf, const char *user, const char 
     snprintf(r->cookie, sizeof(r->cookie), "%" PRIu64, rados_get_instance_id(r->cluster));
     if (ids_init(r) != 0) {
         eng_fini(e);
-        return ENG_EIO;
+        return CO_EBACKEND;
     }
     return 0;
 fail:
     log_error("rados: %s (conf %s, user %s): %s", step, conf, name, strerror(-rc));
     eng_fini(e);
-    return ENG_EIO;
+    return CO_EBACKEND;
 }

@@ -1,7 +1,7 @@
 /*
  * meta.c -- RocksDB behind the meta.h interface: open/options, point reads, batches, iterators,
  * locks, id generators, and the purge of soft-deleted records whose retention ended.  Record and
- * key encoding is in records.c, which has no RocksDB in it.  RocksDB errors (char **errptr) become META_EIO here and are logged and
+ * key encoding is in records.c, which has no RocksDB in it.  RocksDB errors (char **errptr) become CO_EBACKEND here and are logged and
  * freed at this boundary.
  *
  * Options: a shared 256 MiB LRU block cache with bloom filters (point reads of blob records are
@@ -59,7 +59,7 @@ rerr(const char *what, char *err)
 {
     log_error("meta: %s: %s", what, err);
     free(err);
-    return META_EIO;
+    return CO_EBACKEND;
 }
 
 static const char protect_index_key[] = "Sprotect-index";
@@ -75,7 +75,7 @@ protect_index_build(struct meta *m)
     struct meta_iter *it = NULL;
     char *err = NULL, *v;
     size_t vl, n = 0;
-    int rc = META_EIO;
+    int rc = CO_EBACKEND;
 
     v = rocksdb_get(m->db, m->ropts, protect_index_key, sizeof(protect_index_key) - 1, &vl, &err);
     if (err != NULL)
@@ -117,7 +117,7 @@ meta_open(const char *dir, int fsync, int readonly, size_t cache_bytes, struct m
     size_t vl;
 
     if (m == NULL)
-        return META_EIO;
+        return CO_EBACKEND;
     pthread_rwlock_init(&m->containers, NULL);
     pthread_mutex_init(&m->idmu, NULL);
     for (int i = 0; i < STRIPES; i++)
@@ -153,7 +153,7 @@ meta_open(const char *dir, int fsync, int readonly, size_t cache_bytes, struct m
     if (err != NULL) {
         rerr("open", err);
         meta_close(m);
-        return META_EIO;
+        return CO_EBACKEND;
     }
     m->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(m->wopts, fsync ? 1 : 0);
@@ -162,14 +162,14 @@ meta_open(const char *dir, int fsync, int readonly, size_t cache_bytes, struct m
     if (err != NULL) {
         rerr("read container id", err);
         meta_close(m);
-        return META_EIO;
+        return CO_EBACKEND;
     }
     if (v != NULL && vl == 8)
         m->last_cid = get_be64(v);
     free(v);
     if (!readonly && protect_index_build(m) != 0) {
         meta_close(m);
-        return META_EIO;
+        return CO_EBACKEND;
     }
     m->last_etag = (uint64_t)ticks_now();
     *out = m;
@@ -221,11 +221,11 @@ meta_get(struct meta *m, const void *key, size_t klen, struct arena *a, char **v
     if (err != NULL)
         return rerr("get", err);
     if (v == NULL)
-        return META_NOTFOUND;
+        return CO_ENOTFOUND;
     *val = arena_strndup(a, v, vl);
     free(v);
     if (*val == NULL)
-        return META_EIO;
+        return CO_EBACKEND;
     *len = vl;
     return 0;
 }
@@ -273,7 +273,7 @@ meta_commit(struct meta *m, struct meta_txn *t)
     char *err = NULL;
 
     if (meta_failed(m))
-        return META_EIO;
+        return CO_EBACKEND;
     rocksdb_write(m->db, m->wopts, t->wb, &err);
     if (err != NULL) {
         /* Like a failed fsync: the WAL's state is unknown, so stop acknowledging writes. */
@@ -434,7 +434,7 @@ meta_txn_drop_container(struct meta_txn *t, uint64_t cid)
 }
 
 /* Reads and decodes the record at key into a fresh arena (*a, freed by the caller): 0,
- * META_NOTFOUND or META_EIO. */
+ * CO_ENOTFOUND or CO_EBACKEND. */
 static int
 get_blob_scratch(struct meta *m, const char *key, size_t kl, struct arena **a, struct blob_rec *b)
 {
@@ -443,10 +443,10 @@ get_blob_scratch(struct meta *m, const char *key, size_t kl, struct arena **a, s
     int rc;
 
     if ((*a = arena_new(64u << 20)) == NULL)
-        return META_EIO;
+        return CO_EBACKEND;
     rc = meta_get(m, key, kl, *a, &v, &vl);
     if (rc == 0 && meta_blob_decode(*a, v, vl, b) != 0)
-        rc = META_EIO;
+        rc = CO_EBACKEND;
     return rc;
 }
 
@@ -455,7 +455,7 @@ meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held)
 {
     struct buf lo = BUF_INIT, hi = BUF_INIT, k = BUF_INIT;
     struct meta_iter *it = NULL;
-    int rc = META_EIO, found = 0;
+    int rc = CO_EBACKEND, found = 0;
 
     meta_key_protect_all(&lo, &hi, cid);
     if (!buf_ok(&lo) || !buf_ok(&hi) || (it = meta_iter_new(m, lo.p, lo.len, hi.p, hi.len)) == NULL)
@@ -469,12 +469,12 @@ meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held)
         buf_reset(&k);
         buf_u8(&k, 'B'); /* the entry names the record: the same key after its type byte */
         buf_add(&k, hk + 1, kl - 1);
-        rc = buf_ok(&k) ? get_blob_scratch(m, k.p, k.len, &a, &b) : META_EIO;
+        rc = buf_ok(&k) ? get_blob_scratch(m, k.p, k.len, &a, &b) : CO_EBACKEND;
         if (rc == 0 && meta_blob_protected(&b, now)) {
             found = 1;
             *held = b.legal_hold;
         }
-        rc = rc == META_NOTFOUND ? 0 : rc; /* a stale entry: the record is gone */
+        rc = rc == CO_ENOTFOUND ? 0 : rc; /* a stale entry: the record is gone */
         arena_free(a);
     }
     if (rc == 0)
@@ -505,7 +505,7 @@ purge_later(struct meta_txn *t, const char *key, size_t kl, int64_t at, const st
         meta_txn_put(t, z.p, z.len, "", 0);
     }
     buf_free(&z);
-    return ok ? 0 : META_EIO;
+    return ok ? 0 : CO_EBACKEND;
 }
 
 /* Purges one 'Z' entry's record if it is still deleted with that purge time and protects
@@ -540,11 +540,11 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
                 rc = purge_later(t, key, kl, b.purge_at, &nv);
             } else {
                 meta_txn_delete(t, key, kl);
-                rc = meta_txn_unindex_protection(t, key, kl) == 0 ? 0 : META_EIO;
+                rc = meta_txn_unindex_protection(t, key, kl) == 0 ? 0 : CO_EBACKEND;
                 drop = 1;
             }
         }
-        rc = rc == META_NOTFOUND ? 0 : rc;
+        rc = rc == CO_ENOTFOUND ? 0 : rc;
         if (rc == 0)
             rc = meta_commit(m, t);
         meta_stripe_unlock(m, stripe);
@@ -561,11 +561,11 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
                 rc = purge_later(t, key, kl, c.purge_at, &nv);
             } else if (rc == 0) {
                 meta_txn_delete(t, key, kl);
-                rc = meta_txn_drop_container(t, c.id) == 0 ? 0 : META_EIO;
+                rc = meta_txn_drop_container(t, c.id) == 0 ? 0 : CO_EBACKEND;
                 drop = 1;
             }
         }
-        rc = rc == META_NOTFOUND ? 0 : rc;
+        rc = rc == CO_ENOTFOUND ? 0 : rc;
         if (rc == 0)
             rc = meta_commit(m, t);
         meta_containers_unlock(m);

@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
+#include "util/error.h"
 #include "store/store.h"
 
 struct arena;
@@ -55,9 +56,7 @@ struct meta;
 struct meta_txn;
 struct meta_iter;
 
-/* Errors at this boundary: 0 ok, META_NOTFOUND, or META_EIO (RocksDB said no; logged). */
-#define META_NOTFOUND 1
-#define META_EIO      (-5)
+/* Errors (util/error.h): CO_ENOTFOUND, or CO_EBACKEND when RocksDB said no (logged). */
 
 /* Opens (creating if needed) the database in dir.  readonly: no writes, and it may be open in a
  * running server at the same time (fsck's online mode).  cache_bytes: the block cache for
@@ -79,7 +78,7 @@ void meta_txn_delete(struct meta_txn *t, const void *k, size_t kl);
 /* Deletes every key in [from, to). */
 void meta_txn_delete_range(struct meta_txn *t, const void *from, size_t fl, const void *to,
                            size_t tl);
-/* Commits atomically and durably (M1).  0 or META_EIO. */
+/* Commits atomically and durably (M1).  0 or CO_EBACKEND. */
 int meta_commit(struct meta *m, struct meta_txn *t);
 
 /* Iterators over [lower, upper); keys and values are borrowed until the next move. */
@@ -91,7 +90,7 @@ int meta_iter_valid(struct meta_iter *it);
 void meta_iter_next(struct meta_iter *it);
 const char *meta_iter_key(struct meta_iter *it, size_t *len);
 const char *meta_iter_value(struct meta_iter *it, size_t *len);
-/* META_EIO if the iteration stopped on an error rather than at the end. */
+/* CO_EBACKEND if the iteration stopped on an error rather than at the end. */
 int meta_iter_status(struct meta_iter *it);
 
 /* Locks (M2, M3). */
@@ -162,7 +161,7 @@ int meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen
 /*
  * Looks for a record of container `cid` (a blob, snapshot or version, soft-deleted ones included)
  * that is protected at `now`: 1 for the first one found (*held: 1 when that is a legal hold, 0 a
- * policy), 0 when none, META_EIO.  Costs one seek plus one point read per 'H' entry of the
+ * policy), 0 when none, CO_EBACKEND.  Costs one seek plus one point read per 'H' entry of the
  * container -- the records ever put under protection there, not the size of the container.
  */
 int meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held);
@@ -184,7 +183,7 @@ long meta_purge_expired(struct meta *m, int64_t now);
 
 void meta_key_moved(struct buf *k, uint64_t seq);
 void meta_key_retired(struct buf *k, uint32_t vol);
-/* Where needle `seq` lives now if compaction moved it: 0 (and *e), META_NOTFOUND or META_EIO. */
+/* Where needle `seq` lives now if compaction moved it: 0 (and *e), CO_ENOTFOUND or CO_EBACKEND. */
 int meta_needle_moved(struct meta *m, uint64_t seq, struct extent *e);
 
 void meta_container_encode(const struct container_rec *c, struct buf *out);
@@ -201,7 +200,7 @@ void meta_props_encode(size_t n, const struct meta_pair *props, struct buf *out)
 int meta_props_decode(struct arena *a, const char *p, size_t len, size_t *n,
                       struct meta_pair **out);
 
-/* Typed reads: 0, META_NOTFOUND or META_EIO.  The record is zeroed unless it was read. */
+/* Typed reads: 0, CO_ENOTFOUND or CO_EBACKEND.  The record is zeroed unless it was read. */
 int meta_container_get(struct meta *m, struct arena *a, const char *account, const char *name,
                        struct container_rec *c);
 int meta_blob_get(struct meta *m, struct arena *a, uint64_t cid, const char *name, size_t nlen,

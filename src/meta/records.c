@@ -663,10 +663,10 @@ meta_container_get(struct meta *m, struct arena *a, const char *account, const c
 
     memset(c, 0, sizeof(*c)); /* what a caller reads when there is no record */
     meta_key_container(&k, account, name);
-    rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : META_EIO;
+    rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : CO_EBACKEND;
     buf_free(&k);
     if (rc == 0 && meta_container_decode(a, v, vl, c) != 0)
-        rc = META_EIO;
+        rc = CO_EBACKEND;
     return rc;
 }
 
@@ -681,10 +681,10 @@ meta_blob_get(struct meta *m, struct arena *a, uint64_t cid, const char *name, s
 
     memset(b, 0, sizeof(*b)); /* what a caller reads when there is no record */
     meta_key_blob(&k, cid, name, nlen);
-    rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : META_EIO;
+    rc = buf_ok(&k) ? meta_get(m, k.p, k.len, a, &v, &vl) : CO_EBACKEND;
     buf_free(&k);
     if (rc == 0 && meta_blob_decode(a, v, vl, b) != 0)
-        rc = META_EIO;
+        rc = CO_EBACKEND;
     return rc;
 }
 
@@ -704,13 +704,13 @@ meta_needle_moved(struct meta *m, uint64_t seq, struct extent *e)
     struct buf k = BUF_INIT;
     char *v;
     size_t vl;
-    int rc = META_EIO;
+    int rc = CO_EBACKEND;
 
     meta_key_moved(&k, seq);
     if (a != NULL && buf_ok(&k))
         rc = meta_get(m, k.p, k.len, a, &v, &vl);
     if (rc == 0 && meta_extent_decode(v, vl, e) != 0)
-        rc = META_EIO;
+        rc = CO_EBACKEND;
     buf_free(&k);
     arena_free(a);
     return rc;

@@ -48,6 +48,7 @@
  *     answered) are never closed for pressure.
  */
 #include "net/http.h"
+#include "net/tls_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -411,6 +412,26 @@ done:
         peer_text((struct sockaddr *)&found, r->client_addr);
 }
 
+/*
+ * Host-style addressing: the Host header "ACCOUNT.SUFFIX" or "ACCOUNT.SUFFIX:PORT" (the suffix
+ * compared case-insensitively, as host names are) names the account; the label must be
+ * non-empty and hold no dot.  Anything else (an IP literal, another name) stays path-style.
+ */
+static const char *
+host_account(const struct http_server *srv, struct http_req *r)
+{
+    const char *host = http_header(r, "Host"), *dot, *colon;
+    size_t hl, sl = strlen(srv->cfg.host_suffix);
+
+    if (host == NULL || host[0] == '[' || (dot = strchr(host, '.')) == NULL || dot == host)
+        return NULL;
+    colon = strchr(dot, ':');
+    hl = colon != NULL ? (size_t)(colon - dot - 1) : strlen(dot + 1);
+    if (hl != sl || strncasecmp(dot + 1, srv->cfg.host_suffix, sl) != 0)
+        return NULL;
+    return arena_strndup(r->arena, host, (size_t)(dot - host));
+}
+
 static void *
 uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -435,6 +456,7 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
     cr->resp.status = 500;
     if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
         peer_text(ci->client_addr, cr->r.client_addr);
+    cr->r.is_https = cr->srv->cfg.tls_cert != NULL;
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if ((cr->conn = ci != NULL ? ci->socket_context : NULL) != NULL) {
         int64_t at = now_ms() + (int64_t)cr->srv->cfg.header_timeout_s * 1000,
@@ -664,6 +686,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
             (ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL &&
             cidr_list_match(srv->cfg.trusted_proxies, ci->client_addr))
             forwarded_client(srv, r);
+        if (srv->cfg.host_suffix != NULL)
+            r->host_account = host_account(srv, r);
         if ((cl = http_header(r, "Content-Length")) != NULL) {
             char *end;
             errno = 0;
@@ -789,10 +813,27 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_retrieve},
+                                   {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+                                   {MHD_OPTION_END, 0, NULL}};
     int err;
 
     if (s == NULL)
         return -1;
+    if (cfg->tls_cert != NULL) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK)) {
+            log_error("http: this libmicrohttpd cannot serve HTTPS (built without GnuTLS)");
+            free(s);
+            return -1;
+        }
+        if (tls_load(cfg->tls_cert, cfg->tls_key, 1) != 0) {
+            free(s);
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+    } else {
+        tls[0].option = MHD_OPTION_END;
+    }
     s->app = *app;
     s->cfg = *cfg;
     pthread_mutex_init(&s->mu, NULL);
@@ -822,23 +863,39 @@ http_start(const struct http_config *cfg, const struct http_app *app, struct htt
         cfg->max_connections + HARD_HEADROOM(cfg->max_connections),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_address, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (s->d == NULL) {
         log_error("http: cannot listen on %s:%d (see the libmicrohttpd message above)", cfg->host,
                   cfg->port);
-        free(s);
-        return -1;
+        goto fail;
     }
     if ((err = pthread_create(&s->reaper, NULL, reaper_main, s)) != 0) {
         log_error("http: cannot start the deadline thread: %s", strerror(err));
         MHD_stop_daemon(s->d);
-        free(s);
-        return -1;
+        goto fail;
     }
     info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : cfg->port;
     *out = s;
     return 0;
+
+fail:
+    if (cfg->tls_cert != NULL)
+        tls_unload();
+    free(s);
+    return -1;
+}
+
+int
+http_tls_check(const char *cert, const char *key)
+{
+    return tls_load(cert, key, 0);
+}
+
+int
+http_tls_reload(struct http_server *s)
+{
+    return s != NULL && s->cfg.tls_cert != NULL ? tls_load(s->cfg.tls_cert, s->cfg.tls_key, 1) : 0;
 }
 
 int
@@ -873,6 +930,8 @@ http_stop(struct http_server *s, unsigned grace_s)
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->reaper, NULL);
     MHD_stop_daemon(s->d);
+    if (s->cfg.tls_cert != NULL)
+        tls_unload();
     pthread_cond_destroy(&s->reaper_cv);
     pthread_mutex_destroy(&s->mu);
     free(s);

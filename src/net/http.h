@@ -49,6 +49,10 @@ struct http_req {
      * in IPv4 form), "" for a local request: the socket's peer, or, when that peer is a trusted
      * proxy (http_config.trusted_proxies), the address its X-Forwarded-For names (see http.c). */
     char client_addr[46];
+    int is_https; /* it came over TLS (a listener with http_config.tls_cert) */
+    /* Host-style addressing (http_config.host_suffix): the account label of a Host header
+     * "ACCOUNT.SUFFIX[:port]" (ACCOUNT possibly ending in "-secondary"); NULL otherwise. */
+    const char *host_account;
     void *app;              /* the application's per-request state */
     struct http_resp *resp; /* private to net/ */
 };
@@ -80,6 +84,10 @@ struct http_config {
     /* --trusted-proxy: peers whose X-Forwarded-For names the client (util/cidr.h); NULL: none,
      * and then the client is always the socket's peer. */
     const struct cidr_list *trusted_proxies;
+    /* HTTPS: the PEM certificate chain (leaf first) and private key this listener presents, TLS
+     * 1.2 and 1.3 only; NULL: plain HTTP.  One HTTPS listener per process (net/tls.c). */
+    const char *tls_cert, *tls_key;
+    const char *host_suffix; /* --host-suffix: see http_req.host_account; NULL: path-style only */
 };
 
 struct http_server;
@@ -88,6 +96,12 @@ struct http_server;
 int http_start(const struct http_config *cfg, const struct http_app *app, struct http_server **out);
 /* The bound port. */
 int http_port(const struct http_server *s);
+/* An HTTPS listener: loads its certificate and key files again and presents them from the next
+ * handshake on; open connections are not touched.  0, or -1 (logged) keeping the current pair. */
+int http_tls_reload(struct http_server *s);
+/* Whether the certificate and key files load as a pair (for `cobalt config check` and start-up).
+ * 0, or -1 (logged). */
+int http_tls_check(const char *cert, const char *key);
 /* Stops accepting, lets in-flight requests finish (up to `grace_s` seconds), then stops. */
 void http_stop(struct http_server *s, unsigned grace_s);
 

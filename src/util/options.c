@@ -2,7 +2,7 @@
  * options.c -- table-driven long options (options.h): one row per option gives the parser, the
  * --help lines and the README table row.  getopt_long does the scanning (abbreviations, "--x=v",
  * its own messages for unknown options); this file checks and stores each argument as its row
- * says and prints the rows.
+ * says, reads configuration files of the same options, and prints the rows.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,10 +18,13 @@
 #define VAL_HELP    1   /* getopt_long's value for --help; rows are VAL_ROW + index */
 #define VAL_ROW     256 /* above every character getopt_long may return ('?', ':') */
 
+/* The refusal of `arg` for row o; `where` ("FILE:LINE", or NULL on the command line) leads it. */
 static int
-refuse(const struct opt *o, const char *arg)
+refuse(const struct opt *o, const char *where, const char *arg)
 {
-    fputs("cobalt: ", stderr);
+    fprintf(stderr, "cobalt: %s%s", where ? where : "", where ? ": " : "");
+    if (o->secret)
+        arg = "(secret not shown)";
     if (o->err != NULL) {
         fprintf(stderr, o->err, o->name, arg);
     } else if (o->kind == OPT_UINT) {
@@ -53,9 +56,10 @@ store_uint(void *field, size_t width, unsigned long long v)
     }
 }
 
-/* Checks `arg` as row `o` says and stores it.  0, or -1 after printing the refusal. */
+/* Checks `arg` as row `o` says and stores it.  0, or -1 after printing the refusal (led by
+ * `where` when not NULL). */
 static int
-parse_one(const struct opt *o, void *const *at, const char *arg)
+parse_one(const struct opt *o, void *const *at, const char *arg, const char *where)
 {
     char *field = (char *)at[o->at] + o->off, *end;
     unsigned long long v;
@@ -70,26 +74,134 @@ parse_one(const struct opt *o, void *const *at, const char *arg)
         errno = 0;
         v = strtoull(arg, &end, 10);
         if (!isdigit((unsigned char)arg[0]) || *end != '\0' || errno != 0 || v < o->lo || v > o->hi)
-            return refuse(o, arg);
+            return refuse(o, where, arg);
         store_uint(field, o->width, v * (o->scale ? o->scale : 1));
         return 0;
     case OPT_REAL:
         d = strtod(arg, &end);
         if (end == arg || *end != '\0' || !(d >= (double)o->lo && d <= (double)o->hi))
-            return refuse(o, arg);
+            return refuse(o, where, arg);
         memcpy(field, &d, sizeof(d));
         return 0;
     case OPT_ENUM:
         for (i = 0; o->choices[i] != NULL && strcmp(arg, o->choices[i]) != 0; i++)
             ;
         if (o->choices[i] == NULL)
-            return refuse(o, arg);
+            return refuse(o, where, arg);
         store_uint(field, o->width, i);
         return 0;
     case OPT_EACH:
-        return o->each(field, arg) == 0 ? 0 : refuse(o, arg);
+        return o->each(field, arg) == 0 ? 0 : refuse(o, where, arg);
+    case OPT_FILE:
+        break; /* read by options_parse(), never from a file */
     }
-    return refuse(o, arg);
+    return refuse(o, where, arg);
+}
+
+/* The whole of file `path`, NUL-terminated, in heap memory; NULL (said on stderr) if unreadable. */
+static char *
+read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t cap = 0;
+
+    if (f == NULL) {
+        fprintf(stderr, "cobalt: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (getdelim(&text, &cap, '\0', f) < 0) { /* nothing read: an empty file, or an error */
+        free(text);
+        text = ferror(f) ? NULL : strdup("");
+        if (text == NULL)
+            fprintf(stderr, "cobalt: %s: cannot read it\n", path);
+    }
+    fclose(f);
+    return text;
+}
+
+/* `s` with white space trimmed at both ends, in place. */
+static char *
+trim(char *s)
+{
+    char *e;
+
+    s += strspn(s, " \t\r");
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+enum options_result
+options_parse_file(const struct opt *table, void *const *at, const char *path, char **text)
+{
+    char where[320], *line, *next;
+    unsigned lineno = 0;
+
+    if ((*text = read_text(path)) == NULL)
+        return OPTIONS_BAD;
+    for (line = *text; line != NULL; line = next) {
+        const struct opt *o;
+        char *eq, *name;
+
+        if ((next = strchr(line, '\n')) != NULL)
+            *next++ = '\0';
+        lineno++;
+        snprintf(where, sizeof(where), "%s:%u", path, lineno);
+        name = trim(line);
+        if (*name == '\0' || *name == '#')
+            continue;
+        if ((eq = strchr(name, '=')) == NULL) {
+            fprintf(stderr, "cobalt: %s: expected 'name = value'\n", where);
+            return OPTIONS_BAD;
+        }
+        *eq = '\0';
+        name = trim(name);
+        for (char *c = eq + 1; *c != '\0'; c++) /* " #" starts a comment */
+            if (*c == '#' && (c[-1] == ' ' || c[-1] == '\t')) {
+                *c = '\0';
+                break;
+            }
+        for (o = table; o->name != NULL && strcmp(o->name, name) != 0; o++)
+            ;
+        if (o->name == NULL || o->kind == OPT_FILE) {
+            fprintf(stderr, "cobalt: %s: unknown option '%s'\n", where, name);
+            return OPTIONS_BAD;
+        }
+        if (parse_one(o, at, trim(eq + 1), where) != 0)
+            return OPTIONS_BAD;
+    }
+    return OPTIONS_OK;
+}
+
+/* The configuration files named on the command line (OPT_FILE rows), read before the rest of it
+ * so that the command line overrides them.  getopt_long's messages wait for the second scan. */
+static enum options_result
+parse_files(const struct opt *table, void *const *at, int argc, char **argv,
+            const struct option *longopts)
+{
+    enum options_result res = OPTIONS_OK;
+    int c, saved = opterr;
+
+    optind = 0;
+    opterr = 0;
+    while (res == OPTIONS_OK && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        const struct opt *o = c >= VAL_ROW ? &table[c - VAL_ROW] : NULL;
+        char **field;
+
+        if (o == NULL || o->kind != OPT_FILE)
+            continue;
+        field = (char **)((char *)at[o->at] + o->off);
+        if (*field != NULL) { /* the first file's values borrow its text: one file only */
+            fprintf(stderr, "cobalt: --%s may be given once\n", o->name);
+            res = OPTIONS_BAD;
+        } else {
+            res = options_parse_file(table, at, optarg, field);
+        }
+    }
+    opterr = saved;
+    return res;
 }
 
 enum options_result
@@ -103,7 +215,7 @@ options_parse(const struct opt *table, void *const *at, int argc, char **argv)
     while (table[n].name != NULL)
         n++;
     for (size_t i = 0; i < n; i++)
-        if (table[i].def != NULL && parse_one(&table[i], at, table[i].def) != 0)
+        if (table[i].def != NULL && parse_one(&table[i], at, table[i].def, NULL) != 0)
             return OPTIONS_BAD;
     if ((longopts = calloc(n + 2, sizeof(*longopts))) == NULL) {
         fprintf(stderr, "cobalt: out of memory\n");
@@ -112,13 +224,15 @@ options_parse(const struct opt *table, void *const *at, int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         longopts[i] = (struct option){table[i].name, required_argument, NULL, VAL_ROW + (int)i};
     longopts[n] = (struct option){"help", no_argument, NULL, VAL_HELP};
+    res = parse_files(table, at, argc, argv, longopts);
     optind = 0; /* glibc: start afresh, even after an earlier scan */
     while (res == OPTIONS_OK && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == VAL_HELP)
             res = OPTIONS_HELP;
         else if (c < VAL_ROW)
             res = OPTIONS_USAGE;
-        else if (parse_one(&table[c - VAL_ROW], at, optarg) != 0)
+        else if (table[c - VAL_ROW].kind != OPT_FILE &&
+                 parse_one(&table[c - VAL_ROW], at, optarg, NULL) != 0)
             res = OPTIONS_BAD;
     }
     free(longopts);

@@ -17,6 +17,18 @@
  *
  * Values are checked strictly: a whole number is digits only, within [lo, hi]; a default (`def`)
  * is parsed like an argument, so the default shown is the one used.
+ *
+ * A configuration file (a row of kind OPT_FILE, e.g. --config FILE) holds the same options, one
+ * per line, without the dashes:
+ *
+ *     # comment
+ *     port = 10443            # a comment after white space
+ *     account = acct1:KEY1:KEY2
+ *
+ * Each line is parsed by its row exactly as the command-line argument would be.  Order: defaults,
+ * then the file, then the command line, so the command line overrides a file's value (a repeatable
+ * OPT_EACH row adds to the file's values).  A bad line is refused as "FILE:LINE: ...", and the
+ * argument of a row marked `secret` is never printed.
  */
 #ifndef COBALT_OPTIONS_H
 #define COBALT_OPTIONS_H
@@ -30,6 +42,9 @@ enum opt_kind {
     OPT_REAL,   /* a number in [lo, hi], stored in a double */
     OPT_ENUM,   /* one of `choices`, stored as its index in an unsigned (or enum) field */
     OPT_EACH,   /* repeatable: each occurrence is handed to `each` with the field */
+    OPT_FILE,   /* a configuration file of more options (see above), read before the command line;
+                   its text (heap memory the values borrow; the caller frees it once done with
+                   them) is stored in a char * field, which must start NULL; given once */
 };
 
 struct opt {
@@ -48,6 +63,7 @@ struct opt {
     /* The refusal of a bad argument, after "cobalt: ": a printf format given the option's name and
      * the argument, e.g. "bad --%s %s".  NULL: the kind's ("--%s must be LO..HI UNIT"). */
     const char *err;
+    int secret;       /* the argument is a secret: refusals never print it */
     const char *help; /* the --help text: plain, without the default (added) */
     const char *doc;  /* the README text, markdown; NULL: `help` */
 };
@@ -64,12 +80,22 @@ enum options_result {
 };
 
 /*
- * Stores every row's default, then parses argv[1..argc-1] (argv[0] names the command in getopt's
- * messages) into the fields the rows designate, stopping at the first error.  An option given
- * twice keeps the last value, except OPT_EACH.  Arguments that are not options are ignored.
- * Stored strings are borrowed from argv and the table.  Uses getopt_long's global state.
+ * Stores every row's default, reads the configuration file an OPT_FILE row names on the command
+ * line (if any), then parses argv[1..argc-1] (argv[0] names the command in getopt's messages) into
+ * the fields the rows designate, stopping at the first error.  An option given twice keeps the last
+ * value, except OPT_EACH.  Arguments that are not options are ignored.  Stored strings are borrowed
+ * from argv, the table and the file's text.  Uses getopt_long's global state.
  */
 enum options_result options_parse(const struct opt *table, void *const *at, int argc, char **argv);
+
+/*
+ * Parses the configuration file `path` (format above) into the fields the rows designate, without
+ * storing defaults first.  *text gets the file's text, which the stored strings borrow (the caller
+ * frees it, also on failure).  OPTIONS_OK, or OPTIONS_BAD after printing "cobalt: PATH:LINE: why"
+ * (or why the file cannot be read) on stderr.
+ */
+enum options_result options_parse_file(const struct opt *table, void *const *at, const char *path,
+                                       char **text);
 
 /* The rows as --help lines: "  --name ARG" then the help text and "(default ...)", wrapped to
  * 80 columns. */

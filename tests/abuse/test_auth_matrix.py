@@ -50,6 +50,9 @@ KNOWN_LEVELS = {"LVL_SERVICE", "LVL_CONTAINER", "LVL_BLOB"}
 KNOWN_BODIES = {"BODY_NONE", "BODY_DATA", "BODY_XML"}
 KNOWN_FLAGS = {"R_WRITES", "R_ADDRESSABLE", "R_BATCH", "R_ANY_CONTAINER", "R_NO_CONTENT", "0"}
 ACCOUNT_KEY_ONLY = "!"   # AUTH_PERMS_ACCOUNT_KEY (src/auth/auth.h)
+BEARER_ONLY = "~"        # AUTH_PERMS_BEARER: Get User Delegation Key (tests/door covers bearer)
+KNOWN_ACTIONS = {"ANY", "READ", "WRITE", "ADD", "DELETE", "TAGS_READ", "TAGS_WRITE", "FILTER",
+                 "IMMUTABLE", "SERVICE", "DELEGATE"}   # AUTH_ACT_* (src/auth/auth.h)
 
 
 # ---- the route table, parsed from C ------------------------------------------------------
@@ -79,13 +82,13 @@ def _split_top(s):
 def parse_routes(path=ROUTES_C):
     """Rows of `const struct route api_routes[] = { ... };` as dicts.  A row is
     {name, methods, level, restype, comp, applies, handler, need, body, body_max, flags}, its need a
-    NEED_* macro of the same file (`#define NEED_X(p) {level, p, scope, anonymous}`, or without
-    the parameter) that this parser expands."""
+    NEED_* macro of the same file (`#define NEED_X(p, a) {level, p, scope, anonymous,
+    AUTH_ACT_##a}`, or with fewer parameters) that this parser expands."""
     src = _strip_comments(open(path, encoding="utf-8").read()).replace("\\\n", " ")
     macros = dict(re.findall(r'#define\s+(\w+)\s+("[^"]*")',
                              src + _strip_comments(open(AUTH_H, encoding="utf-8").read())))
-    needs = {n: (p, body) for n, p, body in
-             re.findall(r"#define\s+(NEED_\w+)(?:\((\w+)\))?\s+\{([^{}]*)\}", src)}
+    needs = {n: ([x.strip() for x in p.split(",")] if p else [], body) for n, p, body in
+             re.findall(r"#define\s+(NEED_\w+)(?:\(([\w,\s]*)\))?\s+\{([^{}]*)\}", src)}
     m = re.search(r"api_routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, re.S)
     assert m, "api_routes[] not found in routes.c"
     body = m.group(1)
@@ -109,10 +112,11 @@ def parse_routes(path=ROUTES_C):
         nm = re.fullmatch(r"(NEED_\w+)\s*(?:\((.*)\))?", f[7])
         need = []
         if nm and nm.group(1) in needs:
-            param, tmpl = needs[nm.group(1)]
+            params, tmpl = needs[nm.group(1)]
+            args = dict(zip(params, _split_top(nm.group(2)) if nm.group(2) else []))
             need = [x.strip() for x in tmpl.split(",")]
-            if param:
-                need = [nm.group(2).strip() if x == param else x for x in need]
+            need = [args.get(x, x) for x in need]
+            need = [re.sub(r"##(\w+)", lambda m: args.get(m.group(1), m.group(0)), x) for x in need]
         perms = need[1] if len(need) > 1 else None
         perms = macros.get(perms, perms)
         out.append({
@@ -129,6 +133,7 @@ def parse_routes(path=ROUTES_C):
             "perms": None if perms in (None, "NULL") else perms.strip('"'),
             "scope": need[2] if len(need) > 2 else None,
             "anon": need[3] if len(need) > 3 else None,
+            "action": need[4].replace("AUTH_ACT_", "") if len(need) > 4 else None,
             "body": f[8],
             "body_max": f[9] if len(f) > 9 else None,
             "flags": [x.strip() for x in f[10].split("|")] if len(f) > 10 else [],
@@ -179,8 +184,11 @@ def test_every_route_is_exercisable():
             bad.append(f"{r['name']}: need {r['need']} (a NEED_* macro this parser cannot expand?)")
         if r["body_max"] is None or (r["body"] == "BODY_NONE") != (r["body_max"] == "0"):
             bad.append(f"{r['name']}: body limit {r['body_max']} for {r['body']}")
-        if r["perms"] is not None and r["perms"] != ACCOUNT_KEY_ONLY and not re.fullmatch(r"[a-z]*", r["perms"]):
+        if r["perms"] is not None and r["perms"] not in (ACCOUNT_KEY_ONLY, BEARER_ONLY) and \
+                not re.fullmatch(r"[a-z]*", r["perms"]):
             bad.append(f"{r['name']}: perms {r['perms']} (a macro this parser cannot resolve?)")
+        if r["action"] not in KNOWN_ACTIONS:
+            bad.append(f"{r['name']}: data action {r['action']} (teach KNOWN_ACTIONS)")
         for fl in r["flags"]:
             if fl not in KNOWN_FLAGS:
                 bad.append(f"{r['name']}: flag {fl} (teach KNOWN_FLAGS)")
@@ -411,7 +419,7 @@ def test_route_negative_matrix(world, case):
 
     # Positive control: correctly signed, this request reaches the route (not refused by auth).
     path, q, headers, body = request_for(route, method, world["c"], world["blob"])
-    if not route["writes"]:
+    if not route["writes"] and route["perms"] != BEARER_ONLY:
         r = send(p, method, target(path, q), headers, body, sign_key=KEY)
         assert r is not None and r.code not in AUTH_CODES and r.status not in (401, 403), (
             f"positive control refused: {r} -- the matrix would not reach {route['name']}")
@@ -470,11 +478,30 @@ def test_valid_sas_reaches_every_read_route(world):
     p = world["port"]
     tok = account_sas("racwdxyltfiu")
     for route, method in CASES:
-        if route["writes"]:
+        if route["writes"] or route["perms"] == BEARER_ONLY:
             continue
         path, q, headers, body = request_for(route, method, world["c"], world["blob"])
         r = send(p, method, target(path, q, tok), headers, body)
         assert r is not None and r.code not in AUTH_CODES, f"{route['name']} {method}: {r}"
+
+
+def test_bearer_only_routes_refuse_every_other_credential(world):
+    """Get User Delegation Key takes a bearer token only: Shared Key and every SAS kind get 403
+    AuthenticationFailed with Azure's "Only authentication scheme Bearer is supported" (issue 13
+    item 10), and it is the only such route."""
+    assert [r["name"] for r in ROUTES if r["perms"] == BEARER_ONLY] == ["GetUserDelegationKey"]
+    p = world["port"]
+    for route, method in CASES:
+        if route["perms"] != BEARER_ONLY:
+            continue
+        path, q, headers, body = request_for(route, method, world["c"], world["blob"])
+        for label, r in (("Shared Key", send(p, method, target(path, q), headers, body,
+                                             sign_key=KEY)),
+                         ("account SAS", send(p, method, target(path, q, account_sas(
+                             "racwdxyltfiu")), headers, body))):
+            assert r is not None and r.status == 403 and r.code == "AuthenticationFailed", \
+                f"{route['name']} ({label}): {r}"
+            assert b"Only authentication scheme Bearer is supported" in r.body, r.body
 
 
 def test_parser_picks_up_a_new_route(tmp_path):
@@ -482,7 +509,7 @@ def test_parser_picks_up_a_new_route(tmp_path):
     with a discriminator the matrix does not know is reported."""
     src = open(ROUTES_C, encoding="utf-8").read()
     row = ('    {"NewOp", M_POST, LVL_BLOB, NULL, "newop", is_something_new, op_new,\n'
-           '     NEED_BLOB("w"), BODY_NONE, 0, R_WRITES},\n')
+           '     NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},\n')
     i = src.index("api_routes[] = {")
     j = src.index("\n};", i)
     p = tmp_path / "routes.c"
@@ -492,6 +519,7 @@ def test_parser_picks_up_a_new_route(tmp_path):
     new = [r for r in routes if r["name"] == "NewOp"]
     assert new and new[0]["applies"] == "is_something_new" and new[0]["methods"] == ["M_POST"]
     assert new[0]["need_level"] == "AUTH_LEVEL_OBJECT" and new[0]["perms"] == "w" and new[0]["writes"]
+    assert new[0]["action"] == "WRITE"
     assert new[0]["applies"] not in KNOWN_APPLIES
 
 
@@ -521,6 +549,8 @@ def test_secondary_refuses_every_write_route(world):
             if route["writes"]:
                 if r is None or r.status != 403 or r.code != "InsufficientAccountPermissions":
                     bad.append(f"{route['name']} {method} ({label}): {r}")
+            elif route["perms"] == BEARER_ONLY:
+                continue
             elif r is None or r.code in AUTH_CODES | {"InsufficientAccountPermissions"}:
                 bad.append(f"{route['name']} {method} ({label}) read refused: {r}")
     assert not bad, "\n".join(bad)

@@ -69,11 +69,11 @@ records(struct engine *e, struct arena *a)
     struct eng_entry *subs;
     size_t n;
 
-    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == CO_ENOTFOUND);
     CHECK(eng_found(&got) == NULL);
-    CHECK(put(e, &b, &r, &r) == ENG_ECONFLICT); /* expects a record that is not there */
+    CHECK(put(e, &b, &r, &r) == CO_ECONFLICT); /* expects a record that is not there */
     CHECK(put(e, &b, NULL, &r) == 0);
-    CHECK(put(e, &b, NULL, &r) == ENG_ECONFLICT); /* expects none: there is one */
+    CHECK(put(e, &b, NULL, &r) == CO_ECONFLICT); /* expects none: there is one */
     CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0);
     CHECK(eng_found(&got) != NULL && got.size == 5 && got.etag == r.etag);
 
@@ -83,7 +83,7 @@ records(struct engine *e, struct arena *a)
     strcpy(r2.lease.id, "11111111-1111-1111-1111-111111111111");
     strcpy(lost.lease.id, "22222222-2222-2222-2222-222222222222");
     CHECK(put(e, &b, &got, &r2) == 0);
-    CHECK(put(e, &b, &got, &lost) == ENG_ECONFLICT);
+    CHECK(put(e, &b, &got, &lost) == CO_ECONFLICT);
 
     /* A snapshot and a version, in one commit with a check of the current record. */
     snap = r2;
@@ -95,7 +95,7 @@ records(struct engine *e, struct arena *a)
                           3, NULL) == 0);
     CHECK(eng_blob_get(e, a, &b, ENG_SNAPSHOT, 100, &got) == 0 && got.size == 5);
     CHECK(eng_blob_get(e, a, &b, ENG_VERSION, 200, &got) == 0);
-    CHECK(eng_blob_get(e, a, &b, ENG_SNAPSHOT, 200, &got) == ENG_ENOTFOUND);
+    CHECK(eng_blob_get(e, a, &b, ENG_SNAPSHOT, 200, &got) == CO_ENOTFOUND);
     CHECK(eng_blob_subs(e, a, &b, &subs, &n) == 0 && n == 2);
     CHECK(n == 2 && subs[0].kind == ENG_SNAPSHOT && subs[0].id == 100);
     CHECK(n == 2 && subs[1].kind == ENG_VERSION && subs[1].id == 200);
@@ -105,7 +105,7 @@ records(struct engine *e, struct arena *a)
     CHECK(eng_blob_commit(e, &b,
                           (struct eng_write[]){{NULL, ENG_CURRENT, 0, &r2, &r},
                                                {NULL, ENG_SNAPSHOT, 100, &r2, NULL}},
-                          2, NULL) == ENG_ECONFLICT);
+                          2, NULL) == CO_ECONFLICT);
     CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0 && got.size == 5);
 
     /* A check of another blob: the commit waits on that record too. */
@@ -113,7 +113,7 @@ records(struct engine *e, struct arena *a)
     CHECK(eng_blob_commit(e, &b,
                           (struct eng_write[]){{NULL, ENG_CURRENT, 0, &r2, &r},
                                                {&gone, ENG_CURRENT, 0, &snap, &snap}},
-                          2, NULL) == ENG_ECONFLICT);
+                          2, NULL) == CO_ECONFLICT);
     CHECK(eng_blob_commit(e, &b,
                           (struct eng_write[]){{NULL, ENG_CURRENT, 0, &r2, &r},
                                                {&gone, ENG_CURRENT, 0, NULL, NULL}},
@@ -122,10 +122,10 @@ records(struct engine *e, struct arena *a)
 
     /* A removed record is gone; a container gone (or re-created) takes no writes. */
     CHECK(put(e, &b, &r, NULL) == 0);
-    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == CO_ENOTFOUND);
     gone = b;
     gone.cid += 1000;
-    CHECK(put(e, &gone, NULL, &r) == ENG_ENOCONT);
+    CHECK(put(e, &gone, NULL, &r) == CO_ENOCONT);
 }
 
 static void
@@ -271,12 +271,12 @@ purge_and_worm(struct engine *e, struct arena *a)
     CHECK(eng_purge_expired(e, now) >= 0);
     CHECK(eng_blob_get(e, a, &d, ENG_CURRENT, 0, &got) == 0); /* not due yet */
     CHECK(eng_purge_expired(e, now + 20) >= 1);
-    CHECK(eng_blob_get(e, a, &d, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+    CHECK(eng_blob_get(e, a, &d, ENG_CURRENT, 0, &got) == CO_ENOTFOUND);
     CHECK(eng_container_get(e, a, "acct", "worm", &cr) == 0);
-    CHECK(eng_container_delete(e, "acct", "worm", &cr, NULL) == ENG_EHELD);
+    CHECK(eng_container_delete(e, "acct", "worm", &cr, NULL) == CO_EHELD);
     CHECK(put(e, &b, &held, &r) == 0); /* the hold is lifted */
     CHECK(eng_container_delete(e, "acct", "worm", &cr, NULL) == 0);
-    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+    CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == CO_ENOTFOUND);
 }
 
 static void
@@ -321,7 +321,7 @@ main(void)
 
     CHECK(mkdtemp(dir) != NULL);
     CHECK(meta_open(dir, 0, 0, 0, &m) == 0);
-    eng_local_init(&e, m);
+    CHECK(eng_local_init(&e, m, NULL) == 0);
     contract(&e);
     eng_fini(&e);
     meta_close(m);

@@ -49,7 +49,7 @@ create_get(struct engine *e, struct arena *a)
 {
     struct container_rec c = fresh(e, "k", "v"), got, d;
 
-    CHECK(eng_container_get(e, a, "acct", "one", &got) == ENG_ENOTFOUND);
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == CO_ENOTFOUND);
     CHECK(eng_container_create(e, "acct", "one", &c) == 0);
     CHECK(c.id != 0);
     CHECK(eng_container_get(e, a, "acct", "one", &got) == 0);
@@ -57,8 +57,8 @@ create_get(struct engine *e, struct arena *a)
     CHECK(got.nmeta == 1 && strcmp(got.meta[0].name, "k") == 0 &&
           strcmp(got.meta[0].value, "v") == 0);
     d = fresh(e, NULL, NULL);
-    CHECK(eng_container_create(e, "acct", "one", &d) == ENG_EEXISTS);
-    CHECK(eng_container_get(e, a, "other", "one", &got) == ENG_ENOTFOUND); /* per account */
+    CHECK(eng_container_create(e, "acct", "one", &d) == CO_EEXISTS);
+    CHECK(eng_container_get(e, a, "other", "one", &got) == CO_ENOTFOUND); /* per account */
     CHECK(eng_container_create(e, "acct", "two", &d) == 0);
     CHECK(d.id > c.id); /* ids are never reused */
 }
@@ -73,7 +73,7 @@ cas_update(struct engine *e, struct arena *a)
     c.public_access = PUBLIC_BLOB;
     c.etag = eng_next_etag(e);
     CHECK(eng_container_update(e, "acct", "one", &old, &c) == 0);
-    CHECK(eng_container_update(e, "acct", "one", &old, &c) == ENG_ECONFLICT); /* stale */
+    CHECK(eng_container_update(e, "acct", "one", &old, &c) == CO_ECONFLICT); /* stale */
     CHECK(eng_container_get(e, a, "acct", "one", &got) == 0);
     CHECK(got.public_access == PUBLIC_BLOB && got.etag == c.etag && got.id == old.id);
 
@@ -84,10 +84,10 @@ cas_update(struct engine *e, struct arena *a)
     strcpy(c.lease.id, "11111111-1111-1111-1111-111111111111");
     strcpy(lost.lease.id, "22222222-2222-2222-2222-222222222222");
     CHECK(eng_container_update(e, "acct", "one", &got, &c) == 0);
-    CHECK(eng_container_update(e, "acct", "one", &got, &lost) == ENG_ECONFLICT);
+    CHECK(eng_container_update(e, "acct", "one", &got, &lost) == CO_ECONFLICT);
     CHECK(eng_container_get(e, a, "acct", "one", &got) == 0);
     CHECK_STR(got.lease.id, "11111111-1111-1111-1111-111111111111");
-    CHECK(eng_container_update(e, "acct", "nosuch", &got, &c) == ENG_ECONFLICT);
+    CHECK(eng_container_update(e, "acct", "nosuch", &got, &c) == CO_ECONFLICT);
 }
 
 /* The names (with "~" after a deleted one) a listing returns, space-separated, in a. */
@@ -129,17 +129,17 @@ delete_restore_purge(struct engine *e, struct arena *a)
     memset(&gone.lease, 0, sizeof(gone.lease));
     c = old;
     c.etag = eng_next_etag(e);
-    CHECK(eng_container_delete(e, "acct", "one", &c, &gone) == ENG_ECONFLICT); /* stale */
+    CHECK(eng_container_delete(e, "acct", "one", &c, &gone) == CO_ECONFLICT); /* stale */
     CHECK(eng_container_delete(e, "acct", "one", &old, &gone) == 0);
-    CHECK(eng_container_get(e, a, "acct", "one", &got) == ENG_ENOTFOUND);
+    CHECK(eng_container_get(e, a, "acct", "one", &got) == CO_ENOTFOUND);
     CHECK_STR(list(e, a, "acct", "", "", 0), "two");
     CHECK_STR(list(e, a, "acct", "", "", 1), "one~ two");
-    CHECK(eng_container_restore(e, a, "acct", "one", now + 1, "one", &got) == ENG_ENOTFOUND);
-    CHECK(eng_container_restore(e, a, "acct", "one", now, "two", &got) == ENG_EEXISTS);
+    CHECK(eng_container_restore(e, a, "acct", "one", now + 1, "one", &got) == CO_ENOTFOUND);
+    CHECK(eng_container_restore(e, a, "acct", "one", now, "two", &got) == CO_EEXISTS);
     CHECK(eng_container_restore(e, a, "acct", "one", now, "one", &got) == 0);
     CHECK(got.id == old.id && got.deleted == 0 && got.purge_at == 0 && got.etag == old.etag);
     CHECK(eng_container_get(e, a, "acct", "one", &got) == 0 && got.id == old.id);
-    CHECK(eng_container_restore(e, a, "acct", "one", now, "one", &got) == ENG_EEXISTS);
+    CHECK(eng_container_restore(e, a, "acct", "one", now, "one", &got) == CO_EEXISTS);
     CHECK_STR(list(e, a, "acct", "", "", 1), "one two");
 
     /* Deleted twice and re-created: live first, then the deleted ones by deletion time. */
@@ -153,7 +153,7 @@ delete_restore_purge(struct engine *e, struct arena *a)
         CHECK(eng_container_create(e, "acct", "one", &c) == 0);
     }
     CHECK_STR(list(e, a, "acct", "", "", 1), "one one~ one~ two");
-    CHECK(eng_container_restore(e, a, "acct", "one", now + 1, "back", &got) == ENG_ENOTFOUND);
+    CHECK(eng_container_restore(e, a, "acct", "one", now + 1, "back", &got) == CO_ENOTFOUND);
     CHECK(eng_purge_expired(e, ticks_now()) == 1);
     CHECK_STR(list(e, a, "acct", "", "", 1), "one one~ two");
     CHECK(eng_container_restore(e, a, "acct", "one", now + 2, "back", &got) == 0); /* renamed */
@@ -162,7 +162,7 @@ delete_restore_purge(struct engine *e, struct arena *a)
     /* Hard delete: gone, not listed, not restorable. */
     CHECK(eng_container_get(e, a, "acct", "back", &old) == 0);
     CHECK(eng_container_delete(e, "acct", "back", &old, NULL) == 0);
-    CHECK(eng_container_get(e, a, "acct", "back", &got) == ENG_ENOTFOUND);
+    CHECK(eng_container_get(e, a, "acct", "back", &got) == CO_ENOTFOUND);
     CHECK_STR(list(e, a, "acct", "", "", 1), "one two");
 }
 
@@ -204,11 +204,11 @@ service_props(struct engine *e, struct arena *a)
     size_t n = 9;
 
     CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 0);
-    CHECK(eng_service_props_set(e, "acct", 1, one, 1, one) == ENG_ECONFLICT);
+    CHECK(eng_service_props_set(e, "acct", 1, one, 1, one) == CO_ECONFLICT);
     CHECK(eng_service_props_set(e, "acct", 0, NULL, 1, one) == 0);
     CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 1);
     CHECK(n == 1 && strcmp(got[0].name, "Cors") == 0 && strcmp(got[0].value, "<Cors />") == 0);
-    CHECK(eng_service_props_set(e, "acct", 0, NULL, 2, two) == ENG_ECONFLICT); /* stale */
+    CHECK(eng_service_props_set(e, "acct", 0, NULL, 2, two) == CO_ECONFLICT); /* stale */
     CHECK(eng_service_props_set(e, "acct", n, got, 2, two) == 0);
     CHECK(eng_service_props_get(e, a, "acct", &n, &got) == 0 && n == 2);
     CHECK(n == 2 && strcmp(got[1].value, "<Logging></Logging>") == 0);
@@ -301,22 +301,22 @@ worm(struct engine *e, struct meta *m)
     CHECK(eng_container_create(e, "worm", "c", &c) == 0);
     put_blob(m, c.id, "held", 1);
     CHECK(eng_container_get(e, a, "worm", "c", &old) == 0);
-    CHECK(eng_container_delete(e, "worm", "c", &old, NULL) == ENG_EHELD); /* a record's hold */
+    CHECK(eng_container_delete(e, "worm", "c", &old, NULL) == CO_EHELD); /* a record's hold */
     put_blob(m, c.id, "held", 0);
     held = old;
     held.immutable_days = 1;
     CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
-    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EPOLICY); /* its policy */
+    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == CO_EPOLICY); /* its policy */
     old = held;
     held.immutable_days = 0;
     held.legal_hold = 1;
     CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
-    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == ENG_EHELD); /* its own hold */
+    CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == CO_EHELD); /* its own hold */
     old = held;
     held.legal_hold = 0;
     CHECK(eng_container_update(e, "worm", "c", &old, &held) == 0);
     CHECK(eng_container_delete(e, "worm", "c", &held, NULL) == 0);
-    CHECK(eng_container_get(e, a, "worm", "c", &old) == ENG_ENOTFOUND);
+    CHECK(eng_container_get(e, a, "worm", "c", &old) == CO_ENOTFOUND);
     arena_free(a);
 }
 
@@ -361,13 +361,13 @@ racer(void *arg)
         lease_id(c.lease.id, g->me, i);
         rc = eng_container_update(g->e, "race", "c", &old, &c);
         g->wins += rc == 0;
-        g->errors += rc != 0 && rc != ENG_ECONFLICT;
+        g->errors += rc != 0 && rc != CO_ECONFLICT;
         /* Both create one name: exactly one gets it, with an id never handed out before. */
         snprintf(name, sizeof(name), "n%d", i);
         c = fresh(g->e, NULL, NULL);
         rc = eng_container_create(g->e, "race", name, &c);
         g->creates += rc == 0;
-        g->errors += rc != 0 && rc != ENG_EEXISTS;
+        g->errors += rc != 0 && rc != CO_EEXISTS;
         g->ids[i] = rc == 0 ? c.id : 0;
         for (int j = 0; j < 8; j++)
             g->etags[i * 8 + j] = eng_next_etag(g->e);
@@ -414,7 +414,7 @@ incrementer(void *arg)
             c.etag = eng_next_etag(g->e);
             if ((rc = eng_container_update(g->e, "race", "count", &old, &c)) == 0)
                 break;
-            if (rc != ENG_ECONFLICT) {
+            if (rc != CO_ECONFLICT) {
                 g->errors++;
                 break;
             }
@@ -561,7 +561,7 @@ rados_lists(struct engine *gw, rados_ioctx_t io)
             kept = c.id;
     }
     CHECK(eng_container_restore(&gw[1], a, "gc", "s20", deleted[20], "s20", &c) == 0);
-    CHECK(eng_container_restore(&gw[1], a, "gc", "s3", deleted[3], "s3", &c) == ENG_ENOTFOUND);
+    CHECK(eng_container_restore(&gw[1], a, "gc", "s3", deleted[3], "s3", &c) == CO_ENOTFOUND);
     for (int i = 0; i < GWS; i++) {
         p[i].e = &gw[i];
         pthread_create(&t[i], NULL, purge_thread, &p[i]);
@@ -608,7 +608,7 @@ old_format(struct engine *e, rados_ioctx_t io)
     next = got;
     next.public_access = PUBLIC_CONTAINER;
     CHECK(eng_container_update(e, "fmt", "old", &got, &next) == 0);
-    CHECK(eng_container_update(e, "fmt", "old", &got, &next) == ENG_ECONFLICT);
+    CHECK(eng_container_update(e, "fmt", "old", &got, &next) == CO_ECONFLICT);
     CHECK(eng_container_get(e, a, "fmt", "old", &got) == 0 &&
           got.public_access == PUBLIC_CONTAINER);
     buf_free(&v);
@@ -645,7 +645,7 @@ rados_checks(const char *conf)
         rados_ioctx_destroy(io);
     for (int i = 0; i < GWS; i++)
         eng_fini(&gw[i]);
-    CHECK(eng_rados_init(&gw[0], conf, "admin", "no-such-pool", data) == ENG_EIO);
+    CHECK(eng_rados_init(&gw[0], conf, "admin", "no-such-pool", data) == CO_EBACKEND);
     rados_pool_delete(cl, idx);
     rados_pool_delete(cl, data);
     rados_shutdown(cl);
@@ -661,7 +661,7 @@ main(void)
 
     CHECK(mkdtemp(dir) != NULL);
     CHECK(meta_open(dir, 0, 0, 0, &m) == 0);
-    eng_local_init(&e, m);
+    CHECK(eng_local_init(&e, m, NULL) == 0);
     contract(&e);
     worm(&e, m);
     eng_fini(&e);

@@ -162,7 +162,7 @@ test_container_purge(const char *dir)
     b.legal_hold = 0;
     put_blob(m, 11, "evidence", &b, 1);
     CHECK(meta_purge_expired(m, T0 + 2 * HOUR) == 1);
-    CHECK(meta_get(m, dk.p, dk.len, a, &val, &vl) == META_NOTFOUND);
+    CHECK(meta_get(m, dk.p, dk.len, a, &val, &vl) == CO_ENOTFOUND);
     CHECK(!get_blob(m, a, 11, "evidence", &got) && !get_blob(m, a, 11, "free", &got));
     meta_close(m);
     buf_free(&dk);
