@@ -341,7 +341,8 @@ op_get_block_list(struct api_req *q)
             return;
         }
     }
-    if (api_lease_check_blob(q, !(r.flags & BLOB_F_UNCOMMITTED), &r, 0) != 0)
+    if (api_lease_check_blob(q, !(r.flags & BLOB_F_UNCOMMITTED), &r, 0) != 0 ||
+        api_check_if_tags(q, &r) != 0) /* a blob with only staged blocks has no tags */
         return;
     buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>");
     if (committed) {

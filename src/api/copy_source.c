@@ -358,7 +358,7 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
         uint8_t st = lease_effective(&r->lease, ticks_now());
         if (st != LEASE_LEASED && st != LEASE_BREAKING)
             return api_fail(q, E_LeaseNotPresentWithBlobOperation);
-        if (strcasecmp(lease, r->lease.id) != 0)
+        if (!guid_equal(lease, r->lease.id))
             return api_fail(q, E_LeaseIdMismatchWithBlobOperation);
     }
     return 0;

@@ -62,10 +62,17 @@ api_is_lease_break(struct api_req *q)
     return action != NULL && strcasecmp(action, "break") == 0; /* as lease_action() reads it */
 }
 
+/*
+ * A lease id header: absent (*id = NULL) or a GUID in any form (parse.h) -> 0; anything else is
+ * 400 InvalidHeaderValue -> -1.  Ids are then compared as GUIDs (guid_equal), so an id acquired
+ * as 32 digits is the same lease when written hyphenated, braced or in the other case.  The id
+ * stored is the form the client proposed, echoed as given (protocol doc §2.10).
+ */
 static int
-same_id(const char *a, const char *b)
+lease_id_header(struct api_req *q, const char *name, const char **id)
 {
-    return strcasecmp(a, b) == 0; /* GUIDs compare case-insensitively */
+    *id = api_header(q, name);
+    return *id == NULL || guid_valid(*id) ? 0 : api_fail_header(q, E_InvalidHeaderValue, name, *id);
 }
 
 /*
@@ -75,18 +82,20 @@ same_id(const char *a, const char *b)
 int
 api_lease_check_blob(struct api_req *q, int exists, const struct blob_rec *r, int write)
 {
-    const char *id = api_header(q, "x-ms-lease-id");
+    const char *id;
     uint8_t st = exists ? lease_effective(&r->lease, ticks_now()) : LEASE_AVAILABLE;
 
+    if (lease_id_header(q, "x-ms-lease-id", &id) != 0)
+        return -1;
     if (st == LEASE_LEASED || st == LEASE_BREAKING) {
         if (id == NULL)
             return write ? api_fail(q, E_LeaseIdMissing) : 0;
-        if (!same_id(id, r->lease.id))
+        if (!guid_equal(id, r->lease.id))
             return api_fail(q, E_LeaseIdMismatchWithBlobOperation);
         return 0;
     }
     if (id != NULL)
-        return api_fail(q, exists && r->lease.id[0] && same_id(id, r->lease.id)
+        return api_fail(q, exists && r->lease.id[0] && guid_equal(id, r->lease.id)
                                ? E_LeaseLost
                                : E_LeaseNotPresentWithBlobOperation);
     return 0;
@@ -95,13 +104,15 @@ api_lease_check_blob(struct api_req *q, int exists, const struct blob_rec *r, in
 int
 api_lease_check_container(struct api_req *q, const struct container_rec *c, int is_delete)
 {
-    const char *id = api_header(q, "x-ms-lease-id");
+    const char *id;
     uint8_t st = lease_effective(&c->lease, ticks_now());
 
+    if (lease_id_header(q, "x-ms-lease-id", &id) != 0)
+        return -1;
     if (st == LEASE_LEASED || st == LEASE_BREAKING) {
         if (id == NULL)
             return is_delete ? api_fail(q, E_LeaseIdMissing) : 0;
-        if (!same_id(id, c->lease.id))
+        if (!guid_equal(id, c->lease.id))
             return api_fail(q, E_LeaseIdMismatchWithContainerOperation);
         return 0;
     }
@@ -142,8 +153,7 @@ reply(struct api_req *q, const struct lease_reply *r)
 static int
 lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
 {
-    const char *action = api_header(q, "x-ms-lease-action"), *id = api_header(q, "x-ms-lease-id");
-    const char *proposed = api_header(q, "x-ms-proposed-lease-id");
+    const char *action = api_header(q, "x-ms-lease-action"), *id, *proposed;
     const char *dur = api_header(q, "x-ms-lease-duration");
     const char *period = api_header(q, "x-ms-lease-break-period");
     int64_t now = ticks_now();
@@ -154,8 +164,9 @@ lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
 
     if (action == NULL)
         return api_fail_header(q, E_MissingRequiredHeader, "x-ms-lease-action", NULL);
-    if (proposed != NULL && !guid_valid(proposed))
-        return api_fail_header(q, E_InvalidHeaderValue, "x-ms-proposed-lease-id", proposed);
+    if (lease_id_header(q, "x-ms-lease-id", &id) != 0 ||
+        lease_id_header(q, "x-ms-proposed-lease-id", &proposed) != 0)
+        return -1;
     if (strcasecmp(action, "acquire") == 0) {
         if (dur == NULL)
             return api_fail_header(q, E_MissingRequiredHeader, "x-ms-lease-duration", NULL);
@@ -163,10 +174,10 @@ lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
         if (*end != '\0' || !(d == -1 || (d >= 15 && d <= 60)))
             return api_fail_header(q, E_InvalidHeaderValue, "x-ms-lease-duration", dur);
         if (st == LEASE_BREAKING)
-            return api_fail(q, proposed && same_id(proposed, l->id)
+            return api_fail(q, proposed && guid_equal(proposed, l->id)
                                    ? E_LeaseIsBreakingAndCannotBeAcquired
                                    : E_LeaseAlreadyPresent);
-        if (st == LEASE_LEASED && !(proposed && same_id(proposed, l->id)))
+        if (st == LEASE_LEASED && !(proposed && guid_equal(proposed, l->id)))
             return api_fail(q, E_LeaseAlreadyPresent);
         if (proposed == NULL) {
             api_new_guid(gen);
@@ -218,13 +229,13 @@ lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
     if (id == NULL)
         return api_fail_header(q, E_MissingRequiredHeader, "x-ms-lease-id", NULL);
     if (strcasecmp(action, "release") == 0) {
-        if (st == LEASE_AVAILABLE || !same_id(id, l->id))
+        if (st == LEASE_AVAILABLE || !guid_equal(id, l->id))
             return api_fail(q, E_LeaseIdMismatchWithLeaseOperation);
         memset(l, 0, sizeof(*l));
         return answer(r, 200, NULL, "");
     }
     if (strcasecmp(action, "renew") == 0) {
-        if (st == LEASE_AVAILABLE || !same_id(id, l->id))
+        if (st == LEASE_AVAILABLE || !guid_equal(id, l->id))
             return api_fail(q, E_LeaseIdMismatchWithLeaseOperation);
         if (st == LEASE_BREAKING || st == LEASE_BROKEN)
             return api_fail(q, E_LeaseIsBrokenAndCannotBeRenewed);
@@ -237,7 +248,7 @@ lease_action(struct api_req *q, struct lease_rec *l, struct lease_reply *r)
         return api_fail_header(q, E_MissingRequiredHeader, "x-ms-proposed-lease-id", NULL);
     if (st == LEASE_AVAILABLE || st == LEASE_EXPIRED || st == LEASE_BROKEN)
         return api_fail(q, E_LeaseNotPresentWithLeaseOperation);
-    if (!same_id(id, l->id) && !same_id(proposed, l->id))
+    if (!guid_equal(id, l->id) && !guid_equal(proposed, l->id))
         return api_fail(q, E_LeaseIdMismatchWithLeaseOperation);
     if (st == LEASE_BREAKING)
         return api_fail(q, E_LeaseIsBreakingAndCannotBeChanged);

@@ -260,8 +260,9 @@ list_each(const char *s, int (*fn)(const char *item, size_t len, void *ctx), voi
     }
 }
 
-int
-guid_valid(const char *s)
+/* The 32 hex digits of a GUID in any form guid_valid() accepts, lowercased into out: 1, or 0. */
+static int
+guid_digits(const char *s, char out[32])
 {
     size_t i, n = s ? strlen(s) : 0, digits = 0;
 
@@ -276,10 +277,26 @@ guid_valid(const char *s)
             if (s[i] != '-')
                 return 0;
         } else if (is_hex((unsigned char)s[i])) {
-            digits++;
+            out[digits++] = (char)(s[i] | 0x20); /* ASCII letters and digits: lowercase */
         } else {
             return 0;
         }
     }
     return digits == 32;
+}
+
+int
+guid_valid(const char *s)
+{
+    char d[32];
+
+    return guid_digits(s, d);
+}
+
+int
+guid_equal(const char *a, const char *b)
+{
+    char da[32], db[32];
+
+    return guid_digits(a, da) && guid_digits(b, db) && memcmp(da, db, sizeof(da)) == 0;
 }

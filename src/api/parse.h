@@ -75,5 +75,12 @@ int list_each(const char *s, int (*fn)(const char *item, size_t len, void *ctx),
  * accepted: no SDK sends it.)  1 if valid.
  */
 int guid_valid(const char *s);
+/*
+ * Whether a and b are valid GUIDs (as guid_valid() reads them) naming the same value: their 32 hex
+ * digits compared case-insensitively, whatever form each is written in.  A lease id is one GUID
+ * whatever its form, so "3f2504e04f8911d39a0c0305e82c3301" equals
+ * "{3F2504E0-4F89-11D3-9A0C-0305E82C3301}".  0 when either is not a GUID.
+ */
+int guid_equal(const char *a, const char *b);
 
 #endif

@@ -167,7 +167,11 @@ snapshot_attempt(struct api_req *q, void *ctx)
         return -1;
     if (!exists)
         return api_fail(q, E_BlobNotFound);
-    if (api_blob_read_gate(q, &s->r) != 0) /* the base is not modified: lease id optional */
+    /* The base is not modified, so its lease id is optional (§5.3); but Snapshot Blob is a PUT:
+     * If-None-Match and If-Modified-Since fail with 412 ConditionNotMet, never 304. */
+    if (api_lease_check_blob(q, 1, &s->r, 0) != 0 ||
+        api_check_conditions(q, 1, s->r.etag, s->r.modified, 0, 0) != 0 ||
+        api_check_if_tags(q, &s->r) != 0)
         return -1;
     snap = s->r;
     memset(&snap.lease, 0, sizeof(snap.lease)); /* snapshots cannot be leased */

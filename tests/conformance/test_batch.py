@@ -7,7 +7,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from azure.storage.blob import (ContainerClient, ContainerSasPermissions, PartialBatchErrorException,
+from azure.storage.blob import (AccountSasPermissions, ContainerClient, ContainerSasPermissions,
+                                PartialBatchErrorException, ResourceTypes, generate_account_sas,
                                 generate_container_sas)
 
 from cobalt_testlib import ACCOUNT, KEY, assert_error_response, sign_shared_key, unique_name, utcnow
@@ -88,6 +89,54 @@ def test_batch_parts_checked_against_sas_permissions(service, container):
     assert _names(container) == ["p1"]
 
 
+@pytest.mark.parametrize("srt", ["o", "co", "sco", "s", "c", "sc"])
+def test_batch_with_account_sas(container, srt):
+    """An account SAS of any resource type may send a batch (Azure accepts srt=co for an
+    account-scoped batch; batch.c, auth.c); each part is then authorized for its own blob, so the
+    parts need srt 'o' (else each is 403 AuthorizationResourceTypeMismatch) and their letter."""
+    _fill(container, "a1", "a2")
+    sas = generate_account_sas(ACCOUNT, KEY, ResourceTypes(service="s" in srt, container="c" in srt,
+                                                           object="o" in srt),
+                               AccountSasPermissions(read=True, write=True, delete=True, list=True),
+                               expiry=utcnow() + timedelta(hours=1))
+    cc = ContainerClient.from_container_url(f"{container.url}?{sas}", retry_total=0)
+    if "o" in srt:
+        assert [p.status_code for p in cc.delete_blobs("a1")] == [202]
+        assert [p.status_code for p in cc.set_standard_blob_tier_blobs("Cool", "a2")] == [200]
+        assert container.get_blob_client("a2").get_blob_properties().blob_tier == "Cool"
+        assert _names(container) == ["a2"]
+    else:
+        with pytest.raises(PartialBatchErrorException) as ei:
+            cc.delete_blobs("a1", "a2")
+        assert [(p.status_code, p.headers.get("x-ms-error-code")) for p in ei.value.parts] == \
+            [(403, "AuthorizationResourceTypeMismatch")] * 2
+        assert _names(container) == ["a1", "a2"]
+
+
+def test_account_scoped_batch_with_account_sas(raw, container):
+    """The account-scoped batch under an account SAS with srt=o: its parts inherit the SAS; one
+    without the letter a part needs is refused part by part."""
+    c = container.container_name
+    _fill(container, "b1", "b2")
+
+    def sas(perm):
+        return generate_account_sas(ACCOUNT, KEY, ResourceTypes(object=True), perm,
+                                    expiry=utcnow() + timedelta(hours=1))
+
+    boundary = f"batch_{uuid.uuid4()}"
+    body = _body([_part("DELETE", f"/{c}/b1", sign=False)], boundary)
+    headers = {"Content-Type": f"multipart/mixed; boundary={boundary}"}
+    r = raw.request("POST", "/", raw_query=f"comp=batch&{sas(AccountSasPermissions(read=True))}", sign=False,
+                    headers=headers, body=body)
+    assert r.status == 202, r
+    assert [(st, h["x-ms-error-code"]) for _, st, h, _ in _parse(r)] == [(403, "AuthorizationPermissionMismatch")]
+    r = raw.request("POST", "/", raw_query=f"comp=batch&{sas(AccountSasPermissions(delete=True))}", sign=False,
+                    headers=headers, body=body)
+    assert r.status == 202, r
+    assert [st for _, st, _, _ in _parse(r)] == [202]
+    assert _names(container) == ["b2"]
+
+
 # ------------------------------------------------------------------------------------------------
 # Raw multipart bodies
 # ------------------------------------------------------------------------------------------------
@@ -125,7 +174,8 @@ def _send(raw, parts, container=None, boundary=None, **kw):
 
 
 def _parse(r):
-    """Splits a batch response into [(content_id, status, headers dict, body)]."""
+    """Splits a batch response into [(content_id, status, headers dict, body)]; content_id is None
+    for a part without Content-ID (a whole-batch refusal)."""
     ctype = r.header("content-type")
     m = re.fullmatch(r"multipart/mixed; boundary=(batchresponse_[0-9a-f-]{36})", ctype or "")
     assert m, ctype
@@ -149,8 +199,23 @@ def _parse(r):
             body = body[:-2]
         if "content-length" in hdrs:
             assert int(hdrs["content-length"]) == len(body)
-        out.append((mh[b"Content-ID"].decode(), int(m2.group(1)), hdrs, body))
+        cid = mh.get(b"Content-ID")
+        out.append((cid.decode() if cid is not None else None, int(m2.group(1)), hdrs, body))
     return out
+
+
+def _assert_refused_in_part(r, code):
+    """A whole-batch refusal framed as Azure does: 202 with one part, without Content-ID, carrying
+    HTTP/1.1 400 with this error code and its XML body (batch.c)."""
+    assert r.status == 202, r
+    got = _parse(r)
+    assert len(got) == 1, got
+    cid, status, headers, body = got[0]
+    assert cid is None and status == 400, got
+    assert headers["x-ms-error-code"] == code and headers.get("x-ms-request-id"), headers
+    assert headers["content-type"] == "application/xml"
+    assert f"<Code>{code}</Code>".encode() in body, body
+    return body
 
 
 def test_raw_framing_and_both_path_forms(raw, container):
@@ -266,9 +331,13 @@ def test_unsupported_operation_refused(raw, container):
     r = _send(raw, [_part("GET", f"/{c}/o1")], container=c)
     assert_error_response(r, 400, "InvalidInput")
     # Only blobs: a Delete Container part refuses the batch, at either scope.
-    for target in (f"/{c}?restype=container", f"/{ACCOUNT}/{c}?restype=container", f"/{c}/"):
+    for target in (f"/{c}?restype=container", f"/{c}/"):
         r = _send(raw, [_part("DELETE", target)], container=c)
         assert_error_response(r, 400, "InvalidInput")
+    # "/acct/c" reads as blob "c" of a container named like the account (batch.c): another
+    # container than the batch's, refused as such.
+    r = _send(raw, [_part("DELETE", f"/{ACCOUNT}/{c}?restype=container")], container=c)
+    _assert_refused_in_part(r, "InvalidInput")
     for target in (f"/{c}?restype=container", f"/{c}/"):
         r = _send(raw, [_part("DELETE", target)])
         assert_error_response(r, 400, "InvalidInput")
@@ -283,9 +352,9 @@ def test_container_scoped_batch_naming_another_container(raw, service, container
         c = container.container_name
         parts = [_part("DELETE", f"/{c}/mine"), _part("DELETE", f"/{other.container_name}/victim")]
         r = _send(raw, parts, container=c)
-        assert_error_response(r, 400, "InvalidInput")
+        _assert_refused_in_part(r, "InvalidInput")
         r = _send(raw, [_part("DELETE", f"/{ACCOUNT}/{other.container_name}/victim")], container=c)
-        assert_error_response(r, 400, "InvalidInput")
+        _assert_refused_in_part(r, "InvalidInput")
         assert _names(other) == ["victim"] and _names(container) == ["mine"]
     finally:
         other.delete_container()
@@ -298,11 +367,49 @@ def test_container_scoped_batch_naming_another_container(raw, service, container
     (b"--batch_x--\r\n", "multipart/mixed; boundary=batch_x"),
     (b"--batch_x\r\n\r\nDELETE /c/b HTTP/1.1\r\n\r\n--batch_x--\r\n", "application/xml"),
     (b"--batch_x\r\n\r\nNONSENSE\r\n\r\n--batch_x--\r\n", "multipart/mixed; boundary=batch_x"),
-], ids=["empty", "no-delimiter", "unterminated", "no-parts", "not-multipart", "bad-request-line"])
+    (b"--batch_x\r\n\r\nDELETE /c/b HTTP/1.1\r\n\r\n--batch_x--\r\n", "multipart/mixedx; boundary=batch_x"),
+], ids=["empty", "no-delimiter", "unterminated", "no-parts", "not-multipart", "bad-request-line",
+        "other-subtype"])
 def test_malformed_batch_bodies(raw, container, body, ctype):
     r = raw.request("POST", f"/{container.container_name}", query={"restype": "container", "comp": "batch"},
                     headers={"Content-Type": ctype}, body=body)
     assert_error_response(r, 400, "InvalidInput")
+
+
+@pytest.mark.parametrize("ctype", [
+    "multipart/mixed", "multipart/mixed; charset=utf-8", "multipart/mixed; boundary=",
+    "multipart/mixed; boundary=  ", 'multipart/mixed; boundary=""', "multipart/mixed; boundary=\"batch_x",
+    "multipart/mixed; boundary=batch_x; boundary=batch_x", "multipart/mixed; boundary=batch_x;Boundary=batch_y",
+    "multipart/mixed; boundary=" + "b" * 201,
+], ids=["none", "other-parameter", "empty", "blank", "empty-quoted", "unterminated-quote", "twice",
+        "twice-other-case", "too-long"])
+def test_multipart_content_type_without_usable_boundary(raw, container, ctype):
+    """A multipart/mixed Content-Type naming no usable boundary: Azure's answer (a capture in
+    Azure/Azurite pull request 2421) is 202 with one part, without Content-ID, carrying
+    HTTP/1.1 400 InvalidHeaderValue; nothing runs."""
+    c = container.container_name
+    _fill(container, "keep")
+    body = _body([_part("DELETE", f"/{c}/keep")], "batch_x")
+    r = raw.request("POST", f"/{c}", query={"restype": "container", "comp": "batch"},
+                    headers={"Content-Type": ctype}, body=body)
+    xml = _assert_refused_in_part(r, "InvalidHeaderValue")
+    assert b"<HeaderName>Content-Type</HeaderName>" in xml, xml
+    assert _names(container) == ["keep"]
+
+
+@pytest.mark.parametrize("ctype", [
+    "multipart/mixed; boundary= batch_w", "multipart/mixed;boundary=batch_w", "multipart/mixed; boundary =batch_w",
+    'multipart/mixed; boundary="batch_w"', "Multipart/Mixed; BOUNDARY=batch_w", "multipart/mixed; charset=utf-8; boundary=batch_w ",
+], ids=["space-after-equals", "no-space", "space-before-equals", "quoted", "case", "after-other-parameter"])
+def test_boundary_parameter_forms(raw, container, ctype):
+    c = container.container_name
+    _fill(container, "w1", "keep")
+    body = _body([_part("DELETE", f"/{c}/w1")], "batch_w")
+    r = raw.request("POST", f"/{c}", query={"restype": "container", "comp": "batch"},
+                    headers={"Content-Type": ctype}, body=body)
+    assert r.status == 202, r
+    assert [(cid, st) for cid, st, _, _ in _parse(r)] == [("0", 202)]
+    assert _names(container) == ["keep"]
 
 
 def test_batch_on_missing_container(raw):

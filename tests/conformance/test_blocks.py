@@ -204,3 +204,20 @@ def test_put_block_empty_body_rejected(container, raw):
     r = raw.request("PUT", f"/{container.container_name}/e.bin", query={"comp": "block", "blockid": bid}, body=b"")
     assert r.status == 400, r
     assert r.error_code
+
+
+def test_get_block_list_with_tag_condition(container):
+    """Get Block List evaluates x-ms-if-tags against the blob's tags (412 ConditionNotMet when
+    false, 400 when malformed); a blob with only staged blocks has no tags."""
+    bc = container.get_blob_client("tagged")
+    bc.upload_blob(b"x", tags={"k": "v"})
+    bc.stage_block("MDE=", b"staged")
+    expect_error(bc.get_block_list, 412, "ConditionNotMet", "all", if_tags_match_condition="\"k\" = 'w'")
+    expect_error(bc.get_block_list, 400, "InvalidHeaderValue", "all", if_tags_match_condition="\"k\" = 'v")
+    committed, uncommitted = bc.get_block_list("all", if_tags_match_condition="\"k\" = 'v'")
+    assert committed == [] and ids(uncommitted) == ["MDE="]
+    staged = container.get_blob_client("staged-only")
+    staged.stage_block("MDE=", b"staged")
+    expect_error(staged.get_block_list, 412, "ConditionNotMet", "uncommitted",
+                 if_tags_match_condition="\"k\" = 'v'")
+    assert ids(staged.get_block_list("uncommitted", if_tags_match_condition="\"k\" <> 'v'")[1]) == ["MDE="]

@@ -1,10 +1,11 @@
 """Space reclamation: after deleting a quarter of the data, compaction brings the volume files to
 at most 1.1 times the live bytes (issue 5), with every remaining blob intact -- offline with
 `cobalt compact`, and online by the background compactor (run at once through the test clock)."""
-import pytest
 import glob
 import os
 import re
+
+import pytest
 
 from cobalt_testlib import CobaltServer, run_cli, free_port, scrape_metrics
 

@@ -5,7 +5,6 @@ overwrites of hot names, deletes) -> kill -9 at a random moment -> restart on th
 every acknowledged write must read back exactly (content hash and ETag), every acknowledged delete
 must stay deleted, and a write that was in flight at the crash must be all-or-nothing.
 """
-import pytest
 import hashlib
 import os
 import random
@@ -13,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings, PublicAccess
 

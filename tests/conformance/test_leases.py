@@ -8,8 +8,8 @@ import datetime
 import uuid
 
 import pytest
-from azure.storage.blob import (AccountSasPermissions, BlobSasPermissions, ContainerSasPermissions,
-                                ResourceTypes, generate_account_sas, generate_blob_sas,
+from azure.storage.blob import (AccountSasPermissions, BlobLeaseClient, BlobSasPermissions,
+                                ContainerSasPermissions, ResourceTypes, generate_account_sas, generate_blob_sas,
                                 generate_container_sas)
 
 from cobalt_testlib import (ACCOUNT, KEY, CobaltServer, assert_error_response, expect_error, unique_name,
@@ -286,6 +286,64 @@ def test_sdk_lease_client_roundtrip(container):
     assert bc.download_blob().readall() == b"two"
     bc.delete_blob()
     assert not bc.exists()
+
+
+GUID_FORMS = [lambda g: g, str.upper, lambda g: g.replace("-", ""),
+              lambda g: g.replace("-", "").upper(), lambda g: "{" + g + "}", lambda g: "(" + g.upper() + ")"]
+
+
+@pytest.mark.parametrize("form", range(len(GUID_FORMS)))
+def test_lease_id_forms_name_one_lease(container, service, form):
+    """A lease id is one GUID whatever form it is written in (32 digits, hyphenated, braced,
+    parenthesised, either case): acquired in one form, every later call may name it in another.
+    The id is echoed in the form it was proposed."""
+    f = lambda g, k=0: GUID_FORMS[(form + k) % len(GUID_FORMS)](g)  # noqa: E731
+    bc = container.upload_blob("forms", b"one")
+    g = str(uuid.uuid4())
+    assert bc.acquire_lease(lease_id=f(g)).id == f(g)
+    bc.acquire_lease(lease_id=f(g, 1))  # idempotent re-acquire in another form
+    BlobLeaseClient(bc, lease_id=f(g, 2)).renew()
+    bc.set_blob_metadata({"a": "b"}, lease=f(g, 3))
+    bc.upload_blob(b"two", overwrite=True, lease=f(g, 4))
+    expect_error(lambda: bc.set_blob_metadata({"a": "c"}, lease=str(uuid.uuid4())), 412,
+                 "LeaseIdMismatchWithBlobOperation")
+    nxt = str(uuid.uuid4())
+    BlobLeaseClient(bc, lease_id=f(g, 5)).change(f(nxt))
+    BlobLeaseClient(bc, lease_id=f(g)).change(f(nxt, 1))  # the new id is current: idempotent
+    BlobLeaseClient(bc, lease_id=f(nxt, 2)).release()
+    assert bc.get_blob_properties().lease.state == "available"
+    cc = service.create_container(unique_name("lf"))
+    cc.acquire_lease(lease_id=f(g))
+    BlobLeaseClient(cc, lease_id=f(g, 1)).renew()
+    cc.set_container_metadata({"k": "v"}, lease=f(g, 2))
+    expect_error(lambda: cc.delete_container(lease=str(uuid.uuid4())), 412,
+                 "LeaseIdMismatchWithContainerOperation")
+    cc.delete_container(lease=f(g, 3))
+
+
+def test_copy_source_lease_id_in_another_form(container):
+    src = container.upload_blob("src", b"source")
+    g = str(uuid.uuid4())
+    src.acquire_lease(lease_id=g.replace("-", "").upper())
+    dst = container.get_blob_client("dst")
+    dst.start_copy_from_url(src.url, source_lease="{" + g + "}", requires_sync=True)
+    assert dst.download_blob().readall() == b"source"
+    expect_error(lambda: dst.start_copy_from_url(src.url, source_lease=str(uuid.uuid4())), 412,
+                 "LeaseIdMismatchWithBlobOperation")
+
+
+def test_malformed_lease_id_is_invalid_header_value(raw, blob):
+    c, name, path = blob
+    for bad in ("notaguid", "1234", str(uuid.uuid4()) + "0", "{" + uuid.uuid4().hex + "}"):
+        assert_error_response(raw.request("PUT", path, query={"comp": "metadata"}, headers={"x-ms-lease-id": bad}),
+                              400, "InvalidHeaderValue")
+        assert_error_response(lease(raw, path, "renew", x_ms_lease_id=bad), 400, "InvalidHeaderValue")
+    lid = str(uuid.uuid4())
+    assert lease(raw, path, "acquire", x_ms_lease_duration=-1, x_ms_proposed_lease_id=lid).status == 201
+    assert_error_response(raw.request("PUT", path, query={"comp": "metadata"}, headers={"x-ms-lease-id": lid[:-1]}),
+                          400, "InvalidHeaderValue")
+    assert_error_response(lease(raw, f"/{c}", "renew", container=True, x_ms_lease_id="notaguid"),
+                          400, "InvalidHeaderValue")
 
 
 def test_lease_on_missing_blob(raw, container):

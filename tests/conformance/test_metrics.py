@@ -2,9 +2,9 @@
 format, request counts by status class that match what clients saw, the store's sync count, and
 nothing else served on that port.  Scrub and compaction figures are checked where those run
 (tests/crash/test_bitrot.py, test_compaction.py)."""
-import pytest
 import http.client
 
+import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 

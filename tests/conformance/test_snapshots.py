@@ -2,11 +2,13 @@
 metadata, listing with include=snapshots, Delete with x-ms-delete-snapshots include|only and
 SnapshotsPresent, read-only snapshots, and the bytes a snapshot shares with its base surviving
 overwrites, deletes, restarts, `cobalt compact` and `cobalt fsck`."""
-import pytest
+import datetime
 import os
 import re
+import uuid
 import xml.etree.ElementTree as ET
 
+import pytest
 from azure.storage.blob import BlobBlock
 
 from cobalt_testlib import CobaltServer, assert_error_response, run_cli, expect_error
@@ -202,6 +204,25 @@ def test_snapshot_conditions_and_lease(raw, container):
     assert [b.findtext("Snapshot") for b in list_xml(raw, c, "snapshots").iter("Blob")] == [None]
     snap(raw, c, "cond", headers={"If-Match": r.header("ETag")})
     assert len(list(list_xml(raw, c, "snapshots").iter("Blob"))) == 2
+
+
+def test_snapshot_conditions_are_evaluated_as_a_write(container):
+    """Snapshot Blob does not modify its blob, but it is a PUT: If-None-Match and If-Modified-Since
+    fail with 412 ConditionNotMet as on any write, never 304; the lease id stays optional."""
+    from azure.core import MatchConditions
+    bc = container.get_blob_client("w")
+    etag = bc.upload_blob(b"w")["etag"]
+    expect_error(bc.create_snapshot, 412, "ConditionNotMet", etag=etag,
+                 match_condition=MatchConditions.IfModified)
+    future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    expect_error(bc.create_snapshot, 412, "ConditionNotMet", if_modified_since=future)
+    assert [b.snapshot for b in container.list_blobs(include="snapshots")] == [None]
+    assert bc.create_snapshot(etag='"0x1"', match_condition=MatchConditions.IfModified)["snapshot"]
+    lease = bc.acquire_lease()
+    assert bc.create_snapshot()["snapshot"]
+    assert bc.create_snapshot(lease=lease.id.upper())["snapshot"]
+    expect_error(bc.create_snapshot, 412, "LeaseIdMismatchWithBlobOperation", lease=str(uuid.uuid4()))
+    assert len(list(container.list_blobs(include="snapshots"))) == 4  # the blob and 3 snapshots
 
 
 # ---- data sharing ------------------------------------------------------------------------------

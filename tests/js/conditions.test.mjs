@@ -66,14 +66,13 @@ for (const [name, op] of Object.entries(OPS)) {
     const { b } = await blob();
     await op.call(b, { ifMatch: "*" });
   });
-  // Snapshot Blob is a write (412 here, as Azure answers), but Cobalt evaluates its conditions as
-  // a read's (304): pending/snapshot-conditions.test.mjs until versions.c changes.
-  if (name !== "createSnapshot") test(`${name}: If-None-Match with the current ETag fails`, async () => {
+  // Snapshot Blob does not modify its blob but is a PUT: 412 here, as Azure answers, never 304.
+  test(`${name}: If-None-Match with the current ETag fails`, async () => {
     const { b, etag } = await blob();
     if (op.read) await rejects(op.call(b, { ifNoneMatch: etag }), 304);
     else await rejects(op.call(b, { ifNoneMatch: etag }), 412, "ConditionNotMet");
   });
-  if (name !== "createSnapshot") test(`${name}: If-Modified-Since in the future fails`, async () => {
+  test(`${name}: If-Modified-Since in the future fails`, async () => {
     const { b } = await blob();
     if (op.read) await rejects(op.call(b, { ifModifiedSince: future() }), 304);
     else await rejects(op.call(b, { ifModifiedSince: future() }), 412, "ConditionNotMet");
@@ -148,6 +147,32 @@ test("getTags and setTags on a leased blob with a tag condition", async () => {
   await b.setTags({ k: "w" }, { conditions: { tagConditions: `"k" = 'v'`, leaseId: id } });
   await rejects(b.setTags({ k: "z" }, { conditions: { tagConditions: `"k" = 'v'`, leaseId: id } }), 412, "ConditionNotMet");
   assert.deepEqual((await b.getTags()).tags, { k: "w" });
+});
+
+test("createSnapshot of a leased blob needs no lease id, and a wrong one is 412", async () => {
+  const { b } = await blob();
+  const id = guid();
+  await b.getBlobLeaseClient(id).acquireLease(-1);
+  assert.ok((await b.createSnapshot()).snapshot);
+  assert.ok((await b.createSnapshot({ conditions: { leaseId: id } })).snapshot);
+  await rejects(b.createSnapshot({ conditions: { leaseId: guid() } }), 412, "LeaseIdMismatchWithBlobOperation");
+});
+
+test("getBlockList with x-ms-if-tags: false is 412, true lists the blocks", async () => {
+  const { b } = await blob({ k: "v" });
+  await b.stageBlock(Buffer.from("blk").toString("base64"), "abc", 3);
+  await rejects(b.getBlockList("all", { conditions: { tagConditions: `"k" = 'w'` } }), 412, "ConditionNotMet");
+  await rejects(b.getBlockList("all", { conditions: { tagConditions: `"k" = ` } }), 400, "InvalidHeaderValue");
+  const list = await b.getBlockList("all", { conditions: { tagConditions: `"k" = 'v'` } });
+  assert.deepEqual(list.uncommittedBlocks.map((x) => x.size), [3]);
+});
+
+test("getBlockList of a blob with only staged blocks: it has no tags for x-ms-if-tags to match", async () => {
+  const b = container.getBlockBlobClient(`staged${n++}`);
+  await b.stageBlock(Buffer.from("blk").toString("base64"), "abc", 3);
+  await rejects(b.getBlockList("uncommitted", { conditions: { tagConditions: `"k" = 'v'` } }), 412, "ConditionNotMet");
+  const list = await b.getBlockList("uncommitted", { conditions: { tagConditions: `"k" <> 'v'` } });
+  assert.equal(list.uncommittedBlocks.length, 1);
 });
 
 for (const bad of [`"k" = 'v`, `k = v`, `"k" == 'v'`, `"k" = 'v' AND`, `("k" = 'v'`, `"k" <> `, `@container = 'x'`]) {

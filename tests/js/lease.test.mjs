@@ -4,8 +4,8 @@
 // (§5.3). The client sends the lease id the way it was given, so each form travels on the wire.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { sleep, startServer } from "./server.mjs";
-import { guid, newContainer, rejects } from "./lib.mjs";
+import { ACCOUNT, sleep, startServer } from "./server.mjs";
+import { guid, newContainer, raw, rejects } from "./lib.mjs";
 
 let server;
 let service;
@@ -106,6 +106,67 @@ for (const [form, f] of Object.entries(FORMS)) {
     await c.delete({ conditions: { leaseId: id } });
   });
 }
+
+// One lease, every form: acquired in one form, each later call names it in another (Azure compares
+// the GUIDs, not the strings).
+const forms = Object.values(FORMS);
+const otherForm = (i, g) => forms[(i + 2) % forms.length](g);
+
+for (const [i, [form, f]] of Object.entries(FORMS).entries()) {
+  test(`blob lease acquired in ${form} form: renew, writes, change and release in other forms`, async () => {
+    const blob = await newBlob();
+    const g = guid();
+    await blob.getBlobLeaseClient(f(g)).acquireLease(-1);
+    await blob.getBlobLeaseClient(f(g)).acquireLease(-1); // idempotent re-acquire
+    await blob.getBlobLeaseClient(otherForm(i, g)).acquireLease(-1);
+    await blob.getBlobLeaseClient(otherForm(i + 1, g)).renewLease();
+    await blob.setMetadata({ a: "b" }, { conditions: { leaseId: otherForm(i + 2, g) } });
+    await blob.upload("xy", 2, { conditions: { leaseId: otherForm(i + 3, g) } });
+    const next = guid();
+    await blob.getBlobLeaseClient(otherForm(i + 4, g)).changeLease(f(next));
+    await rejects(blob.setMetadata({ a: "c" }, { conditions: { leaseId: otherForm(i, g) } }), 412, "LeaseIdMismatchWithBlobOperation");
+    await blob.getBlobLeaseClient(otherForm(i, g)).changeLease(otherForm(i + 1, next)); // new == current: idempotent
+    await blob.getBlobLeaseClient(otherForm(i + 5, next)).releaseLease();
+    assert.equal((await blob.getProperties()).leaseState, "available");
+  });
+
+  test(`container lease acquired in ${form} form: renew, writes, release in other forms`, async () => {
+    const c = await newContainer(service, "jslc");
+    const g = guid();
+    await c.getBlobLeaseClient(f(g)).acquireLease(-1);
+    await c.getBlobLeaseClient(otherForm(i, g)).renewLease();
+    await c.setMetadata({ k: "v" }, { conditions: { leaseId: otherForm(i + 1, g) } });
+    await c.getBlobLeaseClient(otherForm(i + 2, g)).releaseLease();
+    await c.getBlobLeaseClient(otherForm(i + 3, g)).acquireLease(-1);
+    await c.delete({ conditions: { leaseId: otherForm(i + 4, g) } });
+  });
+}
+
+test("a copy's x-ms-source-lease-id matches the source's lease in another form", async () => {
+  const src = await newBlob();
+  const g = guid();
+  await src.getBlobLeaseClient(g.replace(/-/g, "").toUpperCase()).acquireLease(-1);
+  const copy = (id) => raw(server, "PUT", `/${ACCOUNT}/${container.containerName}/copy${n++}`,
+    { headers: { "x-ms-copy-source": src.url, "x-ms-source-lease-id": id } });
+  const ok = await copy(`{${g}}`);
+  assert.equal(ok.status, 202, ok.body);
+  const bad = await copy(guid());
+  assert.equal(bad.status, 412, bad.body);
+  assert.equal(bad.headers["x-ms-error-code"], "LeaseIdMismatchWithBlobOperation");
+});
+
+test("a malformed x-ms-lease-id is 400 InvalidHeaderValue, leased or not", async () => {
+  const blob = await newBlob();
+  await rejects(blob.setMetadata({ a: "b" }, { conditions: { leaseId: "notaguid" } }), 400, "InvalidHeaderValue");
+  const g = guid();
+  await blob.getBlobLeaseClient(g).acquireLease(-1);
+  await rejects(blob.setMetadata({ a: "b" }, { conditions: { leaseId: `${g}0` } }), 400, "InvalidHeaderValue");
+  await rejects(blob.getProperties({ conditions: { leaseId: "notaguid" } }), 400);
+  await rejects(blob.getBlobLeaseClient("notaguid").renewLease(), 400, "InvalidHeaderValue");
+  await rejects(blob.getBlobLeaseClient("notaguid").releaseLease(), 400, "InvalidHeaderValue");
+  const c = await newContainer(service, "jslc");
+  await rejects(c.setMetadata({ k: "v" }, { conditions: { leaseId: "1234" } }), 400, "InvalidHeaderValue");
+});
 
 const BAD_IDS = ["notaguid", "1234", "{b0e2f6d0-9a5c-4b8e-8f3a-0c1d2e3f4a5b", "b0e2f6d0-9a5c-4b8e-8f3a-0c1d2e3f4a5", "g0e2f6d0-9a5c-4b8e-8f3a-0c1d2e3f4a5b", "b0e2f6d09a5c4b8e8f3a0c1d2e3f4a5b0"];
 for (const bad of BAD_IDS) {

@@ -399,6 +399,20 @@ test_guids(void)
     CHECK(!guid_valid(" 3f2504e0-4f89-11d3-9a0c-0305e82c330"));
     CHECK(!guid_valid(""));
     CHECK(!guid_valid(NULL));
+    /* One GUID in every form compares equal; digits differing or a form that is no GUID do not. */
+    CHECK(guid_equal("3f2504e04f8911d39a0c0305e82c3301", "3F2504E0-4F89-11D3-9A0C-0305E82C3301"));
+    CHECK(guid_equal("{3f2504e0-4f89-11d3-9a0c-0305e82c3301}",
+                     "(3F2504E0-4F89-11D3-9A0C-0305E82C3301)"));
+    CHECK(
+        guid_equal("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"));
+    CHECK(!guid_equal("3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+                      "3f2504e0-4f89-11d3-9a0c-0305e82c3302"));
+    CHECK(!guid_equal("3f2504e04f8911d39a0c0305e82c3301", "3f2504e04f8911d39a0c0305e82c3300"));
+    CHECK(!guid_equal("3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+                      "3f2504e0_4f89-11d3-9a0c-0305e82c3301"));
+    CHECK(!guid_equal("not-a-guid", "not-a-guid"));
+    CHECK(!guid_equal("", ""));
+    CHECK(!guid_equal(NULL, "3f2504e0-4f89-11d3-9a0c-0305e82c3301"));
 }
 
 #define HTEXT(lit) header_text_valid(lit, sizeof(lit) - 1)
