@@ -201,6 +201,7 @@ void op_lease_container(struct api_req *q);
 void op_set_blob_tags(struct api_req *q);
 void op_get_blob_tags(struct api_req *q);
 void op_find_blobs(struct api_req *q);
+void op_query_blob(struct api_req *q); /* Query Blob Contents (query.c) */
 
 /* ---- Blob Batch (batch.c) and access tiers (tier.c) ----------------------------------- */
 

@@ -248,6 +248,7 @@ add_col(struct parser *p, struct sql_col *c)
             memcpy(nc, q->cols, sizeof(*nc) * q->ncols);
         q->cols = nc;
     }
+    c->id = q->ncols;
     q->cols[q->ncols++] = c;
     return 0;
 }

@@ -54,6 +54,7 @@ struct sql_col {
     const char *name; /* NUL-terminated; for a path, the names joined by '.' */
     size_t len;
     long index;
+    size_t id; /* its position in sql_query.cols */
 };
 
 enum sql_node_kind {
