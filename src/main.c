@@ -62,6 +62,7 @@ struct serve_settings {
     unsigned scrub_interval;       /* seconds */
     size_t meta_cache;             /* bytes */
     int metrics_port;              /* -1: no metrics listener */
+    int web_port;                  /* -1: no static website listener */
     long long per_address;         /* -1: an eighth of --max-connections */
     struct cidr_list *trusted;     /* --trusted-proxy */
 };
@@ -188,6 +189,11 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, metrics_port), .def_text = "off",
      .err = "bad --%s %s", .help = "serve Prometheus metrics at http://HOST:N/metrics",
      .doc = "serve Prometheus metrics at `http://HOST:N/metrics` (see Monitoring)"},
+    {.name = "web-port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
+     OPT_AT(AT_SERVE, struct serve_settings, web_port), .def_text = "off",
+     .err = "bad --%s %s", .help = "serve the first account's $web container at http://HOST:N/",
+     .doc = "serve the first account's `$web` container as a static website at `http://HOST:N/`, "
+            "without authentication (docs/website.md)"},
     {.name = "egress-allow", .arg = "CIDRS", .kind = OPT_EACH, .each = add_cidrs,
      OPT_AT(AT_SERVER, struct server, egress), .def_text = "none",
      .err = "--%s takes addresses or ADDR/BITS prefixes, comma-separated: '%s'",
@@ -345,7 +351,7 @@ static int
 serve(int argc, char **argv)
 {
     struct http_config hc = {.metrics = 1};
-    struct serve_settings set = {.metrics_port = -1, .per_address = -1};
+    struct serve_settings set = {.metrics_port = -1, .web_port = -1, .per_address = -1};
     const char *env;
     struct store_config sc = {0};
     struct server srv = {0};
@@ -355,7 +361,7 @@ serve(int argc, char **argv)
                         [AT_SERVE] = &set,
                         [AT_LOG] = &log_threshold};
     struct http_app app;
-    struct http_server *http = NULL, *monitor = NULL;
+    struct http_server *http = NULL, *monitor = NULL, *web = NULL;
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     char path[4096];
@@ -485,7 +491,20 @@ serve(int argc, char **argv)
             goto out;
         log_info("metrics at http://%s:%d/metrics", hc.host, http_port(monitor));
     }
+    if (set.web_port >= 0) { /* the static website (api/website.c) */
+        struct http_config wc = hc;
+        struct http_app wapp;
+
+        wc.port = set.web_port;
+        api_website_app(&srv, &wapp);
+        if (http_start(&wc, &wapp, &web) != 0) {
+            http_stop(monitor, 0);
+            goto out;
+        }
+        log_info("static website at http://%s:%d/", hc.host, http_port(web));
+    }
     if (http_start(&hc, &app, &http) != 0) {
+        http_stop(web, 0);
         http_stop(monitor, 0);
         goto out;
     }
@@ -503,6 +522,7 @@ serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("signal %d: finishing in-flight requests", sig);
     http_stop(http, 30);
+    http_stop(web, 30);
     http_stop(monitor, 0);
     compactor_stop(compactor);
     scrubber_stop(scrubber);

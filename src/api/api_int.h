@@ -91,6 +91,14 @@ struct service_settings {
 };
 int api_service_settings(struct api_req *q, struct service_settings *out);
 
+/* The static website (the StaticWebsite section; website.c serves it): documents are NULL when
+ * not set. */
+struct website_settings {
+    int enabled;
+    const char *index, *error404, *default_index;
+};
+int api_website_settings(struct api_req *q, struct website_settings *out);
+
 /* CORS (props.c): answers an OPTIONS preflight from the account's rules (no authentication), and
  * adds Access-Control-* headers to a response whose request carries a matching Origin. */
 void api_cors_preflight(struct api_req *q);
