@@ -4,8 +4,8 @@
  * (docs/query.md).
  *
  * The response is an Avro object container file (Content-Type avro/binary), sent chunked as it is
- * produced: the header (magic, the schema below, a random sync marker), then one Avro block per
- * step, each holding a resultData record (the output bytes of the step, when there are any), an
+ * produced: the header (magic, the schema below, a random sync marker), a first block with only
+ * progress (and a CSV header row), then one Avro block per step, each holding a resultData record (the output bytes of the step, when there are any), an
  * error record for each record that could not be evaluated (non-fatal) or for input that cannot
  * be read at all (fatal: the query stops), and a progress record (bytes scanned so far, blob
  * size); the last block ends with an end record.  The SDKs' readers (azure-storage-blob's
@@ -1105,6 +1105,9 @@ step(struct qstream *s)
          * else the projection's names; SELECT * without input names writes none. */
         if (!(s->in.kind == FMT_CSV && s->in.headers) && !s->sql->star)
             out_header(s, s->sql->nsel, s->sql->sel_names);
+        /* A first block before any error can be: azure-storage-blob's reader cannot take an
+         * error as the stream's first record. */
+        emit_block(s, 0);
         return buf_ok(&s->outb) && buf_ok(&s->data) ? 0 : -1;
     }
     if (!s->stopped && s->scanned < s->total) {

@@ -711,7 +711,7 @@ bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
     int c = memcmp(a, b, an < bn ? an : bn);
 
     if (c != 0)
-        return c;
+        return c < 0 ? -1 : 1; /* compare() gives 2 a meaning of its own */
     return an < bn ? -1 : an > bn;
 }
 

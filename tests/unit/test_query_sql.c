@@ -125,6 +125,8 @@ main(void)
     CHECK(where("name = 'apple'") == 1);
     CHECK(where("_1 <> 'apple'") == 0);
     CHECK(where("_1 != 'pear'") == 1);
+    CHECK(where("_1 <> 'a'") == 1); /* memcmp's result is not just -1, 0, 1 */
+    CHECK(where("_1 > 'Zebra'") == 1);
     CHECK(where("_1 < 'b'") == 1);
     CHECK(where("_2 > 99") == 1);      /* 250 > 99 numerically ('250' < '99' as text) */
     CHECK(where("_2 > '99'") == 0);    /* both text: bytewise */
