@@ -36,11 +36,11 @@
 #include "util/buf.h"
 #include "util/xml.h"
 
-#define CHUNK       (1u << 20) /* blob bytes read per step */
-#define MAX_RECORD  (4u << 20) /* a longer record is a fatal error */
-#define STREAM_CAP  (1u << 20) /* the stream's arena: the query tree and the block list */
-#define MAX_SEP     4          /* RecordSeparator: at most this many bytes */
-#define JSON_DEPTH  64
+#define CHUNK      (1u << 20) /* blob bytes read per step */
+#define MAX_RECORD (4u << 20) /* a longer record is a fatal error */
+#define STREAM_CAP (1u << 20) /* the stream's arena: the query tree and the block list */
+#define MAX_SEP    4          /* RecordSeparator: at most this many bytes */
+#define JSON_DEPTH 64
 
 static const char avro_schema[] =
     "[{\"type\":\"record\",\"name\":\"com.microsoft.azure.storage.queryBlobContents.resultData\","
@@ -179,8 +179,8 @@ struct qstream {
     struct eng_reader *reader;
     struct block_ref *blocks; /* copy in a: eng_data_read may update a locator */
     size_t nblocks, bi;
-    uint64_t boff;            /* offset in blocks[bi] */
-    uint64_t total, scanned;  /* blob size; bytes read so far */
+    uint64_t boff;           /* offset in blocks[bi] */
+    uint64_t total, scanned; /* blob size; bytes read so far */
     struct qformat in, out;
     struct sql_query *sql;
     struct sql_agg_state *agg;
@@ -190,8 +190,8 @@ struct qstream {
     uint64_t inbase; /* blob offset of inb.p[0] */
     struct buf outb; /* Avro bytes not yet handed to net/, from outpos */
     size_t outpos;
-    struct buf data;    /* this step's result bytes */
-    struct buf recs;    /* this step's Avro records */
+    struct buf data; /* this step's result bytes */
+    struct buf recs; /* this step's Avro records */
     size_t nrecs;
     struct buf scratch; /* unescaped fields and strings of the current record */
 
@@ -200,11 +200,11 @@ struct qstream {
     char **hdr; /* CSV with headers: the column names */
     size_t nhdr;
     int header_done;
-    struct field *colv; /* per column reference (sql_col.id): its text in the current record */
+    struct field *colv;   /* per column reference (sql_col.id): its text in the current record */
     signed char *coltype; /* its enum sql_type, or -1 when missing */
-    const char *rec; /* the current record (JSON) */
+    const char *rec;      /* the current record (JSON) */
     size_t recn;
-    uint64_t recpos;   /* blob offset of the current record */
+    uint64_t recpos; /* blob offset of the current record */
     int started, stopped, finished;
 };
 
@@ -298,8 +298,7 @@ csv_field(struct qstream *s, const char *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         int q = f->quote && p[i] == f->quote;
         if (q || (f->esc && p[i] == f->esc) ||
-            (!f->quote && f->esc &&
-             (p[i] == f->col || memchr(f->rec, p[i], f->nrec) != NULL)))
+            (!f->quote && f->esc && (p[i] == f->col || memchr(f->rec, p[i], f->nrec) != NULL)))
             buf_putc(&s->data, f->esc ? f->esc : f->quote);
         buf_putc(&s->data, p[i]);
     }
@@ -363,8 +362,11 @@ put_value(struct qstream *s, const struct sql_value *v)
 
     if (s->out.kind == FMT_CSV) {
         switch (v->t) {
-        case SQL_NULL: break;
-        case SQL_BOOL: buf_puts(&s->data, v->num ? "true" : "false"); break;
+        case SQL_NULL:
+            break;
+        case SQL_BOOL:
+            buf_puts(&s->data, v->num ? "true" : "false");
+            break;
         case SQL_NUM:
             if (v->s != NULL) {
                 csv_field(s, v->s, v->n);
@@ -380,13 +382,19 @@ put_value(struct qstream *s, const struct sql_value *v)
             buf_free(&c);
             break;
         }
-        case SQL_STR: csv_field(s, v->s, v->n); break;
+        case SQL_STR:
+            csv_field(s, v->s, v->n);
+            break;
         }
         return;
     }
     switch (v->t) {
-    case SQL_NULL: buf_puts(&s->data, "null"); break;
-    case SQL_BOOL: buf_puts(&s->data, v->num ? "true" : "false"); break;
+    case SQL_NULL:
+        buf_puts(&s->data, "null");
+        break;
+    case SQL_BOOL:
+        buf_puts(&s->data, v->num ? "true" : "false");
+        break;
     case SQL_NUM:
         if (v->s != NULL) {
             buf_add(&s->data, v->s, v->n);
@@ -395,8 +403,12 @@ put_value(struct qstream *s, const struct sql_value *v)
             buf_add(&s->data, num, n);
         }
         break;
-    case SQL_RAW: json_compact(&s->data, v->s, v->n); break;
-    case SQL_STR: json_string(&s->data, v->s, v->n); break;
+    case SQL_RAW:
+        json_compact(&s->data, v->s, v->n);
+        break;
+    case SQL_STR:
+        json_string(&s->data, v->s, v->n);
+        break;
     }
 }
 
@@ -489,7 +501,8 @@ json_value_end(const char *p, const char *e, int depth)
     if (p >= e || depth > JSON_DEPTH)
         return NULL;
     switch (*p) {
-    case '"': return json_str_end(p, e);
+    case '"':
+        return json_str_end(p, e);
     case '{':
     case '[': {
         char close = *p == '{' ? '}' : ']';
@@ -514,9 +527,12 @@ json_value_end(const char *p, const char *e, int depth)
             return p < e && *p == close ? p + 1 : NULL;
         }
     }
-    case 't': return e - p >= 4 && memcmp(p, "true", 4) == 0 ? p + 4 : NULL;
-    case 'f': return e - p >= 5 && memcmp(p, "false", 5) == 0 ? p + 5 : NULL;
-    case 'n': return e - p >= 4 && memcmp(p, "null", 4) == 0 ? p + 4 : NULL;
+    case 't':
+        return e - p >= 4 && memcmp(p, "true", 4) == 0 ? p + 4 : NULL;
+    case 'f':
+        return e - p >= 5 && memcmp(p, "false", 5) == 0 ? p + 5 : NULL;
+    case 'n':
+        return e - p >= 4 && memcmp(p, "null", 4) == 0 ? p + 4 : NULL;
     default: {
         const char *q = p;
         if (q < e && *q == '-')
@@ -571,11 +587,21 @@ json_unescape(const char *p, size_t n, char *dst)
             continue;
         }
         switch (p[++i]) {
-        case 'b': dst[k++] = '\b'; break;
-        case 'f': dst[k++] = '\f'; break;
-        case 'n': dst[k++] = '\n'; break;
-        case 'r': dst[k++] = '\r'; break;
-        case 't': dst[k++] = '\t'; break;
+        case 'b':
+            dst[k++] = '\b';
+            break;
+        case 'f':
+            dst[k++] = '\f';
+            break;
+        case 'n':
+            dst[k++] = '\n';
+            break;
+        case 'r':
+            dst[k++] = '\r';
+            break;
+        case 't':
+            dst[k++] = '\t';
+            break;
         case 'u':
             cp = hexval(p[i + 1]) << 12 | hexval(p[i + 2]) << 8 | hexval(p[i + 3]) << 4 |
                  hexval(p[i + 4]);
@@ -605,7 +631,9 @@ json_unescape(const char *p, size_t n, char *dst)
                 dst[k++] = (char)(0x80 | (cp & 0x3F));
             }
             break;
-        default: dst[k++] = p[i]; break; /* \" \\ \/ */
+        default:
+            dst[k++] = p[i];
+            break; /* \" \\ \/ */
         }
     }
     return k;
@@ -690,13 +718,19 @@ row_get(void *ctx, const struct sql_col *c, struct sql_value *out)
             return SQL_EMISSING;
         *out = (struct sql_value){SQL_NULL, 0, NULL, 0};
         return 0;
-    case SQL_NULL: *out = (struct sql_value){SQL_NULL, 0, NULL, 0}; return 0;
-    case SQL_BOOL: *out = (struct sql_value){SQL_BOOL, f->p[0] == 't', NULL, 0}; return 0;
+    case SQL_NULL:
+        *out = (struct sql_value){SQL_NULL, 0, NULL, 0};
+        return 0;
+    case SQL_BOOL:
+        *out = (struct sql_value){SQL_BOOL, f->p[0] == 't', NULL, 0};
+        return 0;
     case SQL_NUM:
         *out = (struct sql_value){SQL_NUM, 0, f->p, f->n};
         sql_parse_num(f->p, f->n, &out->num);
         return 0;
-    default: *out = (struct sql_value){(enum sql_type)s->coltype[c->id], 0, f->p, f->n}; return 0;
+    default:
+        *out = (struct sql_value){(enum sql_type)s->coltype[c->id], 0, f->p, f->n};
+        return 0;
     }
 }
 
@@ -725,11 +759,17 @@ bind_columns(struct qstream *s)
         }
         s->colv[i] = f;
         switch (f.p[0]) {
-        case 'n': s->coltype[i] = SQL_NULL; break;
+        case 'n':
+            s->coltype[i] = SQL_NULL;
+            break;
         case 't':
-        case 'f': s->coltype[i] = SQL_BOOL; break;
+        case 'f':
+            s->coltype[i] = SQL_BOOL;
+            break;
         case '{':
-        case '[': s->coltype[i] = SQL_RAW; break;
+        case '[':
+            s->coltype[i] = SQL_RAW;
+            break;
         case '"': {
             /* decoded into scratch, reserved for the record: never moves while it is used */
             char *d = s->scratch.p + s->scratch.len;
@@ -1196,8 +1236,7 @@ qs_new(struct api_req *q, const struct blob_rec *r, const char *expr, const stru
     if ((s->sql = sql_parse(s->a, expr, strlen(expr), why, sizeof(why))) == NULL) {
         api_respond_error(q, az_error_status(E_ErrorProcessingQueryExpression),
                           az_error_code(E_ErrorProcessingQueryExpression),
-                          why[0] ? why : az_error_message(E_ErrorProcessingQueryExpression),
-                          NULL);
+                          why[0] ? why : az_error_message(E_ErrorProcessingQueryExpression), NULL);
         goto fail;
     }
     /* Without a header row, CSV columns have no names: only _N can name them. */

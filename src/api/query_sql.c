@@ -207,9 +207,9 @@ expect(struct parser *p, const char *w)
 static int
 is_reserved(const struct parser *p)
 {
-    static const char *const kw[] = {"SELECT", "FROM",  "WHERE", "AND",  "OR",
-                                     "NOT",    "IS",    "NULL",  "LIKE", "ESCAPE",
-                                     "IN",     "BETWEEN", "TRUE", "FALSE", NULL};
+    static const char *const kw[] = {"SELECT", "FROM",    "WHERE", "AND",   "OR",
+                                     "NOT",    "IS",      "NULL",  "LIKE",  "ESCAPE",
+                                     "IN",     "BETWEEN", "TRUE",  "FALSE", NULL};
 
     for (int i = 0; kw[i] != NULL; i++)
         if (is(p, kw[i]))
@@ -312,8 +312,11 @@ parse_agg(struct parser *p)
     static const struct {
         const char *name;
         enum sql_agg kind;
-    } aggs[] = {{"COUNT", SA_COUNT}, {"SUM", SA_SUM}, {"MIN", SA_MIN},
-                {"MAX", SA_MAX},     {"AVG", SA_AVG}};
+    } aggs[] = {{"COUNT", SA_COUNT},
+                {"SUM", SA_SUM},
+                {"MIN", SA_MIN},
+                {"MAX", SA_MAX},
+                {"AVG", SA_AVG}};
     struct sql_node *n = node(p, SN_AGG);
     size_t i;
 
@@ -799,10 +802,10 @@ sql_eval(const struct sql_node *e, const struct sql_row *row, struct sql_value *
     double x, y;
     int rc, k;
 
-#define EVAL(n, v)                                                                                 \
-    do {                                                                                           \
-        if ((rc = sql_eval((n), row, (v), missing)) != 0)                                          \
-            return rc;                                                                             \
+#define EVAL(n, v)                                        \
+    do {                                                  \
+        if ((rc = sql_eval((n), row, (v), missing)) != 0) \
+            return rc;                                    \
     } while (0)
 
     switch (e->kind) {
@@ -844,12 +847,24 @@ sql_eval(const struct sql_node *e, const struct sql_row *row, struct sql_value *
             return 0;
         }
         switch (e->op) {
-        case SC_EQ: *out = boolean(k == 0); break;
-        case SC_NE: *out = boolean(k != 0); break;
-        case SC_LT: *out = boolean(k < 0); break;
-        case SC_LE: *out = boolean(k <= 0); break;
-        case SC_GT: *out = boolean(k > 0); break;
-        default: *out = boolean(k >= 0); break;
+        case SC_EQ:
+            *out = boolean(k == 0);
+            break;
+        case SC_NE:
+            *out = boolean(k != 0);
+            break;
+        case SC_LT:
+            *out = boolean(k < 0);
+            break;
+        case SC_LE:
+            *out = boolean(k <= 0);
+            break;
+        case SC_GT:
+            *out = boolean(k > 0);
+            break;
+        default:
+            *out = boolean(k >= 0);
+            break;
         }
         return 0;
     case SN_LIKE:

@@ -125,7 +125,8 @@ serve(struct api_req *q)
         api_fail_io(q, rc);
         return;
     }
-    if ((p = pct_decode(q->a, path + (*path == '/'), strlen(path + (*path == '/')), &len)) == NULL ||
+    if ((p = pct_decode(q->a, path + (*path == '/'), strlen(path + (*path == '/')), &len)) ==
+            NULL ||
         len != strlen(p)) {
         web_error(q, 400, "InvalidUri", "The requested URI does not represent any resource.");
         return;

@@ -128,12 +128,12 @@ main(void)
     CHECK(where("_1 <> 'a'") == 1); /* memcmp's result is not just -1, 0, 1 */
     CHECK(where("_1 > 'Zebra'") == 1);
     CHECK(where("_1 < 'b'") == 1);
-    CHECK(where("_2 > 99") == 1);      /* 250 > 99 numerically ('250' < '99' as text) */
-    CHECK(where("_2 > '99'") == 0);    /* both text: bytewise */
+    CHECK(where("_2 > 99") == 1);   /* 250 > 99 numerically ('250' < '99' as text) */
+    CHECK(where("_2 > '99'") == 0); /* both text: bytewise */
     CHECK(where("_2 >= 250.0") == 1);
     CHECK(where("_4 = 3.5") == 1);
-    CHECK(where("_1 > 5") == 0);       /* 'apple' is not a number: unknown */
-    CHECK(where("NOT _1 > 5") == 0);   /* NOT unknown is unknown */
+    CHECK(where("_1 > 5") == 0);     /* 'apple' is not a number: unknown */
+    CHECK(where("NOT _1 > 5") == 0); /* NOT unknown is unknown */
     CHECK(where("_2 * 2 = 500") == 1);
     CHECK(where("_2 / 0 IS NULL") == 1);
     CHECK(where("_2 % 7 = 5") == 1);
