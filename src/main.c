@@ -69,6 +69,7 @@ struct serve_settings {
     int https_port;                /* -1: no HTTPS listener */
     const char *tls_cert, *tls_key;
     const char *host_suffix;
+    int web_port;              /* -1: no static website listener */
     long long per_address;     /* -1: an eighth of --max-connections */
     struct cidr_list *trusted; /* --trusted-proxy */
 };
@@ -365,6 +366,11 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, metrics_port), .def_text = "off",
      .err = "bad --%s %s", .help = "serve Prometheus metrics at http://HOST:N/metrics",
      .doc = "serve Prometheus metrics at `http://HOST:N/metrics` (see Monitoring)"},
+    {.name = "web-port", .arg = "N", .kind = OPT_UINT, .hi = 65535,
+     OPT_AT(AT_SERVE, struct serve_settings, web_port), .def_text = "off",
+     .err = "bad --%s %s", .help = "serve the first account's $web container at http://HOST:N/",
+     .doc = "serve the first account's `$web` container as a static website at `http://HOST:N/`, "
+            "without authentication (docs/website.md)"},
     {.name = "egress-allow", .arg = "CIDRS", .kind = OPT_EACH, .each = add_cidrs,
      OPT_AT(AT_SERVER, struct server, egress), .def_text = "none",
      .err = "--%s takes addresses or ADDR/BITS prefixes, comma-separated: '%s'",
@@ -570,6 +576,7 @@ configure(int argc, char **argv, struct settings *st, int *done)
     st->hc.metrics = 1;
     st->set.metrics_port = -1;
     st->set.https_port = -1;
+    st->set.web_port = -1;
     st->set.per_address = -1;
     *done = 1;
     switch (options_parse(serve_opts, at, argc, argv)) {
@@ -757,7 +764,7 @@ serve(int argc, char **argv)
     struct server *srv = &st.srv;
     const char *env;
     struct http_app app;
-    struct http_server *http = NULL, *https = NULL, *monitor = NULL;
+    struct http_server *http = NULL, *https = NULL, *monitor = NULL, *web = NULL;
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     sigset_t sigs;
@@ -851,7 +858,21 @@ serve(int argc, char **argv)
         }
         log_info("listening on https://%s:%d", hc->host, http_port(https));
     }
+    if (set->web_port >= 0) { /* the static website (api/website.c) */
+        struct http_config wc = *hc;
+        struct http_app wapp;
+
+        wc.port = set->web_port;
+        api_website_app(srv, &wapp);
+        if (http_start(&wc, &wapp, &web) != 0) {
+            http_stop(https, 0);
+            http_stop(monitor, 0);
+            goto out;
+        }
+        log_info("static website at http://%s:%d/", hc->host, http_port(web));
+    }
     if (http_start(hc, &app, &http) != 0) {
+        http_stop(web, 0);
         http_stop(https, 0);
         http_stop(monitor, 0);
         goto out;
@@ -872,6 +893,7 @@ serve(int argc, char **argv)
     log_info("signal %d: finishing in-flight requests", sig);
     http_stop(https, 30);
     http_stop(http, 30);
+    http_stop(web, 30);
     http_stop(monitor, 0);
     compactor_stop(compactor);
     scrubber_stop(scrubber);

@@ -44,6 +44,9 @@ struct server {
 };
 
 void api_app(struct server *srv, struct http_app *app);
+/* The static website's callbacks (website.c): the first account's $web container, read-only and
+ * without authentication, for a listener of its own (--web-port). */
+void api_website_app(struct server *srv, struct http_app *app);
 
 /*
  * The pool of threads that runs asynchronous copies (copy.c).  Start it before serving: it first

@@ -91,6 +91,14 @@ struct service_settings {
 };
 int api_service_settings(struct api_req *q, struct service_settings *out);
 
+/* The static website (the StaticWebsite section; website.c serves it): documents are NULL when
+ * not set. */
+struct website_settings {
+    int enabled;
+    const char *index, *error404, *default_index;
+};
+int api_website_settings(struct api_req *q, struct website_settings *out);
+
 /* CORS (props.c): answers an OPTIONS preflight from the account's rules (no authentication), and
  * adds Access-Control-* headers to a response whose request carries a matching Origin. */
 void api_cors_preflight(struct api_req *q);
@@ -203,6 +211,7 @@ void op_lease_container(struct api_req *q);
 void op_set_blob_tags(struct api_req *q);
 void op_get_blob_tags(struct api_req *q);
 void op_find_blobs(struct api_req *q);
+void op_query_blob(struct api_req *q); /* Query Blob Contents (query.c) */
 
 /* ---- Blob Batch (batch.c) and access tiers (tier.c) ----------------------------------- */
 

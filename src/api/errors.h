@@ -95,6 +95,7 @@
     X(ResourceNotFound, 404, "The specified resource does not exist.")                            \
     X(ServerBusy, 503, "The server is currently unable to receive requests. Please retry your request.") \
     X(UnsatisfiableCondition, 400, "The condition specified in the request cannot be satisfied.") \
+    X(ErrorProcessingQueryExpression, 400, "Error parsing query expression.")                \
     X(UnsupportedHttpVerb, 405, "The resource doesn't support the specified HTTP verb.")
 /* clang-format on */
 

@@ -88,6 +88,30 @@ api_service_settings(struct api_req *q, struct service_settings *out)
     return 0;
 }
 
+int
+api_website_settings(struct api_req *q, struct website_settings *out)
+{
+    struct meta_pair *s;
+    struct xml_node *root, *n;
+    const char *sw;
+    size_t ns;
+
+    memset(out, 0, sizeof(*out));
+    if (load_sections(q, &ns, &s) != 0)
+        return -1;
+    if ((sw = section(ns, s, "StaticWebsite")) == NULL ||
+        (root = xml_parse(q->a, sw, strlen(sw))) == NULL || !xml_true(root, "Enabled"))
+        return 0;
+    out->enabled = 1;
+    if ((n = xml_child(root, "IndexDocument")) != NULL && n->text_len > 0)
+        out->index = n->text;
+    if ((n = xml_child(root, "ErrorDocument404Path")) != NULL && n->text_len > 0)
+        out->error404 = n->text;
+    if ((n = xml_child(root, "DefaultIndexDocumentPath")) != NULL && n->text_len > 0)
+        out->default_index = n->text;
+    return 0;
+}
+
 /* Serialises a parsed element back to XML (text, then children). */
 static void
 write_node(struct buf *b, const struct xml_node *n)
@@ -114,6 +138,23 @@ validate(struct api_req *q, const struct xml_node *n)
         int days = d ? atoi(d->text) : 0;
         if (d == NULL || days < 1 || days > 365)
             return bad_node(q, "Days", d ? d->text : "");
+    }
+    /* StaticWebsite: Enabled is required; a document is a blob name of the $web container
+     * (1-1024 characters); IndexDocument and DefaultIndexDocumentPath exclude each other. */
+    if (strcmp(n->name, "StaticWebsite") == 0) {
+        const struct xml_node *en = xml_child(n, "Enabled"), *ix = xml_child(n, "IndexDocument");
+        const struct xml_node *dp = xml_child(n, "DefaultIndexDocumentPath");
+        static const char *const docs[] = {"IndexDocument", "ErrorDocument404Path",
+                                           "DefaultIndexDocumentPath"};
+        if (en == NULL || (strcasecmp(en->text, "true") != 0 && strcasecmp(en->text, "false") != 0))
+            return bad_node(q, "Enabled", en ? en->text : "");
+        for (int i = 0; i < 3; i++) {
+            const struct xml_node *d = xml_child(n, docs[i]);
+            if (d != NULL && d->text_len > 1024)
+                return bad_node(q, docs[i], d->text);
+        }
+        if (ix != NULL && ix->text_len > 0 && dp != NULL && dp->text_len > 0)
+            return bad_node(q, "DefaultIndexDocumentPath", dp->text);
     }
     if (strcmp(n->name, "Cors") == 0) {
         int rules = 0;

@@ -204,6 +204,9 @@ const struct route api_routes[] = {
      NEED_BLOB("t", TAGS_WRITE), BODY_XML, XML_MAX, R_WRITES | R_ADDRESSABLE},
     {"GetBlobTags", M_GET, LVL_BLOB, NULL, "tags", NULL, op_get_blob_tags,
      NEED_BLOB("t", TAGS_READ), BODY_NONE, 0, 0},
+    /* Query Blob Contents reads: a POST that needs only 'r' (query.c). */
+    {"QueryBlobContents", M_POST, LVL_BLOB, NULL, "query", NULL, op_query_blob,
+     NEED_BLOB("r", READ), BODY_XML, XML_MAX, 0},
 };
 /* clang-format on */
 

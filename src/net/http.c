@@ -589,6 +589,7 @@ struct stream_ctx {
     http_read_fn read;
     void *ctx;
     void (*free_fn)(void *);
+    int chunked; /* HTTP_LEN_UNKNOWN: 0 from read() is the end of the body */
 };
 
 static ssize_t
@@ -597,6 +598,8 @@ stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
     struct stream_ctx *s = cls;
     long n = s->read(s->ctx, pos, buf, max);
 
+    if (n == 0 && s->chunked)
+        return MHD_CONTENT_READER_END_OF_STREAM;
     return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
@@ -640,10 +643,12 @@ queue(struct MHD_Connection *c, struct conn_req *cr)
     if (p->stream) {
         if ((sc = malloc(sizeof(*sc))) == NULL)
             return MHD_NO;
-        *sc = (struct stream_ctx){p->read, p->read_ctx, p->read_free};
+        *sc = (struct stream_ctx){p->read, p->read_ctx, p->read_free,
+                                  p->stream_len == HTTP_LEN_UNKNOWN};
         p->read_free = NULL; /* owned by the MHD response now */
-        resp = MHD_create_response_from_callback(p->stream_len, STREAM_BLOCK, stream_cb, sc,
-                                                 stream_free);
+        resp = MHD_create_response_from_callback(
+            p->stream_len == HTTP_LEN_UNKNOWN ? MHD_SIZE_UNKNOWN : p->stream_len, STREAM_BLOCK,
+            stream_cb, sc, stream_free);
         if (resp == NULL) {
             stream_free(sc);
             return MHD_NO;

@@ -114,7 +114,9 @@ void http_resp_header(struct http_req *r, const char *name, const char *value);
 /* Body from memory; p must stay valid until done() (arena memory is fine). */
 void http_resp_body(struct http_req *r, const char *p, size_t n);
 /* Body of `len` bytes from a callback; for HEAD, only Content-Length is sent.  free_fn(ctx) runs
- * when the response is destroyed (may be NULL). */
+ * when the response is destroyed (may be NULL).  len HTTP_LEN_UNKNOWN: a body whose length is
+ * known only at its end, sent chunked; its read callback returns 0 at the end. */
+#define HTTP_LEN_UNKNOWN UINT64_MAX
 void http_resp_stream(struct http_req *r, uint64_t len, http_read_fn fn, void *ctx,
                       void (*free_fn)(void *));
 /* HEAD-style: Content-Length `len` but no body (used for HEAD on blobs). */

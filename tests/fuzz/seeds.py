@@ -253,6 +253,24 @@ def records_seeds():
     ]
 
 
+def query_seeds():
+    """fuzz_query: Query Blob Contents expressions, valid ones of every construct and the
+    errors a client makes."""
+    return [
+        ("star", b"SELECT * FROM BlobStorage"),
+        ("project-where", b"SELECT _2, name FROM BlobStorage WHERE _1 > 250;"),
+        ("aggregates", b"select count(*), sum(_2), min(_1), max(_1), avg(_2) from BlobStorage "
+                       b"where _3 is not null"),
+        ("predicates", b"SELECT \"a b\", BlobStorage.x.y FROM BlobStorage WHERE _1 LIKE 'a!%' "
+                       b"ESCAPE '!' OR _2 IN (1, 2, 'x') AND NOT _4 BETWEEN -1 AND 1e3"),
+        ("arith", b"SELECT _1 * 2 + -_2 / (3 % 2) FROM BlobStorage WHERE (((_1 <> 'it''s')))"),
+        ("literals", b"SELECT * FROM BlobStorage WHERE _1 >= .5 AND _2 != TRUE OR _3 = NULL"),
+        ("unterminated", b"SELECT * FROM BlobStorage WHERE _1 = 'x"),
+        ("mixed-agg", b"SELECT COUNT(*), _1 FROM BlobStorage"),
+        ("deep", b"SELECT * FROM BlobStorage WHERE " + b"(" * 80 + b"1" + b")" * 80),
+    ]
+
+
 if __name__ == "__main__":
     write("fuzz_parse", parse_seeds())
     write("fuzz_codec", codec_seeds())
@@ -260,4 +278,5 @@ if __name__ == "__main__":
     write("fuzz_xml", xml_seeds())
     write("fuzz_auth", auth_seeds())
     write("fuzz_records", records_seeds())
+    write("fuzz_query", query_seeds())
     print("seeds written under", os.path.join(HERE, "corpus"))
