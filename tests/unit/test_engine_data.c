@@ -87,10 +87,9 @@ contract(struct engine *e)
 
 static char big[6u << 20], back2[6u << 20];
 
-/* Writes p[0..len) as one payload in pieces of `piece` bytes, sleeping `pause` microseconds after
- * each: 0 and *loc, or the error. */
+/* Writes p[0..len) as one payload in pieces of `piece` bytes: 0 and *loc, or the error. */
 static int
-put(struct engine *e, const char *p, uint64_t len, size_t piece, unsigned pause, struct extent *loc)
+put(struct engine *e, const char *p, uint64_t len, size_t piece, struct extent *loc)
 {
     struct eng_writer *w;
     int rc;
@@ -102,8 +101,6 @@ put(struct engine *e, const char *p, uint64_t len, size_t piece, unsigned pause,
             eng_data_write_abort(e, w);
             return rc;
         }
-        if (pause)
-            usleep(pause);
     }
     return eng_data_write_finish(e, w, loc);
 }
@@ -199,7 +196,7 @@ stripes(struct engine *e, rados_ioctx_t data)
     CHECK(rdata_set_stripe(d, RDATA_SHIFT_MAX + 1) == EINVAL);
     CHECK(rdata_set_stripe(d, RDATA_SHIFT_MIN) == 0);
     CHECK(eng_data_reader_new(e, &r) == 0);
-    CHECK(put(e, big, len, 7777, 0, &loc) == 0 && loc.len == len);
+    CHECK(put(e, big, len, 7777, &loc) == 0 && loc.len == len);
     CHECK(eng_data_sync(e, &loc, 1) == 0);
     CHECK(objects(data) == 6); /* 6 stripes, the last one short */
     for (uint64_t b = 0; b <= len; b += STRIPE)
@@ -216,7 +213,7 @@ stripes(struct engine *e, rados_ioctx_t data)
 
     /* The default stripe, 4 MiB: 6 MiB is two objects, the boundary read from both sides. */
     CHECK(rdata_set_stripe(d, RDATA_SHIFT) == 0);
-    CHECK(put(e, big, 6 * mib, mib, 0, &loc) == 0);
+    CHECK(put(e, big, 6 * mib, mib, &loc) == 0);
     CHECK(objects(data) == 2);
     CHECK(get(e, r, &loc, 4 * mib - 100, back2, 200) == 0 &&
           memcmp(back2, big + 4 * mib - 100, 200) == 0);
@@ -237,7 +234,7 @@ corruption(struct engine *e, rados_ioctx_t data)
     char oid[40];
 
     CHECK(rdata_set_stripe(rados_data_of(e), 17) == 0);
-    CHECK(put(e, big, 3 * s, 50000, 0, &loc) == 0);
+    CHECK(put(e, big, 3 * s, 50000, &loc) == 0);
     snprintf(oid, sizeof(oid), "%016" PRIx64 ".1", loc.seq);
     CHECK(rados_write(data, oid, "garbage!", 8, 100) == 0); /* stripe 1, chunk 0 */
     CHECK(eng_data_reader_new(e, &r) == 0);
@@ -297,7 +294,7 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     CHECK(objects(data) == 0 && gc_entries(idx) == 0);
 
     /* Claimed, committed (the reference key), released: kept, and no longer pending. */
-    CHECK(put(e, big, STRIPE + 1, 4096, 0, &a) == 0);
+    CHECK(put(e, big, STRIPE + 1, 4096, &a) == 0);
     CHECK(rdata_claim(e, &a, shard) == 0);
     CHECK(rdata_claim(e, &a, shard) == 0); /* a commit tried again */
     CHECK(rdata_claim(e, &a, "idx.0000000000000001.4") == CO_ECONFLICT);
@@ -307,7 +304,7 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     CHECK(get(e, r, &a, 0, back2, STRIPE + 1) == 0 && memcmp(back2, big, STRIPE + 1) == 0);
 
     /* Claimed, but the commit failed (no reference key): released, deleted at once. */
-    CHECK(put(e, big, 3 * STRIPE, STRIPE, 0, &b) == 0);
+    CHECK(put(e, big, 3 * STRIPE, STRIPE, &b) == 0);
     CHECK(rdata_claim(e, &b, shard) == 0);
     eng_data_release(e, &b);
     CHECK(objects(data) == 2 && gc_entries(idx) == 0);
@@ -327,7 +324,7 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
 
     /* Finished but never released (its gateway died before the commit): pending for 6 hours,
      * then deleted, and no commit can claim it any more. */
-    CHECK(put(e, big, 2 * STRIPE, STRIPE, 0, &c) == 0);
+    CHECK(put(e, big, 2 * STRIPE, STRIPE, &c) == 0);
     CHECK(eng_purge_expired(e, ticks_now() + hour) >= 0);
     CHECK(objects(data) == 2 && gc_entries(idx) == 1);
     CHECK(eng_purge_expired(e, ticks_now() + 7 * hour) >= 0);
@@ -372,9 +369,11 @@ osd_restart(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char 
 {
     struct restart rs = {script, -1};
     struct eng_reader *r = NULL;
+    struct eng_writer *w = NULL;
     struct extent loc;
     pthread_t t;
-    int rc;
+    size_t at = 0;
+    int rc, joined = 0;
 
     if (script == NULL || getenv("CEPH_DIR") == NULL) {
         printf("no OSD restart check: run through scripts/ceph/with-cluster.sh with the script\n");
@@ -382,9 +381,19 @@ osd_restart(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char 
     }
     CHECK(rdata_set_stripe(rados_data_of(e), 20) == 0);
     CHECK(pthread_create(&t, NULL, restart_osd, &rs) == 0);
-    /* 6 MiB in 64 KiB pieces over ~2 s: the OSD goes down and comes back meanwhile */
-    rc = put(e, big, sizeof(big), STRIPE, 20000, &loc);
-    pthread_join(t, NULL);
+    /* 6 MiB in 64 KiB pieces, 20 ms apart; the last piece waits until the OSD is back, so the
+     * restart happens mid-write whatever the machine's speed. */
+    rc = eng_data_write_begin(e, sizeof(big), &w);
+    for (; rc == 0 && at < sizeof(big); at += STRIPE) {
+        if (at + STRIPE == sizeof(big))
+            joined = pthread_join(t, NULL) == 0;
+        if ((rc = eng_data_write(e, w, big + at, STRIPE)) != 0)
+            eng_data_write_abort(e, w);
+        usleep(20000);
+    }
+    rc = rc == 0 ? eng_data_write_finish(e, w, &loc) : rc;
+    if (!joined)
+        pthread_join(t, NULL);
     CHECK(rs.rc == 0);
     printf("write across an OSD restart: %s\n", rc == 0 ? "completed" : strerror(rc));
     if (rc == 0) {
@@ -463,7 +472,7 @@ bench_size(struct engine *e, const char *engine, char *buf, size_t size, double 
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     do {
-        if (put(e, buf, size, piece, 0, &loc[n]) != 0 || eng_data_sync(e, &loc[n], 1) != 0) {
+        if (put(e, buf, size, piece, &loc[n]) != 0 || eng_data_sync(e, &loc[n], 1) != 0) {
             printf("%s: write failed\n", engine);
             break;
         }
