@@ -2,7 +2,8 @@
  * rados.c -- the RADOS engine: the object model in a Ceph cluster through librados, so that any
  * number of stateless gateways serve the same accounts.  docs/rados.md is the layout (objects,
  * omap keys, xattrs) and says which writes are one compare-and-set op; this file implements what
- * engine.h carries today: containers, service properties, soft delete and purge, ETags.
+ * engine.h carries today: containers, service properties, soft delete and purge, ETags; the data
+ * plane is rados_data.c.
  *
  * Invariants (docs/rados.md explains each):
  *  R1  every record write is one RADOS write op on one object whose compares (omap_cmp, cmpxattr,
@@ -18,9 +19,10 @@
  *
  * Records are meta/'s encoding (meta_container_encode, meta_props_encode): one format and one
  * decoder for both engines and for fsck.  Calls are synchronous: a container call is one or two
- * round trips; the data plane, when it comes, writes its stripes with aio.
+ * round trips; the data plane (rados_data.c) writes its stripes with aio.
  */
 #include "engine/engine.h"
+#include "engine/rados_data.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -52,7 +54,8 @@ struct rados_eng {
     char cookie[32];         /* this gateway's lock cookie: its RADOS instance id */
     pthread_mutex_t mu;      /* the ETag block */
     uint64_t etag_next, etag_end;
-    int64_t etag_at; /* when the block was reserved */
+    int64_t etag_at;       /* when the block was reserved */
+    struct rados_data *dp; /* the data plane (rados_data.c) */
 };
 
 static struct rados_eng *
@@ -215,8 +218,7 @@ omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
     return r == 0 ? 0 : eng_err(r, "write", oid);
 }
 
-/* The value of omap key k of oid into *v (in a): 0, CO_ENOTFOUND (no key or no object), CO_EBACKEND. */
-static int
+int
 omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a, char **v,
          size_t *vl)
 {
@@ -954,8 +956,8 @@ out:
     return rc;
 }
 
-/* Works the due entries of one list object under its lease; kind: 'D' purge, 'c' GC.  The number
- * of records purged, or -1. */
+/* Works the due entries of one list object under its lease; kinds: 'D' purge, 'c' and 'd'
+ * (payloads, rados_data.c) GC.  The number of records purged, or -1. */
 static long
 work_list(struct rados_eng *r, const char *oid, int64_t now)
 {
@@ -995,6 +997,8 @@ work_list(struct rados_eng *r, const char *oid, int64_t now)
             done = purge_container(r, a, c.v, c.vl, strtoull(id, NULL, 16), now);
         else if (c.k[16] == 'c')
             done = drop_container(r, a, c.v, strtoull(id, NULL, 16)) == 0 ? 0 : 2;
+        else if (c.k[16] == 'd')
+            done = rdata_gc_entry(r->dp, oid, c.k, c.kl, c.v, c.vl);
         else
             done = 2;
         n += done == 1;
@@ -1100,6 +1104,7 @@ rados_fini(struct engine *e)
 {
     struct rados_eng *r = R(e);
 
+    rdata_free(r->dp);
     if (r->data != NULL)
         rados_ioctx_destroy(r->data);
     if (r->idx != NULL)
@@ -1125,7 +1130,23 @@ static const struct engine_ops rados_ops = {
     .purge_expired = rados_purge_expired,
     .service_props_get = rados_service_props_get,
     .service_props_set = rados_service_props_set,
+    .failed = rdata_failed,
+    .write_begin = rdata_write_begin,
+    .write = rdata_write,
+    .write_finish = rdata_write_finish,
+    .write_abort = rdata_write_abort,
+    .sync = rdata_sync,
+    .release = rdata_release,
+    .reader_new = rdata_reader_new,
+    .reader_free = rdata_reader_free,
+    .read = rdata_read,
 };
+
+struct rados_data *
+rados_data_of(struct engine *e)
+{
+    return R(e)->dp;
+}
 
 /* Creates cobalt.ids with both counters at 0 unless a gateway did already. */
 static int
@@ -1179,7 +1200,7 @@ eng_rados_init(struct engine *e, const char *conf, const char *user, const char 
     if ((rc = rados_ioctx_create(r->cluster, pool_data, &r->data)) < 0)
         goto fail;
     snprintf(r->cookie, sizeof(r->cookie), "%" PRIu64, rados_get_instance_id(r->cluster));
-    if (ids_init(r) != 0) {
+    if (ids_init(r) != 0 || rdata_new(r->idx, r->data, &r->dp) != 0) {
         eng_fini(e);
         return CO_EBACKEND;
     }
