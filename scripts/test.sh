@@ -3,8 +3,8 @@
 #   1. scripts/deps.sh (Debian + npm packages; fast when already installed)
 #   2. release build (build/, -Werror) and ASan/UBSan build (build-asan/, -Werror); the format
 #      check (scripts/check-format.sh: src/ and tests/unit/ as .clang-format lays them out)
-#   3. ctest in both builds (test_engine_containers_rados starts a throwaway one-OSD Ceph cluster
-#      around itself with scripts/ceph/with-cluster.sh: ~3 s, stopped by PID)
+#   3. ctest in both builds (the *_rados tests each start a throwaway one-OSD Ceph cluster around
+#      themselves with scripts/ceph/with-cluster.sh: ~3 s, stopped by PID)
 #   4. the pytest conformance suite against the release binary (on the local engine, then on the
 #      in-memory one: --backend memory), then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
