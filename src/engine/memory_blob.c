@@ -547,7 +547,8 @@ mem_tag_list(struct engine *e, uint64_t cid, const char *key, const char *from, 
         mem_iter_free(&it->base);
         return rc;
     }
-    qsort(it->tags, it->ntags, sizeof(*it->tags), cmp_tag_entry);
+    if (it->ntags > 1)
+        qsort(it->tags, it->ntags, sizeof(*it->tags), cmp_tag_entry);
     *out = &it->base;
     return 0;
 }
@@ -621,8 +622,10 @@ mem_drop_container(struct mem *m, uint64_t cid)
         free(m->blobs[j].rec);
         j++;
     }
-    memmove(&m->blobs[i], &m->blobs[j], (m->nblobs - j) * sizeof(*m->blobs));
-    m->nblobs -= j - i;
+    if (j > i) {
+        memmove(&m->blobs[i], &m->blobs[j], (m->nblobs - j) * sizeof(*m->blobs));
+        m->nblobs -= j - i;
+    }
     for (i = 0; i < m->nblocks;)
         if (m->blocks[i].cid == cid)
             block_drop(m, i);
