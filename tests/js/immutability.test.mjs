@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ACCOUNT, startServer } from "./server.mjs";
-import { newContainer, raw, rejects, streamToBuffer } from "./lib.mjs";
+import { downloadText, newContainer, raw, rejects } from "./lib.mjs";
 
 let server;
 let container;
@@ -25,14 +25,13 @@ async function newBlob(content = "worm data", options) {
   await b.upload(content, Buffer.byteLength(content), options);
   return b;
 }
-const text = async (blob) => (await streamToBuffer((await blob.download()).readableStreamBody)).toString();
 // Whole seconds: the policy date travels as an RFC 1123 date.
 const inSeconds = (s) => new Date(Math.floor(Date.now() / 1000) * 1000 + s * 1000);
 
 async function refused(blob, content, code) {
   await rejects(blob.upload("overwrite", 9), 409, code);
   await rejects(blob.delete(), 409, code);
-  assert.equal(await text(blob), content);
+  assert.equal(await downloadText(blob), content);
 }
 
 test("an unlocked policy blocks overwrite and delete; reads and other blobs are fine", async () => {
@@ -46,7 +45,7 @@ test("an unlocked policy blocks overwrite and delete; reads and other blobs are 
   assert.equal(p.immutabilityPolicyExpiresOn.getTime(), until.getTime());
   assert.equal(p.immutabilityPolicyMode.toLowerCase(), "unlocked");
   await refused(blob, "worm data", "BlobImmutableDueToPolicy");
-  assert.equal(await text(await newBlob("free")), "free");
+  assert.equal(await downloadText(await newBlob("free")), "free");
 });
 
 test("an unlocked policy can be shortened and removed, and the blob is writable again", async () => {
@@ -62,7 +61,7 @@ test("an unlocked policy can be shortened and removed, and the blob is writable 
   assert.equal(p.immutabilityPolicyMode, undefined);
   assert.equal(p.immutabilityPolicyExpiresOn, undefined);
   await blob.upload("rewritten", 9);
-  assert.equal(await text(blob), "rewritten");
+  assert.equal(await downloadText(blob), "rewritten");
   assert.equal((await blob.delete())._response.status, 202);
 });
 
@@ -99,7 +98,7 @@ test("invalid policy requests are 400 and a missing blob 404; nothing changes", 
     404, "BlobNotFound");
   assert.equal((await blob.getProperties()).immutabilityPolicyMode, undefined);
   await blob.upload("still mutable", 13);
-  assert.equal(await text(blob), "still mutable");
+  assert.equal(await downloadText(blob), "still mutable");
 });
 
 test("a legal hold blocks overwrite and delete until it is cleared", async () => {
@@ -113,7 +112,7 @@ test("a legal hold blocks overwrite and delete until it is cleared", async () =>
   assert.equal(off.legalHold, false);
   assert.notEqual((await blob.getProperties()).legalHold, true);
   await blob.upload("released", 8);
-  assert.equal(await text(blob), "released");
+  assert.equal(await downloadText(blob), "released");
   await blob.delete();
   assert.equal(await blob.exists(), false);
 });
@@ -165,9 +164,9 @@ test("a locked policy on an older version blocks deleting that version only", as
   assert.equal((await old.getProperties()).immutabilityPolicyMode.toLowerCase(), "locked");
   assert.equal((await blob.getProperties()).immutabilityPolicyMode, undefined);
   await rejects(old.delete(), 409, "BlobImmutableDueToPolicy");
-  assert.equal(await text(old), "protected version");
+  assert.equal(await downloadText(old), "protected version");
   await blob.upload("overwritten", 11);
-  assert.equal(await text(blob), "overwritten");
+  assert.equal(await downloadText(blob), "overwritten");
 });
 
 test("a legal hold on a snapshot blocks deleting it and deleting the blob with its snapshots", async () => {
@@ -178,8 +177,8 @@ test("a legal hold on a snapshot blocks deleting it and deleting the blob with i
   assert.equal((await snap.getProperties()).legalHold, true);
   await rejects(snap.delete(), 409, "BlobImmutableDueToLegalHold");
   await rejects(blob.delete({ deleteSnapshots: "include" }), 409, "BlobImmutableDueToLegalHold");
-  assert.equal(await text(snap), "snapshotted");
-  assert.equal(await text(blob), "current");
+  assert.equal(await downloadText(snap), "snapshotted");
+  assert.equal(await downloadText(blob), "current");
   await snap.setLegalHold(false);
   assert.equal((await blob.delete({ deleteSnapshots: "include" }))._response.status, 202);
   assert.equal(await snap.exists(), false);
@@ -191,7 +190,7 @@ test("a container holding a protected blob cannot be deleted", async () => {
   await blob.upload("x", 1);
   await blob.setLegalHold(true);
   await rejects(c.delete(), 409, "BlobImmutableDueToLegalHold");
-  assert.equal(await text(blob), "x");
+  assert.equal(await downloadText(blob), "x");
   await blob.setLegalHold(false);
   assert.equal((await c.delete())._response.status, 202);
   assert.equal(await c.exists(), false);

@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ACCOUNT, startServer } from "./server.mjs";
-import { newContainer, raw, rejects, streamToBuffer, uniq } from "./lib.mjs";
+import { downloadText, newContainer, raw, rejects, uniq } from "./lib.mjs";
 
 let server;
 let service;
@@ -27,7 +27,6 @@ async function newBlob(content = "precious", options) {
   await b.upload(content, Buffer.byteLength(content), options);
   return b;
 }
-const text = async (blob) => (await streamToBuffer((await blob.download()).readableStreamBody)).toString();
 async function listed(prefix, options = { includeDeleted: true }) {
   const out = [];
   for await (const b of container.listBlobsFlat({ prefix, ...options })) out.push(b);
@@ -82,12 +81,12 @@ test("undelete restores content and metadata; on a live blob it is a no-op", asy
   await blob.delete();
   const r = await blob.undelete();
   assert.equal(r._response.status, 200);
-  assert.equal(await text(blob), "precious");
+  assert.equal(await downloadText(blob), "precious");
   assert.deepEqual((await blob.getProperties()).metadata, { owner: "me" });
   const [entry] = await listed(blob.name);
   assert.notEqual(entry.deleted, true);
   assert.equal((await blob.undelete())._response.status, 200);
-  assert.equal(await text(blob), "precious");
+  assert.equal(await downloadText(blob), "precious");
 });
 
 test("undelete of a blob that never existed is 404 BlobNotFound", async () => {
@@ -104,8 +103,8 @@ test("deleteSnapshots include soft-deletes the snapshots too; undelete brings th
   await rejects(blob.withSnapshot(s1).download(), 404, "BlobNotFound");
   assert.deepEqual(await listed(blob.name, { includeSnapshots: true }), []);
   await blob.undelete();
-  assert.equal(await text(blob), "v2");
-  assert.equal(await text(blob.withSnapshot(s1)), "v1");
+  assert.equal(await downloadText(blob), "v2");
+  assert.equal(await downloadText(blob.withSnapshot(s1)), "v1");
 });
 
 test("a snapshot deleted alone is soft-deleted and restored by undelete of its blob", async () => {
@@ -116,24 +115,24 @@ test("a snapshot deleted alone is soft-deleted and restored by undelete of its b
   const snaps = (await listed(blob.name, { includeDeleted: true, includeSnapshots: true })).filter((b) => b.snapshot);
   assert.deepEqual(snaps.map((b) => [b.snapshot, b.deleted]), [[s1, true]]);
   await blob.undelete();
-  assert.equal(await text(blob.withSnapshot(s1)), "v1");
+  assert.equal(await downloadText(blob.withSnapshot(s1)), "v1");
 });
 
 test("deleteSnapshots only soft-deletes the snapshots and keeps the base", async () => {
   const blob = await newBlob("base");
   const s1 = (await blob.createSnapshot()).snapshot;
   await blob.delete({ deleteSnapshots: "only" });
-  assert.equal(await text(blob), "base");
+  assert.equal(await downloadText(blob), "base");
   await rejects(blob.withSnapshot(s1).download(), 404, "BlobNotFound");
   await blob.undelete();
-  assert.equal(await text(blob.withSnapshot(s1)), "base");
+  assert.equal(await downloadText(blob.withSnapshot(s1)), "base");
 });
 
 test("overwriting a soft-deleted blob keeps it as a soft-deleted snapshot", async () => {
   const blob = await newBlob("old content");
   await blob.delete();
   await blob.upload("new content", 11);
-  assert.equal(await text(blob), "new content");
+  assert.equal(await downloadText(blob), "new content");
   const entries = await listed(blob.name, { includeDeleted: true, includeSnapshots: true });
   const dels = entries.filter((b) => b.deleted);
   assert.equal(dels.length, 1);
@@ -141,8 +140,8 @@ test("overwriting a soft-deleted blob keeps it as a soft-deleted snapshot", asyn
   assert.equal(dels[0].properties.contentLength, 11);
   assert.notEqual(entries.find((b) => !b.snapshot).deleted, true);
   await blob.undelete();
-  assert.equal(await text(blob), "new content");
-  assert.equal(await text(blob.withSnapshot(dels[0].snapshot)), "old content");
+  assert.equal(await downloadText(blob), "new content");
+  assert.equal(await downloadText(blob.withSnapshot(dels[0].snapshot)), "old content");
 });
 
 test("the block list of a soft-deleted blob is 404 BlobNotFound", async () => {
@@ -157,7 +156,7 @@ test("a permanent delete of a snapshot is 409 unless AllowPermanentDelete is on"
   // The doc gives the status only (409); the error code is not checked.
   let r = await raw(server, "DELETE", blobPath(blob, `?snapshot=${encodeURIComponent(sid)}&deletetype=permanent`));
   assert.equal(r.status, 409);
-  assert.equal(await text(blob.withSnapshot(sid)), "p1");
+  assert.equal(await downloadText(blob.withSnapshot(sid)), "p1");
   assert.equal((await retention("<Enabled>true</Enabled><Days>2</Days><AllowPermanentDelete>true</AllowPermanentDelete>")).status, 202);
   try {
     await blob.withSnapshot(sid).delete();                    // soft first: permanent takes it too
@@ -171,7 +170,7 @@ test("a permanent delete of a snapshot is 409 unless AllowPermanentDelete is on"
     r = await raw(server, "DELETE", blobPath(blob, "?deletetype=bogus"));
     assert.equal(r.status, 400);
     assert.equal(r.headers["x-ms-error-code"], "InvalidQueryParameterValue");
-    assert.equal(await text(blob), "p1");
+    assert.equal(await downloadText(blob), "p1");
   } finally {
     assert.equal((await retention("<Enabled>true</Enabled><Days>2</Days><AllowPermanentDelete>false</AllowPermanentDelete>")).status, 202);
   }
@@ -215,8 +214,8 @@ test("a soft-deleted container is listed with includeDeleted and restored by und
   assert.equal(entry.properties.remainingRetentionDays, 2);
   const { containerClient } = await service.undeleteContainer(name, entry.version);
   assert.deepEqual((await containerClient.getProperties()).metadata, { team: "x" });
-  assert.equal(await text(containerClient.getBlobClient("a")), "alpha");
-  assert.equal(await text(containerClient.getBlobClient("a").withSnapshot(snap)), "alpha");
+  assert.equal(await downloadText(containerClient.getBlobClient("a")), "alpha");
+  assert.equal(await downloadText(containerClient.getBlobClient("a").withSnapshot(snap)), "alpha");
   const after = await deletedContainers(name);
   assert.equal(after.length, 1);
   assert.notEqual(after[0].deleted, true);
@@ -233,8 +232,8 @@ test("undeleteContainer with an unknown version is 404, onto a taken name 409", 
   await c.create();
   await c.getBlockBlobClient("gen").upload("second", 6);
   await rejects(service.undeleteContainer(name, version), 409, "ContainerAlreadyExists");
-  assert.equal(await text(c.getBlobClient("gen")), "second");
+  assert.equal(await downloadText(c.getBlobClient("gen")), "second");
   await c.delete();
   await service.undeleteContainer(name, version);
-  assert.equal(await text(c.getBlobClient("gen")), "first");
+  assert.equal(await downloadText(c.getBlobClient("gen")), "first");
 });

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { BlobClient, BlobSASPermissions } from "@azure/storage-blob";
 import { startServer } from "./server.mjs";
-import { NO_RETRY, hour, newContainer, rejects, streamToBuffer } from "./lib.mjs";
+import { NO_RETRY, downloadText, hour, newContainer, rejects, streamToBuffer } from "./lib.mjs";
 
 const VID = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/;
 
@@ -22,7 +22,6 @@ after(async () => { await server?.stop(); });
 
 let n = 0;
 const newBlob = () => container.getBlockBlobClient(`v${n++}`);
-const text = async (blob) => (await streamToBuffer((await blob.download()).readableStreamBody)).toString();
 const versions = async (prefix) => {
   const out = [];
   for await (const b of container.listBlobsFlat({ prefix, includeVersions: true })) {
@@ -68,7 +67,7 @@ test("older versions keep their content and metadata", async () => {
   const v1 = (await blob.upload("one", 3, { metadata: { gen: "1" } })).versionId;
   const v2 = (await blob.upload("second", 6)).versionId;
   const old = blob.withVersion(v1);
-  assert.equal(await text(old), "one");
+  assert.equal(await downloadText(old), "one");
   const p = await old.getProperties();
   assert.equal(p.versionId, v1);
   assert.equal(p.isCurrentVersion, false);
@@ -77,7 +76,7 @@ test("older versions keep their content and metadata", async () => {
   const cur = await blob.withVersion(v2).getProperties();
   assert.equal(cur.isCurrentVersion, true);
   assert.deepEqual(cur.metadata, {});
-  assert.equal(await text(blob), "second");
+  assert.equal(await downloadText(blob), "second");
 });
 
 test("a ranged download of a version", async () => {
@@ -113,7 +112,7 @@ test("Delete Blob keeps the versions and re-creating adds a current one", async 
   assert.equal(await blob.exists(), false);
   await rejects(blob.download(), 404, "BlobNotFound");
   assert.deepEqual(await versions(blob.name), [[blob.name, v1, false], [blob.name, v2, false]]);
-  assert.equal(await text(blob.withVersion(v2)), "second");
+  assert.equal(await downloadText(blob.withVersion(v2)), "second");
   const v3 = (await blob.upload("third", 5)).versionId;
   assert.deepEqual(await versions(blob.name),
     [[blob.name, v1, false], [blob.name, v2, false], [blob.name, v3, true]]);
@@ -128,7 +127,7 @@ test("deleting a version removes only that version", async () => {
   await rejects(blob.withVersion(v1).download(), 404, "BlobNotFound");
   await rejects(blob.withVersion(v1).delete(), 404, "BlobNotFound");
   assert.deepEqual(await versions(blob.name), [[blob.name, v2, true]]);
-  assert.equal(await text(blob), "2");
+  assert.equal(await downloadText(blob), "2");
 });
 
 test("an unknown version id is 404 BlobNotFound, a malformed one 400", async () => {
@@ -147,8 +146,8 @@ test("a version is promoted by copying it over its blob", async () => {
   const poller = await blob.beginCopyFromURL(blob.withVersion(v1).url);
   const res = await poller.pollUntilDone();
   assert.equal(res.copyStatus, "success");
-  assert.equal(await text(blob), "first");
-  assert.equal(await text(blob.withVersion(v2)), "second");
+  assert.equal(await downloadText(blob), "first");
+  assert.equal(await downloadText(blob.withVersion(v2)), "second");
   const all = await versions(blob.name);
   assert.equal(all.length, 3);
   assert.deepEqual(all.slice(0, 2), [[blob.name, v1, false], [blob.name, v2, false]]);
@@ -161,8 +160,8 @@ test("a snapshot reports the version it was taken of", async () => {
   const s = await blob.createSnapshot();
   assert.equal(s.versionId, v1);
   await blob.upload("later", 5);
-  assert.equal(await text(blob.withSnapshot(s.snapshot)), "snap me");
-  assert.equal(await text(blob.withVersion(v1)), "snap me");
+  assert.equal(await downloadText(blob.withSnapshot(s.snapshot)), "snap me");
+  assert.equal(await downloadText(blob.withVersion(v1)), "snap me");
   const listed = [];
   for await (const b of container.listBlobsFlat({ prefix: blob.name, includeVersions: true, includeSnapshots: true })) {
     listed.push(b);
@@ -181,9 +180,9 @@ test("a SAS deletes the blob with 'd' and a version only with 'x'", async () => 
     return versionId ? c.withVersion(versionId) : c;
   };
   await rejects((await sasBlob("x")).delete(), 403, "AuthorizationPermissionMismatch");
-  assert.equal(await text(blob), "two");
+  assert.equal(await downloadText(blob), "two");
   await rejects((await sasBlob("d", v1)).delete(), 403, "AuthorizationPermissionMismatch");
-  assert.equal(await text(blob.withVersion(v1)), "one");
+  assert.equal(await downloadText(blob.withVersion(v1)), "one");
   assert.equal((await (await sasBlob("x", v1)).delete())._response.status, 202);
   await rejects(blob.withVersion(v1).download(), 404, "BlobNotFound");
   await (await sasBlob("d")).delete();
