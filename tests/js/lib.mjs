@@ -35,6 +35,9 @@ export async function streamToBuffer(readable) {
   return Buffer.concat(chunks);
 }
 
+// The whole content of a blob (or a snapshot or version of it) as a string.
+export const downloadText = async (blob) => (await streamToBuffer((await blob.download()).readableStreamBody)).toString();
+
 export async function newContainer(service, prefix = "js", options) {
   const c = service.getContainerClient(uniq(prefix));
   await c.create(options);
