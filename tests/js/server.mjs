@@ -11,7 +11,8 @@
 // COBALT_KEEP_LOG=1 prints the server log when the server is stopped.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, readSync, writeSync, writeFileSync,
+  existsSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -58,16 +59,25 @@ async function terminate(proc) {
 }
 
 // Starts cobalt and waits until it accepts connections. prefix names the temporary directory
-// (data and server.log); extraArgs are appended to the `serve` command line.
-// Returns { port, url, connectionString, service, stop }: url is the account's blob endpoint,
+// (data and server.log); extraArgs are appended to the `serve` command line. With
+// { testClock: true } the server runs on the test clock (src/util/clock.h: a file it maps, whose
+// first 8 bytes are ticks of 100 ns added to the real time), and advanceClock(seconds) moves it.
+// Returns { port, url, connectionString, service, stop, advanceClock }: url is the account's blob endpoint,
 // service a BlobServiceClient on it without retries, and stop() ends the server, removes the
 // temporary directory and asserts that the log has no sanitizer report and that the server
 // exited with status 0 on SIGTERM. If the server does not come up, startServer cleans up and
 // throws with the server's log.
-export async function startServer(prefix, extraArgs = []) {
+export async function startServer(prefix, extraArgs = [], { testClock = false } = {}) {
   assert.ok(existsSync(bin), `server binary ${bin} does not exist (set COBALT_BIN or build it)`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), prefix));
   const logPath = path.join(tmp, "server.log");
+  const clockPath = path.join(tmp, "clock");
+  const env = { ...process.env };
+  delete env.COBALT_TEST_CLOCK;
+  if (testClock) {
+    writeFileSync(clockPath, Buffer.alloc(4096));
+    env.COBALT_TEST_CLOCK = clockPath;
+  }
   const readLog = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
   let proc;
   let port;
@@ -76,7 +86,7 @@ export async function startServer(prefix, extraArgs = []) {
     const log = openSync(logPath, "a");
     proc = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir",
       path.join(tmp, "data"), "--log-level", process.env.COBALT_LOG_LEVEL || "warn", ...extraArgs],
-    { stdio: ["ignore", log, log] });
+    { stdio: ["ignore", log, log], env });
     closeSync(log);
     await waitUntilListening(proc, port, readLog);
   } catch (e) {
@@ -99,7 +109,18 @@ export async function startServer(prefix, extraArgs = []) {
     if (res) assert.equal(res.code, 0, `server exit status on SIGTERM: ${JSON.stringify(res)}\n${log}`);
   }
 
-  return { port, url, connectionString, service, stop };
+  // Moves the test clock forward (one 8-byte write of the offset, as the server reads it).
+  function advanceClock(seconds) {
+    assert.ok(testClock && seconds > 0, "advanceClock needs { testClock: true } and seconds > 0");
+    const fd = openSync(clockPath, "r+");
+    const word = Buffer.alloc(8);
+    readSync(fd, word, 0, 8, 0);
+    word.writeBigInt64LE(word.readBigInt64LE(0) + BigInt(Math.round(seconds * 1e7)));
+    writeSync(fd, word, 0, 8, 0);
+    closeSync(fd);
+  }
+
+  return { port, url, connectionString, service, stop, advanceClock };
 }
 
 async function waitUntilListening(proc, port, readLog) {
