@@ -32,7 +32,7 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     skips = {}
     if os.environ.get("COBALT_SKIP_HEAVY") == "1":
-        skips["heavy"] = "COBALT_SKIP_HEAVY=1 (sanitizer run)"
+        skips["heavy"] = "COBALT_SKIP_HEAVY=1: large-data tests left out of this run"
     if BACKEND == "memory":
         skips["restart"] = "the memory engine keeps nothing across a restart"
     if BACKEND != "local":
