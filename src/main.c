@@ -35,6 +35,7 @@
 #include "api/fetch.h"
 #include "bench/bench.h"
 #include "engine/engine.h"
+#include "engine/local_maint.h"
 #include "meta/meta.h"
 #include "net/http.h"
 #include "store/store.h"

@@ -1,6 +1,6 @@
 /*
- * admin.h -- operator tools run by the command line against a data directory: `cobalt fsck`.
- * They sit above meta/ and store/ like api/ does, and never run inside a request.
+ * admin.h -- operator tools run by the command line against a data directory: `cobalt fsck`, the
+ * command line of the local engine's check (engine/local_maint.h).  Never run inside a request.
  */
 #ifndef COBALT_ADMIN_H
 #define COBALT_ADMIN_H

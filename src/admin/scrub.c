@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin/compact.h"
+#include "engine/local_maint.h"
 #include "meta/meta.h"
 #include "store/store.h"
 #include "util/buf.h"
