@@ -240,7 +240,8 @@ omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a
         if (rados_omap_get_next2(it, &gk, &gv, &gkl, &gvl) == 0 && gk != NULL) {
             r = (*v = arena_alloc(a, gvl + 1)) != NULL ? 0 : -ENOMEM;
             if (r == 0) {
-                memcpy(*v, gv, gvl);
+                if (gvl > 0) /* (an empty value may come as a NULL pointer) */
+                    memcpy(*v, gv, gvl);
                 (*v)[gvl] = 0;
                 *vl = gvl;
             }
