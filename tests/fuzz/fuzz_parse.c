@@ -222,8 +222,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s = fz_field(&f, 0, &n);
         if (version_valid(s))
             FUZZ_CHECK(n == 10 && s[4] == '-' && s[7] == '-');
+        /* The forms Azure takes: 32 digits, hyphenated (36), in braces or parentheses (38). */
         if (guid_valid(s))
-            FUZZ_CHECK(n == 36);
+            FUZZ_CHECK((n == 32 || n == 36 || n == 38) && guid_equal(s, s));
+        else
+            FUZZ_CHECK(!guid_equal(s, s));
         free(s);
         break;
     }
