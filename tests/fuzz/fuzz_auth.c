@@ -21,7 +21,8 @@
  *       (the reported string is the one verified);
  *   A3  auth_authorize never lets an anonymous caller into a route that is not public, nor a SAS
  *       caller without one of the route's letters;
- *   A4  failures carry a status (400/403/404/503) and an error code;
+ *   A4  failures carry a status (400/403/404/503, or 401 with a Bearer challenge) and an error
+ *       code;
  *   A5  an accepted SAS that carries a non-empty sip names the caller's address (the caller is
  *       127.0.0.1, or ::1 with flag F_V6).
  */
@@ -72,7 +73,7 @@ static void
 check_failure(const struct auth_result *res)
 {
     FUZZ_CHECK(res->status == 400 || res->status == 403 || res->status == 404 ||
-               res->status == 503);
+               res->status == 503 || (res->status == 401 && res->challenge != NULL));
     FUZZ_CHECK(res->code != NULL && res->code[0] != '\0' && res->message != NULL);
 }
 
