@@ -564,6 +564,125 @@ shard_merge(struct engine *rados, struct engine *mem)
     buf_free(&out[1]);
 }
 
+/*
+ * A copy pending on one gateway is not failed by another gateway's recovery while the first one
+ * lives; once it is gone (its liveness lock is released at shutdown, or runs out after a crash)
+ * it is, unless it finished meanwhile.
+ */
+static void
+copy_owners(struct engine *gw, const char *conf, const char *idx, const char *data)
+{
+    struct arena *a = arena_new(64u << 20);
+    struct eng_blob c = container(&gw[0], "owners"), b = blob(c, "dest"), d = blob(c, "done");
+    struct blob_rec r = rec(&gw[0], 0), fin, got;
+
+    r.copy.status = COPY_PENDING;
+    strcpy(r.copy.id, "c1c1c1c1-0000-0000-0000-000000000000");
+    r.copy.source = r.copy.description = "";
+    CHECK(put(&gw[0], &b, NULL, &r) == 0);
+    CHECK(put(&gw[0], &d, NULL, &r) == 0);
+    fin = r;
+    fin.copy.status = COPY_SUCCESS;
+    CHECK(put(&gw[0], &d, &r, &fin) == 0);             /* this one finished */
+    CHECK(eng_copy_recover(&gw[1], "restarted") == 0); /* gateway 0 runs it */
+    CHECK(eng_blob_get(&gw[1], a, &b, ENG_CURRENT, 0, &got) == 0);
+    CHECK(got.copy.status == COPY_PENDING);
+    eng_fini(&gw[0]);
+    CHECK(eng_copy_recover(&gw[1], "restarted") == 1); /* gone: its copy failed */
+    CHECK(eng_blob_get(&gw[1], a, &b, ENG_CURRENT, 0, &got) == 0);
+    CHECK(got.copy.status == COPY_FAILED && strcmp(got.copy.description, "restarted") == 0);
+    CHECK(eng_blob_get(&gw[1], a, &d, ENG_CURRENT, 0, &got) == 0);
+    CHECK(got.copy.status == COPY_SUCCESS);
+    CHECK(eng_copy_recover(&gw[1], "restarted") == 0);
+    CHECK(eng_rados_init(&gw[0], conf, "admin", idx, data) == 0);
+    arena_free(a);
+}
+
+struct fence_side {
+    struct engine *e;
+    struct eng_blob b;
+    int rc, delay_ms;  /* the writer starts this much after the delete */
+    int wins, errors;  /* the writer's held blobs committed, unexpected answers */
+    volatile int done; /* the delete has answered */
+};
+
+/* Commits held blobs one after another until told the container is gone, or the delete has
+ * answered (then once more). */
+static void *
+hold_writer(void *arg)
+{
+    struct fence_side *f = arg, *d = f + 1;
+    struct blob_rec held = rec(f->e, 1);
+
+    held.legal_hold = 1;
+    pthread_barrier_wait(&bar);
+    usleep((useconds_t)f->delay_ms * 1000);
+    for (int j = 0, last = 0; j < 1000 && !last; j++) {
+        char name[16];
+        struct eng_blob b = f->b;
+        last = __atomic_load_n(&d->done, __ATOMIC_ACQUIRE);
+        snprintf(name, sizeof(name), "held%d", j);
+        b.name = name;
+        b.nlen = strlen(name);
+        if ((f->rc = put(f->e, &b, NULL, &held)) == ENG_ENOCONT)
+            break;
+        f->wins += f->rc == 0;
+        f->errors += f->rc != 0;
+    }
+    return NULL;
+}
+
+static void *
+deleter(void *arg)
+{
+    struct fence_side *f = arg;
+    struct arena *a = arena_new(1u << 20);
+    struct container_rec cr;
+
+    CHECK(eng_container_get(f->e, a, "acct", f->b.container, &cr) == 0);
+    pthread_barrier_wait(&bar);
+    f->rc = eng_container_delete(f->e, "acct", f->b.container, &cr, NULL);
+    __atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
+    arena_free(a);
+    return NULL;
+}
+
+/* Delete Container on one gateway while another commits blobs under a legal hold into it: either
+ * a blob is committed and the delete refused, or the delete happens and no commit succeeded --
+ * never a held blob deleted with its container. */
+static void
+fence_race(struct engine *gw)
+{
+    int held = 0, deleted = 0;
+
+    pthread_barrier_init(&bar, NULL, 2);
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        struct fence_side f[2]; /* the writer, the delete */
+        pthread_t t[2];
+        snprintf(name, sizeof(name), "fence%d", i);
+        memset(f, 0, sizeof(f));
+        f[0].e = &gw[0];
+        f[0].b = blob(container(&gw[0], name), "held");
+        f[0].b.container = name;
+        f[0].delay_ms = i % 10;
+        f[1].e = &gw[1];
+        f[1].b = f[0].b;
+        pthread_create(&t[0], NULL, hold_writer, &f[0]);
+        pthread_create(&t[1], NULL, deleter, &f[1]);
+        pthread_join(t[0], NULL);
+        pthread_join(t[1], NULL);
+        held += f[1].rc == ENG_EHELD;
+        deleted += f[1].rc == 0;
+        CHECK(f[0].errors == 0);
+        CHECK((f[1].rc == ENG_EHELD && f[0].wins > 0) ||
+              (f[1].rc == 0 && f[0].wins == 0 && f[0].rc == ENG_ENOCONT));
+    }
+    printf("fence race: 20 rounds, %d held, %d deleted\n", held, deleted);
+    CHECK(held > 0 && deleted > 0); /* both orders happened */
+    pthread_barrier_destroy(&bar);
+}
+
 /* Against the cluster of $CEPH_CONF, in two fresh pools: the contract, then two gateways. */
 static void
 rados_checks(const char *conf)
@@ -586,7 +705,9 @@ rados_checks(const char *conf)
     if (gw[0].ops != NULL && gw[1].ops != NULL && mem.ops != NULL) {
         contract(&gw[0]);
         race(gw);
+        fence_race(gw);
         shard_merge(&gw[1], &mem);
+        copy_owners(gw, conf, idx, data);
     }
     eng_fini(&mem);
     for (int i = 0; i < GWS; i++)
