@@ -206,12 +206,16 @@ edit_rm(struct omap_edit *ed, const struct buf *k)
 }
 
 int
-omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
+omap_apply(rados_ioctx_t io, const char *oid, struct omap_edit *ed)
 {
     rados_write_op_t op;
     const char *sk[ED_MAX], *sv[ED_MAX], *rk[ED_MAX];
     size_t skl[ED_MAX], svl[ED_MAX], rkl[ED_MAX];
     int prval[ED_MAX], r;
+
+    ed->lost = 0;
+    for (size_t i = 0; i < ed->ncmp; i++)
+        prval[i] = 0;
 
     if (ed->full || (op = rados_create_write_op()) == NULL)
         return ENG_EIO;
@@ -240,6 +244,8 @@ omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
         rados_write_op_omap_set2(op, sk, sv, skl, svl, ed->nset);
     r = rados_write_op_operate2(op, io, oid, NULL, 0);
     rados_release_write_op(op);
+    for (size_t i = 0; i < ed->ncmp; i++)
+        ed->lost |= prval[i] < 0;
     if ((r == -ENOENT && !ed->create) || (r == -ENODATA && ed->fence != NULL))
         return ENG_ECONFLICT;
     return r == 0 ? 0 : eng_err(r, "write", oid);

@@ -586,7 +586,7 @@ plan_commit(struct engine *e, struct plan *p, const char *oid, const struct eng_
             const struct eng_write *w, size_t n, const char *other)
 {
     struct rados_eng *r = R(e);
-    int rc = ENG_EIO, refreshed = 0;
+    int rc = ENG_EIO, refreshed = 0, again = 0;
 
     for (int tries = 0; tries < FENCE_STALE * 100 + 1000; tries++) {
         rc = 0;
@@ -599,10 +599,16 @@ plan_commit(struct engine *e, struct plan *p, const char *oid, const struct eng_
             break;
         if ((rc = omap_apply(r->idx, oid, &p->ed)) != ENG_ECONFLICT)
             break;
-        if (b != NULL && (rc = fence_check(e, p->a, b, oid, p->ed.fence)) == FENCE_RETRY)
-            continue;
-        if (rc != 0)
-            break;
+        if (b != NULL && !p->ed.lost) {
+            /* The fence, or a compare?  A fence found open again after a refused Delete
+             * Container may have been closed when the op ran: then the op is tried once more. */
+            if ((rc = fence_check(e, p->a, b, oid, p->ed.fence)) == FENCE_RETRY)
+                continue;
+            if (rc != 0)
+                break;
+            if (!again++)
+                continue;
+        }
         rc = ENG_ECONFLICT;
         if (refreshed || !cmp_refresh(r->idx, oid, &p->ed, p->a, blob_reencode))
             break;

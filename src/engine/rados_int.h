@@ -85,6 +85,7 @@ struct omap_edit {
     const char *fence; /* cmpxattr("state", EQ, fence) first, when set */
     size_t ncmp, nset, nrm;
     int full; /* more than ED_MAX of a kind: the op fails with ENG_EIO */
+    int lost; /* set by omap_apply(): an omap compare is known to have failed */
     struct kv cmp[ED_MAX], set[ED_MAX], rm[ED_MAX];
     struct kv range; /* omap_rm_range2(range.k, range.v) when range.k is set */
 };
@@ -96,8 +97,9 @@ void edit_rm(struct omap_edit *ed, const struct buf *k);
 void edit_push(struct omap_edit *ed, struct kv *list, size_t *n, const char *k, size_t kl,
                const char *v, size_t vl);
 /* Applies ed to object oid in one op: 0, ENG_ECONFLICT (a compare failed, the fence differs, or
- * the object is missing and ed does not create it), ENG_EIO. */
-int omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed);
+ * the object is missing and ed does not create it; ed->lost when an omap compare is known to be
+ * the one), ENG_EIO. */
+int omap_apply(rados_ioctx_t io, const char *oid, struct omap_edit *ed);
 /* The value of omap key k of oid into *v (in a): 0, ENG_ENOTFOUND (no key or no object), ENG_EIO. */
 int omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a, char **v,
              size_t *vl);
