@@ -659,7 +659,7 @@ rados_container_delete(struct engine *e, const char *account, const char *name,
                pv = BUF_INIT;
     char oid[300], poid[32], hoid[40], cookie[64], fence[FENCE_MAX];
     unsigned shards = 0;
-    int64_t began = ticks_now();
+    int64_t began;
     int rc, locked = 0, closed = 0;
 
     if (a == NULL)
@@ -670,6 +670,7 @@ rados_container_delete(struct engine *e, const char *account, const char *name,
         goto out;
     }
     locked = 1;
+    began = ticks_now(); /* the lock's time runs from here */
     snprintf(fence, sizeof(fence), "closing %" PRId64, began);
     if ((rc = fence_set(r, expect->id, shards, fence)) != 0)
         goto out;
