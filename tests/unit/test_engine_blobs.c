@@ -683,6 +683,79 @@ fence_race(struct engine *gw)
     pthread_barrier_destroy(&bar);
 }
 
+struct purger {
+    struct engine *e;
+    int64_t now;
+    long n;
+};
+
+static void *
+purge_thread(void *arg)
+{
+    struct purger *p = arg;
+
+    pthread_barrier_wait(&bar);
+    p->n = eng_purge_expired(p->e, p->now);
+    return NULL;
+}
+
+/* Two gateways purge at once: each due soft-deleted record (current, snapshot, version) is purged
+ * once; one under a legal hold is kept with its purge time moved on. */
+static void
+purge_race(struct engine *gw)
+{
+    struct arena *a = arena_new(64u << 20);
+    struct eng_blob c = container(&gw[0], "purges"), h = blob(c, "held");
+    struct blob_rec r = rec(&gw[0], 1), soft, held, got;
+    int64_t now = ticks_now();
+    struct purger p[GWS];
+    pthread_t t[GWS];
+    struct eng_entry *subs;
+    size_t n;
+
+    soft = r;
+    soft.deleted = now;
+    soft.purge_at = now + 5;
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        struct eng_blob b;
+        snprintf(name, sizeof(name), "soft%d", i);
+        b = blob(c, name);
+        b.name = name;
+        CHECK(eng_blob_commit(&gw[i % GWS], &b,
+                              (struct eng_write[]){{NULL, ENG_CURRENT, 0, NULL, &soft},
+                                                   {NULL, ENG_SNAPSHOT, 7, NULL, &soft},
+                                                   {NULL, ENG_VERSION, 8, NULL, &soft}},
+                              3, NULL) == 0);
+    }
+    held = soft;
+    held.legal_hold = 1;
+    CHECK(put(&gw[0], &h, NULL, &held) == 0);
+    pthread_barrier_init(&bar, NULL, GWS);
+    for (int i = 0; i < GWS; i++) {
+        p[i] = (struct purger){&gw[i], now + 10, 0};
+        pthread_create(&t[i], NULL, purge_thread, &p[i]);
+    }
+    for (int i = 0; i < GWS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&bar);
+    printf("blob purge: %ld + %ld by two gateways at once\n", p[0].n, p[1].n);
+    CHECK(p[0].n >= 0 && p[1].n >= 0 && p[0].n + p[1].n == 36);
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        struct eng_blob b;
+        snprintf(name, sizeof(name), "soft%d", i);
+        b = blob(c, name);
+        b.name = name;
+        CHECK(eng_blob_get(&gw[1], a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
+        CHECK(eng_blob_subs(&gw[1], a, &b, &subs, &n) == 0 && n == 0);
+    }
+    CHECK(eng_blob_get(&gw[1], a, &h, ENG_CURRENT, 0, &got) == 0);
+    CHECK(got.legal_hold && got.purge_at > now + 10); /* kept, looked at again later */
+    CHECK(eng_purge_expired(&gw[1], now + 10) == 0);
+    arena_free(a);
+}
+
 /* Against the cluster of $CEPH_CONF, in two fresh pools: the contract, then two gateways. */
 static void
 rados_checks(const char *conf)
@@ -706,6 +779,7 @@ rados_checks(const char *conf)
         contract(&gw[0]);
         race(gw);
         fence_race(gw);
+        purge_race(gw);
         shard_merge(&gw[1], &mem);
         copy_owners(gw, conf, idx, data);
     }
