@@ -367,7 +367,6 @@ racer(void *arg)
         g->errors += rc != 0 && rc != ENG_ECONFLICT;
         snprintf(name, sizeof(name), "new%d", i);
         n = blob(g->c, name);
-        n.name = name;
         rc = put(g->e, &n, NULL, &fresh); /* If-None-Match: * */
         g->creates += rc == 0;
         g->errors += rc != 0 && rc != ENG_ECONFLICT;
@@ -699,6 +698,14 @@ purge_thread(void *arg)
     return NULL;
 }
 
+/* Blob "soft<i>" of container c, its name in name[16]. */
+static struct eng_blob
+numbered(struct eng_blob c, char *name, int i)
+{
+    snprintf(name, 16, "soft%d", i);
+    return blob(c, name);
+}
+
 /* Two gateways purge at once: each due soft-deleted record (current, snapshot, version) is purged
  * once; one under a legal hold is kept with its purge time moved on. */
 static void
@@ -718,10 +725,7 @@ purge_race(struct engine *gw)
     soft.purge_at = now + 5;
     for (int i = 0; i < 12; i++) {
         char name[16];
-        struct eng_blob b;
-        snprintf(name, sizeof(name), "soft%d", i);
-        b = blob(c, name);
-        b.name = name;
+        struct eng_blob b = numbered(c, name, i);
         CHECK(eng_blob_commit(&gw[i % GWS], &b,
                               (struct eng_write[]){{NULL, ENG_CURRENT, 0, NULL, &soft},
                                                    {NULL, ENG_SNAPSHOT, 7, NULL, &soft},
@@ -743,10 +747,7 @@ purge_race(struct engine *gw)
     CHECK(p[0].n >= 0 && p[1].n >= 0 && p[0].n + p[1].n == 36);
     for (int i = 0; i < 12; i++) {
         char name[16];
-        struct eng_blob b;
-        snprintf(name, sizeof(name), "soft%d", i);
-        b = blob(c, name);
-        b.name = name;
+        struct eng_blob b = numbered(c, name, i);
         CHECK(eng_blob_get(&gw[1], a, &b, ENG_CURRENT, 0, &got) == ENG_ENOTFOUND);
         CHECK(eng_blob_subs(&gw[1], a, &b, &subs, &n) == 0 && n == 0);
     }
