@@ -18,7 +18,7 @@
  *      `x`) -- after which no claim can succeed -- and only when no claim or a claim whose index
  *      object holds no reference key names it.
  */
-#include "engine/rados_data.h"
+#include "engine/rados_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -295,7 +295,7 @@ stripe_send(struct rdata_writer *w)
 int
 rdata_write_begin(struct engine *e, uint64_t len, struct eng_writer **out)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct rdata_writer *w;
     struct buf v = BUF_INIT;
     char oid[16], key[34];
@@ -514,7 +514,7 @@ out:
 void
 rdata_release(struct engine *e, const struct extent *loc)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct buf v = BUF_INIT;
     char oid[16], key[34];
 
@@ -529,7 +529,7 @@ rdata_release(struct engine *e, const struct extent *loc)
 int
 rdata_claim(struct engine *e, const struct extent *loc, const char *index_oid)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct buf pending = BUF_INIT, claimed = BUF_INIT, now = BUF_INIT;
     char oid[16], key[34];
     int r, rc = CO_EBACKEND;
@@ -563,7 +563,7 @@ out:
 int
 rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct buf v = BUF_INIT;
     char oid[16], key[34];
     int r = -ENOMEM;
@@ -705,7 +705,7 @@ rdata_read(struct engine *e, struct eng_reader *er, struct extent *loc, uint64_t
     if (n == 0 || off == loc->len)
         return 0;
     if ((r->id != loc->seq || off < r->at || off >= r->at + r->n) &&
-        (rc = span_fill(rados_data_of(e), r, loc, off >> shift, off & ((1ull << shift) - 1))) != 0)
+        (rc = span_fill(R(e)->dp, r, loc, off >> shift, off & ((1ull << shift) - 1))) != 0)
         return rc;
     take = r->at + r->n - off < n ? (size_t)(r->at + r->n - off) : n;
     memcpy(dst, r->buf + (off - r->at), take);

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "engine/rados_data.h"
+#include "engine/rados_int.h"
 #include "meta/meta.h"
 #include "store/store.h"
 #include "util/timefmt.h"
@@ -187,7 +187,7 @@ ref_put(rados_ioctx_t idx, const char *oid, const struct extent *loc, int set)
 static void
 stripes(struct engine *e, rados_ioctx_t data)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct eng_reader *r = NULL;
     struct extent loc;
     uint64_t len = 5 * STRIPE + 12345, mib = 1u << 20;
@@ -233,7 +233,7 @@ corruption(struct engine *e, rados_ioctx_t data)
     uint64_t s = 2 * STRIPE; /* stripes of two CRC chunks */
     char oid[40];
 
-    CHECK(rdata_set_stripe(rados_data_of(e), 17) == 0);
+    CHECK(rdata_set_stripe(R(e)->dp, 17) == 0);
     CHECK(put(e, big, 3 * s, 50000, &loc) == 0);
     snprintf(oid, sizeof(oid), "%016" PRIx64 ".1", loc.seq);
     CHECK(rados_write(data, oid, "garbage!", 8, 100) == 0); /* stripe 1, chunk 0 */
@@ -262,7 +262,7 @@ crash_writer(const char *conf, const char *idx, const char *data)
     struct eng_writer *w;
 
     if (eng_rados_init(&e, conf, "admin", idx, data) != 0 ||
-        rdata_set_stripe(rados_data_of(&e), RDATA_SHIFT_MIN) != 0 ||
+        rdata_set_stripe(R(&e)->dp, RDATA_SHIFT_MIN) != 0 ||
         eng_data_write_begin(&e, 4 * STRIPE, &w) != 0 ||
         eng_data_write(&e, w, big, 3 * STRIPE + 5) != 0)
         return 1;
@@ -271,7 +271,8 @@ crash_writer(const char *conf, const char *idx, const char *data)
 }
 
 /* The pending protocol (docs/rados.md): what a commit claimed and references stays, everything
- * else goes -- at release, at a drop's time, or when a writer that died is past its pending time. */
+ * else goes -- at release, at a drop's time, or when a writer that died is past its pending
+ * time. */
 static void
 pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *conf, const char *ip,
         const char *dp)
@@ -284,7 +285,7 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     int status = -1;
     pid_t pid;
 
-    CHECK(rdata_set_stripe(rados_data_of(e), RDATA_SHIFT_MIN) == 0);
+    CHECK(rdata_set_stripe(R(e)->dp, RDATA_SHIFT_MIN) == 0);
     CHECK(eng_data_reader_new(e, &r) == 0);
     /* Aborted after three stripes were sent: nothing left, not even its entry. */
     CHECK(eng_data_write_begin(e, 4 * STRIPE, &w) == 0);
@@ -379,7 +380,7 @@ osd_restart(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char 
         printf("no OSD restart check: run through scripts/ceph/with-cluster.sh with the script\n");
         return;
     }
-    CHECK(rdata_set_stripe(rados_data_of(e), 20) == 0);
+    CHECK(rdata_set_stripe(R(e)->dp, 20) == 0);
     CHECK(pthread_create(&t, NULL, restart_osd, &rs) == 0);
     /* 6 MiB in 64 KiB pieces, 20 ms apart; the last piece waits until the OSD is back, so the
      * restart happens mid-write whatever the machine's speed. */
@@ -443,7 +444,7 @@ rados_checks(const char *conf, const char *restart_script)
     pools_create(&cl, conf, idx, data, io);
     CHECK(eng_rados_init(&e, conf, "admin", idx, data) == 0);
     if (e.ops != NULL) {
-        CHECK(rdata_set_stripe(rados_data_of(&e), RDATA_SHIFT_MIN) == 0);
+        CHECK(rdata_set_stripe(R(&e)->dp, RDATA_SHIFT_MIN) == 0);
         contract(&e); /* 200000 bytes: four stripes */
         CHECK(objects(io[1]) == 0 && gc_entries(io[0]) == 0);
         stripes(&e, io[1]);
