@@ -177,48 +177,72 @@ oid_account(char *oid, size_t cap, const char *account)
 /* ---- one write op on one object: compares, then edits (R1) -------------------------------- */
 
 void
-edit_push(struct omap_edit *ed, struct kv *list, size_t *n, const char *k, size_t kl, const char *v,
-          size_t vl)
+edit_push(struct omap_edit *ed, char what, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (*n == ED_MAX) {
-        ed->full = 1;
-        return;
+    struct kv **list = what == 'c' ? &ed->cmp : what == 's' ? &ed->set : &ed->rm, *grown;
+    struct kv *inline0 = what == 'c' ? ed->cmp0 : what == 's' ? ed->set0 : ed->rm0;
+    size_t *n = what == 'c' ? &ed->ncmp : what == 's' ? &ed->nset : &ed->nrm;
+    size_t *cap = what == 'c' ? &ed->capcmp : what == 's' ? &ed->capset : &ed->caprm;
+
+    if (*list == NULL) {
+        *list = inline0;
+        *cap = ED_MAX;
     }
-    list[(*n)++] = (struct kv){k, v, kl, vl};
+    if (*n == *cap) {
+        if (ed->a == NULL || (grown = arena_alloc(ed->a, 2 * *cap * sizeof(**list))) == NULL) {
+            ed->full = 1;
+            return;
+        }
+        memcpy(grown, *list, *n * sizeof(**list));
+        *list = grown;
+        *cap *= 2;
+    }
+    (*list)[(*n)++] = (struct kv){k, v, kl, vl};
 }
 
 void
 edit_cmp(struct omap_edit *ed, const struct buf *k, const char *v, size_t vl)
 {
-    edit_push(ed, ed->cmp, &ed->ncmp, k->p, k->len, v, vl);
+    edit_push(ed, 'c', k->p, k->len, v, vl);
 }
 
 void
 edit_set(struct omap_edit *ed, const struct buf *k, const struct buf *v)
 {
-    edit_push(ed, ed->set, &ed->nset, k->p, k->len, v->p, v->len);
+    edit_push(ed, 's', k->p, k->len, v->p, v->len);
 }
 
 void
 edit_rm(struct omap_edit *ed, const struct buf *k)
 {
-    edit_push(ed, ed->rm, &ed->nrm, k->p, k->len, NULL, 0);
+    edit_push(ed, 'r', k->p, k->len, NULL, 0);
 }
 
 int
 omap_apply(rados_ioctx_t io, const char *oid, struct omap_edit *ed)
 {
     rados_write_op_t op;
-    const char *sk[ED_MAX], *sv[ED_MAX], *rk[ED_MAX];
-    size_t skl[ED_MAX], svl[ED_MAX], rkl[ED_MAX];
-    int prval[ED_MAX], r;
+    size_t most = ed->ncmp > ed->nset ? ed->ncmp : ed->nset;
+    const char **sk, **sv, **rk;
+    size_t *skl, *svl, *rkl;
+    int *prval, r;
+    /* One allocation for the arrays librados takes (key and value pointers and lengths). */
+    void *mem = calloc(most > ed->nrm ? most : ed->nrm,
+                       3 * sizeof(char *) + 3 * sizeof(size_t) + sizeof(int));
 
     ed->lost = 0;
-    for (size_t i = 0; i < ed->ncmp; i++)
-        prval[i] = 0;
-
-    if (ed->full || (op = rados_create_write_op()) == NULL)
+    if (mem == NULL || ed->full || (op = rados_create_write_op()) == NULL) {
+        free(mem);
         return CO_EBACKEND;
+    }
+    most = most > ed->nrm ? most : ed->nrm;
+    sk = mem;
+    sv = sk + most;
+    rk = sv + most;
+    skl = (size_t *)(rk + most);
+    svl = skl + most;
+    rkl = svl + most;
+    prval = (int *)(rkl + most);
     if (ed->create)
         rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
     if (ed->fence != NULL)
@@ -246,6 +270,7 @@ omap_apply(rados_ioctx_t io, const char *oid, struct omap_edit *ed)
     rados_release_write_op(op);
     for (size_t i = 0; i < ed->ncmp; i++)
         ed->lost |= prval[i] < 0;
+    free(mem);
     if ((r == -ENOENT && !ed->create) || (r == -ENODATA && ed->fence != NULL))
         return CO_ECONFLICT;
     return r == 0 ? 0 : eng_err(r, "write", oid);
@@ -273,7 +298,8 @@ omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a
         if (rados_omap_get_next2(it, &gk, &gv, &gkl, &gvl) == 0 && gk != NULL) {
             r = (*v = arena_alloc(a, gvl + 1)) != NULL ? 0 : -ENOMEM;
             if (r == 0) {
-                memcpy(*v, gv, gvl);
+                if (gvl > 0) /* an empty value may come as NULL */
+                    memcpy(*v, gv, gvl);
                 (*v)[gvl] = 0;
                 *vl = gvl;
             }
@@ -314,15 +340,15 @@ int
 cmp_refresh(rados_ioctx_t io, const char *oid, struct omap_edit *ed, struct arena *a,
             reencode_fn reencode)
 {
-    rados_read_op_t op = rados_create_read_op();
+    rados_read_op_t op;
     rados_omap_iter_t it = NULL;
-    const char *keys[ED_MAX];
-    size_t kls[ED_MAX], gkl, gvl;
+    const char **keys = arena_alloc(a, (ed->ncmp + 1) * sizeof(*keys));
+    size_t *kls = arena_alloc(a, (ed->ncmp + 1) * sizeof(*kls)), gkl, gvl;
     struct buf again = BUF_INIT;
     char *gk, *gv;
     int prval = 0, r, changed = 0;
 
-    if (op == NULL)
+    if (keys == NULL || kls == NULL || (op = rados_create_read_op()) == NULL)
         return 0;
     for (size_t i = 0; i < ed->ncmp; i++) {
         keys[i] = ed->cmp[i].k;
@@ -1192,6 +1218,8 @@ work_list(struct rados_eng *r, const char *oid, int64_t now)
                 break;
             renewed = t;
         }
+        if (c.k[0] == '~')
+            break; /* past the entries: marks (rados_data.c) */
         if (c.kl < 33)
             continue; /* not an entry */
         memcpy(due, c.k, 16);

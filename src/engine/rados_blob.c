@@ -15,6 +15,11 @@
  *      the same object -- protection entries (H), tag index entries (T) of the current record,
  *      the staged blocks (U) dropped or added;
  *   4. after it, the removal of entries it made stale (old purge entry, finished copy's marker).
+ * Payload references (docs/rados.md, "The pending protocol"): key L<seq> of a shard holds the
+ * number of references to payload seq from that shard's records (one per block) and staged
+ * blocks, then the payload's vol and len (what a drop names).  The commit op compares and sets every count it changes; before it, a payload going
+ * from 0 to referenced is claimed (written by this request) or marked shared (named by a copy's
+ * source, checked in step 2); after it, a payload whose count fell to 0 is dropped.
  * A lost compare is told from a closed fence by reading the fence (fence_check), which also
  * waits out a Delete Container in progress and reopens a fence a dead gateway left closing.
  */
@@ -129,6 +134,34 @@ fence_set(struct rados_eng *r, uint64_t cid, unsigned shards, const char *value)
 int
 shards_remove(struct rados_eng *r, uint64_t cid, unsigned shards)
 {
+    struct engine e = {NULL, r};
+
+    /* Every payload a shard references is dropped first (the shard gone, its drops delete). */
+    for (unsigned i = 0; i < shards; i++) {
+        struct omap_cursor c = {0};
+        char oid[48];
+        int rc;
+        shard_oid(oid, cid, i);
+        buf_putc(&c.prefix, 'L');
+        cursor_open(&c, r->idx, oid);
+        while ((rc = cursor_next(&c)) == 0 && c.k != NULL) {
+            struct extent x = {0};
+            char v[80];
+            unsigned vol;
+            if (c.kl != 17 || c.vl >= sizeof(v))
+                continue;
+            memcpy(v, c.v, c.vl);
+            v[c.vl] = 0;
+            x.seq = unhex64(c.k + 1);
+            if (sscanf(v, "%*d %u %" SCNu64, &vol, &x.len) == 2) {
+                x.vol = vol;
+                rdata_drop(&e, &x, oid); /* a failure is logged: fsck finds the payload */
+            }
+        }
+        cursor_close(&c);
+        if (rc != 0)
+            return rc;
+    }
     return shards_each(r, cid, shards, NULL);
 }
 
@@ -229,6 +262,21 @@ copy_key(char oid[32], struct buf *k, uint64_t cid, const char *name, size_t nle
 
 /* ---- what a commit writes: the plan --------------------------------------------------------- */
 
+/* The slot after the n elements of size `size` at *v, the array grown (in a) when full. */
+static void *
+grow(struct arena *a, void **v, size_t n, size_t *cap, size_t size)
+{
+    if (n == *cap) {
+        char *nv = arena_alloc(a, size * (*cap = *cap * 2 + 8));
+        if (nv == NULL)
+            return NULL;
+        if (n)
+            memcpy(nv, *v, size * n);
+        *v = nv;
+    }
+    return (char *)*v + size * n;
+}
+
 struct side {
     char oid[32];
     const char *k, *v;
@@ -238,11 +286,21 @@ struct side {
 
 #define SIDES 8
 
+/* A change of the reference count of one payload in the commit's shard. */
+struct pref {
+    struct extent ext;
+    int delta;
+    int src;  /* named by a record another shard holds (a copy's source) */
+    int drop; /* the count falls to 0: dropped after the commit */
+};
+
 struct plan {
     struct arena *a;
     struct omap_edit ed;
     struct side pre[SIDES], post[SIDES]; /* secondary entries before and after the op */
     size_t npre, npost;
+    struct pref *refs;
+    size_t nrefs, caprefs;
     int bad;
 };
 
@@ -255,7 +313,8 @@ plan_dup(struct plan *p, const char *s, size_t n)
         p->bad = 1;
         return NULL;
     }
-    memcpy(c, s, n);
+    if (n > 0) /* s may be NULL then */
+        memcpy(c, s, n);
     c[n] = 0;
     return c;
 }
@@ -272,11 +331,11 @@ plan_op(struct plan *p, char what, const struct buf *k, const char *v, size_t vl
         return;
     }
     if (what == 'c')
-        edit_push(&p->ed, p->ed.cmp, &p->ed.ncmp, kc, k->len, vc, vl);
+        edit_push(&p->ed, 'c', kc, k->len, vc, vl);
     else if (what == 's')
-        edit_push(&p->ed, p->ed.set, &p->ed.nset, kc, k->len, vc, vl);
+        edit_push(&p->ed, 's', kc, k->len, vc, vl);
     else
-        edit_push(&p->ed, p->ed.rm, &p->ed.nrm, kc, k->len, NULL, 0);
+        edit_push(&p->ed, 'r', kc, k->len, NULL, 0);
 }
 
 /* Compares the record at k with r (NULL: none). */
@@ -311,6 +370,155 @@ plan_side(struct plan *p, int post, const char *oid, const struct buf *k, const 
     s->v = set ? plan_dup(p, v, vl) : NULL;
     s->vl = vl;
     s->set = set;
+}
+
+/* Counts delta more references to payload x (none for an empty block). */
+static void
+plan_ref(struct plan *p, const struct extent *x, int delta, int src)
+{
+    struct pref *f;
+
+    if (x->len == 0)
+        return;
+    if ((f = grow(p->a, (void **)&p->refs, p->nrefs, &p->caprefs, sizeof(*f))) == NULL) {
+        p->bad = 1;
+        return;
+    }
+    *f = (struct pref){*x, delta, src, 0};
+    p->nrefs++;
+}
+
+static void
+plan_ref_rec(struct plan *p, const struct blob_rec *rec, int delta, int src)
+{
+    for (size_t i = 0; rec != NULL && i < rec->nblocks; i++)
+        plan_ref(p, &rec->blocks[i].ext, delta, src);
+}
+
+/* The staged blocks of blob `name` in shard oid lose their references (a range removal). */
+static void
+plan_unref_staged(struct rados_eng *r, struct plan *p, const char *oid, const char *name,
+                  size_t nlen)
+{
+    struct omap_cursor c = {0};
+    struct extent x;
+
+    block_key(&c.prefix, name, nlen, NULL, 0);
+    buf_add(&c.seek, c.prefix.p, c.prefix.len);
+    cursor_open(&c, r->idx, oid);
+    while (cursor_next(&c) == 0 && c.k != NULL)
+        if (meta_extent_decode(c.v, c.vl, &x) == 0)
+            plan_ref(p, &x, -1, 0);
+    if (c.prval != 0 || c.k != NULL)
+        p->bad = 1;
+    cursor_close(&c);
+}
+
+static int
+pref_order(const void *a, const void *b)
+{
+    uint64_t x = ((const struct pref *)a)->ext.seq, y = ((const struct pref *)b)->ext.seq;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Turns p->refs into the reference keys' compares and edits of the op on shard oid, claiming or
+ * marking shared every payload that becomes referenced there: 0, CO_ECONFLICT (a count changed:
+ * read again), CO_EBACKEND (also: a payload this request wrote was given up meanwhile).
+ */
+static int
+plan_refs(struct engine *e, struct plan *p, const char *oid)
+{
+    struct rados_eng *r = R(e);
+    size_t n = 0, nk = 0, nh = 0, gkl, gvl;
+    const char **keys;
+    size_t *kls;
+    uint64_t *hseq;
+    const char **hval;
+    char *gk, *gv;
+    rados_read_op_t op;
+    rados_omap_iter_t it = NULL;
+    int prval = 0, rc;
+
+    if (p->nrefs == 0)
+        return 0;
+    qsort(p->refs, p->nrefs, sizeof(*p->refs), pref_order);
+    for (size_t i = 0; i < p->nrefs; i++) { /* one entry per payload */
+        if (n > 0 && p->refs[n - 1].ext.seq == p->refs[i].ext.seq) {
+            p->refs[n - 1].delta += p->refs[i].delta;
+            p->refs[n - 1].src |= p->refs[i].src;
+        } else {
+            p->refs[n++] = p->refs[i];
+        }
+    }
+    p->nrefs = n;
+    keys = arena_alloc(p->a, n * sizeof(*keys));
+    kls = arena_alloc(p->a, n * sizeof(*kls));
+    if (keys == NULL || kls == NULL)
+        return CO_EBACKEND;
+    for (size_t i = 0; i < n; i++) {
+        char *k;
+        if (p->refs[i].delta == 0 || (k = arena_alloc(p->a, 18)) == NULL)
+            continue;
+        rdata_ref_key(&p->refs[i].ext, k);
+        keys[nk] = k;
+        kls[nk++] = 17;
+    }
+    if (nk == 0)
+        return 0;
+    if ((op = rados_create_read_op()) == NULL)
+        return CO_EBACKEND;
+    rados_read_op_omap_get_vals_by_keys2(op, keys, nk, kls, &it, &prval);
+    rc = rados_read_op_operate(op, r->idx, oid, 0);
+    rc = rc == 0 && prval < 0 ? prval : rc;
+    rc = rc == 0 || rc == -ENOENT ? 0 : eng_err(rc, "omap read", oid);
+    /* The counts there are, in key order: the payloads' order (16 hex digits). */
+    hseq = arena_alloc(p->a, nk * sizeof(*hseq));
+    hval = arena_alloc(p->a, nk * sizeof(*hval));
+    if (hseq == NULL || hval == NULL)
+        rc = CO_EBACKEND;
+    while (rc == 0 && it != NULL && rados_omap_get_next2(it, &gk, &gv, &gkl, &gvl) == 0 &&
+           gk != NULL && nh < nk) {
+        hseq[nh] = gkl == 17 ? unhex64(gk + 1) : UINT64_MAX;
+        if ((hval[nh++] = plan_dup(p, gv, gvl)) == NULL)
+            rc = CO_EBACKEND;
+    }
+    for (size_t i = 0, j = 0; rc == 0 && i < n; i++) {
+        struct pref *f = &p->refs[i];
+        const char *was = "";
+        char num[80];
+        long have = 0, now;
+        struct buf k = BUF_INIT;
+        if (f->delta == 0)
+            continue;
+        while (j < nh && hseq[j] < f->ext.seq)
+            j++;
+        if (j < nh && hseq[j] == f->ext.seq)
+            have = strtol(was = hval[j], NULL, 10);
+        if ((now = have + f->delta) < 0) {
+            log_warn("rados: %s: payload %016" PRIx64 " had %ld references, %d removed", oid,
+                     f->ext.seq, have, -f->delta);
+            now = 0;
+        }
+        rdata_ref_key(&f->ext, num);
+        buf_add(&k, num, 17);
+        plan_op(p, 'c', &k, was, strlen(was));
+        snprintf(num, sizeof(num), "%ld %u %" PRIu64, now, f->ext.vol, f->ext.len);
+        plan_op(p, now ? 's' : 'r', &k, num, strlen(num));
+        buf_free(&k);
+        f->drop = have > 0 && now == 0;
+        if (have == 0 && now > 0 && f->src)
+            rc = rdata_share(e, &f->ext);
+        else if (have == 0 && now > 0 && (rc = rdata_claim(e, &f->ext, oid)) == CO_ECONFLICT) {
+            log_error("rados: payload %016" PRIx64 " was given up before its commit", f->ext.seq);
+            rc = CO_EBACKEND;
+        }
+    }
+    if (it != NULL)
+        rados_omap_get_end(it);
+    rados_release_read_op(op);
+    return rc != 0 ? rc : p->bad ? CO_EBACKEND : 0;
 }
 
 static int
@@ -365,8 +573,10 @@ plan_write(struct rados_eng *r, struct plan *p, uint64_t cid, unsigned shard, co
            const struct blob_rec *rec)
 {
     struct buf k = BUF_INIT, v = BUF_INIT;
-    char oid[32], owner[64];
+    char oid[32], owner[64], soid[48];
 
+    plan_ref_rec(p, old, -1, 0);
+    plan_ref_rec(p, rec, 1, 0);
     rec_key(&k, 'B', name, nlen, kind, id);
     if (rec != NULL) {
         meta_blob_encode(rec, &v);
@@ -410,6 +620,8 @@ plan_write(struct rados_eng *r, struct plan *p, uint64_t cid, unsigned shard, co
             plan_op(p, 's', &k, "", 0);
         }
         if (staged(old) && !staged(rec)) { /* [U name, U name with its end's last byte + 1) */
+            shard_oid(soid, cid, shard);
+            plan_unref_staged(r, p, soid, name, nlen);
             buf_reset(&k);
             block_key(&k, name, nlen, NULL, 0);
             p->ed.range.k = plan_dup(p, k.p, k.len);
@@ -440,9 +652,9 @@ side_run(struct rados_eng *r, const struct side *s)
     struct omap_edit ed = {.create = s->set};
 
     if (s->set)
-        edit_push(&ed, ed.set, &ed.nset, s->k, s->kl, s->v, s->vl);
+        edit_push(&ed, 's', s->k, s->kl, s->v, s->vl);
     else
-        edit_push(&ed, ed.rm, &ed.nrm, s->k, s->kl, NULL, 0);
+        edit_push(&ed, 'r', s->k, s->kl, NULL, 0);
     return omap_apply(r->idx, s->oid, &ed);
 }
 
@@ -540,6 +752,8 @@ check_other(struct engine *e, struct arena *a, const struct eng_write *w)
     rados_read_op_cmpxattr(op, "state", LIBRADOS_CMPXATTR_OP_EQ, fence, strlen(fence));
     rados_read_op_omap_get_vals_by_keys2(op, keys, 1, kls, &it, &prval);
     rc = rados_read_op_operate(op, r->idx, oid, 0);
+    if (rc > 0) /* the OSD answers a true cmpxattr with 1 */
+        rc = 0;
     if (rc == 0 && prval < 0)
         rc = prval;
     if (rc == -ECANCELED || rc == -ENODATA || rc == -ENOENT) {
@@ -587,8 +801,10 @@ plan_commit(struct engine *e, struct plan *p, const char *oid, const struct eng_
             const struct eng_write *w, size_t n, const char *other)
 {
     struct rados_eng *r = R(e);
-    int rc = CO_EBACKEND, refreshed = 0, again = 0;
+    int rc, refreshed = 0, again = 0;
 
+    if ((rc = plan_refs(e, p, oid)) != 0)
+        return rc;
     for (int tries = 0; tries < FENCE_STALE * 100 + 1000; tries++) {
         rc = 0;
         for (size_t i = 0; b != NULL && i < n && rc == 0; i++)
@@ -623,6 +839,9 @@ plan_commit(struct engine *e, struct plan *p, const char *oid, const struct eng_
         if (side_run(r, &p->post[i]) != 0)
             log_warn("rados: %s: a stale entry left (checked against the record when used)",
                      p->post[i].oid);
+    for (size_t i = 0; rc == 0 && i < p->nrefs; i++)
+        if (p->refs[i].drop)
+            rdata_drop(e, &p->refs[i].ext, oid); /* a failure is logged: fsck finds the payload */
     return rc;
 }
 
@@ -664,7 +883,7 @@ rados_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
     unsigned shards, shard;
     int rc;
 
-    if (p == NULL || other == NULL || (p->a = arena_new(SCRATCH_CAP)) == NULL) {
+    if (p == NULL || other == NULL || (p->a = p->ed.a = arena_new(SCRATCH_CAP)) == NULL) {
         rc = CO_EBACKEND;
         goto out;
     }
@@ -682,6 +901,8 @@ rados_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
             rc = CO_EBACKEND; /* another blob is only checked */
             goto out;
         }
+        if (w[i].blob != NULL)
+            plan_ref_rec(p, w[i].expect, 0, 1);
         if (w[i].blob != NULL &&
             (wb->cid != b->cid || shard_of(wb->name, wb->nlen, shards) != shard)) {
             other[i] = 1; /* checked by its own read op (docs/rados.md, "Copies") */
@@ -694,9 +915,21 @@ rados_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
             plan_write(r, p, b->cid, shard, b->name, b->nlen, w[i].kind, w[i].id, w[i].expect,
                        w[i].rec);
     }
-    if (stage != NULL) {
+    if (stage != NULL) { /* replaces a staged block of that id, compared */
+        struct extent was;
+        char *sv;
+        size_t svl;
         buf_reset(&k);
         block_key(&k, b->name, b->nlen, stage->id, stage->id_len);
+        rc = buf_ok(&k) ? omap_get(r->idx, oid, &k, p->a, &sv, &svl) : CO_EBACKEND;
+        if (rc == 0 && meta_extent_decode(sv, svl, &was) == 0)
+            plan_ref(p, &was, -1, 0);
+        else if (rc == CO_ENOTFOUND)
+            svl = 0;
+        else
+            goto out;
+        plan_op(p, 'c', &k, svl ? sv : "", svl);
+        plan_ref(p, &stage->ext, 1, 0);
         meta_extent_encode(&stage->ext, &v);
         p->bad |= !buf_ok(&v);
         plan_op(p, 's', &k, v.p, v.len);
@@ -714,21 +947,6 @@ out:
 }
 
 /* ---- snapshots, versions, staged blocks: one shard's keys of one name ------------------------ */
-
-/* The slot after the n elements of size `size` at *v, the array grown (in a) when full. */
-static void *
-grow(struct arena *a, void **v, size_t n, size_t *cap, size_t size)
-{
-    if (n == *cap) {
-        char *nv = arena_alloc(a, size * (*cap = *cap * 2 + 8));
-        if (nv == NULL)
-            return NULL;
-        if (n)
-            memcpy(nv, *v, size * n);
-        *v = nv;
-    }
-    return (char *)*v + size * n;
-}
 
 /* Opens c on the keys of blob b that begin with lead and its ended name: 0, CO_ENOTFOUND (the
  * container id is gone), CO_EBACKEND. */
@@ -1091,7 +1309,7 @@ purge_blob(struct rados_eng *r, struct arena *a, const char *key, size_t kl, con
            size_t vl, int64_t due, int64_t now)
 {
     struct engine e = {NULL, r};
-    struct plan p = {.a = a};
+    struct plan p = {.a = a, .ed.a = a};
     struct blob_rec rec, moved;
     struct buf bk = BUF_INIT;
     const char *name;
@@ -1206,7 +1424,7 @@ copy_sweep(struct rados_eng *r, const char *desc, int startup)
             const char *sp = memchr(c.v, ' ', c.vl), *name;
             size_t e, nlen, vl;
             struct blob_rec rec, failed;
-            struct plan p = {.a = a};
+            struct plan p = {.a = a, .ed.a = a};
             char *v, *copy_id;
             uint64_t cid;
             if (sp == NULL || c.kl < 18 || (cid = unhex64(c.k)) == UINT64_MAX ||

@@ -75,7 +75,7 @@ uint64_t unhex64(const char *p);
 
 /* ---- one write op on one object: compares, then edits (R1) ---- */
 
-#define ED_MAX 64
+#define ED_MAX 64 /* entries of a kind held in the edit itself; more need ed->a */
 
 struct kv {
     const char *k, *v;
@@ -86,18 +86,21 @@ struct omap_edit {
     int create;        /* create the object when missing (before the compares) */
     const char *fence; /* cmpxattr("state", EQ, fence) first, when set */
     size_t ncmp, nset, nrm;
-    int full; /* more than ED_MAX of a kind: the op fails with CO_EBACKEND */
-    int lost; /* set by omap_apply(): an omap compare is known to have failed */
-    struct kv cmp[ED_MAX], set[ED_MAX], rm[ED_MAX];
+    int full;                  /* an entry could not be added: the op fails with CO_EBACKEND */
+    int lost;                  /* set by omap_apply(): an omap compare is known to have failed */
+    struct arena *a;           /* set: the lists grow past ED_MAX in it */
+    struct kv *cmp, *set, *rm; /* the inline arrays below until grown (NULL: empty) */
+    size_t capcmp, capset, caprm;
+    struct kv cmp0[ED_MAX], set0[ED_MAX], rm0[ED_MAX];
     struct kv range; /* omap_rm_range2(range.k, range.v) when range.k is set */
 };
 
 void edit_cmp(struct omap_edit *ed, const struct buf *k, const char *v, size_t vl);
 void edit_set(struct omap_edit *ed, const struct buf *k, const struct buf *v);
 void edit_rm(struct omap_edit *ed, const struct buf *k);
-/* Appends one entry to one of ed's lists (the bytes must outlive the op). */
-void edit_push(struct omap_edit *ed, struct kv *list, size_t *n, const char *k, size_t kl,
-               const char *v, size_t vl);
+/* Appends one entry to ed's list `what` ('c' compare, 's' set, 'r' remove; the bytes must outlive
+ * the op). */
+void edit_push(struct omap_edit *ed, char what, const char *k, size_t kl, const char *v, size_t vl);
 /* Applies ed to object oid in one op: 0, CO_ECONFLICT (a compare failed, the fence differs, or
  * the object is missing and ed does not create it; ed->lost when an omap compare is known to be
  * the one), CO_EBACKEND. */
@@ -245,6 +248,11 @@ long rdata_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint
  */
 int rdata_claim(struct engine *e, const struct extent *loc, const char *index_oid);
 int rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid);
+/* Before a commit op that makes an index object reference a payload another index object
+ * references (a copy's source, checked just before the op): marks the payload shared, so that
+ * no drop deletes it from then on (a shared payload is reclaimed by fsck, not by a drop).
+ * 0 or CO_EBACKEND. */
+int rdata_share(struct engine *e, const struct extent *loc);
 /* The omap key that says index object X references payload loc: "L" and 16 hex digits of seq. */
 void rdata_ref_key(const struct extent *loc, char key[18]);
 

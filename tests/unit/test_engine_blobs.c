@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "meta/meta.h"
+#include "store/store.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/crc.h"
@@ -137,12 +138,26 @@ records(struct engine *e, struct arena *a)
     CHECK(put(e, &gone, NULL, &r) == CO_ENOCONT);
 }
 
+/* A payload of the engine's data plane holding p[0..n), written, synced and (like a request
+ * after its commit) to be released by the caller. */
+static struct extent
+payload(struct engine *e, const char *p, size_t n)
+{
+    struct eng_writer *w;
+    struct extent x = {0};
+
+    CHECK(eng_data_write_begin(e, n, &w) == 0 && eng_data_write(e, w, p, n) == 0 &&
+          eng_data_write_finish(e, w, &x) == 0 && eng_data_sync(e, &x, 1) == 0);
+    return x;
+}
+
 static void
 staging(struct engine *e, struct arena *a)
 {
     struct eng_blob c = container(e, "staging"), b = blob(c, "big");
     struct blob_rec u = rec(e, 0), done = rec(e, 7), got;
-    struct block_ref s1 = {"QUFB", 4, {1, 1, 0, 3}}, s2 = {"QkJC", 4, {2, 1, 64, 4}}, *list;
+    struct block_ref s1 = {"QUFB", 4, payload(e, "AAA", 3)},
+                     s2 = {"QkJC", 4, payload(e, "BBBB", 4)}, *list;
     size_t n;
 
     u.flags = BLOB_F_UNCOMMITTED;
@@ -150,12 +165,14 @@ staging(struct engine *e, struct arena *a)
     CHECK(eng_blob_commit(e, &b, &(struct eng_write){NULL, ENG_CURRENT, 0, &u, &u}, 1, &s1) == 0);
     CHECK(eng_blocks_list(e, a, &b, SIZE_MAX, &list, &n) == 0 && n == 2);
     CHECK(n == 2 && list[0].id_len == 4 && memcmp(list[0].id, "QUFB", 4) == 0); /* by id */
-    CHECK(n == 2 && list[0].ext.seq == 1 && list[1].ext.len == 4);
+    CHECK(n == 2 && list[0].ext.seq == s1.ext.seq && list[1].ext.len == 4);
     CHECK(eng_blocks_list(e, a, &b, 1, &list, &n) == 0 && n == 1);
     /* Committed without the flags: the staged blocks go with that commit. */
     CHECK(put(e, &b, &u, &done) == 0);
     CHECK(eng_blocks_list(e, a, &b, SIZE_MAX, &list, &n) == 0 && n == 0);
     CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == 0 && got.size == 7);
+    eng_data_release(e, &s1.ext);
+    eng_data_release(e, &s2.ext);
 }
 
 static void
@@ -796,15 +813,22 @@ int
 main(void)
 {
     char dir[] = "/tmp/cobalt-test-engine-XXXXXX";
-    char cmd[64];
+    char cmd[64], path[64];
+    struct store_config sc = {0};
     struct engine e = {0};
     struct meta *m = NULL;
+    struct store *s = NULL;
 
     CHECK(mkdtemp(dir) != NULL);
-    CHECK(meta_open(dir, 0, 0, 0, &m) == 0);
-    CHECK(eng_local_init(&e, m, NULL) == 0);
+    snprintf(path, sizeof(path), "%s/meta", dir);
+    CHECK(meta_open(path, 1, 0, 0, &m) == 0);
+    snprintf(path, sizeof(path), "%s/volumes", dir);
+    sc.dir = path;
+    CHECK(store_open(&sc, &s) == 0);
+    CHECK(eng_local_init(&e, m, s) == 0);
     contract(&e);
     eng_fini(&e);
+    store_close(s);
     meta_close(m);
 
     CHECK(eng_memory_init(&e) == 0);

@@ -289,8 +289,8 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     CHECK(eng_data_reader_new(e, &r) == 0);
     /* Aborted after three stripes were sent: nothing left, not even its entry. */
     CHECK(eng_data_write_begin(e, 4 * STRIPE, &w) == 0);
-    CHECK(gc_entries(idx) == 1);
     CHECK(eng_data_write(e, w, big, 3 * STRIPE + 5) == 0);
+    CHECK(gc_entries(idx) == 1); /* acknowledged before the first stripe went out (D2) */
     eng_data_write_abort(e, w);
     CHECK(objects(data) == 0 && gc_entries(idx) == 0);
 
@@ -342,6 +342,114 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     CHECK(objects(data) == 3 && gc_entries(idx) == 1);
     CHECK(eng_purge_expired(e, ticks_now() + 7 * hour) >= 0);
     CHECK(objects(data) == 0 && gc_entries(idx) == 0);
+    eng_data_reader_free(e, r);
+}
+
+/* A committed record of one block, payload x, as the current record of blob b where there was
+ * `old` (NULL: none); the payload released after the commit, as a request does. */
+static int
+commit_one(struct engine *e, const struct eng_blob *b, const struct blob_rec *old,
+           struct blob_rec *r, struct block_ref *blk, const struct extent *x)
+{
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    memset(blk, 0, sizeof(*blk));
+    blk->id = "";
+    blk->ext = *x;
+    r->type = BLOB_BLOCK;
+    r->size = x->len;
+    r->created = r->modified = ticks_now();
+    r->etag = eng_next_etag(e);
+    r->content_type = r->content_encoding = r->content_language = r->content_disposition =
+        r->cache_control = "";
+    r->nblocks = 1;
+    r->blocks = blk;
+    rc = eng_blob_commit(e, b, &(struct eng_write){NULL, ENG_CURRENT, 0, old, r}, 1, NULL);
+    eng_data_release(e, x);
+    return rc;
+}
+
+/* Container `name` of account "acct", created: a blob of it named "", to be named. */
+static struct eng_blob
+container_new(struct engine *e, const char *name)
+{
+    struct container_rec c;
+
+    memset(&c, 0, sizeof(c));
+    c.created = c.modified = ticks_now();
+    c.etag = eng_next_etag(e);
+    CHECK(eng_container_create(e, "acct", name, &c) == 0);
+    return (struct eng_blob){"acct", name, c.id, "", 0};
+}
+
+static struct eng_blob
+named(struct eng_blob c, const char *name)
+{
+    c.name = name;
+    c.nlen = strlen(name);
+    return c;
+}
+
+/*
+ * The pending protocol through the blob commit (docs/rados.md): what a record references stays;
+ * what an overwrite or a delete leaves unreferenced goes once its drop is due; a copy in another
+ * container shares its source's payload, which then outlives the source; a commit that lost its
+ * race leaves its payload to the release, which deletes it.
+ */
+static void
+referenced(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data)
+{
+    const int64_t hour = 3600 * TICKS_PER_SEC;
+    struct eng_blob c1 = container_new(e, "refs1"), one = named(c1, "one"), two = named(c1, "two"),
+                    three = named(container_new(e, "refs2"), "three");
+    struct blob_rec a, a2, b, cp, lost;
+    struct block_ref ba, ba2, bb, bl;
+    struct extent pa, pa2, pb, pl;
+    struct eng_reader *r = NULL;
+    long o0 = objects(data), g0 = gc_entries(idx); /* what the checks before left */
+
+    CHECK(rdata_set_stripe(R(e)->dp, RDATA_SHIFT_MIN) == 0);
+    CHECK(eng_data_reader_new(e, &r) == 0);
+    CHECK(put(e, big, STRIPE + 1, STRIPE, &pa) == 0 &&
+          commit_one(e, &one, NULL, &a, &ba, &pa) == 0);
+    CHECK(put(e, big + 7, STRIPE, STRIPE, &pb) == 0 &&
+          commit_one(e, &two, NULL, &b, &bb, &pb) == 0);
+    CHECK(objects(data) == o0 + 3 && gc_entries(idx) == g0 + 0);
+
+    /* Overwritten, deleted: both dropped, their objects kept until the drops are due. */
+    CHECK(put(e, big + 3, 100, 100, &pa2) == 0 && commit_one(e, &one, &a, &a2, &ba2, &pa2) == 0);
+    CHECK(eng_blob_commit(e, &two, &(struct eng_write){NULL, ENG_CURRENT, 0, &b, NULL}, 1, NULL) ==
+          0);
+    CHECK(objects(data) == o0 + 4 && gc_entries(idx) == g0 + 2);
+
+    /* A copy into another container: the source's payload, checked and shared. */
+    cp = a2;
+    cp.etag = eng_next_etag(e);
+    CHECK(eng_blob_commit(e, &three,
+                          (struct eng_write[]){{NULL, ENG_CURRENT, 0, NULL, &cp},
+                                               {&one, ENG_CURRENT, 0, &a2, &a2}},
+                          2, NULL) == 0);
+
+    /* A commit that lost its race (it expected the first record): its payload goes at release. */
+    CHECK(put(e, big, 10, 10, &pl) == 0);
+    CHECK(commit_one(e, &one, &a, &lost, &bl, &pl) == CO_ECONFLICT);
+    CHECK(objects(data) == o0 + 4 && gc_entries(idx) == g0 + 2);
+
+    CHECK(eng_purge_expired(e, ticks_now() + 2 * hour) >= 0);
+    CHECK(objects(data) == o0 + 1 && gc_entries(idx) == g0 + 0);
+    memset(back2, 0, 100);
+    CHECK(get(e, r, &pa2, 0, back2, 100) == 0 && memcmp(back2, big + 3, 100) == 0);
+    CHECK(get(e, r, &pa, 0, back2, 1) == -EIO && get(e, r, &pb, 0, back2, 1) == -EIO);
+
+    /* The source deleted: the copy still reads it, whatever the GC does. */
+    CHECK(eng_blob_commit(e, &one, &(struct eng_write){NULL, ENG_CURRENT, 0, &a2, NULL}, 1, NULL) ==
+          0);
+    CHECK(gc_entries(idx) == g0 + 1);
+    CHECK(eng_purge_expired(e, ticks_now() + 2 * hour) >= 0);
+    CHECK(objects(data) == o0 + 1 && gc_entries(idx) == g0 + 0);
+    memset(back2, 0, 100);
+    CHECK(get(e, r, &cp.blocks[0].ext, 0, back2, 100) == 0 && memcmp(back2, big + 3, 100) == 0);
     eng_data_reader_free(e, r);
 }
 
@@ -451,6 +559,7 @@ rados_checks(const char *conf, const char *restart_script)
         corruption(&e, io[1]);
         pending(&e, io[0], io[1], conf, idx, data);
         osd_restart(&e, io[0], io[1], restart_script);
+        referenced(&e, io[0], io[1]);
     }
     eng_fini(&e);
     pools_delete(cl, idx, data, io);
