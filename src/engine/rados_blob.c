@@ -522,41 +522,6 @@ plan_refs(struct engine *e, struct plan *p, const char *oid)
 }
 
 static int
-has_pair(const struct blob_rec *r, const struct meta_pair *t)
-{
-    for (size_t i = 0; r != NULL && i < r->ntags; i++)
-        if (strcmp(r->tags[i].name, t->name) == 0 && strcmp(r->tags[i].value, t->value) == 0)
-            return 1;
-    return 0;
-}
-
-/* Only current, committed, live records are in the tag index. */
-static const struct blob_rec *
-indexed(const struct blob_rec *r)
-{
-    return r != NULL && !(r->flags & BLOB_F_UNCOMMITTED) && r->deleted == 0 ? r : NULL;
-}
-
-static int
-staged(const struct blob_rec *r)
-{
-    return r != NULL && (r->flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)) != 0;
-}
-
-static int
-pending(const struct blob_rec *r)
-{
-    return r != NULL && r->copy.status == COPY_PENDING;
-}
-
-/* The record has a legal hold or a policy, expired or not: it has a protection entry (H). */
-static int
-carries_protection(const struct blob_rec *r)
-{
-    return r != NULL && (r->legal_hold || r->immutable_mode != IMMUT_NONE);
-}
-
-static int
 soft_deleted_at(const struct blob_rec *r, int64_t at)
 {
     return r != NULL && r->deleted != 0 && r->purge_at != 0 && (at == 0 || r->purge_at == at);
@@ -587,9 +552,9 @@ plan_write(struct rados_eng *r, struct plan *p, uint64_t cid, unsigned shard, co
     }
     buf_reset(&k);
     rec_key(&k, 'H', name, nlen, kind, id);
-    if (carries_protection(rec))
+    if (eng_carries_protection(rec))
         plan_op(p, 's', &k, "", 0);
-    else if (carries_protection(old))
+    else if (eng_carries_protection(old))
         plan_op(p, 'r', &k, NULL, 0);
     if (soft_deleted_at(rec, 0) && !soft_deleted_at(old, rec->purge_at)) {
         buf_reset(&k);
@@ -604,22 +569,23 @@ plan_write(struct rados_eng *r, struct plan *p, uint64_t cid, unsigned shard, co
         plan_side(p, 1, oid, &k, NULL, 0, 0);
     }
     if (kind == ENG_CURRENT) {
-        const struct blob_rec *was = indexed(old), *now = indexed(rec);
+        const struct blob_rec *was = eng_indexed(old), *now = eng_indexed(rec);
         for (size_t i = 0; was != NULL && i < was->ntags; i++) {
-            if (has_pair(now, &was->tags[i]))
+            if (eng_has_pair(now, &was->tags[i]))
                 continue;
             buf_reset(&k);
             tag_key(&k, was->tags[i].name, was->tags[i].value, name, nlen);
             plan_op(p, 'r', &k, NULL, 0);
         }
         for (size_t i = 0; now != NULL && i < now->ntags; i++) {
-            if (has_pair(was, &now->tags[i]))
+            if (eng_has_pair(was, &now->tags[i]))
                 continue;
             buf_reset(&k);
             tag_key(&k, now->tags[i].name, now->tags[i].value, name, nlen);
             plan_op(p, 's', &k, "", 0);
         }
-        if (staged(old) && !staged(rec)) { /* [U name, U name with its end's last byte + 1) */
+        if (eng_staged(old) &&
+            !eng_staged(rec)) { /* [U name, U name with its end's last byte + 1) */
             shard_oid(soid, cid, shard);
             plan_unref_staged(r, p, soid, name, nlen);
             buf_reset(&k);
@@ -630,13 +596,15 @@ plan_write(struct rados_eng *r, struct plan *p, uint64_t cid, unsigned shard, co
             p->ed.range.v = plan_dup(p, k.p, k.len);
             p->ed.range.vl = k.len;
         }
-        if (pending(rec) && !(pending(old) && strcmp(old->copy.id, rec->copy.id) == 0)) {
+        if (eng_copy_pending(rec) &&
+            !(eng_copy_pending(old) && strcmp(old->copy.id, rec->copy.id) == 0)) {
             buf_reset(&k);
             copy_key(oid, &k, cid, name, nlen, rec->copy.id);
             snprintf(owner, sizeof(owner), "%s %u", r->cookie, shard);
             plan_side(p, 0, oid, &k, owner, strlen(owner), 1);
         }
-        if (pending(old) && !(pending(rec) && strcmp(old->copy.id, rec->copy.id) == 0)) {
+        if (eng_copy_pending(old) &&
+            !(eng_copy_pending(rec) && strcmp(old->copy.id, rec->copy.id) == 0)) {
             buf_reset(&k);
             copy_key(oid, &k, cid, name, nlen, old->copy.id);
             plan_side(p, 1, oid, &k, NULL, 0, 0);
@@ -1447,7 +1415,7 @@ copy_sweep(struct rados_eng *r, const char *desc, int startup)
             rc = stored_get(r, a, oid, &bk, &rec, &v, &vl);
             if (rc == CO_EBACKEND)
                 continue; /* the next sweep tries again */
-            if (rc != 0 || !pending(&rec) || strcasecmp(rec.copy.id, copy_id) != 0) {
+            if (rc != 0 || !eng_copy_pending(&rec) || strcasecmp(rec.copy.id, copy_id) != 0) {
                 entry_put(r->idx, moid, &mk, NULL, 0); /* stale */
                 continue;
             }
