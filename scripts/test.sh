@@ -7,7 +7,7 @@
 #      themselves with scripts/ceph/with-cluster.sh: ~3 s, stopped by PID)
 #   4. the pytest conformance suite against the release binary (on the local engine, then on the
 #      in-memory one: --backend memory, then on the RADOS one: --backend rados on a throwaway
-#      cluster), then against the ASan binary
+#      cluster; and tests/rados, three gateways on one cluster), then against the ASan binary
 #      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
 #      TSan binary (build-tsan/, without the large-data tests)
 #   5. the JS SDK conformance suite (tests/js/*.test.mjs; tests/js/pending/ is not run) and the
@@ -158,6 +158,8 @@ if [ $RELEASE_OK = 1 ]; then
     # take far longer than on the other engines (50,000 appends alone are minutes).
     run_pytest conformance-rados "$ROOT/build/cobalt" tests/conformance COBALT_BACKEND=rados \
         COBALT_SKIP_HEAVY=1
+    # Three gateways on one cluster: reads, listings and races across them.
+    run_pytest rados-gateways "$ROOT/build/cobalt" tests/rados
 else
     record "pytest conformance-release (no binary)" 0 1 0
 fi
