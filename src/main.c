@@ -60,14 +60,15 @@ enum { AT_HTTP, AT_STORE, AT_SERVER, AT_SERVE, AT_LOG };
 struct serve_settings {
     char *config_text; /* --config: the file's text, which string options borrow */
     const char *data_dir, *accounts_file, *versioning;
-    unsigned fsync_mode;           /* index in fsync_modes */
-    unsigned backend;              /* index in backends */
-    double threshold;              /* background compaction; 0: off */
-    unsigned long long scrub_rate; /* bytes per second; 0: no scrub */
-    unsigned scrub_interval;       /* seconds */
-    size_t meta_cache;             /* bytes */
-    int metrics_port;              /* -1: no metrics listener */
-    int https_port;                /* -1: no HTTPS listener */
+    unsigned fsync_mode;                                        /* index in fsync_modes */
+    unsigned backend;                                           /* index in backends */
+    const char *ceph_conf, *ceph_user, *pool_index, *pool_data; /* --backend rados */
+    double threshold;                                           /* background compaction; 0: off */
+    unsigned long long scrub_rate;                              /* bytes per second; 0: no scrub */
+    unsigned scrub_interval;                                    /* seconds */
+    size_t meta_cache;                                          /* bytes */
+    int metrics_port;                                           /* -1: no metrics listener */
+    int https_port;                                             /* -1: no HTTPS listener */
     const char *tls_cert, *tls_key;
     const char *host_suffix;
     int web_port;              /* -1: no static website listener */
@@ -76,8 +77,8 @@ struct serve_settings {
 };
 
 static const char *const fsync_modes[] = {"always", "never", NULL};
-enum { BACKEND_LOCAL, BACKEND_MEMORY };
-static const char *const backends[] = {"local", "memory", NULL};
+enum { BACKEND_LOCAL, BACKEND_MEMORY, BACKEND_RADOS };
+static const char *const backends[] = {"local", "memory", "rados", NULL};
 
 /* --log-level: log.c holds the level names. */
 static int
@@ -273,12 +274,31 @@ static const struct opt serve_opts[] = {
      .def = "info",
      .err = "--%s must be debug, info, warn or error",
      .help = "debug, info, warn or error", .doc = "`debug`, `info`, `warn`, `error`"},
-    {.name = "backend", .arg = "local|memory", .kind = OPT_ENUM, .choices = backends,
+    {.name = "backend", .arg = "local|memory|rados", .kind = OPT_ENUM, .choices = backends,
      OPT_AT(AT_SERVE, struct serve_settings, backend), .def = "local",
-     .help = "where the data lives: 'local' (--data-dir), or 'memory' (nothing survives a "
-             "restart: tests and demos)",
-     .doc = "where the data lives: `local` (RocksDB and volume files in `--data-dir`), or "
-            "`memory` (an in-memory engine: nothing survives a restart, for tests and demos)"},
+     .help = "where the data lives: 'local' (--data-dir), 'memory' (nothing survives a "
+             "restart: tests and demos), or 'rados' (a Ceph cluster: --ceph-conf, --pool-index, "
+             "--pool-data)",
+     .doc = "where the data lives: `local` (RocksDB and volume files in `--data-dir`), `memory` "
+            "(an in-memory engine: nothing survives a restart, for tests and demos), or `rados` "
+            "(a Ceph cluster shared by any number of gateways: docs/rados.md)"},
+    {.name = "ceph-conf", .arg = "FILE", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, ceph_conf), .def = "/etc/ceph/ceph.conf",
+     .help = "--backend rados: the cluster's ceph.conf (monitors, keyring)",
+     .doc = "`--backend rados`: the cluster's `ceph.conf` (monitor addresses, keyring)"},
+    {.name = "ceph-user", .arg = "NAME", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, ceph_user), .def = "admin",
+     .help = "--backend rados: the cephx user (NAME or client.NAME)",
+     .doc = "`--backend rados`: the cephx user, `NAME` or `client.NAME`"},
+    {.name = "pool-index", .arg = "NAME", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, pool_index), .def = "cobalt-index",
+     .help = "--backend rados: the existing pool of the indexes (replicated: omap)",
+     .doc = "`--backend rados`: the existing pool of accounts, containers and blob indexes "
+            "(replicated: it holds omap)"},
+    {.name = "pool-data", .arg = "NAME", .kind = OPT_STRING,
+     OPT_AT(AT_SERVE, struct serve_settings, pool_data), .def = "cobalt-data",
+     .help = "--backend rados: the existing pool of blob contents",
+     .doc = "`--backend rados`: the existing pool of blob contents (replicated or erasure-coded)"},
     {.name = "fsync", .arg = "always|never", .kind = OPT_ENUM, .choices = fsync_modes,
      OPT_AT(AT_SERVE, struct serve_settings, fsync_mode), .def = "always",
      .help = "'never' skips fdatasync: development and benchmarks only, a crash can lose "
@@ -769,6 +789,7 @@ serve(int argc, char **argv)
     struct compactor *compactor = NULL;
     struct scrubber *scrubber = NULL;
     sigset_t sigs;
+    char where[600];
     int sig, fsync_on, rc, err, done;
 
     if ((rc = configure(argc, argv, &st, &done)) != 0 || done) {
@@ -802,6 +823,14 @@ serve(int argc, char **argv)
             goto out;
         }
         log_warn("--backend memory: nothing survives a restart");
+    } else if (set->backend == BACKEND_RADOS) {
+        if (eng_rados_init(&srv->eng, set->ceph_conf, set->ceph_user, set->pool_index,
+                           set->pool_data) != 0) {
+            log_error("cannot start the RADOS engine (--ceph-conf %s, --pool-index %s, "
+                      "--pool-data %s)",
+                      set->ceph_conf, set->pool_index, set->pool_data);
+            goto out;
+        }
     } else if (open_local(set, sc, srv, fsync_on) != 0) {
         goto out;
     }
@@ -884,9 +913,14 @@ serve(int argc, char **argv)
                                 &srv->freed_bytes);
     if (set->scrub_rate > 0 && srv->store != NULL)
         scrubber = scrubber_start(srv->meta, srv->store, set->scrub_rate, set->scrub_interval);
+    if (set->backend == BACKEND_RADOS)
+        snprintf(where, sizeof(where), "pools %s and %s", set->pool_index, set->pool_data);
+    else
+        snprintf(where, sizeof(where), "%s",
+                 set->backend == BACKEND_MEMORY ? "in memory" : set->data_dir);
     log_info("cobalt %s listening on http://%s:%d (data %s, fsync %s, %zu account%s)",
-             COBALT_VERSION, hc->host, http_port(http), set->data_dir,
-             fsync_on ? "always" : "never", srv->naccounts, srv->naccounts == 1 ? "" : "s");
+             COBALT_VERSION, hc->host, http_port(http), where, fsync_on ? "always" : "never",
+             srv->naccounts, srv->naccounts == 1 ? "" : "s");
     if (!fsync_on)
         log_warn("--fsync=never: a crash can lose acknowledged writes");
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)

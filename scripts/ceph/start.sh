@@ -22,9 +22,11 @@ set -euo pipefail
 
 T0=$(date +%s.%N)
 STORE=${CEPH_STORE:-bluestore}
-port_busy() { # is anything listening on 127.0.0.1/0.0.0.0 TCP port $1 ?
+# Is TCP port $1 taken locally -- by a listener, or by any socket whose local end it is: the
+# monitor ports lie inside the kernel's ephemeral range, so a client connection may hold one.
+port_busy() {
   local hex; hex=$(printf '%04X' "$1")
-  awk -v h=":$hex" 'NR>1 && $4=="0A" && substr($2, length($2)-4)==h {f=1} END {exit !f}' \
+  awk -v h=":$hex" 'NR>1 && substr($2, length($2)-4)==h {f=1} END {exit !f}' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 exec 9>"${TMPDIR:-/tmp}/cobalt-ceph-ports.lock"

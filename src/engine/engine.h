@@ -42,6 +42,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "model/model.h"
 #include "util/error.h"
@@ -270,7 +271,46 @@ int eng_service_props_set(struct engine *e, const char *account, size_t nexpect,
  *   - a record under a legal hold or an immutability policy makes eng_container_delete() refuse,
  *     and is never purged while protected;
  *   - a current record whose copy status is COPY_PENDING is found by eng_copy_recover().
+ * The tests of a record (NULL: none) these name, for every engine:
  */
+
+/* Staged blocks exist while the current record r has one of these flags. */
+static inline int
+eng_staged(const struct blob_rec *r)
+{
+    return r != NULL && (r->flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)) != 0;
+}
+
+/* r when its tags are in the tag index (committed, not soft-deleted), else NULL. */
+static inline const struct blob_rec *
+eng_indexed(const struct blob_rec *r)
+{
+    return r != NULL && !(r->flags & BLOB_F_UNCOMMITTED) && r->deleted == 0 ? r : NULL;
+}
+
+/* Whether r carries tag t (name and value). */
+static inline int
+eng_has_pair(const struct blob_rec *r, const struct meta_pair *t)
+{
+    for (size_t i = 0; r != NULL && i < r->ntags; i++)
+        if (strcmp(r->tags[i].name, t->name) == 0 && strcmp(r->tags[i].value, t->value) == 0)
+            return 1;
+    return 0;
+}
+
+/* r has a legal hold or a policy, expired or not: an engine indexes it for the WORM checks. */
+static inline int
+eng_carries_protection(const struct blob_rec *r)
+{
+    return r != NULL && (r->legal_hold || r->immutable_mode != IMMUT_NONE);
+}
+
+/* r is a copy in progress, which eng_copy_recover() finds. */
+static inline int
+eng_copy_pending(const struct blob_rec *r)
+{
+    return r != NULL && r->copy.status == COPY_PENDING;
+}
 
 /* The record `kind`/`id` of blob b (b->account and b->container are not used) into r, in a,
  * as stored -- uncommitted and soft-deleted records included: 0, CO_ENOTFOUND (r zeroed),

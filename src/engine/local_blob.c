@@ -92,22 +92,6 @@ record_is(struct meta *m, struct arena *a, const struct buf *k, const struct blo
     return rc;
 }
 
-static int
-has_pair(const struct blob_rec *r, const struct meta_pair *p)
-{
-    for (size_t i = 0; r != NULL && i < r->ntags; i++)
-        if (strcmp(r->tags[i].name, p->name) == 0 && strcmp(r->tags[i].value, p->value) == 0)
-            return 1;
-    return 0;
-}
-
-/* Only current, committed, live records are in the tag index (T2). */
-static const struct blob_rec *
-indexed(const struct blob_rec *r)
-{
-    return r != NULL && !(r->flags & BLOB_F_UNCOMMITTED) && r->deleted == 0 ? r : NULL;
-}
-
 /* Adds to t the delete (del != 0) or put of the tag entries of `from` that `other` lacks. */
 static int
 index_diff(struct meta_txn *t, const struct eng_blob *b, const struct blob_rec *from,
@@ -117,7 +101,7 @@ index_diff(struct meta_txn *t, const struct eng_blob *b, const struct blob_rec *
     int ok = 1;
 
     for (size_t i = 0; from != NULL && i < from->ntags && ok; i++) {
-        if (has_pair(other, &from->tags[i]))
+        if (eng_has_pair(other, &from->tags[i]))
             continue;
         buf_reset(&k);
         meta_key_tag(&k, b->cid, from->tags[i].name, from->tags[i].value, b->name, b->nlen);
@@ -130,18 +114,6 @@ index_diff(struct meta_txn *t, const struct eng_blob *b, const struct blob_rec *
     }
     buf_free(&k);
     return ok ? 0 : -1;
-}
-
-static int
-staged(const struct blob_rec *r)
-{
-    return r != NULL && (r->flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)) != 0;
-}
-
-static int
-copy_pending(const struct blob_rec *r)
-{
-    return r != NULL && r->copy.status == COPY_PENDING;
 }
 
 /* Adds to t the removal of every staged block of blob b (point deletions: RocksDB reads pay for
@@ -177,29 +149,22 @@ current_follows(struct meta *m, struct meta_txn *t, const struct eng_blob *b,
     struct buf k = BUF_INIT;
     int rc = 0;
 
-    if (index_diff(t, b, indexed(old), indexed(rec), 1) != 0 ||
-        index_diff(t, b, indexed(rec), indexed(old), 0) != 0)
+    if (index_diff(t, b, eng_indexed(old), eng_indexed(rec), 1) != 0 ||
+        index_diff(t, b, eng_indexed(rec), eng_indexed(old), 0) != 0)
         return CO_EBACKEND;
-    if (copy_pending(old) || copy_pending(rec)) {
+    if (eng_copy_pending(old) || eng_copy_pending(rec)) {
         meta_key_copy_pending(&k, b->cid, b->name, b->nlen);
         if (!buf_ok(&k))
             rc = CO_EBACKEND;
-        else if (copy_pending(rec))
+        else if (eng_copy_pending(rec))
             meta_txn_put(t, k.p, k.len, rec->copy.id, strlen(rec->copy.id));
         else
             meta_txn_delete(t, k.p, k.len);
         buf_free(&k);
     }
-    if (rc == 0 && staged(old) && !staged(rec))
+    if (rc == 0 && eng_staged(old) && !eng_staged(rec))
         rc = drop_staged(m, t, b);
     return rc;
-}
-
-/* The record has a legal hold or a policy, expired or not: it has a protection index entry. */
-static int
-carries_protection(const struct blob_rec *r)
-{
-    return r != NULL && (r->legal_hold || r->immutable_mode != IMMUT_NONE);
 }
 
 /* Adds one write of the commit's own blob to t. */
@@ -226,7 +191,7 @@ add_write(struct meta *m, struct meta_txn *t, const struct eng_blob *b, const st
         meta_txn_delete(t, k->p, k->len);
     }
     /* The protection index entry goes when nothing protects the record at the key any more. */
-    if (carries_protection(old) && !carries_protection(rec) &&
+    if (eng_carries_protection(old) && !eng_carries_protection(rec) &&
         meta_txn_unindex_protection(t, k->p, k->len) != 0)
         return CO_EBACKEND;
     return w->kind == ENG_CURRENT ? current_follows(m, t, b, old, rec) : 0;

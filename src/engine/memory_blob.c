@@ -280,12 +280,6 @@ record_is(struct mem *m, const struct eng_blob *b, const struct eng_write *w)
     return rc;
 }
 
-static int
-staged(const struct blob_rec *r)
-{
-    return r != NULL && (r->flags & (BLOB_F_UNCOMMITTED | BLOB_F_STAGED)) != 0;
-}
-
 int
 mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                 const struct block_ref *stage)
@@ -311,7 +305,7 @@ mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_wri
         if (w[i].blob != NULL || w[i].rec == w[i].expect)
             continue;
         rc = blob_put(m, b->cid, b->name, b->nlen, w[i].kind, w[i].kind ? w[i].id : 0, w[i].rec);
-        if (rc == 0 && w[i].kind == ENG_CURRENT && staged(w[i].expect) && !staged(w[i].rec))
+        if (rc == 0 && w[i].kind == ENG_CURRENT && eng_staged(w[i].expect) && !eng_staged(w[i].rec))
             drop_staged(m, b->cid, b->name, b->nlen);
     }
     if (rc == 0 && stage != NULL)

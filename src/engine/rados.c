@@ -1,33 +1,34 @@
 /*
  * rados.c -- the RADOS engine: the object model in a Ceph cluster through librados, so that any
  * number of stateless gateways serve the same accounts.  docs/rados.md is the layout (objects,
- * omap keys, xattrs) and says which writes are one compare-and-set op; this file implements what
- * engine.h carries today: containers, service properties, soft delete and purge, ETags; the data
- * plane is rados_data.c.
+ * omap keys, xattrs) and says which writes are one compare-and-set op.  This file: the keys, the
+ * one-op write and the cursors both files use, ETags, containers, service properties, the purge
+ * and GC lists, set-up; rados_blob.c: blob records, staged blocks, tags, pending copies.
  *
  * Invariants (docs/rados.md explains each):
  *  R1  every record write is one RADOS write op on one object whose compares (omap_cmp, cmpxattr,
  *      exclusive create) guard it: it happens whole or not at all, and only if the record is still
  *      the one the caller read.  RADOS acknowledges only when every replica has it.
  *  R2  across objects: the primary record is the one commit point; what is written before it
- *      (a container's head) is unreferenced until then, what is written after it (purge and GC
- *      entries) is checked against the record before anything is removed.
+ *      (a container's head and shards, purge entries and copy markers of a blob commit) is
+ *      unreferenced or a superset until then, what is written after it (GC entries, removals of
+ *      stale entries) is checked against the record before anything is removed.
  *  R3  no gateway caches a mutable record: only a container id's head, which never changes.
  *  R4  omap keys hold no NUL byte (librados's C API passes start_after and filter_prefix as C
- *      strings): names in keys that are followed by more key bytes are escaped (name_esc), and
- *      numbers are 16 hex digits.
+ *      strings): names in keys are encoded (key_enc), numbers are 16 hex digits.
+ *  R5  a blob commit carries the fence of its shard (xattr `state` equals "open <container>"):
+ *      Delete Container closes every shard under the container's fence lock before it checks
+ *      WORM protection and commits, so no blob is committed into a container being deleted.
  *
- * Records are meta/'s encoding (meta_container_encode, meta_props_encode): one format and one
- * decoder for both engines and for fsck.  Calls are synchronous: a container call is one or two
- * round trips; the data plane (rados_data.c) writes its stripes with aio.
+ * Records are meta/'s encoding (meta_container_encode, meta_blob_encode, meta_props_encode): one
+ * format and one decoder for both engines and for fsck.  Calls are synchronous except where
+ * several objects are read or written at once (a container's shards: aio).
  */
-#include "engine/engine.h"
-#include "engine/rados_data.h"
+#include "engine/rados_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <rados/librados.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,32 +41,10 @@
 #include "util/log.h"
 #include "util/timefmt.h"
 
-#define SCRATCH_CAP  (64u << 20) /* a scratch arena decodes a few records */
-#define RADOS_SHARDS 16          /* blob index shards of a new container (docs/rados.md) */
-#define LIST_PAGE    256         /* omap keys per listing round trip */
-#define LIST_SHARDS  8           /* purge.<k> and gc.<k> */
-#define ETAG_BLOCK   4096        /* ETags reserved per round trip */
-#define LEASE_SECS   60          /* purge and GC leases */
-#define IDS_OID      "cobalt.ids"
+#define ETAG_BLOCK 4096 /* ETags reserved per round trip */
+#define IDS_OID    "cobalt.ids"
 
-struct rados_eng {
-    rados_t cluster;
-    rados_ioctx_t idx, data; /* the index and data pools */
-    char cookie[32];         /* this gateway's lock cookie: its RADOS instance id */
-    pthread_mutex_t mu;      /* the ETag block */
-    uint64_t etag_next, etag_end;
-    int64_t etag_at;       /* when the block was reserved */
-    struct rados_data *dp; /* the data plane (rados_data.c) */
-};
-
-static struct rados_eng *
-R(struct engine *e)
-{
-    return e->impl;
-}
-
-/* An error code (util/error.h) for a librados error (logged: the cluster failed us). */
-static int
+int
 eng_err(int r, const char *what, const char *oid)
 {
     if (r == -ECANCELED)
@@ -76,45 +55,91 @@ eng_err(int r, const char *what, const char *oid)
 
 /* ---- keys (R4) ---------------------------------------------------------------------------- */
 
-/* Appends name escaped: 0x01 becomes 0x01 0x02, then the terminator 0x01 0x01.  Order-preserving:
- * escaped keys sort as the names do, a name before every longer name it begins. */
-static void
-name_esc(struct buf *k, const char *name, int terminate)
+void
+key_enc(struct buf *k, const char *p, size_t n)
 {
-    for (const char *p = name; *p; p++) {
-        buf_putc(k, *p);
-        if (*p == 1)
-            buf_putc(k, 2);
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)p[i] <= 1) {
+            buf_putc(k, 1);
+            buf_putc(k, (char)(p[i] + 1));
+        } else {
+            buf_putc(k, p[i]);
+        }
     }
+}
+
+char *
+key_dec(struct arena *a, const char *p, size_t n, size_t *len)
+{
+    char *out = arena_alloc(a, n + 1), *o = out;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 1) {
+            *o++ = p[i];
+            continue;
+        }
+        if (i + 1 == n || (p[i + 1] != 1 && p[i + 1] != 2))
+            return NULL;
+        *o++ = (char)(p[++i] - 1);
+    }
+    *o = 0;
+    *len = (size_t)(o - out);
+    return out;
+}
+
+size_t
+name_end(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] != 1)
+            continue;
+        if (p[i + 1] == 1)
+            return i;
+        i++;
+    }
+    return n;
+}
+
+void
+name_esc(struct buf *k, const char *name, size_t n, int terminate)
+{
+    key_enc(k, name, n);
     if (terminate)
         buf_add(k, "\1\1", 2);
 }
 
-/* The name at the start of an escaped key part (up to its terminator), in a; *rest after it. */
+/* The name at the start of an encoded key part (up to its terminator), in a; *rest after it. */
 static char *
 name_unesc(struct arena *a, const char *p, size_t n, const char **rest)
 {
-    char *out = arena_alloc(a, n + 1), *o = out;
-    size_t i = 0;
+    size_t e = name_end(p, n), len;
 
-    if (out == NULL)
-        return NULL;
-    for (; i < n; i++) {
-        if (p[i] == 1 && i + 1 < n && p[i + 1] == 1)
-            break;
-        *o++ = p[i];
-        if (p[i] == 1)
-            i++;
-    }
-    *o = 0;
-    *rest = i + 2 <= n ? p + i + 2 : p + n;
-    return out;
+    *rest = e + 2 <= n ? p + e + 2 : p + n;
+    return key_dec(a, p, e, &len);
 }
 
-static void
+void
 hex64(struct buf *k, uint64_t v)
 {
     buf_printf(k, "%016" PRIx64, v);
+}
+
+uint64_t
+unhex64(const char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 16; i++) {
+        int d = p[i] >= '0' && p[i] <= '9'   ? p[i] - '0'
+                : p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10
+                                             : -1;
+        if (d < 0)
+            return UINT64_MAX;
+        v = v << 4 | (uint64_t)d;
+    }
+    return v;
 }
 
 static void
@@ -128,7 +153,7 @@ static void
 key_deleted(struct buf *k, const char *name, int64_t deleted)
 {
     buf_putc(k, 'D');
-    name_esc(k, name, 1);
+    name_esc(k, name, strlen(name), 1);
     hex64(k, (uint64_t)deleted);
 }
 
@@ -151,49 +176,77 @@ oid_account(char *oid, size_t cap, const char *account)
 
 /* ---- one write op on one object: compares, then edits (R1) -------------------------------- */
 
-struct kv {
-    const char *k, *v;
-    size_t kl, vl;
-};
+void
+edit_push(struct omap_edit *ed, char what, const char *k, size_t kl, const char *v, size_t vl)
+{
+    struct kv **list = what == 'c' ? &ed->cmp : what == 's' ? &ed->set : &ed->rm, *grown;
+    struct kv *inline0 = what == 'c' ? ed->cmp0 : what == 's' ? ed->set0 : ed->rm0;
+    size_t *n = what == 'c' ? &ed->ncmp : what == 's' ? &ed->nset : &ed->nrm;
+    size_t *cap = what == 'c' ? &ed->capcmp : what == 's' ? &ed->capset : &ed->caprm;
 
-struct omap_edit {
-    int create; /* create the object when missing (before the compares) */
-    size_t ncmp, nset, nrm;
-    struct kv cmp[2], set[2], rm[2];
-};
+    if (*list == NULL) {
+        *list = inline0;
+        *cap = ED_MAX;
+    }
+    if (*n == *cap) {
+        if (ed->a == NULL || (grown = arena_alloc(ed->a, 2 * *cap * sizeof(**list))) == NULL) {
+            ed->full = 1;
+            return;
+        }
+        memcpy(grown, *list, *n * sizeof(**list));
+        *list = grown;
+        *cap *= 2;
+    }
+    (*list)[(*n)++] = (struct kv){k, v, kl, vl};
+}
 
-static void
+void
 edit_cmp(struct omap_edit *ed, const struct buf *k, const char *v, size_t vl)
 {
-    ed->cmp[ed->ncmp++] = (struct kv){k->p, v, k->len, vl};
+    edit_push(ed, 'c', k->p, k->len, v, vl);
 }
 
-static void
+void
 edit_set(struct omap_edit *ed, const struct buf *k, const struct buf *v)
 {
-    ed->set[ed->nset++] = (struct kv){k->p, v->p, k->len, v->len};
+    edit_push(ed, 's', k->p, k->len, v->p, v->len);
 }
 
-static void
+void
 edit_rm(struct omap_edit *ed, const struct buf *k)
 {
-    ed->rm[ed->nrm++] = (struct kv){k->p, NULL, k->len, 0};
+    edit_push(ed, 'r', k->p, k->len, NULL, 0);
 }
 
-/* Applies ed to object oid in one op: 0, CO_ECONFLICT (a compare failed, or the object is missing
- * and ed does not create it), CO_EBACKEND. */
-static int
-omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
+int
+omap_apply(rados_ioctx_t io, const char *oid, struct omap_edit *ed)
 {
-    rados_write_op_t op = rados_create_write_op();
-    const char *sk[2], *sv[2], *rk[2];
-    size_t skl[2], svl[2], rkl[2];
-    int prval[2], r;
+    rados_write_op_t op;
+    size_t most = ed->ncmp > ed->nset ? ed->ncmp : ed->nset;
+    const char **sk, **sv, **rk;
+    size_t *skl, *svl, *rkl;
+    int *prval, r;
+    /* One allocation for the arrays librados takes (key and value pointers and lengths). */
+    void *mem = calloc(most > ed->nrm ? most : ed->nrm,
+                       3 * sizeof(char *) + 3 * sizeof(size_t) + sizeof(int));
 
-    if (op == NULL)
+    ed->lost = 0;
+    if (mem == NULL || ed->full || (op = rados_create_write_op()) == NULL) {
+        free(mem);
         return CO_EBACKEND;
+    }
+    most = most > ed->nrm ? most : ed->nrm;
+    sk = mem;
+    sv = sk + most;
+    rk = sv + most;
+    skl = (size_t *)(rk + most);
+    svl = skl + most;
+    rkl = svl + most;
+    prval = (int *)(rkl + most);
     if (ed->create)
         rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
+    if (ed->fence != NULL)
+        rados_write_op_cmpxattr(op, "state", LIBRADOS_CMPXATTR_OP_EQ, ed->fence, strlen(ed->fence));
     for (size_t i = 0; i < ed->ncmp; i++)
         rados_write_op_omap_cmp2(op, ed->cmp[i].k, LIBRADOS_CMPXATTR_OP_EQ, ed->cmp[i].v,
                                  ed->cmp[i].kl, ed->cmp[i].vl, &prval[i]);
@@ -203,6 +256,8 @@ omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
     }
     if (ed->nrm)
         rados_write_op_omap_rm_keys2(op, rk, rkl, ed->nrm);
+    if (ed->range.k != NULL)
+        rados_write_op_omap_rm_range2(op, ed->range.k, ed->range.kl, ed->range.v, ed->range.vl);
     for (size_t i = 0; i < ed->nset; i++) {
         sk[i] = ed->set[i].k;
         sv[i] = ed->set[i].v;
@@ -213,7 +268,10 @@ omap_apply(rados_ioctx_t io, const char *oid, const struct omap_edit *ed)
         rados_write_op_omap_set2(op, sk, sv, skl, svl, ed->nset);
     r = rados_write_op_operate2(op, io, oid, NULL, 0);
     rados_release_write_op(op);
-    if (r == -ENOENT && !ed->create)
+    for (size_t i = 0; i < ed->ncmp; i++)
+        ed->lost |= prval[i] < 0;
+    free(mem);
+    if ((r == -ENOENT && !ed->create) || (r == -ENODATA && ed->fence != NULL))
         return CO_ECONFLICT;
     return r == 0 ? 0 : eng_err(r, "write", oid);
 }
@@ -240,7 +298,7 @@ omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a
         if (rados_omap_get_next2(it, &gk, &gv, &gkl, &gvl) == 0 && gk != NULL) {
             r = (*v = arena_alloc(a, gvl + 1)) != NULL ? 0 : -ENOMEM;
             if (r == 0) {
-                if (gvl > 0) /* (an empty value may come as a NULL pointer) */
+                if (gvl > 0) /* an empty value may come as NULL */
                     memcpy(*v, gv, gvl);
                 (*v)[gvl] = 0;
                 *vl = gvl;
@@ -254,9 +312,6 @@ omap_get(rados_ioctx_t io, const char *oid, const struct buf *k, struct arena *a
         return CO_ENOTFOUND;
     return r == 0 ? 0 : eng_err(r, "omap read", oid);
 }
-
-/* Re-encodes a stored record with today's encoder (out), or fails (-1). */
-typedef int (*reencode_fn)(struct arena *a, const char *v, size_t vl, struct buf *out);
 
 static int
 container_reencode(struct arena *a, const char *v, size_t vl, struct buf *out)
@@ -281,35 +336,63 @@ props_reencode(struct arena *a, const char *v, size_t vl, struct buf *out)
     return buf_ok(out) ? 0 : -1;
 }
 
-/*
- * omap_apply() whose compare ed->cmp[0] is of a record in today's encoding.  When it fails, the
- * stored bytes are read: if they are an older encoding of the same record (they re-encode to the
- * expected bytes), the op is tried again comparing with them (docs/rados.md, "Whole records
- * compared").  ed->cmp[0].v is replaced.  Same results as omap_apply().
- */
+int
+cmp_refresh(rados_ioctx_t io, const char *oid, struct omap_edit *ed, struct arena *a,
+            reencode_fn reencode)
+{
+    rados_read_op_t op;
+    rados_omap_iter_t it = NULL;
+    const char **keys = arena_alloc(a, (ed->ncmp + 1) * sizeof(*keys));
+    size_t *kls = arena_alloc(a, (ed->ncmp + 1) * sizeof(*kls)), gkl, gvl;
+    struct buf again = BUF_INIT;
+    char *gk, *gv;
+    int prval = 0, r, changed = 0;
+
+    if (keys == NULL || kls == NULL || (op = rados_create_read_op()) == NULL)
+        return 0;
+    for (size_t i = 0; i < ed->ncmp; i++) {
+        keys[i] = ed->cmp[i].k;
+        kls[i] = ed->cmp[i].kl;
+    }
+    rados_read_op_omap_get_vals_by_keys2(op, keys, ed->ncmp, kls, &it, &prval);
+    r = rados_read_op_operate(op, io, oid, 0);
+    while (r == 0 && prval == 0 && rados_omap_get_next2(it, &gk, &gv, &gkl, &gvl) == 0 &&
+           gk != NULL) {
+        for (size_t i = 0; i < ed->ncmp; i++) {
+            struct kv *c = &ed->cmp[i];
+            char *keep;
+            if (c->kl != gkl || memcmp(c->k, gk, gkl) != 0 || c->vl == 0 ||
+                (c->vl == gvl && memcmp(c->v, gv, gvl) == 0))
+                continue;
+            buf_reset(&again);
+            if (reencode(a, gv, gvl, &again) == 0 && again.len == c->vl &&
+                memcmp(again.p, c->v, c->vl) == 0 && (keep = arena_alloc(a, gvl + 1)) != NULL) {
+                c->v = memcpy(keep, gv, gvl);
+                c->vl = gvl;
+                changed = 1;
+            }
+        }
+    }
+    if (it != NULL)
+        rados_omap_get_end(it);
+    rados_release_read_op(op);
+    buf_free(&again);
+    return changed;
+}
+
+/* omap_apply() whose compares are of records: a compare lost to an older encoding of the same
+ * record is made again against the stored bytes (cmp_refresh).  Same results as omap_apply(). */
 static int
 omap_apply_record(rados_ioctx_t io, const char *oid, struct omap_edit *ed, reencode_fn reencode)
 {
     struct arena *a;
-    struct buf again = BUF_INIT, k = BUF_INIT;
-    char *v;
-    size_t vl;
     int rc = omap_apply(io, oid, ed);
 
-    if (rc != CO_ECONFLICT || ed->cmp[0].vl == 0 || (a = arena_new(SCRATCH_CAP)) == NULL)
+    if (rc != CO_ECONFLICT || (a = arena_new(SCRATCH_CAP)) == NULL)
         return rc;
-    buf_add(&k, ed->cmp[0].k, ed->cmp[0].kl);
-    if (buf_ok(&k) && omap_get(io, oid, &k, a, &v, &vl) == 0 &&
-        (vl != ed->cmp[0].vl || memcmp(v, ed->cmp[0].v, vl) != 0) &&
-        reencode(a, v, vl, &again) == 0 && again.len == ed->cmp[0].vl &&
-        memcmp(again.p, ed->cmp[0].v, again.len) == 0) {
-        ed->cmp[0].v = v;
-        ed->cmp[0].vl = vl;
+    if (cmp_refresh(io, oid, ed, a, reencode))
         rc = omap_apply(io, oid, ed);
-    }
     arena_free(a);
-    buf_free(&again);
-    buf_free(&k);
     return rc;
 }
 
@@ -361,10 +444,9 @@ etag_block(uint64_t v, uint64_t now)
  * cluster cannot be reached the value comes from the clock alone, with the low bits of this
  * gateway's instance id: a write needing it cannot commit in that state anyway.
  */
-static uint64_t
-rados_next_etag(struct engine *e)
+uint64_t
+rados_etag(struct rados_eng *r)
 {
-    struct rados_eng *r = R(e);
     int64_t now = ticks_now();
     uint64_t v, base;
 
@@ -383,6 +465,12 @@ rados_next_etag(struct engine *e)
     v = r->etag_next++;
     pthread_mutex_unlock(&r->mu);
     return v;
+}
+
+static uint64_t
+rados_next_etag(struct engine *e)
+{
+    return rados_etag(R(e));
 }
 
 /* ---- containers --------------------------------------------------------------------------- */
@@ -405,7 +493,7 @@ record_get(struct rados_eng *r, struct arena *a, const char *account, const stru
     return meta_container_decode(a, v, vl, c) == 0 ? 0 : CO_EBACKEND;
 }
 
-static int
+int
 rados_container_get(struct engine *e, struct arena *a, const char *account, const char *name,
                     struct container_rec *c)
 {
@@ -438,15 +526,18 @@ head_create(struct rados_eng *r, const char *account, uint64_t cid)
     return rc == 0 ? 0 : eng_err(rc, "create", oid);
 }
 
+/* Removes what a container id was given before its record (its shards, then its head), after
+ * its create lost or failed; what it cannot remove, cobalt fsck does. */
 static void
-head_remove(struct rados_eng *r, uint64_t cid)
+id_remove(struct rados_eng *r, uint64_t cid)
 {
     char oid[40];
     int rc;
 
     snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
-    if ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT)
-        log_warn("rados: remove %s: %s (cobalt fsck removes it)", oid, strerror(-rc));
+    if (shards_remove(r, cid, RADOS_SHARDS) != 0 ||
+        ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT))
+        log_warn("rados: container id %" PRIu64 " left behind (cobalt fsck removes it)", cid);
 }
 
 static int
@@ -456,16 +547,22 @@ rados_container_create(struct engine *e, const char *account, const char *name,
     struct rados_eng *r = R(e);
     struct omap_edit ed = {.create = 1};
     struct buf k = BUF_INIT, v = BUF_INIT;
-    char oid[300];
+    char oid[300], fence[FENCE_MAX];
     uint64_t last;
     int rc;
 
-    /* The id first (never reused), then its head, then the record that names it (R2). */
+    /* The id first (never reused), then its head and open shards, then the record that names it
+     * (R2). */
     if ((rc = counter_advance(r, "cid", plus, 1, &last)) != 0)
         return rc;
     c->id = last + 1;
     if ((rc = head_create(r, account, c->id)) != 0)
         return rc;
+    fence_open(fence, name);
+    if ((rc = fence_set(r, c->id, RADOS_SHARDS, fence)) != 0) {
+        id_remove(r, c->id);
+        return rc;
+    }
     oid_account(oid, sizeof(oid), account);
     key_container(&k, name);
     meta_container_encode(c, &v);
@@ -476,7 +573,7 @@ rados_container_create(struct engine *e, const char *account, const char *name,
         rc = omap_apply(r->idx, oid, &ed);
     }
     if (rc != 0)
-        head_remove(r, c->id);
+        id_remove(r, c->id);
     buf_free(&k);
     buf_free(&v);
     return rc == CO_ECONFLICT ? CO_EEXISTS : rc;
@@ -506,8 +603,7 @@ rados_container_update(struct engine *e, const char *account, const char *name,
     return rc;
 }
 
-/* Adds (set) or removes (!set) one omap key of oid (no compare): a secondary entry (R2). */
-static int
+int
 entry_put(rados_ioctx_t io, const char *oid, const struct buf *k, const struct buf *v, int set)
 {
     struct omap_edit ed = {.create = set};
@@ -540,12 +636,43 @@ gc_drop_container(struct rados_eng *r, const char *account, uint64_t cid)
     return rc;
 }
 
+static int drop_container(struct rados_eng *r, struct arena *a, const char *account, uint64_t cid);
+
+/* The fence lock of container id cid (an exclusive lock on its head, cookie unique to the call):
+ * Delete and Restore Container hold it from closing or opening the shards' fences to their
+ * commit, so that one never reopens shards another has closed (R5).  Waits while another call
+ * holds it.  0 (held: *cookie), CO_ECONFLICT (no head: the id is gone), CO_EBACKEND. */
+static int
+fence_lock(struct rados_eng *r, uint64_t cid, char *oid, size_t ocap, char *cookie, size_t ccap)
+{
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    uint64_t size;
+    time_t mtime;
+    int rc;
+
+    snprintf(oid, ocap, "cont.%016" PRIx64, cid);
+    pthread_mutex_lock(&r->mu);
+    snprintf(cookie, ccap, "%s.%" PRIu64, r->cookie, ++r->calls);
+    pthread_mutex_unlock(&r->mu);
+    if ((rc = rados_stat(r->idx, oid, &size, &mtime)) != 0) /* a lock would create the head */
+        return rc == -ENOENT ? CO_ECONFLICT : eng_err(rc, "stat", oid);
+    for (int i = 0; i < LEASE_SECS * 50; i++) {
+        if ((rc = lock_take(r, oid, "fence", cookie, LEASE_SECS, 0)) != 0)
+            return rc == 1 ? 0 : rc;
+        nanosleep(&pause, NULL);
+    }
+    log_error("rados: %s: the fence lock stayed taken", oid);
+    return CO_EBACKEND;
+}
+
 /*
- * Soft delete: the record moves from C<name> to D<name><deleted> in one op; then the purge entry.
- * Hard delete: C<name> goes; then the GC entry that drops the id's index.  A crash between leaves
- * a deleted container the purge list does not know (soft) or an id's objects nothing references
- * (hard): cobalt fsck finds both.  No blob records are held here yet, so the WORM refusals of
- * engine.h never apply.
+ * Under the container's fence lock: every shard is closed (R5), so no blob can be committed
+ * while the WORM refusals are checked; then the commit.  Soft delete: the record moves from
+ * C<name> to D<name><deleted> in one op; then the purge entry.  Hard delete: C<name> goes; then
+ * the GC entry that drops the id, and the drop itself (the GC entry is for a crash in between).
+ * A crash after the commit leaves a deleted container the purge list does not know (soft) or an
+ * id's objects nothing references (hard): cobalt fsck finds both.  A refusal or a lost commit
+ * opens the shards again.
  */
 static int
 rados_container_delete(struct engine *e, const char *account, const char *name,
@@ -553,14 +680,38 @@ rados_container_delete(struct engine *e, const char *account, const char *name,
 {
     struct rados_eng *r = R(e);
     struct omap_edit ed = {0};
+    struct arena *a = arena_new(SCRATCH_CAP);
     struct buf k = BUF_INIT, want = BUF_INIT, dk = BUF_INIT, dv = BUF_INIT, pk = BUF_INIT,
                pv = BUF_INIT;
-    char oid[300], poid[32];
-    int rc = CO_EBACKEND;
+    char oid[300], poid[32], hoid[40], cookie[64], fence[FENCE_MAX];
+    unsigned shards = 0;
+    int64_t began;
+    int rc, locked = 0, closed = 0;
 
+    if (a == NULL)
+        return CO_EBACKEND;
+    if ((rc = shard_count(r, expect->id, &shards)) != 0 ||
+        (rc = fence_lock(r, expect->id, hoid, sizeof(hoid), cookie, sizeof(cookie))) != 0) {
+        rc = rc == CO_ENOTFOUND ? CO_ECONFLICT : rc; /* no head: the record read is stale */
+        goto out;
+    }
+    locked = 1;
+    began = ticks_now(); /* the lock's time runs from here */
+    snprintf(fence, sizeof(fence), "closing %" PRId64, began);
+    if ((rc = fence_set(r, expect->id, shards, fence)) != 0)
+        goto out;
+    closed = 1;
+    if ((rc = worm_check(r, a, expect, ticks_now())) != 0)
+        goto out;
+    if (ticks_now() - began > LEASE_SECS / 2 * TICKS_PER_SEC) {
+        log_error("rados: delete of %s/%s took too long under its fence lock", account, name);
+        rc = CO_EBACKEND;
+        goto out;
+    }
     oid_account(oid, sizeof(oid), account);
     key_container(&k, name);
     meta_container_encode(expect, &want);
+    rc = CO_EBACKEND;
     if (!buf_ok(&k) || !buf_ok(&want))
         goto out;
     edit_cmp(&ed, &k, want.p, want.len);
@@ -574,6 +725,7 @@ rados_container_delete(struct engine *e, const char *account, const char *name,
     }
     if ((rc = omap_apply_record(r->idx, oid, &ed, container_reencode)) != 0)
         goto out;
+    closed = 0; /* for good */
     if (gone != NULL) {
         purge_entry(poid, sizeof(poid), &pk, gone);
         buf_puts(&pv, account);
@@ -584,8 +736,16 @@ rados_container_delete(struct engine *e, const char *account, const char *name,
     } else if (gc_drop_container(r, account, expect->id) != 0) {
         log_error("rados: no GC entry for container id %" PRIu64 " (cobalt fsck drops it)",
                   expect->id);
+    } else {
+        locked = drop_container(r, a, account, expect->id) != 0; /* the head (and lock) go */
     }
 out:
+    fence_open(fence, name);
+    if (closed && fence_set(r, expect->id, shards, fence) != 0)
+        log_error("rados: shards of %s/%s left closed (blob commits reopen them)", account, name);
+    if (locked)
+        lock_give(r, hoid, "fence", cookie);
+    arena_free(a);
     buf_free(&k);
     buf_free(&want);
     buf_free(&dk);
@@ -604,8 +764,9 @@ rados_container_restore(struct engine *e, struct arena *a, const char *account,
     struct omap_edit ed = {0};
     struct buf k = BUF_INIT, dk = BUF_INIT, want = BUF_INIT, v = BUF_INIT, pk = BUF_INIT;
     struct container_rec live;
-    char oid[300], poid[32];
-    int rc;
+    char oid[300], poid[32], hoid[40], cookie[64], fence[FENCE_MAX];
+    unsigned shards;
+    int rc, locked = 0;
 
     /* Absent live name first (CO_EEXISTS wins over CO_ENOTFOUND, as in the other engines). */
     key_container(&k, name);
@@ -636,14 +797,26 @@ rados_container_restore(struct engine *e, struct arena *a, const char *account,
     edit_rm(&ed, &dk);
     edit_set(&ed, &k, &v);
     oid_account(oid, sizeof(oid), account);
+    /* Under the fence lock: the commit, then the shards open under the new name (R5). */
+    if ((rc = shard_count(r, c->id, &shards)) != 0 ||
+        (rc = fence_lock(r, c->id, hoid, sizeof(hoid), cookie, sizeof(cookie))) != 0) {
+        rc = rc == CO_ENOTFOUND || rc == CO_ECONFLICT ? CO_ENOTFOUND : rc; /* purged */
+        goto out;
+    }
+    locked = 1;
     if ((rc = omap_apply_record(r->idx, oid, &ed, container_reencode)) == CO_ECONFLICT) {
         /* A live name appeared, or the deleted record was restored or purged meanwhile. */
         rc = record_get(r, a, account, &k, &live) == 0 ? CO_EEXISTS : CO_ENOTFOUND;
         goto out;
     }
+    fence_open(fence, name);
+    if (rc == 0 && fence_set(r, c->id, shards, fence) != 0)
+        log_error("rados: shards of %s/%s left closed (blob commits reopen them)", account, name);
     if (rc == 0 && entry_put(r->idx, poid, &pk, NULL, 0) != 0) /* a stale entry is harmless */
         log_warn("rados: purge entry of restored %s/%s left behind", account, name);
 out:
+    if (locked)
+        lock_give(r, hoid, "fence", cookie);
     buf_free(&k);
     buf_free(&dk);
     buf_free(&want);
@@ -654,31 +827,15 @@ out:
 
 /* ---- List Containers: a merge of the C and D keys of acct.<account> ------------------------ */
 
-/* One prefix of an omap object, paged in key order from a seek key, one key at a time. */
-struct omap_cursor {
-    rados_ioctx_t io;
-    const char *oid;
-    struct buf prefix; /* filter_prefix */
-    struct buf seek;   /* keys before it are skipped (start_after is only "after") */
-    struct buf after;  /* start_after of the next page: the last key seen */
-    rados_read_op_t op;
-    rados_omap_iter_t it;
-    unsigned char more;
-    int started;
-    char *k, *v; /* the current entry (valid until the next page), k NULL at the end */
-    size_t kl, vl;
-};
-
 /* start_after for the first key >= seek: the greatest key below it that no real key lies between
  * (docs/rados.md): seek minus its last byte, that byte less one, and 0xff; keys between that and
  * seek are filtered out by cursor_next(). */
 static void
-cursor_open(struct omap_cursor *c, rados_ioctx_t io, const char *oid)
+cursor_after(struct omap_cursor *c)
 {
     unsigned char last;
 
-    c->io = io;
-    c->oid = oid;
+    buf_reset(&c->after);
     if (c->seek.len > c->prefix.len) {
         last = (unsigned char)c->seek.p[c->seek.len - 1];
         buf_add(&c->after, c->seek.p, c->seek.len - 1);
@@ -689,8 +846,17 @@ cursor_open(struct omap_cursor *c, rados_ioctx_t io, const char *oid)
     }
 }
 
+void
+cursor_open(struct omap_cursor *c, rados_ioctx_t io, const char *oid)
+{
+    c->io = io;
+    c->oid = oid;
+    cursor_after(c);
+}
+
+/* Drops the page in hand. */
 static void
-cursor_close(struct omap_cursor *c)
+cursor_drop(struct omap_cursor *c)
 {
     if (c->it != NULL)
         rados_omap_get_end(c->it);
@@ -698,16 +864,51 @@ cursor_close(struct omap_cursor *c)
         rados_release_read_op(c->op);
     c->it = NULL;
     c->op = NULL;
+}
+
+void
+cursor_close(struct omap_cursor *c)
+{
+    cursor_drop(c);
     buf_free(&c->prefix);
     buf_free(&c->seek);
     buf_free(&c->after);
 }
 
-/* Moves to the next entry (c->k NULL at the end): 0 or CO_EBACKEND. */
+/* The read op of the next page (after c->after): 0 or CO_EBACKEND. */
 static int
+cursor_request(struct omap_cursor *c)
+{
+    c->started = 1;
+    c->prval = 0;
+    if (!buf_ok(&c->prefix) || !buf_ok(&c->seek) || !buf_ok(&c->after) ||
+        (c->op = rados_create_read_op()) == NULL)
+        return CO_EBACKEND;
+    rados_read_op_omap_get_vals2(c->op, c->after.p ? c->after.p : "",
+                                 c->prefix.p ? c->prefix.p : "", LIST_PAGE, &c->it, &c->more,
+                                 &c->prval);
+    return 0;
+}
+
+/* The page has come back with result r: 0 or CO_EBACKEND. */
+static int
+cursor_landed(struct omap_cursor *c, int r)
+{
+    if (r == 0 && c->prval < 0)
+        r = c->prval;
+    if (r == -ENOENT) { /* no object: no keys */
+        cursor_drop(c);
+        c->more = 0;
+        c->k = NULL;
+        return 0;
+    }
+    return r == 0 ? 0 : eng_err(r, "omap list", c->oid);
+}
+
+int
 cursor_next(struct omap_cursor *c)
 {
-    int prval = 0, r, cmp;
+    int r, cmp;
     size_t n;
 
     for (;;) {
@@ -725,54 +926,80 @@ cursor_next(struct omap_cursor *c)
                     continue; /* below the seek key */
                 return 0;
             }
-            rados_omap_get_end(c->it);
-            rados_release_read_op(c->op);
-            c->it = NULL;
-            c->op = NULL;
+            cursor_drop(c);
             if (!c->more)
                 return 0; /* c->k is NULL: the end */
         } else if (c->started) {
             c->k = NULL;
             return 0;
         }
-        c->started = 1;
-        if (!buf_ok(&c->prefix) || !buf_ok(&c->seek) || !buf_ok(&c->after) ||
-            (c->op = rados_create_read_op()) == NULL)
-            return CO_EBACKEND;
-        rados_read_op_omap_get_vals2(c->op, c->after.p ? c->after.p : "",
-                                     c->prefix.p ? c->prefix.p : "", LIST_PAGE, &c->it, &c->more,
-                                     &prval);
-        r = rados_read_op_operate(c->op, c->io, c->oid, 0);
-        if (r == 0 && prval < 0)
-            r = prval;
-        if (r == -ENOENT) { /* no object: no keys */
-            rados_omap_get_end(c->it);
-            rados_release_read_op(c->op);
-            c->it = NULL;
-            c->op = NULL;
-            c->more = 0;
-            c->k = NULL;
+        if ((r = cursor_request(c)) != 0)
+            return r;
+        if ((r = cursor_landed(c, rados_read_op_operate(c->op, c->io, c->oid, 0))) != 0)
+            return r;
+        if (c->it == NULL)
             return 0;
-        }
-        if (r != 0)
-            return eng_err(r, "omap list", c->oid);
     }
 }
 
-struct rados_iter {
-    struct eng_iter base;
-    struct omap_cursor side[2]; /* C (live) and D (deleted) keys */
-    int sides;
-    char oid[300];
-};
+int
+cursor_seek(struct omap_cursor *c, const char *k, size_t kl)
+{
+    cursor_drop(c);
+    buf_reset(&c->seek);
+    buf_add(&c->seek, k, kl);
+    cursor_after(c);
+    c->started = 0;
+    c->more = 0;
+    return cursor_next(c);
+}
 
-static void
+int
+cursors_start(struct omap_cursor *c, size_t n)
+{
+    rados_completion_t *done = calloc(n ? n : 1, sizeof(*done));
+    int rc = done != NULL ? 0 : CO_EBACKEND;
+    size_t issued = 0;
+
+    for (; rc == 0 && issued < n; issued++) {
+        if ((rc = cursor_request(&c[issued])) != 0 ||
+            rados_aio_create_completion2(NULL, NULL, &done[issued]) != 0)
+            rc = CO_EBACKEND;
+        else if (rados_aio_read_op_operate(c[issued].op, c[issued].io, done[issued], c[issued].oid,
+                                           0) != 0) {
+            rados_aio_release(done[issued]);
+            done[issued] = NULL;
+            rc = CO_EBACKEND;
+        }
+    }
+    for (size_t i = 0; i < issued; i++) {
+        if (done[i] == NULL)
+            continue;
+        rados_aio_wait_for_complete(done[i]);
+        if (rc == 0)
+            rc = cursor_landed(&c[i], rados_aio_get_return_value(done[i]));
+        rados_aio_release(done[i]);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = c[i].it != NULL ? cursor_next(&c[i]) : 0;
+    free(done);
+    return rc;
+}
+
+void
 rados_iter_free(struct eng_iter *base)
 {
     struct rados_iter *it = (struct rados_iter *)base;
 
+    if (it == NULL)
+        return;
     for (int i = 0; i < 2; i++)
         cursor_close(&it->side[i]);
+    for (unsigned i = 0; it->shards != NULL && i < it->nshards; i++)
+        cursor_close(&it->shards[i]);
+    free(it->shards);
+    free(it->oids);
+    buf_free(&it->stop);
     free(it);
 }
 
@@ -794,9 +1021,9 @@ rados_container_list(struct engine *e, const char *account, const char *prefix, 
     key_container(&it->side[0].prefix, prefix);
     key_container(&it->side[0].seek, from);
     buf_putc(&it->side[1].prefix, 'D');
-    name_esc(&it->side[1].prefix, prefix, 0);
+    name_esc(&it->side[1].prefix, prefix, strlen(prefix), 0);
     buf_putc(&it->side[1].seek, 'D');
-    name_esc(&it->side[1].seek, from, 0);
+    name_esc(&it->side[1].seek, from, strlen(from), 0);
     for (int i = 0; i < it->sides && rc == 0; i++) {
         cursor_open(&it->side[i], R(e)->idx, it->oid);
         rc = cursor_next(&it->side[i]);
@@ -836,13 +1063,12 @@ rados_container_next(struct eng_iter *base, struct arena *a, struct eng_containe
 
 /* ---- the purge and GC lists ------------------------------------------------------------- */
 
-/* Takes (or, renew, extends) the lease of list object oid for LEASE_SECS: 1 held, 0 another
- * gateway holds it, CO_EBACKEND. */
-static int
-lease_take(struct rados_eng *r, const char *oid, int renew)
+int
+lock_take(struct rados_eng *r, const char *oid, const char *name, const char *cookie, int secs,
+          int renew)
 {
-    struct timeval d = {LEASE_SECS, 0};
-    int rc = rados_lock_exclusive(r->idx, oid, "lease", r->cookie, "cobalt lists", &d,
+    struct timeval d = {secs, 0};
+    int rc = rados_lock_exclusive(r->idx, oid, name, cookie, "cobalt", &d,
                                   renew ? LIBRADOS_LOCK_FLAG_RENEW : 0);
 
     if (rc == -EBUSY || rc == -EEXIST)
@@ -850,13 +1076,13 @@ lease_take(struct rados_eng *r, const char *oid, int renew)
     return rc == 0 ? 1 : eng_err(rc, "lock", oid);
 }
 
-static void
-lease_give(struct rados_eng *r, const char *oid)
+void
+lock_give(struct rados_eng *r, const char *oid, const char *name, const char *cookie)
 {
-    int rc = rados_unlock(r->idx, oid, "lease", r->cookie);
+    int rc = rados_unlock(r->idx, oid, name, cookie);
 
     if (rc != 0 && rc != -ENOENT)
-        log_warn("rados: unlock %s: %s (the lease runs out by itself)", oid, strerror(-rc));
+        log_warn("rados: unlock %s: %s (the lock runs out by itself)", oid, strerror(-rc));
 }
 
 /* 1 when a C or D record of acct.<account> has id cid, 0 when none does, CO_EBACKEND. */
@@ -886,23 +1112,16 @@ id_referenced(struct rados_eng *r, struct arena *a, const char *account, uint64_
 static int
 drop_container(struct rados_eng *r, struct arena *a, const char *account, uint64_t cid)
 {
-    char oid[48], shards[16];
-    int rc, n;
+    char oid[48];
+    unsigned shards;
+    int rc;
 
     if ((rc = id_referenced(r, a, account, cid)) != 0)
         return rc == 1 ? 0 : rc;
-    snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
-    n = rados_getxattr(r->idx, oid, "shards", shards, sizeof(shards) - 1);
-    if (n == -ENOENT)
-        return 0;
-    if (n < 0)
-        return eng_err(n, "getxattr", oid);
-    shards[n] = 0;
-    for (long k = 0; k < strtol(shards, NULL, 10); k++) {
-        snprintf(oid, sizeof(oid), "idx.%016" PRIx64 ".%ld", cid, k);
-        if ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT)
-            return eng_err(rc, "remove", oid);
-    }
+    if ((rc = shard_count(r, cid, &shards)) != 0)
+        return rc == CO_ENOTFOUND ? 0 : rc;
+    if ((rc = shards_remove(r, cid, shards)) != 0)
+        return rc;
     snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
     if ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT)
         return eng_err(rc, "remove", oid);
@@ -921,10 +1140,10 @@ purge_container(struct rados_eng *r, struct arena *a, const char *val, size_t vl
     const char *account = val, *dkp = memchr(val, 0, vl);
     struct omap_edit ed = {0};
     struct container_rec c;
-    struct buf dk = BUF_INIT, pk = BUF_INIT, pv = BUF_INIT;
+    struct buf dk = BUF_INIT, pk = BUF_INIT, pv = BUF_INIT, nv = BUF_INIT;
     char oid[300], poid[32], *v;
     size_t rawl;
-    int rc;
+    int rc, held;
 
     if (dkp == NULL)
         return 0; /* not an entry this version writes */
@@ -947,17 +1166,30 @@ purge_container(struct rados_eng *r, struct arena *a, const char *val, size_t vl
     }
     rc = 2;
     edit_cmp(&ed, &dk, v, rawl);
+    if ((held = container_protected(r, a, c.id, now)) < 0)
+        goto out;
+    if (held) { /* it holds protected records: it stays restorable, looked at again later */
+        c.purge_at = now + PROTECT_RECHECK;
+        meta_container_encode(&c, &nv);
+        purge_entry(poid, sizeof(poid), &pk, &c);
+        edit_set(&ed, &dk, &nv);
+        if (buf_ok(&nv) && entry_put(r->idx, poid, &pk, &pv, 1) == 0 &&
+            omap_apply(r->idx, oid, &ed) == 0)
+            rc = 0;
+        goto out;
+    }
     edit_rm(&ed, &dk);
     if (omap_apply(r->idx, oid, &ed) == 0 && gc_drop_container(r, account, c.id) == 0)
         rc = 1;
 out:
+    buf_free(&nv);
     buf_free(&dk);
     buf_free(&pk);
     buf_free(&pv);
     return rc;
 }
 
-/* Works the due entries of one list object under its lease; kinds: 'D' purge, 'c' and 'd'
+/* Works the due entries of one list object under its lease; kinds: 'D' and 'B' purge, 'c' and 'd'
  * (payloads, rados_data.c) GC.  The number of records purged, or -1. */
 static long
 work_list(struct rados_eng *r, const char *oid, int64_t now)
@@ -969,7 +1201,7 @@ work_list(struct rados_eng *r, const char *oid, int64_t now)
     long n = 0;
     int rc;
 
-    if ((rc = lease_take(r, oid, 0)) != 1)
+    if ((rc = lock_take(r, oid, "lease", r->cookie, LEASE_SECS, 0)) != 1)
         return rc == 0 ? 0 : -1;
     clock_gettime(CLOCK_MONOTONIC, &renewed);
     if ((a = arena_new(SCRATCH_CAP)) == NULL) {
@@ -982,10 +1214,12 @@ work_list(struct rados_eng *r, const char *oid, int64_t now)
         int done;
         clock_gettime(CLOCK_MONOTONIC, &t);
         if (t.tv_sec - renewed.tv_sec > LEASE_SECS / 3) { /* lost: another gateway goes on */
-            if (lease_take(r, oid, 1) != 1)
+            if (lock_take(r, oid, "lease", r->cookie, LEASE_SECS, 1) != 1)
                 break;
             renewed = t;
         }
+        if (c.k[0] == '~')
+            break; /* past the entries: marks (rados_data.c) */
         if (c.kl < 33)
             continue; /* not an entry */
         memcpy(due, c.k, 16);
@@ -1000,6 +1234,9 @@ work_list(struct rados_eng *r, const char *oid, int64_t now)
             done = drop_container(r, a, c.v, strtoull(id, NULL, 16)) == 0 ? 0 : 2;
         else if (c.k[16] == 'd')
             done = rdata_gc_entry(r->dp, oid, c.k, c.kl, c.v, c.vl);
+        else if (c.k[16] == 'B')
+            done = purge_blob(r, a, c.k + 17, c.kl - 17, c.v, c.vl,
+                              (int64_t)strtoull(due, NULL, 16), now);
         else
             done = 2;
         n += done == 1;
@@ -1014,7 +1251,7 @@ work_list(struct rados_eng *r, const char *oid, int64_t now)
         n = -1;
 out:
     cursor_close(&c);
-    lease_give(r, oid);
+    lock_give(r, oid, "lease", r->cookie);
     arena_free(a);
     buf_free(&k);
     return n;
@@ -1105,6 +1342,7 @@ rados_fini(struct engine *e)
 {
     struct rados_eng *r = R(e);
 
+    heartbeat_stop(r);
     rdata_free(r->dp);
     if (r->data != NULL)
         rados_ioctx_destroy(r->data);
@@ -1113,6 +1351,8 @@ rados_fini(struct engine *e)
     if (r->cluster != NULL)
         rados_shutdown(r->cluster);
     pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r->copy_desc);
     free(r);
 }
 
@@ -1131,6 +1371,16 @@ static const struct engine_ops rados_ops = {
     .purge_expired = rados_purge_expired,
     .service_props_get = rados_service_props_get,
     .service_props_set = rados_service_props_set,
+    .blob_get = rados_blob_get,
+    .blob_commit = rados_blob_commit,
+    .blob_subs = rados_blob_subs,
+    .blob_list = rados_blob_list,
+    .blob_next = rados_blob_next,
+    .skip_past = rados_skip_past,
+    .blocks_list = rados_blocks_list,
+    .tag_list = rados_tag_list,
+    .tag_next = rados_tag_next,
+    .copy_recover = rados_copy_recover,
     .failed = rdata_failed,
     .write_begin = rdata_write_begin,
     .write = rdata_write,
@@ -1142,12 +1392,6 @@ static const struct engine_ops rados_ops = {
     .reader_free = rdata_reader_free,
     .read = rdata_read,
 };
-
-struct rados_data *
-rados_data_of(struct engine *e)
-{
-    return R(e)->dp;
-}
 
 /* Creates cobalt.ids with both counters at 0 unless a gateway did already. */
 static int
@@ -1178,6 +1422,7 @@ eng_rados_init(struct engine *e, const char *conf, const char *user, const char 
     if (r == NULL)
         return CO_EBACKEND;
     pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
     e->ops = &rados_ops;
     e->impl = r;
     if (user == NULL)
@@ -1201,7 +1446,7 @@ eng_rados_init(struct engine *e, const char *conf, const char *user, const char 
     if ((rc = rados_ioctx_create(r->cluster, pool_data, &r->data)) < 0)
         goto fail;
     snprintf(r->cookie, sizeof(r->cookie), "%" PRIu64, rados_get_instance_id(r->cluster));
-    if (ids_init(r) != 0 || rdata_new(r->idx, r->data, &r->dp) != 0) {
+    if (ids_init(r) != 0 || rdata_new(r->idx, r->data, &r->dp) != 0 || heartbeat_start(r) != 0) {
         eng_fini(e);
         return CO_EBACKEND;
     }

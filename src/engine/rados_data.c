@@ -18,7 +18,7 @@
  *      `x`) -- after which no claim can succeed -- and only when no claim or a claim whose index
  *      object holds no reference key names it.
  */
-#include "engine/rados_data.h"
+#include "engine/rados_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -121,22 +121,29 @@ entry_value(struct buf *v, unsigned shift, uint64_t len, const char *state)
     buf_printf(v, "%u %" PRIu64 " %s", shift, len, state);
 }
 
+/* The key, in payload id's list object, that marks it shared (after every entry: '~'). */
+static void
+shared_key(char key[20], uint64_t id)
+{
+    snprintf(key, 20, "~s%016" PRIx64, id);
+}
+
 void
 rdata_ref_key(const struct extent *loc, char key[18])
 {
     snprintf(key, 18, "L%016" PRIx64, loc->seq);
 }
 
-/* One op on omap key `key` of oid: if cmp, it must equal cmp[0..cl) first; then set it to v (or
- * remove it, v NULL).  create: the object may not exist yet.  0 or a negative librados error
- * (-ECANCELED: the compare failed). */
+/* One op on omap key `key` of oid: if cmp, it must equal cmp[0..cl) first, and if absent, key
+ * `absent` must not exist; then set it to v (or remove it, v NULL).  create: the object may not
+ * exist yet.  0 or a negative librados error (-ECANCELED: a compare failed). */
 static int
 entry_op(rados_ioctx_t io, const char *oid, const char *key, const char *cmp, size_t cl,
-         const struct buf *v, int create)
+         const char *absent, const struct buf *v, int create)
 {
     rados_write_op_t op = rados_create_write_op();
     size_t kl = strlen(key);
-    int prval = 0, r;
+    int prval = 0, prval2 = 0, r;
 
     if (op == NULL)
         return -ENOMEM;
@@ -144,6 +151,9 @@ entry_op(rados_ioctx_t io, const char *oid, const char *key, const char *cmp, si
         rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
     if (cmp != NULL)
         rados_write_op_omap_cmp2(op, key, LIBRADOS_CMPXATTR_OP_EQ, cmp, kl, cl, &prval);
+    if (absent != NULL) /* a missing key compares as empty; markers are never empty */
+        rados_write_op_omap_cmp2(op, absent, LIBRADOS_CMPXATTR_OP_EQ, "", strlen(absent), 0,
+                                 &prval2);
     if (v != NULL)
         rados_write_op_omap_set2(op, &key, (const char *const *)&v->p, &kl, &v->len, 1);
     else
@@ -295,7 +305,7 @@ stripe_send(struct rdata_writer *w)
 int
 rdata_write_begin(struct engine *e, uint64_t len, struct eng_writer **out)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct rdata_writer *w;
     struct buf v = BUF_INIT;
     char oid[16], key[34];
@@ -418,7 +428,7 @@ rdata_write_abort(struct engine *e, struct eng_writer *ew)
         slot_wait(w, &w->s[i]);
     if (w->entry == 1 && stripes_remove(w->d, w->id, w->next) == 0) {
         entry_name(oid, key, w->id, w->due);
-        if (entry_op(w->d->idx, oid, key, NULL, 0, NULL, 0) < 0)
+        if (entry_op(w->d->idx, oid, key, NULL, 0, NULL, NULL, 0) < 0)
             log_warn("rados: pending entry of payload %016" PRIx64 " left for the GC", w->id);
     }
     writer_free(w);
@@ -464,17 +474,18 @@ omap_value(rados_ioctx_t io, const char *oid, const char *key, struct buf *v)
 
 /*
  * Settles the entry `key` of list object oid, whose value v was read: the payload is kept when the
- * index object its claim names holds its reference key, else deleted (D4); then the entry goes.
+ * index object its claim names holds its reference key or it is marked shared, else deleted (D4,
+ * the doom compared with the shared mark's absence); then the entry goes.
  * 0 done, 2 keep the entry (it changed meanwhile, or the cluster failed us).
  */
 static int
 settle(struct rados_data *d, const char *oid, const char *key, const char *v, size_t vl)
 {
     struct buf doomed = BUF_INIT, val = BUF_INIT, refv = BUF_INIT;
-    char state[200], ref[18];
+    char state[200], ref[18], shared[20];
     unsigned shift;
     uint64_t len, id;
-    int used = 0, rc = 2;
+    int used = 0, rc = 2, r;
 
     buf_add(&val, v, vl);
     buf_putc(&val, 0);
@@ -486,21 +497,27 @@ settle(struct rados_data *d, const char *oid, const char *key, const char *v, si
     }
     if (strcmp(state, "-") != 0 && strcmp(state, "x") != 0) { /* claimed by index object `state` */
         rdata_ref_key(&(struct extent){.seq = id}, ref);
-        if ((used = omap_value(d->idx, state, ref, &refv)) < 0)
+        if ((r = omap_value(d->idx, state, ref, &refv)) < 0)
             goto out;
-        used = used == 0;
+        used = r == 0;
+    }
+    shared_key(shared, id);
+    if (!used && strcmp(state, "x") != 0) { /* shared: kept, whatever one index object says */
+        if ((r = omap_value(d->idx, oid, shared, &refv)) < 0)
+            goto out;
+        used = r == 0;
     }
     if (used) {
-        rc = entry_op(d->idx, oid, key, v, vl, NULL, 0) == 0 ? 0 : 2;
+        rc = entry_op(d->idx, oid, key, v, vl, NULL, NULL, 0) == 0 ? 0 : 2;
         goto out;
     }
     if (strcmp(state, "x") != 0) { /* doom it: no claim succeeds from here on (D4) */
         entry_value(&doomed, shift, len, "x");
-        if (!buf_ok(&doomed) || entry_op(d->idx, oid, key, v, vl, &doomed, 0) != 0)
+        if (!buf_ok(&doomed) || entry_op(d->idx, oid, key, v, vl, shared, &doomed, 0) != 0)
             goto out;
     }
     if (stripes_remove(d, id, stripe_count(len, shift)) == 0 &&
-        entry_op(d->idx, oid, key, NULL, 0, NULL, 0) == 0)
+        entry_op(d->idx, oid, key, NULL, 0, NULL, NULL, 0) == 0)
         rc = 0;
 out:
     buf_free(&doomed);
@@ -514,7 +531,7 @@ out:
 void
 rdata_release(struct engine *e, const struct extent *loc)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct buf v = BUF_INIT;
     char oid[16], key[34];
 
@@ -529,7 +546,7 @@ rdata_release(struct engine *e, const struct extent *loc)
 int
 rdata_claim(struct engine *e, const struct extent *loc, const char *index_oid)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct buf pending = BUF_INIT, claimed = BUF_INIT, now = BUF_INIT;
     char oid[16], key[34];
     int r, rc = CO_EBACKEND;
@@ -541,7 +558,7 @@ rdata_claim(struct engine *e, const struct extent *loc, const char *index_oid)
     entry_value(&claimed, loc->vol & 0xff, loc->len, index_oid);
     if (!buf_ok(&pending) || !buf_ok(&claimed))
         goto out;
-    r = entry_op(d->idx, oid, key, pending.p, pending.len, &claimed, 0);
+    r = entry_op(d->idx, oid, key, pending.p, pending.len, NULL, &claimed, 0);
     if (r == -ECANCELED || r == -ENOENT) { /* claimed already (a retried commit), or given up */
         r = omap_value(d->idx, oid, key, &now);
         rc = r < 0 ? CO_EBACKEND
@@ -563,7 +580,7 @@ out:
 int
 rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct buf v = BUF_INIT;
     char oid[16], key[34];
     int r = -ENOMEM;
@@ -573,11 +590,31 @@ rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid)
     entry_name(oid, key, loc->seq, (uint64_t)(ticks_now() + DROP_DELAY));
     entry_value(&v, loc->vol & 0xff, loc->len, index_oid);
     if (buf_ok(&v))
-        r = entry_op(d->idx, oid, key, NULL, 0, &v, 1);
+        r = entry_op(d->idx, oid, key, NULL, 0, NULL, &v, 1);
     buf_free(&v);
     if (r < 0)
         log_error("rados: dropping payload %016" PRIx64 ": %s (cobalt fsck finds it)", loc->seq,
                   strerror(-r));
+    return r < 0 ? CO_EBACKEND : 0;
+}
+
+int
+rdata_share(struct engine *e, const struct extent *loc)
+{
+    struct buf v = BUF_INIT;
+    char oid[16], key[34], shared[20];
+    int r = -ENOMEM;
+
+    if (!loc_valid(loc))
+        return CO_EBACKEND;
+    entry_name(oid, key, loc->seq, 0);
+    shared_key(shared, loc->seq);
+    buf_puts(&v, "1");
+    if (buf_ok(&v))
+        r = entry_op(R(e)->dp->idx, oid, shared, NULL, 0, NULL, &v, 1);
+    buf_free(&v);
+    if (r < 0)
+        log_error("rados: marking payload %016" PRIx64 " shared: %s", loc->seq, strerror(-r));
     return r < 0 ? CO_EBACKEND : 0;
 }
 
@@ -705,7 +742,7 @@ rdata_read(struct engine *e, struct eng_reader *er, struct extent *loc, uint64_t
     if (n == 0 || off == loc->len)
         return 0;
     if ((r->id != loc->seq || off < r->at || off >= r->at + r->n) &&
-        (rc = span_fill(rados_data_of(e), r, loc, off >> shift, off & ((1ull << shift) - 1))) != 0)
+        (rc = span_fill(R(e)->dp, r, loc, off >> shift, off & ((1ull << shift) - 1))) != 0)
         return rc;
     take = r->at + r->n - off < n ? (size_t)(r->at + r->n - off) : n;
     memcpy(dst, r->buf + (off - r->at), take);

@@ -9,11 +9,13 @@ containers with unique names.
 Environment:
   COBALT_BIN          path of the server binary
   COBALT_SKIP_HEAVY=1 skip tests marked `heavy` (used for the sanitizer run, where they are slow)
-  COBALT_BACKEND      the engine every server runs on (`--backend`): local (default) or memory.
-                      The suite is the same for every engine; two markers say what a test needs
-                      beyond the REST API: `restart` (data outliving the process) is skipped on
-                      the memory engine, `local_files` (the local engine's own files: fsck,
-                      volumes and compaction, store metrics) on any engine but the local one.
+  COBALT_BACKEND      the engine every server runs on (`--backend`): local (default), memory or
+                      rados (one throwaway Ceph cluster for the run, fresh pools per server:
+                      tests/lib/cobalt_server.py).  The suite is the same for every engine; two
+                      markers say what a test needs beyond the REST API: `restart` (data
+                      outliving the process) is skipped on the memory engine, `local_files` (the
+                      local engine's own files: fsck, volumes and compaction, store metrics) on
+                      any engine but the local one.
 """
 import os
 

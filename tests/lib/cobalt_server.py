@@ -34,8 +34,32 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "WARNING: ThreadSanitizer")
 
 
-# The engine the servers of this run use: "local" (the default) or "memory" (--backend).
+# The engine the servers of this run use: "local" (the default), "memory" or "rados" (--backend).
 BACKEND = os.environ.get("COBALT_BACKEND", "local")
+
+# --backend rados: one throwaway cluster for the whole run, started with the first server, and a
+# pair of pools per data directory (so a restarted server finds its data, and servers of different
+# tests share nothing).  The cluster is stopped at interpreter exit (tests/lib/ceph_cluster.py).
+_ceph = None
+_pools: dict = {}
+
+
+def rados_args(data_dir) -> list:
+    """The --backend rados options of a server whose data directory is data_dir."""
+    global _ceph
+    if _ceph is None:
+        from ceph_cluster import CephCluster  # tests/lib, next to this file
+        _ceph = CephCluster().start()
+    key = str(Path(data_dir).resolve())
+    if key not in _pools:
+        n = len(_pools)
+        # One placement group each: a run makes about a hundred pools on one OSD, and Ceph
+        # refuses more than mon_max_pg_per_osd (250) placement groups per OSD.
+        _pools[key] = (_ceph.create_pool(f"cobalt-index-{n}", pgs=1),
+                       _ceph.create_pool(f"cobalt-data-{n}", pgs=1))
+    index, data = _pools[key]
+    return ["--ceph-conf", _ceph.conf, "--ceph-user", _ceph.user, "--pool-index", index,
+            "--pool-data", data]
 
 
 def binary(build: str = "release") -> Path:
@@ -120,6 +144,8 @@ class CobaltServer:
         # test chose one itself.
         if BACKEND != "local" and not any(a.startswith("--backend") for a in self.args):
             self.args += ["--backend", BACKEND]
+            if BACKEND == "rados":
+                self.args += rados_args(self.data_dir)
         self.env = dict(env or {})
         self.clock = ServerClock(self.log_path.with_suffix(".clock")) if test_clock else None
         self.port = None

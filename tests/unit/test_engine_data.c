@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "engine/rados_data.h"
+#include "engine/rados_int.h"
 #include "meta/meta.h"
 #include "store/store.h"
 #include "util/timefmt.h"
@@ -187,7 +187,7 @@ ref_put(rados_ioctx_t idx, const char *oid, const struct extent *loc, int set)
 static void
 stripes(struct engine *e, rados_ioctx_t data)
 {
-    struct rados_data *d = rados_data_of(e);
+    struct rados_data *d = R(e)->dp;
     struct eng_reader *r = NULL;
     struct extent loc;
     uint64_t len = 5 * STRIPE + 12345, mib = 1u << 20;
@@ -233,7 +233,7 @@ corruption(struct engine *e, rados_ioctx_t data)
     uint64_t s = 2 * STRIPE; /* stripes of two CRC chunks */
     char oid[40];
 
-    CHECK(rdata_set_stripe(rados_data_of(e), 17) == 0);
+    CHECK(rdata_set_stripe(R(e)->dp, 17) == 0);
     CHECK(put(e, big, 3 * s, 50000, &loc) == 0);
     snprintf(oid, sizeof(oid), "%016" PRIx64 ".1", loc.seq);
     CHECK(rados_write(data, oid, "garbage!", 8, 100) == 0); /* stripe 1, chunk 0 */
@@ -262,7 +262,7 @@ crash_writer(const char *conf, const char *idx, const char *data)
     struct eng_writer *w;
 
     if (eng_rados_init(&e, conf, "admin", idx, data) != 0 ||
-        rdata_set_stripe(rados_data_of(&e), RDATA_SHIFT_MIN) != 0 ||
+        rdata_set_stripe(R(&e)->dp, RDATA_SHIFT_MIN) != 0 ||
         eng_data_write_begin(&e, 4 * STRIPE, &w) != 0 ||
         eng_data_write(&e, w, big, 3 * STRIPE + 5) != 0)
         return 1;
@@ -271,7 +271,8 @@ crash_writer(const char *conf, const char *idx, const char *data)
 }
 
 /* The pending protocol (docs/rados.md): what a commit claimed and references stays, everything
- * else goes -- at release, at a drop's time, or when a writer that died is past its pending time. */
+ * else goes -- at release, at a drop's time, or when a writer that died is past its pending
+ * time. */
 static void
 pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *conf, const char *ip,
         const char *dp)
@@ -284,7 +285,7 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     int status = -1;
     pid_t pid;
 
-    CHECK(rdata_set_stripe(rados_data_of(e), RDATA_SHIFT_MIN) == 0);
+    CHECK(rdata_set_stripe(R(e)->dp, RDATA_SHIFT_MIN) == 0);
     CHECK(eng_data_reader_new(e, &r) == 0);
     /* Aborted after three stripes were sent: nothing left, not even its entry. */
     CHECK(eng_data_write_begin(e, 4 * STRIPE, &w) == 0);
@@ -344,6 +345,114 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     eng_data_reader_free(e, r);
 }
 
+/* A committed record of one block, payload x, as the current record of blob b where there was
+ * `old` (NULL: none); the payload released after the commit, as a request does. */
+static int
+commit_one(struct engine *e, const struct eng_blob *b, const struct blob_rec *old,
+           struct blob_rec *r, struct block_ref *blk, const struct extent *x)
+{
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    memset(blk, 0, sizeof(*blk));
+    blk->id = "";
+    blk->ext = *x;
+    r->type = BLOB_BLOCK;
+    r->size = x->len;
+    r->created = r->modified = ticks_now();
+    r->etag = eng_next_etag(e);
+    r->content_type = r->content_encoding = r->content_language = r->content_disposition =
+        r->cache_control = "";
+    r->nblocks = 1;
+    r->blocks = blk;
+    rc = eng_blob_commit(e, b, &(struct eng_write){NULL, ENG_CURRENT, 0, old, r}, 1, NULL);
+    eng_data_release(e, x);
+    return rc;
+}
+
+/* Container `name` of account "acct", created: a blob of it named "", to be named. */
+static struct eng_blob
+container_new(struct engine *e, const char *name)
+{
+    struct container_rec c;
+
+    memset(&c, 0, sizeof(c));
+    c.created = c.modified = ticks_now();
+    c.etag = eng_next_etag(e);
+    CHECK(eng_container_create(e, "acct", name, &c) == 0);
+    return (struct eng_blob){"acct", name, c.id, "", 0};
+}
+
+static struct eng_blob
+named(struct eng_blob c, const char *name)
+{
+    c.name = name;
+    c.nlen = strlen(name);
+    return c;
+}
+
+/*
+ * The pending protocol through the blob commit (docs/rados.md): what a record references stays;
+ * what an overwrite or a delete leaves unreferenced goes once its drop is due; a copy in another
+ * container shares its source's payload, which then outlives the source; a commit that lost its
+ * race leaves its payload to the release, which deletes it.
+ */
+static void
+referenced(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data)
+{
+    const int64_t hour = 3600 * TICKS_PER_SEC;
+    struct eng_blob c1 = container_new(e, "refs1"), one = named(c1, "one"), two = named(c1, "two"),
+                    three = named(container_new(e, "refs2"), "three");
+    struct blob_rec a, a2, b, cp, lost;
+    struct block_ref ba, ba2, bb, bl;
+    struct extent pa, pa2, pb, pl;
+    struct eng_reader *r = NULL;
+    long o0 = objects(data), g0 = gc_entries(idx); /* what the checks before left */
+
+    CHECK(rdata_set_stripe(R(e)->dp, RDATA_SHIFT_MIN) == 0);
+    CHECK(eng_data_reader_new(e, &r) == 0);
+    CHECK(put(e, big, STRIPE + 1, STRIPE, &pa) == 0 &&
+          commit_one(e, &one, NULL, &a, &ba, &pa) == 0);
+    CHECK(put(e, big + 7, STRIPE, STRIPE, &pb) == 0 &&
+          commit_one(e, &two, NULL, &b, &bb, &pb) == 0);
+    CHECK(objects(data) == o0 + 3 && gc_entries(idx) == g0 + 0);
+
+    /* Overwritten, deleted: both dropped, their objects kept until the drops are due. */
+    CHECK(put(e, big + 3, 100, 100, &pa2) == 0 && commit_one(e, &one, &a, &a2, &ba2, &pa2) == 0);
+    CHECK(eng_blob_commit(e, &two, &(struct eng_write){NULL, ENG_CURRENT, 0, &b, NULL}, 1, NULL) ==
+          0);
+    CHECK(objects(data) == o0 + 4 && gc_entries(idx) == g0 + 2);
+
+    /* A copy into another container: the source's payload, checked and shared. */
+    cp = a2;
+    cp.etag = eng_next_etag(e);
+    CHECK(eng_blob_commit(e, &three,
+                          (struct eng_write[]){{NULL, ENG_CURRENT, 0, NULL, &cp},
+                                               {&one, ENG_CURRENT, 0, &a2, &a2}},
+                          2, NULL) == 0);
+
+    /* A commit that lost its race (it expected the first record): its payload goes at release. */
+    CHECK(put(e, big, 10, 10, &pl) == 0);
+    CHECK(commit_one(e, &one, &a, &lost, &bl, &pl) == CO_ECONFLICT);
+    CHECK(objects(data) == o0 + 4 && gc_entries(idx) == g0 + 2);
+
+    CHECK(eng_purge_expired(e, ticks_now() + 2 * hour) >= 0);
+    CHECK(objects(data) == o0 + 1 && gc_entries(idx) == g0 + 0);
+    memset(back2, 0, 100);
+    CHECK(get(e, r, &pa2, 0, back2, 100) == 0 && memcmp(back2, big + 3, 100) == 0);
+    CHECK(get(e, r, &pa, 0, back2, 1) == -EIO && get(e, r, &pb, 0, back2, 1) == -EIO);
+
+    /* The source deleted: the copy still reads it, whatever the GC does. */
+    CHECK(eng_blob_commit(e, &one, &(struct eng_write){NULL, ENG_CURRENT, 0, &a2, NULL}, 1, NULL) ==
+          0);
+    CHECK(gc_entries(idx) == g0 + 1);
+    CHECK(eng_purge_expired(e, ticks_now() + 2 * hour) >= 0);
+    CHECK(objects(data) == o0 + 1 && gc_entries(idx) == g0 + 0);
+    memset(back2, 0, 100);
+    CHECK(get(e, r, &cp.blocks[0].ext, 0, back2, 100) == 0 && memcmp(back2, big + 3, 100) == 0);
+    eng_data_reader_free(e, r);
+}
+
 struct restart {
     const char *script;
     int rc;
@@ -379,7 +488,7 @@ osd_restart(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char 
         printf("no OSD restart check: run through scripts/ceph/with-cluster.sh with the script\n");
         return;
     }
-    CHECK(rdata_set_stripe(rados_data_of(e), 20) == 0);
+    CHECK(rdata_set_stripe(R(e)->dp, 20) == 0);
     CHECK(pthread_create(&t, NULL, restart_osd, &rs) == 0);
     /* 6 MiB in 64 KiB pieces, 20 ms apart; the last piece waits until the OSD is back, so the
      * restart happens mid-write whatever the machine's speed. */
@@ -443,13 +552,14 @@ rados_checks(const char *conf, const char *restart_script)
     pools_create(&cl, conf, idx, data, io);
     CHECK(eng_rados_init(&e, conf, "admin", idx, data) == 0);
     if (e.ops != NULL) {
-        CHECK(rdata_set_stripe(rados_data_of(&e), RDATA_SHIFT_MIN) == 0);
+        CHECK(rdata_set_stripe(R(&e)->dp, RDATA_SHIFT_MIN) == 0);
         contract(&e); /* 200000 bytes: four stripes */
         CHECK(objects(io[1]) == 0 && gc_entries(io[0]) == 0);
         stripes(&e, io[1]);
         corruption(&e, io[1]);
         pending(&e, io[0], io[1], conf, idx, data);
         osd_restart(&e, io[0], io[1], restart_script);
+        referenced(&e, io[0], io[1]);
     }
     eng_fini(&e);
     pools_delete(cl, idx, data, io);
