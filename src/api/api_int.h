@@ -154,6 +154,10 @@ int api_blob_replace(struct api_req *q, const struct blob_rec *old, struct blob_
                      int new_version, const struct eng_write *check);
 /* 1 when r is soft-deleted and its retention ran out: as good as gone (purge is due). */
 int api_blob_expired(const struct blob_rec *r, int64_t now);
+/* 1 when r is a live blob whose expiry (Set Blob Expiry) passed and that nothing protects now:
+ * gone for every reader, awaiting its purge.  A protected one lives on until its protection
+ * ends (the purge moves its time on). */
+int api_blob_past_expiry(const struct blob_rec *r, int64_t now);
 /* The snapshots and versions of the addressed blob (all of them, deleted ones included), in the
  * request arena.  0, or -1 (described). */
 int api_blob_subs(struct api_req *q, struct eng_entry **out, size_t *n);
@@ -199,6 +203,7 @@ void op_restore_container(struct api_req *q);
 void op_blob_immutability_set(struct api_req *q);
 void op_blob_immutability_delete(struct api_req *q);
 void op_blob_legal_hold(struct api_req *q);
+void op_set_blob_expiry(struct api_req *q);
 void op_container_immutability_set(struct api_req *q);
 void op_container_immutability_delete(struct api_req *q);
 void op_container_legal_hold(struct api_req *q);

@@ -102,7 +102,9 @@ api_blob_load(struct api_req *q, struct blob_rec *r)
         return 0; /* *r is zeroed */
     if (rc != 0)
         return api_fail_rc(q, rc);
-    return (r->flags & BLOB_F_UNCOMMITTED) || r->deleted ? 0 : 1;
+    if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted)
+        return 0;
+    return api_blob_past_expiry(r, ticks_now()) ? 0 : 1; /* an expired blob is gone */
 }
 
 int
@@ -340,6 +342,8 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
     api_lease_headers(q, &r->lease);
     api_immutability_headers_out(q, r);
     api_copy_headers(q, &r->copy);
+    if (r->purge_at && !r->deleted)
+        api_hdr_time(q, "x-ms-expiry-time", r->purge_at); /* Set Blob Expiry (expiry.c) */
     api_hdr(q, "x-ms-server-encrypted", "true");
     api_put_metadata_headers(q, r->nmeta, r->meta);
     if (r->ntags > 0)
@@ -597,6 +601,7 @@ delete_base(struct api_req *q, struct delete_blob *d, const struct blob_rec *r, 
         *gone = *r;
         memset(&gone->lease, 0, sizeof(gone->lease));
         gone->flags &= (uint8_t)~BLOB_F_STAGED; /* its staged blocks go with the blob */
+        gone->purge_at = 0;                     /* an expiry belongs to the current blob */
         w[n++] = (struct eng_write){
             NULL, ENG_VERSION, gone->version_id ? gone->version_id : gone->modified, NULL, gone};
         w[n++] = (struct eng_write){NULL, ENG_CURRENT, 0, r, NULL};

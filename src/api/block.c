@@ -77,7 +77,7 @@ put_block_attempt(struct api_req *q, void *ctx)
     rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &r);
     if (rc != 0 && rc != CO_ENOTFOUND)
         return api_fail_rc(q, rc);
-    exists = rc == 0;
+    exists = rc == 0 && !api_blob_past_expiry(&r, ticks_now()); /* an expired one is gone */
     if (exists && r.type != BLOB_BLOCK)
         return api_fail(q, E_InvalidBlobType);
     /* The staged list belongs to the blob: a leased blob needs its lease id (§5.3). */
@@ -218,7 +218,8 @@ block_list_attempt(struct api_req *q, void *ctx)
     rc = eng_blob_get(&q->srv->eng, q->a, &b, ENG_CURRENT, 0, &old);
     if (rc != 0 && rc != CO_ENOTFOUND)
         return api_fail_rc(q, rc);
-    exists = rc == 0 && !(old.flags & BLOB_F_UNCOMMITTED) && !old.deleted;
+    exists = rc == 0 && !(old.flags & BLOB_F_UNCOMMITTED) && !old.deleted &&
+             !api_blob_past_expiry(&old, ticks_now());
     if (rc == 0 && old.type != BLOB_BLOCK)
         return api_fail(q, E_InvalidBlobType);
     if (api_blob_write_gate(q, exists, &old, GATE_CREATE | GATE_CONTENT) != 0)
@@ -332,7 +333,8 @@ op_get_block_list(struct api_req *q)
             uncommitted = 0;
     } else {
         rc = eng_blob_get(&q->srv->eng, q->a, &eb, ENG_CURRENT, 0, &r);
-        if (rc == CO_ENOTFOUND || (rc == 0 && r.deleted)) {
+        if (rc == CO_ENOTFOUND ||
+            (rc == 0 && (r.deleted || api_blob_past_expiry(&r, ticks_now())))) {
             api_fail(q, E_BlobNotFound);
             return;
         }

@@ -322,7 +322,7 @@ source_load(struct api_req *q, const struct src_url *u, const struct local_src *
         return 0;
     if (rc != 0)
         return api_fail_rc(q, rc);
-    if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted != 0)
+    if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted != 0 || api_blob_past_expiry(r, ticks_now()))
         return 0;
     return u->versionid == NULL || r->version_id == id;
 }

@@ -95,6 +95,10 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
         api_xml_copy(b, &r->copy);
     if (r->ntags > 0)
         buf_printf(b, "<TagCount>%zu</TagCount>", r->ntags);
+    if (r->purge_at && !r->deleted) {
+        fmt_rfc1123(r->purge_at, t);
+        xml_elem(b, "Expiry-Time", t);
+    }
     if (r->type == BLOB_APPEND)
         xml_elem(b, "Sealed", r->flags & BLOB_F_SEALED ? "true" : "false");
     if (o->immutability && r->immutable_mode != IMMUT_NONE) {
@@ -125,6 +129,8 @@ static int
 listed(const struct blob_rec *r, const struct list_opts *o, char kind)
 {
     if (r->deleted && (!o->deleted || (r->purge_at && r->purge_at <= o->now)))
+        return 0;
+    if (api_blob_past_expiry(r, o->now))
         return 0;
     if (kind == 'S')
         return o->snapshots;

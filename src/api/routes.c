@@ -179,6 +179,8 @@ const struct route api_routes[] = {
      NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
     {"SetBlobProperties", M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
      NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
+    {"SetBlobExpiry", M_PUT, LVL_BLOB, NULL, "expiry", NULL, op_set_blob_expiry,
+     NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
     {"SetBlobTier", M_PUT, LVL_BLOB, NULL, "tier", NULL, op_set_blob_tier,
      NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES | R_ADDRESSABLE | R_BATCH},
     /* before PutBlock: the same shape, told apart by x-ms-copy-source */

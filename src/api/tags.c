@@ -483,7 +483,7 @@ check_hit(struct find *f, struct arena *a, uint64_t cid, const char *container, 
         return 0;
     if (rc != 0)
         return -1;
-    if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted)
+    if ((r->flags & BLOB_F_UNCOMMITTED) || r->deleted || api_blob_past_expiry(r, ticks_now()))
         return 0;
     if ((v = find_tag(r, f->key)) == NULL || strcmp(v, value) != 0)
         return 0; /* the entry is not this record's (T1 makes this unreachable) */

@@ -60,6 +60,14 @@ api_blob_expired(const struct blob_rec *r, int64_t now)
 }
 
 int
+api_blob_past_expiry(const struct blob_rec *r, int64_t now)
+{
+    int protected = r->legal_hold || (r->immutable_mode != IMMUT_NONE && r->immutable_until > now);
+
+    return !r->deleted && r->purge_at && r->purge_at <= now && !protected;
+}
+
+int
 api_blob_load_addressed(struct api_req *q, struct blob_rec *r, int *current)
 {
     struct eng_blob b;
@@ -123,6 +131,7 @@ api_blob_replace(struct api_req *q, const struct blob_rec *old, struct blob_rec 
         if ((prev = rec_copy(q, old)) == NULL)
             return -1;
         memset(&prev->lease, 0, sizeof(prev->lease)); /* the lease stays with the blob */
+        prev->purge_at = 0;                           /* and so does an expiry */
         w[n++] = (struct eng_write){
             NULL, ENG_VERSION, prev->version_id ? prev->version_id : prev->modified, NULL, prev};
     }
@@ -176,6 +185,7 @@ snapshot_attempt(struct api_req *q, void *ctx)
     snap = s->r;
     memset(&snap.lease, 0, sizeof(snap.lease)); /* snapshots cannot be leased */
     snap.ntags = 0;                             /* tags belong to the base blob */
+    snap.purge_at = 0;                          /* and so does an expiry */
     snap.tags = NULL;
     if (api_header_prefix_present(q, "x-ms-meta-") &&
         api_read_metadata(q, &snap.nmeta, &snap.meta) != 0)

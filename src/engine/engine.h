@@ -241,8 +241,9 @@ int eng_container_list(struct engine *e, const char *account, const char *prefix
 /* The next container into *out (in a): 1, 0 at the end, CO_EBACKEND. */
 int eng_container_next(struct eng_iter *it, struct arena *a, struct eng_container *out);
 void eng_iter_free(struct eng_iter *it);
-/* Purges the soft-deleted records whose retention ended by `now` (keeping protected ones, whose
- * purge moves on).  The number purged, or -1 on an engine error. */
+/* Purges the records whose time came by `now`: soft-deleted ones whose retention ended, blobs
+ * whose expiry passed (keeping protected ones, whose purge moves on).  The number purged, or -1
+ * on an engine error. */
 long eng_purge_expired(struct engine *e, int64_t now);
 
 /* The service properties of `account`: the n (section name, XML) pairs last set, in a (none:
@@ -266,8 +267,10 @@ int eng_service_props_set(struct engine *e, const char *account, size_t nexpect,
  *     it, drops them;
  *   - the current record, when committed (not BLOB_F_UNCOMMITTED) and not soft-deleted, is found
  *     by each of its tags (eng_tag_list);
- *   - a soft-deleted record (deleted and purge_at set) is purged by eng_purge_expired() once
- *     purge_at has passed, unless it is protected then;
+ *   - a record with purge_at set -- soft-deleted (deleted set), or a live current record with an
+ *     expiry (Set Blob Expiry) -- is purged by eng_purge_expired() once purge_at has passed,
+ *     unless it is protected then; an expired current record goes with what follows from its
+ *     removal (tag index entries, staged blocks, a pending copy's marker);
  *   - a record under a legal hold or an immutability policy makes eng_container_delete() refuse,
  *     and is never purged while protected;
  *   - a current record whose copy status is COPY_PENDING is found by eng_copy_recover().

@@ -382,7 +382,7 @@ local_container_next(struct eng_iter *base, struct arena *a, struct eng_containe
 static long
 local_purge_expired(struct engine *e, int64_t now)
 {
-    return meta_purge_expired(M(e), now);
+    return meta_purge_expired(M(e), now, local_purge_follow, M(e));
 }
 
 /* ---- service properties ('P') ------------------------------------------------------------ */

@@ -167,6 +167,15 @@ current_follows(struct meta *m, struct meta_txn *t, const struct eng_blob *b,
     return rc;
 }
 
+int
+local_purge_follow(void *ctx, struct meta_txn *t, uint64_t cid, const char *name, size_t nlen,
+                   const struct blob_rec *old)
+{
+    struct eng_blob b = {NULL, NULL, cid, name, nlen};
+
+    return current_follows(ctx, t, &b, old, NULL);
+}
+
 /* Adds one write of the commit's own blob to t. */
 static int
 add_write(struct meta *m, struct meta_txn *t, const struct eng_blob *b, const struct eng_write *w,
@@ -175,7 +184,8 @@ add_write(struct meta *m, struct meta_txn *t, const struct eng_blob *b, const st
     const struct blob_rec *old = w->expect, *rec = w->rec;
     struct buf v = BUF_INIT;
 
-    if (old != NULL && old->deleted && meta_txn_purge_mark(t, old->purge_at, k->p, k->len, 0) != 0)
+    /* A purge entry follows the record's purge time: a soft delete's end or an expiry. */
+    if (old != NULL && meta_txn_purge_mark(t, old->purge_at, k->p, k->len, 0) != 0)
         return CO_EBACKEND;
     if (rec != NULL) {
         meta_blob_encode(rec, &v);
@@ -185,7 +195,7 @@ add_write(struct meta *m, struct meta_txn *t, const struct eng_blob *b, const st
         }
         meta_txn_put(t, k->p, k->len, v.p, v.len);
         buf_free(&v);
-        if (rec->deleted && meta_txn_purge_mark(t, rec->purge_at, k->p, k->len, 1) != 0)
+        if (meta_txn_purge_mark(t, rec->purge_at, k->p, k->len, 1) != 0)
             return CO_EBACKEND;
     } else {
         meta_txn_delete(t, k->p, k->len);

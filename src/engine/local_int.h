@@ -52,6 +52,10 @@ int local_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, 
                    int64_t id, struct blob_rec *r);
 int local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
                       size_t n, const struct block_ref *stage);
+/* meta_purge_follow for the local engine (ctx: its struct meta): what the purge of an expired
+ * blob's current record takes with it, as a commit removing it would. */
+int local_purge_follow(void *ctx, struct meta_txn *t, uint64_t cid, const char *name, size_t nlen,
+                       const struct blob_rec *old);
 int local_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b,
                     struct eng_entry **out, size_t *n);
 int local_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,

@@ -637,8 +637,12 @@ mem_purge_blobs(struct mem *m, int64_t now)
         return 0;
     for (size_t i = 0; i < m->nblobs;) {
         struct blob_rec r;
-        if (decode(a, &m->blobs[i], &r) == 0 && r.deleted && r.purge_at && r.purge_at <= now &&
+        struct mem_blob *x = &m->blobs[i];
+        /* Soft-deleted records at the end of retention, live ones at their expiry. */
+        if (decode(a, x, &r) == 0 && r.purge_at && r.purge_at <= now &&
             !meta_blob_protected(&r, now)) {
+            if (x->kind == ENG_CURRENT && eng_staged(&r))
+                drop_staged(m, x->cid, x->name, x->nlen);
             blob_drop(m, i);
             n++;
         } else {

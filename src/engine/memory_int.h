@@ -76,7 +76,8 @@ int mem_worm_check(struct mem *m, const struct container_rec *c);
 void mem_drop_container(struct mem *m, uint64_t cid);
 /* 1 when container cid holds a record protected at `now`. */
 int mem_container_protected(struct mem *m, uint64_t cid, int64_t now);
-/* Purges the soft-deleted blob records due by `now` and not protected then: how many. */
+/* Purges the blob records due by `now` (soft-deleted ones at the end of retention, live ones at
+ * their expiry) and not protected then: how many. */
 long mem_purge_blobs(struct mem *m, int64_t now);
 void mem_blobs_free(struct mem *m);
 

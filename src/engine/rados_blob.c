@@ -1,12 +1,12 @@
 /*
  * rados_blob.c -- the RADOS engine's blob records: reads, the compare-and-set commit, listings
- * merged across shards, staged blocks, the tag index, the purge of soft-deleted records, WORM
- * checks of a container, pending copies and the gateways' heartbeat (docs/rados.md, "The blob
- * index" and after).
+ * merged across shards, staged blocks, the tag index, the purge of soft-deleted and expired
+ * records, WORM checks of a container, pending copies and the gateways' heartbeat (docs/rados.md,
+ * "The blob index" and after).
  *
  * The commit (R1, R2, R5 of rados.c hold here):
  *   1. before it, the secondary entries that must never be missing: the purge entry of a record
- *      it soft-deletes and the marker of a copy it makes pending (purge.<k>, copy.<k>) -- each a
+ *      it soft-deletes or gives an expiry, and the marker of a copy it makes pending (purge.<k>, copy.<k>) -- each a
  *      superset hint, which the purge and the copy sweep check against the record;
  *   2. a check of each other blob in another shard (a copy's source): one read op asserting its
  *      shard's fence and reading its record, compared whole;
@@ -236,7 +236,8 @@ block_key(struct buf *k, const char *name, size_t nlen, const char *id, size_t i
         key_enc(k, id, idlen);
 }
 
-/* The purge entry of a soft-deleted record: object purge.<cid mod 8>, key <due>B<cid><place>. */
+/* The purge entry of a record due for purge (soft-deleted or expiring): object purge.<cid mod 8>,
+ * key <due>B<cid><place>. */
 static void
 purge_key(char oid[32], struct buf *k, uint64_t cid, int64_t due, const char *name, size_t nlen,
           char kind, int64_t id)
@@ -521,10 +522,12 @@ plan_refs(struct engine *e, struct plan *p, const char *oid)
     return rc != 0 ? rc : p->bad ? CO_EBACKEND : 0;
 }
 
+/* Whether r is due for purge (at == 0) or due at `at`: a soft-deleted record at the end of its
+ * retention, a live one at its expiry (Set Blob Expiry). */
 static int
-soft_deleted_at(const struct blob_rec *r, int64_t at)
+due_at(const struct blob_rec *r, int64_t at)
 {
-    return r != NULL && r->deleted != 0 && r->purge_at != 0 && (at == 0 || r->purge_at == at);
+    return r != NULL && r->purge_at != 0 && (at == 0 || r->purge_at == at);
 }
 
 /*
@@ -556,14 +559,14 @@ plan_write(struct rados_eng *r, struct plan *p, uint64_t cid, unsigned shard, co
         plan_op(p, 's', &k, "", 0);
     else if (eng_carries_protection(old))
         plan_op(p, 'r', &k, NULL, 0);
-    if (soft_deleted_at(rec, 0) && !soft_deleted_at(old, rec->purge_at)) {
+    if (due_at(rec, 0) && !due_at(old, rec->purge_at)) {
         buf_reset(&k);
         buf_reset(&v);
         purge_key(oid, &k, cid, rec->purge_at, name, nlen, kind, id);
         buf_printf(&v, "%u", shard);
         plan_side(p, 0, oid, &k, v.p, v.len, 1);
     }
-    if (soft_deleted_at(old, 0) && !soft_deleted_at(rec, old->purge_at)) {
+    if (due_at(old, 0) && !due_at(rec, old->purge_at)) {
         buf_reset(&k);
         purge_key(oid, &k, cid, old->purge_at, name, nlen, kind, id);
         plan_side(p, 1, oid, &k, NULL, 0, 0);
@@ -1298,9 +1301,9 @@ purge_blob(struct rados_eng *r, struct arena *a, const char *key, size_t kl, con
     buf_putc(&bk, 'B');
     buf_add(&bk, key + 16, kl - 16);
     rc = stored_get(r, a, oid, &bk, &rec, &v, &svl);
-    if (rc != 0 || !soft_deleted_at(&rec, due)) {
+    if (rc != 0 || !due_at(&rec, due)) {
         buf_free(&bk);
-        /* gone, or undeleted, or deleted again (that has an entry of its own) */
+        /* gone, undeleted, or due at another time (that has an entry of its own) */
         return rc == 0 || rc == CO_ENOTFOUND ? 0 : 2;
     }
     plan_op(&p, 'c', &bk, v, svl);

@@ -185,7 +185,7 @@ int worm_check(struct rados_eng *r, struct arena *a, const struct container_rec 
 /* Whether container id cid holds a record protected at `now`: 0 no, 1 a policy, 2 a legal hold,
  * CO_EBACKEND. */
 int container_protected(struct rados_eng *r, struct arena *a, uint64_t cid, int64_t now);
-/* One purge entry of kind B (a soft-deleted blob record): key[0..kl) after "<due>B", value its
+/* One purge entry of kind B (a soft-deleted or expiring blob record): key[0..kl) after "<due>B", value its
  * shard.  1 purged, 0 nothing to do (remove the entry), 2 keep the entry. */
 int purge_blob(struct rados_eng *r, struct arena *a, const char *key, size_t kl, const char *val,
                size_t vl, int64_t due, int64_t now);

@@ -508,10 +508,12 @@ purge_later(struct meta_txn *t, const char *key, size_t kl, int64_t at, const st
     return ok ? 0 : CO_EBACKEND;
 }
 
-/* Purges one 'Z' entry's record if it is still deleted with that purge time and protects
- * nothing (M4); a protected one is kept and looked at again later. */
+/* Purges one 'Z' entry's record if it still has that purge time (soft-deleted, or live and
+ * expiring: `follow` adds what goes with a live current record) and protects nothing (M4); a
+ * protected one is kept and looked at again later. */
 static int
-purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t when, int64_t now)
+purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t when, int64_t now,
+          meta_purge_follow follow, void *ctx)
 {
     const char *key = zk + 9;
     size_t kl = zkl - 9;
@@ -533,7 +535,7 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
         stripe = meta_blob_stripe(get_be64(key + 1), key + 9, nlen);
         meta_stripe_lock(m, stripe);
         rc = meta_get(m, key, kl, a, &v, &vl);
-        if (rc == 0 && meta_blob_decode(a, v, vl, &b) == 0 && b.deleted && b.purge_at == when) {
+        if (rc == 0 && meta_blob_decode(a, v, vl, &b) == 0 && b.purge_at == when) {
             if (meta_blob_protected(&b, now)) {
                 b.purge_at = b.legal_hold ? now + PROTECT_RECHECK : b.immutable_until;
                 meta_blob_encode(&b, &nv);
@@ -541,6 +543,8 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
             } else {
                 meta_txn_delete(t, key, kl);
                 rc = meta_txn_unindex_protection(t, key, kl) == 0 ? 0 : CO_EBACKEND;
+                if (rc == 0 && !b.deleted && zero == NULL) /* an expired blob */
+                    rc = follow(ctx, t, get_be64(key + 1), key + 9, nlen, &b);
                 drop = 1;
             }
         }
@@ -578,7 +582,7 @@ purge_one(struct meta *m, struct arena *a, const char *zk, size_t zkl, int64_t w
 }
 
 long
-meta_purge_expired(struct meta *m, int64_t now)
+meta_purge_expired(struct meta *m, int64_t now, meta_purge_follow follow, void *ctx)
 {
     struct buf hi = BUF_INIT;
     struct meta_iter *it;
@@ -594,7 +598,9 @@ meta_purge_expired(struct meta *m, int64_t now)
         struct arena *a = arena_new(64u << 20);
         size_t kl;
         const char *k = meta_iter_key(it, &kl);
-        int rc = a != NULL && kl > 9 ? purge_one(m, a, k, kl, (int64_t)get_be64(k + 1), now) : -1;
+        int rc = a != NULL && kl > 9
+                     ? purge_one(m, a, k, kl, (int64_t)get_be64(k + 1), now, follow, ctx)
+                     : -1;
         arena_free(a);
         n = rc < 0 ? -1 : n + rc;
     }

@@ -166,20 +166,30 @@ int meta_txn_unindex_protection(struct meta_txn *t, const char *key, size_t klen
  */
 int meta_container_protected(struct meta *m, uint64_t cid, int64_t now, int *held);
 
-/* Adds (add != 0) or removes the 'Z' purge entry of the soft-deleted record at key, due at
- * purge_at (nothing when 0).  0, or -1 when out of memory. */
+/* Adds (add != 0) or removes the 'Z' purge entry of the record at key, due at purge_at (nothing
+ * when 0).  0, or -1 when out of memory. */
 int meta_txn_purge_mark(struct meta_txn *t, int64_t purge_at, const char *key, size_t klen,
                         int add);
-/* 'Z' entry: the soft-deleted record at `key` is to be purged at `purge_at`. */
+/* 'Z' entry: the record at `key` (soft-deleted, or live and expiring) is to be purged at
+ * `purge_at`. */
 void meta_key_purge(struct buf *k, int64_t purge_at, const char *key, size_t klen);
 /*
- * Purges soft-deleted records whose time has come (blob records and deleted containers with all
- * their contents), each under the lock its writers take, re-checking the record first.  A record
- * that is protected (M4), or a deleted container holding one, is not purged: its purge time moves
- * to when the protection can next have ended (a policy's until-date; a legal hold is looked at
- * again an hour later).  Returns the number purged, or -1 on a metadata error.
+ * What the engine adds to t when the purge removes the live current record `old` of blob `name`
+ * of container cid (a blob whose expiry passed): the index entries that follow the current
+ * record (tags, a pending copy's marker, staged blocks).  0 or CO_EBACKEND.
  */
-long meta_purge_expired(struct meta *m, int64_t now);
+typedef int (*meta_purge_follow)(void *ctx, struct meta_txn *t, uint64_t cid, const char *name,
+                                 size_t nlen, const struct blob_rec *old);
+/*
+ * Purges the records whose time has come -- soft-deleted ones at the end of their retention,
+ * live current blob records at their expiry (Set Blob Expiry), deleted containers with all their
+ * contents -- each under the lock its writers take, re-checking the record first; `follow` adds
+ * what the removal of a live record takes with it.  A record that is protected (M4), or a deleted
+ * container holding one, is not purged: its purge time moves to when the protection can next have
+ * ended (a policy's until-date; a legal hold is looked at again an hour later).  Returns the
+ * number purged, or -1 on a metadata error.
+ */
+long meta_purge_expired(struct meta *m, int64_t now, meta_purge_follow follow, void *ctx);
 
 void meta_key_moved(struct buf *k, uint64_t seq);
 void meta_key_retired(struct buf *k, uint32_t vol);

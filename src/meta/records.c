@@ -300,11 +300,12 @@ get_lease(struct rd *r, struct lease_rec *l)
     return 0;
 }
 
-/* EXT_DELETED: u64 deleted-at, u64 purge-at. */
+/* EXT_DELETED: u64 deleted-at, u64 purge-at; present when either is set (a live blob with an
+ * expiry has a purge time only). */
 static void
 put_deleted(struct buf *out, struct buf *sub, int64_t deleted, int64_t purge_at)
 {
-    if (deleted == 0)
+    if (deleted == 0 && purge_at == 0)
         return;
     ext_begin(sub);
     buf_u64(sub, (uint64_t)deleted);

@@ -105,7 +105,8 @@ struct blob_rec {
     /* Version 2 fields (absent from version 1 records: zero). */
     int64_t version_id; /* this record's version (versioning on), 0 otherwise */
     int64_t deleted;    /* soft-deleted at, 0 when live */
-    int64_t purge_at;   /* soft-deleted: removed for good at this time (0: never) */
+    int64_t purge_at;   /* removed for good at this time (0: never): soft-deleted, the end of
+                           retention; a live current record, its expiry (Set Blob Expiry) */
     struct lease_rec lease;
     size_t ntags;
     struct meta_pair *tags;
