@@ -204,6 +204,10 @@ void op_blob_immutability_set(struct api_req *q);
 void op_blob_immutability_delete(struct api_req *q);
 void op_blob_legal_hold(struct api_req *q);
 void op_set_blob_expiry(struct api_req *q);
+
+/* Refuses customer-provided keys and encryption scopes other than the account's (encryption.c):
+ * 0, or -1 (described).  The dispatcher runs it for every request. */
+int api_encryption_gate(struct api_req *q);
 void op_container_immutability_set(struct api_req *q);
 void op_container_immutability_delete(struct api_req *q);
 void op_container_legal_hold(struct api_req *q);

@@ -10,8 +10,9 @@
  *   4. authentication and authorization, from the route's auth_need -- no handler can skip it.
  *      (The exception is a CORS preflight, OPTIONS, which Azure answers without credentials
  *      from the account's CORS rules, after step 1.)
- *   5. writes through "<account>-secondary" (403: the secondary is read-only), container existence
- *      (404 ContainerNotFound), store health for writes.
+ *   5. writes through "<account>-secondary" (403: the secondary is read-only), customer keys and
+ *      encryption scopes (encryption.c), container existence (404 ContainerNotFound), store
+ *      health for writes.
  *   6. the body: XML bodies are buffered (bounded); data bodies stream into a needle while their
  *      MD5 (and CRC64 when sent) is computed; transactional checksums are verified at the end.
  *   7. the handler; then the headers every response carries.
@@ -476,6 +477,8 @@ front_gate(struct api_req *q)
         return -1;
     if (q->secondary && (q->route->flags & R_WRITES))
         return api_fail(q, E_InsufficientAccountPermissions);
+    if (api_encryption_gate(q) != 0)
+        return -1;
     if (q->container != NULL && !q->have_container && !(q->route->flags & R_ANY_CONTAINER))
         return api_fail(q, E_ContainerNotFound);
     if ((q->route->flags & R_WRITES) && q->route->level == LVL_BLOB &&
