@@ -4,8 +4,8 @@
  * kind of record, the compare-and-set commit and its conflicts (whole records, a lease change
  * that keeps the ETag, a check of another blob), the container check, staged blocks and their
  * drop, listings (prefix, marker, skip-past, snapshots and versions on request), the tag index
- * following the current record, soft-deleted records and their purge, WORM refusals of Delete
- * Container, and pending copies failed by recovery.  With a cluster at hand (CEPH_CONF set: ctest's
+ * following the current record, soft-deleted and expiring records and their purge, WORM refusals
+ * of Delete Container, and pending copies failed by recovery.  With a cluster at hand (CEPH_CONF set: ctest's
  * test_engine_blobs_rados starts one with scripts/ceph/with-cluster.sh) the RADOS engine too, in
  * pools of its own, and what only it has: two gateways racing on one blob's record, and listings
  * and tag walks merged across every index shard, equal to what the memory engine gives.
@@ -305,6 +305,54 @@ purge_and_worm(struct engine *e, struct arena *a)
     CHECK(eng_blob_get(e, a, &b, ENG_CURRENT, 0, &got) == CO_ENOTFOUND);
 }
 
+/* A live current record with purge_at set (Set Blob Expiry) is purged at that time with what
+ * follows from it -- its tag index entries and staged blocks; a moved expiry moves its purge; a
+ * protected one is kept. */
+static void
+expiry(struct engine *e, struct arena *a)
+{
+    struct eng_blob c = container(e, "expiry"), x = blob(c, "x"), m = blob(c, "moved"),
+                    h = blob(c, "held");
+    struct meta_pair t[] = {{"color", "green"}};
+    struct blob_rec r = rec(e, 3), later, held, got;
+    struct block_ref s = {"QUFB", 4, payload(e, "AAA", 3)}, *list;
+    int64_t now = ticks_now();
+    char names[256];
+    size_t n;
+
+    r.flags = BLOB_F_STAGED;
+    r.ntags = 1;
+    r.tags = t;
+    r.purge_at = now + 10;
+    CHECK(eng_blob_commit(e, &x, &(struct eng_write){NULL, ENG_CURRENT, 0, NULL, &r}, 1, &s) == 0);
+    eng_data_release(e, &s.ext); /* referenced by the staged block now */
+    later = rec(e, 4);
+    later.purge_at = now + 10;
+    CHECK(put(e, &m, NULL, &later) == 0);
+    got = later;
+    later.purge_at = now + 100; /* Set Blob Expiry again */
+    CHECK(put(e, &m, &got, &later) == 0);
+    held = rec(e, 5);
+    held.purge_at = now + 10;
+    held.legal_hold = 1;
+    CHECK(put(e, &h, NULL, &held) == 0);
+
+    CHECK(eng_purge_expired(e, now) >= 0);
+    CHECK(eng_blob_get(e, a, &x, ENG_CURRENT, 0, &got) == 0 && got.purge_at == now + 10);
+    CHECK(tag_names(e, a, c.cid, "color", names, sizeof(names)) == 1);
+    CHECK(eng_blocks_list(e, a, &x, SIZE_MAX, &list, &n) == 0 && n == 1);
+    CHECK(eng_purge_expired(e, now + 20) >= 1);
+    CHECK(eng_blob_get(e, a, &x, ENG_CURRENT, 0, &got) == CO_ENOTFOUND);
+    CHECK(tag_names(e, a, c.cid, "color", names, sizeof(names)) == 0);
+    CHECK(eng_blocks_list(e, a, &x, SIZE_MAX, &list, &n) == 0 && n == 0);
+    CHECK(eng_blob_get(e, a, &m, ENG_CURRENT, 0, &got) == 0); /* its expiry moved on */
+    CHECK(eng_blob_get(e, a, &h, ENG_CURRENT, 0, &got) == 0 && got.legal_hold);
+    CHECK(eng_purge_expired(e, now + 200) >= 1);
+    CHECK(eng_blob_get(e, a, &m, ENG_CURRENT, 0, &got) == CO_ENOTFOUND);
+    CHECK(eng_blob_get(e, a, &h, ENG_CURRENT, 0, &got) == 0 && got.legal_hold);
+    CHECK(put(e, &h, &got, NULL) == 0);
+}
+
 static void
 copies(struct engine *e, struct arena *a)
 {
@@ -333,6 +381,7 @@ contract(struct engine *e)
     listing(e, a);
     tags(e, a);
     purge_and_worm(e, a);
+    expiry(e, a);
     copies(e, a);
     arena_free(a);
 }
