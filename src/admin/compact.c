@@ -52,8 +52,9 @@ compactor_loop(void *arg)
             continue;
         pthread_mutex_unlock(&c->mu);
         seen = clock_test_kicks(CLOCK_ROUND_COMPACT);
-        /* Soft-deleted records past their retention (the local engine: one seek into its 'Z'
-         * range).  What they held is dead space: a compaction run follows. */
+        /* Soft-deleted records past their retention and blobs past their expiry (the local
+         * engine: one seek into its 'Z' range).  What they held is dead space: a compaction run
+         * follows. */
         if (!eng_failed(c->e) && eng_purge_expired(c->e, ticks_now()) > 0)
             __atomic_add_fetch(c->freed, c->trigger, __ATOMIC_RELAXED);
         if (c->m != NULL && c->threshold > 0 &&

@@ -285,8 +285,8 @@ class CobaltServer:
     def run_background_now(self, loop: str = "compact", timeout: float = 120.0,
                            wait: bool = True) -> bool:
         """Runs a round of a background loop now and waits until it has finished: "compact" (the
-        purge of soft-deleted records past their retention, then compaction if enough space was
-        freed) or "scrub" (an integrity scrub pass; the server must run a scrubber).  True once
+        purge of soft-deleted records past their retention and of expired blobs, then compaction
+        if enough space was freed) or "scrub" (an integrity scrub pass; the server must run a scrubber).  True once
         done; False if the server exited first (a fault or crash point inside the round).  With
         wait=False it only starts the round (a kill can then land inside it)."""
         assert self.clock is not None, "run_background_now needs CobaltServer(..., test_clock=True)"
