@@ -286,9 +286,10 @@ class CobaltServer:
                            wait: bool = True) -> bool:
         """Runs a round of a background loop now and waits until it has finished: "compact" (the
         purge of soft-deleted records past their retention and of expired blobs, then compaction
-        if enough space was freed) or "scrub" (an integrity scrub pass; the server must run a scrubber).  True once
-        done; False if the server exited first (a fault or crash point inside the round).  With
-        wait=False it only starts the round (a kill can then land inside it)."""
+        if enough space was freed) or "scrub" (an integrity scrub pass; the server must run a
+        scrubber).  True once done; False if the server exited first (a fault or crash point
+        inside the round).  With wait=False it only starts the round (a kill can then land inside
+        it)."""
         assert self.clock is not None, "run_background_now needs CobaltServer(..., test_clock=True)"
         k = self.clock.kick(loop)
         if not wait:
