@@ -110,6 +110,9 @@ void api_lease_headers(struct api_req *q, const struct lease_rec *l);
 void api_xml_lease(struct buf *b, const struct lease_rec *l);
 int api_lease_check_blob(struct api_req *q, int exists, const struct blob_rec *r, int write);
 int api_lease_check_container(struct api_req *q, const struct container_rec *c, int is_delete);
+/* Rename Container's source: a leased source moves only with its lease id in
+ * x-ms-source-lease-id, as a leased container is deleted only with its lease id. */
+int api_lease_check_source_container(struct api_req *q, const struct container_rec *c);
 /* Route discriminator: x-ms-lease-action is "break" (which a SAS may do with 'd' as well as 'w'). */
 int api_is_lease_break(struct api_req *q);
 
@@ -200,6 +203,7 @@ void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);
 void op_snapshot_blob(struct api_req *q);
 void op_restore_container(struct api_req *q);
+void op_rename_container(struct api_req *q);
 void op_blob_immutability_set(struct api_req *q);
 void op_blob_immutability_delete(struct api_req *q);
 void op_blob_legal_hold(struct api_req *q);

@@ -182,6 +182,42 @@ op_restore_container(struct api_req *q)
     api_hdr_time(q, "Last-Modified", c.modified);
 }
 
+/*
+ * Rename Container: the container named by x-ms-source-container-name takes the request's name,
+ * with its blobs, metadata, ACL, lease and ETag (its id moves, nothing is copied).  Account-level
+ * authority only (routes.c), since it acts on two containers.
+ */
+void
+op_rename_container(struct api_req *q)
+{
+    const char *from = api_header(q, "x-ms-source-container-name");
+    struct container_rec c;
+    int rc;
+
+    if (from == NULL) {
+        api_fail_header(q, E_MissingRequiredHeader, "x-ms-source-container-name", NULL);
+        return;
+    }
+    if (container_name_check(from, strlen(from)) != NAME_OK) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-container-name", from);
+        return;
+    }
+    do { /* read, check, move if unchanged (engine.h) */
+        if ((rc = eng_container_get(&q->srv->eng, q->a, q->account, from, &c)) != 0) {
+            api_fail_container(q, rc);
+            return;
+        }
+        if (api_lease_check_source_container(q, &c) != 0)
+            return;
+        rc = eng_container_rename(&q->srv->eng, q->account, from, &c, q->container);
+    } while (rc == CO_ECONFLICT);
+    if (rc != 0) {
+        api_fail_container(q, rc);
+        return;
+    }
+    api_status(q, 200);
+}
+
 static int
 container_headers(struct api_req *q)
 {

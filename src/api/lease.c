@@ -101,13 +101,15 @@ api_lease_check_blob(struct api_req *q, int exists, const struct blob_rec *r, in
     return 0;
 }
 
-int
-api_lease_check_container(struct api_req *q, const struct container_rec *c, int is_delete)
+/* The lease conditions of a container operation, with the lease id in header `name`. */
+static int
+container_lease_check(struct api_req *q, const struct container_rec *c, const char *name,
+                      int is_delete)
 {
     const char *id;
     uint8_t st = lease_effective(&c->lease, ticks_now());
 
-    if (lease_id_header(q, "x-ms-lease-id", &id) != 0)
+    if (lease_id_header(q, name, &id) != 0)
         return -1;
     if (st == LEASE_LEASED || st == LEASE_BREAKING) {
         if (id == NULL)
@@ -119,6 +121,18 @@ api_lease_check_container(struct api_req *q, const struct container_rec *c, int 
     if (id != NULL)
         return api_fail(q, E_LeaseNotPresentWithContainerOperation);
     return 0;
+}
+
+int
+api_lease_check_container(struct api_req *q, const struct container_rec *c, int is_delete)
+{
+    return container_lease_check(q, c, "x-ms-lease-id", is_delete);
+}
+
+int
+api_lease_check_source_container(struct api_req *q, const struct container_rec *c)
+{
+    return container_lease_check(q, c, "x-ms-source-lease-id", 1);
 }
 
 /* What a lease action answers once its record is committed: the status and at most one header. */

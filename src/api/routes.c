@@ -132,6 +132,9 @@ const struct route api_routes[] = {
      op_container_legal_hold, NEED_ACCOUNT_KEY, BODY_NONE, 0, R_WRITES},
     {"RestoreContainer", M_PUT, LVL_CONTAINER, "container", "undelete", NULL, op_restore_container,
      NEED_CONTAINER("cw", WRITE), BODY_NONE, 0, R_WRITES | R_ANY_CONTAINER},
+    /* Two containers at once: no SAS or role scoped to one of them may do it. */
+    {"RenameContainer", M_PUT, LVL_CONTAINER, "container", "rename", NULL, op_rename_container,
+     NEED_ACCOUNT_KEY, BODY_NONE, 0, R_WRITES | R_ANY_CONTAINER},
     /* Leases: break takes 'w' or 'd'; acquire, renew, change and release take 'w' (§3.8). */
     {"BreakLeaseContainer", M_PUT, LVL_CONTAINER, "container", "lease", api_is_lease_break,
      op_lease_container, NEED_CONTAINER("wd", WRITE), BODY_NONE, 0, R_WRITES},

@@ -56,6 +56,13 @@ eng_container_restore(struct engine *e, struct arena *a, const char *account,
 }
 
 int
+eng_container_rename(struct engine *e, const char *account, const char *from,
+                     const struct container_rec *expect, const char *to)
+{
+    return e->ops->container_rename(e, account, from, expect, to);
+}
+
+int
 eng_container_list(struct engine *e, const char *account, const char *prefix, const char *from,
                    int with_deleted, struct eng_iter **out)
 {

@@ -136,6 +136,8 @@ struct engine_ops {
     int (*container_restore)(struct engine *e, struct arena *a, const char *account,
                              const char *deleted_name, int64_t deleted, const char *name,
                              struct container_rec *c);
+    int (*container_rename)(struct engine *e, const char *account, const char *from,
+                            const struct container_rec *expect, const char *to);
     int (*container_list)(struct engine *e, const char *account, const char *prefix,
                           const char *from, int with_deleted, struct eng_iter **out);
     int (*container_next)(struct eng_iter *it, struct arena *a, struct eng_container *out);
@@ -230,6 +232,13 @@ int eng_container_delete(struct engine *e, const char *account, const char *name
 int eng_container_restore(struct engine *e, struct arena *a, const char *account,
                           const char *deleted_name, int64_t deleted, const char *name,
                           struct container_rec *c);
+/* Moves live container `from`, if its record is still `expect`, to the name `to` with everything
+ * it holds (its id, and so its blobs, stay): 0, CO_ECONFLICT (changed or gone), CO_EEXISTS (a
+ * live `to`), CO_EBACKEND.  Its soft-deleted namesakes stay under `from`.  A blob write that
+ * looked the container up under `from` before the move loses its commit (the container is no
+ * longer live under that name). */
+int eng_container_rename(struct engine *e, const char *account, const char *from,
+                         const struct container_rec *expect, const char *to);
 /*
  * The containers of `account` whose names begin with `prefix` ("" or NULL: all), from the first
  * name >= `from` ("" or NULL: the start), in name order; with_deleted: soft-deleted ones too, each

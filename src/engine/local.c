@@ -268,6 +268,43 @@ out:
     return rc;
 }
 
+static int
+local_container_rename(struct engine *e, const char *account, const char *from,
+                       const struct container_rec *expect, const char *to)
+{
+    struct meta *m = M(e);
+    struct arena *a = arena_new(SCRATCH_CAP);
+    struct buf k = BUF_INIT, nk = BUF_INIT, v = BUF_INIT;
+    struct container_rec other;
+    struct meta_txn *t = NULL;
+    int rc;
+
+    meta_containers_wrlock(m);
+    rc = a != NULL ? meta_container_get(m, a, account, to, &other) : CO_EBACKEND;
+    if (rc != CO_ENOTFOUND) {
+        rc = rc == 0 ? CO_EEXISTS : rc;
+        goto out;
+    }
+    if ((rc = container_is(m, account, from, expect, &k)) != 0)
+        goto out;
+    rc = CO_EBACKEND;
+    meta_key_container(&nk, account, to);
+    meta_container_encode(expect, &v);
+    if ((t = meta_txn_new()) == NULL || !buf_ok(&nk) || !buf_ok(&v))
+        goto out;
+    meta_txn_delete(t, k.p, k.len);
+    meta_txn_put(t, nk.p, nk.len, v.p, v.len);
+    rc = meta_commit(m, t);
+out:
+    meta_containers_unlock(m);
+    meta_txn_free(t);
+    arena_free(a);
+    buf_free(&k);
+    buf_free(&nk);
+    buf_free(&v);
+    return rc;
+}
+
 /* ---- List Containers: a merge of live ('C') and soft-deleted ('D') keys ------------------- */
 
 /* The name of the entry under the cursor, or NULL when it is done (or out of the prefix). */
@@ -458,6 +495,7 @@ static const struct engine_ops local_ops = {
     .container_update = local_container_update,
     .container_delete = local_container_delete,
     .container_restore = local_container_restore,
+    .container_rename = local_container_rename,
     .container_list = local_container_list,
     .container_next = local_container_next,
     .iter_free = local_iter_free,

@@ -287,6 +287,34 @@ out:
     return rc;
 }
 
+static int
+mem_container_rename(struct engine *e, const char *account, const char *from,
+                     const struct container_rec *expect, const char *to)
+{
+    struct mem *m = MEM(e);
+    struct buf v = BUF_INIT;
+    size_t i;
+    int found, rc;
+
+    pthread_mutex_lock(&m->mu);
+    lower_bound(&m->containers, account, to, 0, &found);
+    if (found) {
+        rc = CO_EEXISTS;
+        goto out;
+    }
+    if ((rc = container_is(m, account, from, expect)) != 0)
+        goto out;
+    meta_container_encode(expect, &v);
+    if ((rc = put(&m->containers, account, to, 0, &v)) != 0)
+        goto out;
+    i = lower_bound(&m->containers, account, from, 0, &found);
+    drop(&m->containers, i);
+out:
+    pthread_mutex_unlock(&m->mu);
+    buf_free(&v);
+    return rc;
+}
+
 void
 mem_iter_free(struct eng_iter *base)
 {
@@ -487,6 +515,7 @@ static const struct engine_ops memory_ops = {
     .container_update = mem_container_update,
     .container_delete = mem_container_delete,
     .container_restore = mem_container_restore,
+    .container_rename = mem_container_rename,
     .container_list = mem_container_list,
     .container_next = mem_container_next,
     .iter_free = mem_iter_free,

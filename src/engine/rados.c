@@ -825,6 +825,69 @@ out:
     return rc;
 }
 
+/*
+ * Under the container's fence lock, as Delete Container: every shard closed, so no blob commit
+ * made under the old name lands after the move (R5); the move of C<from> to C<to> in one op;
+ * then the shards open under the name the container now has.  A gateway dying in between leaves
+ * closed fences that the first commit under the live name opens again (fence_check).
+ */
+static int
+rados_container_rename(struct engine *e, const char *account, const char *from,
+                       const struct container_rec *expect, const char *to)
+{
+    struct rados_eng *r = R(e);
+    struct omap_edit ed = {0};
+    struct arena *a = arena_new(SCRATCH_CAP);
+    struct buf k = BUF_INIT, nk = BUF_INIT, want = BUF_INIT;
+    struct container_rec other;
+    char oid[300], hoid[40], cookie[64], fence[FENCE_MAX];
+    unsigned shards = 0;
+    int rc, locked = 0, closed = 0;
+
+    if (a == NULL)
+        return CO_EBACKEND;
+    key_container(&k, from);
+    key_container(&nk, to);
+    meta_container_encode(expect, &want);
+    rc = CO_EBACKEND;
+    if (!buf_ok(&k) || !buf_ok(&nk) || !buf_ok(&want))
+        goto out;
+    if ((rc = record_get(r, a, account, &nk, &other)) != CO_ENOTFOUND) {
+        rc = rc == 0 ? CO_EEXISTS : rc;
+        goto out;
+    }
+    if ((rc = shard_count(r, expect->id, &shards)) != 0 ||
+        (rc = fence_lock(r, expect->id, hoid, sizeof(hoid), cookie, sizeof(cookie))) != 0) {
+        rc = rc == CO_ENOTFOUND ? CO_ECONFLICT : rc; /* no head: the record read is stale */
+        goto out;
+    }
+    locked = 1;
+    snprintf(fence, sizeof(fence), "closing %" PRId64, ticks_now());
+    if ((rc = fence_set(r, expect->id, shards, fence)) != 0)
+        goto out;
+    closed = 1;
+    edit_cmp(&ed, &k, want.p, want.len);
+    edit_cmp(&ed, &nk, "", 0);
+    edit_rm(&ed, &k);
+    edit_set(&ed, &nk, &want);
+    oid_account(oid, sizeof(oid), account);
+    if ((rc = omap_apply_record(r->idx, oid, &ed, container_reencode)) == CO_ECONFLICT &&
+        record_get(r, a, account, &nk, &other) == 0)
+        rc = CO_EEXISTS;
+out:
+    fence_open(fence, rc == 0 ? to : from);
+    if (closed && fence_set(r, expect->id, shards, fence) != 0)
+        log_error("rados: shards of %s/%s left closed (blob commits reopen them)", account,
+                  rc == 0 ? to : from);
+    if (locked)
+        lock_give(r, hoid, "fence", cookie);
+    arena_free(a);
+    buf_free(&k);
+    buf_free(&nk);
+    buf_free(&want);
+    return rc;
+}
+
 /* ---- List Containers: a merge of the C and D keys of acct.<account> ------------------------ */
 
 /* start_after for the first key >= seek: the greatest key below it that no real key lies between
@@ -1365,6 +1428,7 @@ static const struct engine_ops rados_ops = {
     .container_update = rados_container_update,
     .container_delete = rados_container_delete,
     .container_restore = rados_container_restore,
+    .container_rename = rados_container_rename,
     .container_list = rados_container_list,
     .container_next = rados_container_next,
     .iter_free = rados_iter_free,

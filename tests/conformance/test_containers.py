@@ -3,9 +3,10 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
-from azure.storage.blob import PublicAccess
+from azure.storage.blob import AccountSasPermissions, PublicAccess, ResourceTypes, generate_account_sas
 
-from cobalt_testlib import ETAG_RE, assert_error_response, expect_error, unique_name, utcnow
+from cobalt_testlib import (ACCOUNT, ETAG_RE, KEY, assert_error_response, expect_error, unique_name,
+                            utcnow)
 
 
 def test_create_get_properties_and_conflict(service, raw):
@@ -186,3 +187,63 @@ def test_public_access_property(service):
         assert listed[0].public_access == "container"
     finally:
         cc.delete_container()
+
+
+def test_rename_container(service, raw):
+    src, dst = unique_name("rn"), unique_name("rn")
+    cc = service.create_container(src, metadata={"owner": "tests"})
+    cc.upload_blob("a/one", b"first", tags={"rename": src})
+    cc.upload_blob("two", b"second")
+    before = cc.get_container_properties()
+
+    moved = service._rename_container(src, dst)
+    assert moved.container_name == dst
+    after = moved.get_container_properties()
+    assert (after.etag, after.metadata) == (before.etag, {"owner": "tests"})
+    assert sorted(b.name for b in moved.list_blobs()) == ["a/one", "two"]
+    assert moved.download_blob("a/one").readall() == b"first"
+    assert [(b.container_name, b.name) for b in service.find_blobs_by_tags(f"\"rename\" = '{src}'")] == \
+        [(dst, "a/one")]
+    assert_error_response(raw.request("GET", f"/{src}", query={"restype": "container"}), 404,
+                          "ContainerNotFound")
+    assert_error_response(raw.request("GET", f"/{src}/two"), 404, "ContainerNotFound")
+    # The old name is free again, and independent of the moved container.
+    service.create_container(src).upload_blob("new", b"new")
+    assert sorted(b.name for b in moved.list_blobs()) == ["a/one", "two"]
+
+
+def test_rename_container_failures(service, raw):
+    a, b = unique_name("rf"), unique_name("rf")
+    ca = service.create_container(a)
+    ca.upload_blob("x", b"x")
+    service.create_container(b)
+
+    def rename(dst, src, headers=None):
+        return raw.request("PUT", f"/{dst}", query={"restype": "container", "comp": "rename"},
+                           headers={"x-ms-source-container-name": src, **(headers or {})})
+
+    r = raw.request("PUT", f"/{b}", query={"restype": "container", "comp": "rename"})
+    assert_error_response(r, 400, "MissingRequiredHeader")
+    assert_error_response(rename(unique_name("rf"), "Not_A_Name"), 400, "InvalidHeaderValue")
+    assert_error_response(rename(unique_name("rf"), unique_name("gone")), 404, "ContainerNotFound")
+    assert_error_response(rename(b, a), 409, "ContainerAlreadyExists")
+    assert_error_response(rename(a, a), 409, "ContainerAlreadyExists")
+    assert [x.name for x in ca.list_blobs()] == ["x"]            # both untouched
+
+    lease = ca.acquire_lease(lease_duration=-1)
+    dst = unique_name("rf")
+    assert_error_response(rename(dst, a), 412, "LeaseIdMissing")
+    assert_error_response(rename(dst, a, {"x-ms-source-lease-id": "01234567-89ab-cdef-0123-456789abcdef"}),
+                          412, "LeaseIdMismatchWithContainerOperation")
+    assert rename(dst, a, {"x-ms-source-lease-id": lease.id}).status == 200
+    assert service.get_container_client(dst).get_container_properties().lease.state == "leased"
+    assert_error_response(rename(unique_name("rf"), b, {"x-ms-source-lease-id": lease.id}), 412,
+                          "LeaseNotPresentWithContainerOperation")
+
+    # Two containers at once: the account key only, no SAS.
+    sas = generate_account_sas(ACCOUNT, KEY, ResourceTypes(service=True, container=True, object=True),
+                               AccountSasPermissions(read=True, write=True, delete=True, create=True),
+                               utcnow() + dt.timedelta(hours=1))
+    r = raw.request("PUT", f"/{unique_name('rf')}", raw_query="restype=container&comp=rename&" + sas,
+                    headers={"x-ms-source-container-name": b}, sign=False)
+    assert_error_response(r, 403, "AuthorizationPermissionMismatch")

@@ -1,11 +1,12 @@
 """No 501s: every operation of the protocol document's operation table (§1.6 of
-../shared/docs/azure-blob-protocol.md, read here at test time; COBALT_PROTOCOL_DOC names another
-copy) is sent once, and none may be answered the way the dispatcher answers a request no route
-takes: 501, 405 UnsupportedHttpVerb, 400 InvalidHttpVerb or InvalidUri, 400
-InvalidQueryParameterValue naming comp or restype, 400 InvalidHeaderValue naming x-ms-blob-type or
-x-ms-copy-source, or NotImplemented.  Any other answer -- success, or an error the operation
-itself gives (404 BlobNotFound, 409 NoPendingCopyOperation, 403 for a bearer-only operation...)
--- means the operation is served.
+../shared/docs/azure-blob-protocol.md) is sent once.  The walk reads the table's copy in
+operations.md next to this file, so it runs on a checkout alone, and the copy must equal the
+document's table whenever the document is there (COBALT_PROTOCOL_DOC names another place for it).
+No operation may be answered the way the dispatcher answers a request no route takes: 501, 405
+UnsupportedHttpVerb, 400 InvalidHttpVerb or InvalidUri, 400 InvalidQueryParameterValue naming comp
+or restype, 400 InvalidHeaderValue naming x-ms-blob-type or x-ms-copy-source, or NotImplemented.
+Any other answer -- success, or an error the operation itself gives (404 BlobNotFound, 409
+NoPendingCopyOperation, 403 for a bearer-only operation...) -- means the operation is served.
 
 Each table row is (methods, level, query, discriminator, operation); REQUESTS below says how to
 send each (operation, method), and the test fails when the table and REQUESTS disagree (a row
@@ -26,6 +27,7 @@ from cobalt_testlib import ACCOUNT, unique_name
 
 DOC = Path(os.environ.get("COBALT_PROTOCOL_DOC") or
            Path(__file__).resolve().parents[3] / "shared/docs/azure-blob-protocol.md")
+TABLE = Path(__file__).resolve().parent / "operations.md"
 
 PAGE_BLOBS = "page blobs are being implemented on their own branch"
 EXPECTED_MISSING = {
@@ -38,26 +40,36 @@ EXPECTED_MISSING = {
     "Get Page Ranges": PAGE_BLOBS,
     "Get Page Ranges Diff": PAGE_BLOBS,
     "Incremental Copy Blob": PAGE_BLOBS + " (it copies page blob snapshots)",
-    "Rename Container": "not implemented yet (no engine call moves a container to a new name)",
 }
 
 
-def doc_operations():
-    """[(method, level, query, operation)] from the document's operation table, one per method."""
-    assert DOC.exists(), f"the protocol document is not at {DOC} (set COBALT_PROTOCOL_DOC)"
-    lines = DOC.read_text().splitlines()
+def table_rows(path):
+    """The lines of the operation table in the Markdown file at path, header row first."""
+    lines = path.read_text().splitlines()
     start = next(i for i, line in enumerate(lines)
                  if re.match(r"\|\s*Method\s*\|\s*Level\s*\|\s*Query\s*\|\s*Discriminator\s*\|"
                              r"\s*Operation\s*\|", line))
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return lines[start:end]
+
+
+def doc_operations():
+    """[(method, level, query, operation)] from the operation table, one per method."""
     out = []
-    for line in lines[start + 2:]:
-        if not line.startswith("|"):
-            break
+    for line in table_rows(TABLE)[2:]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         methods, level, query, _, op = cells[:5]
         for m in methods.split("/"):
             out.append((m, level, query, op))
     return out
+
+
+def test_table_is_the_documents():
+    if not DOC.exists():
+        pytest.skip(f"the protocol document is not at {DOC} (COBALT_PROTOCOL_DOC names it)")
+    assert table_rows(TABLE) == table_rows(DOC), f"{TABLE.name} differs from {DOC}'s table: copy it again"
 
 
 # (operation, method) -> request(ctx) -> (path, query, headers, body[, RawClient.request keywords]).

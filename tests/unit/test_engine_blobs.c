@@ -5,7 +5,7 @@
  * that keeps the ETag, a check of another blob), the container check, staged blocks and their
  * drop, listings (prefix, marker, skip-past, snapshots and versions on request), the tag index
  * following the current record, soft-deleted and expiring records and their purge, WORM refusals
- * of Delete Container, and pending copies failed by recovery.  With a cluster at hand (CEPH_CONF set: ctest's
+ * of Delete Container, pending copies failed by recovery, and Rename Container.  With a cluster at hand (CEPH_CONF set: ctest's
  * test_engine_blobs_rados starts one with scripts/ceph/with-cluster.sh) the RADOS engine too, in
  * pools of its own, and what only it has: two gateways racing on one blob's record, and listings
  * and tag walks merged across every index shard, equal to what the memory engine gives.
@@ -370,6 +370,35 @@ copies(struct engine *e, struct arena *a)
     CHECK(eng_copy_recover(e, "restarted") == 0); /* nothing pending any more */
 }
 
+/* Rename Container: the id and everything under it move to the new name; the old name is free,
+ * and a blob write addressed by the old name no longer commits. */
+static void
+renames(struct engine *e, struct arena *a)
+{
+    struct eng_blob c = container(e, "before"), b = blob(c, "kept"), moved, stale;
+    struct container_rec cr, other, got;
+    struct blob_rec r = rec(e, 3), gr;
+
+    container(e, "taken");
+    CHECK(put(e, &b, NULL, &r) == 0);
+    CHECK(eng_container_get(e, a, "acct", "before", &cr) == 0);
+    CHECK(eng_container_rename(e, "acct", "before", &cr, "taken") == CO_EEXISTS);
+    other = cr;
+    other.etag++;
+    CHECK(eng_container_rename(e, "acct", "before", &other, "after") == CO_ECONFLICT);
+    CHECK(eng_container_rename(e, "acct", "before", &cr, "after") == 0);
+    CHECK(eng_container_get(e, a, "acct", "before", &got) == CO_ENOTFOUND);
+    CHECK(eng_container_get(e, a, "acct", "after", &got) == 0 && got.id == cr.id &&
+          got.etag == cr.etag);
+    moved = b;
+    moved.container = "after";
+    CHECK(eng_blob_get(e, a, &moved, ENG_CURRENT, 0, &gr) == 0 && gr.etag == r.etag);
+    stale = blob(b, "late");
+    CHECK(put(e, &stale, NULL, &r) == CO_ENOCONT);
+    CHECK(eng_container_rename(e, "acct", "before", &cr, "again") == CO_ECONFLICT);
+    container(e, "before"); /* the old name is free */
+}
+
 static void
 contract(struct engine *e)
 {
@@ -383,6 +412,7 @@ contract(struct engine *e)
     purge_and_worm(e, a);
     expiry(e, a);
     copies(e, a);
+    renames(e, a);
     arena_free(a);
 }
 
