@@ -194,7 +194,7 @@ op_append_block(struct api_req *q)
         api_hdr(q, "x-ms-content-crc64", crc);
     api_hdr_u64(q, "x-ms-blob-append-offset", ap.offset);
     api_hdr_u64(q, "x-ms-blob-committed-block-count", ap.r.appends);
-    api_hdr(q, "x-ms-request-server-encrypted", "true");
+    api_hdr(q, "x-ms-request-server-encrypted", "false");
 }
 
 struct seal {

@@ -227,7 +227,7 @@ op_put_blob(struct api_req *q)
         api_hdr_md5(q, "Content-MD5", q->body_md5);
     if (crc != NULL)
         api_hdr(q, "x-ms-content-crc64", crc);
-    api_hdr(q, "x-ms-request-server-encrypted", "true");
+    api_hdr(q, "x-ms-request-server-encrypted", "false");
 }
 
 /* ---- Get Blob / Get Blob Properties ---------------------------------------------------- */
@@ -344,7 +344,7 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
     api_copy_headers(q, &r->copy);
     if (r->purge_at && !r->deleted)
         api_hdr_time(q, "x-ms-expiry-time", r->purge_at); /* Set Blob Expiry (expiry.c) */
-    api_hdr(q, "x-ms-server-encrypted", "true");
+    api_hdr(q, "x-ms-server-encrypted", "false");
     api_put_metadata_headers(q, r->nmeta, r->meta);
     if (r->ntags > 0)
         api_hdr_u64(q, "x-ms-tag-count", r->ntags);
@@ -515,7 +515,7 @@ update_blob(struct api_req *q, int which)
     api_hdr_etag(q, u.r.etag);
     api_hdr_time(q, "Last-Modified", u.r.modified);
     if (which == 0)
-        api_hdr(q, "x-ms-request-server-encrypted", "true");
+        api_hdr(q, "x-ms-request-server-encrypted", "false");
 }
 
 void

@@ -133,7 +133,7 @@ op_put_block(struct api_req *q)
     api_hdr_md5(q, "Content-MD5", q->body_md5);
     if (crc != NULL)
         api_hdr(q, "x-ms-content-crc64", crc);
-    api_hdr(q, "x-ms-request-server-encrypted", "true");
+    api_hdr(q, "x-ms-request-server-encrypted", "false");
 }
 
 /* ---- Put Block List ----------------------------------------------------------------------- */
@@ -283,7 +283,7 @@ op_put_block_list(struct api_req *q)
     api_hdr_etag(q, bl.r.etag);
     api_hdr_time(q, "Last-Modified", bl.r.modified);
     api_hdr_md5(q, "Content-MD5", q->body_md5);
-    api_hdr(q, "x-ms-request-server-encrypted", "true");
+    api_hdr(q, "x-ms-request-server-encrypted", "false");
 }
 
 /* ---- Get Block List ------------------------------------------------------------------------ */

@@ -307,7 +307,7 @@ respond_dest(struct api_req *q, enum copy_kind kind, const struct blob_rec *r,
     if (kind != K_COPY && crc_b64 != NULL)
         api_hdr(q, "x-ms-content-crc64", crc_b64);
     if (kind == K_PUT_FROM_URL)
-        api_hdr(q, "x-ms-request-server-encrypted", "true");
+        api_hdr(q, "x-ms-request-server-encrypted", "false");
 }
 
 static const char *

@@ -89,7 +89,7 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
     xml_elem(b, "Cache-Control", r->cache_control);
     xml_elem(b, "BlobType", api_blob_type_name(r->type));
     api_xml_tier(b, r);
-    buf_puts(b, "<ServerEncrypted>true</ServerEncrypted>");
+    buf_puts(b, "<ServerEncrypted>false</ServerEncrypted>");
     api_xml_lease(b, &r->lease);
     if (o->copy)
         api_xml_copy(b, &r->copy);

@@ -1315,6 +1315,6 @@ op_query_blob(struct api_req *q)
     api_hdr(q, "x-ms-blob-type", api_blob_type_name(r.type));
     api_lease_headers(q, &r.lease);
     api_put_metadata_headers(q, r.nmeta, r.meta);
-    api_hdr(q, "x-ms-server-encrypted", "true");
+    api_hdr(q, "x-ms-server-encrypted", "false");
     http_resp_stream(q->h, HTTP_LEN_UNKNOWN, qs_read, s, qs_free);
 }

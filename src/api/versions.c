@@ -211,7 +211,7 @@ op_snapshot_blob(struct api_req *q)
     api_hdr_time(q, "Last-Modified", s.r.modified);
     if (s.r.version_id)
         api_hdr(q, "x-ms-version-id", fmt_id(q, s.r.version_id));
-    api_hdr(q, "x-ms-request-server-encrypted", "true");
+    api_hdr(q, "x-ms-request-server-encrypted", "false");
 }
 
 /* ---- a blob's snapshots and versions ------------------------------------------------------ */

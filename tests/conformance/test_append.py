@@ -63,7 +63,7 @@ def test_append_response_headers(container, raw):
     assert r.header("x-ms-blob-append-offset") == "0"
     assert r.header("x-ms-blob-committed-block-count") == "1"
     assert r.header("ETag") and r.header("Last-Modified")
-    assert r.header("x-ms-request-server-encrypted") == "true"
+    assert r.header("x-ms-request-server-encrypted") == "false"   # not encrypted at rest (docs/encryption.md)
     bad = _append(raw, cname, "h", data, {"Content-MD5": md5_b64(b"other")})
     assert_error_response(bad, 400, "Md5Mismatch")
     assert container.get_blob_client("h").download_blob().readall() == data

@@ -433,7 +433,7 @@ def test_put_blob_response_headers(container, raw):
     assert r.header("content-md5") == md5_b64(b"abc")
     assert r.header("x-ms-request-id")
     assert r.header("x-ms-client-request-id") == "my-request-42"
-    assert r.header("x-ms-request-server-encrypted") == "true"
+    assert r.header("x-ms-request-server-encrypted") == "false"   # not encrypted at rest (docs/encryption.md)
     assert r.header("date")
 
 

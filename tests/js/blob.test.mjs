@@ -362,7 +362,7 @@ test("getProperties reports creation time and server encryption", async () => {
   await b.upload("1", 1);
   const p = await b.getProperties();
   assert.ok(p.createdOn instanceof Date);
-  assert.equal(p.isServerEncrypted, true);
+  assert.equal(p.isServerEncrypted, false); // Cobalt does not encrypt at rest (docs/encryption.md)
   assert.equal(p.leaseState, "available");
   assert.equal(p.leaseStatus, "unlocked");
 });
