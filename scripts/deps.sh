@@ -38,7 +38,8 @@ if [ "$WHAT" != build ]; then
            clang-format                # the format check of scripts/test.sh
            ceph-mon ceph-osd ceph-common              # scripts/ceph/: a throwaway cluster for the RADOS tests
            openssl python3-jwt python3-cryptography   # tests/door: test CA, JWKS, tokens
-           pgbackrest postgresql duplicity)           # tests/door: applications over HTTPS
+           pgbackrest postgresql duplicity            # tests/door: applications over HTTPS
+           gdb)                                       # tests/lib: the stacks of a server that will not stop
 fi
 # Node.js (tests only): only install Debian's when no node is on the machine (a NodeSource build may already
 # be there, and Debian's npm package conflicts with its bundled npm).

@@ -225,10 +225,22 @@ class CobaltServer:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                stacks = self.stacks()
                 self.kill9()
-                raise AssertionError(f"cobalt ignored SIGTERM for {timeout}s:\n" + self.log_tail())
+                raise AssertionError(f"cobalt ignored SIGTERM for {timeout}s:\n" + self.log_tail()
+                                     + "\n===== its threads =====\n" + stacks)
         self._closed()
         return self.proc.returncode
+
+    def stacks(self):
+        """Every thread's stack of the running server (gdb), to show what a hang waits on."""
+        try:
+            r = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-nx",
+                                "-ex", "thread apply all bt 30"],
+                               capture_output=True, text=True, timeout=120)
+            return r.stdout[-30000:] or r.stderr[-3000:]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"(no stacks: {e})"
 
     def kill9(self):
         if self.alive():
