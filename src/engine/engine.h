@@ -194,6 +194,10 @@ int eng_memory_init(struct engine *e);
  * `pool_data`.  0 or CO_EBACKEND (why is logged). */
 int eng_rados_init(struct engine *e, const char *conf, const char *user, const char *pool_index,
                    const char *pool_data);
+/* The stripe size of the payloads a RADOS engine writes from now on (docs/rados.md, "Objects in
+ * the data pool"; each locator keeps its own): a power of two from 64 KiB to 64 MiB.  0, or
+ * EINVAL (not such a size, or not a RADOS engine). */
+int eng_rados_set_stripe(struct engine *e, uint64_t bytes);
 /* Releases what the engine holds (not what it was given).  A zeroed engine is a no-op. */
 void eng_fini(struct engine *e);
 

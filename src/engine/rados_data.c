@@ -476,7 +476,8 @@ omap_value(rados_ioctx_t io, const char *oid, const char *key, struct buf *v)
  * Settles the entry `key` of list object oid, whose value v was read: the payload is kept when the
  * index object its claim names holds its reference key or it is marked shared, else deleted (D4,
  * the doom compared with the shared mark's absence); then the entry goes.
- * 0 done, 2 keep the entry (it changed meanwhile, or the cluster failed us).
+ * 0 done (kept), 1 done (deleted), 2 keep the entry (it changed meanwhile, or the cluster failed
+ * us).
  */
 static int
 settle(struct rados_data *d, const char *oid, const char *key, const char *v, size_t vl)
@@ -518,7 +519,7 @@ settle(struct rados_data *d, const char *oid, const char *key, const char *v, si
     }
     if (stripes_remove(d, id, stripe_count(len, shift)) == 0 &&
         entry_op(d->idx, oid, key, NULL, 0, NULL, NULL, 0) == 0)
-        rc = 0;
+        rc = 1;
 out:
     buf_free(&doomed);
     buf_free(&val);
@@ -538,7 +539,7 @@ rdata_release(struct engine *e, const struct extent *loc)
     if (!loc_valid(loc))
         return;
     entry_name(oid, key, loc->seq, loc->off);
-    if (omap_value(d->idx, oid, key, &v) != 0 || settle(d, oid, key, v.p, v.len) != 0)
+    if (omap_value(d->idx, oid, key, &v) != 0 || settle(d, oid, key, v.p, v.len) == 2)
         log_warn("rados: payload %016" PRIx64 " left to the GC list", loc->seq);
     buf_free(&v);
 }
@@ -616,6 +617,52 @@ rdata_share(struct engine *e, const struct extent *loc)
     if (r < 0)
         log_error("rados: marking payload %016" PRIx64 " shared: %s", loc->seq, strerror(-r));
     return r < 0 ? CO_EBACKEND : 0;
+}
+
+int
+rdata_list_key(const char *k, size_t kl, uint64_t *seq)
+{
+    char hex[17];
+
+    if (kl == 33 && k[16] == 'd')
+        memcpy(hex, k + 17, 16);
+    else if (kl == 18 && k[0] == '~' && k[1] == 's')
+        memcpy(hex, k + 2, 16);
+    else
+        return 0;
+    hex[16] = 0;
+    if ((*seq = unhex64(hex)) == UINT64_MAX)
+        return 0;
+    return k[0] == '~' ? 's' : 'd';
+}
+
+int
+rdata_orphan(struct rados_data *d, uint64_t seq, uint64_t stripes)
+{
+    struct buf v = BUF_INIT;
+    char oid[16], key[34];
+    int r = -ENOMEM;
+
+    /* The entry only has to name every stripe: any stripe size does, the smallest is exact. */
+    entry_name(oid, key, seq, (uint64_t)ticks_now());
+    entry_value(&v, RDATA_SHIFT_MIN, stripes << RDATA_SHIFT_MIN, "-");
+    if (buf_ok(&v))
+        r = entry_op(d->idx, oid, key, NULL, 0, NULL, &v, 1);
+    buf_free(&v);
+    return r < 0 ? CO_EBACKEND : 0;
+}
+
+int
+rdata_object(const char *oid, uint64_t *seq, uint64_t *stripe)
+{
+    char hex[17], *end;
+
+    if (strlen(oid) < 18 || oid[16] != '.' || oid[17] < '0' || oid[17] > '9')
+        return -1;
+    memcpy(hex, oid, 16);
+    hex[16] = 0;
+    *stripe = strtoull(oid + 17, &end, 10);
+    return (*seq = unhex64(hex)) == UINT64_MAX || *end != 0 ? -1 : 0;
 }
 
 int
@@ -747,4 +794,22 @@ rdata_read(struct engine *e, struct eng_reader *er, struct extent *loc, uint64_t
     take = r->at + r->n - off < n ? (size_t)(r->at + r->n - off) : n;
     memcpy(dst, r->buf + (off - r->at), take);
     return (long)take;
+}
+
+int
+rdata_verify(struct engine *e, const struct extent *loc)
+{
+    struct rdata_reader r = {0};
+    unsigned shift = loc->vol & 0xff;
+    uint64_t off = 0;
+    long rc = 0;
+
+    if (!loc_valid(loc))
+        return EINVAL;
+    while (off < loc->len && rc == 0) {
+        if ((rc = span_fill(R(e)->dp, &r, loc, off >> shift, off & ((1ull << shift) - 1))) == 0)
+            off = r.at + r.n;
+    }
+    free(r.buf);
+    return (int)-rc;
 }
