@@ -119,6 +119,13 @@ def test_clean_cluster_counts_what_it_holds(cluster, container):
     # the pools as the gateway left them: a second check agrees, and repair has nothing to do
     rc, s2, out = cluster.fsck("--repair")
     assert rc == 0 and s2["repaired"] == 0, out
+    # the gateways' own configuration file names the cluster just as well
+    conf = cluster.dir / "gateway.conf"
+    conf.write_text("".join(f"{k[2:]} = {v}\n" for k, v in zip(cluster.args[::2], cluster.args[1::2]))
+                    + "backend = rados\nport = 10999\nstripe-size = 64\n")
+    r = cobalt_server.run_cli("fsck", "--config", conf, "--quiet")
+    assert r.returncode == 0 and SUMMARY.search(r.stdout), (r.stdout, r.stderr)
+    assert SUMMARY.search(r.stdout).group(2) == str(s["blobs"])
 
 
 def put_partial(gw, container: str, name: str, total: int, sent: bytes) -> http.client.HTTPConnection:
