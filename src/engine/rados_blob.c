@@ -378,8 +378,8 @@ plan_ref(struct plan *p, const struct extent *x, int delta, int src)
 {
     struct pref *f;
 
-    if (x->len == 0)
-        return;
+    if (x->len == 0 || rdata_inline(x))
+        return; /* an empty block, or an inline payload: in the record itself */
     if ((f = grow(p->a, (void **)&p->refs, p->nrefs, &p->caprefs, sizeof(*f))) == NULL) {
         p->bad = 1;
         return;

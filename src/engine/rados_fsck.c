@@ -338,16 +338,12 @@ shard_rec(const struct shard *s, const struct buf *bk, struct blob_rec *rec)
     return k != NULL && meta_blob_decode(s->a, k->v, k->vl, rec) == 0 ? k : NULL;
 }
 
+/* Counts n more references of s to payload x (merged by payload in refs_merge()). */
 static void
 ref_add(struct shard *s, const struct extent *x, long n)
 {
-    if (x->len == 0)
-        return;
-    for (size_t i = 0; i < s->nrefs; i++)
-        if (s->refs[i].x.seq == x->seq) {
-            s->refs[i].count += n;
-            return;
-        }
+    if (x->len == 0 || rdata_inline(x))
+        return; /* as the commit counts (plan_ref) */
     if (s->nrefs == s->caprefs) {
         struct ref *nr = arena_alloc(s->a, (s->caprefs = s->caprefs * 2 + 64) * sizeof(*nr));
         if (nr == NULL)
@@ -357,6 +353,41 @@ ref_add(struct shard *s, const struct extent *x, long n)
         s->refs = nr;
     }
     s->refs[s->nrefs++] = (struct ref){*x, n};
+}
+
+static int
+ref_order(const void *a, const void *b)
+{
+    uint64_t x = ((const struct ref *)a)->x.seq, y = ((const struct ref *)b)->x.seq;
+
+    return (x > y) - (x < y);
+}
+
+/* One entry per payload in s->refs, sorted by payload. */
+static void
+refs_merge(struct shard *s)
+{
+    size_t n = 0;
+
+    if (s->nrefs == 0)
+        return;
+    qsort(s->refs, s->nrefs, sizeof(*s->refs), ref_order);
+    for (size_t i = 0; i < s->nrefs; i++) {
+        if (n > 0 && s->refs[n - 1].x.seq == s->refs[i].x.seq)
+            s->refs[n - 1].count += s->refs[i].count;
+        else
+            s->refs[n++] = s->refs[i];
+    }
+    s->nrefs = n;
+}
+
+/* The references of s to payload seq (after refs_merge()), or NULL. */
+static struct ref *
+ref_find(struct shard *s, uint64_t seq)
+{
+    struct ref key = {.x.seq = seq};
+
+    return s->nrefs > 0 ? bsearch(&key, s->refs, s->nrefs, sizeof(key), ref_order) : NULL;
 }
 
 /* One op on shard s: compare the record key bk with its stored bytes (rk NULL: absent), then set
@@ -559,13 +590,14 @@ check_counts(struct fsck *f, struct shard *s)
     struct engine e = {NULL, f->r};
     struct buf k = BUF_INIT, v = BUF_INIT;
 
+    refs_merge(s);
     /* Every L key, with its count; then every counted payload without one. */
     for (size_t i = 0; i < s->n; i++) {
         struct key *key = &s->keys[i];
         struct extent x = {0};
         unsigned vol;
+        struct ref *ref;
         long have, want = 0;
-        size_t j;
         if (key->k[0] != 'L')
             continue;
         if (key->kl != 17 || (x.seq = unhex64(key->k + 1)) == UINT64_MAX ||
@@ -575,11 +607,9 @@ check_counts(struct fsck *f, struct shard *s)
             continue;
         }
         x.vol = vol;
-        for (j = 0; j < s->nrefs && s->refs[j].x.seq != x.seq; j++)
-            ;
-        if (j < s->nrefs) {
-            want = s->refs[j].count;
-            s->refs[j].count = -1 - want; /* seen */
+        if ((ref = ref_find(s, x.seq)) != NULL) {
+            want = ref->count;
+            ref->count = -1 - want; /* seen */
         }
         if (payload(f, x.seq) != NULL)
             payload(f, x.seq)->flags |= P_NAMED;
@@ -944,9 +974,7 @@ walk_lists(struct fsck *f, struct arena *a)
             }
             shard_oid(soid, cid, (unsigned)strtoul(sv, NULL, 10));
             rec_key(&bk, 'B', name, nlen, kind, id);
-            rc = stored_get(f->r, a, soid, &bk, &rec, &v, &vl);
-            if (rc == CO_EBACKEND && !buf_ok(&bk))
-                break;
+            rc = stored_get(f->r, a, soid, &bk, &rec, &v, &vl); /* CO_EBACKEND: not judged */
             if (rc == CO_ENOTFOUND ||
                 (rc == 0 && (copies ? !eng_copy_pending(&rec) || strcasecmp(rec.copy.id, copy_id)
                                     : !soft_deleted_at(&rec, due))))

@@ -251,6 +251,17 @@ struct rados_data;
 #define RDATA_SHIFT_MIN 16 /* one CRC chunk */
 #define RDATA_SHIFT_MAX 26 /* 64 MiB: under Ceph's 90 MB op and 128 MiB object limits */
 int rdata_new(rados_ioctx_t idx, rados_ioctx_t data, struct rados_data **out);
+/* Inline payloads (docs/rados.md, "Inline payloads"): a blob's whole content of at most INLINE_MAX
+ * bytes (eng_data_write_begin's ENG_W_WHOLE) is kept in its record, not in the data pool.  Its
+ * locator: vol LOC_INLINE << 8, off the CRC32C of its bytes, inl the bytes.  No data object, no
+ * pending entry, no reference key: the record holds it whole, and copies of the record carry it. */
+#define INLINE_MAX (4u << 10)
+#define LOC_INLINE 2
+static inline int
+rdata_inline(const struct extent *x)
+{
+    return x->vol >> 8 == LOC_INLINE;
+}
 void rdata_free(struct rados_data *d);
 /* The stripe size of payloads written from now on, 1 << shift bytes (RDATA_SHIFT_MIN..MAX):
  * 0 or EINVAL.  Each locator keeps its own, so payloads of any size stay readable. */
@@ -258,7 +269,7 @@ int rdata_set_stripe(struct rados_data *d, unsigned shift);
 
 /* The ops table entries (engine.h, "the data plane"). */
 int rdata_failed(struct engine *e);
-int rdata_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+int rdata_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
 int rdata_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
 int rdata_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
 void rdata_write_abort(struct engine *e, struct eng_writer *w);

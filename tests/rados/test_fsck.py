@@ -208,7 +208,7 @@ def test_orphan_written_directly_and_foreign_object(cluster, tmp_path):
 
 
 def test_dangling_and_missing_index_entries(cluster, container):
-    container.get_blob_client("tagged").upload_blob(b"v" * 300, tags={"k1": "v1"})
+    container.get_blob_client("tagged").upload_blob(b"v" * 5000, tags={"k1": "v1"})  # not inline
     container.upload_blob("plain", os.urandom(2 * STRIPE))
     shard = cluster.shard_of("tagged")
     keys = cluster.keys(shard)
