@@ -33,7 +33,7 @@
  *    (younger ones may be a Create Container in progress) -- the head's drop is queued on the GC
  *    list; shards without a head are removed (their payloads dropped first);
  *  - objects of the data pool that are no payload's stripe -- reported.
- * Undecodable records and unknown keys are reported and left alone.
+ * Records and keys that do not decode are reported and left alone.
  *
  * Output (stdout), in the local fsck's style: "fsck: " and one line per problem, "fsck: repair: "
  * per fix, and the summary line
