@@ -24,8 +24,9 @@
  *    it (a count that falls to 0 is removed and the payload dropped, as a commit does);
  *  - H and T entries exist exactly for the records that call for them, staged blocks (U) only
  *    while the current record says so -- added or removed, compared with the record;
- *  - purge entries (kind B) name a record soft-deleted with that purge time, and every such record
- *    has one; copy markers name a pending copy -- stale ones removed, missing purge entries added.
+ *  - purge entries name a record (a blob's, kind B; a container's, kind D) soft-deleted with that
+ *    purge time, and every such record has one; copy markers name a pending copy -- stale ones
+ *    removed, missing purge entries added.
  *    Both are written before their commit, so a finding is looked at again 2 s later and only
  *    what is still wrong then is reported;
  *  - orphan payloads -- put on the GC list, due now (`cobalt gc` deletes them);
@@ -409,12 +410,14 @@ fix_key(struct fsck *f, const struct shard *s, const struct buf *bk, const struc
 /* A hint to look at again after RECHECK_SEC (it is written before its commit). */
 struct recheck {
     struct recheck *next;
-    char kind;     /* 'p' a purge entry, stale; 'P' a purge entry, missing; 'c' a copy marker */
+    /* a purge entry that looks stale ('p': of a blob record, 'q': of a container) or missing
+     * ('P', 'Q'); 'c' a copy marker that looks stale */
+    char kind;
     char loid[32]; /* the list object */
     struct buf key, val;
-    char soid[48]; /* the shard */
+    char soid[48]; /* the record's object: a shard, or acct.<account> ('q', 'Q') */
     struct buf bk; /* the record's key there */
-    int64_t due;   /* 'p', 'P': the purge time; 'c': unused */
+    int64_t due;   /* purge entries: the purge time */
     char copy_id[41];
 };
 
@@ -777,6 +780,22 @@ walk_account(struct fsck *f, struct arena *a, const char *oid, size_t *cap)
             continue;
         }
         f->containers++;
+        if (c.k[0] == 'D' && rec.purge_at != 0) { /* its purge entry, looked up later */
+            struct buf k = BUF_INIT, v = BUF_INIT, dk = {.p = c.k, .len = c.kl};
+            char loid[32];
+            snprintf(loid, sizeof(loid), "purge.%u", (unsigned)(rec.id % LIST_SHARDS));
+            hex64(&k, (uint64_t)rec.purge_at);
+            buf_putc(&k, 'D');
+            hex64(&k, rec.id);
+            hex64(&k, (uint64_t)rec.deleted);
+            buf_puts(&v, oid + 5);
+            buf_putc(&v, 0);
+            buf_add(&v, c.k, c.kl);
+            if (buf_ok(&k) && buf_ok(&v))
+                recheck_add(f, 'Q', loid, k.p, k.len, v.p, v.len, oid, &dk, rec.purge_at, NULL);
+            buf_free(&k);
+            buf_free(&v);
+        }
         if (f->ncids == *cap) {
             uint64_t *n = realloc(f->cids, (*cap = *cap * 2 + 64) * sizeof(*n));
             if (n == NULL) {
@@ -930,8 +949,8 @@ check_orphans(struct fsck *f)
     }
 }
 
-/* The purge entries of kind B and the copy markers: each names its record, looked up now and,
- * when it looks stale, again later. */
+/* The purge entries and the copy markers: each names its record, looked up now (a container's:
+ * later) and, when it looks stale, again later. */
 static int
 walk_lists(struct fsck *f, struct arena *a)
 {
@@ -950,6 +969,20 @@ walk_lists(struct fsck *f, struct arena *a)
             int64_t id = 0, due = 0;
             uint64_t cid;
             int ok = 0;
+            if (!copies && c.kl == 49 && c.k[16] == 'D') { /* <due>D<cid><deleted>: a container */
+                const char *nul = memchr(c.v, 0, c.vl);
+                struct buf dk = BUF_INIT;
+                if (nul == NULL || nul - c.v > 30) {
+                    problem(f, "%s: entry of %zu bytes does not decode (left alone)", loid, c.kl);
+                    continue;
+                }
+                snprintf(soid, sizeof(soid), "acct.%.*s", (int)(nul - c.v), c.v);
+                buf_add(&dk, nul + 1, c.vl - (size_t)(nul + 1 - c.v));
+                recheck_add(f, 'q', loid, c.k, c.kl, c.v, c.vl, soid, &dk, (int64_t)unhex64(c.k),
+                            NULL);
+                buf_free(&dk);
+                continue;
+            }
             if (!copies) { /* <due>B<cid><place>, value the shard */
                 if (c.kl < 34 || c.k[16] != 'B' || c.vl == 0 || c.vl >= sizeof(sv))
                     continue;
@@ -990,6 +1023,42 @@ walk_lists(struct fsck *f, struct arena *a)
     return 0;
 }
 
+/* Whether the record purge entry c names is soft-deleted with c's purge time: 1, 0 (not, or
+ * gone), CO_EBACKEND. */
+static int
+record_due(struct fsck *f, struct arena *a, const struct recheck *c)
+{
+    struct container_rec cr;
+    struct blob_rec rec;
+    char *v;
+    size_t vl;
+    int rc;
+
+    if (c->kind == 'q' || c->kind == 'Q') {
+        if ((rc = omap_get(f->r->idx, c->soid, &c->bk, a, &v, &vl)) == 0)
+            rc = meta_container_decode(a, v, vl, &cr) != 0
+                     ? CO_EBACKEND
+                     : cr.deleted != 0 && cr.purge_at == c->due;
+    } else if ((rc = stored_get(f->r, a, c->soid, &c->bk, &rec, &v, &vl)) == 0) {
+        rc = soft_deleted_at(&rec, c->due);
+    }
+    return rc == CO_ENOTFOUND ? 0 : rc;
+}
+
+/* Whether the copy marker c names no pending copy of that id: 1, 0, CO_EBACKEND. */
+static int
+copy_stale(struct fsck *f, struct arena *a, const struct recheck *c)
+{
+    struct blob_rec rec;
+    char *v;
+    size_t vl;
+    int rc = stored_get(f->r, a, c->soid, &c->bk, &rec, &v, &vl);
+
+    if (rc == CO_ENOTFOUND)
+        return 1;
+    return rc != 0 ? rc : !eng_copy_pending(&rec) || strcasecmp(rec.copy.id, c->copy_id) != 0;
+}
+
 /* The second look at the hints noted (RECHECK_SEC after the first). */
 static void
 recheck_all(struct fsck *f, struct arena *a)
@@ -998,31 +1067,29 @@ recheck_all(struct fsck *f, struct arena *a)
         sleep(RECHECK_SEC);
     while (f->again != NULL) {
         struct recheck *c = f->again;
-        struct blob_rec rec;
         struct buf kb = BUF_INIT;
-        char *v, *ev;
-        size_t vl, evl;
-        int rrc = stored_get(f->r, a, c->soid, &c->bk, &rec, &v, &vl);
-        int erc;
+        int missing = c->kind == 'P' || c->kind == 'Q',
+            container = c->kind == 'q' || c->kind == 'Q';
+        int stale = c->kind == 'c' ? copy_stale(f, a, c) : record_due(f, a, c), erc;
+        char *ev;
+        size_t evl;
         buf_add(&kb, c->key.p, c->key.len);
         erc = omap_get(f->r->idx, c->loid, &kb, a, &ev, &evl);
-        if (rrc == CO_EBACKEND || erc == CO_EBACKEND) {
+        if (c->kind != 'c' && stale >= 0)
+            stale = !stale; /* record_due() said whether the record calls for the entry */
+        if (stale < 0 || erc == CO_EBACKEND) {
             /* unreadable now: nothing said */
-        } else if (c->kind == 'P') {
-            if (rrc == 0 && soft_deleted_at(&rec, c->due) && erc == CO_ENOTFOUND) {
-                problem(f, "%s: a soft-deleted record without its purge entry (never purged)",
-                        c->soid);
+        } else if (missing) {
+            if (!stale && erc == CO_ENOTFOUND) {
+                problem(f, "%s: a soft-deleted %s without its purge entry (never purged)", c->soid,
+                        container ? "container" : "record");
                 if (f->repair && entry_put(f->r->idx, c->loid, &c->key, &c->val, 1) == 0)
                     fixed(f, "%s: purge entry added to %s", c->soid, c->loid);
             }
-        } else if (erc == 0 && evl == c->val.len && memcmp(ev, c->val.p, evl) == 0 &&
-                   (rrc == CO_ENOTFOUND ||
-                    (c->kind == 'p'
-                         ? !soft_deleted_at(&rec, c->due)
-                         : !eng_copy_pending(&rec) || strcasecmp(rec.copy.id, c->copy_id) != 0))) {
+        } else if (stale && erc == 0 && evl == c->val.len && memcmp(ev, c->val.p, evl) == 0) {
             struct omap_edit ed = {0};
             problem(f, "%s: %s naming no such record in %s", c->loid,
-                    c->kind == 'p' ? "a purge entry" : "a copy marker", c->soid);
+                    c->kind == 'c' ? "a copy marker" : "a purge entry", c->soid);
             edit_cmp(&ed, &c->key, c->val.p, c->val.len);
             edit_rm(&ed, &c->key);
             if (f->repair && omap_apply(f->r->idx, c->loid, &ed) == 0)

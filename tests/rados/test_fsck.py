@@ -46,7 +46,13 @@ class Cluster:
         return set(self.rados("ls", pool=pool).split())
 
     def keys(self, oid) -> list:
-        return [k for k in self.rados("listomapkeys", oid).split("\n") if k]
+        """The omap keys of index object oid ([] when there is no such object)."""
+        try:
+            return [k for k in self.rados("listomapkeys", oid).split("\n") if k]
+        except subprocess.CalledProcessError as e:
+            if "No such file or directory" in e.stderr:
+                return []
+            raise
 
     def cli(self, cmd, *extra, timeout=300):
         r = cobalt_server.run_cli(cmd, "--backend", "rados", *self.args, *extra, timeout=timeout)
@@ -259,4 +265,35 @@ def test_lost_data_is_reported_never_dropped(cluster, container):
             assert container.get_blob_client("lost").exists()
         cluster.rados("put", mine[1], str(stripe), pool=cluster.data)   # now short
     container.delete_blob("lost")
+    cluster.assert_clean()
+
+
+def test_purge_entries_of_soft_deleted_containers(cluster):
+    d = cluster.dir
+    gw = CobaltServer(d / "gw-soft", d / "gw-soft.log",
+                      args=[*cluster.gw_args, "--container-soft-delete-days", "1"]).start()
+    try:
+        def container_entries():
+            return {(f"purge.{k}", key) for k in range(8) for key in cluster.keys(f"purge.{k}")
+                    if len(key) == 49 and key[16] == "D"}
+        before = container_entries()
+        svc = gw.client()
+        name = unique_name("soft")
+        svc.create_container(name)
+        svc.delete_container(name)                 # soft: restorable for a day
+        (entry,) = container_entries() - before
+        cluster.rados("rmomapkey", *entry)
+        ghost = cluster.dir / "ghost"
+        ghost.write_bytes(b"devstoreaccount1\0Dghost\x01\x010000000000000001")
+        cluster.rados("setomapval", "purge.7", "7fffffffffffffffD00000000000fffff0000000000000001",
+                      "--input-file", str(ghost))
+        rc, s, out = cluster.fsck()
+        assert rc == 1 and s["problems"] == 2, out
+        assert "a soft-deleted container without its purge entry" in out, out
+        assert "purge.7: a purge entry naming no such record in acct.devstoreaccount1" in out, out
+        rc, s, out = cluster.fsck("--repair")
+        assert rc == 1 and s["repaired"] == 2, out
+        assert entry in container_entries()
+    finally:
+        assert gw.stop() == 0, gw.log_tail()
     cluster.assert_clean()
