@@ -63,6 +63,7 @@ struct serve_settings {
     unsigned fsync_mode;                                        /* index in fsync_modes */
     unsigned backend;                                           /* index in backends */
     const char *ceph_conf, *ceph_user, *pool_index, *pool_data; /* --backend rados */
+    unsigned long long stripe;                                  /* --backend rados: bytes */
     double threshold;                                           /* background compaction; 0: off */
     unsigned long long scrub_rate;                              /* bytes per second; 0: no scrub */
     unsigned scrub_interval;                                    /* seconds */
@@ -299,6 +300,13 @@ static const struct opt serve_opts[] = {
      OPT_AT(AT_SERVE, struct serve_settings, pool_data), .def = "cobalt-data",
      .help = "--backend rados: the existing pool of blob contents",
      .doc = "`--backend rados`: the existing pool of blob contents (replicated or erasure-coded)"},
+    {.name = "stripe-size", .arg = "KIB", .kind = OPT_UINT, .lo = 64, .hi = 65536, .scale = 1 << 10,
+     .unit = "KiB", OPT_AT(AT_SERVE, struct serve_settings, stripe), .def = "4096",
+     .help = "--backend rados: blob contents are striped over data objects of this size, a power "
+             "of two",
+     .doc = "`--backend rados`: blob contents are striped over data objects of this size, a power "
+            "of two (64 KiB to 64 MiB; one write op each, at most two in flight per upload). "
+            "Each blob keeps the size it was written with, so changing it needs no migration"},
     {.name = "fsync", .arg = "always|never", .kind = OPT_ENUM, .choices = fsync_modes,
      OPT_AT(AT_SERVE, struct serve_settings, fsync_mode), .def = "always",
      .help = "'never' skips fdatasync: development and benchmarks only, a crash can lose "
@@ -429,6 +437,10 @@ usage(FILE *f)
             "\n"
             "usage: cobalt serve [options]     serve the Blob API\n"
             "       cobalt fsck [--repair] DIR check that every record points at intact data\n"
+            "       cobalt fsck [--repair] --backend rados [--config FILE | rados options]\n"
+            "                                   the same over the RADOS pools, both ways\n"
+            "       cobalt gc --backend rados [--config FILE | rados options]\n"
+            "                                   work the purge and GC lists now\n"
             "       cobalt compact [--threshold F] DIR  reclaim dead space now (server stopped;\n"
             "                                   default threshold 0.05)\n"
             "       cobalt bench WORKLOAD [opts] load-test any Blob endpoint ('bench --help')\n"
@@ -632,6 +644,10 @@ configure(int argc, char **argv, struct settings *st, int *done)
     }
     if (st->set.tls_cert != NULL && http_tls_check(st->set.tls_cert, st->set.tls_key) != 0)
         return 2;
+    if ((st->set.stripe & (st->set.stripe - 1)) != 0) {
+        fprintf(stderr, "cobalt: --stripe-size must be a power of two (64, 128, ... 65536)\n");
+        return 2;
+    }
     if (srv->dir != NULL && srv->dir->secretlen == 0) {
         /* No --delegation-secret: keys issued now die with the process. */
         if (getrandom(srv->dir->secret, 32, 0) != 32)
@@ -825,7 +841,8 @@ serve(int argc, char **argv)
         log_warn("--backend memory: nothing survives a restart");
     } else if (set->backend == BACKEND_RADOS) {
         if (eng_rados_init(&srv->eng, set->ceph_conf, set->ceph_user, set->pool_index,
-                           set->pool_data) != 0) {
+                           set->pool_data) != 0 ||
+            eng_rados_set_stripe(&srv->eng, set->stripe) != 0) {
             log_error("cannot start the RADOS engine (--ceph-conf %s, --pool-index %s, "
                       "--pool-data %s)",
                       set->ceph_conf, set->pool_index, set->pool_data);
@@ -944,6 +961,63 @@ out:
     return rc;
 }
 
+/*
+ * `cobalt fsck [--repair] [--quiet] ...` and `cobalt gc ...`: the engine is named as serve names it
+ * (--backend and its options, on the command line or in a --config file), so an operator runs them
+ * with the gateways' own configuration.  The local engine's fsck keeps its DATA_DIR argument
+ * (admin/fsck.c); gc is the RADOS engine's (the local engine reclaims with `cobalt compact`).
+ */
+static int
+maint(int argc, char **argv, int gc)
+{
+    struct settings st;
+    void *const at[] = {[AT_HTTP] = &st.hc,
+                        [AT_STORE] = &st.sc,
+                        [AT_SERVER] = &st.srv,
+                        [AT_SERVE] = &st.set,
+                        [AT_LOG] = &log_threshold};
+    char **args = calloc((size_t)argc + 1, sizeof(*args));
+    int n = 0, repair = 0, quiet = 0, rc = 2;
+
+    if (args == NULL)
+        return 1;
+    for (int i = 0; i < argc; i++) { /* the command's own flags, which serve does not know */
+        if (!gc && strcmp(argv[i], "--repair") == 0)
+            repair = 1;
+        else if (!gc && strcmp(argv[i], "--quiet") == 0)
+            quiet = 1;
+        else
+            args[n++] = argv[i];
+    }
+    memset(&st, 0, sizeof(st));
+    switch (options_parse(serve_opts, at, n, args)) {
+    case OPTIONS_OK:
+        if (st.set.backend == BACKEND_RADOS) {
+            struct rados_target t = {st.set.ceph_conf, st.set.ceph_user, st.set.pool_index,
+                                     st.set.pool_data};
+            rc = gc ? rados_gc_main(&t) : rados_fsck_main(&t, repair, quiet);
+        } else if (gc) {
+            fprintf(stderr, "cobalt gc: --backend rados only (the local engine reclaims space "
+                            "with `cobalt compact`)\n");
+        } else {
+            rc = fsck_main(argc, argv);
+        }
+        break;
+    case OPTIONS_HELP:
+        usage(stdout);
+        rc = 0;
+        break;
+    case OPTIONS_USAGE:
+        usage(stderr);
+        break;
+    case OPTIONS_BAD:
+        break;
+    }
+    settings_free(&st);
+    free(args);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -955,8 +1029,8 @@ main(int argc, char **argv)
         return serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0)
         return config_check(argc - 1, argv + 1);
-    if (strcmp(argv[1], "fsck") == 0)
-        return fsck_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "fsck") == 0 || strcmp(argv[1], "gc") == 0)
+        return maint(argc - 1, argv + 1, argv[1][0] == 'g');
     if (strcmp(argv[1], "compact") == 0)
         return compact_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0)

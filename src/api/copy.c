@@ -626,7 +626,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-range", "empty");
     if (len > max)
         return api_fail(q, E_RequestBodyTooLarge);
-    if ((err = eng_data_write_begin(&q->srv->eng, len, &w)) != 0)
+    if ((err = eng_data_write_begin(&q->srv->eng, len, 0, &w)) != 0)
         return api_fail_rc(q, err);
     MD5_Init(&c);
     *crc = 0;

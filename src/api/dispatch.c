@@ -365,7 +365,8 @@ begin_data(struct api_req *q)
         return api_fail_header(q, E_InvalidHeaderValue, "x-ms-content-crc64", crc);
     MD5_Init(&q->md5);
     if (q->h->content_length > 0 &&
-        (err = eng_data_write_begin(&q->srv->eng, q->h->content_length, &q->writer)) != 0)
+        (err = eng_data_write_begin(&q->srv->eng, q->h->content_length,
+                                    q->route->flags & R_WHOLE ? ENG_W_WHOLE : 0, &q->writer)) != 0)
         return api_fail_rc(q, err);
     return 0;
 }

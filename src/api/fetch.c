@@ -198,7 +198,7 @@ write_needle(struct sink *k, const char *p, size_t n)
     struct extent e;
     int err;
 
-    if ((err = eng_data_write_begin(k->e, n, &w)) != 0)
+    if ((err = eng_data_write_begin(k->e, n, 0, &w)) != 0)
         return err;
     if ((err = eng_data_write(k->e, w, p, n)) != 0) {
         eng_data_write_abort(k->e, w);
@@ -242,7 +242,7 @@ store_bytes(struct sink *k, const char *p, size_t n)
             uint64_t seg = k->want - k->got;
             if (k->fr->seg_max != 0 && seg > k->fr->seg_max)
                 seg = k->fr->seg_max;
-            if ((err = eng_data_write_begin(k->e, seg, &k->w)) != 0) {
+            if ((err = eng_data_write_begin(k->e, seg, 0, &k->w)) != 0) {
                 k->w = NULL;
                 return err;
             }

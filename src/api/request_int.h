@@ -46,6 +46,7 @@ struct route {
 #define R_BATCH         0x04 /* may be a Blob Batch part (Delete Blob, Set Blob Tier; §2.8) */
 #define R_ANY_CONTAINER 0x08 /* runs whether the container exists or not (else 404) */
 #define R_NO_CONTENT    0x10 /* its data body must be empty (else 400 on Content-Length) */
+#define R_WHOLE         0x20 /* its data body is the blob's whole content (eng_data_write_begin) */
 
 /* The table, in the order rows are tried (routes.c). */
 extern const struct route api_routes[];

@@ -150,7 +150,7 @@ const struct route api_routes[] = {
     {"GetAccountInfo", M_GET | M_HEAD, LVL_BLOB, "account", "properties", NULL, op_account_info,
      NEED_BLOB(ANY_SAS_LETTER, ANY), BODY_NONE, 0, R_ANY_CONTAINER},
     {"PutBlob", M_PUT, LVL_BLOB, NULL, NULL, is_block_blob_put, op_put_blob,
-     NEED_BLOB("cw", WRITE), BODY_DATA, MAX_PUT_BLOB, R_WRITES},
+     NEED_BLOB("cw", WRITE), BODY_DATA, MAX_PUT_BLOB, R_WRITES | R_WHOLE},
     {"CreateAppendBlob", M_PUT, LVL_BLOB, NULL, NULL, is_append_blob_put, op_put_blob,
      NEED_BLOB("cw", WRITE), BODY_DATA, MAX_PUT_BLOB, R_WRITES | R_NO_CONTENT},
     {"PutBlobFromURL", M_PUT, LVL_BLOB, NULL, NULL, api_is_put_blob_from_url, op_put_blob_from_url,

@@ -176,9 +176,9 @@ eng_failed(struct engine *e)
 }
 
 int
-eng_data_write_begin(struct engine *e, uint64_t len, struct eng_writer **w)
+eng_data_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w)
 {
-    return e->ops->write_begin(e, len, w);
+    return e->ops->write_begin(e, len, flags, w);
 }
 
 int
@@ -190,6 +190,7 @@ eng_data_write(struct engine *e, struct eng_writer *w, const void *p, size_t n)
 int
 eng_data_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc)
 {
+    *loc = (struct extent){0}; /* engines set their fields: inl stays NULL unless set */
     return e->ops->write_finish(e, w, loc);
 }
 

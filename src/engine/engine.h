@@ -165,7 +165,7 @@ struct engine_ops {
     int (*tag_next)(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
     long (*copy_recover)(struct engine *e, const char *description);
     int (*failed)(struct engine *e);
-    int (*write_begin)(struct engine *e, uint64_t len, struct eng_writer **w);
+    int (*write_begin)(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
     int (*write)(struct engine *e, struct eng_writer *w, const void *p, size_t n);
     int (*write_finish)(struct engine *e, struct eng_writer *w, struct extent *loc);
     void (*write_abort)(struct engine *e, struct eng_writer *w);
@@ -196,6 +196,10 @@ int eng_memory_init(struct engine *e);
  * `pool_data`.  0 or CO_EBACKEND (why is logged). */
 int eng_rados_init(struct engine *e, const char *conf, const char *user, const char *pool_index,
                    const char *pool_data);
+/* The stripe size of the payloads a RADOS engine writes from now on (docs/rados.md, "Objects in
+ * the data pool"; each locator keeps its own): a power of two from 64 KiB to 64 MiB.  0, or
+ * EINVAL (not such a size, or not a RADOS engine). */
+int eng_rados_set_stripe(struct engine *e, uint64_t bytes);
 /* Releases what the engine holds (not what it was given).  A zeroed engine is a no-op. */
 void eng_fini(struct engine *e);
 
@@ -398,8 +402,12 @@ long eng_copy_recover(struct engine *e, const char *description);
 /* Non-zero (the errno that caused it) once a write or sync has failed: the engine takes no more
  * writes until restart (store.h V4). */
 int eng_failed(struct engine *e);
-/* A writer for a payload of exactly len (> 0) bytes. */
-int eng_data_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+/* A writer for a payload of exactly len (> 0) bytes.  flags: ENG_W_WHOLE when the payload is a
+ * blob's whole content, named by a record of that one block (Put Blob): an engine may then keep a
+ * small payload inside the record itself (its locator's inl; RADOS: docs/rados.md, "Inline
+ * payloads") -- never for blocks, appends or pages, whose records would grow with every one. */
+#define ENG_W_WHOLE 0x01
+int eng_data_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
 /* The next bytes of the payload (more than len in all: EINVAL). */
 int eng_data_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
 /* Once exactly len bytes were written: the payload's locator into *loc; frees w.  The payload is

@@ -70,7 +70,7 @@ int local_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *o
 long local_copy_recover(struct engine *e, const char *description);
 
 int local_failed(struct engine *e);
-int local_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+int local_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
 int local_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
 int local_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
 void local_write_abort(struct engine *e, struct eng_writer *w);

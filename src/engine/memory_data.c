@@ -22,11 +22,12 @@ mem_failed(struct engine *e)
 }
 
 int
-mem_write_begin(struct engine *e, uint64_t len, struct eng_writer **w)
+mem_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w)
 {
     struct mem_writer *mw;
 
     (void)e;
+    (void)flags;
     if (len == 0 || len > SIZE_MAX)
         return EINVAL;
     if ((mw = calloc(1, sizeof(*mw))) == NULL || (mw->p = malloc((size_t)len)) == NULL) {
@@ -75,7 +76,7 @@ mem_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc)
     }
     if (rc == 0) {
         m->payloads[m->npayloads] = (struct mem_payload){mw->p, mw->len};
-        *loc = (struct extent){m->npayloads + 1, 0, 0, mw->len};
+        *loc = (struct extent){m->npayloads + 1, 0, 0, mw->len, NULL};
         m->npayloads++;
         mw->p = NULL;
     }

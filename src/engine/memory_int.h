@@ -99,7 +99,7 @@ int mem_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out
 long mem_copy_recover(struct engine *e, const char *description);
 
 int mem_failed(struct engine *e);
-int mem_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+int mem_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
 int mem_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
 int mem_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
 void mem_write_abort(struct engine *e, struct eng_writer *w);

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "meta/meta.h"
 #include "util/arena.h"
@@ -43,6 +44,8 @@
 
 #define ETAG_BLOCK 4096 /* ETags reserved per round trip */
 #define IDS_OID    "cobalt.ids"
+
+static const struct engine_ops rados_ops;
 
 int
 eng_err(int r, const char *what, const char *oid)
@@ -618,7 +621,7 @@ entry_put(rados_ioctx_t io, const char *oid, const struct buf *k, const struct b
 }
 
 /* Queues the drop of container id cid of account on the GC list (docs/rados.md, kind `c`). */
-static int
+int
 gc_drop_container(struct rados_eng *r, const char *account, uint64_t cid)
 {
     struct buf k = BUF_INIT, v = BUF_INIT;
@@ -737,7 +740,7 @@ rados_container_delete(struct engine *e, const char *account, const char *name,
         log_error("rados: no GC entry for container id %" PRIu64 " (cobalt fsck drops it)",
                   expect->id);
     } else {
-        locked = drop_container(r, a, account, expect->id) != 0; /* the head (and lock) go */
+        locked = drop_container(r, a, account, expect->id) < 0; /* the head (and lock) go */
     }
 out:
     fence_open(fence, name);
@@ -1171,7 +1174,7 @@ id_referenced(struct rados_eng *r, struct arena *a, const char *account, uint64_
 }
 
 /* Drops container id cid's objects (its index shards and head) unless a record still names it:
- * 0 (done, or nothing to do) or CO_EBACKEND. */
+ * 1 dropped, 0 nothing to do, or CO_EBACKEND. */
 static int
 drop_container(struct rados_eng *r, struct arena *a, const char *account, uint64_t cid)
 {
@@ -1188,7 +1191,7 @@ drop_container(struct rados_eng *r, struct arena *a, const char *account, uint64
     snprintf(oid, sizeof(oid), "cont.%016" PRIx64, cid);
     if ((rc = rados_remove(r->idx, oid)) != 0 && rc != -ENOENT)
         return eng_err(rc, "remove", oid);
-    return 0;
+    return 1;
 }
 
 /*
@@ -1253,19 +1256,26 @@ out:
 }
 
 /* Works the due entries of one list object under its lease; kinds: 'D' and 'B' purge, 'c' and 'd'
- * (payloads, rados_data.c) GC.  The number of records purged, or -1. */
-static long
-work_list(struct rados_eng *r, const char *oid, int64_t now)
+ * (payloads, rados_data.c) GC.  wait: when another gateway holds the lease, wait for it (up to
+ * twice its duration) rather than skip the object.  What it did is added to *st.  0, or -1 when
+ * the cluster failed us (or, wait, the lease never came). */
+static int
+work_list(struct rados_eng *r, const char *oid, int64_t now, int wait, struct rados_gc_stats *st)
 {
     struct arena *a = NULL;
     struct omap_cursor c = {0};
     struct buf k = BUF_INIT;
     struct timespec t, renewed;
-    long n = 0;
-    int rc;
+    int n = 0, rc, tries = 0;
 
-    if ((rc = lock_take(r, oid, "lease", r->cookie, LEASE_SECS, 0)) != 1)
-        return rc == 0 ? 0 : -1;
+    while ((rc = lock_take(r, oid, "lease", r->cookie, LEASE_SECS, 0)) == 0 && wait &&
+           tries++ < 2 * LEASE_SECS)
+        sleep(1); /* a gateway's round holds it: it ends, or its lease runs out */
+    if (rc != 1) {
+        if (wait)
+            log_error("rados: %s: the lease did not come free", oid);
+        return rc == 0 && !wait ? 0 : -1;
+    }
     clock_gettime(CLOCK_MONOTONIC, &renewed);
     if ((a = arena_new(SCRATCH_CAP)) == NULL) {
         n = -1;
@@ -1291,18 +1301,22 @@ work_list(struct rados_eng *r, const char *oid, int64_t now)
             break; /* keys sort by due time */
         memcpy(id, c.k + 17, 16);
         id[16] = 0;
-        if (c.k[16] == 'D')
-            done = purge_container(r, a, c.v, c.vl, strtoull(id, NULL, 16), now);
-        else if (c.k[16] == 'c')
-            done = drop_container(r, a, c.v, strtoull(id, NULL, 16)) == 0 ? 0 : 2;
-        else if (c.k[16] == 'd')
+        if (c.k[16] == 'D' || c.k[16] == 'B') {
+            done = c.k[16] == 'D' ? purge_container(r, a, c.v, c.vl, strtoull(id, NULL, 16), now)
+                                  : purge_blob(r, a, c.k + 17, c.kl - 17, c.v, c.vl,
+                                               (int64_t)strtoull(due, NULL, 16), now);
+            st->records += done == 1;
+        } else if (c.k[16] == 'c') {
+            done = drop_container(r, a, c.v, strtoull(id, NULL, 16));
+            st->containers += done == 1;
+            done = done < 0 ? 2 : 0;
+        } else if (c.k[16] == 'd') {
             done = rdata_gc_entry(r->dp, oid, c.k, c.kl, c.v, c.vl);
-        else if (c.k[16] == 'B')
-            done = purge_blob(r, a, c.k + 17, c.kl - 17, c.v, c.vl,
-                              (int64_t)strtoull(due, NULL, 16), now);
-        else
+            st->payloads += done == 1;
+        } else {
             done = 2;
-        n += done == 1;
+        }
+        st->left += done == 2;
         if (done != 2) {
             buf_reset(&k);
             buf_add(&k, c.k, c.kl);
@@ -1320,28 +1334,37 @@ out:
     return n;
 }
 
-/* Purges due soft-deleted containers, then works the GC list (engine.h has no call of its own
- * for it yet: this is the engine's background round). */
+/* Works the purge list, then the GC list (wait: for each shard's lease): 0 or -1. */
+static int
+work_lists(struct rados_eng *r, int64_t now, int wait, struct rados_gc_stats *st)
+{
+    char oid[32];
+    int rc = 0;
+
+    for (int k = 0; k < 2 * LIST_SHARDS; k++) {
+        snprintf(oid, sizeof(oid), "%s.%d", k < LIST_SHARDS ? "purge" : "gc", k % LIST_SHARDS);
+        if (work_list(r, oid, now, wait, st) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* The engine's background round: the purge list, then the GC list (engine.h has no call of its
+ * own for the GC; `cobalt gc` runs the same round at once: rados_gc_run). */
 static long
 rados_purge_expired(struct engine *e, int64_t now)
 {
-    struct rados_eng *r = R(e);
-    long n = 0, m;
-    char oid[32];
+    struct rados_gc_stats st = {0};
 
-    for (int k = 0; k < LIST_SHARDS; k++) {
-        snprintf(oid, sizeof(oid), "purge.%d", k);
-        if ((m = work_list(r, oid, now)) < 0)
-            n = -1;
-        else if (n >= 0)
-            n += m;
-    }
-    for (int k = 0; k < LIST_SHARDS; k++) {
-        snprintf(oid, sizeof(oid), "gc.%d", k);
-        if (work_list(r, oid, now) < 0)
-            n = -1;
-    }
-    return n;
+    return work_lists(R(e), now, 0, &st) < 0 ? -1 : (long)st.records;
+}
+
+int
+rados_gc_run(struct engine *e, int64_t now, struct rados_gc_stats *st)
+{
+    if (e->ops != &rados_ops)
+        return CO_EBACKEND;
+    return work_lists(R(e), now, 1, st) < 0 ? CO_EBACKEND : 0;
 }
 
 /* ---- service properties (key P of acct.<account>) ----------------------------------------- */
@@ -1456,6 +1479,18 @@ static const struct engine_ops rados_ops = {
     .reader_free = rdata_reader_free,
     .read = rdata_read,
 };
+
+int
+eng_rados_set_stripe(struct engine *e, uint64_t bytes)
+{
+    unsigned shift = 0;
+
+    if (e->ops != &rados_ops || bytes == 0 || (bytes & (bytes - 1)) != 0)
+        return EINVAL;
+    while (1ull << shift < bytes)
+        shift++;
+    return rdata_set_stripe(R(e)->dp, shift);
+}
 
 /* Creates cobalt.ids with both counters at 0 unless a gateway did already. */
 static int

@@ -73,13 +73,13 @@ shard_count(struct rados_eng *r, uint64_t cid, unsigned *n)
     return 0;
 }
 
-static void
+void
 shard_oid(char oid[48], uint64_t cid, unsigned k)
 {
     snprintf(oid, 48, "idx.%016" PRIx64 ".%u", cid, k);
 }
 
-static unsigned
+unsigned
 shard_of(const char *name, size_t nlen, unsigned shards)
 {
     return crc32c(0, name, nlen) % shards;
@@ -179,7 +179,7 @@ place(struct buf *k, const char *name, size_t nlen, char kind, int64_t id)
     }
 }
 
-static void
+void
 rec_key(struct buf *k, char lead, const char *name, size_t nlen, char kind, int64_t id)
 {
     buf_putc(k, lead);
@@ -202,7 +202,7 @@ place_kind(const char *p, size_t n, size_t *e)
 }
 
 /* The name, kind and id of the place p[0..n): 0, or -1 when it is not a place. */
-static int
+int
 place_parse(struct arena *a, const char *p, size_t n, const char **name, size_t *nlen, char *kind,
             int64_t *id)
 {
@@ -217,7 +217,7 @@ place_parse(struct arena *a, const char *p, size_t n, const char **name, size_t 
 }
 
 /* 'T' key value 0x00 name, encoded: the tag index entry, whose tail is the encoded position. */
-static void
+void
 tag_key(struct buf *k, const char *key, const char *value, const char *name, size_t nlen)
 {
     buf_putc(k, 'T');
@@ -227,7 +227,7 @@ tag_key(struct buf *k, const char *key, const char *value, const char *name, siz
 }
 
 /* 'U' name block-id, encoded: a staged block.  id NULL: the prefix of all of the name's. */
-static void
+void
 block_key(struct buf *k, const char *name, size_t nlen, const char *id, size_t idlen)
 {
     buf_putc(k, 'U');
@@ -238,7 +238,7 @@ block_key(struct buf *k, const char *name, size_t nlen, const char *id, size_t i
 
 /* The purge entry of a record due for purge (soft-deleted or expiring): object purge.<cid mod 8>,
  * key <due>B<cid><place>. */
-static void
+void
 purge_key(char oid[32], struct buf *k, uint64_t cid, int64_t due, const char *name, size_t nlen,
           char kind, int64_t id)
 {
@@ -251,7 +251,7 @@ purge_key(char oid[32], struct buf *k, uint64_t cid, int64_t due, const char *na
 
 /* The marker of a pending copy: object copy.<cid mod 8>, key <cid><encoded name, ended><copy
  * id>. */
-static void
+void
 copy_key(char oid[32], struct buf *k, uint64_t cid, const char *name, size_t nlen,
          const char *copy_id)
 {
@@ -379,8 +379,8 @@ plan_ref(struct plan *p, const struct extent *x, int delta, int src)
 {
     struct pref *f;
 
-    if (x->len == 0)
-        return;
+    if (x->len == 0 || rdata_inline(x))
+        return; /* an empty block, or an inline payload: in the record itself */
     if ((f = grow(p->a, (void **)&p->refs, p->nrefs, &p->caprefs, sizeof(*f))) == NULL) {
         p->bad = 1;
         return;
@@ -524,7 +524,7 @@ plan_refs(struct engine *e, struct plan *p, const char *oid)
 
 /* Whether r is due for purge (at == 0) or due at `at`: a soft-deleted record at the end of its
  * retention, a live one at its expiry (Set Blob Expiry). */
-static int
+int
 due_at(const struct blob_rec *r, int64_t at)
 {
     return r != NULL && r->purge_at != 0 && (at == 0 || r->purge_at == at);
@@ -1264,7 +1264,7 @@ worm_check(struct rados_eng *r, struct arena *a, const struct container_rec *c, 
 
 /* Reads the record at B<place> of shard oid into *rec, its stored bytes into *v: 0,
  * CO_ENOTFOUND, CO_EBACKEND. */
-static int
+int
 stored_get(struct rados_eng *r, struct arena *a, const char *oid, const struct buf *bk,
            struct blob_rec *rec, char **v, size_t *vl)
 {

@@ -38,7 +38,7 @@
 #define READ_SPAN   (4u << 20)                     /* bytes a reader fetches and verifies at once */
 #define RM_WINDOW   16                             /* stripe removals in flight */
 #define GC_SHARDS   8                              /* gc.<k>, as rados.c's LIST_SHARDS */
-#define LOC_FORMAT  1                          /* locator version: vol = LOC_FORMAT << 8 | shift */
+#define LOC_FORMAT  1 /* locator version: vol = LOC_FORMAT << 8 | shift (LOC_INLINE: rados_int.h) */
 #define PENDING_TTL (6 * 3600 * TICKS_PER_SEC) /* a payload's time to be written and committed */
 #define CLAIM_MARGIN \
     (10 * 60 * TICKS_PER_SEC)             /* ...of which at least this is left for the commit */
@@ -82,8 +82,20 @@ loc_valid(const struct extent *loc)
 {
     unsigned shift = loc->vol & 0xff;
 
+    if (rdata_inline(loc))
+        return loc->inl != NULL && loc->len > 0 && loc->len <= INLINE_MAX;
     return loc->vol >> 8 == LOC_FORMAT && shift >= RDATA_SHIFT_MIN && shift <= RDATA_SHIFT_MAX &&
            loc->len > 0;
+}
+
+/* An inline payload's bytes, checked against their CRC: 0 or EBADMSG. */
+static int
+inline_check(const struct extent *loc)
+{
+    if (crc32c(0, loc->inl, (size_t)loc->len) == (uint32_t)loc->off)
+        return 0;
+    log_error("rados: inline payload %016" PRIx64 ": CRC mismatch", loc->seq);
+    return EBADMSG;
 }
 
 static uint64_t
@@ -214,6 +226,7 @@ struct rdata_writer {
     uint64_t next; /* the stripe being filled */
     unsigned shift, cur;
     int err;               /* the first failure (errno) */
+    char *inl;             /* an inline payload: its bytes (no stripes, no entry) */
     int entry;             /* the pending entry: 0 not acknowledged yet, 1 written, -1 failed */
     rados_completion_t ec; /* its op while in flight */
     rados_write_op_t eop;
@@ -303,7 +316,7 @@ stripe_send(struct rdata_writer *w)
 }
 
 int
-rdata_write_begin(struct engine *e, uint64_t len, struct eng_writer **out)
+rdata_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **out)
 {
     struct rados_data *d = R(e)->dp;
     struct rdata_writer *w;
@@ -319,6 +332,15 @@ rdata_write_begin(struct engine *e, uint64_t len, struct eng_writer **out)
         return ENOMEM;
     w->d = d;
     w->len = len;
+    if ((flags & ENG_W_WHOLE) && len <= INLINE_MAX) { /* kept in its record: no RADOS op */
+        if ((w->inl = malloc(len)) == NULL) {
+            free(w);
+            return ENOMEM;
+        }
+        w->id = eng_next_etag(e);
+        *out = (struct eng_writer *)w;
+        return 0;
+    }
     w->shift = d->shift;
     w->id = eng_next_etag(e); /* unique across gateways (docs/rados.md, cobalt.ids) */
     w->due = (uint64_t)(ticks_now() + PENDING_TTL);
@@ -354,6 +376,11 @@ rdata_write(struct engine *e, struct eng_writer *ew, const void *p, size_t n)
     (void)e;
     if (n > w->len - w->got)
         return EINVAL;
+    if (w->inl != NULL) {
+        memcpy(w->inl + w->got, src, n);
+        w->got += n;
+        return 0;
+    }
     while (n > 0 && w->err == 0) {
         struct slot *s = &w->s[w->cur];
         size_t need = (size_t)stripe_len(w->len, w->shift, w->next), take;
@@ -397,6 +424,16 @@ rdata_write_finish(struct engine *e, struct eng_writer *ew, struct extent *loc)
     struct rdata_writer *w = (struct rdata_writer *)ew;
     int err;
 
+    if (w->inl != NULL) {
+        if (w->got != w->len) {
+            rdata_write_abort(e, ew);
+            return EINVAL;
+        }
+        *loc = (struct extent){w->id, LOC_INLINE << 8, crc32c(0, w->inl, (size_t)w->len), w->len,
+                               w->inl}; /* the bytes are the caller's until eng_data_release() */
+        free(w);
+        return 0;
+    }
     for (int i = 0; i < WINDOW; i++) /* D3 */
         slot_wait(w, &w->s[i]);
     entry_wait(w);
@@ -409,7 +446,7 @@ rdata_write_finish(struct engine *e, struct eng_writer *ew, struct extent *loc)
         rdata_write_abort(e, ew);
         return err;
     }
-    *loc = (struct extent){w->id, LOC_FORMAT << 8 | w->shift, w->due, w->len};
+    *loc = (struct extent){w->id, LOC_FORMAT << 8 | w->shift, w->due, w->len, NULL};
     writer_free(w);
     return 0;
 }
@@ -423,6 +460,7 @@ rdata_write_abort(struct engine *e, struct eng_writer *ew)
     char oid[16], key[34];
 
     (void)e;
+    free(w->inl);
     entry_wait(w);
     for (int i = 0; i < WINDOW; i++)
         slot_wait(w, &w->s[i]);
@@ -476,7 +514,8 @@ omap_value(rados_ioctx_t io, const char *oid, const char *key, struct buf *v)
  * Settles the entry `key` of list object oid, whose value v was read: the payload is kept when the
  * index object its claim names holds its reference key or it is marked shared, else deleted (D4,
  * the doom compared with the shared mark's absence); then the entry goes.
- * 0 done, 2 keep the entry (it changed meanwhile, or the cluster failed us).
+ * 0 done (kept), 1 done (deleted), 2 keep the entry (it changed meanwhile, or the cluster failed
+ * us).
  */
 static int
 settle(struct rados_data *d, const char *oid, const char *key, const char *v, size_t vl)
@@ -518,7 +557,7 @@ settle(struct rados_data *d, const char *oid, const char *key, const char *v, si
     }
     if (stripes_remove(d, id, stripe_count(len, shift)) == 0 &&
         entry_op(d->idx, oid, key, NULL, 0, NULL, NULL, 0) == 0)
-        rc = 0;
+        rc = 1;
 out:
     buf_free(&doomed);
     buf_free(&val);
@@ -537,8 +576,12 @@ rdata_release(struct engine *e, const struct extent *loc)
 
     if (!loc_valid(loc))
         return;
+    if (rdata_inline(loc)) { /* committed with its record, or not: the bytes go */
+        free((char *)loc->inl);
+        return;
+    }
     entry_name(oid, key, loc->seq, loc->off);
-    if (omap_value(d->idx, oid, key, &v) != 0 || settle(d, oid, key, v.p, v.len) != 0)
+    if (omap_value(d->idx, oid, key, &v) != 0 || settle(d, oid, key, v.p, v.len) == 2)
         log_warn("rados: payload %016" PRIx64 " left to the GC list", loc->seq);
     buf_free(&v);
 }
@@ -616,6 +659,52 @@ rdata_share(struct engine *e, const struct extent *loc)
     if (r < 0)
         log_error("rados: marking payload %016" PRIx64 " shared: %s", loc->seq, strerror(-r));
     return r < 0 ? CO_EBACKEND : 0;
+}
+
+int
+rdata_list_key(const char *k, size_t kl, uint64_t *seq)
+{
+    char hex[17];
+
+    if (kl == 33 && k[16] == 'd')
+        memcpy(hex, k + 17, 16);
+    else if (kl == 18 && k[0] == '~' && k[1] == 's')
+        memcpy(hex, k + 2, 16);
+    else
+        return 0;
+    hex[16] = 0;
+    if ((*seq = unhex64(hex)) == UINT64_MAX)
+        return 0;
+    return k[0] == '~' ? 's' : 'd';
+}
+
+int
+rdata_orphan(struct rados_data *d, uint64_t seq, uint64_t stripes)
+{
+    struct buf v = BUF_INIT;
+    char oid[16], key[34];
+    int r = -ENOMEM;
+
+    /* The entry only has to name every stripe: any stripe size does, the smallest is exact. */
+    entry_name(oid, key, seq, (uint64_t)ticks_now());
+    entry_value(&v, RDATA_SHIFT_MIN, stripes << RDATA_SHIFT_MIN, "-");
+    if (buf_ok(&v))
+        r = entry_op(d->idx, oid, key, NULL, 0, NULL, &v, 1);
+    buf_free(&v);
+    return r < 0 ? CO_EBACKEND : 0;
+}
+
+int
+rdata_object(const char *oid, uint64_t *seq, uint64_t *stripe)
+{
+    char hex[17], *end;
+
+    if (strlen(oid) < 18 || oid[16] != '.' || oid[17] < '0' || oid[17] > '9')
+        return -1;
+    memcpy(hex, oid, 16);
+    hex[16] = 0;
+    *stripe = strtoull(oid + 17, &end, 10);
+    return (*seq = unhex64(hex)) == UINT64_MAX || *end != 0 ? -1 : 0;
 }
 
 int
@@ -741,10 +830,37 @@ rdata_read(struct engine *e, struct eng_reader *er, struct extent *loc, uint64_t
         return -EIO;
     if (n == 0 || off == loc->len)
         return 0;
+    if (rdata_inline(loc)) {
+        if (inline_check(loc) != 0)
+            return -EBADMSG;
+        take = loc->len - off < n ? (size_t)(loc->len - off) : n;
+        memcpy(dst, loc->inl + off, take);
+        return (long)take;
+    }
     if ((r->id != loc->seq || off < r->at || off >= r->at + r->n) &&
         (rc = span_fill(R(e)->dp, r, loc, off >> shift, off & ((1ull << shift) - 1))) != 0)
         return rc;
     take = r->at + r->n - off < n ? (size_t)(r->at + r->n - off) : n;
     memcpy(dst, r->buf + (off - r->at), take);
     return (long)take;
+}
+
+int
+rdata_verify(struct engine *e, const struct extent *loc)
+{
+    struct rdata_reader r = {0};
+    unsigned shift = loc->vol & 0xff;
+    uint64_t off = 0;
+    long rc = 0;
+
+    if (!loc_valid(loc))
+        return EINVAL;
+    if (rdata_inline(loc))
+        return inline_check(loc);
+    while (off < loc->len && rc == 0) {
+        if ((rc = span_fill(R(e)->dp, &r, loc, off >> shift, off & ((1ull << shift) - 1))) == 0)
+            off = r.at + r.n;
+    }
+    free(r.buf);
+    return (int)-rc;
 }

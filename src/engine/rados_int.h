@@ -12,6 +12,7 @@
 #include <rados/librados.h>
 
 #include "engine/engine.h"
+#include "engine/rados_maint.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 
@@ -162,6 +163,9 @@ uint64_t rados_etag(struct rados_eng *r);
 int rados_container_get(struct engine *e, struct arena *a, const char *account, const char *name,
                         struct container_rec *c);
 
+/* Queues the drop of container id cid of account on the GC list (kind `c`): 0 or CO_EBACKEND. */
+int gc_drop_container(struct rados_eng *r, const char *account, uint64_t cid);
+
 /* ---- blob index shards (rados_blob.c) for the container calls ---- */
 
 /* The shard count of container id cid (its head's xattr, cached): 0, CO_ENOTFOUND (no head: the
@@ -180,6 +184,33 @@ fence_open(char v[FENCE_MAX], const char *container)
 int fence_set(struct rados_eng *r, uint64_t cid, unsigned shards, const char *value);
 /* Removes every shard object of cid (a missing one is fine): 0 or CO_EBACKEND. */
 int shards_remove(struct rados_eng *r, uint64_t cid, unsigned shards);
+/* ---- keys of a shard (rados_blob.c; docs/rados.md, "idx.<cid>.<k>") for fsck ---- */
+
+void shard_oid(char oid[48], uint64_t cid, unsigned k);
+/* The shard of blob `name` among `shards`. */
+unsigned shard_of(const char *name, size_t nlen, unsigned shards);
+/* lead ('B' record, 'H' protection entry), the name encoded and ended, kind and id. */
+void rec_key(struct buf *k, char lead, const char *name, size_t nlen, char kind, int64_t id);
+/* The name, kind and id of the place p[0..n) (a record key after its lead): 0, or -1. */
+int place_parse(struct arena *a, const char *p, size_t n, const char **name, size_t *nlen,
+                char *kind, int64_t *id);
+/* 'T' key value name: a tag index entry. */
+void tag_key(struct buf *k, const char *key, const char *value, const char *name, size_t nlen);
+/* 'U' name block-id: a staged block (id NULL: the prefix of all of the name's). */
+void block_key(struct buf *k, const char *name, size_t nlen, const char *id, size_t idlen);
+/* The purge entry of a soft-deleted record: its object and key. */
+void purge_key(char oid[32], struct buf *k, uint64_t cid, int64_t due, const char *name,
+               size_t nlen, char kind, int64_t id);
+/* The marker of a pending copy: its object and key. */
+void copy_key(char oid[32], struct buf *k, uint64_t cid, const char *name, size_t nlen,
+              const char *copy_id);
+/* r is due for purge (soft-deleted, or live with an expiry): at all (at 0) or at `at`. */
+int due_at(const struct blob_rec *r, int64_t at);
+/* The record at key bk of shard oid, decoded into rec, its stored bytes into *v: 0, CO_ENOTFOUND,
+ * CO_EBACKEND. */
+int stored_get(struct rados_eng *r, struct arena *a, const char *oid, const struct buf *bk,
+               struct blob_rec *rec, char **v, size_t *vl);
+
 /* The WORM refusal of deleting container c (engine.h): 0, CO_EHELD, CO_EPOLICY, CO_EBACKEND. */
 int worm_check(struct rados_eng *r, struct arena *a, const struct container_rec *c, int64_t now);
 /* Whether container id cid holds a record protected at `now`: 0 no, 1 a policy, 2 a legal hold,
@@ -220,6 +251,17 @@ struct rados_data;
 #define RDATA_SHIFT_MIN 16 /* one CRC chunk */
 #define RDATA_SHIFT_MAX 26 /* 64 MiB: under Ceph's 90 MB op and 128 MiB object limits */
 int rdata_new(rados_ioctx_t idx, rados_ioctx_t data, struct rados_data **out);
+/* Inline payloads (docs/rados.md, "Inline payloads"): a blob's whole content of at most INLINE_MAX
+ * bytes (eng_data_write_begin's ENG_W_WHOLE) is kept in its record, not in the data pool.  Its
+ * locator: vol LOC_INLINE << 8, off the CRC32C of its bytes, inl the bytes.  No data object, no
+ * pending entry, no reference key: the record holds it whole, and copies of the record carry it. */
+#define INLINE_MAX (4u << 10)
+#define LOC_INLINE 2
+static inline int
+rdata_inline(const struct extent *x)
+{
+    return x->vol >> 8 == LOC_INLINE;
+}
 void rdata_free(struct rados_data *d);
 /* The stripe size of payloads written from now on, 1 << shift bytes (RDATA_SHIFT_MIN..MAX):
  * 0 or EINVAL.  Each locator keeps its own, so payloads of any size stay readable. */
@@ -227,7 +269,7 @@ int rdata_set_stripe(struct rados_data *d, unsigned shift);
 
 /* The ops table entries (engine.h, "the data plane"). */
 int rdata_failed(struct engine *e);
-int rdata_write_begin(struct engine *e, uint64_t len, struct eng_writer **w);
+int rdata_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
 int rdata_write(struct engine *e, struct eng_writer *w, const void *p, size_t n);
 int rdata_write_finish(struct engine *e, struct eng_writer *w, struct extent *loc);
 void rdata_write_abort(struct engine *e, struct eng_writer *w);
@@ -257,10 +299,22 @@ int rdata_share(struct engine *e, const struct extent *loc);
 void rdata_ref_key(const struct extent *loc, char key[18]);
 
 /* A due GC-list entry of kind 'd' (key k, value v) in list object oid: settles it (deletes the
- * payload's objects unless its claimed index object references it) and removes it.  0 done, 2
- * keep it for the next round. */
+ * payload's objects unless its claimed index object references it) and removes it.  0 done (the
+ * payload is referenced), 1 done (deleted), 2 keep it for the next round. */
 int rdata_gc_entry(struct rados_data *d, const char *oid, const char *k, size_t kl, const char *v,
                    size_t vl);
+
+/* What key k[0..kl) of a GC list object is: 'd' a payload entry, 's' a shared mark (*seq: the
+ * payload), 0 anything else. */
+int rdata_list_key(const char *k, size_t kl, uint64_t *seq);
+/* Puts payload seq, whose objects no record, reference key or entry names (fsck found them), on
+ * the GC list, due now and unclaimed, naming stripes [0, stripes): 0 or CO_EBACKEND. */
+int rdata_orphan(struct rados_data *d, uint64_t seq, uint64_t stripes);
+/* The payload and stripe of data object oid: 0, or -1 when it is not a stripe's name. */
+int rdata_object(const char *oid, uint64_t *seq, uint64_t *stripe);
+/* Reads every byte of payload loc and checks it (size, CRCs): 0, EINVAL (not a locator of this
+ * engine), EIO (a stripe missing or unreadable), EBADMSG (short, or a CRC mismatch). */
+int rdata_verify(struct engine *e, const struct extent *loc);
 
 /* Every iterator of this engine is freed by rados_iter_free(); a blob listing or tag walk marks
  * itself with `shards` != NULL. */

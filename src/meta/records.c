@@ -15,6 +15,10 @@
  * Container record, version 1:
  *   u8 1, u64 id, u64 created, u64 modified, u64 etag, u8 public access, metadata as above
  * Version 2 of both: the same fields, then the extension fields below.
+ * Blob record, version 3: version 2 with every block's extent followed by bytes inline (empty:
+ * none): the payload itself, for engines that keep small payloads in the record (struct extent's
+ * inl).  Written only by a record that has such a block; every other record stays version 2, so
+ * data written without inline payloads reads with older versions.
  * Service properties (no version byte): varint n, n x (bytes section name, bytes section XML)
  */
 #include "meta/meta.h"
@@ -25,6 +29,7 @@
 #include "util/buf.h"
 
 #define REC_VERSION 2 /* 1: no extension fields; 2: v1 fields then tagged extensions */
+#define REC_INLINE  3 /* blob records: 2 with inline payloads after the extents */
 
 /*
  * Extension fields (version 2): after the version 1 fields, any number of (u8 tag, bytes payload).
@@ -465,6 +470,7 @@ meta_extent_encode(const struct extent *e, struct buf *out)
 static int
 get_extent(struct rd *r, struct extent *e)
 {
+    e->inl = NULL;
     return rd_u64(r, &e->seq) != 0 || rd_u32(r, &e->vol) != 0 || rd_u64(r, &e->off) != 0 ||
                    rd_varint(r, &e->len) != 0
                ? -1
@@ -486,8 +492,11 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
     const char *props[5] = {b->content_type, b->content_encoding, b->content_language,
                             b->content_disposition, b->cache_control};
     struct buf sub = BUF_INIT;
+    int inl = 0;
 
-    buf_u8(out, REC_VERSION);
+    for (size_t i = 0; i < b->nblocks && !inl; i++)
+        inl = b->blocks[i].ext.inl != NULL;
+    buf_u8(out, inl ? REC_INLINE : REC_VERSION);
     buf_u8(out, b->type);
     buf_u8(out, b->flags);
     buf_varint(out, b->size);
@@ -503,6 +512,8 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
     for (size_t i = 0; i < b->nblocks; i++) {
         buf_bytes(out, b->blocks[i].id, b->blocks[i].id_len);
         meta_extent_encode(&b->blocks[i].ext, out);
+        if (inl)
+            buf_bytes(out, b->blocks[i].ext.inl, b->blocks[i].ext.inl ? b->blocks[i].ext.len : 0);
     }
     put_u64_ext(out, &sub, EXT_VERSION, b->version_id);
     put_u64_ext(out, &sub, EXT_APPENDS, (int64_t)b->appends);
@@ -618,7 +629,7 @@ meta_blob_decode(struct arena *a, const char *p, size_t n, struct blob_rec *b)
 
     memset(b, 0, sizeof(*b));
     rd_init(&r, p, n);
-    if (rd_u8(&r, &ver) != 0 || ver < 1 || ver > REC_VERSION || rd_u8(&r, &b->type) != 0 ||
+    if (rd_u8(&r, &ver) != 0 || ver < 1 || ver > REC_INLINE || rd_u8(&r, &b->type) != 0 ||
         rd_u8(&r, &b->flags) != 0 || rd_varint(&r, &b->size) != 0 || rd_u64(&r, &b->etag) != 0 ||
         rd_u64(&r, &created) != 0 || rd_u64(&r, &modified) != 0)
         return -1;
@@ -639,11 +650,25 @@ meta_blob_decode(struct arena *a, const char *p, size_t n, struct blob_rec *b)
     if (nblocks > 0 && (b->blocks = arena_alloc(a, sizeof(*b->blocks) * b->nblocks)) == NULL)
         return -1;
     for (size_t i = 0; i < b->nblocks; i++) {
-        const char *id;
+        struct extent *e = &b->blocks[i].ext;
+        const char *id, *inl;
+        size_t il;
+        char *copy;
         if (rd_bytes(&r, &id, &b->blocks[i].id_len) != 0 ||
             (b->blocks[i].id = arena_strndup(a, id, b->blocks[i].id_len)) == NULL ||
-            get_extent(&r, &b->blocks[i].ext) != 0)
+            get_extent(&r, e) != 0)
             return -1;
+        e->inl = NULL;
+        if (ver < REC_INLINE)
+            continue;
+        if (rd_bytes(&r, &inl, &il) != 0 || (il != 0 && il != e->len))
+            return -1;
+        if (il != 0) {
+            if ((copy = arena_alloc(a, il)) == NULL)
+                return -1;
+            memcpy(copy, inl, il);
+            e->inl = copy;
+        }
     }
     if (ver == 1)
         return r.p == r.end ? 0 : -1;

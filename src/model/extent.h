@@ -13,6 +13,11 @@ struct extent {
     uint32_t vol; /* volume id */
     uint64_t off; /* offset of the needle header in the volume */
     uint64_t len; /* data bytes */
+    /* An engine that keeps small payloads inside the record that names them (RADOS: docs/rados.md,
+     * "Inline payloads") points here at the len bytes themselves; a blob record then carries them
+     * (meta/records.c, version 3).  NULL for every other payload.  Borrowed: from the record's
+     * arena, or from the engine until eng_data_release(). */
+    const char *inl;
 };
 
 #endif

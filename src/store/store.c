@@ -765,7 +765,7 @@ store_copy(struct store *s, const struct extent *src, struct extent *dst)
     pthread_mutex_lock(&s->mu);
     w->v->written_seq++;
     pthread_mutex_unlock(&s->mu);
-    *dst = (struct extent){src->seq, w->v->id, w->off, src->len};
+    *dst = (struct extent){src->seq, w->v->id, w->off, src->len, NULL};
     writer_free(w);
     return 0;
 }

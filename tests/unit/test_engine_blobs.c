@@ -146,7 +146,7 @@ payload(struct engine *e, const char *p, size_t n)
     struct eng_writer *w;
     struct extent x = {0};
 
-    CHECK(eng_data_write_begin(e, n, &w) == 0 && eng_data_write(e, w, p, n) == 0 &&
+    CHECK(eng_data_write_begin(e, n, 0, &w) == 0 && eng_data_write(e, w, p, n) == 0 &&
           eng_data_write_finish(e, w, &x) == 0 && eng_data_sync(e, &x, 1) == 0);
     return x;
 }

@@ -47,7 +47,7 @@ contract(struct engine *e)
     for (size_t i = 0; i < LEN; i++)
         data[i] = (char)(i * 7 + i / 251);
     CHECK(eng_failed(e) == 0);
-    CHECK(eng_data_write_begin(e, LEN, &w) == 0);
+    CHECK(eng_data_write_begin(e, LEN, 0, &w) == 0);
     CHECK(eng_data_write(e, w, data, 1000) == 0);
     CHECK(eng_data_write(e, w, data + 1000, LEN - 1000) == 0);
     CHECK(eng_data_write(e, w, data, 1) == EINVAL); /* more than announced */
@@ -65,13 +65,13 @@ contract(struct engine *e)
     CHECK(eng_data_read(e, r, &loc, LEN, back, 10) == 0);
 
     /* A short payload cannot be finished; an aborted one is never named. */
-    CHECK(eng_data_write_begin(e, 10, &w) == 0);
+    CHECK(eng_data_write_begin(e, 10, 0, &w) == 0);
     CHECK(eng_data_write(e, w, data, 5) == 0);
     CHECK(eng_data_write_finish(e, w, &other) != 0); /* and the writer is gone */
-    CHECK(eng_data_write_begin(e, 10, &w) == 0);
+    CHECK(eng_data_write_begin(e, 10, 0, &w) == 0);
     CHECK(eng_data_write(e, w, data, 5) == 0);
     eng_data_write_abort(e, w);
-    CHECK(eng_data_write_begin(e, 10, &w) == 0);
+    CHECK(eng_data_write_begin(e, 10, 0, &w) == 0);
     CHECK(eng_data_write(e, w, data, 10) == 0);
     CHECK(eng_data_write_finish(e, w, &other) == 0);
     CHECK(other.seq != loc.seq && other.len == 10);
@@ -94,7 +94,7 @@ put(struct engine *e, const char *p, uint64_t len, size_t piece, struct extent *
     struct eng_writer *w;
     int rc;
 
-    if ((rc = eng_data_write_begin(e, len, &w)) != 0)
+    if ((rc = eng_data_write_begin(e, len, 0, &w)) != 0)
         return rc;
     for (uint64_t at = 0; at < len; at += piece) {
         if ((rc = eng_data_write(e, w, p + at, len - at < piece ? len - at : piece)) != 0) {
@@ -253,6 +253,54 @@ corruption(struct engine *e, rados_ioctx_t data)
     CHECK(objects(data) == 0);
 }
 
+/* Inline payloads (docs/rados.md): a blob's whole content of up to INLINE_MAX bytes costs no RADOS
+ * op -- no data object, no pending entry -- reads back from any offset through its locator, and a
+ * changed byte is -EBADMSG; one byte more, or a payload that is not a whole blob, is striped. */
+static void
+inline_payloads(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data)
+{
+    static char copy[INLINE_MAX];
+    struct eng_writer *w;
+    struct eng_reader *r = NULL;
+    struct extent a, b, c;
+
+    CHECK(eng_data_write_begin(e, INLINE_MAX, ENG_W_WHOLE, &w) == 0);
+    CHECK(eng_data_write(e, w, big, 100) == 0);
+    CHECK(eng_data_write(e, w, big + 100, INLINE_MAX - 100) == 0);
+    CHECK(eng_data_write(e, w, big, 1) == EINVAL);
+    CHECK(eng_data_write_finish(e, w, &a) == 0);
+    CHECK(rdata_inline(&a) && a.inl != NULL && a.len == INLINE_MAX);
+    CHECK(objects(data) == 0 && gc_entries(idx) == 0);
+    CHECK(eng_data_sync(e, &a, 1) == 0);
+    CHECK(eng_data_reader_new(e, &r) == 0);
+    CHECK(get(e, r, &a, 0, back2, INLINE_MAX) == 0 && memcmp(back2, big, INLINE_MAX) == 0);
+    CHECK(get(e, r, &a, 1000, back2, 10) == 0 && memcmp(back2, big + 1000, 10) == 0);
+    CHECK(eng_data_read(e, r, &a, INLINE_MAX, back2, 10) == 0);
+    memcpy(copy, a.inl, INLINE_MAX);
+    copy[7] ^= 1;
+    b = a;
+    b.inl = copy;
+    CHECK(eng_data_read(e, r, &b, 0, back2, 10) == -EBADMSG);
+    CHECK(rdata_verify(e, &b) == EBADMSG && rdata_verify(e, &a) == 0);
+    eng_data_release(e, &a); /* the bytes are freed */
+    CHECK(eng_data_write_begin(e, INLINE_MAX + 1, ENG_W_WHOLE, &w) == 0);
+    CHECK(eng_data_write(e, w, big, INLINE_MAX + 1) == 0);
+    CHECK(eng_data_write_finish(e, w, &c) == 0);
+    CHECK(!rdata_inline(&c) && c.inl == NULL && objects(data) == 1);
+    eng_data_release(e, &c);
+    CHECK(put(e, big, 10, 10, &c) == 0); /* a block, an append: never inline */
+    CHECK(!rdata_inline(&c) && objects(data) == 1);
+    eng_data_release(e, &c);
+    CHECK(eng_data_write_begin(e, 10, ENG_W_WHOLE, &w) == 0); /* aborted: nothing kept */
+    CHECK(eng_data_write(e, w, big, 5) == 0);
+    eng_data_write_abort(e, w);
+    CHECK(eng_data_write_begin(e, 10, ENG_W_WHOLE, &w) == 0);
+    CHECK(eng_data_write(e, w, big, 5) == 0);
+    CHECK(eng_data_write_finish(e, w, &c) == EINVAL); /* short */
+    CHECK(objects(data) == 0 && gc_entries(idx) == 0);
+    eng_data_reader_free(e, r);
+}
+
 /* The child of the "killed mid-write" check: begins a payload of 4 stripes, sends 3, and exits
  * without finishing or aborting, as a gateway killed mid-upload. */
 static int
@@ -263,7 +311,7 @@ crash_writer(const char *conf, const char *idx, const char *data)
 
     if (eng_rados_init(&e, conf, "admin", idx, data) != 0 ||
         rdata_set_stripe(R(&e)->dp, RDATA_SHIFT_MIN) != 0 ||
-        eng_data_write_begin(&e, 4 * STRIPE, &w) != 0 ||
+        eng_data_write_begin(&e, 4 * STRIPE, 0, &w) != 0 ||
         eng_data_write(&e, w, big, 3 * STRIPE + 5) != 0)
         return 1;
     sleep(1); /* the stripes sent land */
@@ -288,7 +336,7 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
     CHECK(rdata_set_stripe(R(e)->dp, RDATA_SHIFT_MIN) == 0);
     CHECK(eng_data_reader_new(e, &r) == 0);
     /* Aborted after three stripes were sent: nothing left, not even its entry. */
-    CHECK(eng_data_write_begin(e, 4 * STRIPE, &w) == 0);
+    CHECK(eng_data_write_begin(e, 4 * STRIPE, 0, &w) == 0);
     CHECK(eng_data_write(e, w, big, 3 * STRIPE + 5) == 0);
     CHECK(gc_entries(idx) == 1); /* acknowledged before the first stripe went out (D2) */
     eng_data_write_abort(e, w);
@@ -492,7 +540,7 @@ osd_restart(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char 
     CHECK(pthread_create(&t, NULL, restart_osd, &rs) == 0);
     /* 6 MiB in 64 KiB pieces, 20 ms apart; the last piece waits until the OSD is back, so the
      * restart happens mid-write whatever the machine's speed. */
-    rc = eng_data_write_begin(e, sizeof(big), &w);
+    rc = eng_data_write_begin(e, sizeof(big), 0, &w);
     for (; rc == 0 && at < sizeof(big); at += STRIPE) {
         if (at + STRIPE == sizeof(big))
             joined = pthread_join(t, NULL) == 0;
@@ -557,6 +605,7 @@ rados_checks(const char *conf, const char *restart_script)
         CHECK(objects(io[1]) == 0 && gc_entries(io[0]) == 0);
         stripes(&e, io[1]);
         corruption(&e, io[1]);
+        inline_payloads(&e, io[0], io[1]);
         pending(&e, io[0], io[1], conf, idx, data);
         osd_restart(&e, io[0], io[1], restart_script);
         referenced(&e, io[0], io[1]);

@@ -32,12 +32,12 @@ main(void)
 {
     struct arena *a = arena_new(1 << 20);
     struct meta_pair md[2] = {{"Alpha", "1"}, {"beta_2", "two words"}};
-    struct block_ref blocks[2] = {{"QUFB", 4, {11, 1, 0, 100}},
-                                  {"QkJC", 4, {12, 7, 123456789012ull, 5}}};
+    struct block_ref blocks[2] = {{"QUFB", 4, {11, 1, 0, 100, NULL}},
+                                  {"QkJC", 4, {12, 7, 123456789012ull, 5, NULL}}};
     struct blob_rec b = {0}, g;
     struct container_rec c = {0}, gc;
     struct buf v = BUF_INIT, lo = BUF_INIT, hi = BUF_INIT, k = BUF_INIT;
-    struct extent e = {42, 3, 99, 1 << 20}, ge;
+    struct extent e = {42, 3, 99, 1 << 20, NULL}, ge;
 
     /* Blob keys sort by container id, then by name bytes (Azure's listing order). */
     CHECK(key_cmp(1, "a", "b") < 0);
@@ -107,6 +107,27 @@ main(void)
     v.p[0] = 99;
     CHECK(meta_blob_decode(a, v.p, v.len - 1, &g) == -1);
     buf_free(&v);
+
+    /* A record without inline payloads is version 2; one with a payload kept inline (struct
+     * extent's inl) is version 3, carries the bytes, and is refused when cut anywhere. */
+    meta_blob_encode(&b, &v);
+    CHECK(v.p[0] == 2);
+    buf_free(&v);
+    {
+        struct block_ref ib[2] = {{"", 0, {77, 2 << 8, 0x1234, 5, "hello"}}, blocks[1]};
+        struct blob_rec x = b, y;
+        x.blocks = ib;
+        meta_blob_encode(&x, &v);
+        CHECK(buf_ok(&v) && v.p[0] == 3);
+        CHECK(meta_blob_decode(a, v.p, v.len, &y) == 0);
+        CHECK(y.nblocks == 2 && y.blocks[0].ext.seq == 77 && y.blocks[0].ext.len == 5 &&
+              y.blocks[0].ext.inl != NULL && memcmp(y.blocks[0].ext.inl, "hello", 5) == 0 &&
+              y.blocks[0].ext.inl != ib[0].ext.inl);
+        CHECK(y.blocks[1].ext.inl == NULL && y.blocks[1].ext.seq == 12);
+        for (size_t n = 0; n < v.len; n++)
+            CHECK(meta_blob_decode(a, v.p, n, &y) == -1);
+        buf_free(&v);
+    }
 
     /* Version 2 extension fields round trip; a version 1 record still decodes. */
     {
