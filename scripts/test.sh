@@ -160,7 +160,9 @@ if [ $RELEASE_OK = 1 ]; then
     # one OSD) take many minutes.
     run_pytest conformance-rados "$ROOT/build/cobalt" tests/conformance COBALT_BACKEND=rados \
         COBALT_SKIP_HEAVY=1
-    # Three gateways on one cluster: reads, listings and races across them.
+    # Three gateways on one cluster: reads, listings and races across them; the op counters; a
+    # 20,000-blob container listed with markers at three page sizes (~20 s; COBALT_SOAK=1 makes it
+    # 1,000,000 blobs, run by hand: docs/benchmarks.md).
     run_pytest rados-gateways "$ROOT/build/cobalt" tests/rados
 else
     record "pytest conformance-release (no binary)" 0 1 0
