@@ -7,8 +7,9 @@ container with markers at several page sizes, through both gateways, and every l
 every blob exactly once, in order: each page full but the last, names strictly ascending across
 pages, each worker's seqs exactly 0..its count - 1, the total N.
 
-N is 20,000 (about a minute here); with COBALT_SOAK=1 it is 1,000,000 (the figures of one such
-run are in docs/benchmarks.md, "RADOS").  COBALT_LIST_BLOBS=N sets any other count.  Run:
+N is 20,000 (about 20 s here); with COBALT_SOAK=1 it is 1,000,000 (26 minutes on a loaded 2-core
+machine; that run's figures are in docs/benchmarks.md, "RADOS").  COBALT_LIST_BLOBS=N sets any
+other count.  Run:
     COBALT_BIN=$PWD/build/cobalt /usr/bin/python3 -m pytest -q tests/rados/test_listing.py
 """
 import json
