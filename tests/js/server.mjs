@@ -32,7 +32,7 @@ export const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export const BACKEND = process.env.COBALT_BACKEND || "local";
+const BACKEND = process.env.COBALT_BACKEND || "local";
 
 // The `serve` options that put a server whose temporary directory is tmp on BACKEND.
 function backendArgs(tmp) {
