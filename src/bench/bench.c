@@ -88,7 +88,8 @@ usage(FILE *f)
                "  mixed   45%% get, 30%% stat, 15%% put, 10%% delete over the pool\n"
                "\n"
                "options:\n"
-               "  --endpoint URL      blob endpoint (default " DEV_ENDPOINT ")\n"
+               "  --endpoint URL      blob endpoint (default " DEV_ENDPOINT "); repeat it for\n"
+               "                      gateways of one store: worker i uses endpoint i mod N\n"
                "  --account NAME      Shared Key account (default " DEV_ACCOUNT ")\n"
                "  --key BASE64        its key (default the development key)\n"
                "  --sas QUERY         sign nothing; append this SAS query string to every request\n"
@@ -191,11 +192,13 @@ parse_secs(const char *s, double *out)
     return 0;
 }
 
-/* Splits "http://host:port/path" into base and path prefix (no trailing '/'). */
+/* Splits endpoint i, "http://host:port/path", into its base and path prefix (no trailing '/');
+ * every endpoint must have the first one's prefix (the same account). */
 static int
-parse_endpoint(const char *url, struct bench_cfg *cfg)
+parse_endpoint(struct bench_cfg *cfg, int i)
 {
-    const char *hostp, *slash;
+    const char *url = cfg->endpoint[i], *hostp, *slash;
+    char *prefix;
     size_t n;
 
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
@@ -203,14 +206,22 @@ parse_endpoint(const char *url, struct bench_cfg *cfg)
     hostp = strstr(url, "://") + 3;
     slash = strchr(hostp, '/');
     n = slash != NULL ? (size_t)(slash - url) : strlen(url);
-    cfg->base = strndup(url, n);
-    cfg->prefix = strdup(slash != NULL ? slash : "");
-    if (cfg->base == NULL || cfg->prefix == NULL)
+    cfg->base[i] = strndup(url, n);
+    prefix = strdup(slash != NULL ? slash : "");
+    if (cfg->base[i] == NULL || prefix == NULL) {
+        free(prefix);
         return -1;
-    n = strlen(cfg->prefix);
-    while (n > 0 && cfg->prefix[n - 1] == '/')
-        cfg->prefix[--n] = '\0';
-    return 0;
+    }
+    n = strlen(prefix);
+    while (n > 0 && prefix[n - 1] == '/')
+        prefix[--n] = '\0';
+    if (i == 0) {
+        cfg->prefix = prefix;
+        return 0;
+    }
+    n = strcmp(prefix, cfg->prefix) == 0 ? 0 : 1;
+    free(prefix);
+    return n == 0 ? 0 : -1;
 }
 
 /* ---- checking answers ---- */
@@ -695,7 +706,7 @@ run(struct bench_cfg *cfg)
     memset(&c, 0, sizeof(c));
     c.cfg = cfg;
     c.rep = &rep;
-    if (bclient_global_init() != 0 || (admin = bclient_new(cfg)) == NULL ||
+    if (bclient_global_init() != 0 || (admin = bclient_new(cfg, 0)) == NULL ||
         (ws = calloc((size_t)cfg->concurrency, sizeof(*ws))) == NULL ||
         (sts = calloc((size_t)cfg->concurrency, sizeof(*sts))) == NULL) {
         fprintf(stderr, "bench: out of memory\n");
@@ -719,7 +730,7 @@ run(struct bench_cfg *cfg)
                         ? (cfg->objects - (uint64_t)i + (uint64_t)cfg->concurrency - 1) /
                               (uint64_t)cfg->concurrency
                         : 0;
-        if ((w->cl = bclient_new(cfg)) == NULL)
+        if ((w->cl = bclient_new(cfg, i)) == NULL)
             goto oom;
         if (cfg->workload == W_MIXED) {
             w->gen = calloc(w->nslice + 1, sizeof(*w->gen));
@@ -833,7 +844,6 @@ bench_main(int argc, char **argv)
     long n;
 
     memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoint = DEV_ENDPOINT;
     cfg.acct.name = DEV_ACCOUNT;
     cfg.size_min = cfg.size_max = 4096;
     cfg.block_size = 4 << 20;
@@ -863,7 +873,11 @@ bench_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
         switch (c) {
         case 'e':
-            cfg.endpoint = optarg;
+            if (cfg.nendpoints == MAX_ENDPOINTS) {
+                fprintf(stderr, "cobalt bench: at most %d --endpoint\n", MAX_ENDPOINTS);
+                return 2;
+            }
+            cfg.endpoint[cfg.nendpoints++] = optarg;
             break;
         case 'a':
             cfg.acct.name = optarg;
@@ -959,9 +973,15 @@ bench_main(int argc, char **argv)
         fprintf(stderr, "cobalt bench: --duration must be positive (or give --count)\n");
         return 2;
     }
-    if (parse_endpoint(cfg.endpoint, &cfg) != 0) {
-        fprintf(stderr, "cobalt bench: --endpoint must be http[s]://host[:port][/path]\n");
-        return 2;
+    if (cfg.nendpoints == 0)
+        cfg.endpoint[cfg.nendpoints++] = DEV_ENDPOINT;
+    for (i = 0; i < cfg.nendpoints; i++) {
+        if (parse_endpoint(&cfg, i) != 0) {
+            fprintf(stderr, "cobalt bench: --endpoint must be http[s]://host[:port][/path], "
+                            "each with the same path\n");
+            rc = 2;
+            goto out;
+        }
     }
     if (cfg.sas == NULL) {
         n = strlen(key) <= 88 ? base64_decode(key, strlen(key), cfg.acct.key[0]) : -1;
@@ -982,7 +1002,8 @@ bench_main(int argc, char **argv)
     }
     rc = run(&cfg);
 out:
-    free(cfg.base);
+    for (i = 0; i < cfg.nendpoints; i++)
+        free(cfg.base[i]);
     free(cfg.prefix);
     return rc;
 

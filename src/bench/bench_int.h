@@ -23,12 +23,17 @@ struct buf;
 enum bench_workload { W_PUT, W_GET, W_STAT, W_DELETE, W_LIST, W_MIXED, W_BLOCK };
 enum { K_GET, K_STAT, K_PUT, K_DELETE }; /* the operations a mixed run draws from */
 
+#define MAX_ENDPOINTS 16
+
 struct bench_cfg {
     enum bench_workload workload;
     const char *workload_name;
-    char *base;               /* "http://host:port", from --endpoint */
-    char *prefix;             /* the endpoint's path ("/devstoreaccount1"), "" for host-style */
-    const char *endpoint;     /* as given */
+    /* Each --endpoint as given and its "http://host:port"; worker i sends every request to
+     * endpoint i mod nendpoints (gateways of one store), the set-up and clean-up to the first. */
+    const char *endpoint[MAX_ENDPOINTS];
+    char *base[MAX_ENDPOINTS];
+    int nendpoints;
+    char *prefix;             /* the endpoints' path ("/devstoreaccount1"), "" for host-style */
     struct auth_account acct; /* Shared Key; unused when sas is set */
     const char *sas;          /* query string appended to every request, or NULL */
     const char *cacert;       /* --cacert: PEM CA file that verifies an https endpoint, or NULL */
@@ -90,8 +95,9 @@ struct bclient;
 
 /* Global set-up (http_client_global_init); call once before any thread starts.  0 or -1. */
 int bclient_global_init(void);
-/* A client owning one keep-alive connection (opened on first use).  NULL on OOM. */
-struct bclient *bclient_new(const struct bench_cfg *cfg);
+/* A client owning one keep-alive connection (opened on first use) to endpoint `which` mod
+ * cfg->nendpoints.  NULL on OOM. */
+struct bclient *bclient_new(const struct bench_cfg *cfg, int which);
 void bclient_free(struct bclient *c);
 /*
  * Sends one request and fills *out.  Returns 0 when an HTTP answer arrived (any status), -1 on a

@@ -111,6 +111,7 @@ payload_check(uint64_t seed, uint64_t off, const void *src, size_t n)
 
 struct bclient {
     const struct bench_cfg *cfg;
+    const char *base; /* the endpoint's "http://host:port" */
     struct http_client *h;
     struct buf url;
     /* per request */
@@ -127,13 +128,14 @@ bclient_global_init(void)
 }
 
 struct bclient *
-bclient_new(const struct bench_cfg *cfg)
+bclient_new(const struct bench_cfg *cfg, int which)
 {
     struct bclient *c = calloc(1, sizeof(*c));
 
     if (c == NULL)
         return NULL;
     c->cfg = cfg;
+    c->base = cfg->base[which % cfg->nendpoints];
     if ((c->h = http_client_new()) == NULL) {
         free(c);
         return NULL;
@@ -302,7 +304,7 @@ bclient_do(struct bclient *c, const struct breq *r, struct bresp *out)
     c->sent = 0;
 
     buf_reset(&c->url);
-    buf_puts(&c->url, cfg->base);
+    buf_puts(&c->url, c->base);
     buf_puts(&c->url, cfg->prefix);
     buf_puts(&c->url, r->path);
     if (r->query != NULL) {

@@ -331,8 +331,10 @@ report_finish(struct report *r, struct wstats *const *w, int nw, int64_t t_end_n
 
     printf("cobalt bench %s: %s objects, %d workers, %.1f s measured after %.1f s warm-up\n",
            cfg->workload_name, sizes, cfg->concurrency, secs, cfg->warmup);
-    printf("  endpoint     %s%s (container %s, %s)\n", cfg->base, cfg->prefix, cfg->container,
-           cfg->sas != NULL ? "SAS" : "Shared Key");
+    printf("  endpoint     %s%s", cfg->base[0], cfg->prefix);
+    for (int e = 1; e < cfg->nendpoints; e++)
+        printf(", %s%s", cfg->base[e], cfg->prefix);
+    printf(" (container %s, %s)\n", cfg->container, cfg->sas != NULL ? "SAS" : "Shared Key");
     printf("  operations   %" PRIu64 " ok, %" PRIu64 " errors (%" PRIu64 " content mismatches)\n",
            ops, errors, (uint64_t)atomic_load(&r->mismatches));
     printf("  ops/s        %.1f average, %.1f median of %zu 1-s windows\n", (double)ops / secs,
@@ -367,7 +369,13 @@ report_finish(struct report *r, struct wstats *const *w, int nw, int64_t t_end_n
     fprintf(f, "{\n  \"workload\": ");
     json_str(f, cfg->workload_name);
     fprintf(f, ",\n  \"endpoint\": ");
-    json_str(f, cfg->endpoint);
+    json_str(f, cfg->endpoint[0]);
+    fprintf(f, ",\n  \"endpoints\": [");
+    for (int e = 0; e < cfg->nendpoints; e++) {
+        fputs(e > 0 ? ", " : "", f);
+        json_str(f, cfg->endpoint[e]);
+    }
+    fprintf(f, "]");
     fprintf(f, ",\n  \"container\": ");
     json_str(f, cfg->container);
     fprintf(f,

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/timefmt.h"
 
 #define ETAG_BLOCK 4096 /* ETags reserved per round trip */
@@ -1421,6 +1423,37 @@ rados_service_props_set(struct engine *e, const char *account, size_t nexpect,
     return rc;
 }
 
+/* ---- counting the operations ---------------------------------------------------------------- */
+
+/* The data pools' contexts of the engines of this process (one in a gateway). */
+#define DATA_IOS 16
+static _Atomic(rados_ioctx_t) data_ios[DATA_IOS];
+
+void
+rops_data_pool(rados_ioctx_t io, int add)
+{
+    rados_ioctx_t want = add ? NULL : io;
+
+    for (size_t i = 0; i < DATA_IOS; i++) {
+        rados_ioctx_t cur = want;
+
+        if (atomic_compare_exchange_strong(&data_ios[i], &cur, add ? io : NULL))
+            return;
+    }
+}
+
+void
+rops_count(rados_ioctx_t io, int write)
+{
+    int data = 0;
+
+    for (size_t i = 0; i < DATA_IOS && !data; i++)
+        data = atomic_load_explicit(&data_ios[i], memory_order_relaxed) == io;
+    metric_add(data ? (write ? M_RADOS_DATA_WRITES : M_RADOS_DATA_READS)
+                    : (write ? M_RADOS_IDX_WRITES : M_RADOS_IDX_READS),
+               1);
+}
+
 /* ---- set-up ------------------------------------------------------------------------------- */
 
 static void
@@ -1430,8 +1463,10 @@ rados_fini(struct engine *e)
 
     heartbeat_stop(r);
     rdata_free(r->dp);
-    if (r->data != NULL)
+    if (r->data != NULL) {
+        rops_data_pool(r->data, 0);
         rados_ioctx_destroy(r->data);
+    }
     if (r->idx != NULL)
         rados_ioctx_destroy(r->idx);
     if (r->cluster != NULL)
@@ -1544,6 +1579,7 @@ eng_rados_init(struct engine *e, const char *conf, const char *user, const char 
     step = "opening the data pool";
     if ((rc = rados_ioctx_create(r->cluster, pool_data, &r->data)) < 0)
         goto fail;
+    rops_data_pool(r->data, 1);
     snprintf(r->cookie, sizeof(r->cookie), "%" PRIu64, rados_get_instance_id(r->cluster));
     if (ids_init(r) != 0 || rdata_new(r->idx, r->data, &r->dp) != 0 || heartbeat_start(r) != 0) {
         eng_fini(e);

@@ -58,6 +58,35 @@ R(struct engine *e)
  * is a lost compare: CO_ECONFLICT. */
 int eng_err(int r, const char *what, const char *oid);
 
+/* ---- the operations sent to the cluster, counted (cobalt_rados_ops_total in /metrics) ---- */
+
+/* Counts one operation on io: a write when it may change an object, else a read; in the data pool
+ * when io is a data pool's context (rops_data_pool), else in the index pool. */
+void rops_count(rados_ioctx_t io, int write);
+/* Marks (add) or unmarks io as a data pool's context, for rops_count. */
+void rops_data_pool(rados_ioctx_t io, int add);
+
+/* Each librados call of the engine that reaches the cluster, counted where it is made: a
+ * function-like macro does not expand inside itself, so the inner call is the library's. */
+#define RADOS_COUNTED(write, fn, io, ...) (rops_count((io), (write)), fn(__VA_ARGS__))
+#define rados_read_op_operate(op, io, ...) \
+    RADOS_COUNTED(0, rados_read_op_operate, io, op, io, __VA_ARGS__)
+#define rados_aio_read_op_operate(op, io, ...) \
+    RADOS_COUNTED(0, rados_aio_read_op_operate, io, op, io, __VA_ARGS__)
+#define rados_write_op_operate2(op, io, ...) \
+    RADOS_COUNTED(1, rados_write_op_operate2, io, op, io, __VA_ARGS__)
+#define rados_aio_write_op_operate(op, io, ...) \
+    RADOS_COUNTED(1, rados_aio_write_op_operate, io, op, io, __VA_ARGS__)
+#define rados_getxattr(io, ...)       RADOS_COUNTED(0, rados_getxattr, io, io, __VA_ARGS__)
+#define rados_stat(io, ...)           RADOS_COUNTED(0, rados_stat, io, io, __VA_ARGS__)
+#define rados_list_lockers(io, ...)   RADOS_COUNTED(0, rados_list_lockers, io, io, __VA_ARGS__)
+#define rados_remove(io, ...)         RADOS_COUNTED(1, rados_remove, io, io, __VA_ARGS__)
+#define rados_aio_remove(io, ...)     RADOS_COUNTED(1, rados_aio_remove, io, io, __VA_ARGS__)
+#define rados_aio_setxattr(io, ...)   RADOS_COUNTED(1, rados_aio_setxattr, io, io, __VA_ARGS__)
+#define rados_lock_exclusive(io, ...) RADOS_COUNTED(1, rados_lock_exclusive, io, io, __VA_ARGS__)
+#define rados_lock_shared(io, ...)    RADOS_COUNTED(1, rados_lock_shared, io, io, __VA_ARGS__)
+#define rados_unlock(io, ...)         RADOS_COUNTED(1, rados_unlock, io, io, __VA_ARGS__)
+
 /* ---- keys (R4) ---- */
 
 /* Appends p[0..n) so that no NUL remains and order is kept: 0x00 becomes 0x01 0x01, 0x01 becomes

@@ -152,10 +152,29 @@ EOF
 run sas-put 4096 put --sas "$SAS" --container bench-sas --count 20 --concurrency 2
 run sas-get 4096 get --sas "$SAS" --container bench-sas --count 20 --concurrency 2 --objects 5
 
-# Usage errors are exit status 2.
+# Several endpoints (the gateways of one store): worker i uses endpoint i mod N, so with a dead
+# second endpoint the odd workers' requests fail, and with two live ones every request succeeds.
+"$COBALT" bench put --endpoint "$EP" --endpoint "http://127.0.0.1:1/devstoreaccount1" --quiet \
+    --container bench-two-eps --count 8 --concurrency 2 --json "$TMP/dead.json" >"$TMP/dead.out" 2>&1
+st=$?
+if [ "$st" -eq 1 ] && python3 -c '
+import json, sys; r = json.load(open(sys.argv[1]))
+assert len(r["endpoints"]) == 2 and r["ops"] > 0 and r["errors"] > 0, r
+assert all(e["status"] == 0 for e in r["errors_by"]), r["errors_by"]
+' "$TMP/dead.json" 2>"$TMP/dead.err"; then
+    ok "endpoints-alternate"
+else
+    bad "endpoints-alternate: exit $st $(tail -1 "$TMP/dead.err")"
+fi
+run two-endpoints 4096 get "${Q[@]}" --objects 16 --endpoint "http://localhost:$PORT/devstoreaccount1"
+
+# Usage errors are exit status 2 (endpoints must share the account path).
 "$COBALT" bench nosuch >/dev/null 2>&1
 st=$?
 if [ "$st" -eq 2 ]; then ok "usage-error"; else bad "usage-error: exit $st"; fi
+"$COBALT" bench put --endpoint "$EP" --endpoint "http://127.0.0.1:$PORT/other" >/dev/null 2>&1
+st=$?
+if [ "$st" -eq 2 ]; then ok "endpoints-one-account"; else bad "endpoints-one-account: exit $st"; fi
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -70,7 +70,7 @@ def scrape_metrics(port: int) -> dict:
             assert kind in ("counter", "gauge"), line
             typed.add(name)
         elif line and not line.startswith("#"):
-            m = re.fullmatch(r'([a-z_]+)(\{[a-z]+="[^"]*"\})? (-?\d+)', line)
+            m = re.fullmatch(r'([a-z_]+)(\{[a-z]+="[^"]*"(?:,[a-z]+="[^"]*")*\})? (-?\d+)', line)
             assert m, f"bad sample line {line!r}"
             assert m.group(1) in typed, f"{m.group(1)} has no # TYPE line before it"
             out[m.group(1) + (m.group(2) or "")] = int(m.group(3))

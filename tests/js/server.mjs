@@ -8,9 +8,13 @@
 // stops it with the checks every suite makes (no sanitizer report, exit status 0 on SIGTERM).
 // COBALT_BIN selects the binary (default build/cobalt, relative to the repo root).
 // COBALT_LOG_LEVEL sets the server's log level (default warn).
+// COBALT_BACKEND runs every server on that engine (`--backend local|memory|rados`) unless a test
+// chose one itself: with rados, on the cluster of CEPH_CONF (client.admin's keyring named in it:
+// scripts/ceph/start.sh writes one; `scripts/ceph/with-cluster.sh node --test ...` runs the suite
+// inside a throwaway cluster), in a pair of pools of its own per server.
 // COBALT_KEEP_LOG=1 prints the server log when the server is stopped.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, readSync, writeSync, writeFileSync,
   existsSync } from "node:fs";
 import net from "node:net";
@@ -27,6 +31,24 @@ export const ACCOUNT = "devstoreaccount1";
 export const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const BACKEND = process.env.COBALT_BACKEND || "local";
+
+// The `serve` options that put a server whose temporary directory is tmp on BACKEND.
+function backendArgs(tmp) {
+  if (BACKEND === "local") return [];
+  if (BACKEND !== "rados") return ["--backend", BACKEND];
+  const conf = process.env.CEPH_CONF;
+  assert.ok(conf, "COBALT_BACKEND=rados needs CEPH_CONF (run under scripts/ceph/with-cluster.sh)");
+  // One placement group per pool: Ceph allows 250 per OSD, and a run makes a pair per server.
+  const pools = ["index", "data"].map((kind) => `${path.basename(tmp)}-${kind}`);
+  for (const pool of pools) {
+    execFileSync("ceph", ["-c", conf, "osd", "pool", "create", pool, "1", "1"],
+      { stdio: "ignore", timeout: 60000 });
+  }
+  return ["--backend", "rados", "--ceph-conf", conf, "--ceph-user", "admin", "--pool-index",
+    pools[0], "--pool-data", pools[1]];
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -83,10 +105,11 @@ export async function startServer(prefix, extraArgs = [], { testClock = false } 
   let port;
   try {
     port = await freePort();
+    const engine = extraArgs.some((a) => a.startsWith("--backend")) ? [] : backendArgs(tmp);
     const log = openSync(logPath, "a");
     proc = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir",
-      path.join(tmp, "data"), "--log-level", process.env.COBALT_LOG_LEVEL || "warn", ...extraArgs],
-    { stdio: ["ignore", log, log], env });
+      path.join(tmp, "data"), "--log-level", process.env.COBALT_LOG_LEVEL || "warn", ...engine,
+      ...extraArgs], { stdio: ["ignore", log, log], env });
     closeSync(log);
     await waitUntilListening(proc, port, readLog);
   } catch (e) {

@@ -10,6 +10,9 @@
 # prints an account SAS query string (signed by tests/abuse/abuselib.py, checked against the
 # protocol doc's vectors by the abuse suite).  Each tool command runs under `timeout
 # $SMOKE_TIMEOUT` (300 s): a client that keeps retrying a dead server must not hang the suite.
+# COBALT_BACKEND=memory|rados runs the server on that engine (`--backend`); rados uses the cluster
+# of CEPH_CONF (scripts/ceph/with-cluster.sh runs a test inside a throwaway one) with a pair of
+# pools of its own.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -43,8 +46,21 @@ smoke_start() {
     TMP="$(mktemp -d "${TMPDIR:-/tmp}/cobalt-$SMOKE_NAME.XXXXXX")"
     trap _smoke_cleanup EXIT
     PORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    local engine=() pool
+    case "${COBALT_BACKEND:-local}" in
+    local) ;;
+    rados)
+        [ -n "${CEPH_CONF:-}" ] || fail "COBALT_BACKEND=rados needs CEPH_CONF (scripts/ceph/with-cluster.sh)"
+        engine=(--backend rados --ceph-conf "$CEPH_CONF" --ceph-user admin)
+        for pool in index data; do
+            timeout 60 ceph -c "$CEPH_CONF" osd pool create "${TMP##*/}-$pool" 1 1 >/dev/null 2>&1 ||
+                fail "cannot create pool ${TMP##*/}-$pool"
+            engine+=("--pool-$pool" "${TMP##*/}-$pool")
+        done ;;
+    *) engine=(--backend "$COBALT_BACKEND") ;;
+    esac
     "$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$TMP/data" --log-level warn \
-        >"$TMP/server.log" 2>&1 &
+        "${engine[@]}" >"$TMP/server.log" 2>&1 &
     PID=$!
     for _ in $(seq 1 600); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
