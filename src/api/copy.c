@@ -351,7 +351,9 @@ local_copy_attempt(struct api_req *q, void *ctx)
         return rc < 0 ? -1 : source_fail(q, 404, "BlobNotFound");
     if (source_conditions(q, lc->u, &src) != 0)
         return -1;
-    if (lc->kind != K_COPY && src.type == BLOB_PAGE)
+    /* Page blobs are not copied yet: a copy would share the source's page map layers, which
+     * the RADOS engine keeps in the source's index shard (README, "Limits"). */
+    if (src.type == BLOB_PAGE)
         return api_fail(q, E_InvalidSourceBlobType);
     /* A synchronous copy reads the content now: not from an archived source (an asynchronous
      * Copy Blob may copy one within the account, as Azure's rehydrating copy does). */
