@@ -318,6 +318,7 @@ stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 static struct stream *
 stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
 {
+    struct eng_blob b = api_blob_ref(q);
     struct stream *s = calloc(1, sizeof(*s));
     uint64_t at = 0;
     size_t n = 0;
@@ -326,7 +327,7 @@ stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
         return NULL;
     s->eng = &q->srv->eng;
     s->off = off;
-    if (r->type == BLOB_PAGE && (s->pages = api_page_reader_new(q, r)) == NULL) {
+    if (r->type == BLOB_PAGE && (s->pages = api_page_reader_new(q, &b, r)) == NULL) {
         stream_free(s);
         return NULL;
     }

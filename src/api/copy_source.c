@@ -366,9 +366,10 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
 
 /* Reads [off, off + len) of a record's content, feeding a payload writer and/or hashes. */
 int
-api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
-                 struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
+api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_rec *r,
+                 uint64_t off, uint64_t len, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
 {
+    struct eng_blob self = api_blob_ref(q);
     struct eng_reader *rd = NULL;
     struct page_reader *pr = NULL;
     char *buf = malloc(READ_BUF);
@@ -376,7 +377,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
     int err = 0;
 
     if (buf == NULL || eng_data_reader_new(&q->srv->eng, &rd) != 0 ||
-        (r->type == BLOB_PAGE && (pr = api_page_reader_new(q, r)) == NULL)) {
+        (r->type == BLOB_PAGE && (pr = api_page_reader_new(q, b ? b : &self, r)) == NULL)) {
         err = ENOMEM;
         goto out;
     }

@@ -18,9 +18,10 @@
  * api_blob_commit), so what the kept record names never changes again, and Get Page Ranges Diff
  * reports what the layers above the snapshot's hold.
  *
- * Not yet: Put Page From URL (refused: 400 UnsupportedHeader x-ms-copy-source), copies of a page
- * blob (copy.c refuses the source: 409 InvalidSourceBlobType), Incremental Copy, and the diff
- * against a snapshot named by URL (x-ms-previous-snapshot-url: 400 InvalidHeaderValue).
+ * Put Page From URL (copy.c) reads its source range into a payload as if it were the body, then
+ * runs op_put_page.  Not yet: copies of a page blob (copy.c refuses the source: 409
+ * InvalidSourceBlobType), Incremental Copy, and the diff against a snapshot named by URL
+ * (x-ms-previous-snapshot-url: 400 InvalidHeaderValue).
  *
  * Decisions where Azure's documentation is silent:
  *   - Get Page Ranges answers at most MAX_RANGES ranges per response, with a NextMarker (the
@@ -74,18 +75,18 @@ api_page_reader_free(struct page_reader *pr)
 }
 
 struct page_reader *
-api_page_reader_new(struct api_req *q, const struct blob_rec *r)
+api_page_reader_new(struct api_req *q, const struct eng_blob *blob, const struct blob_rec *r)
 {
     struct page_reader *pr = calloc(1, sizeof(*pr));
-    struct eng_blob b = api_blob_ref(q);
+    struct eng_blob b = *blob;
 
     if (pr == NULL)
         return NULL;
     pr->eng = &q->srv->eng;
     pr->b.cid = b.cid;
     pr->b.nlen = b.nlen;
-    pr->b.account = strdup(b.account);
-    pr->b.container = strdup(b.container);
+    pr->b.account = strdup(b.account ? b.account : "");
+    pr->b.container = strdup(b.container ? b.container : "");
     pr->b.name = malloc(b.nlen + 1);
     pr->layers = malloc(sizeof(*pr->layers) * (r->nlayers + 1));
     pr->nlayers = r->nlayers;
@@ -346,11 +347,6 @@ op_put_page(struct api_req *q)
 
     if (api_reject_snapshot_write(q) != 0)
         return;
-    if (api_header(q, "x-ms-copy-source") != NULL) { /* Put Page From URL: not yet (README) */
-        api_fail_header(q, E_UnsupportedHeader, "x-ms-copy-source",
-                        api_header(q, "x-ms-copy-source"));
-        return;
-    }
     if (how == NULL) {
         api_fail_header(q, E_MissingRequiredHeader, "x-ms-page-write", NULL);
         return;
@@ -362,7 +358,7 @@ op_put_page(struct api_req *q)
     pp.clear = strcasecmp(how, "clear") == 0;
     if (page_range(q, 1, &pp.off, &pp.len) < 0)
         return;
-    if (pp.clear ? q->ext.len != 0 : q->ext.len != pp.len) {
+    if (pp.clear ? q->ext.len != 0 : q->ext.len != pp.len) { /* From URL: the source's length */
         api_fail_header(q, E_InvalidHeaderValue, "Content-Length", api_header(q, "Content-Length"));
         return;
     }

@@ -203,6 +203,8 @@ const struct route api_routes[] = {
      op_append_block_from_url, NEED_BLOB("aw", ADD), BODY_NONE, 0, R_WRITES},
     {"AppendBlock", M_PUT, LVL_BLOB, NULL, "appendblock", NULL, op_append_block,
      NEED_BLOB("aw", ADD), BODY_DATA, MAX_APPEND, R_WRITES},
+    {"PutPageFromURL", M_PUT, LVL_BLOB, NULL, "page", api_has_copy_source, op_put_page_from_url,
+     NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
     {"PutPage", M_PUT, LVL_BLOB, NULL, "page", NULL, op_put_page,
      NEED_BLOB("w", WRITE), BODY_DATA, MAX_PAGE, R_WRITES},
     {"GetPageRanges", M_GET, LVL_BLOB, NULL, "pagelist", NULL, op_get_page_ranges,

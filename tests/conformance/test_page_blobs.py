@@ -329,15 +329,46 @@ def test_delete_and_overwrite(container):
     assert bc.download_blob().readall() == b"now a block blob"
 
 
+def test_put_page_from_url(container, raw):
+    cname = container.container_name
+    src = container.get_blob_client("src-block")
+    data = os.urandom(8 * KiB)
+    src.upload_blob(data)
+    psrc = container.get_blob_client("src-page")
+    psrc.create_page_blob(16 * KiB)
+    psrc.upload_page(data[:1024], offset=4096, length=1024)
+    bc = container.get_blob_client("dst")
+    bc.create_page_blob(16 * KiB)
+    r = bc.upload_pages_from_url(src.url, offset=512, length=2048, source_offset=1024)
+    assert r["etag"]
+    bc.upload_pages_from_url(psrc.url, offset=8192, length=2048, source_offset=4096)
+    want = bytearray(16 * KiB)
+    want[512:2560] = data[1024:3072]
+    want[8192:9216] = data[:1024]                 # the page source: written pages, then zeros
+    assert bc.download_blob().readall() == bytes(want)
+    assert _ranges(bc) == ([(512, 2559), (8192, 10239)], [])
+    # failures: lengths differ, source range missing, unaligned, a missing source
+    r = raw.request("PUT", f"/{cname}/dst", query={"comp": "page"},
+                    headers={"x-ms-page-write": "update", "x-ms-range": "bytes=0-511",
+                             "x-ms-source-range": "bytes=0-1023", "x-ms-copy-source": src.url})
+    assert_error_response(r, 400, "InvalidHeaderValue")
+    r = raw.request("PUT", f"/{cname}/dst", query={"comp": "page"},
+                    headers={"x-ms-page-write": "update", "x-ms-range": "bytes=0-511",
+                             "x-ms-copy-source": src.url})
+    assert_error_response(r, 400, "MissingRequiredHeader")
+    r = raw.request("PUT", f"/{cname}/dst", query={"comp": "page"},
+                    headers={"x-ms-page-write": "update", "x-ms-range": "bytes=100-611",
+                             "x-ms-source-range": "bytes=0-511", "x-ms-copy-source": src.url})
+    assert_error_response(r, 416, "InvalidPageRange")
+    expect_error(lambda: bc.upload_pages_from_url(container.get_blob_client("nope").url, offset=0,
+                                                  length=512, source_offset=0), 404)
+
+
 def test_not_yet_supported_refused_cleanly(container, raw):
-    """Put Page From URL, copies of a page blob and the diff by URL are refused, not half-done."""
+    """Copies of a page blob and the diff by URL are refused, not half-done."""
     cname = container.container_name
     bc = container.get_blob_client("src")
     bc.create_page_blob(4 * KiB)
-    r = raw.request("PUT", f"/{cname}/dst", query={"comp": "page"},
-                    headers={"x-ms-page-write": "update", "x-ms-range": "bytes=0-511",
-                             "x-ms-source-range": "bytes=0-511", "x-ms-copy-source": bc.url})
-    assert_error_response(r, 400, "UnsupportedHeader")
     expect_error(lambda: container.get_blob_client("dst").start_copy_from_url(bc.url), 409,
                  "InvalidSourceBlobType")
     r = raw.request("GET", f"/{cname}/src", query={"comp": "pagelist"},
