@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from azure.storage.blob import BlobType, ContentSettings, SequenceNumberAction
+from azure.storage.blob import BlobType, ContentSettings, RetentionPolicy, SequenceNumberAction
 
 from cobalt_testlib import CobaltServer, assert_error_response, expect_error, md5_b64, run_cli
 
@@ -414,3 +414,35 @@ def test_compaction_keeps_live_pages_and_reclaims_the_rest(tmp_path):
         assert cc.get_blob_client("keep").download_blob(offset=i * MiB, length=chunk).readall() == now[i]
         assert sc.download_blob(offset=i * MiB, length=chunk).readall() == first[i]
     assert srv.stop() == 0
+
+
+def test_versions_and_soft_delete_keep_their_pages(tmp_path):
+    """A version kept by Set Blob Metadata (versioning on) freezes the pages it names; a soft-
+    deleted page blob (versioning off) comes back with its pages."""
+    a, b = os.urandom(512), os.urandom(512)
+    srv = CobaltServer(tmp_path / "v" / "data", tmp_path / "v.log", args=["--versioning", "all"]).start()
+    try:
+        bc = srv.client().create_container("pageversions").get_blob_client("disk")
+        bc.create_page_blob(4 * KiB)
+        bc.upload_page(a, offset=0, length=512)
+        v1 = bc.set_blob_metadata({"k": "1"})["version_id"]    # v1 is the current version
+        bc.set_blob_metadata({"k": "2"})                        # v1 kept: its pages frozen
+        bc.upload_page(b, offset=0, length=512)
+        assert bc.download_blob(version_id=v1).readall() == a + bytes(3584)
+        assert bc.download_blob().readall() == b + bytes(3584)
+    finally:
+        assert srv.stop() == 0
+    srv = CobaltServer(tmp_path / "s" / "data", tmp_path / "s.log").start()
+    try:
+        svc = srv.client()
+        svc.set_service_properties(delete_retention_policy=RetentionPolicy(enabled=True, days=1))
+        bc = svc.create_container("pagesoftdelete").get_blob_client("disk")
+        bc.create_page_blob(4 * KiB)
+        bc.upload_page(b, offset=0, length=512)
+        bc.delete_blob()
+        expect_error(lambda: bc.download_blob().readall(), 404, "BlobNotFound")
+        bc.undelete_blob()
+        assert bc.download_blob().readall() == b + bytes(3584)
+        assert _ranges(bc) == ([(0, 511)], [])
+    finally:
+        assert srv.stop() == 0
