@@ -19,9 +19,9 @@
  * reports what the layers above the snapshot's hold.
  *
  * Put Page From URL (copy.c) reads its source range into a payload as if it were the body, then
- * runs op_put_page.  Not yet: copies of a page blob (copy.c refuses the source: 409
- * InvalidSourceBlobType), Incremental Copy, and the diff against a snapshot named by URL
- * (x-ms-previous-snapshot-url: 400 InvalidHeaderValue).
+ * runs op_put_page.  The diff by URL (x-ms-previous-snapshot-url) takes a snapshot of the same
+ * blob.  Not yet: copies of a page blob (copy.c refuses the source: 409 InvalidSourceBlobType)
+ * and Incremental Copy.
  *
  * Decisions where Azure's documentation is silent:
  *   - Get Page Ranges answers at most MAX_RANGES ranges per response, with a NextMarker (the
@@ -39,6 +39,7 @@
 
 #include "api/parse.h"
 #include "util/arena.h"
+#include "util/codec.h"
 #include "util/timefmt.h"
 
 #define PAGE         512ull
@@ -522,11 +523,45 @@ add_range(struct ranges *rg, uint64_t s, uint64_t e, int clear)
     return 0;
 }
 
+/*
+ * The snapshot time x-ms-previous-snapshot-url names, when it is a snapshot of the addressed
+ * blob on this server (http(s)://host/account/container/blob?snapshot=..., path-style, as
+ * Cobalt's URLs are).  NULL when it is not (400 InvalidHeaderValue, or 409
+ * PreviousSnapshotNotFound for a snapshot of another blob: page maps are per blob).
+ */
+static const char *
+snapshot_of_this_blob(struct api_req *q, const char *url)
+{
+    const char *p = strstr(url, "://"), *path, *qs, *snap;
+    char *dec, *c, *b;
+    size_t n, al = strlen(q->account), cl = strlen(q->container);
+
+    if (p == NULL || (path = strchr(p + 3, '/')) == NULL || (qs = strchr(path, '?')) == NULL ||
+        (snap = strstr(qs, "snapshot=")) == NULL || (snap != qs + 1 && snap[-1] != '&'))
+        goto bad;
+    snap += strlen("snapshot=");
+    if ((dec = pct_decode(q->a, path + 1, (size_t)(qs - path - 1), &n)) == NULL ||
+        (snap = pct_decode(q->a, snap, strcspn(snap, "&#"), NULL)) == NULL)
+        goto bad;
+    c = dec + al + 1; /* account/container/blob */
+    b = c + cl + 1;
+    if (n < al + cl + 2 || memcmp(dec, q->account, al) != 0 || dec[al] != '/' ||
+        memcmp(c, q->container, cl) != 0 || c[cl] != '/' || (size_t)(dec + n - b) != q->blob_len ||
+        memcmp(b, q->blob, q->blob_len) != 0) {
+        api_fail(q, E_PreviousSnapshotNotFound);
+        return NULL;
+    }
+    return snap;
+bad:
+    api_fail_header(q, E_InvalidHeaderValue, "x-ms-previous-snapshot-url", url);
+    return NULL;
+}
+
 void
 op_get_page_ranges(struct api_req *q)
 {
     const char *prev = api_query(q, "prevsnapshot"), *marker = api_query(q, "marker");
-    const char *mr = api_query(q, "maxresults");
+    const char *mr = api_query(q, "maxresults"), *url = api_header(q, "x-ms-previous-snapshot-url");
     struct eng_blob eb = api_blob_ref(q);
     struct blob_rec r, ps;
     struct buf b = BUF_INIT;
@@ -539,10 +574,13 @@ op_get_page_ranges(struct api_req *q)
     char kind;
     int64_t id;
 
-    if (api_header(q, "x-ms-previous-snapshot-url") != NULL) {
-        api_fail_header(q, E_InvalidHeaderValue, "x-ms-previous-snapshot-url",
-                        api_header(q, "x-ms-previous-snapshot-url"));
-        return;
+    if (url != NULL) {
+        if (prev != NULL) {
+            api_fail_header(q, E_InvalidHeaderValue, "x-ms-previous-snapshot-url", url);
+            return;
+        }
+        if ((prev = snapshot_of_this_blob(q, url)) == NULL)
+            return;
     }
     if (mr != NULL) {
         if ((max = maxresults_parse(mr)) < 0) {

@@ -364,15 +364,33 @@ def test_put_page_from_url(container, raw):
                                                   length=512, source_offset=0), 404)
 
 
-def test_not_yet_supported_refused_cleanly(container, raw):
-    """Copies of a page blob and the diff by URL are refused, not half-done."""
-    cname = container.container_name
+def test_copy_of_a_page_blob_refused_cleanly(container):
+    """Copies of a page blob are refused, not half-done (README, "Limits")."""
     bc = container.get_blob_client("src")
     bc.create_page_blob(4 * KiB)
     expect_error(lambda: container.get_blob_client("dst").start_copy_from_url(bc.url), 409,
                  "InvalidSourceBlobType")
-    r = raw.request("GET", f"/{cname}/src", query={"comp": "pagelist"},
-                    headers={"x-ms-previous-snapshot-url": bc.url})
+
+
+def test_diff_by_snapshot_url(container, raw):
+    cname = container.container_name
+    bc = container.get_blob_client("m")
+    bc.create_page_blob(8 * KiB)
+    bc.upload_page(os.urandom(1024), offset=0, length=1024)
+    snap = bc.create_snapshot()["snapshot"]
+    bc.upload_page(os.urandom(512), offset=4096, length=512)
+    bc.clear_page(offset=0, length=512)
+    surl = f"{bc.url}?snapshot={snap}"
+    pages, clears = bc.get_page_range_diff_for_managed_disk(surl)
+    assert [(p["start"], p["end"]) for p in pages] == [(4096, 4607)]
+    assert [(c["start"], c["end"]) for c in clears] == [(0, 511)]
+    other = container.get_blob_client("other")
+    other.create_page_blob(512)
+    r = raw.request("GET", f"/{cname}/other", query={"comp": "pagelist"},
+                    headers={"x-ms-previous-snapshot-url": surl})
+    assert_error_response(r, 409, "PreviousSnapshotNotFound")
+    r = raw.request("GET", f"/{cname}/m", query={"comp": "pagelist"},
+                    headers={"x-ms-previous-snapshot-url": bc.url})      # no snapshot in it
     assert_error_response(r, 400, "InvalidHeaderValue")
 
 
