@@ -58,14 +58,34 @@ int api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), v
 int api_blob_load(struct api_req *q, struct blob_rec *r);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
 const char *api_blob_type_name(uint8_t type);
-/* Reads [off, off + len) of a record's content (every byte verified, moved payloads followed:
- * eng_data_read), feeding a payload writer and/or hashes (each may be NULL).  0 or an errno
- * value (copy_source.c). */
-int api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
-                     struct eng_writer *w, MD5_CTX *md5, uint64_t *crc);
+/* Reads [off, off + len) of a record r of blob b (NULL: the addressed blob; a page blob's page map
+ * is the blob's) (every byte verified, moved payloads followed: eng_data_read), feeding a payload
+ * writer and/or hashes (each may be NULL).  0 or an errno value (copy_source.c). */
+int api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_rec *r,
+                     uint64_t off, uint64_t len, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc);
 /* Writes the content of blocks[0..n) into one new payload, *out (pending until
  * eng_data_release(), not durable until eng_data_sync()).  0, or -1 (described) (append.c). */
 int api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out);
+
+/* ---- page blobs (page.c) ------------------------------------------------------------------ */
+/* A page blob's create (Put Blob): x-ms-blob-content-length (required, a multiple of 512 up to
+ * 8 TiB) and x-ms-blob-sequence-number into r, and its first layer.  0 or -1 (described). */
+int api_page_create(struct api_req *q, struct blob_rec *r);
+/* Puts a new empty layer on top of cur's (in the request arena): the layers it had are frozen
+ * for the record kept beside it (a snapshot, a version).  0 or -1 (described). */
+int api_page_freeze(struct api_req *q, struct blob_rec *cur);
+/* A reader of page blob b's content as its record r has it (malloc'd: it may outlive the
+ * request's arena; strings and layers are copied).  NULL when out of memory. */
+struct page_reader;
+struct page_reader *api_page_reader_new(struct api_req *q, const struct eng_blob *b,
+                                        const struct blob_rec *r);
+/* Up to max bytes at blob offset `at` (unwritten pages read as zeros): bytes, 0 at the end, or
+ * -errno (eng_data_read's). */
+long api_page_read(struct page_reader *pr, uint64_t at, char *dst, size_t max);
+void api_page_reader_free(struct page_reader *pr);
+/* Route discriminator: Set Blob Properties that resizes a page blob or sets its sequence number
+ * (x-ms-blob-content-length, x-ms-sequence-number-action). */
+int api_is_page_properties(struct api_req *q);
 
 /* ---- shared checks ---------------------------------------------------------------------- */
 
@@ -199,6 +219,9 @@ void op_put_block_list(struct api_req *q);
 void op_append_block(struct api_req *q);
 void op_append_block_from_url(struct api_req *q);
 void op_seal_blob(struct api_req *q);
+void op_put_page(struct api_req *q);
+void op_page_properties(struct api_req *q);
+void op_get_page_ranges(struct api_req *q);
 void op_get_block_list(struct api_req *q);
 void op_lease_blob(struct api_req *q);
 void op_snapshot_blob(struct api_req *q);
@@ -255,6 +278,7 @@ void op_copy_blob_sync(struct api_req *q);
 void op_abort_copy(struct api_req *q);
 void op_put_blob_from_url(struct api_req *q);
 void op_put_block_from_url(struct api_req *q);
+void op_put_page_from_url(struct api_req *q);
 /* x-ms-copy-* headers (Get Blob, Get Blob Properties; a pending copy shows its live progress)
  * and the Copy* elements of List Blobs (include=copy; progress as last recorded) of a record
  * that was a copy destination; nothing otherwise. */

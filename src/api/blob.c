@@ -65,13 +65,44 @@ api_content_props(struct api_req *q, struct blob_rec *r, int from_standard)
     return 0;
 }
 
+/* Whether the page blob record r (a snapshot or version kept by a commit) shares the layer
+ * page writes go to with cur, the current record the commit stores or checks. */
+static int
+shares_top_layer(const struct blob_rec *r, const struct blob_rec *cur)
+{
+    return r != NULL && cur != NULL && r->type == BLOB_PAGE && cur->type == BLOB_PAGE &&
+           r->nlayers > 0 && cur->nlayers > 0 && r->layers[0] == cur->layers[0];
+}
+
 int
 api_blob_commit(struct api_req *q, const struct eng_write *w, size_t n,
                 const struct block_ref *stage)
 {
     struct eng_blob b = api_blob_ref(q);
-    int rc = eng_blob_commit(&q->srv->eng, &b, w, n, stage);
+    struct eng_write v[8];
+    struct blob_rec *cur;
+    int rc;
 
+    /* A page blob record kept beside the current one freezes its layers (page.c). */
+    for (size_t c = 0; c < n && n <= 8; c++) {
+        if (w[c].blob != NULL || w[c].kind != ENG_CURRENT || w[c].rec == NULL)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (i == c || w[i].blob != NULL || w[i].rec == w[i].expect ||
+                !shares_top_layer(w[i].rec, w[c].rec))
+                continue;
+            if ((cur = arena_alloc(q->a, sizeof(*cur))) == NULL)
+                return api_fail(q, E_InternalError);
+            *cur = *w[c].rec;
+            if (api_page_freeze(q, cur) != 0)
+                return -1;
+            memcpy(v, w, sizeof(*w) * n);
+            v[c].rec = cur;
+            w = v;
+            break;
+        }
+    }
+    rc = eng_blob_commit(&q->srv->eng, &b, w, n, stage);
     return rc == 0 || rc == CO_ECONFLICT ? rc : api_fail_rc(q, rc);
 }
 
@@ -192,8 +223,9 @@ op_put_blob(struct api_req *q)
     const char *crc = api_header(q, "x-ms-content-crc64");
     int err;
 
-    /* The route chose BlockBlob or AppendBlob (an append blob is created empty: dispatch.c). */
+    /* The route chose the type (append and page blobs are created empty: routes.c). */
     r.type = strcasecmp(api_header(q, "x-ms-blob-type"), "AppendBlob") == 0 ? BLOB_APPEND
+             : strcasecmp(api_header(q, "x-ms-blob-type"), "PageBlob") == 0 ? BLOB_PAGE
                                                                             : BLOB_BLOCK;
     if (r.type == BLOB_APPEND && api_header(q, "x-ms-access-tier") != NULL) {
         api_fail(q, E_AccessTierNotSupportedForBlobType);
@@ -209,6 +241,8 @@ op_put_blob(struct api_req *q)
         r.flags |= BLOB_F_MD5;
     }
     r.size = q->ext.len;
+    if (r.type == BLOB_PAGE && api_page_create(q, &r) != 0)
+        return;
     if (q->ext.len > 0) {
         content = (struct block_ref){"", 0, q->ext};
         r.blocks = &content;
@@ -237,8 +271,9 @@ struct stream {
     struct eng_reader *reader;
     uint64_t off; /* blob offset of the response's first byte */
     size_t n;
-    struct block_ref *blocks; /* malloc'd copy: outlives the request arena */
-    uint64_t *starts;         /* blob offset of each block */
+    struct block_ref *blocks;  /* malloc'd copy: outlives the request arena */
+    uint64_t *starts;          /* blob offset of each block */
+    struct page_reader *pages; /* a page blob's content (instead of blocks) */
 };
 
 static void
@@ -249,6 +284,7 @@ stream_free(void *p)
     if (s == NULL)
         return;
     eng_data_reader_free(s->eng, s->reader);
+    api_page_reader_free(s->pages);
     free(s->blocks);
     free(s->starts);
     free(s);
@@ -260,6 +296,8 @@ read_at(struct stream *s, uint64_t at, char *dst, size_t max)
 {
     size_t lo = 0, hi = s->n;
 
+    if (s->pages != NULL)
+        return api_page_read(s->pages, at, dst, max);
     while (hi - lo > 1) { /* last block starting at or before `at` */
         size_t mid = (lo + hi) / 2;
         if (s->starts[mid] <= at)
@@ -282,6 +320,7 @@ stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 static struct stream *
 stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
 {
+    struct eng_blob b = api_blob_ref(q);
     struct stream *s = calloc(1, sizeof(*s));
     uint64_t at = 0;
     size_t n = 0;
@@ -290,6 +329,10 @@ stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
         return NULL;
     s->eng = &q->srv->eng;
     s->off = off;
+    if (r->type == BLOB_PAGE && (s->pages = api_page_reader_new(q, &b, r)) == NULL) {
+        stream_free(s);
+        return NULL;
+    }
     s->blocks = malloc(sizeof(*s->blocks) * (r->nblocks ? r->nblocks : 1));
     s->starts = malloc(sizeof(*s->starts) * (r->nblocks ? r->nblocks : 1));
     if (s->blocks == NULL || s->starts == NULL || eng_data_reader_new(s->eng, &s->reader) != 0) {
@@ -339,6 +382,8 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
         api_hdr_u64(q, "x-ms-blob-committed-block-count", r->appends);
         api_hdr(q, "x-ms-blob-sealed", r->flags & BLOB_F_SEALED ? "true" : "false");
     }
+    if (r->type == BLOB_PAGE)
+        api_hdr_u64(q, "x-ms-blob-sequence-number", r->seqno);
     api_lease_headers(q, &r->lease);
     api_immutability_headers_out(q, r);
     api_copy_headers(q, &r->copy);

@@ -49,6 +49,7 @@
 #define PUT_FROM_URL_MAX (5000ull << 20) /* Put Blob From URL */
 #define BLOCK_MAX        (4000ull << 20) /* Put Block From URL */
 #define APPEND_MAX       (100ull << 20)  /* Append Block From URL */
+#define PAGE_MAX         (4ull << 20)    /* Put Page From URL */
 
 enum copy_kind { K_COPY, K_COPY_SYNC, K_PUT_FROM_URL };
 
@@ -351,7 +352,9 @@ local_copy_attempt(struct api_req *q, void *ctx)
         return rc < 0 ? -1 : source_fail(q, 404, "BlobNotFound");
     if (source_conditions(q, lc->u, &src) != 0)
         return -1;
-    if (lc->kind != K_COPY && src.type == BLOB_PAGE)
+    /* Page blobs are not copied yet: a copy would share the source's page map layers, which
+     * the RADOS engine keeps in the source's index shard (README, "Limits"). */
+    if (src.type == BLOB_PAGE)
         return api_fail(q, E_InvalidSourceBlobType);
     /* A synchronous copy reads the content now: not from an archived source (an asynchronous
      * Copy Blob may copy one within the account, as Azure's rehydrating copy does). */
@@ -367,7 +370,7 @@ local_copy_attempt(struct api_req *q, void *ctx)
         int err;
         MD5_Init(&c);
         lc->crc = 0;
-        if ((err = api_read_content(q, &src, 0, src.size, NULL, &c, &lc->crc)) != 0)
+        if ((err = api_read_content(q, &lc->ls.blob, &src, 0, src.size, NULL, &c, &lc->crc)) != 0)
             return api_fail_rc(q, err);
         MD5_Final(lc->md5, &c);
         if (source_verify_checksums(q, lc->md5, lc->crc) != 0)
@@ -630,7 +633,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return api_fail_rc(q, err);
     MD5_Init(&c);
     *crc = 0;
-    if ((err = api_read_content(q, &src, off, len, w, &c, crc)) != 0) {
+    if ((err = api_read_content(q, &ls.blob, &src, off, len, w, &c, crc)) != 0) {
         eng_data_write_abort(&q->srv->eng, w);
         return api_fail_rc(q, err);
     }
@@ -716,4 +719,33 @@ op_append_block_from_url(struct api_req *q)
 {
     if (block_from_url(q, APPEND_MAX) == 0)
         op_append_block(q); /* the append itself: sync (V2), locks, conditions, sealing */
+}
+
+void
+op_put_page_from_url(struct api_req *q)
+{
+    const char *src = api_header(q, "x-ms-source-range"), *dst = api_header(q, "x-ms-range");
+    const char *how = api_header(q, "x-ms-page-write");
+    uint64_t s0, e0, s1, e1;
+
+    if (how == NULL || src == NULL || dst == NULL) {
+        api_fail_header(q, E_MissingRequiredHeader,
+                        how == NULL   ? "x-ms-page-write"
+                        : src == NULL ? "x-ms-source-range"
+                                      : "x-ms-range",
+                        NULL);
+        return;
+    }
+    if (strcasecmp(how, "update") != 0) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-page-write", how);
+        return;
+    }
+    /* Both ranges closed and of one length; the page rules are Put Page's (op_put_page). */
+    if (!range_parse(src, &s0, &e0) || e0 == UINT64_MAX || !range_parse(dst, &s1, &e1) ||
+        e1 == UINT64_MAX || e0 - s0 != e1 - s1) {
+        api_fail_header(q, E_InvalidHeaderValue, "x-ms-source-range", src);
+        return;
+    }
+    if (block_from_url(q, PAGE_MAX) == 0)
+        op_put_page(q); /* the write itself: sync (V2), conditions, sequence numbers */
 }

@@ -366,17 +366,35 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
 
 /* Reads [off, off + len) of a record's content, feeding a payload writer and/or hashes. */
 int
-api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint64_t len,
-                 struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
+api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_rec *r,
+                 uint64_t off, uint64_t len, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
 {
+    struct eng_blob self = api_blob_ref(q);
     struct eng_reader *rd = NULL;
+    struct page_reader *pr = NULL;
     char *buf = malloc(READ_BUF);
     uint64_t at = 0;
     int err = 0;
 
-    if (buf == NULL || eng_data_reader_new(&q->srv->eng, &rd) != 0) {
+    if (buf == NULL || eng_data_reader_new(&q->srv->eng, &rd) != 0 ||
+        (r->type == BLOB_PAGE && (pr = api_page_reader_new(q, b ? b : &self, r)) == NULL)) {
         err = ENOMEM;
         goto out;
+    }
+    while (pr != NULL && len > 0) { /* a page blob: its page map, zeros where unwritten */
+        long n = api_page_read(pr, off, buf, len < READ_BUF ? (size_t)len : READ_BUF);
+        if (n <= 0) {
+            err = n < 0 ? (int)-n : EIO;
+            goto out;
+        }
+        if (md5 != NULL)
+            MD5_Update(md5, buf, (size_t)n);
+        if (crc != NULL)
+            *crc = crc64_nvme(*crc, buf, (size_t)n);
+        if (w != NULL && (err = eng_data_write(&q->srv->eng, w, buf, (size_t)n)) != 0)
+            goto out;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
     }
     for (size_t i = 0; i < r->nblocks && len > 0; i++) {
         struct extent e = r->blocks[i].ext;
@@ -409,6 +427,7 @@ api_read_content(struct api_req *q, const struct blob_rec *r, uint64_t off, uint
     if (len > 0)
         err = EIO; /* the record holds fewer bytes than its size says */
 out:
+    api_page_reader_free(pr);
     eng_data_reader_free(&q->srv->eng, rd);
     free(buf);
     return err;

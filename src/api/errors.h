@@ -80,6 +80,7 @@
     X(InvalidMetadata, 400, "The metadata specified is invalid. It has characters that are not permitted.") \
     X(InvalidQueryParameterValue, 400, "Value for one of the query parameters specified in the request URI is invalid.") \
     X(InvalidRange, 416, "The range specified is invalid for the current size of the resource.") \
+    X(InvalidPageRange, 416, "The page range specified is invalid.")                            \
     X(InvalidResourceName, 400, "The specified resource name contains invalid characters.")      \
     X(InvalidUri, 400, "The requested URI does not represent any resource on the server.")       \
     X(InvalidXmlDocument, 400, "XML specified is not syntactically valid.")                       \
@@ -91,6 +92,10 @@
     X(MultipleConditionHeadersNotSupported, 400, "Multiple condition headers are not supported.") \
     X(OutOfRangeInput, 400, "One of the request inputs is out of range.")                         \
     X(OutOfRangeQueryParameterValue, 400, "One of the query parameters specified in the request URI is outside the permissible range.") \
+    X(PreviousSnapshotCannotBeNewer, 400, "The prevsnapshot query parameter value cannot be newer than snapshot query parameter value.") \
+    X(PreviousSnapshotNotFound, 409, "The previous snapshot is not found.")                   \
+    X(SequenceNumberConditionNotMet, 412, "The sequence number condition specified was not met.") \
+    X(SequenceNumberIncrementTooLarge, 409, "The sequence number increment cannot be performed because it would result in overflow of the sequence number.") \
     X(RequestBodyTooLarge, 413, "The request body is too large and exceeds the maximum permissible limit.") \
     X(ResourceNotFound, 404, "The specified resource does not exist.")                            \
     X(ServerBusy, 503, "The server is currently unable to receive requests. Please retry your request.") \

@@ -87,6 +87,9 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
     }
     xml_elem(b, "Content-Disposition", r->content_disposition);
     xml_elem(b, "Cache-Control", r->cache_control);
+    if (r->type == BLOB_PAGE)
+        buf_printf(b, "<x-ms-blob-sequence-number>%llu</x-ms-blob-sequence-number>",
+                   (unsigned long long)r->seqno);
     xml_elem(b, "BlobType", api_blob_type_name(r->type));
     api_xml_tier(b, r);
     buf_puts(b, "<ServerEncrypted>false</ServerEncrypted>");

@@ -21,6 +21,7 @@
 #define MAX_PUT_BLOB (5000ull << 20) /* 5000 MiB (version >= 2019-12-12) */
 #define MAX_BLOCK    (4000ull << 20) /* 4000 MiB */
 #define MAX_APPEND   (100ull << 20)  /* 100 MiB (version >= 2022-11-02) */
+#define MAX_PAGE     (4ull << 20)    /* Put Page: 4 MiB */
 
 /*
  * Who may call a route (struct auth_need, auth/auth.h), named by the resource it acts on.  `p`
@@ -79,6 +80,12 @@ static int
 is_append_blob_put(struct api_req *q)
 {
     return is_blob_put(q, "AppendBlob");
+}
+
+static int
+is_page_blob_put(struct api_req *q)
+{
+    return is_blob_put(q, "PageBlob");
 }
 
 /* clang-format off */
@@ -153,6 +160,8 @@ const struct route api_routes[] = {
      NEED_BLOB("cw", WRITE), BODY_DATA, MAX_PUT_BLOB, R_WRITES | R_WHOLE},
     {"CreateAppendBlob", M_PUT, LVL_BLOB, NULL, NULL, is_append_blob_put, op_put_blob,
      NEED_BLOB("cw", WRITE), BODY_DATA, MAX_PUT_BLOB, R_WRITES | R_NO_CONTENT},
+    {"CreatePageBlob", M_PUT, LVL_BLOB, NULL, NULL, is_page_blob_put, op_put_blob,
+     NEED_BLOB("cw", WRITE), BODY_DATA, MAX_PUT_BLOB, R_WRITES | R_NO_CONTENT},
     {"PutBlobFromURL", M_PUT, LVL_BLOB, NULL, NULL, api_is_put_blob_from_url, op_put_blob_from_url,
      NEED_BLOB("cw", WRITE), BODY_NONE, 0, R_WRITES},
     {"CopyBlob", M_PUT, LVL_BLOB, NULL, NULL, api_is_copy_blob, op_copy_blob,
@@ -180,6 +189,8 @@ const struct route api_routes[] = {
      NEED_BLOB_PUBLIC("r", READ), BODY_NONE, 0, 0},
     {"SetBlobMetadata", M_PUT, LVL_BLOB, NULL, "metadata", NULL, op_blob_metadata_set,
      NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
+    {"SetPageBlobProperties", M_PUT, LVL_BLOB, NULL, "properties", api_is_page_properties,
+     op_page_properties, NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
     {"SetBlobProperties", M_PUT, LVL_BLOB, NULL, "properties", NULL, op_blob_properties_set,
      NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
     {"SetBlobExpiry", M_PUT, LVL_BLOB, NULL, "expiry", NULL, op_set_blob_expiry,
@@ -197,6 +208,12 @@ const struct route api_routes[] = {
      op_append_block_from_url, NEED_BLOB("aw", ADD), BODY_NONE, 0, R_WRITES},
     {"AppendBlock", M_PUT, LVL_BLOB, NULL, "appendblock", NULL, op_append_block,
      NEED_BLOB("aw", ADD), BODY_DATA, MAX_APPEND, R_WRITES},
+    {"PutPageFromURL", M_PUT, LVL_BLOB, NULL, "page", api_has_copy_source, op_put_page_from_url,
+     NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
+    {"PutPage", M_PUT, LVL_BLOB, NULL, "page", NULL, op_put_page,
+     NEED_BLOB("w", WRITE), BODY_DATA, MAX_PAGE, R_WRITES},
+    {"GetPageRanges", M_GET, LVL_BLOB, NULL, "pagelist", NULL, op_get_page_ranges,
+     NEED_BLOB_PUBLIC("r", READ), BODY_NONE, 0, 0},
     {"SealBlob", M_PUT, LVL_BLOB, NULL, "seal", NULL, op_seal_blob,
      NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
     {"BreakLeaseBlob", M_PUT, LVL_BLOB, NULL, "lease", api_is_lease_break, op_lease_blob,

@@ -113,6 +113,21 @@ struct eng_tag_entry {
     size_t poslen;
 };
 
+/* A run of a page blob's bytes in one layer of its page map (see "page maps" below). */
+struct eng_page {
+    uint64_t off, len; /* the blob's bytes [off, off + len): multiples of 512 */
+    uint64_t at;       /* where byte `off` is in the payload */
+    struct extent loc; /* the payload; loc.len == 0: zeros that hide older layers (a clear) */
+};
+
+/* A change to one layer of a page blob's page map, made in the same commit as its records. */
+struct eng_page_write {
+    uint64_t layer;
+    uint64_t off, len;        /* multiples of 512, len > 0 */
+    const struct extent *loc; /* these bytes are the whole payload *loc (len bytes); NULL: zeros */
+    int hide;                 /* loc NULL: store zeros that hide older layers, else drop only */
+};
+
 struct engine;
 
 /* An iterator: engines embed this as the first member of their own. */
@@ -164,6 +179,10 @@ struct engine_ops {
                     const char *to, size_t tlen, struct eng_iter **out);
     int (*tag_next)(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
     long (*copy_recover)(struct engine *e, const char *description);
+    int (*page_commit)(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
+                       size_t n, const struct eng_page_write *pw);
+    int (*page_list)(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
+                     uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
     int (*failed)(struct engine *e);
     int (*write_begin)(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
     int (*write)(struct engine *e, struct eng_writer *w, const void *p, size_t n);
@@ -382,6 +401,49 @@ int eng_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out
 /* At start-up: every pending copy (its worker died with the process that ran it) becomes failed
  * with this description.  The number failed, or -1 on an engine error. */
 long eng_copy_recover(struct engine *e, const char *description);
+
+/*
+ * ---- page maps ----
+ *
+ * A page blob's content is not in its record but in its page map, kept by the engine beside the
+ * records: layers of entries (struct eng_page), each entry a run of the blob's bytes and where
+ * they are in a payload.  A record names its layers (blob_rec.layers, newest first); a byte reads
+ * from the first layer with an entry over it (zeros when that entry is a clear), zeros when none
+ * has.  Unwritten and cleared pages therefore cost nothing, and a page write costs one payload
+ * and a few index entries, however large the blob.
+ *
+ * Layers make snapshots cheap: the current record writes only to layers[0], and a record that is
+ * kept (a snapshot, a version) freezes the layers it names, because the current record then gets
+ * a new empty layer on top (api/page.c; layer ids are eng_next_etag() values, never reused).
+ * What changed since a snapshot is what the layers above the snapshot's hold.  A layer that no
+ * record names is garbage, with the payloads only it names: the engines drop it in their
+ * background work (engine/local_pages.c, memory_pages.c, rados_pages.c).
+ */
+
+/* Applies w[0..n) as eng_blob_commit() does and, in the same atomic commit, the page write pw to
+ * blob b's page map: every entry of layer pw->layer over [pw->off, pw->off + pw->len) is cut
+ * out, then the new entry stored (none for a clear without hide).  Payloads no entry names any
+ * more are garbage the engine reclaims.  0, CO_ECONFLICT, CO_ENOCONT, CO_EBACKEND. */
+int eng_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                    const struct eng_page_write *pw);
+/* The entries of layer `layer` of blob b's page map that overlap [off, end), by offset, at most
+ * max of them, into *out (in a).  0 or CO_EBACKEND. */
+int eng_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
+                  uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
+/*
+ * What layers[0..nlayers) (newest first) hold over [off, end): the entry of the newest layer
+ * for each byte any of them has, clipped to [off, end), by offset, at most max entries (zeros
+ * entries included: callers skip them for reads, report them as cleared for diffs).  *upto: how
+ * far the answer is complete (end, or less when max cut it).  0 or CO_EBACKEND.
+ */
+int eng_pages_resolve(struct engine *e, struct arena *a, const struct eng_blob *b,
+                      const uint64_t *layers, size_t nlayers, uint64_t off, uint64_t end,
+                      size_t max, struct eng_page **out, size_t *n, uint64_t *upto);
+/* For engines: the entries to store in place of old[0..nold) (a layer's entries over pw's range,
+ * by offset) once pw is applied -- the parts of old outside the range, and pw's own entry --
+ * by offset, into *out (in a).  0 or CO_EBACKEND. */
+int eng_page_edit(struct arena *a, const struct eng_page *old, size_t nold,
+                  const struct eng_page_write *pw, struct eng_page **out, size_t *n);
 
 /*
  * ---- the data plane ----

@@ -215,9 +215,10 @@ cmp_unsigned(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-int
-local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                  const struct block_ref *stage)
+/* The commit of local_blob_commit() and local_page_commit(): stage and pw may be NULL. */
+static int
+commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+       const struct block_ref *stage, const struct eng_page_write *pw)
 {
     struct meta *m = M(e);
     struct arena *a = arena_new(SCRATCH_CAP);
@@ -267,6 +268,8 @@ local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
             goto unlock;
         meta_txn_put(t, k.p, k.len, v.p, v.len);
     }
+    if (pw != NULL && (rc = local_pages_apply(m, t, a, pw)) != 0)
+        goto unlock;
     rc = meta_commit(m, t);
 unlock:
     while (held-- > 0)
@@ -279,6 +282,20 @@ free:
     buf_free(&k);
     buf_free(&v);
     return rc;
+}
+
+int
+local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                  const struct block_ref *stage)
+{
+    return commit(e, b, w, n, stage, NULL);
+}
+
+int
+local_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                  const struct eng_page_write *pw)
+{
+    return commit(e, b, w, n, NULL, pw);
 }
 
 /* ---- snapshots and versions of one blob --------------------------------------------------- */

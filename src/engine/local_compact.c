@@ -4,6 +4,8 @@
  */
 #include "engine/local_maint.h"
 
+#include "engine/local_int.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ compact_each_needle(struct meta *m, struct store *s, uint64_t *records,
                     void *ctx)
 {
     struct meta_iter *it = meta_iter_new(m, "B", 1, "V", 1);
+    struct local_layers live = {0}; /* the page map layers records name ('B' < 'G') */
     struct arena *a = NULL;
     int rc = 0;
 
@@ -59,11 +62,25 @@ compact_each_needle(struct meta *m, struct store *s, uint64_t *records,
                 rc = EIO; /* never guess liveness from a record we cannot read */
                 break;
             }
+            if ((rc = local_layers_add(&live, &b)) != 0)
+                break;
             for (size_t i = 0; i < b.nblocks && !stop; i++) {
                 e = b.blocks[i].ext;
                 if (compact_resolve(m, s, &e) == 0)
                     stop = fn(ctx, &e, k, kl);
             }
+        } else if (k[0] == 'G') {
+            struct eng_page p;
+            uint64_t layer;
+            if (local_page_decode(k, kl, v, vl, &layer, &p) != 0) {
+                rc = EIO;
+                break;
+            }
+            if (p.loc.len == 0 || !local_layers_has(&live, layer))
+                continue; /* zeros, or a dead layer's entry: local_pages_gc() drops it */
+            e = p.loc;
+            if (compact_resolve(m, s, &e) == 0)
+                stop = fn(ctx, &e, k, kl);
         } else if (k[0] == 'U') {
             if (meta_extent_decode(v, vl, &e) != 0) {
                 rc = EIO;
@@ -82,6 +99,7 @@ compact_each_needle(struct meta *m, struct store *s, uint64_t *records,
         rc = EIO;
     arena_free(a);
     meta_iter_free(it);
+    local_layers_free(&live);
     return rc;
 }
 
@@ -237,6 +255,8 @@ compact_run(struct meta *m, struct store *s, double threshold, struct compact_st
     int rc;
 
     memset(st, 0, sizeof(*st));
+    if ((rc = local_pages_gc(m, &st->page_entries_dropped)) != 0)
+        return rc;
     if ((rc = store_volumes(s, &vols, &nv)) != 0)
         return rc;
     for (size_t i = 0; i < nv; i++)

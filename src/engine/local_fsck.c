@@ -4,7 +4,8 @@
  *
  * For every container, blob record and staged block:
  *   - the record decodes; blobs and staged blocks belong to an existing container (else orphans);
- *   - a blob's extents add up to its size;
+ *   - a blob's extents add up to its size (a page blob's content is in its page map instead:
+ *     every entry of a layer some record names decodes and names an intact needle);
  *   - every needle an extent names is whole and intact (store_verify: header, sequence number,
  *     length, trailer, every chunk's CRC32C) -- each distinct needle is read once, however many
  *     records share it;
@@ -24,6 +25,8 @@
  *   fsck: containers=N blobs=N staged=N needles=N bytes=N garbage_bytes=N problems=N repaired=N
  */
 #include "engine/local_maint.h"
+
+#include "engine/local_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -58,6 +61,7 @@ struct fsck {
     size_t tab_cap, tab_used;
     struct meta_txn *fix;
     time_t last_progress;
+    struct local_layers layers; /* the page map layers blob records name */
 };
 
 static void problem(struct fsck *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -304,7 +308,12 @@ scan_blobs(struct fsck *f)
                 bad = 1;
         }
         check_tag_keys(f, cid, k + 9, kl - 9, &b, who);
-        if (sum != b.size) {
+        if (local_layers_add(&f->layers, &b) != 0) {
+            meta_iter_free(it);
+            arena_free(a);
+            return -1;
+        }
+        if (b.type != BLOB_PAGE && sum != b.size) {
             problem(f, "%s: extents hold %llu bytes but the size is %llu", who,
                     (unsigned long long)sum, (unsigned long long)b.size);
             bad = 1;
@@ -312,6 +321,40 @@ scan_blobs(struct fsck *f)
         if (bad)
             drop(f, k, kl, who);
         arena_free(a);
+    }
+    meta_iter_free(it);
+    return 0;
+}
+
+/* Every page map entry of a layer a record names decodes and names an intact needle; a damaged
+ * one is dropped by --repair (its pages then read from older layers, or as zeros).  Entries of
+ * layers no record names are garbage that compaction drops (local_pages.c). */
+static int
+scan_pages(struct fsck *f)
+{
+    struct meta_iter *it = meta_iter_new(f->meta, "G", 1, "H", 1);
+    char who[80];
+
+    if (it == NULL)
+        return -1;
+    for (; meta_iter_valid(it); meta_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
+        struct eng_page p;
+        uint64_t layer;
+        if (local_page_decode(k, kl, v, vl, &layer, &p) != 0) {
+            problem(f, "page map entry: does not decode");
+            drop(f, k, kl, "a page map entry");
+            continue;
+        }
+        snprintf(who, sizeof(who), "page map layer %llu at %llu", (unsigned long long)layer,
+                 (unsigned long long)p.off);
+        if (p.loc.len > 0 && local_layers_has(&f->layers, layer) &&
+            (p.loc.len < p.at + p.len || check_extent(f, &p.loc, who) != 0)) {
+            if (p.loc.len < p.at + p.len)
+                problem(f, "%s: runs past its needle", who);
+            drop(f, k, kl, who);
+        }
     }
     meta_iter_free(it);
     return 0;
@@ -462,8 +505,8 @@ local_fsck(const char *dir, int repair, int quiet)
     }
     f.last_progress = time(NULL);
     if ((a = arena_new(64u << 20)) == NULL || (f.fix = meta_txn_new()) == NULL ||
-        scan_containers(&f, a) != 0 || scan_blobs(&f) != 0 || scan_staged(&f) != 0 ||
-        scan_tags(&f) != 0) {
+        scan_containers(&f, a) != 0 || scan_blobs(&f) != 0 || scan_pages(&f) != 0 ||
+        scan_staged(&f) != 0 || scan_tags(&f) != 0) {
         fprintf(stderr, "fsck: out of memory or metadata error\n");
         goto out;
     }
@@ -484,6 +527,7 @@ out:
     arena_free(a);
     free(f.cids);
     free(f.tab);
+    local_layers_free(&f.layers);
     store_close(f.store);
     meta_close(f.meta);
     return rc;

@@ -68,6 +68,31 @@ int local_tag_list(struct engine *e, uint64_t cid, const char *key, const char *
                    const char *to, size_t tlen, struct eng_iter **out);
 int local_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
 long local_copy_recover(struct engine *e, const char *description);
+int local_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
+                      size_t n, const struct eng_page_write *pw);
+int local_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
+                    uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
+
+/* ---- page maps (local_pages.c) ---- */
+/* Adds the page write pw to the commit's batch t (under the blob's stripe lock).  0 or
+ * CO_EBACKEND. */
+int local_pages_apply(struct meta *m, struct meta_txn *t, struct arena *a,
+                      const struct eng_page_write *pw);
+/* A page map key and value ('G' layer end) into its layer and entry: 0, or -1 if malformed. */
+int local_page_decode(const char *k, size_t kl, const char *v, size_t vl, uint64_t *layer,
+                      struct eng_page *p);
+/* The layers the records of one pass name (compaction, fsck). */
+struct local_layers {
+    uint64_t *v;
+    size_t n, cap;
+    int sorted;
+};
+int local_layers_add(struct local_layers *s, const struct blob_rec *r); /* 0 or ENOMEM */
+int local_layers_has(struct local_layers *s, uint64_t layer);
+void local_layers_free(struct local_layers *s);
+/* Deletes the page map entries of layers no record names, from one consistent snapshot (a layer
+ * no record names is never named again).  *dropped: how many.  0 or an errno value. */
+int local_pages_gc(struct meta *m, uint64_t *dropped);
 
 int local_failed(struct engine *e);
 int local_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);

@@ -33,6 +33,7 @@ struct compact_stats {
     uint64_t volumes_compacted;
     uint64_t needles_moved, bytes_moved;
     uint64_t bytes_reclaimed;
+    uint64_t page_entries_dropped; /* of page map layers no record names (local_pages_gc) */
 };
 
 /*
@@ -41,7 +42,8 @@ struct compact_stats {
  */
 int compact_run(struct meta *m, struct store *s, double threshold, struct compact_stats *st);
 /*
- * One consistent pass (one RocksDB snapshot) over every blob record and staged block, calling
+ * One consistent pass (one RocksDB snapshot) over every blob record, page map entry of a layer
+ * a record names, and staged block, calling
  * fn(ctx, extent, record key) for each needle they reference, at its current place; fn returns
  * non-zero to stop.  *records counts the records seen.  0, or an errno value (EIO when a record
  * cannot be decoded: liveness is never guessed).

@@ -420,6 +420,7 @@ mem_purge_expired(struct engine *e, int64_t now)
     }
     if (n >= 0)
         n += mem_purge_blobs(m, now);
+    mem_pages_gc(m);
     pthread_mutex_unlock(&m->mu);
     arena_free(a);
     return n;
@@ -499,6 +500,7 @@ mem_fini(struct engine *e)
     free(m->containers.v);
     free(m->props.v);
     mem_blobs_free(m);
+    free(m->pages);
     for (size_t i = 0; i < m->npayloads; i++)
         free(m->payloads[i].p);
     free(m->payloads);
@@ -532,6 +534,8 @@ static const struct engine_ops memory_ops = {
     .tag_list = mem_tag_list,
     .tag_next = mem_tag_next,
     .copy_recover = mem_copy_recover,
+    .page_commit = mem_page_commit,
+    .page_list = mem_page_list,
     .failed = mem_failed,
     .write_begin = mem_write_begin,
     .write = mem_write,

@@ -280,9 +280,10 @@ record_is(struct mem *m, const struct eng_blob *b, const struct eng_write *w)
     return rc;
 }
 
-int
-mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                const struct block_ref *stage)
+/* The commit of mem_blob_commit() and mem_page_commit(): stage and pw may be NULL. */
+static int
+commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+       const struct block_ref *stage, const struct eng_page_write *pw)
 {
     struct mem *m = MEM(e);
     int rc = 0;
@@ -310,9 +311,25 @@ mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_wri
     }
     if (rc == 0 && stage != NULL)
         rc = stage_block(m, b, stage);
+    if (rc == 0 && pw != NULL)
+        rc = mem_pages_apply(m, pw);
 out:
     pthread_mutex_unlock(&m->mu);
     return rc;
+}
+
+int
+mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                const struct block_ref *stage)
+{
+    return commit(e, b, w, n, stage, NULL);
+}
+
+int
+mem_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                const struct eng_page_write *pw)
+{
+    return commit(e, b, w, n, NULL, pw);
 }
 
 /* ---- snapshots and versions, listings ------------------------------------------------------ */

@@ -48,6 +48,12 @@ struct mem_payload {
     uint64_t len;
 };
 
+/* One page map entry (memory_pages.c): layer and entry, by (layer, end of the entry). */
+struct mem_page {
+    uint64_t layer;
+    struct eng_page p;
+};
+
 struct mem {
     pthread_mutex_t mu;           /* guards everything: each call is atomic */
     struct mem_payload *payloads; /* locator seq - 1 */
@@ -57,6 +63,8 @@ struct mem {
     size_t nblobs, capblobs;
     struct mem_block *blocks; /* by (cid, name, block id) */
     size_t nblocks, capblocks;
+    struct mem_page *pages; /* by (layer, end) */
+    size_t npages, cappages;
     uint64_t last_id, last_etag;
 };
 
@@ -80,11 +88,19 @@ int mem_container_protected(struct mem *m, uint64_t cid, int64_t now);
  * their expiry) and not protected then: how many. */
 long mem_purge_blobs(struct mem *m, int64_t now);
 void mem_blobs_free(struct mem *m);
+/* Applies a page write (memory_pages.c), with m->mu held: 0 or CO_EBACKEND. */
+int mem_pages_apply(struct mem *m, const struct eng_page_write *pw);
+/* Drops the entries of layers no blob record names, with m->mu held. */
+void mem_pages_gc(struct mem *m);
 
 int mem_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char kind, int64_t id,
                  struct blob_rec *r);
 int mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                     const struct block_ref *stage);
+int mem_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                    const struct eng_page_write *pw);
+int mem_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
+                  uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
 int mem_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b,
                   struct eng_entry **out, size_t *n);
 int mem_blob_list(struct engine *e, uint64_t cid, const char *prefix, size_t plen,

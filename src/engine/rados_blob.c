@@ -85,6 +85,18 @@ shard_of(const char *name, size_t nlen, unsigned shards)
     return crc32c(0, name, nlen) % shards;
 }
 
+int
+blob_shard_oid(struct rados_eng *r, const struct eng_blob *b, char oid[48])
+{
+    unsigned shards;
+    int rc;
+
+    if ((rc = shard_count(r, b->cid, &shards)) != 0)
+        return rc;
+    shard_oid(oid, b->cid, shard_of(b->name, b->nlen, shards));
+    return 0;
+}
+
 /* Runs one aio call on every shard of cid at once (set: setxattr(state, value), else remove):
  * 0 or CO_EBACKEND. */
 static int
@@ -750,6 +762,133 @@ check_other(struct engine *e, struct arena *a, const struct eng_write *w)
     return rc;
 }
 
+/* ---- page maps (rados_pages.c has the keys) --------------------------------------------- */
+
+/* Adds the page write pw to the op on shard oid: the entries it overlaps are cut out, its edit
+ * (eng_page_edit) set, and the payload references follow.  0 or CO_EBACKEND. */
+static int
+plan_page(struct rados_eng *r, struct plan *p, const char *oid, const struct eng_page_write *pw)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    struct eng_page *old, *nv;
+    size_t nold, nnew;
+    int rc;
+
+    if ((rc = rpage_entries(r, p->a, oid, pw->layer, pw->off, pw->off + pw->len, SIZE_MAX, &old,
+                            &nold)) != 0 ||
+        (rc = eng_page_edit(p->a, old, nold, pw, &nv, &nnew)) != 0)
+        return rc;
+    for (size_t i = 0; i < nold; i++) {
+        buf_reset(&k);
+        rpage_key(&k, pw->layer, old[i].off + old[i].len);
+        plan_op(p, 'r', &k, NULL, 0);
+        plan_ref(p, &old[i].loc, -1, 0);
+    }
+    for (size_t i = 0; i < nnew; i++) {
+        buf_reset(&k);
+        buf_reset(&v);
+        rpage_key(&k, pw->layer, nv[i].off + nv[i].len);
+        rpage_value(&v, &nv[i]);
+        plan_op(p, 's', &k, v.p, v.len);
+        plan_ref(p, &nv[i].loc, 1, 0);
+    }
+    p->bad |= !buf_ok(&v);
+    buf_free(&k);
+    buf_free(&v);
+    return 0;
+}
+
+static int
+same_layers(const struct blob_rec *x, const struct blob_rec *y)
+{
+    return x->nlayers == y->nlayers &&
+           (x->nlayers == 0 || memcmp(x->layers, y->layers, sizeof(*x->layers) * x->nlayers) == 0);
+}
+
+/* Whether records[0..n) name `layer`. */
+static int
+names_layer(const struct blob_rec *const *recs, size_t n, uint64_t layer)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; recs[i] != NULL && j < recs[i]->nlayers; j++)
+            if (recs[i]->layers[j] == layer)
+                return 1;
+    return 0;
+}
+
+/*
+ * The page map layers that records of blob b (in shard oid) name before w[0..n) (its own writes)
+ * and no record names after: their entries are removed in the same op, with their payloads'
+ * references.  Only when a write drops or changes a page blob record's layers.  0 or CO_EBACKEND.
+ */
+static int
+plan_dead_layers(struct engine *e, struct plan *p, const char *oid, const struct eng_blob *b,
+                 const struct eng_write *w, size_t n)
+{
+    struct eng_entry *subs;
+    struct blob_rec cur;
+    const struct blob_rec **after;
+    size_t ns, na = 0;
+    int any = 0, rc;
+
+    for (size_t i = 0; i < n; i++)
+        any |= w[i].blob == NULL && w[i].rec != w[i].expect && w[i].expect != NULL &&
+               w[i].expect->nlayers > 0 &&
+               (w[i].rec == NULL || !same_layers(w[i].expect, w[i].rec));
+    if (!any)
+        return 0;
+    if ((rc = rados_blob_get(e, p->a, b, ENG_CURRENT, 0, &cur)) != 0 && rc != CO_ENOTFOUND)
+        return rc;
+    if ((rc = rados_blob_subs(e, p->a, b, &subs, &ns)) != 0 ||
+        (after = arena_alloc(p->a, sizeof(*after) * (ns + 1 + n))) == NULL)
+        return rc != 0 ? rc : CO_EBACKEND;
+    /* After the commit: each stored record, or what a write puts in its place, and every record
+     * the writes store. */
+    for (size_t j = 0; j < n; j++)
+        if (w[j].blob == NULL)
+            after[na++] = w[j].rec;
+    for (size_t i = 0; i <= ns; i++) {
+        char kind = i < ns ? subs[i].kind : ENG_CURRENT;
+        int64_t id = i < ns ? subs[i].id : 0;
+        const struct blob_rec *x = i < ns ? &subs[i].rec : eng_found(&cur);
+        for (size_t j = 0; j < n; j++)
+            if (w[j].blob == NULL && w[j].kind == kind && (kind == ENG_CURRENT || w[j].id == id))
+                x = w[j].rec;
+        after[na++] = x;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const struct blob_rec *x = w[j].expect;
+        for (size_t l = 0; w[j].blob == NULL && x != NULL && l < x->nlayers; l++) {
+            struct omap_cursor c = {0};
+            struct eng_page pg;
+            int seen = 0;
+            for (size_t m = 0; m < j && !seen; m++) /* each layer once */
+                seen = w[m].blob == NULL && w[m].expect != NULL &&
+                       names_layer(&w[m].expect, 1, x->layers[l]);
+            if (seen || names_layer(after, na, x->layers[l]))
+                continue;
+            rpage_key(&c.prefix, x->layers[l], UINT64_MAX);
+            buf_add(&c.seek, c.prefix.p, c.prefix.len);
+            cursor_open(&c, R(e)->idx, oid);
+            while ((rc = cursor_next(&c)) == 0 && c.k != NULL) {
+                struct buf k = BUF_INIT;
+                if (rpage_decode(c.k, c.kl, c.v, c.vl, &pg) != 0) {
+                    rc = CO_EBACKEND;
+                    break;
+                }
+                buf_add(&k, c.k, c.kl);
+                plan_op(p, 'r', &k, NULL, 0);
+                plan_ref(p, &pg.loc, -1, 0);
+                buf_free(&k);
+            }
+            cursor_close(&c);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* The secondary entries that go before the op (R2): 0 or CO_EBACKEND (nothing committed). */
 static int
 plan_pre(struct rados_eng *r, struct plan *p)
@@ -843,9 +982,10 @@ rados_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char
 
 /* ---- the commit ---------------------------------------------------------------------------- */
 
-int
-rados_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                  const struct block_ref *stage)
+/* The commit of rados_blob_commit() and rados_page_commit(): stage and pw may be NULL. */
+static int
+commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+       const struct block_ref *stage, const struct eng_page_write *pw)
 {
     struct rados_eng *r = R(e);
     struct plan *p = calloc(1, sizeof(*p));
@@ -905,6 +1045,9 @@ rados_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_w
         p->bad |= !buf_ok(&v);
         plan_op(p, 's', &k, v.p, v.len);
     }
+    if ((pw != NULL && (rc = plan_page(r, p, oid, pw)) != 0) ||
+        (rc = plan_dead_layers(e, p, oid, b, w, n)) != 0)
+        goto out;
     if ((rc = plan_pre(r, p)) == 0)
         rc = plan_commit(e, p, oid, b, w, n, other);
 out:
@@ -915,6 +1058,20 @@ out:
     buf_free(&k);
     buf_free(&v);
     return rc;
+}
+
+int
+rados_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                  const struct block_ref *stage)
+{
+    return commit(e, b, w, n, stage, NULL);
+}
+
+int
+rados_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                  const struct eng_page_write *pw)
+{
+    return commit(e, b, w, n, NULL, pw);
 }
 
 /* ---- snapshots, versions, staged blocks: one shard's keys of one name ------------------------ */
@@ -1289,6 +1446,8 @@ purge_blob(struct rados_eng *r, struct arena *a, const char *key, size_t kl, con
     uint64_t cid;
     int64_t id;
     unsigned shard;
+    struct eng_blob pb;
+    struct eng_write pw;
     int rc, purge;
 
     if (kl < 16 || vl == 0 || vl >= sizeof(sv) || (cid = unhex64(key)) == UINT64_MAX ||
@@ -1312,7 +1471,10 @@ purge_blob(struct rados_eng *r, struct arena *a, const char *key, size_t kl, con
     purge = !meta_blob_protected(&rec, now);
     plan_write(r, &p, cid, shard, name, nlen, kind, id, &rec, purge ? NULL : &moved);
     buf_free(&bk);
-    if (plan_pre(r, &p) != 0 || plan_commit(&e, &p, oid, NULL, NULL, 0, NULL) != 0)
+    pb = (struct eng_blob){NULL, NULL, cid, name, nlen};
+    pw = (struct eng_write){NULL, kind, id, &rec, purge ? NULL : &moved};
+    if (plan_dead_layers(&e, &p, oid, &pb, &pw, 1) != 0 || plan_pre(r, &p) != 0 ||
+        plan_commit(&e, &p, oid, NULL, NULL, 0, NULL) != 0)
         return 2;
     return purge;
 }

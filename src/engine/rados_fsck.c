@@ -6,8 +6,8 @@
  *   1. the data pool's objects are listed: every payload that has stripes;
  *   2. the GC lists are read: payload entries (pending, or dropped and due) and shared marks;
  *   3. the index pool: every account's containers, every container head, and every index shard
- *      key by key -- records (B), protection entries (H), reference counts (L), tag entries (T),
- *      staged blocks (U).  A shard whose first read finds a problem is read again and only that
+ *      key by key -- records (B), page map entries (G), protection entries (H), reference counts
+ *      (L), tag entries (T), staged blocks (U).  A shard whose first read finds a problem is read again and only that
  *      second read is reported, so a commit landing mid-read is not taken for damage;
  *   4. the GC lists again, then the purge list and the copy markers.
  * A payload with stripes (1) that no record or staged block and no reference key names (3), and no
@@ -20,7 +20,8 @@
  *  - every payload a record or staged block names is present, of its size, every CRC right
  *    (rdata_verify; each distinct payload read once) -- reported, never repaired: the record stays
  *    for the operator to decide;
- *  - a shard's L<seq> holds the number of references its records and staged blocks make -- set to
+ *  - a shard's L<seq> holds the number of references its records, page map entries and staged
+ *    blocks make -- set to
  *    it (a count that falls to 0 is removed and the payload dropped, as a commit does);
  *  - H and T entries exist exactly for the records that call for them, staged blocks (U) only
  *    while the current record says so -- added or removed, compared with the record;
@@ -508,7 +509,9 @@ check_records(struct fsck *f, struct shard *s)
     buf_free(&v);
 }
 
-/* The H, T and U keys of s: each must belong to a record that calls for it. */
+/* The H, T and U keys of s: each must belong to a record that calls for it.  G keys (page map
+ * entries) are counted as the references to page payloads they are; whether their layer is still
+ * some record's is not judged here (the commit that drops a layer removes its entries). */
 static void
 check_hints(struct fsck *f, struct shard *s)
 {
@@ -523,6 +526,18 @@ check_hints(struct fsck *f, struct shard *s)
         char kind = ENG_CURRENT, lead = key->k[0];
         int64_t id = 0;
         int ok;
+        if (lead == 'G') { /* a page map entry: a reference to its payload, as the commit counts */
+            struct eng_page pg;
+            if (rpage_decode(key->k, key->kl, key->v, key->vl, &pg) != 0) {
+                problem(f, "%s: page map key of %zu bytes does not decode (left alone)", s->oid,
+                        key->kl);
+                continue;
+            }
+            ref_add(s, &pg.loc, 1);
+            if (pg.loc.len > 0)
+                payload_named(f, &pg.loc, s->oid, "page");
+            continue;
+        }
         if (lead != 'H' && lead != 'T' && lead != 'U')
             continue;
         buf_reset(&bk);

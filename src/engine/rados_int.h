@@ -195,6 +195,25 @@ int rados_container_get(struct engine *e, struct arena *a, const char *account, 
 /* Queues the drop of container id cid of account on the GC list (kind `c`): 0 or CO_EBACKEND. */
 int gc_drop_container(struct rados_eng *r, const char *account, uint64_t cid);
 
+/* ---- page maps (rados_pages.c; the commit's side in rados_blob.c) ---- */
+
+/* The key of a page map entry: G<hex16 layer><hex16 end> (end UINT64_MAX: the layer's prefix). */
+void rpage_key(struct buf *k, uint64_t layer, uint64_t end);
+void rpage_value(struct buf *v, const struct eng_page *p);
+/* A page map key and value into its entry: 0, or -1 if malformed. */
+int rpage_decode(const char *k, size_t kl, const char *v, size_t vl, struct eng_page *p);
+/* The entries of `layer` in shard oid over [off, end), at most max, into *out (in a): 0 or
+ * CO_EBACKEND. */
+int rpage_entries(struct rados_eng *r, struct arena *a, const char *oid, uint64_t layer,
+                  uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
+int rados_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
+                    uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
+int rados_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
+                      size_t n, const struct eng_page_write *pw);
+/* The blob index shard object of blob b: 0, CO_ENOTFOUND (its container id is gone),
+ * CO_EBACKEND. */
+int blob_shard_oid(struct rados_eng *r, const struct eng_blob *b, char oid[48]);
+
 /* ---- blob index shards (rados_blob.c) for the container calls ---- */
 
 /* The shard count of container id cid (its head's xattr, cached): 0, CO_ENOTFOUND (no head: the

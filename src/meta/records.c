@@ -47,6 +47,7 @@ enum ext_tag {
     EXT_ACL,
     EXT_CONTAINER_IMMUT,
     EXT_APPENDS,
+    EXT_PAGES, /* page blob: sequence number, then its page map layers */
 };
 
 void
@@ -519,6 +520,14 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
     put_u64_ext(out, &sub, EXT_APPENDS, (int64_t)b->appends);
     put_deleted(out, &sub, b->deleted, b->purge_at);
     put_lease(out, &sub, &b->lease);
+    if (b->type == BLOB_PAGE) {
+        ext_begin(&sub);
+        buf_u64(&sub, b->seqno);
+        buf_varint(&sub, b->nlayers);
+        for (size_t i = 0; i < b->nlayers; i++)
+            buf_u64(&sub, b->layers[i]);
+        ext_end(out, &sub, EXT_PAGES);
+    }
     if (b->ntags > 0) {
         ext_begin(&sub);
         put_meta(&sub, b->ntags, b->tags);
@@ -579,6 +588,15 @@ blob_field(uint8_t tag, struct rd *f, void *ctx)
         return 0;
     case EXT_APPENDS:
         return rd_u64(f, &b->appends);
+    case EXT_PAGES:
+        if (rd_u64(f, &b->seqno) != 0 || rd_varint(f, &v) != 0 || v > (size_t)(f->end - f->p) / 8 ||
+            (v > 0 && (b->layers = arena_alloc(x->a, sizeof(*b->layers) * v)) == NULL))
+            return -1;
+        b->nlayers = (size_t)v;
+        for (size_t i = 0; i < b->nlayers; i++)
+            if (rd_u64(f, &b->layers[i]) != 0)
+                return -1;
+        return 0;
     case EXT_DELETED:
         return get_deleted(f, &b->deleted, &b->purge_at);
     case EXT_LEASE:

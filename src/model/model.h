@@ -117,6 +117,13 @@ struct blob_rec {
     uint8_t legal_hold;
     uint64_t appends; /* append blob: Append Blocks committed (x-ms-blob-committed-
                                     block-count); small ones share needles, so nblocks may be less */
+    /* Page blob: its content is in the engine's page map (engine.h, "page maps"), never in
+     * blocks.  layers[0] is the layer its page writes go to, the others older layers frozen by
+     * snapshots and versions, newest first: a page's bytes are those of the first layer that
+     * holds it, zeros when none does. */
+    uint64_t seqno; /* x-ms-blob-sequence-number */
+    size_t nlayers;
+    uint64_t *layers;
 };
 
 #endif

@@ -41,6 +41,9 @@ METHODS = {"M_GET": "GET", "M_HEAD": "HEAD", "M_PUT": "PUT", "M_DELETE": "DELETE
 COPY_SOURCE = ("x-ms-copy-source", "http://127.0.0.1:9/nothing/here")
 KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob")],
                  "is_append_blob_put": [("x-ms-blob-type", "AppendBlob")],
+                 "is_page_blob_put": [("x-ms-blob-type", "PageBlob"),
+                                      ("x-ms-blob-content-length", "512")],
+                 "api_is_page_properties": [("x-ms-sequence-number-action", "increment")],
                  "api_is_put_blob_from_url": [("x-ms-blob-type", "BlockBlob"), COPY_SOURCE],
                  "api_is_copy_blob": [COPY_SOURCE],
                  "api_is_copy_blob_sync": [COPY_SOURCE, ("x-ms-requires-sync", "true")],

@@ -141,6 +141,21 @@ def test_purge_removes_the_blob_and_its_staged_blocks(srv, raw, cc):
     assert names(raw, c, "uncommittedblobs") == []
 
 
+def test_an_expired_page_blob_takes_its_pages(srv, raw, cc):
+    c = cc.container_name
+    disk = cc.get_blob_client("disk")
+    disk.create_page_blob(1 << 20)
+    disk.upload_page(b"d" * 4096, offset=8192, length=4096)
+    assert set_expiry(raw, c, "disk", "RelativeToNow", "1000").status == 200
+    srv.advance_clock(2)
+    assert srv.run_background_now()
+    assert_error_response(raw.get_blob(c, "disk"), 404, "BlobNotFound")
+    # A page blob created anew under the name has none of the old pages.
+    disk.create_page_blob(1 << 20)
+    assert disk.download_blob().readall() == bytes(1 << 20)
+    assert disk.get_page_ranges()[0] == []
+
+
 @pytest.mark.local_files
 def test_purge_leaves_a_clean_data_directory(tmp_path):
     s = CobaltServer(tmp_path / "data", tmp_path / "server.log", test_clock=True).start()
@@ -151,7 +166,11 @@ def test_purge_leaves_a_clean_data_directory(tmp_path):
         cc.upload_blob("kept", b"kept")
         assert raw.request("PUT", "/cex/old", query={"comp": "block", "blockid": "QkJCQg=="},
                            body=b"staged").status == 201
+        disk = cc.get_blob_client("disk")
+        disk.create_page_blob(1 << 20)
+        disk.upload_page(b"d" * 4096, offset=0, length=4096)
         assert set_expiry(raw, "cex", "old", "RelativeToNow", "1000").status == 200
+        assert set_expiry(raw, "cex", "disk", "RelativeToNow", "1000").status == 200
         s.advance_clock(2)
         assert s.run_background_now()
         r = run_cli("fsck", str(s.data_dir))

@@ -2,6 +2,8 @@
 # tests/crash/run.sh [--long] [pytest args...] -- the crash, fault, bit-rot and TSan suites.
 #
 #   test_kill9.py      kill -9 under load                 short 50 cycles,  long 1,000
+#   test_pages_kill9.py kill -9 under page writes,        short 12 cycles,  long 200
+#                      snapshots and offline compaction
 #   test_powerloss.py  simulated power loss (I/O seam)    short 300 points, long 10,000
 #                      and crashes inside compaction      (every sync/unlink, each loss mode in long)
 #   test_faults.py     EIO / ENOSPC / short writes on the Nth call, once and always; real ENOSPC

@@ -73,6 +73,11 @@ blob_fixpoint(struct arena *a, const struct blob_rec *b1)
         FUZZ_CHECK(memcmp(b2.blocks[i].id, b1->blocks[i].id, b1->blocks[i].id_len) == 0);
         FUZZ_CHECK(same_ext(&b2.blocks[i].ext, &b1->blocks[i].ext));
     }
+    if (b1->type == BLOB_PAGE) { /* the sequence number and the page map layers */
+        FUZZ_CHECK(b2.seqno == b1->seqno && b2.nlayers == b1->nlayers);
+        for (size_t i = 0; i < b1->nlayers; i++)
+            FUZZ_CHECK(b2.layers[i] == b1->layers[i]);
+    }
     meta_blob_encode(&b2, &e2);
     FUZZ_CHECK(e2.len == e1.len && memcmp(e2.p, e1.p, e1.len) == 0);
     buf_free(&e1);

@@ -9,7 +9,7 @@
 #      found (kept in $FUZZ_OUT/work/<target>, not committed), with ASan + UBSan,
 #      -rss_limit_mb=2048 (memory stays bounded or the run fails).
 # --long: instead of a time budget, FUZZ_LONG_RUNS executions per target (default 20,000,000,
-#   i.e. 1.4 x 10^8 in total over the seven targets).  Throughput differs a lot per target: about
+#   i.e. 1.6 x 10^8 in total over the eight targets).  Throughput differs a lot per target: about
 #   300k exec/s for fuzz_parse and fuzz_time, 100k for fuzz_codec, but 7-100k for fuzz_xml and
 #   fuzz_auth once their corpora hold large inputs, so plan one to two hours on one core (run
 #   targets in parallel with FUZZ_TARGETS=... in separate shells).
@@ -33,13 +33,14 @@ case "${1:-}" in
     *) secs=$1 ;;
 esac
 runs=${FUZZ_LONG_RUNS:-20000000}
-targets=${FUZZ_TARGETS:-"fuzz_parse fuzz_codec fuzz_time fuzz_xml fuzz_auth fuzz_records fuzz_query"}
+targets=${FUZZ_TARGETS:-"fuzz_parse fuzz_codec fuzz_time fuzz_xml fuzz_auth fuzz_records fuzz_query fuzz_pages"}
 
 max_len() {
     case $1 in
         fuzz_time) echo 256 ;;
         fuzz_parse) echo 2048 ;;
         fuzz_query) echo 4096 ;;
+        fuzz_pages) echo 600 ;;
         fuzz_xml) echo 65536 ;;
         *) echo 8192 ;;
     esac

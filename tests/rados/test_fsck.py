@@ -134,6 +134,27 @@ def test_clean_cluster_counts_what_it_holds(cluster, container):
     assert SUMMARY.search(r.stdout).group(2) == str(s["blobs"])
 
 
+def test_page_blobs_are_references_fsck_keeps(cluster, container):
+    """Page map entries reference their payloads: a check counts them, repair and gc keep them."""
+    page = container.get_blob_client("disk")
+    page.create_page_blob(1 << 30)
+    data = os.urandom(3 * STRIPE)
+    page.upload_page(data, offset=0, length=len(data))
+    page.upload_page(b"p" * 512, offset=(1 << 29), length=512)
+    page.create_snapshot()
+    page.upload_page(b"q" * 1024, offset=512, length=1024)                # a new layer over the first
+    page.clear_page(offset=(1 << 29), length=512)
+    s = cluster.assert_clean()
+    assert s["payloads"] >= 3, s
+    rc, s2, out = cluster.fsck("--repair")
+    assert rc == 0 and s2["repaired"] == 0, out
+    assert cluster.gc()[0] == 0
+    want = bytearray(data)
+    want[512:1536] = b"q" * 1024
+    assert page.download_blob(offset=0, length=len(data)).readall() == bytes(want)
+    assert page.download_blob(offset=(1 << 29), length=512).readall() == bytes(512)
+
+
 def put_partial(gw, container: str, name: str, total: int, sent: bytes) -> http.client.HTTPConnection:
     """Starts a Put Blob of `total` bytes and sends only `sent`; the connection stays open."""
     path = f"/{ACCOUNT}/{container}/{name}"

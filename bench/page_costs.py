@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""What page blob writes and reads cost (docs/storage.md, "Page blobs"): one cobalt serve of
+$COBALT_BIN on the engine $COBALT_BACKEND (local, memory, rados) started by the test harness, a
+1 TiB page blob, then raw Shared Key requests (the conformance suite's RawClient: no SDK overhead
+in the figures), one at a time:
+
+  - N 512-byte Put Page at random page-aligned offsets (each durable before its 201);
+  - N 512-byte ranged reads at written offsets, and N at unwritten ones;
+  - Get Page Ranges over the whole blob (N ranges), and a Get Blob of the whole 1 TiB's first
+    64 MiB (sparse);
+  - the same page overwritten N times;
+  - for comparison, N Put Blob and Get Blob of 512-byte block blobs.
+
+Prints the mean latency of each, and for the local engine the bytes the data directory grew by
+per write (volumes: payloads; meta: RocksDB, after a flush at stop).
+
+    COBALT_BIN=/tmp/b/cobalt COBALT_BACKEND=local /usr/bin/python3 bench/page_costs.py [N]
+"""
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests" / "lib"), str(ROOT / "tests" / "conformance")]
+from cobalt_server import BACKEND  # noqa: E402
+from cobalt_testlib import CobaltServer, RawClient  # noqa: E402
+
+TiB = 1 << 40
+
+
+def du(path):
+    return int(subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True).stdout.split()[0])
+
+
+def timed(fn, n):
+    t = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return (time.perf_counter() - t) / n * 1000
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory(prefix="cobalt-page-costs-") as d:
+        srv = CobaltServer(Path(d) / "data", Path(d) / "log").start()
+        try:
+            raw = RawClient(srv)
+
+            def ok(r, status):
+                assert r.status == status, r
+                return r
+
+            def put(off):
+                ok(raw.request("PUT", "/costs/disk", query={"comp": "page"}, body=data,
+                               headers={"x-ms-page-write": "update",
+                                        "x-ms-range": f"bytes={off}-{off + 511}"}), 201)
+
+            def get(off, length=512):
+                return ok(raw.request("GET", "/costs/disk",
+                                      headers={"x-ms-range": f"bytes={off}-{off + length - 1}"}), 206)
+
+            ok(raw.request("PUT", "/costs", query={"restype": "container"}), 201)
+            ok(raw.request("PUT", "/costs/disk", headers={"x-ms-blob-type": "PageBlob",
+                                                          "x-ms-blob-content-length": str(TiB)}), 201)
+            rnd = random.Random(1)
+            offs = sorted({rnd.randrange(TiB // 512 - 1) * 512 for _ in range(n)})
+            data = os.urandom(512)
+            vol0 = du(Path(d) / "data" / "volumes") if BACKEND == "local" else 0
+            w = timed(lambda i: put(offs[i]), len(offs))
+            r_hit = timed(lambda i: get(offs[i]), len(offs))
+            r_miss = timed(lambda i: get(offs[i] + 512), len(offs))
+            t = time.perf_counter()
+            body = ok(raw.request("GET", "/costs/disk", query={"comp": "pagelist"}), 200).body
+            ranges_ms = (time.perf_counter() - t) * 1000
+            pages = [None] * body.count(b"<PageRange>")
+            t = time.perf_counter()
+            got = get(0, 64 << 20).body
+            sparse_ms = (time.perf_counter() - t) * 1000
+            vol1 = du(Path(d) / "data" / "volumes") if BACKEND == "local" else 0
+            ow = timed(lambda i: put(0), n)
+            bput = timed(lambda i: ok(raw.request("PUT", f"/costs/b{i}", body=data,
+                                                  headers={"x-ms-blob-type": "BlockBlob"}), 201), n)
+            bget = timed(lambda i: ok(raw.request("GET", f"/costs/b{i}"), 200), n)
+            print(f"engine {BACKEND}: {len(offs)} writes of 512 B into a 1 TiB page blob")
+            print(f"  Put Page 512 B:                 {w:.2f} ms")
+            print(f"  overwrite of one page:          {ow:.2f} ms")
+            print(f"  Get 512 B, written page:        {r_hit:.2f} ms")
+            print(f"  Get 512 B, unwritten page:      {r_miss:.2f} ms")
+            print(f"  Get Page Ranges ({len(pages)} ranges): {ranges_ms:.1f} ms")
+            print(f"  Get 64 MiB of the sparse blob:  {sparse_ms:.1f} ms ({len(got)} bytes)")
+            print(f"  (block blob 512 B: Put Blob {bput:.2f} ms, Get Blob {bget:.2f} ms)")
+            if BACKEND == "local":
+                print(f"  volume bytes per write:         {(vol1 - vol0) / len(offs):.0f}")
+        finally:
+            srv.stop()
+        if BACKEND == "local":
+            print(f"  data directory after stop:      {du(Path(d) / 'data')} bytes "
+                  f"(meta {du(Path(d) / 'data' / 'meta')})")
+
+
+if __name__ == "__main__":
+    main()
