@@ -652,7 +652,7 @@ rdata_share(struct engine *e, const struct extent *loc)
         return CO_EBACKEND;
     entry_name(oid, key, loc->seq, 0);
     shared_key(shared, loc->seq);
-    buf_puts(&v, "1");
+    buf_printf(&v, "%" PRId64, ticks_now()); /* when: fsck reclaims only marks long settled */
     if (buf_ok(&v))
         r = entry_op(R(e)->dp->idx, oid, shared, NULL, 0, NULL, &v, 1);
     buf_free(&v);
@@ -692,6 +692,34 @@ rdata_orphan(struct rados_data *d, uint64_t seq, uint64_t stripes)
         r = entry_op(d->idx, oid, key, NULL, 0, NULL, &v, 1);
     buf_free(&v);
     return r < 0 ? CO_EBACKEND : 0;
+}
+
+int
+rdata_unshare(struct rados_data *d, uint64_t seq, uint64_t stripes, const char *mark, size_t ml)
+{
+    struct buf v = BUF_INIT;
+    char oid[16], key[34], shared[20];
+    const char *k[1];
+    size_t kl[1];
+    rados_write_op_t op;
+    int prval = 0, r = -ENOMEM;
+
+    entry_name(oid, key, seq, (uint64_t)ticks_now());
+    shared_key(shared, seq);
+    entry_value(&v, RDATA_SHIFT_MIN, stripes << RDATA_SHIFT_MIN, "-");
+    if (buf_ok(&v) && (op = rados_create_write_op()) != NULL) {
+        k[0] = shared;
+        kl[0] = strlen(shared);
+        rados_write_op_omap_cmp2(op, shared, LIBRADOS_CMPXATTR_OP_EQ, mark, kl[0], ml, &prval);
+        rados_write_op_omap_rm_keys2(op, k, kl, 1);
+        k[0] = key;
+        kl[0] = strlen(key);
+        rados_write_op_omap_set2(op, k, (const char *const *)&v.p, kl, &v.len, 1);
+        r = rados_write_op_operate2(op, d->idx, oid, NULL, 0);
+        rados_release_write_op(op);
+    }
+    buf_free(&v);
+    return r == -ECANCELED ? CO_ECONFLICT : r < 0 ? CO_EBACKEND : 0;
 }
 
 int

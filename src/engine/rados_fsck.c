@@ -31,6 +31,8 @@
  *    Both are written before their commit, so a finding is looked at again 2 s later and only
  *    what is still wrong then is reported;
  *  - orphan payloads -- put on the GC list, due now (`cobalt gc` deletes them);
+ *  - payloads a copy marked shared that nothing references any more, the mark older than an hour
+ *    and unchanged through the walk -- the mark replaced by a GC entry, due now (check_shared);
  *  - container heads and index shards that no container record names, older than an hour
  *    (younger ones may be a Create Container in progress) -- the head's drop is queued on the GC
  *    list; shards without a head are removed (their payloads dropped first);
@@ -61,12 +63,16 @@
 #define RECHECK_SEC 2            /* a hint written before its commit is looked at again after */
 
 /* A payload, by id. */
-#define P_DATA  0x01 /* it has stripes in the data pool */
-#define P_NAMED 0x02 /* a record, staged block or reference key names it */
-#define P_ENTRY 0x04 /* a GC entry or a shared mark names it */
+#define P_DATA     0x01 /* it has stripes in the data pool */
+#define P_NAMED    0x02 /* a record, staged block or reference key names it */
+#define P_ENTRY    0x04 /* a GC entry or a shared mark names it */
+#define P_MARK1    0x08 /* marked shared in the first walk of the GC lists (shared_at: since when) */
+#define P_MARK2    0x10 /* ... and in the second, with the same time */
+#define SHARE_SECS 3600 /* a shared mark this old has no copy commit in flight behind it */
 struct payload {
     uint64_t seq;
-    uint64_t stripes; /* the highest stripe index seen, plus one */
+    uint64_t stripes;  /* the highest stripe index seen, plus one */
+    int64_t shared_at; /* the time its shared mark holds (P_MARK1) */
     uint8_t flags;
     uint8_t verified;
     int err; /* rdata_verify()'s answer, once verified */
@@ -85,6 +91,8 @@ struct fsck {
     size_t ncids;
     struct recheck *again; /* hints to look at again (a list) */
     time_t last_progress;
+    int gc_walks;  /* walks of the GC lists begun: 1, then 2 */
+    int64_t began; /* ticks */
 };
 
 static void problem(struct fsck *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -221,9 +229,32 @@ walk_data(struct fsck *f)
     return rc == -ENOENT ? 0 : eng_err(rc, "list", "the data pool");
 }
 
+/* A shared mark of payload p, value v (the time it was set), in the current walk of the GC lists. */
+static void
+mark_seen(struct fsck *f, struct payload *p, const char *v, size_t vl)
+{
+    char t[24], *end;
+    int64_t at;
+
+    if (vl == 0 || vl >= sizeof(t))
+        return; /* not a time: never reclaimed */
+    memcpy(t, v, vl);
+    t[vl] = 0;
+    at = strtoll(t, &end, 10);
+    if (*end != 0)
+        return;
+    if (f->gc_walks == 1) {
+        p->flags |= P_MARK1;
+        p->shared_at = at;
+    } else if ((p->flags & P_MARK1) && p->shared_at == at) {
+        p->flags |= P_MARK2;
+    }
+}
+
 static int
 walk_gc(struct fsck *f)
 {
+    f->gc_walks++;
     for (int k = 0; k < LIST_SHARDS; k++) {
         struct omap_cursor c = {0};
         char oid[16];
@@ -233,13 +264,16 @@ walk_gc(struct fsck *f)
         while ((rc = cursor_next(&c)) == 0 && c.k != NULL) {
             uint64_t seq;
             struct payload *p;
-            if (rdata_list_key(c.k, c.kl, &seq) == 0)
+            int kind = rdata_list_key(c.k, c.kl, &seq);
+            if (kind == 0)
                 continue;
             if ((p = payload(f, seq)) == NULL) {
                 rc = CO_EBACKEND;
                 break;
             }
             p->flags |= P_ENTRY;
+            if (kind == 's')
+                mark_seen(f, p, c.v, c.vl);
         }
         cursor_close(&c);
         if (rc != 0)
@@ -964,6 +998,33 @@ check_orphans(struct fsck *f)
     }
 }
 
+/*
+ * Shared payloads nothing references any more: a copy marked each, and every index object that
+ * referenced it has dropped its reference since (docs/rados.md, "Payloads shared between index
+ * objects").  Reclaimed only when both walks of the GC lists saw the same mark, set more than
+ * SHARE_SECS before this check began: a copy sets the mark anew before its commit op (which lands
+ * within seconds), and a reference made after an index object was read here can only come from
+ * such a copy, whose mark is then younger or changed.  The repair replaces the mark, compared, by
+ * a GC entry due now.
+ */
+static void
+check_shared(struct fsck *f)
+{
+    char mark[24];
+
+    for (size_t i = 0; i < f->cap; i++) {
+        struct payload *p = &f->tab[i];
+        if (p->seq == 0 || (p->flags & (P_DATA | P_MARK2 | P_NAMED)) != (P_DATA | P_MARK2) ||
+            p->shared_at > f->began - (int64_t)SHARE_SECS * TICKS_PER_SEC)
+            continue;
+        problem(f, "payload %016" PRIx64 ": shared by a copy, and nothing references it any more",
+                p->seq);
+        snprintf(mark, sizeof(mark), "%" PRId64, p->shared_at);
+        if (f->repair && rdata_unshare(f->r->dp, p->seq, p->stripes, mark, strlen(mark)) == 0)
+            fixed(f, "payload %016" PRIx64 ": on the GC list, due now", p->seq);
+    }
+}
+
 /* The purge entries and the copy markers: each names its record, looked up now (a container's:
  * later) and, when it looks stale, again later. */
 static int
@@ -1122,7 +1183,7 @@ recheck_all(struct fsck *f, struct arena *a)
 int
 rados_fsck(struct engine *e, int repair, int quiet)
 {
-    struct fsck f = {.e = e, .r = e->impl, .repair = repair, .quiet = quiet};
+    struct fsck f = {.e = e, .r = e->impl, .repair = repair, .quiet = quiet, .began = ticks_now()};
     struct arena *a = NULL;
     int rc;
 
@@ -1132,6 +1193,7 @@ rados_fsck(struct engine *e, int repair, int quiet)
     if ((rc = walk_data(&f)) == 0 && (rc = walk_gc(&f)) == 0 && (rc = walk_index(&f)) == 0 &&
         (rc = walk_gc(&f)) == 0) {
         check_orphans(&f);
+        check_shared(&f);
         if ((a = arena_new(SCRATCH_CAP)) == NULL || (rc = walk_lists(&f, a)) != 0)
             rc = CO_EBACKEND;
         else

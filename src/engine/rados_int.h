@@ -340,7 +340,8 @@ int rdata_claim(struct engine *e, const struct extent *loc, const char *index_oi
 int rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid);
 /* Before a commit op that makes an index object reference a payload another index object
  * references (a copy's source, checked just before the op): marks the payload shared, so that
- * no drop deletes it from then on (a shared payload is reclaimed by fsck, not by a drop).
+ * no drop deletes it from then on (a shared payload is reclaimed by fsck, not by a drop: the mark
+ * holds the time it was set, rdata_unshare()).
  * 0 or CO_EBACKEND. */
 int rdata_share(struct engine *e, const struct extent *loc);
 /* The omap key that says index object X references payload loc: "L" and 16 hex digits of seq. */
@@ -358,6 +359,12 @@ int rdata_list_key(const char *k, size_t kl, uint64_t *seq);
 /* Puts payload seq, whose objects no record, reference key or entry names (fsck found them), on
  * the GC list, due now and unclaimed, naming stripes [0, stripes): 0 or CO_EBACKEND. */
 int rdata_orphan(struct rados_data *d, uint64_t seq, uint64_t stripes);
+/* Replaces payload seq's shared mark, if its value is still mark[0..ml) (the time it was set), by
+ * a GC entry due now and unclaimed over stripes [0, stripes), in one op: fsck, once no reference
+ * key names the payload any more.  0, CO_ECONFLICT (the mark changed: a copy shares the payload
+ * again), CO_EBACKEND. */
+int rdata_unshare(struct rados_data *d, uint64_t seq, uint64_t stripes, const char *mark,
+                  size_t ml);
 /* The payload and stripe of data object oid: 0, or -1 when it is not a stripe's name. */
 int rdata_object(const char *oid, uint64_t *seq, uint64_t *stripe);
 /* Reads every byte of payload loc and checks it (size, CRCs): 0, EINVAL (not a locator of this

@@ -116,10 +116,11 @@ class ServerClock:
         return self._words[1 + len(self.LOOPS) + self.LOOPS.index(loop)]
 
 
-def run_cli(*args, build: str = "release", timeout=300) -> subprocess.CompletedProcess:
-    """`cobalt ARGS...` (fsck, compact, version...) to completion, its output captured as text."""
+def run_cli(*args, build: str = "release", timeout=300, env=None) -> subprocess.CompletedProcess:
+    """`cobalt ARGS...` (fsck, compact, version...) to completion, its output captured as text;
+    env: variables on top of ours."""
     return subprocess.run([str(binary(build)), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 class CobaltServer:

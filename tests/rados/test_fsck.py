@@ -54,21 +54,22 @@ class Cluster:
                 return []
             raise
 
-    def cli(self, cmd, *extra, timeout=300):
-        r = cobalt_server.run_cli(cmd, "--backend", "rados", *self.args, *extra, timeout=timeout)
+    def cli(self, cmd, *extra, timeout=300, env=None):
+        r = cobalt_server.run_cli(cmd, "--backend", "rados", *self.args, *extra, timeout=timeout,
+                                  env=env)
         assert not any(m in r.stderr for m in cobalt_server.SANITIZER_MARKS), r.stderr
         return r
 
-    def fsck(self, *extra):
-        r = self.cli("fsck", "--quiet", *extra)
+    def fsck(self, *extra, env=None):
+        r = self.cli("fsck", "--quiet", *extra, env=env)
         m = SUMMARY.search(r.stdout)
         assert m, (r.returncode, r.stdout, r.stderr)
         names = ("containers", "blobs", "staged", "payloads", "bytes", "orphans", "problems",
                  "repaired")
         return r.returncode, dict(zip(names, map(int, m.groups()))), r.stdout
 
-    def gc(self):
-        r = self.cli("gc")
+    def gc(self, env=None):
+        r = self.cli("gc", env=env)
         m = re.search(r"^gc: records=(\d+) payloads=(\d+) containers=(\d+) left=(\d+)$", r.stdout,
                       re.M)
         assert m, (r.returncode, r.stdout, r.stderr)
@@ -83,8 +84,8 @@ class Cluster:
                 return oid
         raise AssertionError(f"no shard holds {name}")
 
-    def assert_clean(self):
-        rc, s, out = self.fsck()
+    def assert_clean(self, env=None):
+        rc, s, out = self.fsck(env=env)
         assert rc == 0 and s["problems"] == 0, out
         return s
 
@@ -153,6 +154,42 @@ def test_page_blobs_are_references_fsck_keeps(cluster, container):
     want[512:1536] = b"q" * 1024
     assert page.download_blob(offset=0, length=len(data)).readall() == bytes(want)
     assert page.download_blob(offset=(1 << 29), length=512).readall() == bytes(512)
+
+
+def test_shared_payload_reclaimed_once_nothing_references_it(cluster, tmp_path):
+    """A copy into another index object shares its source's payload (marked shared: no drop
+    deletes it); once the source and the copy are both gone, fsck finds the payload, an hour after
+    the mark, and repair hands it to the GC."""
+    gw = CobaltServer(tmp_path / "gw", tmp_path / "gw.log", args=cluster.gw_args,
+                      test_clock=True).start()
+    clock = {"COBALT_TEST_CLOCK": str(gw.clock.path)}
+    try:
+        svc = gw.client()
+        cc = svc.create_container(unique_name("share"))
+        other = svc.create_container(unique_name("share"))       # another index object
+        before = cluster.objects(cluster.data)
+        src = cc.get_blob_client("src")
+        src.upload_blob(os.urandom(2 * STRIPE + 7))
+        dst = other.get_blob_client("dst")
+        dst.start_copy_from_url(src.url)
+        assert dst.get_blob_properties().copy.status == "success"
+        payload = cluster.objects(cluster.data) - before
+        assert len(payload) == 3, payload                         # shared, not copied
+        src.delete_blob()
+        cluster.assert_clean(env=clock)                          # the copy still references it
+        dst.delete_blob()
+        gw.advance_clock(2 * 3600)                               # the drops are due
+        assert cluster.gc(env=clock)[0] == 0
+        assert payload <= cluster.objects(cluster.data)          # kept: it is marked shared
+        rc, s, out = cluster.fsck(env=clock)
+        assert rc == 1 and s["problems"] == 1 and "shared by a copy" in out, out
+        rc, s, out = cluster.fsck("--repair", env=clock)
+        assert s["repaired"] == 1, out
+        assert cluster.gc(env=clock)[0] == 0
+        assert not payload & cluster.objects(cluster.data)      # deleted
+        cluster.assert_clean(env=clock)
+    finally:
+        assert gw.stop() == 0, gw.log_tail()
 
 
 def put_partial(gw, container: str, name: str, total: int, sent: bytes) -> http.client.HTTPConnection:
