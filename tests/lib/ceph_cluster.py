@@ -7,6 +7,7 @@ Standard library only.
         pool = ceph.create_pool("cobalt-index")
         server = CobaltServer(..., args=["--backend", "rados", "--ceph-conf", ceph.conf, ...])
         ceph.restart_osd("KILL")            # durability under an OSD crash
+        with ceph.osd_frozen(): ...         # an OSD that hangs: ops time out
 
 Several clusters may run at once (each takes its own monitor port); stop() is idempotent and also
 runs at interpreter exit, so a failing suite leaves no daemon behind.
@@ -14,7 +15,9 @@ runs at interpreter exit, so a failing suite leaves no daemon behind.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -61,6 +64,18 @@ class CephCluster:
         if r.returncode != 0:
             raise RuntimeError(f"osd restart failed:\n{r.stderr[-4000:]}")
         return r.stdout.strip()
+
+    @contextlib.contextmanager
+    def osd_frozen(self):
+        """The OSD stopped (SIGSTOP) inside the block, and continued after it: it neither answers
+        nor is marked down, so clients' ops wait until they time out."""
+        pid = int(dict(line.split() for line in (self.dir / "pids").read_text().splitlines())
+                  ["osd.0"])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
 
     def rados(self, *args: str, pool: str | None = None, timeout: float = 60.0) -> str:
         """Runs the `rados` tool against this cluster (pool: -p POOL) and returns its stdout."""

@@ -8,11 +8,13 @@
   background GC reclaims everything the dead gateway left (pending entries, data objects no record
   names), so the data pool holds exactly what the live records reference, and nothing once
   everything is deleted (docs/rados.md, "The pending protocol").
-- The OSD restarted (SIGTERM, then SIGKILL) under writers and readers on every gateway: each
-  request succeeds or fails with a clean Azure 5xx, never a wrong answer; afterwards every
+- The OSD restarted (SIGTERM, then SIGKILL), then hung for longer than the gateways' op timeout
+  (SIGSTOP), under writers and readers on every gateway: each request succeeds or fails with a
+  clean Azure 5xx (500 InternalError once an op times out), never a wrong answer; afterwards every
   acknowledged write reads back intact and new writes succeed, with no gateway restarted.
 - Races across gateways that tests/rados/test_gateways.py does not run: lease break against renew
-  and against a write under the lease, and conditional appends (x-ms-blob-condition-appendpos).
+  and against a write under the lease, and appends under a condition only one can meet (append
+  position, maximum size, ETag).
 
 Each test has its own three gateways and pools, on test clocks (tests/lib/cobalt_server.py): the
 GC's delays (a pending payload is kept 6 hours, a dropped one 1 hour) pass by advance_clock(),
@@ -30,19 +32,20 @@ import random
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 import rados
-from azure.core.exceptions import AzureError, HttpResponseError
-from azure.storage.blob import BlobBlock, BlobSasPermissions, generate_blob_sas
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+from azure.storage.blob import BlobBlock, BlobLeaseClient, BlobSasPermissions, generate_blob_sas
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from cobalt_testlib import ACCOUNT, KEY, CobaltServer, unique_name  # noqa: E402
 import cobalt_server  # noqa: E402  (tests/lib, on the path through cobalt_testlib)
+from test_gateways import race  # noqa: E402
 
 SOAK = os.environ.get("COBALT_SOAK") == "1"
 KILL_ROUNDS = 10 if SOAK else 1        # kills of each kind mid-way
@@ -51,10 +54,9 @@ OSD_RESTARTS = 6 if SOAK else 2        # alternately SIGTERM and SIGKILL
 RACE_ROUNDS = 200 if SOAK else 25
 GC_TIMEOUT = 150                       # a dead gateway's GC lease lasts 60 s
 MiB = 1 << 20
-STRIPE = 4 * MiB                       # the engine's default stripe size
 
 
-# ---- gateways, pools, clients -------------------------------------------------------------------
+# ---- gateways, pools, clients --------------------------------------------------------------------
 
 def wait_for(cond, timeout, what, interval=0.01):
     """Polls cond() until it is true; its value.  Fails after `timeout` seconds."""
@@ -163,8 +165,10 @@ class Gateways:
 
     def gc(self, hours):
         """Runs background rounds (the purge and GC lists) on every gateway, each round `hours`
-        later on every clock than the last, until the GC has nothing left to reclaim.  (A round
-        of a gateway's own timer may still be writing entries due after the first one.)"""
+        later on every clock than the last, until the GC has nothing left to reclaim (a round of
+        a gateway's own timer may still be writing entries due after the first one).  Then the
+        pools hold exactly what the records reference: what `cobalt fsck --backend rados` is to
+        confirm, in one more line here, once it exists."""
         def reclaimed():
             self.advance_clocks(hours * 3600)
             for g in self.gws:
@@ -258,7 +262,7 @@ class PausedBody:
         return out
 
 
-# ---- kill -9 of a gateway mid-write ---------------------------------------------------------------
+# ---- kill -9 of a gateway mid-write --------------------------------------------------------------
 
 class Blobs:
     """What the clients know of each blob: the versions it may hold now -- its last acknowledged
@@ -431,3 +435,204 @@ def test_kill9_mid_write(gateways):
     assert not [o for o in gw.pools.index_objects() if o.startswith(("idx.", "cont."))]
     print(f"kill -9: {4 * KILL_ROUNDS + PBL_ROUNDS} kills, the copies failed "
           f"{failed - killed:.0f} s after theirs, {time.monotonic() - t0:.0f} s")
+
+
+# ---- the OSD restarted under load ----------------------------------------------------------------
+
+class Load:
+    """A writer and a reader per gateway until stopped.  Writer g overwrites its own names (Put
+    Blob, or Put Block + Put Block List) and keeps what each may hold; reader g reads blobs
+    written before the load through gateway g.  A request that fails must fail with a clean
+    Azure 5xx: anything else -- a wrong content, another status, a dropped connection -- is a
+    violation.  Each request's span is kept, to count those an outage overlapped."""
+
+    SIZES = (1, 3000, 100_000, MiB, 5 * MiB)
+
+    def __init__(self, gw, name, fixed):
+        self.gw, self.name, self.fixed = gw, name, fixed
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.versions = {}                  # name -> [acknowledged content, unacknowledged...]
+        self.ok = self.errors = 0
+        self.codes, self.violations, self.spans = {}, [], []
+        self.threads = [threading.Thread(target=f, args=(g,), daemon=True)
+                        for g in range(3) for f in (self.write, self.read)]
+        for t in self.threads:
+            t.start()
+
+    def request(self, what, fn):
+        """fn()'s value, or None if it failed (counted, and judged)."""
+        t0 = time.monotonic()
+        try:
+            v, e = fn(), None
+        except AzureError as x:
+            v, e = None, x
+        with self.lock:
+            self.spans.append((t0, time.monotonic()))
+            if e is None:
+                self.ok += 1
+            elif problem := error_problem(e):
+                self.violations.append(f"{what}: {problem}")
+            else:
+                self.errors += 1
+                key = f"{e.status_code} {e.response.headers['x-ms-error-code']}"
+                self.codes[key] = self.codes.get(key, 0) + 1
+        return v if e is None else None
+
+    def write(self, g):
+        rng, cc = random.Random(), self.gw.container(g, self.name)
+        for k in range(1 << 30):
+            if self.stop.is_set():
+                return
+            name, data = f"w{g}-{k % 8}", rng.randbytes(rng.choice(self.SIZES))
+            self.versions.setdefault(name, [None]).append(data)
+            bc = cc.get_blob_client(name)
+
+            def put():
+                if k % 3 or len(data) < 2:            # blocks are never empty
+                    return bc.upload_blob(data, overwrite=True)
+                ids = block_ids(f"{g}-{k}", 2)
+                bc.stage_block(ids[0], data[:len(data) // 2])
+                bc.stage_block(ids[1], data[len(data) // 2:])
+                return bc.commit_block_list([BlobBlock(i) for i in ids])
+            if self.request(f"write {name} through gateway {g}", put) is not None:
+                self.versions[name] = [data]
+
+    def read(self, g):
+        rng, cc = random.Random(), self.gw.container(g, self.name)
+        while not self.stop.is_set():
+            name = rng.choice(sorted(self.fixed))
+            data = self.request(f"read {name} through gateway {g}",
+                                lambda: cc.download_blob(name).readall())
+            if data is not None and data != self.fixed[name]:
+                with self.lock:
+                    self.violations.append(f"read {name} through gateway {g}: wrong content")
+
+    def overlapping(self, t0, t1):
+        """How many requests were in flight at some time in [t0, t1]."""
+        with self.lock:
+            return sum(1 for a, b in self.spans if a <= t1 and b >= t0)
+
+    def progress(self, n):
+        """Waits until n more requests have succeeded."""
+        target = self.ok + n
+        wait_for(lambda: self.ok >= target or self.violations, 120, f"{n} requests served")
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(120)
+            assert not t.is_alive(), "a client hung"
+
+
+def test_osd_restart_under_load(gateways):
+    gw, rng = gateways, random.Random()
+    name = unique_name("osd")
+    gw.clients[0].create_container(name)
+    fixed = {f"fixed{i}": rng.randbytes(size) for i, size in enumerate(Load.SIZES)}
+    for blob, data in fixed.items():
+        gw.container(0, name).upload_blob(blob, data)
+    load, overlapped = Load(gw, name, fixed), []
+    try:
+        load.progress(20)
+        for r in range(OSD_RESTARTS):
+            t0 = time.monotonic()
+            gw.ceph.restart_osd("KILL" if r % 2 else "TERM")
+            overlapped.append(load.overlapping(t0, time.monotonic()))
+            load.progress(20)                          # served again, no gateway restarted
+        # An OSD that hangs without being marked down: ops time out after 30 s, and the
+        # requests waiting on them fail cleanly.
+        errors = load.errors
+        with gw.ceph.osd_frozen():
+            wait_for(lambda: load.errors >= errors + 3 or load.violations, 120,
+                     "requests failing while the OSD hangs", 0.1)
+        load.progress(20)
+    finally:
+        load.finish()
+    assert not load.violations, load.violations[:10]
+    assert min(overlapped) > 0, f"no request was in flight during an OSD restart: {overlapped}"
+    # Every write acknowledged reads back intact through another gateway; the others hold the
+    # old version or the new one whole.
+    for blob, versions in load.versions.items():
+        g = (int(blob[1]) + 1) % 3
+        try:
+            data = gw.container(g, name).download_blob(blob).readall()
+        except ResourceNotFoundError:
+            data = None                                # never written, if that is a version
+        assert data in versions, f"{blob} through gateway {g}: none of its versions"
+    for g in range(3):                                 # new writes, read elsewhere
+        gw.container(g, name).upload_blob(f"after{g}", b"after %d" % g)
+        assert gw.container((g + 1) % 3, name).download_blob(f"after{g}").readall() == \
+            b"after %d" % g
+    print(f"OSD restarts: {OSD_RESTARTS} with {overlapped} requests in flight, then a 30 s hang; "
+          f"{load.ok} requests served, clean errors {load.codes}")
+
+
+
+# ---- races across gateways -----------------------------------------------------------------------
+
+def error_code(e):
+    """The Azure error code of a failed request, or the exception itself."""
+    return e.response.headers.get("x-ms-error-code") if isinstance(e, HttpResponseError) else e
+
+
+def test_lease_break_races_renew_and_write(gateways):
+    """Break (period 0) through one gateway, and through the two others a renew and a write under
+    the lease (Set Blob Metadata), all at once: the break always succeeds; a renew or write
+    ordered after it is refused; the lease ends broken whatever the order, and the blob holds the
+    write if and only if it was acknowledged."""
+    gw, name = gateways, unique_name("lease")
+    gw.clients[0].create_container(name)
+    blobs = [gw.container(g, name).get_blob_client("leased") for g in range(3)]
+    blobs[0].upload_blob(b"leased")
+    meta, wins = {}, {"renew": 0, "write": 0}
+    for r in range(RACE_ROUNDS):
+        lease_id = blobs[0].acquire_lease(lease_duration=60).id
+        out = race([lambda: BlobLeaseClient(blobs[0]).break_lease(lease_break_period=0),
+                    lambda: BlobLeaseClient(blobs[1], lease_id).renew(),
+                    lambda: blobs[2].set_blob_metadata({"round": str(r)}, lease=lease_id)])
+        assert out[0] is True, f"round {r}: the break failed: {out[0]!r}"
+        assert out[1] is True or error_code(out[1]) == "LeaseIsBrokenAndCannotBeRenewed", out[1]
+        assert out[2] is True or error_code(out[2]) == "LeaseLost", out[2]
+        wins["renew"] += out[1] is True
+        wins["write"] += out[2] is True
+        meta = {"round": str(r)} if out[2] is True else meta
+        props = blobs[(r + 1) % 3].get_blob_properties()
+        assert (props.lease.state, props.lease.status) == ("broken", "unlocked"), \
+            f"round {r}: {props.lease.state} after the break ({out})"
+        assert props.metadata == meta, f"round {r}: {props.metadata} ({out})"
+    print(f"lease races: {RACE_ROUNDS} rounds, the renew before the break {wins['renew']} times, "
+          f"the write {wins['write']} times")
+
+
+def test_conditional_append_races(gateways):
+    """Three gateways append to one append blob at once, each under the same condition -- the
+    append position, the maximum size, or the ETag -- that only one of them can meet: exactly one
+    wins, at the offset it was promised, the others get the condition's 412, and the blob is the
+    winners' blocks in order."""
+    gw, name = gateways, unique_name("append")
+    gw.clients[0].create_container(name)
+    blobs = [gw.container(g, name).get_blob_client("log") for g in range(3)]
+    blobs[0].create_append_blob()
+    content = b""
+    kinds = (("appendpos", "AppendPositionConditionNotMet"),
+             ("maxsize", "MaxBlobSizeConditionNotMet"), ("etag", "ConditionNotMet"))
+    for r in range(RACE_ROUNDS):
+        kind, refusal = kinds[r % 3]
+        etag = blobs[r % 3].get_blob_properties().etag
+        blocks = [b"%d:%d;" % (r, g) for g in range(3)]   # all of one size
+        cond = {"appendpos": {"appendpos_condition": len(content)},
+                "maxsize": {"maxsize_condition": len(content) + len(blocks[0])},
+                "etag": {"etag": etag, "match_condition": MatchConditions.IfNotModified}}[kind]
+        answers = [None] * 3
+
+        def append(g):
+            answers[g] = blobs[g].append_block(blocks[g], **cond)
+        out = race([lambda g=g: append(g) for g in range(3)])
+        winners = [g for g in range(3) if out[g] is True]
+        assert len(winners) == 1, f"round {r} ({kind}): {out}"
+        assert all(error_code(out[g]) == refusal for g in range(3) if g not in winners), out
+        assert int(answers[winners[0]]["blob_append_offset"]) == len(content)
+        content += blocks[winners[0]]
+        assert blobs[(r + 1) % 3].download_blob().readall() == content, f"round {r} ({kind})"
+    assert blobs[2].get_blob_properties().append_blob_committed_block_count == RACE_ROUNDS
