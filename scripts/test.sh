@@ -7,9 +7,9 @@
 #      themselves with scripts/ceph/with-cluster.sh: ~3 s, stopped by PID)
 #   4. the pytest conformance suite against the release binary (on the local engine, then on the
 #      in-memory one: --backend memory, then on the RADOS one: --backend rados on a throwaway
-#      cluster; and tests/rados, three gateways on one cluster), then against the ASan binary
-#      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
-#      TSan binary (build-tsan/, without the large-data tests)
+#      cluster; and tests/rados, three gateways on one cluster, races and faults among them),
+#      then against the ASan binary (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests
+#      there if they get slow) and the TSan binary (build-tsan/, without the large-data tests)
 #   5. the JS SDK conformance suite (tests/js/*.test.mjs; tests/js/pending/ is not run) and the
 #      smoke tests of the az CLI, rclone and AzCopy (release binary)
 #   6. the front-door suite (tests/door: config, TLS, OAuth, roles; release and ASan binaries), the
@@ -159,7 +159,8 @@ if [ $RELEASE_OK = 1 ]; then
     # one OSD) take many minutes.
     run_pytest conformance-rados "$ROOT/build/cobalt" tests/conformance COBALT_BACKEND=rados \
         COBALT_SKIP_HEAVY=1
-    # Three gateways on one cluster: reads, listings and races across them.
+    # Three gateways on one cluster: reads, listings and races across them, and kill -9 of a
+    # gateway, an OSD restarted and hung under load (test_faults.py, about 2 minutes).
     run_pytest rados-gateways "$ROOT/build/cobalt" tests/rados
 else
     record "pytest conformance-release (no binary)" 0 1 0

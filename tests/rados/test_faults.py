@@ -433,8 +433,8 @@ def test_kill9_mid_write(gateways):
     gw.gc(hours=2)
     assert gw.pools.data_objects() == set()
     assert not [o for o in gw.pools.index_objects() if o.startswith(("idx.", "cont."))]
-    print(f"kill -9: {4 * KILL_ROUNDS + PBL_ROUNDS} kills, the copies failed "
-          f"{failed - killed:.0f} s after theirs, {time.monotonic() - t0:.0f} s")
+    print(f"kill -9: {4 * KILL_ROUNDS + PBL_ROUNDS} kills, the dead gateway's copies seen failed "
+          f"{failed - killed:.0f} s after the last, {time.monotonic() - t0:.0f} s")
 
 
 # ---- the OSD restarted under load ----------------------------------------------------------------
