@@ -77,6 +77,14 @@ class CephCluster:
         finally:
             os.kill(pid, signal.SIGCONT)
 
+    def diagnosis(self, lines: int = 30) -> str:
+        """`ceph -s` and the end of the OSD's log: for the message of a test that found the
+        cluster not serving."""
+        r = subprocess.run(["ceph", "-c", self.conf, "-s"], capture_output=True, text=True,
+                           timeout=60)
+        log = (self.dir / "log" / "osd.0.log").read_text(errors="replace").splitlines()
+        return r.stdout + r.stderr + "--- osd.0.log\n" + "\n".join(log[-lines:])
+
     def rados(self, *args: str, pool: str | None = None, timeout: float = 60.0) -> str:
         """Runs the `rados` tool against this cluster (pool: -p POOL) and returns its stdout."""
         cmd = ["rados", "-c", self.conf] + (["-p", pool] if pool else []) + list(args)
