@@ -160,7 +160,7 @@ if [ $RELEASE_OK = 1 ]; then
     run_pytest conformance-rados "$ROOT/build/cobalt" tests/conformance COBALT_BACKEND=rados \
         COBALT_SKIP_HEAVY=1
     # Three gateways on one cluster: reads, listings and races across them, and kill -9 of a
-    # gateway, an OSD restarted and hung under load (test_faults.py, about 2 minutes).
+    # gateway, the OSD restarted and kept down under load (test_faults.py, about 2 minutes).
     run_pytest rados-gateways "$ROOT/build/cobalt" tests/rados
 else
     record "pytest conformance-release (no binary)" 0 1 0

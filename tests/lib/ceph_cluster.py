@@ -7,7 +7,7 @@ Standard library only.
         pool = ceph.create_pool("cobalt-index")
         server = CobaltServer(..., args=["--backend", "rados", "--ceph-conf", ceph.conf, ...])
         ceph.restart_osd("KILL")            # durability under an OSD crash
-        with ceph.osd_frozen(): ...         # an OSD that hangs: ops time out
+        ceph.restart_osd("TERM", down=35)   # an outage longer than the clients' op timeouts
 
 Several clusters may run at once (each takes its own monitor port); stop() is idempotent and also
 runs at interpreter exit, so a failing suite leaves no daemon behind.
@@ -15,9 +15,7 @@ runs at interpreter exit, so a failing suite leaves no daemon behind.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -55,27 +53,16 @@ class CephCluster:
         subprocess.run(["bash", str(SCRIPTS / "stop.sh"), str(self.dir), "--kill"], timeout=60)
         self.dir = None
 
-    def restart_osd(self, sig: str = "TERM", timeout: float = 120.0) -> str:
-        """Stops the OSD with SIGTERM or SIGKILL and starts it again; returns once it serves I/O.
-        The script's one-line report (seconds to stop and to come back) is returned."""
+    def restart_osd(self, sig: str = "TERM", timeout: float = 120.0, down: float = 0) -> str:
+        """Stops the OSD with SIGTERM or SIGKILL, keeps it down `down` seconds and starts it
+        again; returns once it serves I/O.  The script's one-line report (seconds to stop and to
+        come back) is returned."""
         assert sig in ("TERM", "KILL")
-        r = subprocess.run(["bash", str(SCRIPTS / "restart-osd.sh"), str(self.dir), sig],
-                           capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(["bash", str(SCRIPTS / "restart-osd.sh"), str(self.dir), sig,
+                            str(down)], capture_output=True, text=True, timeout=timeout + down)
         if r.returncode != 0:
             raise RuntimeError(f"osd restart failed:\n{r.stderr[-4000:]}")
         return r.stdout.strip()
-
-    @contextlib.contextmanager
-    def osd_frozen(self):
-        """The OSD stopped (SIGSTOP) inside the block, and continued after it: it neither answers
-        nor is marked down, so clients' ops wait until they time out."""
-        pid = int(dict(line.split() for line in (self.dir / "pids").read_text().splitlines())
-                  ["osd.0"])
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            os.kill(pid, signal.SIGCONT)
 
     def diagnosis(self, lines: int = 30) -> str:
         """`ceph -s` and the end of the OSD's log: for the message of a test that found the
