@@ -514,7 +514,7 @@ class Load:
                     self.violations.append(f"read {name} through gateway {g}: wrong content")
 
     def overlapping(self, t0, t1):
-        """How many requests were in flight at some time in [t0, t1]."""
+        """How many requests were in flight at some time in [t0, t1] (once they have ended)."""
         with self.lock:
             return sum(1 for a, b in self.spans if a <= t1 and b >= t0)
 
@@ -537,13 +537,13 @@ def test_osd_restart_under_load(gateways):
     fixed = {f"fixed{i}": rng.randbytes(size) for i, size in enumerate(Load.SIZES)}
     for blob, data in fixed.items():
         gw.container(0, name).upload_blob(blob, data)
-    load, overlapped = Load(gw, name, fixed), []
+    load, outages = Load(gw, name, fixed), []
     try:
         load.progress(20)
         for r in range(OSD_RESTARTS):
             t0 = time.monotonic()
             gw.ceph.restart_osd("KILL" if r % 2 else "TERM")
-            overlapped.append(load.overlapping(t0, time.monotonic()))
+            outages.append((t0, time.monotonic()))
             load.progress(20)                          # served again, no gateway restarted
         # An OSD down for longer than the gateways' 30 s op timeout: the requests waiting on
         # it fail, cleanly.  (Not a SIGSTOP: a placement group of an OSD stopped that way may
@@ -558,6 +558,7 @@ def test_osd_restart_under_load(gateways):
     finally:
         load.finish()
     assert not load.violations, load.violations[:10]
+    overlapped = [load.overlapping(t0, t1) for t0, t1 in outages]
     assert min(overlapped) > 0, f"no request was in flight during an OSD restart: {overlapped}"
     # Every write acknowledged reads back intact through another gateway; the others hold the
     # old version or the new one whole.
