@@ -7,9 +7,9 @@
 #      themselves with scripts/ceph/with-cluster.sh: ~3 s, stopped by PID)
 #   4. the pytest conformance suite against the release binary (on the local engine, then on the
 #      in-memory one: --backend memory, then on the RADOS one: --backend rados on a throwaway
-#      cluster; and tests/rados, three gateways on one cluster), then against the ASan binary
-#      (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests there if they get slow) and the
-#      TSan binary (build-tsan/, without the large-data tests)
+#      cluster; and tests/rados, three gateways on one cluster, races and faults among them),
+#      then against the ASan binary (set COBALT_ASAN_SKIP_HEAVY=1 to skip the large-data tests
+#      there if they get slow) and the TSan binary (build-tsan/, without the large-data tests)
 #   5. the JS SDK conformance suite (tests/js/*.test.mjs; tests/js/pending/ is not run) and the
 #      smoke tests of the az CLI, rclone and AzCopy (release binary), on the local engine, then
 #      on the RADOS one (COBALT_BACKEND=rados, one throwaway cluster for the four)
@@ -160,9 +160,10 @@ if [ $RELEASE_OK = 1 ]; then
     # one OSD) take many minutes.
     run_pytest conformance-rados "$ROOT/build/cobalt" tests/conformance COBALT_BACKEND=rados \
         COBALT_SKIP_HEAVY=1
-    # Three gateways on one cluster: reads, listings and races across them; the op counters; a
-    # 20,000-blob container listed with markers at three page sizes (~20 s; COBALT_SOAK=1 makes it
-    # 1,000,000 blobs, run by hand: docs/benchmarks.md).
+    # Three gateways on one cluster: reads, listings and races across them, kill -9 of a gateway,
+    # the OSD restarted and kept down under load (test_faults.py, about 2 minutes), fsck and gc,
+    # the op counters, and a 20,000-blob container listed with markers at three page sizes (~20 s;
+    # COBALT_SOAK=1 makes it 1,000,000 blobs and the fault tests a soak, run by hand).
     run_pytest rados-gateways "$ROOT/build/cobalt" tests/rados
 else
     record "pytest conformance-release (no binary)" 0 1 0

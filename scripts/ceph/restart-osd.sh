@@ -1,9 +1,10 @@
 #!/bin/bash
 # scripts/ceph/restart-osd.sh -- for durability tests of the RADOS engine.
-# usage: restart-osd.sh DIR [TERM|KILL]  - stop osd.0 (pid from DIR/pids) and start it again,
-# wait until a rados op succeeds. Prints seconds taken.
+# usage: restart-osd.sh DIR [TERM|KILL] [DOWN]  - stop osd.0 (pid from DIR/pids), keep it down
+# DOWN seconds (default 0: an outage longer than the clients' op timeout), start it again, wait
+# until a rados op succeeds. Prints seconds taken.
 set -euo pipefail
-DIR=${1:?}; SIG=${2:-TERM}
+DIR=${1:?}; SIG=${2:-TERM}; DOWN=${3:-0}
 CONF=$DIR/ceph.conf
 T0=$(date +%s.%N)
 pid=$(awk '$1=="osd.0"{print $2}' "$DIR/pids")
@@ -12,6 +13,7 @@ is_ours "$pid" || { echo "pid $pid is not ceph-osd" >&2; exit 1; }
 kill -$SIG "$pid"
 for i in $(seq 1 400); do alive "$pid" || break; sleep 0.05; done
 alive "$pid" && { echo "osd $pid still alive" >&2; exit 1; }
+sleep "$DOWN"
 T1=$(date +%s.%N)
 start_osd() {
   ceph-osd -c "$CONF" -i 0 -f --keyring "$DIR/osd.0/keyring" </dev/null >>"$DIR/log/osd.0.out" 2>&1 &

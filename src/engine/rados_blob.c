@@ -19,7 +19,8 @@
  * number of references to payload seq from that shard's records (one per block) and staged
  * blocks, then the payload's vol and len (what a drop names).  The commit op compares and sets every count it changes; before it, a payload going
  * from 0 to referenced is claimed (written by this request) or marked shared (named by a copy's
- * source, checked in step 2); after it, a payload whose count fell to 0 is dropped.
+ * source, checked in step 2), and a payload going to 0 is dropped (the drop taken back if the op
+ * loses its compare).
  * A lost compare is told from a closed fence by reading the fence (fence_check), which also
  * waits out a Delete Container in progress and reopens a fence a dead gateway left closing.
  */
@@ -167,7 +168,7 @@ shards_remove(struct rados_eng *r, uint64_t cid, unsigned shards)
             x.seq = unhex64(c.k + 1);
             if (sscanf(v, "%*d %u %" SCNu64, &vol, &x.len) == 2) {
                 x.vol = vol;
-                rdata_drop(&e, &x, oid); /* a failure is logged: fsck finds the payload */
+                rdata_drop(&e, &x, oid, NULL); /* a failure is logged: fsck finds it */
             }
         }
         cursor_close(&c);
@@ -303,8 +304,9 @@ struct side {
 struct pref {
     struct extent ext;
     int delta;
-    int src;  /* named by a record another shard holds (a copy's source) */
-    int drop; /* the count falls to 0: dropped after the commit */
+    int src;      /* named by a record another shard holds (a copy's source) */
+    int drop;     /* the count falls to 0: dropped before the op (rdata_drop) */
+    uint64_t due; /* ...by the GC-list entry due then */
 };
 
 struct plan {
@@ -397,7 +399,7 @@ plan_ref(struct plan *p, const struct extent *x, int delta, int src)
         p->bad = 1;
         return;
     }
-    *f = (struct pref){*x, delta, src, 0};
+    *f = (struct pref){*x, delta, src, 0, 0};
     p->nrefs++;
 }
 
@@ -889,6 +891,22 @@ plan_dead_layers(struct engine *e, struct plan *p, const char *oid, const struct
     return 0;
 }
 
+/* The drops of the payloads whose count the op takes to 0, written before it (R2: a gateway
+ * dying right after the op leaves them queued): 0 or CO_EBACKEND (those written taken back). */
+static int
+plan_drops(struct engine *e, struct plan *p, const char *oid)
+{
+    for (size_t i = 0; i < p->nrefs; i++) {
+        if (!p->refs[i].drop || rdata_drop(e, &p->refs[i].ext, oid, &p->refs[i].due) == 0)
+            continue;
+        while (i-- > 0)
+            if (p->refs[i].drop)
+                rdata_undrop(e, &p->refs[i].ext, oid, p->refs[i].due);
+        return CO_EBACKEND;
+    }
+    return 0;
+}
+
 /* The secondary entries that go before the op (R2): 0 or CO_EBACKEND (nothing committed). */
 static int
 plan_pre(struct rados_eng *r, struct plan *p)
@@ -913,7 +931,7 @@ plan_commit(struct engine *e, struct plan *p, const char *oid, const struct eng_
     struct rados_eng *r = R(e);
     int rc, refreshed = 0, again = 0;
 
-    if ((rc = plan_refs(e, p, oid)) != 0)
+    if ((rc = plan_refs(e, p, oid)) != 0 || (rc = plan_drops(e, p, oid)) != 0)
         return rc;
     for (int tries = 0; tries < FENCE_STALE * 100 + 1000; tries++) {
         rc = 0;
@@ -949,9 +967,9 @@ plan_commit(struct engine *e, struct plan *p, const char *oid, const struct eng_
         if (side_run(r, &p->post[i]) != 0)
             log_warn("rados: %s: a stale entry left (checked against the record when used)",
                      p->post[i].oid);
-    for (size_t i = 0; rc == 0 && i < p->nrefs; i++)
-        if (p->refs[i].drop)
-            rdata_drop(e, &p->refs[i].ext, oid); /* a failure is logged: fsck finds the payload */
+    for (size_t i = 0; (rc == CO_ECONFLICT || rc == CO_ENOCONT) && i < p->nrefs; i++)
+        if (p->refs[i].drop) /* the op wrote nothing: the references stay */
+            rdata_undrop(e, &p->refs[i].ext, oid, p->refs[i].due);
     return rc;
 }
 

@@ -621,24 +621,43 @@ out:
 }
 
 int
-rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid)
+rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid, uint64_t *due)
 {
     struct rados_data *d = R(e)->dp;
     struct buf v = BUF_INIT;
+    uint64_t at = (uint64_t)(ticks_now() + DROP_DELAY);
     char oid[16], key[34];
     int r = -ENOMEM;
 
     if (!loc_valid(loc))
         return CO_EBACKEND;
-    entry_name(oid, key, loc->seq, (uint64_t)(ticks_now() + DROP_DELAY));
+    entry_name(oid, key, loc->seq, at);
     entry_value(&v, loc->vol & 0xff, loc->len, index_oid);
     if (buf_ok(&v))
         r = entry_op(d->idx, oid, key, NULL, 0, NULL, &v, 1);
     buf_free(&v);
     if (r < 0)
-        log_error("rados: dropping payload %016" PRIx64 ": %s (cobalt fsck finds it)", loc->seq,
-                  strerror(-r));
+        log_error("rados: dropping payload %016" PRIx64 ": %s", loc->seq, strerror(-r));
+    if (due != NULL)
+        *due = at;
     return r < 0 ? CO_EBACKEND : 0;
+}
+
+void
+rdata_undrop(struct engine *e, const struct extent *loc, const char *index_oid, uint64_t due)
+{
+    struct buf v = BUF_INIT;
+    char oid[16], key[34];
+    int r = -ENOMEM;
+
+    entry_name(oid, key, loc->seq, due);
+    entry_value(&v, loc->vol & 0xff, loc->len, index_oid);
+    if (buf_ok(&v)) /* compared: an entry the GC doomed meanwhile is its to finish */
+        r = entry_op(R(e)->dp->idx, oid, key, v.p, v.len, NULL, NULL, 0);
+    if (r < 0 && r != -ECANCELED)
+        log_warn("rados: payload %016" PRIx64 ": a drop left (kept when due: still referenced)",
+                 loc->seq);
+    buf_free(&v);
 }
 
 int

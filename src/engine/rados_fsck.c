@@ -686,7 +686,7 @@ check_counts(struct fsck *f, struct shard *s)
                 continue;
         }
         fixed(f, "%s: payload %016" PRIx64 " count set to %ld", s->oid, x.seq, want);
-        if (want == 0 && rdata_drop(&e, &x, s->oid) == 0)
+        if (want == 0 && rdata_drop(&e, &x, s->oid, NULL) == 0)
             fixed(f, "%s: payload %016" PRIx64 " dropped (the GC deletes it)", s->oid, x.seq);
     }
     for (size_t j = 0; j < s->nrefs; j++) {

@@ -331,13 +331,17 @@ long rdata_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint
 /*
  * The blob commit's side of the pending protocol (docs/rados.md).  Before a commit op that makes
  * a record reference a payload this request wrote, rdata_claim() names the index object the
- * commit op writes (which sets key rdata_ref_key() in that same op); after a commit that removed
- * the last reference from an index object (and its reference key), rdata_drop() queues the
- * payload's deletion.  Both: 0, CO_ECONFLICT (claim: the payload was given up -- released or past
- * its pending time -- and must not be committed), CO_EBACKEND.
+ * commit op writes (which sets key rdata_ref_key() in that same op); before a commit op that
+ * removes the last reference from an index object (and its reference key), rdata_drop() queues
+ * the payload's deletion an hour on (its due time into *due, if not NULL) -- a superset hint: a
+ * payload whose index object still holds the key when the drop is due is kept, so a gateway that
+ * dies right after the op leaves nothing unqueued.  Both: 0, CO_ECONFLICT (claim: the payload was
+ * given up -- released or past its pending time -- and must not be committed), CO_EBACKEND.
+ * rdata_undrop() takes back a drop whose op wrote nothing (a lost compare).
  */
 int rdata_claim(struct engine *e, const struct extent *loc, const char *index_oid);
-int rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid);
+int rdata_drop(struct engine *e, const struct extent *loc, const char *index_oid, uint64_t *due);
+void rdata_undrop(struct engine *e, const struct extent *loc, const char *index_oid, uint64_t due);
 /* Before a commit op that makes an index object reference a payload another index object
  * references (a copy's source, checked just before the op): marks the payload shared, so that
  * no drop deletes it from then on (a shared payload is reclaimed by fsck, not by a drop: the mark

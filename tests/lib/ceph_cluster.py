@@ -7,6 +7,7 @@ Standard library only.
         pool = ceph.create_pool("cobalt-index")
         server = CobaltServer(..., args=["--backend", "rados", "--ceph-conf", ceph.conf, ...])
         ceph.restart_osd("KILL")            # durability under an OSD crash
+        ceph.restart_osd("TERM", down=35)   # an outage longer than the clients' op timeouts
 
 Several clusters may run at once (each takes its own monitor port); stop() is idempotent and also
 runs at interpreter exit, so a failing suite leaves no daemon behind.
@@ -52,15 +53,24 @@ class CephCluster:
         subprocess.run(["bash", str(SCRIPTS / "stop.sh"), str(self.dir), "--kill"], timeout=60)
         self.dir = None
 
-    def restart_osd(self, sig: str = "TERM", timeout: float = 120.0) -> str:
-        """Stops the OSD with SIGTERM or SIGKILL and starts it again; returns once it serves I/O.
-        The script's one-line report (seconds to stop and to come back) is returned."""
+    def restart_osd(self, sig: str = "TERM", timeout: float = 120.0, down: float = 0) -> str:
+        """Stops the OSD with SIGTERM or SIGKILL, keeps it down `down` seconds and starts it
+        again; returns once it serves I/O.  The script's one-line report (seconds to stop and to
+        come back) is returned."""
         assert sig in ("TERM", "KILL")
-        r = subprocess.run(["bash", str(SCRIPTS / "restart-osd.sh"), str(self.dir), sig],
-                           capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(["bash", str(SCRIPTS / "restart-osd.sh"), str(self.dir), sig,
+                            str(down)], capture_output=True, text=True, timeout=timeout + down)
         if r.returncode != 0:
             raise RuntimeError(f"osd restart failed:\n{r.stderr[-4000:]}")
         return r.stdout.strip()
+
+    def diagnosis(self, lines: int = 30) -> str:
+        """`ceph -s` and the end of the OSD's log: for the message of a test that found the
+        cluster not serving."""
+        r = subprocess.run(["ceph", "-c", self.conf, "-s"], capture_output=True, text=True,
+                           timeout=60)
+        log = (self.dir / "log" / "osd.0.log").read_text(errors="replace").splitlines()
+        return r.stdout + r.stderr + "--- osd.0.log\n" + "\n".join(log[-lines:])
 
     def rados(self, *args: str, pool: str | None = None, timeout: float = 60.0) -> str:
         """Runs the `rados` tool against this cluster (pool: -p POOL) and returns its stdout."""

@@ -44,12 +44,19 @@ _ceph = None
 _pools: dict = {}
 
 
-def rados_args(data_dir) -> list:
-    """The --backend rados options of a server whose data directory is data_dir."""
+def ceph_cluster():
+    """The run's throwaway cluster (a tests/lib/ceph_cluster.py CephCluster), started on first
+    use: for the suites that count its objects or restart its OSD."""
     global _ceph
     if _ceph is None:
         from ceph_cluster import CephCluster  # tests/lib, next to this file
         _ceph = CephCluster().start()
+    return _ceph
+
+
+def rados_args(data_dir) -> list:
+    """The --backend rados options of a server whose data directory is data_dir."""
+    ceph_cluster()
     key = str(Path(data_dir).resolve())
     if key not in _pools:
         n = len(_pools)

@@ -361,11 +361,11 @@ pending(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data, const char *con
 
     /* Dropped while an index object references it again: kept.  Dropped for good: deleted once
      * the drop is due (readers that began before it may finish). */
-    CHECK(rdata_drop(e, &a, shard) == 0 && gc_entries(idx) == 1);
+    CHECK(rdata_drop(e, &a, shard, NULL) == 0 && gc_entries(idx) == 1);
     CHECK(eng_purge_expired(e, ticks_now() + 2 * hour) >= 0);
     CHECK(objects(data) == 2 && gc_entries(idx) == 0);
     CHECK(ref_put(idx, shard, &a, 0) == 0);
-    CHECK(rdata_drop(e, &a, shard) == 0);
+    CHECK(rdata_drop(e, &a, shard, NULL) == 0);
     CHECK(eng_purge_expired(e, ticks_now()) >= 0); /* not due yet */
     CHECK(objects(data) == 2 && gc_entries(idx) == 1);
     CHECK(eng_purge_expired(e, ticks_now() + 2 * hour) >= 0);
@@ -451,7 +451,7 @@ referenced(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data)
     const int64_t hour = 3600 * TICKS_PER_SEC;
     struct eng_blob c1 = container_new(e, "refs1"), one = named(c1, "one"), two = named(c1, "two"),
                     three = named(container_new(e, "refs2"), "three");
-    struct blob_rec a, a2, b, cp, lost;
+    struct blob_rec a, a2, b, cp, lost, stale;
     struct block_ref ba, ba2, bb, bl;
     struct extent pa, pa2, pb, pl;
     struct eng_reader *r = NULL;
@@ -482,6 +482,13 @@ referenced(struct engine *e, rados_ioctx_t idx, rados_ioctx_t data)
     /* A commit that lost its race (it expected the first record): its payload goes at release. */
     CHECK(put(e, big, 10, 10, &pl) == 0);
     CHECK(commit_one(e, &one, &a, &lost, &bl, &pl) == CO_ECONFLICT);
+    CHECK(objects(data) == o0 + 4 && gc_entries(idx) == g0 + 2);
+    /* One that expected the current content under another ETag: the drop of that content, written
+     * before its op, is taken back with the op refused. */
+    stale = a2;
+    stale.etag = eng_next_etag(e);
+    CHECK(put(e, big, 10, 10, &pl) == 0);
+    CHECK(commit_one(e, &one, &stale, &lost, &bl, &pl) == CO_ECONFLICT);
     CHECK(objects(data) == o0 + 4 && gc_entries(idx) == g0 + 2);
 
     CHECK(eng_purge_expired(e, ticks_now() + 2 * hour) >= 0);
