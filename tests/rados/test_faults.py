@@ -142,7 +142,8 @@ class Gateways:
     """Three `cobalt serve --backend rados` on one pair of fresh pools, on test clocks."""
 
     def __init__(self, d):
-        self.args = ["--backend", "rados", *cobalt_server.rados_args(d / "cluster"),
+        self.pools_args = ["--backend", "rados", *cobalt_server.rados_args(d / "cluster")]
+        self.args = [*self.pools_args,
                      "--egress-allow", "127.0.0.0/8"]   # a copy's source may be another gateway
         self.ceph = cobalt_server.ceph_cluster()
         opt = dict(zip(self.args[::2], self.args[1::2]))
@@ -168,8 +169,8 @@ class Gateways:
         """Runs background rounds (the purge and GC lists) on every gateway, each round `hours`
         later on every clock than the last, until the GC has nothing left to reclaim (a round of
         a gateway's own timer may still be writing entries due after the first one).  Then the
-        pools hold exactly what the records reference: what `cobalt fsck --backend rados` is to
-        confirm, in one more line here, once it exists."""
+        pools hold exactly what the records reference, and `cobalt fsck --backend rados` finds
+        them clean."""
         def reclaimed():
             self.advance_clocks(hours * 3600)
             for g in self.gws:
@@ -179,6 +180,9 @@ class Gateways:
             wait_for(reclaimed, GC_TIMEOUT, "the GC reclaiming what the faults left", 0)
         except AssertionError as e:
             raise AssertionError(f"{e}:\n" + "\n".join(unreclaimed(self.pools)[:20])) from None
+        r = cobalt_server.run_cli("fsck", "--quiet", *self.pools_args,
+                                  env={"COBALT_TEST_CLOCK": str(self.gws[0].clock.path)})
+        assert r.returncode == 0 and "problems=0" in r.stdout, r.stdout + r.stderr
 
     def stop(self):
         """Stops the gateways still running (each must exit cleanly) and checks their logs."""
