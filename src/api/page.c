@@ -125,7 +125,8 @@ window(struct page_reader *pr, uint64_t at)
         pr->hi = pr->lo = 0;
         goto out;
     }
-    memcpy(pr->win, v, sizeof(*v) * n);
+    if (n > 0)
+        memcpy(pr->win, v, sizeof(*v) * n);
     pr->nwin = n;
     pr->lo = at;
     err = 0;

@@ -191,7 +191,7 @@ local_layers_add(struct local_layers *s, const struct blob_rec *r)
 int
 local_layers_has(struct local_layers *s, uint64_t layer)
 {
-    if (!s->sorted) {
+    if (!s->sorted && s->n > 0) { /* (no layers: v may be NULL, which qsort may not take) */
         qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
         s->sorted = 1;
     }

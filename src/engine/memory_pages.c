@@ -84,7 +84,8 @@ mem_pages_apply(struct mem *m, const struct eng_page_write *pw)
         m->pages = v;
         m->cappages = cap;
     }
-    memmove(&m->pages[i + nnew], &m->pages[j], (m->npages - j) * sizeof(*m->pages));
+    if (m->npages > j)
+        memmove(&m->pages[i + nnew], &m->pages[j], (m->npages - j) * sizeof(*m->pages));
     for (size_t k = 0; k < nnew; k++)
         m->pages[i + k] = (struct mem_page){pw->layer, nv[k]};
     m->npages = need;
@@ -125,7 +126,8 @@ mem_pages_gc(struct mem *m)
             live[nlive++] = r.layers[l];
         }
     }
-    qsort(live, nlive, sizeof(*live), cmp_u64);
+    if (nlive > 0)
+        qsort(live, nlive, sizeof(*live), cmp_u64);
     for (size_t i = 0; i < m->npages; i++)
         if (nlive > 0 && bsearch(&m->pages[i].layer, live, nlive, sizeof(*live), cmp_u64) != NULL)
             m->pages[k++] = m->pages[i];
