@@ -51,7 +51,8 @@ KNOWN_APPLIES = {"NULL": [], "is_block_blob_put": [("x-ms-blob-type", "BlockBlob
                  "api_is_lease_break": [("x-ms-lease-action", "break")]}
 KNOWN_LEVELS = {"LVL_SERVICE", "LVL_CONTAINER", "LVL_BLOB"}
 KNOWN_BODIES = {"BODY_NONE", "BODY_DATA", "BODY_XML"}
-KNOWN_FLAGS = {"R_WRITES", "R_ADDRESSABLE", "R_BATCH", "R_ANY_CONTAINER", "R_NO_CONTENT", "0"}
+KNOWN_FLAGS = {"R_WRITES", "R_ADDRESSABLE", "R_BATCH", "R_ANY_CONTAINER", "R_NO_CONTENT", "R_WHOLE",
+               "0"}
 ACCOUNT_KEY_ONLY = "!"   # AUTH_PERMS_ACCOUNT_KEY (src/auth/auth.h)
 BEARER_ONLY = "~"        # AUTH_PERMS_BEARER: Get User Delegation Key (tests/door covers bearer)
 KNOWN_ACTIONS = {"ANY", "READ", "WRITE", "ADD", "DELETE", "TAGS_READ", "TAGS_WRITE", "FILTER",
@@ -562,13 +563,14 @@ def test_secondary_refuses_every_write_route(world):
 
 # ---- container-level WORM: the account key only -------------------------------------------------
 
-def test_account_key_routes_are_the_container_worm_controls():
-    """The table keeps container immutability policy and legal hold account-key-only."""
+def test_account_key_routes_are_the_container_worm_controls_and_rename():
+    """The table keeps container immutability policy and legal hold account-key-only, and Rename
+    Container (it acts on two containers: no SAS or role scoped to one may do it)."""
     worm = {r["name"] for r in ROUTES if r["level"] == "LVL_CONTAINER" and
             r["comp"] in ("immutabilityPolicies", "legalhold")}
     assert worm == {"SetContainerImmutabilityPolicy", "DeleteContainerImmutabilityPolicy",
                     "SetContainerLegalHold"}
-    assert {r["name"] for r in ROUTES if r["perms"] == ACCOUNT_KEY_ONLY} == worm
+    assert {r["name"] for r in ROUTES if r["perms"] == ACCOUNT_KEY_ONLY} == worm | {"RenameContainer"}
 
 
 def test_account_key_routes_refuse_every_sas_kind(world):
