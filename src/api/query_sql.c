@@ -58,6 +58,8 @@ fail(struct parser *p, const char *fmt, ...)
     if (p->failed)
         return -1;
     p->failed = 1;
+    p->t = T_BAD; /* no keyword check may look at a token the lexer gave up on */
+    p->len = 0;
     off = snprintf(p->why, p->whylen, "Syntax error at position %zu: ", p->start);
     if (off >= 0 && (size_t)off < p->whylen) {
         va_start(ap, fmt);
