@@ -56,6 +56,9 @@ int api_blob_commit(struct api_req *q, const struct eng_write *w, size_t n,
 int api_retry(struct api_req *q, int (*attempt)(struct api_req *q, void *ctx), void *ctx);
 /* 1 if the addressed blob exists (committed), 0 if not, -1 on error (described). */
 int api_blob_load(struct api_req *q, struct blob_rec *r);
+/* The addressed blob, for a write that needs it to exist and be of `type` (BLOB_APPEND,
+ * BLOB_PAGE): 1, or -1 (described: 404 BlobNotFound, 409 InvalidBlobType). */
+int api_blob_load_typed(struct api_req *q, struct blob_rec *r, uint8_t type);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
 const char *api_blob_type_name(uint8_t type);
 /* Reads [off, off + len) of a record r of blob b (NULL: the addressed blob; a page blob's page map

@@ -79,21 +79,6 @@ api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct
     return 0;
 }
 
-/* Loads the addressed append blob for a write.  1 ready, -1 (described). */
-static int
-load_append_blob(struct api_req *q, struct blob_rec *r)
-{
-    int exists = api_blob_load(q, r);
-
-    if (exists < 0)
-        return -1;
-    if (!exists)
-        return api_fail(q, E_BlobNotFound);
-    if (r->type != BLOB_APPEND)
-        return api_fail(q, E_InvalidBlobType);
-    return 1;
-}
-
 /* Commits r, a changed copy of the current record old, as the current version itself (no new
  * version id): new ETag and Last-Modified.  0, CO_ECONFLICT or -1 (described). */
 static int
@@ -122,7 +107,8 @@ append_attempt(struct api_req *q, void *ctx)
     size_t run = 0;
     int rc, err;
 
-    if (load_append_blob(q, &old) < 0 || api_blob_write_gate(q, 1, &old, GATE_CONTENT) != 0)
+    if (api_blob_load_typed(q, &old, BLOB_APPEND) < 0 ||
+        api_blob_write_gate(q, 1, &old, GATE_CONTENT) != 0)
         return -1;
     if (old.flags & BLOB_F_SEALED)
         return api_fail(q, E_BlobIsSealed);
@@ -209,7 +195,7 @@ seal_attempt(struct api_req *q, void *ctx)
     struct seal *sl = ctx;
     struct blob_rec old;
 
-    if (load_append_blob(q, &old) < 0 || api_blob_write_gate(q, 1, &old, 0) != 0)
+    if (api_blob_load_typed(q, &old, BLOB_APPEND) < 0 || api_blob_write_gate(q, 1, &old, 0) != 0)
         return -1;
     if (sl->has_pos && old.size != sl->appendpos)
         return api_fail(q, E_AppendPositionConditionNotMet);

@@ -139,6 +139,20 @@ api_blob_load(struct api_req *q, struct blob_rec *r)
 }
 
 int
+api_blob_load_typed(struct api_req *q, struct blob_rec *r, uint8_t type)
+{
+    int exists = api_blob_load(q, r);
+
+    if (exists < 0)
+        return -1;
+    if (!exists)
+        return api_fail(q, E_BlobNotFound);
+    if (r->type != type)
+        return api_fail(q, E_InvalidBlobType);
+    return 1;
+}
+
+int
 api_reject_snapshot_write(struct api_req *q)
 {
     const char *snap = api_query(q, "snapshot");

@@ -253,21 +253,6 @@ page_range(struct api_req *q, int required, uint64_t *off, uint64_t *len)
     return 1;
 }
 
-/* Loads the current page blob for a write: 1, -1 (described). */
-static int
-load_page_blob(struct api_req *q, struct blob_rec *r)
-{
-    int exists = api_blob_load(q, r);
-
-    if (exists < 0)
-        return -1;
-    if (!exists)
-        return api_fail(q, E_BlobNotFound);
-    if (r->type != BLOB_PAGE)
-        return api_fail(q, E_InvalidBlobType);
-    return 1;
-}
-
 /* Commits nr (a changed copy of the current record old: new ETag, Last-Modified) with the page
  * write pw (NULL: none).  0, CO_ECONFLICT or -1 (described). */
 static int
@@ -324,7 +309,8 @@ put_page_attempt(struct api_req *q, void *ctx)
     uint64_t freed;
     int rc;
 
-    if (load_page_blob(q, &old) < 0 || api_blob_write_gate(q, 1, &old, GATE_CONTENT) != 0)
+    if (api_blob_load_typed(q, &old, BLOB_PAGE) < 0 ||
+        api_blob_write_gate(q, 1, &old, GATE_CONTENT) != 0)
         return -1;
     if ((pp->has_le && old.seqno > pp->le) || (pp->has_lt && old.seqno >= pp->lt) ||
         (pp->has_eq && old.seqno != pp->eq))
@@ -414,7 +400,7 @@ page_props_attempt(struct api_req *q, void *ctx)
     uint64_t freed = 0;
     int rc;
 
-    if (load_page_blob(q, &old) < 0 ||
+    if (api_blob_load_typed(q, &old, BLOB_PAGE) < 0 ||
         api_blob_write_gate(q, 1, &old, pg->resize ? GATE_CONTENT : 0) != 0)
         return -1;
     pg->r = old;
