@@ -364,6 +364,18 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
     return 0;
 }
 
+/* One piece of the source read: into the digests asked for and the writer w (if any). */
+static int
+take(struct api_req *q, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc, const char *buf,
+     size_t n)
+{
+    if (md5 != NULL)
+        MD5_Update(md5, buf, n);
+    if (crc != NULL)
+        *crc = crc64_nvme(*crc, buf, n);
+    return w != NULL ? eng_data_write(&q->srv->eng, w, buf, n) : 0;
+}
+
 /* Reads [off, off + len) of a record's content, feeding a payload writer and/or hashes. */
 int
 api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_rec *r,
@@ -387,11 +399,7 @@ api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_
             err = n < 0 ? (int)-n : EIO;
             goto out;
         }
-        if (md5 != NULL)
-            MD5_Update(md5, buf, (size_t)n);
-        if (crc != NULL)
-            *crc = crc64_nvme(*crc, buf, (size_t)n);
-        if (w != NULL && (err = eng_data_write(&q->srv->eng, w, buf, (size_t)n)) != 0)
+        if ((err = take(q, w, md5, crc, buf, (size_t)n)) != 0)
             goto out;
         off += (uint64_t)n;
         len -= (uint64_t)n;
@@ -413,11 +421,7 @@ api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_
                 err = n < 0 ? (int)-n : EIO;
                 goto out;
             }
-            if (md5 != NULL)
-                MD5_Update(md5, buf, (size_t)n);
-            if (crc != NULL)
-                *crc = crc64_nvme(*crc, buf, (size_t)n);
-            if (w != NULL && (err = eng_data_write(&q->srv->eng, w, buf, (size_t)n)) != 0)
+            if ((err = take(q, w, md5, crc, buf, (size_t)n)) != 0)
                 goto out;
             in += (uint64_t)n;
             len -= (uint64_t)n;
