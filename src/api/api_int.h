@@ -77,6 +77,18 @@ int api_page_create(struct api_req *q, struct blob_rec *r);
 /* Puts a new empty layer on top of cur's (in the request arena): the layers it had are frozen
  * for the record kept beside it (a snapshot, a version).  0 or -1 (described). */
 int api_page_freeze(struct api_req *q, struct blob_rec *cur);
+/*
+ * Writes into the addressed blob's layers[0] what layers[0..nlayers) of page blob src (record
+ * sr) hold over [0, sr->size): data read through all of sr's layers, as new payloads, and, with
+ * `clears`, their clears as zeros hiding the older layers.  cur is the addressed blob's current
+ * record: each write is committed only if it is still cur.  0, CO_ECONFLICT (the destination
+ * changed: a copy stops), or -1 (described).
+ */
+int api_page_copy(struct api_req *q, const struct eng_blob *src, const struct blob_rec *sr,
+                  const uint64_t *layers, size_t nlayers, int clears, const struct blob_rec *cur);
+/* Clears [off, end) of the addressed blob's layers[0] (hiding older layers), cur checked as by
+ * api_page_copy.  0, CO_ECONFLICT or -1. */
+int api_page_clear(struct api_req *q, const struct blob_rec *cur, uint64_t off, uint64_t end);
 /* A reader of page blob b's content as its record r has it (malloc'd: it may outlive the
  * request's arena; strings and layers are copied).  NULL when out of memory. */
 struct page_reader;
@@ -147,6 +159,8 @@ int api_is_lease_break(struct api_req *q);
  */
 #define GATE_CREATE  0x01 /* creating operation: If-None-Match: * -> 409 BlobAlreadyExists */
 #define GATE_CONTENT 0x02 /* replaces or deletes content: immutability applies */
+#define GATE_INCR_OK \
+    0x04 /* allowed on an incremental copy destination (deletes, the copy itself) */
 int api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r, unsigned flags);
 /* The WORM part alone (409 BlobImmutableDueToLegalHold / BlobImmutableDueToPolicy described). */
 int api_blob_immutability(struct api_req *q, const struct blob_rec *r);
@@ -279,13 +293,16 @@ int api_has_copy_source(struct api_req *q);
 void op_copy_blob(struct api_req *q);
 void op_copy_blob_sync(struct api_req *q);
 void op_abort_copy(struct api_req *q);
+void op_incremental_copy(struct api_req *q);
 void op_put_blob_from_url(struct api_req *q);
 void op_put_block_from_url(struct api_req *q);
 void op_put_page_from_url(struct api_req *q);
 /* x-ms-copy-* headers (Get Blob, Get Blob Properties; a pending copy shows its live progress)
- * and the Copy* elements of List Blobs (include=copy; progress as last recorded) of a record
- * that was a copy destination; nothing otherwise. */
-void api_copy_headers(struct api_req *q, const struct copy_rec *c);
-void api_xml_copy(struct buf *b, const struct copy_rec *c);
+ * and the Copy* elements of List Blobs (with_copy: include=copy; progress as last recorded) of
+ * a record that was a copy destination, with x-ms-incremental-copy and
+ * x-ms-copy-destination-snapshot (IncrementalCopy, DestinationSnapshot) of an incremental copy
+ * destination; nothing otherwise. */
+void api_copy_headers(struct api_req *q, const struct blob_rec *r);
+void api_xml_copy(struct buf *b, const struct blob_rec *r, int with_copy);
 
 #endif

@@ -188,6 +188,9 @@ api_blob_write_gate(struct api_req *q, int exists, const struct blob_rec *r, uns
         return -1;
     if (exists && (flags & GATE_CONTENT) && api_blob_immutability(q, r) != 0)
         return -1;
+    /* An incremental copy destination changes only by incremental copies (copy.c). */
+    if (exists && (r->flags & BLOB_F_INCREMENTAL) && !(flags & GATE_INCR_OK))
+        return api_fail(q, E_OperationNotAllowedOnIncrementalCopyBlob);
     return 0;
 }
 
@@ -400,7 +403,7 @@ blob_headers(struct api_req *q, const struct blob_rec *r)
         api_hdr_u64(q, "x-ms-blob-sequence-number", r->seqno);
     api_lease_headers(q, &r->lease);
     api_immutability_headers_out(q, r);
-    api_copy_headers(q, &r->copy);
+    api_copy_headers(q, r);
     if (r->purge_at && !r->deleted)
         api_hdr_time(q, "x-ms-expiry-time", r->purge_at); /* Set Blob Expiry (expiry.c) */
     api_hdr(q, "x-ms-server-encrypted", "false");
@@ -611,7 +614,7 @@ delete_addressed(struct api_req *q, struct delete_blob *d, const struct blob_rec
 
     if (d->kind == ENG_VERSION && exists && r->version_id == d->id) {
         /* The current version itself: the blob keeps only its previous versions. */
-        if (api_blob_write_gate(q, 1, r, GATE_CONTENT) != 0)
+        if (api_blob_write_gate(q, 1, r, GATE_CONTENT | GATE_INCR_OK) != 0)
             return -1;
         *w = (struct eng_write){NULL, ENG_CURRENT, 0, r, NULL};
         d->removed_current = 1;
@@ -623,7 +626,7 @@ delete_addressed(struct api_req *q, struct delete_blob *d, const struct blob_rec
         api_blob_expired(&subs[i].rec, ticks_now()))
         return api_fail(q, E_BlobNotFound);
     /* Snapshots and versions keep their own WORM protection (and conditions). */
-    if (api_blob_write_gate(q, 1, &subs[i].rec, GATE_CONTENT) != 0 ||
+    if (api_blob_write_gate(q, 1, &subs[i].rec, GATE_CONTENT | GATE_INCR_OK) != 0 ||
         api_remove_sub(q, &subs[i], d->purge_at, d->permanent, w) != 0)
         return -1;
     return 1;
@@ -639,7 +642,7 @@ delete_base(struct api_req *q, struct delete_blob *d, const struct blob_rec *r, 
 
     if (!exists)
         return api_fail(q, E_BlobNotFound);
-    if (api_blob_write_gate(q, 1, r, GATE_CONTENT) != 0)
+    if (api_blob_write_gate(q, 1, r, GATE_CONTENT | GATE_INCR_OK) != 0)
         return -1;
     for (size_t i = 0; i < nsubs; i++)
         live_snaps += subs[i].kind == ENG_SNAPSHOT && !subs[i].rec.deleted;

@@ -97,11 +97,19 @@ api_has_copy_source(struct api_req *q)
 static const char *const status_names[] = {"", "pending", "success", "failed", "aborted"};
 
 void
-api_copy_headers(struct api_req *q, const struct copy_rec *c)
+api_copy_headers(struct api_req *q, const struct blob_rec *r)
 {
+    const struct copy_rec *c = &r->copy;
     uint64_t copied = c->copied, total = c->total;
-    char prog[48];
+    char prog[48], t[29];
 
+    if (r->flags & BLOB_F_INCREMENTAL) {
+        api_hdr(q, "x-ms-incremental-copy", "true");
+        if (c->dest_snapshot != 0) {
+            fmt_iso8601_7(c->dest_snapshot, t);
+            api_hdr(q, "x-ms-copy-destination-snapshot", t);
+        }
+    }
     if (c->status == COPY_NONE || c->status > COPY_ABORTED)
         return;
     if (c->status == COPY_PENDING)
@@ -119,24 +127,32 @@ api_copy_headers(struct api_req *q, const struct copy_rec *c)
 }
 
 void
-api_xml_copy(struct buf *b, const struct copy_rec *c)
+api_xml_copy(struct buf *b, const struct blob_rec *r, int with_copy)
 {
+    const struct copy_rec *c = &r->copy;
     uint64_t copied = c->copied, total = c->total;
     char t[30];
 
-    if (c->status == COPY_NONE || c->status > COPY_ABORTED)
-        return;
-    xml_elem(b, "CopyId", c->id);
-    xml_elem(b, "CopyStatus", status_names[c->status]);
-    xml_elem(b, "CopySource", c->source ? c->source : "");
-    buf_printf(b, "<CopyProgress>%llu/%llu</CopyProgress>", (unsigned long long)copied,
-               (unsigned long long)total);
-    if (c->completed != 0) {
-        fmt_rfc1123(c->completed, t);
-        xml_elem(b, "CopyCompletionTime", t);
+    if (with_copy && c->status != COPY_NONE && c->status <= COPY_ABORTED) {
+        xml_elem(b, "CopyId", c->id);
+        xml_elem(b, "CopyStatus", status_names[c->status]);
+        xml_elem(b, "CopySource", c->source ? c->source : "");
+        buf_printf(b, "<CopyProgress>%llu/%llu</CopyProgress>", (unsigned long long)copied,
+                   (unsigned long long)total);
+        if (c->completed != 0) {
+            fmt_rfc1123(c->completed, t);
+            xml_elem(b, "CopyCompletionTime", t);
+        }
+        if (c->description != NULL && c->description[0])
+            xml_elem(b, "CopyStatusDescription", c->description);
     }
-    if (c->description != NULL && c->description[0])
-        xml_elem(b, "CopyStatusDescription", c->description);
+    if (r->flags & BLOB_F_INCREMENTAL) {
+        xml_elem(b, "IncrementalCopy", "true");
+        if (c->dest_snapshot != 0) {
+            fmt_iso8601_7(c->dest_snapshot, t);
+            xml_elem(b, "DestinationSnapshot", t);
+        }
+    }
 }
 
 /* ---- the destination ---------------------------------------------------------------------- */
@@ -326,51 +342,152 @@ crc_header(struct api_req *q, uint64_t crc)
 
 /* Whole-blob copy of a local source: metadata only (the needles are shared).  The commit checks
  * the source is still the record read, so it never refers to content that a change of the source
- * has freed meanwhile. */
+ * has freed meanwhile.  A page blob source is the exception (below). */
 struct local_copy {
     enum copy_kind kind;
     const struct src_url *u;
     struct local_src ls;
     size_t nmeta;
     struct meta_pair *meta;
-    struct blob_rec r; /* the destination as committed */
+    struct blob_rec src;    /* the source as read */
+    struct eng_write check; /* the commit's check that the source is still src */
+    struct blob_rec r;      /* the destination as committed */
     unsigned char md5[16];
     uint64_t crc;
     int verified;
+    int fill; /* a page blob destination committed pending, its pages still to copy */
 };
+
+/* Payloads a request wrote, released when it ends (after its commit, V6). */
+struct held {
+    struct engine *e;
+    struct extent *ext;
+    size_t n;
+};
+
+static void
+held_release(void *p)
+{
+    struct held *h = p;
+
+    for (size_t i = 0; i < h->n; i++)
+        eng_data_release(h->e, &h->ext[i]);
+}
+
+/*
+ * Put Blob From URL of a page blob: its bytes (zeros where unwritten) written as the payloads of
+ * a block blob, PUT_SEGMENT bytes each, with their MD5 and CRC-64 (lc->md5, lc->crc), into
+ * *content (the source record with those blocks).  0 or -1 (described).
+ */
+#define PUT_SEGMENT (256ull << 20)
+static int
+page_as_blocks(struct api_req *q, struct local_copy *lc, struct blob_rec *content)
+{
+    struct engine *e = &q->srv->eng;
+    size_t n = (size_t)((lc->src.size + PUT_SEGMENT - 1) / PUT_SEGMENT);
+    struct held *h = arena_calloc(q->a, sizeof(*h));
+    struct block_ref *b = arena_calloc(q->a, sizeof(*b) * (n ? n : 1));
+    MD5_CTX c;
+    int err;
+
+    if (h == NULL || b == NULL ||
+        (h->ext = arena_calloc(q->a, sizeof(*h->ext) * (n ? n : 1))) == NULL ||
+        arena_on_free(q->a, held_release, h) != 0)
+        return api_fail(q, E_InternalError);
+    h->e = e;
+    MD5_Init(&c);
+    lc->crc = 0;
+    for (uint64_t off = 0; h->n < n; off += PUT_SEGMENT) {
+        uint64_t len = lc->src.size - off < PUT_SEGMENT ? lc->src.size - off : PUT_SEGMENT;
+        struct eng_writer *w;
+        if ((err = eng_data_write_begin(e, len, 0, &w)) != 0)
+            return api_fail_rc(q, err);
+        if ((err = api_read_content(q, &lc->ls.blob, &lc->src, off, len, w, &c, &lc->crc)) != 0) {
+            eng_data_write_abort(e, w);
+            return api_fail_rc(q, err);
+        }
+        if ((err = eng_data_write_finish(e, w, &h->ext[h->n])) != 0)
+            return api_fail_rc(q, err);
+        b[h->n] = (struct block_ref){"", 0, h->ext[h->n]};
+        h->n++;
+    }
+    MD5_Final(lc->md5, &c);
+    lc->verified = 1;
+    if ((err = eng_data_sync(e, h->ext, h->n)) != 0) /* V2 */
+        return api_fail_rc(q, err);
+    if (source_verify_checksums(q, lc->md5, lc->crc) != 0)
+        return -1;
+    *content = lc->src;
+    content->type = BLOB_BLOCK;
+    content->blocks = b;
+    content->nblocks = n;
+    return 0;
+}
+
+static int
+same_blob(const struct eng_blob *a, const struct eng_blob *b)
+{
+    return a->cid == b->cid && a->nlen == b->nlen && memcmp(a->name, b->name, a->nlen) == 0;
+}
+
+/*
+ * A page blob destination of Copy Blob.  From a record of the same blob (a snapshot restored
+ * over it, say) the new record names the source's layers under a new empty one: page maps are
+ * per blob, so nothing is copied.  From another blob, the record is committed pending with an
+ * empty layer, and copy_local then copies the written pages (fill_end).
+ */
+static int
+page_dest(struct api_req *q, struct local_copy *lc)
+{
+    struct eng_blob self = api_blob_ref(q);
+
+    lc->r.seqno = lc->src.seqno;
+    lc->fill = !same_blob(&lc->ls.blob, &self);
+    lc->r.layers = lc->fill ? NULL : lc->src.layers;
+    lc->r.nlayers = lc->fill ? 0 : lc->src.nlayers;
+    if (lc->fill) {
+        lc->r.copy.status = COPY_PENDING;
+        lc->r.copy.copied = 0;
+        lc->r.copy.completed = 0;
+    }
+    return api_page_freeze(q, &lc->r);
+}
 
 static int
 local_copy_attempt(struct api_req *q, void *ctx)
 {
     struct local_copy *lc = ctx;
-    struct blob_rec src;
-    struct eng_write check;
+    struct blob_rec content;
     char id[37];
     int rc;
 
-    if ((rc = source_load(q, lc->u, &lc->ls, &src, &check)) <= 0)
+    if ((rc = source_load(q, lc->u, &lc->ls, &lc->src, &lc->check)) <= 0)
         return rc < 0 ? -1 : source_fail(q, 404, "BlobNotFound");
-    if (source_conditions(q, lc->u, &src) != 0)
+    if (source_conditions(q, lc->u, &lc->src) != 0)
         return -1;
-    /* Page blobs are not copied yet: a copy would share the source's page map layers, which
-     * the RADOS engine keeps in the source's index shard (README, "Limits"). */
-    if (src.type == BLOB_PAGE)
+    /* Copy Blob From URL takes block and append blobs (Azure: block blobs). */
+    if (lc->src.type == BLOB_PAGE && lc->kind == K_COPY_SYNC)
         return api_fail(q, E_InvalidSourceBlobType);
     /* A synchronous copy reads the content now: not from an archived source (an asynchronous
      * Copy Blob may copy one within the account, as Azure's rehydrating copy does). */
-    if (lc->kind != K_COPY && api_tier_content_gate(q, &src) != 0)
+    if (lc->kind != K_COPY && api_tier_content_gate(q, &lc->src) != 0)
         return -1;
-    if (src.size > (lc->kind == K_COPY_SYNC      ? COPY_SYNC_MAX
-                    : lc->kind == K_PUT_FROM_URL ? PUT_FROM_URL_MAX
-                                                 : UINT64_MAX))
+    if (lc->src.size > (lc->kind == K_COPY_SYNC      ? COPY_SYNC_MAX
+                        : lc->kind == K_PUT_FROM_URL ? PUT_FROM_URL_MAX
+                                                     : UINT64_MAX))
         return api_fail(q, E_RequestBodyTooLarge);
-    if (lc->kind != K_COPY && source_wants_checksum(q)) {
+    content = lc->src;
+    if (lc->src.type == BLOB_PAGE && lc->kind == K_PUT_FROM_URL) {
+        if (page_as_blocks(q, lc, &content) != 0)
+            return -1;
+    } else if (lc->kind != K_COPY && source_wants_checksum(q)) {
         /* Checksums the client names are computed from the bytes (CRC32Cs verified too). */
         MD5_CTX c;
         int err;
         MD5_Init(&c);
         lc->crc = 0;
-        if ((err = api_read_content(q, &lc->ls.blob, &src, 0, src.size, NULL, &c, &lc->crc)) != 0)
+        if ((err = api_read_content(q, &lc->ls.blob, &lc->src, 0, lc->src.size, NULL, &c,
+                                    &lc->crc)) != 0)
             return api_fail_rc(q, err);
         MD5_Final(lc->md5, &c);
         if (source_verify_checksums(q, lc->md5, lc->crc) != 0)
@@ -378,9 +495,75 @@ local_copy_attempt(struct api_req *q, void *ctx)
         lc->verified = 1;
     }
     api_new_guid(id);
-    if (build_dest(q, lc->kind, &src, lc->nmeta, lc->meta, id, lc->u->display, &lc->r) != 0)
+    if (build_dest(q, lc->kind, &content, lc->nmeta, lc->meta, id, lc->u->display, &lc->r) != 0)
         return -1;
-    return commit_dest(q, lc->kind, &lc->r, &check);
+    if (lc->r.type == BLOB_PAGE && page_dest(q, lc) != 0)
+        return -1;
+    return commit_dest(q, lc->kind, &lc->r, &lc->check);
+}
+
+/* Records that the pending copy *cur ended as `status` with a description, if *cur is still the
+ * destination's record; *cur becomes the record as it ended. */
+static void
+copy_ended(struct api_req *q, struct blob_rec *cur, uint8_t status, const char *why)
+{
+    struct eng_blob b = api_blob_ref(q);
+    struct blob_rec f = *cur;
+    struct eng_write w = {NULL, ENG_CURRENT, 0, cur, &f};
+
+    f.copy.status = status;
+    f.copy.description = why;
+    f.copy.completed = f.modified = ticks_now();
+    f.etag = eng_next_etag(&q->srv->eng);
+    if (eng_blob_commit(&q->srv->eng, &b, &w, 1, NULL) == 0)
+        *cur = f;
+    else
+        cur->copy.status = status;
+}
+
+/*
+ * The end of a copy that filled the pending destination *cur with api_page_copy (its result rc):
+ * commits it as success -- and, for an Incremental Copy (`snapshot`), a snapshot of it, whose
+ * time the destination records -- if the destination is still *cur and the source still what
+ * `check` names.  Otherwise the copy ended failed (the source changed, or an error: -1, the
+ * response described) or aborted (the destination changed: an Abort Copy or a write won).
+ * *cur becomes the record as it ended.  0 or -1.
+ */
+static int
+fill_end(struct api_req *q, int rc, struct blob_rec *cur, const struct eng_write *check,
+         int snapshot)
+{
+    struct blob_rec done = *cur, snap, now;
+    struct eng_write w[3] = {{NULL, ENG_CURRENT, 0, cur, &done}, *check};
+
+    if (rc == 0) {
+        done.copy.status = COPY_SUCCESS;
+        done.copy.copied = done.copy.total = done.size;
+        done.copy.completed = done.modified = ticks_now();
+        done.etag = eng_next_etag(&q->srv->eng);
+        if (snapshot) {
+            done.copy.dest_snapshot = (int64_t)eng_next_etag(&q->srv->eng);
+            snap = done;
+            memset(&snap.lease, 0, sizeof(snap.lease)); /* as Snapshot Blob's (versions.c) */
+            snap.ntags = 0;
+            snap.tags = NULL;
+            snap.purge_at = 0;
+            w[2] = w[1];
+            w[1] = (struct eng_write){NULL, ENG_SNAPSHOT, done.copy.dest_snapshot, NULL, &snap};
+        }
+        if ((rc = api_blob_commit(q, w, snapshot ? 3 : 2, NULL)) == 0)
+            *cur = done;
+    }
+    if (rc == CO_ECONFLICT) {
+        if (api_blob_load(q, &now) > 0 && now.etag == cur->etag)
+            copy_ended(q, cur, COPY_FAILED, "The source changed during the copy.");
+        else
+            cur->copy.status = COPY_ABORTED; /* no longer this copy's record */
+        return 0;
+    }
+    if (rc != 0)
+        copy_ended(q, cur, COPY_FAILED, "The copy could not write the destination.");
+    return rc == 0 ? 0 : -1;
 }
 
 static void
@@ -389,9 +572,15 @@ copy_local(struct api_req *q, enum copy_kind kind, const struct src_url *u, size
 {
     struct local_copy lc = {.kind = kind, .u = u, .nmeta = nmeta, .meta = meta};
     const unsigned char *m;
+    int rc;
 
     if (source_open(q, u, &lc.ls) != 0 || api_retry(q, local_copy_attempt, &lc) != 0)
         return;
+    if (lc.fill) {
+        rc = api_page_copy(q, &lc.ls.blob, &lc.src, lc.src.layers, lc.src.nlayers, 0, &lc.r);
+        if (fill_end(q, rc, &lc.r, &lc.check, 0) != 0)
+            return;
+    }
     m = lc.verified ? lc.md5 : (lc.r.flags & BLOB_F_MD5) ? lc.r.md5 : NULL;
     respond_dest(q, kind, &lc.r, m, lc.verified ? crc_header(q, lc.crc) : NULL);
 }
@@ -536,6 +725,167 @@ op_put_blob_from_url(struct api_req *q)
         return;
     }
     copy_blob(q, K_PUT_FROM_URL);
+}
+
+/* ---- Incremental Copy Blob ------------------------------------------------------------------ */
+
+/*
+ * PUT ?comp=incrementalcopy: copies a snapshot of a page blob on this server into the
+ * destination, an incremental copy blob, then takes a snapshot of the destination
+ * (x-ms-copy-destination-snapshot).  The first copy copies every written page; each later one
+ * only what changed between the snapshot it copied last and the new one -- read from the
+ * source's page map layers, as Get Page Ranges Diff reads them -- or, when those snapshots do not
+ * share their layers (the source was replaced since, or the last copy did not succeed), the whole
+ * snapshot over a cleared destination.  The destination is read-only but for incremental copies
+ * from the same source blob (GATE_INCR_OK); its snapshots are ordinary page blob snapshots.
+ * Like a page blob's Copy Blob, the pages are copied before the response, which says success.
+ */
+struct incr {
+    struct src_url u;
+    struct local_src ls;
+    struct blob_rec src;    /* the source snapshot */
+    struct eng_write check; /* it is still there */
+    struct blob_rec prev;   /* the source snapshot the last copy copied (has_prev) */
+    struct blob_rec old;    /* the destination before (exists) */
+    struct blob_rec r;      /* the destination committed pending */
+    int exists, has_prev;
+};
+
+/* The snapshot time the copy source URL `stored` names (0: none) and, in *same, whether it
+ * names the blob of u. */
+static int64_t
+stored_source(struct api_req *q, const char *stored, const struct src_url *u, int *same)
+{
+    const char *p = strstr(stored, "://"), *path, *qs, *snap;
+    size_t al = strlen(u->account), cl = strlen(u->container), n;
+    char *dec;
+    int64_t id = 0;
+
+    *same = 0;
+    if (p == NULL || (path = strchr(p + 3, '/')) == NULL)
+        return 0;
+    qs = path + strcspn(path, "?#");
+    if ((dec = pct_decode(q->a, path + 1, (size_t)(qs - path - 1), &n)) != NULL &&
+        n == al + cl + 2 + u->blob_len && memcmp(dec, u->account, al) == 0 && dec[al] == '/' &&
+        memcmp(dec + al + 1, u->container, cl) == 0 && dec[al + 1 + cl] == '/' &&
+        memcmp(dec + al + cl + 2, u->blob, u->blob_len) == 0)
+        *same = 1;
+    if (*qs == '?' && (snap = strstr(qs, "snapshot=")) != NULL &&
+        (snap == qs + 1 || snap[-1] == '&') &&
+        (snap = pct_decode(q->a, snap + 9, strcspn(snap + 9, "&#"), NULL)) != NULL &&
+        parse_iso8601(snap, &id) != 0)
+        id = 0;
+    return id;
+}
+
+static int
+incr_attempt(struct api_req *q, void *ctx)
+{
+    struct incr *ic = ctx;
+    char id[37];
+    int rc, same;
+    int64_t prev_id;
+
+    if ((rc = source_load(q, &ic->u, &ic->ls, &ic->src, &ic->check)) <= 0)
+        return rc < 0 ? -1 : source_fail(q, 404, "BlobNotFound");
+    if (ic->src.type != BLOB_PAGE)
+        return api_fail(q, E_InvalidSourceBlobType);
+    if ((ic->exists = api_blob_load(q, &ic->old)) < 0 ||
+        api_blob_write_gate(q, ic->exists, &ic->old, GATE_CREATE | GATE_CONTENT | GATE_INCR_OK) !=
+            0)
+        return -1;
+    ic->has_prev = 0;
+    if (ic->exists) {
+        prev_id = stored_source(q, ic->old.copy.source ? ic->old.copy.source : "", &ic->u, &same);
+        if (!(ic->old.flags & BLOB_F_INCREMENTAL) || !same)
+            return api_fail(q, E_IncrementalCopyBlobMismatch);
+        if (ic->old.copy.status == COPY_PENDING)
+            return api_fail(q, E_PendingCopyOperation);
+        if (ic->check.id <= prev_id)
+            return api_fail(q, E_IncrementalCopyOfEarlierVersionSnapshotNotAllowed);
+        if (ic->old.copy.status == COPY_SUCCESS && prev_id != 0) {
+            rc = eng_blob_get(&q->srv->eng, q->a, &ic->ls.blob, ENG_SNAPSHOT, prev_id, &ic->prev);
+            if (rc != 0 && rc != CO_ENOTFOUND)
+                return api_fail_rc(q, rc);
+            ic->has_prev = rc == 0 && !ic->prev.deleted && ic->prev.type == BLOB_PAGE;
+        }
+    } else if (!auth_may_overwrite(&q->auth) && ic->old.etag != 0) {
+        return api_fail(q, E_AuthorizationPermissionMismatch);
+    }
+    api_new_guid(id);
+    if (build_dest(q, K_COPY, &ic->src, 0, NULL, id, ic->u.display, &ic->r) != 0)
+        return -1;
+    ic->r.flags |= BLOB_F_INCREMENTAL;
+    ic->r.seqno = ic->src.seqno;
+    ic->r.copy.status = COPY_PENDING;
+    ic->r.copy.copied = 0;
+    ic->r.copy.completed = 0;
+    ic->r.etag = eng_next_etag(&q->srv->eng);
+    if (ic->exists) { /* the same blob, going on in its layers */
+        ic->r.created = ic->old.created;
+        ic->r.layers = ic->old.layers;
+        ic->r.nlayers = ic->old.nlayers;
+        ic->r.lease = ic->old.lease;
+        ic->r.ntags = ic->old.ntags;
+        ic->r.tags = ic->old.tags;
+        ic->r.version_id = ic->old.version_id;
+        ic->r.copy.dest_snapshot = ic->old.copy.dest_snapshot;
+    } else {
+        ic->r.created = ic->r.modified;
+        if (api_page_freeze(q, &ic->r) != 0)
+            return -1;
+    }
+    return api_blob_replace(q, &ic->old, &ic->r, 0, &ic->check);
+}
+
+/* Copies the source snapshot's pages into the pending destination: 0, CO_ECONFLICT or -1. */
+static int
+incr_fill(struct api_req *q, struct incr *ic)
+{
+    const uint64_t *layers = ic->src.layers;
+    size_t nlayers = ic->src.nlayers, c = 0;
+    uint64_t was = ic->exists ? ic->old.size : 0;
+    int diff = 0, rc = 0;
+
+    if (ic->has_prev) {
+        while (c < ic->prev.nlayers && c < ic->src.nlayers &&
+               ic->prev.layers[ic->prev.nlayers - 1 - c] == ic->src.layers[ic->src.nlayers - 1 - c])
+            c++;
+        if ((diff = c == ic->prev.nlayers)) /* what changed since is in the layers above */
+            nlayers = ic->src.nlayers - c;
+    }
+    if (!diff && ic->exists) /* the whole snapshot over a cleared destination */
+        rc = api_page_clear(q, &ic->r, 0, was > ic->src.size ? was : ic->src.size);
+    else if (was > ic->src.size) /* the source shrank */
+        rc = api_page_clear(q, &ic->r, ic->src.size, was);
+    if (rc == 0)
+        rc = api_page_copy(q, &ic->ls.blob, &ic->src, layers, nlayers, diff, &ic->r);
+    return rc;
+}
+
+void
+op_incremental_copy(struct api_req *q)
+{
+    struct incr *ic = arena_calloc(q->a, sizeof(*ic));
+
+    if (ic == NULL) {
+        api_fail(q, E_InternalError);
+        return;
+    }
+    if (api_reject_snapshot_write(q) != 0 || source_parse(q, &ic->u) != 0)
+        return;
+    if (!source_is_local(q, &ic->u)) { /* the pages of a source elsewhere are not fetched */
+        api_fail(q, E_CopyAcrossAccountsNotSupported);
+        return;
+    }
+    if (ic->u.snapshot == NULL) {
+        api_fail(q, E_IncrementalCopySourceMustBeSnapshot);
+        return;
+    }
+    if (source_open(q, &ic->u, &ic->ls) != 0 || api_retry(q, incr_attempt, ic) != 0 ||
+        fill_end(q, incr_fill(q, ic), &ic->r, &ic->check, 1) != 0)
+        return;
+    respond_dest(q, K_COPY, &ic->r, NULL, NULL);
 }
 
 /* ---- Abort Copy Blob -------------------------------------------------------------------------- */

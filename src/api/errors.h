@@ -19,11 +19,15 @@
     X(BlobNotArchived, 409, "Blob is not in the archive tier.")                                \
     X(CannotVerifyCopySource, 404, "Could not verify the copy source within the specified time.") \
     X(ContainerImmutabilityPolicyLocked, 409, "This operation is not permitted because the immutability policy of the container is locked.") \
+    X(CopyAcrossAccountsNotSupported, 400, "The copy source account and destination account must be the same.") \
     X(CopyIdMismatch, 409, "The specified copy ID did not match the copy ID for the pending copy operation.") \
     X(DuplicateTagNames, 400, "The tags specified contain duplicate names.")                   \
     X(ExceedsMaxBatchRequestCount, 400, "The batch operation exceeds maximum number of allowed subrequests.") \
     X(FeatureVersionMismatch, 409, "The operation is not supported with this x-ms-version.")   \
     X(ImmutabilityPolicyLocked, 409, "The immutability policy is locked and cannot be shortened or removed.") \
+    X(IncrementalCopyBlobMismatch, 409, "The specified source blob is different than the copy source of the existing incremental copy blob.") \
+    X(IncrementalCopyOfEarlierVersionSnapshotNotAllowed, 409, "The specified snapshot is earlier than the last snapshot copied into the incremental copy blob.") \
+    X(IncrementalCopySourceMustBeSnapshot, 409, "The source for incremental copy request must be a snapshot.") \
     X(InvalidBlobTier, 400, "The specified blob tier is invalid.")                             \
     X(InvalidInput, 400, "One of the request inputs is not valid.")                            \
     X(InvalidOperation, 400, "Invalid operation against a blob snapshot.")                     \
@@ -45,6 +49,7 @@
     X(LeaseNotPresentWithLeaseOperation, 409, "There is currently no lease on the blob/container.") \
     X(MissingRequiredHeader, 400, "An HTTP header that's mandatory for this request is not specified.") \
     X(NoPendingCopyOperation, 409, "There is currently no pending copy operation.")            \
+    X(OperationNotAllowedOnIncrementalCopyBlob, 409, "The specified operation is not allowed on an incremental copy blob.") \
     X(PendingCopyOperation, 409, "There is currently a pending copy operation.")               \
     X(SnapshotsPresent, 409, "This operation is not permitted because the blob has snapshots.") \
     X(SourceConditionNotMet, 412, "The source condition specified using HTTP conditional header(s) is not met.") \

@@ -94,8 +94,7 @@ xml_blob(struct buf *b, const char *name, size_t n, const struct blob_rec *r,
     api_xml_tier(b, r);
     buf_puts(b, "<ServerEncrypted>false</ServerEncrypted>");
     api_xml_lease(b, &r->lease);
-    if (o->copy)
-        api_xml_copy(b, &r->copy);
+    api_xml_copy(b, r, o->copy);
     if (r->ntags > 0)
         buf_printf(b, "<TagCount>%zu</TagCount>", r->ntags);
     if (r->purge_at && !r->deleted) {

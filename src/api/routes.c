@@ -170,6 +170,8 @@ const struct route api_routes[] = {
      NEED_BLOB("cw", WRITE), BODY_NONE, 0, R_WRITES},
     {"AbortCopyBlob", M_PUT, LVL_BLOB, NULL, "copy", NULL, op_abort_copy,
      NEED_BLOB("w", WRITE), BODY_NONE, 0, R_WRITES},
+    {"IncrementalCopyBlob", M_PUT, LVL_BLOB, NULL, "incrementalcopy", NULL, op_incremental_copy,
+     NEED_BLOB("cw", WRITE), BODY_NONE, 0, R_WRITES},
     {"GetBlob", M_GET | M_HEAD, LVL_BLOB, NULL, NULL, NULL, op_get_blob,
      NEED_BLOB_PUBLIC("r", READ), BODY_NONE, 0, 0},
     {"DeleteBlob", M_DELETE, LVL_BLOB, NULL, NULL, NULL, op_delete_blob,

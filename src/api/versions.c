@@ -176,6 +176,8 @@ snapshot_attempt(struct api_req *q, void *ctx)
         return -1;
     if (!exists)
         return api_fail(q, E_BlobNotFound);
+    if (s->r.flags & BLOB_F_INCREMENTAL) /* its snapshots are made by incremental copies */
+        return api_fail(q, E_OperationNotAllowedOnIncrementalCopyBlob);
     /* The base is not modified, so its lease id is optional (§5.3); but Snapshot Blob is a PUT:
      * If-None-Match and If-Modified-Since fail with 412 ConditionNotMet, never 304. */
     if (api_lease_check_blob(q, 1, &s->r, 0) != 0 ||

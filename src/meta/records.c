@@ -47,7 +47,8 @@ enum ext_tag {
     EXT_ACL,
     EXT_CONTAINER_IMMUT,
     EXT_APPENDS,
-    EXT_PAGES, /* page blob: sequence number, then its page map layers */
+    EXT_PAGES,     /* page blob: sequence number, then its page map layers */
+    EXT_INCR_SNAP, /* incremental copy destination: copy.dest_snapshot */
 };
 
 void
@@ -518,6 +519,7 @@ meta_blob_encode(const struct blob_rec *b, struct buf *out)
     }
     put_u64_ext(out, &sub, EXT_VERSION, b->version_id);
     put_u64_ext(out, &sub, EXT_APPENDS, (int64_t)b->appends);
+    put_u64_ext(out, &sub, EXT_INCR_SNAP, b->copy.dest_snapshot);
     put_deleted(out, &sub, b->deleted, b->purge_at);
     put_lease(out, &sub, &b->lease);
     if (b->type == BLOB_PAGE) {
@@ -588,6 +590,11 @@ blob_field(uint8_t tag, struct rd *f, void *ctx)
         return 0;
     case EXT_APPENDS:
         return rd_u64(f, &b->appends);
+    case EXT_INCR_SNAP:
+        if (rd_u64(f, &v) != 0)
+            return -1;
+        b->copy.dest_snapshot = (int64_t)v;
+        return 0;
     case EXT_PAGES:
         if (rd_u64(f, &b->seqno) != 0 || rd_varint(f, &v) != 0 || v > (size_t)(f->end - f->p) / 8 ||
             (v > 0 && (b->layers = arena_alloc(x->a, sizeof(*b->layers) * v)) == NULL))

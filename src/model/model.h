@@ -62,6 +62,7 @@ enum blob_type { BLOB_BLOCK = 1, BLOB_PAGE = 2, BLOB_APPEND = 3 };
 #define BLOB_F_UNCOMMITTED 0x02 /* only staged blocks exist: invisible to reads (404) */
 #define BLOB_F_STAGED      0x04 /* staged blocks exist besides the committed content */
 #define BLOB_F_SEALED      0x08 /* append blob: sealed, no further appends */
+#define BLOB_F_INCREMENTAL 0x10 /* page blob: the destination of incremental copies (copy.c) */
 
 enum access_tier { TIER_HOT = 0, TIER_COOL, TIER_COLD, TIER_ARCHIVE };
 struct tier_rec {
@@ -81,6 +82,7 @@ struct copy_rec {
     uint64_t copied, total;
     int64_t completed;
     const char *description; /* "" when none */
+    int64_t dest_snapshot;   /* incremental copy: the snapshot the last one made, 0 none */
 };
 
 enum immutability_mode { IMMUT_NONE = 0, IMMUT_UNLOCKED, IMMUT_LOCKED };

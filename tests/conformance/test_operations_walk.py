@@ -29,10 +29,7 @@ DOC = Path(os.environ.get("COBALT_PROTOCOL_DOC") or
            Path(__file__).resolve().parents[3] / "shared/docs/azure-blob-protocol.md")
 TABLE = Path(__file__).resolve().parent / "operations.md"
 
-EXPECTED_MISSING = {
-    "Incremental Copy Blob": "not implemented: it copies page blob snapshots, and a copy of a page "
-                             "blob (sharing its page map) is not there yet",
-}
+EXPECTED_MISSING = {}
 
 
 def table_rows(path):

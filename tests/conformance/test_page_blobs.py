@@ -364,14 +364,6 @@ def test_put_page_from_url(container, raw):
                                                   length=512, source_offset=0), 404)
 
 
-def test_copy_of_a_page_blob_refused_cleanly(container):
-    """Copies of a page blob are refused, not half-done (README, "Limits")."""
-    bc = container.get_blob_client("src")
-    bc.create_page_blob(4 * KiB)
-    expect_error(lambda: container.get_blob_client("dst").start_copy_from_url(bc.url), 409,
-                 "InvalidSourceBlobType")
-
-
 def test_diff_by_snapshot_url(container, raw):
     cname = container.container_name
     bc = container.get_blob_client("m")

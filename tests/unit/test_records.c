@@ -139,9 +139,14 @@ main(void)
         x.ntags = 1;
         x.tags = tags;
         x.tier = (struct tier_rec){TIER_ARCHIVE, 1, TIER_COOL + 1, 1, 777, 888};
-        x.copy = (struct copy_rec){
-            COPY_PENDING, "c0c0c0c0-0000-4000-8000-000000000002", "http://src/x", 5, 10, 0,
-            "copying"};
+        x.copy = (struct copy_rec){COPY_PENDING,
+                                   "c0c0c0c0-0000-4000-8000-000000000002",
+                                   "http://src/x",
+                                   5,
+                                   10,
+                                   0,
+                                   "copying",
+                                   31337};
         x.immutable_until = 4242;
         x.immutable_mode = IMMUT_LOCKED;
         x.legal_hold = 1;
@@ -158,6 +163,7 @@ main(void)
         CHECK(y.copy.status == COPY_PENDING && y.copy.copied == 5 && y.copy.total == 10);
         CHECK_STR(y.copy.source, "http://src/x");
         CHECK_STR(y.copy.description, "copying");
+        CHECK(y.copy.dest_snapshot == 31337);
         CHECK(y.immutable_until == 4242 && y.immutable_mode == IMMUT_LOCKED && y.legal_hold == 1);
         CHECK(y.appends == 49999);
         CHECK(y.nblocks == 2 && y.size == 105);
