@@ -1,5 +1,6 @@
 // Page blobs with the JS SDK (PageBlobClient): create, uploadPages, clearPages, sparse reads,
-// getPageRanges (and its paged form), the diff against a snapshot, resize, sequence numbers.
+// getPageRanges (and its paged form), the diff against a snapshot, resize, sequence numbers,
+// copies of page blobs (Copy Blob, Put Blob From URL) and incremental copies.
 // Run from the repo root:  node --test tests/js/page.test.mjs
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -83,4 +84,80 @@ test("page blob: paged ranges, snapshot diff, resize, sequence numbers, errors",
   await bb.upload("x", 1);
   await assert.rejects(container.getPageBlobClient("plain").uploadPages(randomBytes(512), 0, 512),
     (e) => e.statusCode === 409 && e.code === "InvalidBlobType");
+});
+
+test("page blob copies: Copy Blob, a snapshot restored, Put Blob From URL", async () => {
+  const src = container.getPageBlobClient("copies/src.vhd");
+  await src.create(4 * 1024 * 1024, { blobSequenceNumber: 9 });
+  const a = randomBytes(8192);
+  await src.uploadPages(a, 1024 * 1024, a.length);
+  const want = Buffer.alloc(4 * 1024 * 1024);
+  a.copy(want, 1024 * 1024);
+
+  const dst = container.getPageBlobClient("copies/dst.vhd");
+  const poller = await dst.beginCopyFromURL(src.url);
+  const done = await poller.pollUntilDone();
+  assert.equal(done.copyStatus, "success");
+  const p = await dst.getProperties();
+  assert.equal(p.blobType, "PageBlob");
+  assert.equal(p.blobSequenceNumber, 9);
+  assert.deepEqual(await dst.downloadToBuffer(), want);
+  assert.deepEqual(ranges(await dst.getPageRanges()), [[1024 * 1024, 1024 * 1024 + 8191]]);
+
+  const snap = (await src.createSnapshot()).snapshot;
+  await src.clearPages(1024 * 1024, 8192);
+  await (await src.beginCopyFromURL(src.withSnapshot(snap).url)).pollUntilDone();
+  assert.deepEqual(await src.downloadToBuffer(), want);
+  const d = await src.getPageRangesDiff(0, 4 * 1024 * 1024, snap);
+  assert.deepEqual([ranges(d), clears(d)], [[], []]);
+
+  const block = container.getBlockBlobClient("copies/as-block");
+  await block.syncUploadFromURL(src.url);
+  assert.equal((await block.getProperties()).blobType, "BlockBlob");
+  assert.deepEqual(await block.downloadToBuffer(), want);
+});
+
+test("incremental copy: snapshots of the source, copied as they change", async () => {
+  const src = container.getPageBlobClient("incr/src.vhd");
+  await src.create(1024 * 1024);
+  const a = randomBytes(4096);
+  await src.uploadPages(a, 0, a.length);
+  const s1 = (await src.createSnapshot()).snapshot;
+  const dst = container.getPageBlobClient("incr/backup.vhd");
+  const r1 = await dst.startCopyIncremental(src.withSnapshot(s1).url);
+  assert.equal(r1.copyStatus, "success");
+  const p1 = await dst.getProperties();
+  assert.equal(p1.isIncrementalCopy, true);
+  const d1 = p1.destinationSnapshot;
+  assert.ok(d1);
+  const want = Buffer.alloc(1024 * 1024);
+  a.copy(want, 0);
+  assert.deepEqual(await dst.withSnapshot(d1).downloadToBuffer(), want);
+
+  const b = randomBytes(512);
+  await src.uploadPages(b, 512 * 1024, 512);
+  await src.clearPages(0, 512);
+  const s2 = (await src.createSnapshot()).snapshot;
+  await dst.startCopyIncremental(src.withSnapshot(s2).url);
+  const d2 = (await dst.getProperties()).destinationSnapshot;
+  assert.ok(d2 > d1);
+  b.copy(want, 512 * 1024);
+  want.fill(0, 0, 512);
+  assert.deepEqual(await dst.withSnapshot(d2).downloadToBuffer(), want);
+  const diff = await dst.withSnapshot(d2).getPageRangesDiff(0, 1024 * 1024, d1);
+  assert.deepEqual(ranges(diff), [[512 * 1024, 512 * 1024 + 511]]);
+  assert.deepEqual(clears(diff), [[0, 511]]);
+
+  const items = [];
+  for await (const x of container.listBlobsFlat({ prefix: "incr/backup", includeSnapshots: true,
+    includeCopy: true })) items.push(x);
+  assert.equal(items.length, 3);
+  assert.ok(items.every((x) => x.properties.incrementalCopy === true));
+
+  await assert.rejects(dst.uploadPages(randomBytes(512), 0, 512),
+    (e) => e.statusCode === 409 && e.code === "OperationNotAllowedOnIncrementalCopyBlob");
+  await assert.rejects(dst.startCopyIncremental(src.withSnapshot(s1).url),
+    (e) => e.statusCode === 409 && e.code === "IncrementalCopyOfEarlierVersionSnapshotNotAllowed");
+  await assert.rejects(container.getPageBlobClient("incr/x").startCopyIncremental(src.url),
+    (e) => e.statusCode === 409 && e.code === "IncrementalCopySourceMustBeSnapshot");
 });
