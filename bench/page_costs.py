@@ -9,7 +9,11 @@ in the figures), one at a time:
   - Get Page Ranges over the whole blob (N ranges), and a Get Blob of the whole 1 TiB's first
     64 MiB (sparse);
   - the same page overwritten N times;
-  - for comparison, N Put Blob and Get Blob of 512-byte block blobs.
+  - for comparison, N Put Blob and Get Blob of 512-byte block blobs;
+  - Copy Blob of the 1 TiB blob (its N written pages) into another blob; then a 256 MiB page blob
+    written whole in 4 MiB pages: a Get Blob of it beside a Copy Blob of it, and Incremental
+    Copies of two of its snapshots (the first copies everything, the second the 64 pages that
+    changed between them).
 
 Prints the mean latency of each, and for the local engine the bytes the data directory grew by
 per write (volumes: payloads; meta: RocksDB, after a flush at stop).
@@ -85,6 +89,38 @@ def main():
             bput = timed(lambda i: ok(raw.request("PUT", f"/costs/b{i}", body=data,
                                                   headers={"x-ms-blob-type": "BlockBlob"}), 201), n)
             bget = timed(lambda i: ok(raw.request("GET", f"/costs/b{i}"), 200), n)
+            src = f"{srv.endpoint}/costs/disk"
+            t = time.perf_counter()
+            ok(raw.request("PUT", "/costs/disk-copy", headers={"x-ms-copy-source": src}), 202)
+            copy_sparse = (time.perf_counter() - t) * 1000
+            full = 256 << 20
+            ok(raw.request("PUT", "/costs/full", headers={"x-ms-blob-type": "PageBlob",
+                                                          "x-ms-blob-content-length": str(full)}), 201)
+            four = os.urandom(4 << 20)
+            for off in range(0, full, 4 << 20):
+                ok(raw.request("PUT", "/costs/full", query={"comp": "page"}, body=four,
+                               headers={"x-ms-page-write": "update",
+                                        "x-ms-range": f"bytes={off}-{off + (4 << 20) - 1}"}), 201)
+            t = time.perf_counter()
+            ok(raw.request("GET", "/costs/full"), 200)
+            get_full = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            ok(raw.request("PUT", "/costs/full-copy",
+                           headers={"x-ms-copy-source": f"{srv.endpoint}/costs/full"}), 202)
+            copy_full = (time.perf_counter() - t) * 1000
+            incr = []
+            for k in range(2):
+                snap = ok(raw.request("PUT", "/costs/full", query={"comp": "snapshot"}), 201)
+                snap_url = f"{srv.endpoint}/costs/full?snapshot={snap.header('x-ms-snapshot')}"
+                t = time.perf_counter()
+                ok(raw.request("PUT", "/costs/full-backup", query={"comp": "incrementalcopy"},
+                               headers={"x-ms-copy-source": snap_url}), 202)
+                incr.append((time.perf_counter() - t) * 1000)
+                for _ in range(64):
+                    put_at = rnd.randrange(full // 512) * 512
+                    ok(raw.request("PUT", "/costs/full", query={"comp": "page"}, body=data,
+                                   headers={"x-ms-page-write": "update",
+                                            "x-ms-range": f"bytes={put_at}-{put_at + 511}"}), 201)
             print(f"engine {BACKEND}: {len(offs)} writes of 512 B into a 1 TiB page blob")
             print(f"  Put Page 512 B:                 {w:.2f} ms")
             print(f"  overwrite of one page:          {ow:.2f} ms")
@@ -93,6 +129,9 @@ def main():
             print(f"  Get Page Ranges ({len(pages)} ranges): {ranges_ms:.1f} ms")
             print(f"  Get 64 MiB of the sparse blob:  {sparse_ms:.1f} ms ({len(got)} bytes)")
             print(f"  (block blob 512 B: Put Blob {bput:.2f} ms, Get Blob {bget:.2f} ms)")
+            print(f"  Copy Blob of the 1 TiB blob:    {copy_sparse:.0f} ms ({len(offs)} pages)")
+            print(f"  256 MiB written: Get Blob {get_full:.0f} ms, Copy Blob {copy_full:.0f} ms, "
+                  f"Incremental Copy first {incr[0]:.0f} ms, then of 64 changed pages {incr[1]:.0f} ms")
             if BACKEND == "local":
                 print(f"  volume bytes per write:         {(vol1 - vol0) / len(offs):.0f}")
         finally:
