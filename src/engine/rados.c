@@ -1257,8 +1257,8 @@ out:
     return rc;
 }
 
-/* Works the due entries of one list object under its lease; kinds: 'D' and 'B' purge, 'c' and 'd'
- * (payloads, rados_data.c) GC.  wait: when another gateway holds the lease, wait for it (up to
+/* Works the due entries of one list object under its lease; kinds: 'D' and 'B' purge, 'c', 'd'
+ * (payloads, rados_data.c) and 'l' (page map layers, rados_blob.c) GC.  wait: when another gateway holds the lease, wait for it (up to
  * twice its duration) rather than skip the object.  What it did is added to *st.  0, or -1 when
  * the cluster failed us (or, wait, the lease never came). */
 static int
@@ -1315,6 +1315,8 @@ work_list(struct rados_eng *r, const char *oid, int64_t now, int wait, struct ra
         } else if (c.k[16] == 'd') {
             done = rdata_gc_entry(r->dp, oid, c.k, c.kl, c.v, c.vl);
             st->payloads += done == 1;
+        } else if (c.k[16] == 'l') {
+            done = gc_layers(r, c.v, c.vl);
         } else {
             done = 2;
         }

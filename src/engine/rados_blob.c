@@ -818,11 +818,49 @@ names_layer(const struct blob_rec *const *recs, size_t n, uint64_t layer)
     return 0;
 }
 
+/* Plans the removal of the entries of page map layer `layer` of shard oid, with their payloads'
+ * references, at most *budget of them (taken from it): 1 when entries are left past the budget,
+ * 0 when none, or CO_EBACKEND. */
+static int
+plan_layer_removal(struct engine *e, struct plan *p, const char *oid, uint64_t layer,
+                   size_t *budget)
+{
+    struct omap_cursor c = {0};
+    struct eng_page pg;
+    int rc, more = 0;
+
+    rpage_key(&c.prefix, layer, UINT64_MAX);
+    buf_add(&c.seek, c.prefix.p, c.prefix.len);
+    cursor_open(&c, R(e)->idx, oid);
+    while ((rc = cursor_next(&c)) == 0 && c.k != NULL) {
+        struct buf k = BUF_INIT;
+        if (*budget == 0) {
+            more = 1;
+            break;
+        }
+        if (rpage_decode(c.k, c.kl, c.v, c.vl, &pg) != 0) {
+            rc = CO_EBACKEND;
+            break;
+        }
+        buf_add(&k, c.k, c.kl);
+        plan_op(p, 'r', &k, NULL, 0);
+        plan_ref(p, &pg.loc, -1, 0);
+        buf_free(&k);
+        (*budget)--;
+    }
+    cursor_close(&c);
+    return rc != 0 ? rc : more;
+}
+
 /*
  * The page map layers that records of blob b (in shard oid) name before w[0..n) (its own writes)
  * and no record names after: their entries are removed in the same op, with their payloads'
- * references.  Only when a write drops or changes a page blob record's layers.  0 or CO_EBACKEND.
+ * references -- DEAD_INLINE entries at most, so that a page blob of millions of written ranges
+ * is deleted by an op of bounded size.  The layers with entries left past that go in a GC entry
+ * (kind `l`, docs/rados.md), written before the op, that the GC works in batches (gc_layers).
+ * Only when a write drops or changes a page blob record's layers.  0 or CO_EBACKEND.
  */
+#define DEAD_INLINE 1000
 static int
 plan_dead_layers(struct engine *e, struct plan *p, const char *oid, const struct eng_blob *b,
                  const struct eng_write *w, size_t n)
@@ -830,8 +868,11 @@ plan_dead_layers(struct engine *e, struct plan *p, const char *oid, const struct
     struct eng_entry *subs;
     struct blob_rec cur;
     const struct blob_rec **after;
-    size_t ns, na = 0;
+    struct buf left = BUF_INIT, k = BUF_INIT, v = BUF_INIT;
+    size_t ns, na = 0, budget = DEAD_INLINE, nleft = 0;
+    uint64_t first = 0;
     int any = 0, rc;
+    char gc[32];
 
     for (size_t i = 0; i < n; i++)
         any |= w[i].blob == NULL && w[i].rec != w[i].expect && w[i].expect != NULL &&
@@ -861,34 +902,39 @@ plan_dead_layers(struct engine *e, struct plan *p, const char *oid, const struct
     for (size_t j = 0; j < n; j++) {
         const struct blob_rec *x = w[j].expect;
         for (size_t l = 0; w[j].blob == NULL && x != NULL && l < x->nlayers; l++) {
-            struct omap_cursor c = {0};
-            struct eng_page pg;
             int seen = 0;
             for (size_t m = 0; m < j && !seen; m++) /* each layer once */
                 seen = w[m].blob == NULL && w[m].expect != NULL &&
                        names_layer(&w[m].expect, 1, x->layers[l]);
             if (seen || names_layer(after, na, x->layers[l]))
                 continue;
-            rpage_key(&c.prefix, x->layers[l], UINT64_MAX);
-            buf_add(&c.seek, c.prefix.p, c.prefix.len);
-            cursor_open(&c, R(e)->idx, oid);
-            while ((rc = cursor_next(&c)) == 0 && c.k != NULL) {
-                struct buf k = BUF_INIT;
-                if (rpage_decode(c.k, c.kl, c.v, c.vl, &pg) != 0) {
-                    rc = CO_EBACKEND;
-                    break;
-                }
-                buf_add(&k, c.k, c.kl);
-                plan_op(p, 'r', &k, NULL, 0);
-                plan_ref(p, &pg.loc, -1, 0);
-                buf_free(&k);
+            if ((rc = plan_layer_removal(e, p, oid, x->layers[l], &budget)) < 0)
+                goto out;
+            if (rc == 1) {
+                first = nleft++ ? first : x->layers[l];
+                hex64(&left, x->layers[l]);
             }
-            cursor_close(&c);
-            if (rc != 0)
-                return rc;
         }
     }
-    return 0;
+    rc = 0;
+    if (nleft > 0) { /* value: cid, the shard, the layers, the blob's name (gc_layers) */
+        snprintf(gc, sizeof(gc), "gc.%u", (unsigned)(first % LIST_SHARDS));
+        hex64(&k, (uint64_t)ticks_now());
+        buf_putc(&k, 'l');
+        hex64(&k, first);
+        hex64(&v, b->cid);
+        buf_puts(&v, oid);
+        buf_putc(&v, 0);
+        hex64(&v, nleft);
+        buf_add(&v, left.p, left.len);
+        buf_add(&v, b->name, b->nlen);
+        plan_side(p, 0, gc, &k, v.p, v.len, 1);
+    }
+out:
+    buf_free(&left);
+    buf_free(&k);
+    buf_free(&v);
+    return rc;
 }
 
 /* The drops of the payloads whose count the op takes to 0, written before it (R2: a gateway
@@ -1447,6 +1493,68 @@ stored_get(struct rados_eng *r, struct arena *a, const char *oid, const struct b
 
     if (rc == 0 && meta_blob_decode(a, *v, *vl, rec) != 0)
         rc = CO_EBACKEND;
+    return rc;
+}
+
+int
+gc_layers(struct rados_eng *r, const char *v, size_t vl)
+{
+    struct engine e = {NULL, r};
+    const char *oid, *layers, *name;
+    uint64_t cid, n;
+    size_t olen, ns, nlen;
+    struct eng_blob b;
+    struct eng_entry *subs;
+    struct blob_rec cur;
+    const struct blob_rec **recs;
+    struct arena *a = arena_new(SCRATCH_CAP);
+    int rc = 2;
+
+    if (a == NULL)
+        return 2;
+    if (vl < 17 || (cid = unhex64(v)) == UINT64_MAX || (olen = strnlen(v + 16, vl - 16)) >= 48 ||
+        vl < 16 + olen + 1 + 16 || (n = unhex64(v + 16 + olen + 1)) == UINT64_MAX ||
+        n > (vl - 16 - olen - 1 - 16) / 16) {
+        rc = 0; /* not an entry this version writes */
+        goto out;
+    }
+    oid = arena_strndup(a, v + 16, olen);
+    layers = v + 16 + olen + 1 + 16;
+    name = layers + 16 * n;
+    nlen = (size_t)(v + vl - name);
+    b = (struct eng_blob){NULL, NULL, cid, name, nlen};
+    rc = rados_blob_get(&e, a, &b, ENG_CURRENT, 0, &cur);
+    if (rc == CO_ENOTFOUND && shard_count(r, cid, &(unsigned){0}) == CO_ENOTFOUND) {
+        rc = 1; /* the container id is gone: its drop removed the shard */
+        goto out;
+    }
+    if ((rc != 0 && rc != CO_ENOTFOUND) || rados_blob_subs(&e, a, &b, &subs, &ns) != 0 ||
+        (recs = arena_alloc(a, sizeof(*recs) * (ns + 1))) == NULL) {
+        rc = 2;
+        goto out;
+    }
+    for (size_t i = 0; i < ns; i++)
+        recs[i] = &subs[i].rec;
+    recs[ns] = eng_found(&cur);
+    rc = 1;
+    for (uint64_t i = 0; i < n && rc == 1; i++) {
+        uint64_t layer = unhex64(layers + 16 * i);
+        /* Named again means the entry is stale: the commit that wrote it failed. */
+        if (layer == UINT64_MAX || names_layer(recs, ns + 1, layer))
+            continue;
+        for (int more = 1; more == 1 && rc == 1;) {
+            struct arena *pa = arena_new(SCRATCH_CAP);
+            struct plan p = {.a = pa, .ed.a = pa};
+            size_t budget = DEAD_INLINE;
+            if (pa == NULL || (more = plan_layer_removal(&e, &p, oid, layer, &budget)) < 0 ||
+                (budget < DEAD_INLINE &&
+                 (plan_pre(r, &p) != 0 || plan_commit(&e, &p, oid, NULL, NULL, 0, NULL) != 0)))
+                rc = 2; /* the next round goes on */
+            arena_free(pa);
+        }
+    }
+out:
+    arena_free(a);
     return rc;
 }
 

@@ -6,13 +6,16 @@ as the gateways' background round, and `--stripe-size`.
 - a soft-deleted blob past its retention (days of one second: COBALT_DAY_SECONDS) is purged by gc
   with no gateway running, and the pools are clean afterwards;
 - --stripe-size: payloads are cut at the size given, a gateway with another size reads them, and
-  sizes that are not a power of two from 64 KiB to 64 MiB are refused.
+  sizes that are not a power of two from 64 KiB to 64 MiB are refused;
+- a page blob of more page map entries than a commit removes is deleted, the rest of its entries
+  removed by gc in bounded ops.
 Run:
     COBALT_BIN=$PWD/build/cobalt /usr/bin/python3 -m pytest -q tests/rados/test_gc.py
 """
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,43 @@ def test_stripe_size(cluster):
     conf.write_text("backend = rados\nstripe-size = 96\n")
     r = cobalt_server.run_cli("config", "check", conf)
     assert r.returncode == 2 and "power of two" in r.stderr, r.stderr
+
+
+def test_page_blob_of_many_ranges_deleted_in_bounded_ops(cluster):
+    """A page blob whose page map holds more entries than one commit removes (1,000): Delete Blob
+    removes 1,000 in its own op and leaves the rest to a GC entry of kind `l`, which gc works in
+    ops of 1,000; nothing is left and nothing leaks.  (A commit removing millions of entries at
+    once would pass Ceph's op size limit: the blob could never be deleted.)"""
+    d = cluster.dir
+    args = ["--backend", "rados", *cluster.args]
+    gw = CobaltServer(d / "gw", d / "gw.log", args=args, test_clock=True).start()  # no rounds
+    try:
+        cont = gw.client().create_container(unique_name("pages"))
+        bc = cont.get_blob_client("disk")
+        n = 2500
+        bc.create_page_blob(n * 1024)
+        page = os.urandom(512)
+        with ThreadPoolExecutor(8) as ex:  # every other page: n entries, none adjacent
+            list(ex.map(lambda i: bc.upload_page(page, offset=i * 1024, length=512), range(n)))
+        oid = cluster.shard_of("disk")
+        entries = lambda: [k for k in cluster.keys(oid) if k.startswith("G")]  # noqa: E731
+        assert len(entries()) == n
+        bc.delete_blob()
+        # The gateway's own round (every 5 s) may work the GC entry at any moment from here: its
+        # entry goes only once every entry of the layer is gone, so read it first.
+        queued = [k for i in range(8) for k in cluster.keys(f"gc.{i}") if k[16:17] == "l"]
+        left = len(entries())
+        assert left <= n - 1000 and len(queued) <= 1, (left, queued)
+        assert queued or left == 0, f"{left} entries of a dead layer and no GC entry for them"
+        assert not bc.exists()
+    finally:
+        assert gw.stop() == 0, gw.log_tail()
+    rc, g = cluster.gc()
+    assert rc == 0 and g["left"] == 0, g
+    assert entries() == []
+    assert not [k for i in range(8) for k in cluster.keys(f"gc.{i}") if k[16:17] == "l"]
+    # Every page payload lost its last reference: each has its drop queued (due in an hour, as
+    # any payload a commit unreferences), and fsck finds nothing wrong.
+    drops = [k for i in range(8) for k in cluster.keys(f"gc.{i}") if k[16:17] == "d"]
+    assert len(drops) >= n, len(drops)
+    cluster.assert_clean()
