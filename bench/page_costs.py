@@ -10,7 +10,8 @@ in the figures), one at a time:
     64 MiB (sparse);
   - the same page overwritten N times;
   - for comparison, N Put Blob and Get Blob of 512-byte block blobs;
-  - Copy Blob of the 1 TiB blob (its N written pages) into another blob; then a 256 MiB page blob
+  - Copy Blob of the 1 TiB blob (its N written pages) into another blob, to the end of the copy
+    (the destination's status polled with HEAD); then a 256 MiB page blob
     written whole in 4 MiB pages: a Get Blob of it beside a Copy Blob of it, and Incremental
     Copies of two of its snapshots (the first copies everything, the second the 64 pages that
     changed between them).
@@ -38,6 +39,16 @@ TiB = 1 << 40
 
 def du(path):
     return int(subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True).stdout.split()[0])
+
+
+def settled(raw, path):
+    """Polls a copy destination until its copy is no longer pending (page copies are
+    asynchronous); its status."""
+    while True:
+        r = raw.request("HEAD", path)
+        if r.header("x-ms-copy-status") != "pending":
+            return r.header("x-ms-copy-status")
+        time.sleep(0.005)
 
 
 def timed(fn, n):
@@ -92,6 +103,7 @@ def main():
             src = f"{srv.endpoint}/costs/disk"
             t = time.perf_counter()
             ok(raw.request("PUT", "/costs/disk-copy", headers={"x-ms-copy-source": src}), 202)
+            assert settled(raw, "/costs/disk-copy") == "success"
             copy_sparse = (time.perf_counter() - t) * 1000
             full = 256 << 20
             ok(raw.request("PUT", "/costs/full", headers={"x-ms-blob-type": "PageBlob",
@@ -107,6 +119,7 @@ def main():
             t = time.perf_counter()
             ok(raw.request("PUT", "/costs/full-copy",
                            headers={"x-ms-copy-source": f"{srv.endpoint}/costs/full"}), 202)
+            assert settled(raw, "/costs/full-copy") == "success"
             copy_full = (time.perf_counter() - t) * 1000
             incr = []
             for k in range(2):
@@ -115,6 +128,7 @@ def main():
                 t = time.perf_counter()
                 ok(raw.request("PUT", "/costs/full-backup", query={"comp": "incrementalcopy"},
                                headers={"x-ms-copy-source": snap_url}), 202)
+                assert settled(raw, "/costs/full-backup") == "success"
                 incr.append((time.perf_counter() - t) * 1000)
                 for _ in range(64):
                     put_at = rnd.randrange(full // 512) * 512

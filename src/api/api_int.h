@@ -61,10 +61,10 @@ int api_blob_load(struct api_req *q, struct blob_rec *r);
 int api_blob_load_typed(struct api_req *q, struct blob_rec *r, uint8_t type);
 /* "BlockBlob", "AppendBlob" or "PageBlob", as x-ms-blob-type and <BlobType> spell them. */
 const char *api_blob_type_name(uint8_t type);
-/* Reads [off, off + len) of a record r of blob b (NULL: the addressed blob; a page blob's page map
- * is the blob's) (every byte verified, moved payloads followed: eng_data_read), feeding a payload
- * writer and/or hashes (each may be NULL).  0 or an errno value (copy_source.c). */
-int api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_rec *r,
+/* Reads [off, off + len) of a record r of blob b (a page blob's page map is the blob's) (every
+ * byte verified, moved payloads followed: eng_data_read), feeding a payload writer and/or hashes
+ * (each may be NULL).  0 or an errno value (copy_source.c). */
+int api_read_content(struct engine *e, const struct eng_blob *b, const struct blob_rec *r,
                      uint64_t off, uint64_t len, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc);
 /* Writes the content of blocks[0..n) into one new payload, *out (pending until
  * eng_data_release(), not durable until eng_data_sync()).  0, or -1 (described) (append.c). */
@@ -78,21 +78,24 @@ int api_page_create(struct api_req *q, struct blob_rec *r);
  * for the record kept beside it (a snapshot, a version).  0 or -1 (described). */
 int api_page_freeze(struct api_req *q, struct blob_rec *cur);
 /*
- * Writes into the addressed blob's layers[0] what layers[0..nlayers) of page blob src (record
- * sr) hold over [0, sr->size): data read through all of sr's layers, as new payloads, and, with
- * `clears`, their clears as zeros hiding the older layers.  cur is the addressed blob's current
- * record: each write is committed only if it is still cur.  0, CO_ECONFLICT (the destination
- * changed: a copy stops), or -1 (described).
+ * Copies into layers[0] of page blob dst's current record *cur (each write committed only if
+ * dst's record is still *cur) what layers[0..nlayers) of page blob src (record sr) hold over
+ * [0, sr->size): data read through all of sr's layers, as new payloads of up to 4 MiB, and, with
+ * `clears`, their clears as zeros hiding cur's older layers.  Stops when *cancel (may be NULL)
+ * is set; adds the bytes written to *copied (may be NULL).  0, CO_ECONFLICT (dst changed),
+ * ECANCELED, or another code.
  */
-int api_page_copy(struct api_req *q, const struct eng_blob *src, const struct blob_rec *sr,
-                  const uint64_t *layers, size_t nlayers, int clears, const struct blob_rec *cur);
-/* Clears [off, end) of the addressed blob's layers[0] (hiding older layers), cur checked as by
- * api_page_copy.  0, CO_ECONFLICT or -1. */
-int api_page_clear(struct api_req *q, const struct blob_rec *cur, uint64_t off, uint64_t end);
+int page_copy(struct engine *e, const struct eng_blob *dst, const struct blob_rec *cur,
+              const struct eng_blob *src, const struct blob_rec *sr, const uint64_t *layers,
+              size_t nlayers, int clears, const int *cancel, uint64_t *copied);
+/* Clears [off, end) of layers[0] of dst's current record *cur (hiding older layers), checked as
+ * by page_copy: 0, CO_ECONFLICT or another code. */
+int page_clear(struct engine *e, const struct eng_blob *dst, const struct blob_rec *cur,
+               uint64_t off, uint64_t end);
 /* A reader of page blob b's content as its record r has it (malloc'd: it may outlive the
  * request's arena; strings and layers are copied).  NULL when out of memory. */
 struct page_reader;
-struct page_reader *api_page_reader_new(struct api_req *q, const struct eng_blob *b,
+struct page_reader *api_page_reader_new(struct engine *e, const struct eng_blob *b,
                                         const struct blob_rec *r);
 /* Up to max bytes at blob offset `at` (unwritten pages read as zeros): bytes, 0 at the end, or
  * -errno (eng_data_read's). */

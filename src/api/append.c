@@ -60,6 +60,7 @@ condition_header(struct api_req *q, const char *name, uint64_t *out)
 int
 api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct extent *out)
 {
+    struct eng_blob self = api_blob_ref(q);
     struct blob_rec tmp = {0};
     struct eng_writer *w = NULL;
     int err;
@@ -70,7 +71,7 @@ api_coalesce(struct api_req *q, const struct block_ref *blocks, size_t n, struct
         tmp.size += blocks[i].ext.len;
     if ((err = eng_data_write_begin(&q->srv->eng, tmp.size, 0, &w)) != 0)
         return api_fail_rc(q, err);
-    if ((err = api_read_content(q, NULL, &tmp, 0, tmp.size, w, NULL, NULL)) != 0) {
+    if ((err = api_read_content(&q->srv->eng, &self, &tmp, 0, tmp.size, w, NULL, NULL)) != 0) {
         eng_data_write_abort(&q->srv->eng, w);
         return api_fail_rc(q, err);
     }

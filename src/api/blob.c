@@ -346,7 +346,7 @@ stream_new(struct api_req *q, const struct blob_rec *r, uint64_t off)
         return NULL;
     s->eng = &q->srv->eng;
     s->off = off;
-    if (r->type == BLOB_PAGE && (s->pages = api_page_reader_new(q, &b, r)) == NULL) {
+    if (r->type == BLOB_PAGE && (s->pages = api_page_reader_new(&q->srv->eng, &b, r)) == NULL) {
         stream_free(s);
         return NULL;
     }

@@ -16,7 +16,11 @@
  *    URL, Put Blob From URL) only write metadata: the destination record names the source's
  *    needles, which are never duplicated (compaction marks every record's extents, so a needle
  *    lives while any record names it).  Copy Blob therefore completes at once with status success.
- *    Put Block From URL stages one needle per block, so it copies the range's bytes.
+ *    Put Block From URL stages one needle per block, so it copies the range's bytes.  A page
+ *    blob's pages are in its own page map (page.c), which another blob cannot name: Copy Blob
+ *    of a page blob into another blob commits the destination pending and a job of the pool
+ *    copies the written pages (copy_pool.c); onto its own blob it shares them (page_dest).
+ *    Incremental Copy Blob works the same way (below).
  *
  *  - External: any other http(s) URL is fetched (fetch.c), streamed into payloads.
  *    Copy Blob is asynchronous: the destination is committed as a zero-length blob with status
@@ -355,7 +359,8 @@ struct local_copy {
     unsigned char md5[16];
     uint64_t crc;
     int verified;
-    int fill; /* a page blob destination committed pending, its pages still to copy */
+    int fill;             /* a page blob destination committed pending, its pages still to copy */
+    struct copy_job *job; /* that copies them (admitted, P1) */
 };
 
 /* Payloads a request wrote, released when it ends (after its commit, V6). */
@@ -402,7 +407,8 @@ page_as_blocks(struct api_req *q, struct local_copy *lc, struct blob_rec *conten
         struct eng_writer *w;
         if ((err = eng_data_write_begin(e, len, 0, &w)) != 0)
             return api_fail_rc(q, err);
-        if ((err = api_read_content(q, &lc->ls.blob, &lc->src, off, len, w, &c, &lc->crc)) != 0) {
+        if ((err = api_read_content(&q->srv->eng, &lc->ls.blob, &lc->src, off, len, w, &c,
+                                    &lc->crc)) != 0) {
             eng_data_write_abort(e, w);
             return api_fail_rc(q, err);
         }
@@ -431,10 +437,40 @@ same_blob(const struct eng_blob *a, const struct eng_blob *b)
 }
 
 /*
+ * Admits the job that will copy a page blob's pages (P1), once per request: 0, or -1 (described:
+ * 503 ServerBusy when the account's queue is full).
+ */
+static int
+page_job(struct api_req *q, const struct src_url *u, struct copy_job **job)
+{
+    if (*job != NULL)
+        return 0;
+    if ((*job = copy_job_new(q, u->url, 0)) == NULL)
+        return api_fail(q, E_InternalError);
+    if (copy_admit(q->srv->copies, *job) != 0) {
+        copy_job_free(*job);
+        *job = NULL;
+        return api_fail(q, E_ServerBusy);
+    }
+    return 0;
+}
+
+/* Gives back a job page_job admitted and that was not queued. */
+static void
+page_job_drop(struct api_req *q, struct copy_job **job)
+{
+    if (*job == NULL)
+        return;
+    copy_unadmit(q->srv->copies, *job);
+    copy_job_free(*job);
+    *job = NULL;
+}
+
+/*
  * A page blob destination of Copy Blob.  From a record of the same blob (a snapshot restored
  * over it, say) the new record names the source's layers under a new empty one: page maps are
  * per blob, so nothing is copied.  From another blob, the record is committed pending with an
- * empty layer, and copy_local then copies the written pages (fill_end).
+ * empty layer, and a job of the pool copies the written pages (copy_pool.c, page_copy).
  */
 static int
 page_dest(struct api_req *q, struct local_copy *lc)
@@ -446,7 +482,12 @@ page_dest(struct api_req *q, struct local_copy *lc)
     lc->r.layers = lc->fill ? NULL : lc->src.layers;
     lc->r.nlayers = lc->fill ? 0 : lc->src.nlayers;
     if (lc->fill) {
+        if (page_job(q, lc->u, &lc->job) != 0 ||
+            copy_job_set_pages(lc->job, JOB_PAGES, &lc->ls.blob, lc->check.kind, lc->check.id,
+                               lc->src.etag, 0, 0) != 0)
+            return lc->job == NULL ? -1 : api_fail(q, E_InternalError);
         lc->r.copy.status = COPY_PENDING;
+        snprintf(lc->r.copy.id, sizeof(lc->r.copy.id), "%s", copy_job_id(lc->job));
         lc->r.copy.copied = 0;
         lc->r.copy.completed = 0;
     }
@@ -461,6 +502,7 @@ local_copy_attempt(struct api_req *q, void *ctx)
     char id[37];
     int rc;
 
+    lc->fill = 0;
     if ((rc = source_load(q, lc->u, &lc->ls, &lc->src, &lc->check)) <= 0)
         return rc < 0 ? -1 : source_fail(q, 404, "BlobNotFound");
     if (source_conditions(q, lc->u, &lc->src) != 0)
@@ -486,7 +528,7 @@ local_copy_attempt(struct api_req *q, void *ctx)
         int err;
         MD5_Init(&c);
         lc->crc = 0;
-        if ((err = api_read_content(q, &lc->ls.blob, &lc->src, 0, lc->src.size, NULL, &c,
+        if ((err = api_read_content(&q->srv->eng, &lc->ls.blob, &lc->src, 0, lc->src.size, NULL, &c,
                                     &lc->crc)) != 0)
             return api_fail_rc(q, err);
         MD5_Final(lc->md5, &c);
@@ -502,70 +544,6 @@ local_copy_attempt(struct api_req *q, void *ctx)
     return commit_dest(q, lc->kind, &lc->r, &lc->check);
 }
 
-/* Records that the pending copy *cur ended as `status` with a description, if *cur is still the
- * destination's record; *cur becomes the record as it ended. */
-static void
-copy_ended(struct api_req *q, struct blob_rec *cur, uint8_t status, const char *why)
-{
-    struct eng_blob b = api_blob_ref(q);
-    struct blob_rec f = *cur;
-    struct eng_write w = {NULL, ENG_CURRENT, 0, cur, &f};
-
-    f.copy.status = status;
-    f.copy.description = why;
-    f.copy.completed = f.modified = ticks_now();
-    f.etag = eng_next_etag(&q->srv->eng);
-    if (eng_blob_commit(&q->srv->eng, &b, &w, 1, NULL) == 0)
-        *cur = f;
-    else
-        cur->copy.status = status;
-}
-
-/*
- * The end of a copy that filled the pending destination *cur with api_page_copy (its result rc):
- * commits it as success -- and, for an Incremental Copy (`snapshot`), a snapshot of it, whose
- * time the destination records -- if the destination is still *cur and the source still what
- * `check` names.  Otherwise the copy ended failed (the source changed, or an error: -1, the
- * response described) or aborted (the destination changed: an Abort Copy or a write won).
- * *cur becomes the record as it ended.  0 or -1.
- */
-static int
-fill_end(struct api_req *q, int rc, struct blob_rec *cur, const struct eng_write *check,
-         int snapshot)
-{
-    struct blob_rec done = *cur, snap, now;
-    struct eng_write w[3] = {{NULL, ENG_CURRENT, 0, cur, &done}, *check};
-
-    if (rc == 0) {
-        done.copy.status = COPY_SUCCESS;
-        done.copy.copied = done.copy.total = done.size;
-        done.copy.completed = done.modified = ticks_now();
-        done.etag = eng_next_etag(&q->srv->eng);
-        if (snapshot) {
-            done.copy.dest_snapshot = (int64_t)eng_next_etag(&q->srv->eng);
-            snap = done;
-            memset(&snap.lease, 0, sizeof(snap.lease)); /* as Snapshot Blob's (versions.c) */
-            snap.ntags = 0;
-            snap.tags = NULL;
-            snap.purge_at = 0;
-            w[2] = w[1];
-            w[1] = (struct eng_write){NULL, ENG_SNAPSHOT, done.copy.dest_snapshot, NULL, &snap};
-        }
-        if ((rc = api_blob_commit(q, w, snapshot ? 3 : 2, NULL)) == 0)
-            *cur = done;
-    }
-    if (rc == CO_ECONFLICT) {
-        if (api_blob_load(q, &now) > 0 && now.etag == cur->etag)
-            copy_ended(q, cur, COPY_FAILED, "The source changed during the copy.");
-        else
-            cur->copy.status = COPY_ABORTED; /* no longer this copy's record */
-        return 0;
-    }
-    if (rc != 0)
-        copy_ended(q, cur, COPY_FAILED, "The copy could not write the destination.");
-    return rc == 0 ? 0 : -1;
-}
-
 static void
 copy_local(struct api_req *q, enum copy_kind kind, const struct src_url *u, size_t nmeta,
            struct meta_pair *meta)
@@ -574,12 +552,13 @@ copy_local(struct api_req *q, enum copy_kind kind, const struct src_url *u, size
     const unsigned char *m;
     int rc;
 
-    if (source_open(q, u, &lc.ls) != 0 || api_retry(q, local_copy_attempt, &lc) != 0)
-        return;
-    if (lc.fill) {
-        rc = api_page_copy(q, &lc.ls.blob, &lc.src, lc.src.layers, lc.src.nlayers, 0, &lc.r);
-        if (fill_end(q, rc, &lc.r, &lc.check, 0) != 0)
+    rc = source_open(q, u, &lc.ls) != 0 || api_retry(q, local_copy_attempt, &lc) != 0;
+    if (rc != 0 || !lc.fill) {
+        page_job_drop(q, &lc.job); /* admitted by an attempt a later one made unneeded */
+        if (rc != 0)
             return;
+    } else {
+        copy_enqueue(q->srv->copies, lc.job); /* after the commit (C2) */
     }
     m = lc.verified ? lc.md5 : (lc.r.flags & BLOB_F_MD5) ? lc.r.md5 : NULL;
     respond_dest(q, kind, &lc.r, m, lc.verified ? crc_header(q, lc.crc) : NULL);
@@ -738,17 +717,18 @@ op_put_blob_from_url(struct api_req *q)
  * share their layers (the source was replaced since, or the last copy did not succeed), the whole
  * snapshot over a cleared destination.  The destination is read-only but for incremental copies
  * from the same source blob (GATE_INCR_OK); its snapshots are ordinary page blob snapshots.
- * Like a page blob's Copy Blob, the pages are copied before the response, which says success.
+ * Like a page blob's Copy Blob, the destination is committed pending and a job of the pool
+ * copies the pages (copy_pool.c), then takes the snapshot.
  */
 struct incr {
     struct src_url u;
     struct local_src ls;
     struct blob_rec src;    /* the source snapshot */
     struct eng_write check; /* it is still there */
-    struct blob_rec prev;   /* the source snapshot the last copy copied (has_prev) */
     struct blob_rec old;    /* the destination before (exists) */
     struct blob_rec r;      /* the destination committed pending */
-    int exists, has_prev;
+    int exists;
+    struct copy_job *job; /* that copies the pages (page_job) */
 };
 
 /* The snapshot time the copy source URL `stored` names (0: none) and, in *same, whether it
@@ -782,9 +762,8 @@ static int
 incr_attempt(struct api_req *q, void *ctx)
 {
     struct incr *ic = ctx;
-    char id[37];
     int rc, same;
-    int64_t prev_id;
+    int64_t prev_id = 0;
 
     if ((rc = source_load(q, &ic->u, &ic->ls, &ic->src, &ic->check)) <= 0)
         return rc < 0 ? -1 : source_fail(q, 404, "BlobNotFound");
@@ -794,7 +773,6 @@ incr_attempt(struct api_req *q, void *ctx)
         api_blob_write_gate(q, ic->exists, &ic->old, GATE_CREATE | GATE_CONTENT | GATE_INCR_OK) !=
             0)
         return -1;
-    ic->has_prev = 0;
     if (ic->exists) {
         prev_id = stored_source(q, ic->old.copy.source ? ic->old.copy.source : "", &ic->u, &same);
         if (!(ic->old.flags & BLOB_F_INCREMENTAL) || !same)
@@ -803,17 +781,17 @@ incr_attempt(struct api_req *q, void *ctx)
             return api_fail(q, E_PendingCopyOperation);
         if (ic->check.id <= prev_id)
             return api_fail(q, E_IncrementalCopyOfEarlierVersionSnapshotNotAllowed);
-        if (ic->old.copy.status == COPY_SUCCESS && prev_id != 0) {
-            rc = eng_blob_get(&q->srv->eng, q->a, &ic->ls.blob, ENG_SNAPSHOT, prev_id, &ic->prev);
-            if (rc != 0 && rc != CO_ENOTFOUND)
-                return api_fail_rc(q, rc);
-            ic->has_prev = rc == 0 && !ic->prev.deleted && ic->prev.type == BLOB_PAGE;
-        }
+        if (ic->old.copy.status != COPY_SUCCESS) /* what the destination holds is not prev's */
+            prev_id = 0;
     } else if (!auth_may_overwrite(&q->auth) && ic->old.etag != 0) {
         return api_fail(q, E_AuthorizationPermissionMismatch);
     }
-    api_new_guid(id);
-    if (build_dest(q, K_COPY, &ic->src, 0, NULL, id, ic->u.display, &ic->r) != 0)
+    if (page_job(q, &ic->u, &ic->job) != 0)
+        return -1;
+    if (copy_job_set_pages(ic->job, JOB_INCREMENTAL, &ic->ls.blob, ic->check.kind, ic->check.id,
+                           ic->src.etag, prev_id, ic->exists ? ic->old.size : 0) != 0)
+        return api_fail(q, E_InternalError);
+    if (build_dest(q, K_COPY, &ic->src, 0, NULL, copy_job_id(ic->job), ic->u.display, &ic->r) != 0)
         return -1;
     ic->r.flags |= BLOB_F_INCREMENTAL;
     ic->r.seqno = ic->src.seqno;
@@ -838,31 +816,6 @@ incr_attempt(struct api_req *q, void *ctx)
     return api_blob_replace(q, &ic->old, &ic->r, 0, &ic->check);
 }
 
-/* Copies the source snapshot's pages into the pending destination: 0, CO_ECONFLICT or -1. */
-static int
-incr_fill(struct api_req *q, struct incr *ic)
-{
-    const uint64_t *layers = ic->src.layers;
-    size_t nlayers = ic->src.nlayers, c = 0;
-    uint64_t was = ic->exists ? ic->old.size : 0;
-    int diff = 0, rc = 0;
-
-    if (ic->has_prev) {
-        while (c < ic->prev.nlayers && c < ic->src.nlayers &&
-               ic->prev.layers[ic->prev.nlayers - 1 - c] == ic->src.layers[ic->src.nlayers - 1 - c])
-            c++;
-        if ((diff = c == ic->prev.nlayers)) /* what changed since is in the layers above */
-            nlayers = ic->src.nlayers - c;
-    }
-    if (!diff && ic->exists) /* the whole snapshot over a cleared destination */
-        rc = api_page_clear(q, &ic->r, 0, was > ic->src.size ? was : ic->src.size);
-    else if (was > ic->src.size) /* the source shrank */
-        rc = api_page_clear(q, &ic->r, ic->src.size, was);
-    if (rc == 0)
-        rc = api_page_copy(q, &ic->ls.blob, &ic->src, layers, nlayers, diff, &ic->r);
-    return rc;
-}
-
 void
 op_incremental_copy(struct api_req *q)
 {
@@ -882,9 +835,11 @@ op_incremental_copy(struct api_req *q)
         api_fail(q, E_IncrementalCopySourceMustBeSnapshot);
         return;
     }
-    if (source_open(q, &ic->u, &ic->ls) != 0 || api_retry(q, incr_attempt, ic) != 0 ||
-        fill_end(q, incr_fill(q, ic), &ic->r, &ic->check, 1) != 0)
+    if (source_open(q, &ic->u, &ic->ls) != 0 || api_retry(q, incr_attempt, ic) != 0) {
+        page_job_drop(q, &ic->job);
         return;
+    }
+    copy_enqueue(q->srv->copies, ic->job); /* after the commit (C2) */
     respond_dest(q, K_COPY, &ic->r, NULL, NULL);
 }
 
@@ -983,7 +938,7 @@ local_block(struct api_req *q, const struct src_url *u, int ranged, uint64_t sta
         return api_fail_rc(q, err);
     MD5_Init(&c);
     *crc = 0;
-    if ((err = api_read_content(q, &ls.blob, &src, off, len, w, &c, crc)) != 0) {
+    if ((err = api_read_content(&q->srv->eng, &ls.blob, &src, off, len, w, &c, crc)) != 0) {
         eng_data_write_abort(&q->srv->eng, w);
         return api_fail_rc(q, err);
     }

@@ -78,6 +78,14 @@ struct copy_job *copy_job_new(struct api_req *q, const char *url, int meta_from_
 void copy_job_free(struct copy_job *j);
 /* Its copy id (x-ms-copy-id), valid while the job lives. */
 const char *copy_job_id(const struct copy_job *j);
+/* Makes j a page job (kind JOB_PAGES: Copy Blob of a page blob; JOB_INCREMENTAL: Incremental
+ * Copy, with the source snapshot copied last, prev (0: none), and the destination's size before,
+ * was): it copies the pages of page blob src's record (src_kind, src_id), which must still have
+ * ETag src_etag, instead of fetching its URL.  0, or -1 when out of memory. */
+#define JOB_PAGES       1
+#define JOB_INCREMENTAL 2
+int copy_job_set_pages(struct copy_job *j, int kind, const struct eng_blob *src, char src_kind,
+                       int64_t src_id, uint64_t src_etag, int64_t prev, uint64_t was);
 /* P1: takes a place in the job's account's queue for a job about to be committed.  0, or -1 when
  * the queue is full.  The place is used by copy_enqueue or given back by copy_unadmit. */
 int copy_admit(struct copy_pool *p, const struct copy_job *j);

@@ -1,10 +1,13 @@
 /*
- * copy_pool.c -- the pool of threads that runs asynchronous copies from outside (Copy Blob of an
- * external source, copy.c).
+ * copy_pool.c -- the pool of threads that runs asynchronous copies: Copy Blob of an external
+ * source, and Copy Blob and Incremental Copy of a page blob on this server (copy.c).
  *
  * A job is admitted and committed as a pending destination by copy.c, then queued here; a worker
  * fetches the source into needles (fetch.c), syncs them (V2) and commits the content with status
- * success, or status failed with a description.
+ * success, or status failed with a description.  A page job instead writes the source's pages
+ * into the pending destination's page map (page_copy, each write checked against the pending
+ * record) and then commits success -- with a snapshot of the destination for an Incremental
+ * Copy -- if the source is still the record the request read, else failed.
  *
  * Invariants of the copy state machine (pending -> success | failed | aborted):
  *  C1  a current record whose copy status is pending is a pending copy the engine can find again
@@ -56,7 +59,13 @@ struct copy_job {
     char *if_match, *if_none_match, *if_modified_since, *if_unmodified_since;
     size_t blob_len;
     uint64_t cid;
-    int meta_from_source;   /* the request named no metadata: take the source's */
+    int meta_from_source; /* the request named no metadata: take the source's */
+    int pages;            /* 0: fetch url; JOB_PAGES, JOB_INCREMENTAL: copy_job_set_pages */
+    char *src_account, *src_container, *src_name;
+    size_t src_nlen;
+    uint64_t src_cid, src_etag, was;
+    char src_kind;
+    int64_t src_id, prev;
     int cancel;             /* atomic: abort or shutdown */
     uint64_t copied, total; /* atomic: progress */
 };
@@ -95,6 +104,9 @@ copy_job_free(struct copy_job *j)
     free(j->if_none_match);
     free(j->if_modified_since);
     free(j->if_unmodified_since);
+    free(j->src_account);
+    free(j->src_container);
+    free(j->src_name);
     free(j);
 }
 
@@ -153,6 +165,32 @@ const char *
 copy_job_id(const struct copy_job *j)
 {
     return j->id;
+}
+
+int
+copy_job_set_pages(struct copy_job *j, int kind, const struct eng_blob *src, char src_kind,
+                   int64_t src_id, uint64_t src_etag, int64_t prev, uint64_t was)
+{
+    int oom = 0;
+
+    free(j->src_account);
+    free(j->src_container);
+    free(j->src_name);
+    j->pages = kind;
+    j->src_account = dup_or_null(src->account, &oom);
+    j->src_container = dup_or_null(src->container, &oom);
+    if ((j->src_name = malloc(src->nlen + 1)) != NULL) {
+        memcpy(j->src_name, src->name, src->nlen);
+        j->src_name[src->nlen] = '\0';
+    }
+    j->src_nlen = src->nlen;
+    j->src_cid = src->cid;
+    j->src_kind = src_kind;
+    j->src_id = src_id;
+    j->src_etag = src_etag;
+    j->prev = prev;
+    j->was = was;
+    return oom || j->src_name == NULL ? -1 : 0;
 }
 
 /* Looks a job up by copy id; call with p->mu held. */
@@ -350,6 +388,129 @@ job_finish(struct copy_pool *p, struct copy_job *j, int rc, struct fetch_result 
     return rc == 0;
 }
 
+/* Ends a page job (page_copy's result rc, or ECANCELED, or CO_ECONFLICT with `why`): commits the
+ * pending destination *cur as success, or as failed with a description; nothing when the record
+ * is no longer this copy's (C2). */
+static void
+pages_finish(struct copy_pool *p, struct copy_job *j, int rc, const char *why,
+             const struct blob_rec *cur, const struct eng_blob *sb, const struct blob_rec *sr,
+             struct arena *a)
+{
+    struct engine *e = &p->srv->eng;
+    struct eng_blob db = {j->account, j->container, j->cid, j->blob, j->blob_len};
+    struct blob_rec done = *cur, snap, now;
+    struct eng_write w[3];
+    size_t n = 0;
+    uint64_t *lv;
+
+    if (rc == 0) {
+        done.copy.status = COPY_SUCCESS;
+        done.copy.copied = done.copy.total = done.size;
+        done.copy.description = "";
+        done.copy.completed = done.modified = ticks_now();
+        done.etag = eng_next_etag(e);
+        if (j->pages == JOB_INCREMENTAL) {
+            /* The snapshot keeps the layers; the destination goes on in a new one on top
+             * (api_page_freeze's rule). */
+            done.copy.dest_snapshot = (int64_t)eng_next_etag(e);
+            snap = done;
+            memset(&snap.lease, 0, sizeof(snap.lease));
+            snap.ntags = 0;
+            snap.tags = NULL;
+            snap.purge_at = 0;
+            if ((lv = arena_alloc(a, sizeof(*lv) * (done.nlayers + 1))) == NULL) {
+                rc = ENOMEM;
+                goto failed;
+            }
+            lv[0] = eng_next_etag(e);
+            memcpy(&lv[1], done.layers, sizeof(*lv) * done.nlayers);
+            done.layers = lv;
+            done.nlayers++;
+            w[n++] = (struct eng_write){NULL, ENG_SNAPSHOT, done.copy.dest_snapshot, NULL, &snap};
+        }
+        w[n++] = (struct eng_write){NULL, ENG_CURRENT, 0, cur, &done};
+        w[n++] = (struct eng_write){sb, j->src_kind, j->src_id, sr, sr}; /* the source as read */
+        if ((rc = eng_blob_commit(e, &db, w, n, NULL)) == 0)
+            return;
+        if (rc == CO_ECONFLICT) {
+            if (eng_blob_get(e, a, &db, ENG_CURRENT, 0, &now) != 0 || now.etag != cur->etag)
+                return; /* no longer this copy's (C2) */
+            why = "The source changed during the copy; copy a snapshot of a page blob in use.";
+        }
+    }
+failed:
+    if (why == NULL)
+        why = __atomic_load_n(&p->stop, __ATOMIC_RELAXED)
+                  ? "Cobalt shut down before the copy finished; start the copy again"
+                  : "The copy could not write the destination; see the server log.";
+    if (rc != CO_ECONFLICT)
+        log_info("copy %s into %s/%s failed: %s", j->id, j->container, j->blob, co_strerror(rc));
+    done = *cur;
+    done.copy.status = COPY_FAILED;
+    done.copy.description = why;
+    done.copy.total = done.size;
+    done.copy.copied = __atomic_load_n(&j->copied, __ATOMIC_RELAXED);
+    done.copy.completed = done.modified = ticks_now();
+    done.etag = eng_next_etag(e);
+    (void)eng_blob_commit(e, &db, &(struct eng_write){NULL, ENG_CURRENT, 0, cur, &done}, 1, NULL);
+}
+
+/* A page job: the source's pages into the pending destination (page_copy), then its end. */
+static void
+pages_run(struct copy_pool *p, struct copy_job *j)
+{
+    struct engine *e = &p->srv->eng;
+    struct arena *a = arena_new(JOB_ARENA);
+    struct eng_blob db = {j->account, j->container, j->cid, j->blob, j->blob_len};
+    struct eng_blob sb = {j->src_account, j->src_container, j->src_cid, j->src_name, j->src_nlen};
+    struct blob_rec cur, sr, prev;
+    const uint64_t *layers;
+    size_t nlayers, c = 0;
+    int rc, diff = 0;
+
+    if (a == NULL) {
+        log_error("copy %s: out of memory", j->id);
+        return;
+    }
+    if (eng_blob_get(e, a, &db, ENG_CURRENT, 0, &cur) != 0 || cur.copy.status != COPY_PENDING ||
+        strcasecmp(cur.copy.id, j->id) != 0)
+        goto out; /* aborted or overwritten before it began (C2) */
+    if (eng_blob_get(e, a, &sb, j->src_kind, j->src_id, &sr) != 0 || sr.etag != j->src_etag ||
+        sr.deleted || sr.type != BLOB_PAGE) {
+        pages_finish(p, j, CO_ECONFLICT, "The source changed before the copy began.", &cur, &sb,
+                     &sr, a);
+        goto out;
+    }
+    __atomic_store_n(&j->total, sr.size, __ATOMIC_RELAXED);
+    layers = sr.layers;
+    nlayers = sr.nlayers;
+    rc = 0;
+    if (j->pages == JOB_INCREMENTAL) {
+        /* What changed since the snapshot copied last is in the layers above it, when the two
+         * share theirs (Get Page Ranges Diff's rule); else the whole snapshot over a cleared
+         * destination. */
+        if (j->prev != 0 && eng_blob_get(e, a, &sb, ENG_SNAPSHOT, j->prev, &prev) == 0 &&
+            !prev.deleted && prev.type == BLOB_PAGE) {
+            while (c < prev.nlayers && c < sr.nlayers &&
+                   prev.layers[prev.nlayers - 1 - c] == sr.layers[sr.nlayers - 1 - c])
+                c++;
+            if ((diff = c == prev.nlayers))
+                nlayers = sr.nlayers - c;
+        }
+        if (!diff && j->was > 0)
+            rc = page_clear(e, &db, &cur, 0, j->was > sr.size ? j->was : sr.size);
+        else if (j->was > sr.size) /* the source shrank */
+            rc = page_clear(e, &db, &cur, sr.size, j->was);
+    }
+    if (rc == 0)
+        rc = page_copy(e, &db, &cur, &sb, &sr, layers, nlayers, diff, &j->cancel, &j->copied);
+    if (rc == CO_ECONFLICT)
+        goto out; /* the destination changed: an abort or a write won (C2) */
+    pages_finish(p, j, rc, NULL, &cur, &sb, &sr, a);
+out:
+    arena_free(a);
+}
+
 static void
 job_run(struct copy_pool *p, struct copy_job *j)
 {
@@ -359,6 +520,11 @@ job_run(struct copy_pool *p, struct copy_job *j)
     struct fetch_req fr = {0};
     int rc, err;
 
+    if (j->pages) {
+        arena_free(a);
+        pages_run(p, j);
+        return;
+    }
     memset(&res, 0, sizeof(res));
     if (a == NULL) {
         log_error("copy %s: out of memory", j->id);

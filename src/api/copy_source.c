@@ -366,30 +366,28 @@ source_conditions(struct api_req *q, const struct src_url *u, const struct blob_
 
 /* One piece of the source read: into the digests asked for and the writer w (if any). */
 static int
-take(struct api_req *q, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc, const char *buf,
-     size_t n)
+take(struct engine *e, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc, const char *buf, size_t n)
 {
     if (md5 != NULL)
         MD5_Update(md5, buf, n);
     if (crc != NULL)
         *crc = crc64_nvme(*crc, buf, n);
-    return w != NULL ? eng_data_write(&q->srv->eng, w, buf, n) : 0;
+    return w != NULL ? eng_data_write(e, w, buf, n) : 0;
 }
 
 /* Reads [off, off + len) of a record's content, feeding a payload writer and/or hashes. */
 int
-api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_rec *r,
-                 uint64_t off, uint64_t len, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
+api_read_content(struct engine *e, const struct eng_blob *b, const struct blob_rec *r, uint64_t off,
+                 uint64_t len, struct eng_writer *w, MD5_CTX *md5, uint64_t *crc)
 {
-    struct eng_blob self = api_blob_ref(q);
     struct eng_reader *rd = NULL;
     struct page_reader *pr = NULL;
     char *buf = malloc(READ_BUF);
     uint64_t at = 0;
     int err = 0;
 
-    if (buf == NULL || eng_data_reader_new(&q->srv->eng, &rd) != 0 ||
-        (r->type == BLOB_PAGE && (pr = api_page_reader_new(q, b ? b : &self, r)) == NULL)) {
+    if (buf == NULL || eng_data_reader_new(e, &rd) != 0 ||
+        (r->type == BLOB_PAGE && (pr = api_page_reader_new(e, b, r)) == NULL)) {
         err = ENOMEM;
         goto out;
     }
@@ -399,40 +397,40 @@ api_read_content(struct api_req *q, const struct eng_blob *b, const struct blob_
             err = n < 0 ? (int)-n : EIO;
             goto out;
         }
-        if ((err = take(q, w, md5, crc, buf, (size_t)n)) != 0)
+        if ((err = take(e, w, md5, crc, buf, (size_t)n)) != 0)
             goto out;
         off += (uint64_t)n;
         len -= (uint64_t)n;
     }
     for (size_t i = 0; i < r->nblocks && len > 0; i++) {
-        struct extent e = r->blocks[i].ext;
+        struct extent x = r->blocks[i].ext;
         uint64_t in = 0;
-        if (at + e.len <= off) {
-            at += e.len;
+        if (at + x.len <= off) {
+            at += x.len;
             continue;
         }
         in = off > at ? off - at : 0;
-        while (in < e.len && len > 0) {
-            size_t want = e.len - in < READ_BUF ? (size_t)(e.len - in) : READ_BUF;
+        while (in < x.len && len > 0) {
+            size_t want = x.len - in < READ_BUF ? (size_t)(x.len - in) : READ_BUF;
             long n;
             if (want > len)
                 want = (size_t)len;
-            if ((n = eng_data_read(&q->srv->eng, rd, &e, in, buf, want)) <= 0) {
+            if ((n = eng_data_read(e, rd, &x, in, buf, want)) <= 0) {
                 err = n < 0 ? (int)-n : EIO;
                 goto out;
             }
-            if ((err = take(q, w, md5, crc, buf, (size_t)n)) != 0)
+            if ((err = take(e, w, md5, crc, buf, (size_t)n)) != 0)
                 goto out;
             in += (uint64_t)n;
             len -= (uint64_t)n;
         }
-        at += e.len;
+        at += x.len;
     }
     if (len > 0)
         err = EIO; /* the record holds fewer bytes than its size says */
 out:
     api_page_reader_free(pr);
-    eng_data_reader_free(&q->srv->eng, rd);
+    eng_data_reader_free(e, rd);
     free(buf);
     return err;
 }

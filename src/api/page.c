@@ -20,9 +20,9 @@
  *
  * Put Page From URL (copy.c) reads its source range into a payload as if it were the body, then
  * runs op_put_page.  The diff by URL (x-ms-previous-snapshot-url) takes a snapshot of the same
- * blob.  Copy Blob and Incremental Copy of a page blob (copy.c) write the source's pages into
- * the destination's page map with api_page_copy: only written (or, for a diff, changed) ranges,
- * COPY_RUN bytes per payload and commit, so the copy stays sparse.
+ * blob.  Copy Blob and Incremental Copy of a page blob (copy.c, run by copy_pool.c) write the
+ * source's pages into the destination's page map with page_copy: only written (or, for a diff,
+ * changed) ranges, COPY_RUN bytes per payload and commit, so the copy stays sparse.
  *
  * Decisions where Azure's documentation is silent:
  *   - Get Page Ranges answers at most MAX_RANGES ranges per response, with a NextMarker (the
@@ -77,14 +77,14 @@ api_page_reader_free(struct page_reader *pr)
 }
 
 struct page_reader *
-api_page_reader_new(struct api_req *q, const struct eng_blob *blob, const struct blob_rec *r)
+api_page_reader_new(struct engine *e, const struct eng_blob *blob, const struct blob_rec *r)
 {
     struct page_reader *pr = calloc(1, sizeof(*pr));
     struct eng_blob b = *blob;
 
     if (pr == NULL)
         return NULL;
-    pr->eng = &q->srv->eng;
+    pr->eng = e;
     pr->b.cid = b.cid;
     pr->b.nlen = b.nlen;
     pr->b.account = strdup(b.account ? b.account : "");
@@ -191,56 +191,60 @@ api_page_freeze(struct api_req *q, struct blob_rec *cur)
     return 0;
 }
 
-/* ---- copying a page blob's content (copy.c) --------------------------------------------- */
+/* ---- copying a page blob's content (copy_pool.c) ---------------------------------------- */
 
 #define COPY_RUN (4ull << 20) /* bytes written per payload and commit by a copy */
 
 struct page_copy {
-    struct api_req *q;
-    const struct eng_blob *src;
-    const struct blob_rec *sr;
-    const struct blob_rec *cur;
+    struct engine *e;
+    const struct eng_blob *dst, *src;
+    const struct blob_rec *cur, *sr;
+    const int *cancel;
+    uint64_t *copied;
     int clear; /* the open run is a clear */
-    uint64_t s, e;
+    uint64_t s, e_;
 };
 
-/* Writes the run [pc->s, pc->e) into the destination's layers[0]: 0, CO_ECONFLICT, -1. */
+/* Writes the run [pc->s, pc->e_) into the destination's layers[0]: 0 or a code. */
 static int
 flush_run(struct page_copy *pc)
 {
-    struct api_req *q = pc->q;
-    struct engine *e = &q->srv->eng;
-    struct eng_blob dst = api_blob_ref(q);
+    struct engine *e = pc->e;
     struct eng_write w = {NULL, ENG_CURRENT, 0, pc->cur, pc->cur}; /* checked only */
-    struct eng_page_write pw = {pc->cur->layers[0], pc->s, pc->e - pc->s, NULL,
+    struct eng_page_write pw = {pc->cur->layers[0], pc->s, pc->e_ - pc->s, NULL,
                                 pc->cur->nlayers > 1};
     struct eng_writer *wr = NULL;
     struct extent loc;
-    int err, rc;
+    int rc;
 
-    if (pc->e == pc->s)
+    if (pc->e_ == pc->s)
         return 0;
+    if (pc->cancel != NULL && __atomic_load_n(pc->cancel, __ATOMIC_RELAXED))
+        return ECANCELED;
     if (!pc->clear) {
-        if ((err = eng_data_write_begin(e, pc->e - pc->s, 0, &wr)) != 0)
-            return api_fail_rc(q, err);
-        if ((err = api_read_content(q, pc->src, pc->sr, pc->s, pc->e - pc->s, wr, NULL, NULL)) !=
+        if ((rc = eng_data_write_begin(e, pc->e_ - pc->s, 0, &wr)) != 0)
+            return rc;
+        if ((rc = api_read_content(e, pc->src, pc->sr, pc->s, pc->e_ - pc->s, wr, NULL, NULL)) !=
             0) {
             eng_data_write_abort(e, wr);
-            return api_fail_rc(q, err);
+            return rc;
         }
-        if ((err = eng_data_write_finish(e, wr, &loc)) != 0)
-            return api_fail_rc(q, err);
-        if ((err = eng_data_sync(e, &loc, 1)) != 0) { /* V2 */
+        if ((rc = eng_data_write_finish(e, wr, &loc)) != 0)
+            return rc;
+        if ((rc = eng_data_sync(e, &loc, 1)) != 0) { /* V2 */
             eng_data_release(e, &loc);
-            return api_fail_rc(q, err);
+            return rc;
         }
         pw.loc = &loc;
     }
-    rc = eng_page_commit(e, &dst, &w, 1, &pw);
-    if (!pc->clear)
+    rc = eng_page_commit(e, pc->dst, &w, 1, &pw);
+    if (!pc->clear) {
         eng_data_release(e, &loc);
-    pc->s = pc->e;
-    return rc == 0 || rc == CO_ECONFLICT ? rc : api_fail_rc(q, rc);
+        if (rc == 0 && pc->copied != NULL)
+            __atomic_add_fetch(pc->copied, pc->e_ - pc->s, __ATOMIC_RELAXED);
+    }
+    pc->s = pc->e_;
+    return rc;
 }
 
 /* Adds [s, e) of kind `clear` to the open run, writing the run out when it cannot grow. */
@@ -251,24 +255,25 @@ add_run(struct page_copy *pc, uint64_t s, uint64_t e, int clear)
 
     while (s < e) {
         uint64_t stop;
-        if (pc->e != s || pc->clear != clear || (!clear && pc->e - pc->s == COPY_RUN)) {
+        if (pc->e_ != s || pc->clear != clear || (!clear && pc->e_ - pc->s == COPY_RUN)) {
             if ((rc = flush_run(pc)) != 0)
                 return rc;
-            pc->s = pc->e = s;
+            pc->s = pc->e_ = s;
             pc->clear = clear;
         }
         stop = clear ? e : (e - pc->s < COPY_RUN ? e : pc->s + COPY_RUN);
-        pc->e = stop;
+        pc->e_ = stop;
         s = stop;
     }
     return 0;
 }
 
 int
-api_page_copy(struct api_req *q, const struct eng_blob *src, const struct blob_rec *sr,
-              const uint64_t *layers, size_t nlayers, int clears, const struct blob_rec *cur)
+page_copy(struct engine *e, const struct eng_blob *dst, const struct blob_rec *cur,
+          const struct eng_blob *src, const struct blob_rec *sr, const uint64_t *layers,
+          size_t nlayers, int clears, const int *cancel, uint64_t *copied)
 {
-    struct page_copy pc = {q, src, sr, cur, 0, 0, 0};
+    struct page_copy pc = {e, dst, src, cur, sr, cancel, copied, 0, 0, 0};
     uint64_t pos = 0, upto;
     int rc = 0;
 
@@ -277,11 +282,8 @@ api_page_copy(struct api_req *q, const struct eng_blob *src, const struct blob_r
         struct eng_page *v;
         size_t n;
         if (a == NULL)
-            return api_fail(q, E_InternalError);
-        rc = eng_pages_resolve(&q->srv->eng, a, src, layers, nlayers, pos, sr->size, ROUND, &v, &n,
-                               &upto);
-        if (rc != 0)
-            rc = api_fail_rc(q, rc);
+            return ENOMEM;
+        rc = eng_pages_resolve(e, a, src, layers, nlayers, pos, sr->size, ROUND, &v, &n, &upto);
         for (size_t i = 0; rc == 0 && i < n; i++)
             if (v[i].loc.len > 0 || clears)
                 rc = add_run(&pc, v[i].off, v[i].off + v[i].len, v[i].loc.len == 0);
@@ -292,9 +294,10 @@ api_page_copy(struct api_req *q, const struct eng_blob *src, const struct blob_r
 }
 
 int
-api_page_clear(struct api_req *q, const struct blob_rec *cur, uint64_t off, uint64_t end)
+page_clear(struct engine *e, const struct eng_blob *dst, const struct blob_rec *cur, uint64_t off,
+           uint64_t end)
 {
-    struct page_copy pc = {q, NULL, NULL, cur, 1, off, end};
+    struct page_copy pc = {e, dst, NULL, cur, NULL, NULL, NULL, 1, off, end};
 
     return flush_run(&pc);
 }

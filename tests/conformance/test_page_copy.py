@@ -1,8 +1,10 @@
 """Copies of page blobs (protocol doc §2.4, §2.6): Copy Blob of a page blob into another blob and
 onto itself (a snapshot restored), Put Blob From URL of a page blob (a block blob of its bytes),
 and Incremental Copy Blob with its snapshots, diffs and the read-only destination -- with the
-Python SDK, and raw requests for what the SDK will not send."""
+Python SDK, and raw requests for what the SDK will not send.  A copy into another blob is
+asynchronous, as Azure's: `pending`, then `success` once the pool has copied the pages."""
 import os
+import time
 
 from azure.storage.blob import BlobType
 
@@ -16,6 +18,17 @@ GiB = 1024 * MiB
 def _ranges(bc, **kw):
     pages, clears = bc.get_page_ranges(**kw)
     return [(p["start"], p["end"]) for p in pages], [(c["start"], c["end"]) for c in clears]
+
+
+def _wait(bc, timeout=60):
+    """The destination's properties once its copy is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        p = bc.get_blob_properties()
+        if p.copy.status != "pending":
+            return p
+        assert time.monotonic() < deadline, f"copy still pending after {timeout} s"
+        time.sleep(0.05)
 
 
 def _sparse_source(container, name, size=16 * MiB):
@@ -44,8 +57,9 @@ def test_copy_page_blob_into_another_blob(service, container):
     try:
         dst = other.get_blob_client("copy.vhd")
         r = dst.start_copy_from_url(src.url)
-        assert r["copy_status"] == "success"
-        p = dst.get_blob_properties()
+        assert r["copy_status"] in ("pending", "success")
+        p = _wait(dst)
+        assert p.copy.id == r["copy_id"]
         assert p.blob_type == BlobType.PAGEBLOB and p.size == len(want)
         assert p.page_blob_sequence_number == 42 and p.metadata == {"disk": "os"}
         assert p.copy.status == "success" and p.copy.progress == f"{len(want)}/{len(want)}"
@@ -71,7 +85,8 @@ def test_copy_page_blob_over_a_bigger_page_blob(container):
     dst.create_page_blob(64 * MiB)
     dst.upload_page(os.urandom(4 * MiB), offset=32 * MiB, length=4 * MiB)
     dst.create_snapshot()
-    assert dst.start_copy_from_url(src.url)["copy_status"] == "success"
+    dst.start_copy_from_url(src.url)
+    assert _wait(dst).copy.status == "success"
     assert dst.get_blob_properties().size == 8 * MiB
     assert dst.download_blob().readall() == bytes(want)
     dst.resize_blob(64 * MiB)  # the old pages do not come back
@@ -122,11 +137,32 @@ def test_copy_page_blob_source_conditions_and_sync_copy(container, raw):
     assert not dst.exists()
 
 
-def test_abort_of_a_finished_page_copy(container):
-    src, _ = _sparse_source(container, "ab", size=1 * MiB)
+def test_abort_of_a_page_copy(container):
+    """Abort Copy of a page copy: aborted while pending (the pool stops at its next write), 409
+    once done; a destination aborted is no longer pending and can be copied again."""
+    src, want = _sparse_source(container, "ab", size=64 * MiB)
     dst = container.get_blob_client("ab-dst")
     r = dst.start_copy_from_url(src.url)
+    try:
+        dst.abort_copy(r["copy_id"])
+        assert _wait(dst).copy.status == "aborted"
+    except Exception as e:  # the copy was done before the abort came
+        assert getattr(e, "error_code", None) == "NoPendingCopyOperation", e
+    r = dst.start_copy_from_url(src.url)
+    assert _wait(dst).copy.status == "success"
+    assert dst.download_blob().readall() == bytes(want)
     expect_error(lambda: dst.abort_copy(r["copy_id"]), 409, "NoPendingCopyOperation")
+
+
+def test_page_copy_of_a_source_written_meanwhile(container):
+    """A page blob written to while its copy runs: the copy ends failed, saying why."""
+    src, _ = _sparse_source(container, "busy", size=64 * MiB)
+    dst = container.get_blob_client("busy-dst")
+    dst.start_copy_from_url(src.url)
+    src.upload_page(b"w" * 512, offset=0, length=512)
+    p = _wait(dst)
+    if p.copy.status == "failed":  # else the copy was done before the write
+        assert "source changed" in p.copy.status_description
 
 
 # ---- Incremental Copy Blob ------------------------------------------------------------------------
@@ -134,11 +170,14 @@ def test_abort_of_a_finished_page_copy(container):
 
 def _incremental(dst, src, snap):
     """Incremental Copy Blob through the SDK's generated client (its start_copy_from_url with
-    incremental_copy=True passes an argument its transport refuses)."""
-    return dst._client.page_blob.copy_incremental(  # pylint: disable=protected-access
+    incremental_copy=True passes an argument its transport refuses); waits for it to end."""
+    r = dst._client.page_blob.copy_incremental(  # pylint: disable=protected-access
         copy_source=f"{src.url}?snapshot={snap}",
         cls=lambda resp, body, headers: {"copy_id": headers["x-ms-copy-id"],
                                          "copy_status": headers["x-ms-copy-status"]})
+    assert r["copy_status"] in ("pending", "success")
+    r["copy_status"] = _wait(dst).copy.status
+    return r
 
 
 def test_incremental_copy_first_and_next(service, container, raw):
@@ -241,6 +280,7 @@ def test_incremental_copy_refusals(container, raw):
     assert_error_response(incr("r1", f"http://example.invalid/a/b/c?snapshot={s1}"), 400,
                           "CopyAcrossAccountsNotSupported")
     assert incr("r1", f"{src.url}?snapshot={s2}").status == 202
+    _wait(container.get_blob_client("r1"))
     assert_error_response(incr("r1", f"{src.url}?snapshot={s2}"), 409,
                           "IncrementalCopyOfEarlierVersionSnapshotNotAllowed")
     assert_error_response(incr("r1", f"{src.url}?snapshot={s1}"), 409,
@@ -269,3 +309,4 @@ def test_incremental_copy_refusals(container, raw):
     dst.delete_blob(delete_snapshots="include")
     assert not dst.exists()
     assert incr("r1", f"{src.url}?snapshot={s1}").status == 202  # a new one may start again
+    assert _wait(dst).copy.status == "success"

@@ -117,6 +117,16 @@ test("page blob copies: Copy Blob, a snapshot restored, Put Blob From URL", asyn
   assert.deepEqual(await block.downloadToBuffer(), want);
 });
 
+// The destination's properties once its copy is no longer pending (page copies are asynchronous).
+async function settled(blob) {
+  for (let i = 0; i < 600; i++) {
+    const p = await blob.getProperties();
+    if (p.copyStatus !== "pending") return p;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("copy still pending after 30 s");
+}
+
 test("incremental copy: snapshots of the source, copied as they change", async () => {
   const src = container.getPageBlobClient("incr/src.vhd");
   await src.create(1024 * 1024);
@@ -125,8 +135,9 @@ test("incremental copy: snapshots of the source, copied as they change", async (
   const s1 = (await src.createSnapshot()).snapshot;
   const dst = container.getPageBlobClient("incr/backup.vhd");
   const r1 = await dst.startCopyIncremental(src.withSnapshot(s1).url);
-  assert.equal(r1.copyStatus, "success");
-  const p1 = await dst.getProperties();
+  assert.ok(["pending", "success"].includes(r1.copyStatus));
+  const p1 = await settled(dst);
+  assert.equal(p1.copyStatus, "success");
   assert.equal(p1.isIncrementalCopy, true);
   const d1 = p1.destinationSnapshot;
   assert.ok(d1);
@@ -139,7 +150,7 @@ test("incremental copy: snapshots of the source, copied as they change", async (
   await src.clearPages(0, 512);
   const s2 = (await src.createSnapshot()).snapshot;
   await dst.startCopyIncremental(src.withSnapshot(s2).url);
-  const d2 = (await dst.getProperties()).destinationSnapshot;
+  const d2 = (await settled(dst)).destinationSnapshot;
   assert.ok(d2 > d1);
   b.copy(want, 512 * 1024);
   want.fill(0, 0, 512);
