@@ -20,6 +20,10 @@ Prints the mean latency of each, and for the local engine the bytes the data dir
 per write (volumes: payloads; meta: RocksDB, after a flush at stop).
 
     COBALT_BIN=/tmp/b/cobalt COBALT_BACKEND=local /usr/bin/python3 bench/page_costs.py [N]
+
+With `--growth N` it only writes N 512-byte pages at random offsets, and every N/5 writes prints
+the mean Put Page of the last fifth beside a container HEAD and a 512-byte Get timed then: how
+the costs move as the page map grows.
 """
 import os
 import random
@@ -58,7 +62,38 @@ def timed(fn, n):
     return (time.perf_counter() - t) / n * 1000
 
 
+def growth(n):
+    with tempfile.TemporaryDirectory(prefix="cobalt-page-growth-") as d:
+        srv = CobaltServer(Path(d) / "data", Path(d) / "log").start()
+        try:
+            raw = RawClient(srv)
+            raw.request("PUT", "/growth", query={"restype": "container"})
+            raw.request("PUT", "/growth/disk", headers={"x-ms-blob-type": "PageBlob",
+                                                   "x-ms-blob-content-length": str(TiB)})
+            rnd, data, step = random.Random(1), os.urandom(512), max(1, n // 5)
+            offs = [rnd.randrange(TiB // 512 - 1) * 512 for _ in range(n)]
+            t = time.perf_counter()
+            for i, off in enumerate(offs, 1):
+                r = raw.request("PUT", "/growth/disk", query={"comp": "page"}, body=data,
+                                headers={"x-ms-page-write": "update",
+                                         "x-ms-range": f"bytes={off}-{off + 511}"})
+                assert r.status == 201, r
+                if i % step == 0:
+                    put = (time.perf_counter() - t) * 1000 / step
+                    head = timed(lambda _: raw.request("HEAD", "/growth", query={"restype": "container"}), 50)
+                    get = timed(lambda _: raw.request("GET", "/growth/disk", headers={
+                        "x-ms-range": f"bytes={offs[0]}-{offs[0] + 511}"}), 50)
+                    print(f"engine {BACKEND}: {i} pages written: Put Page {put:.2f} ms, "
+                          f"container HEAD {head:.2f} ms, Get 512 B {get:.2f} ms", flush=True)
+                    t = time.perf_counter()
+        finally:
+            srv.stop()
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--growth":
+        growth(int(sys.argv[2]))
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     with tempfile.TemporaryDirectory(prefix="cobalt-page-costs-") as d:
         srv = CobaltServer(Path(d) / "data", Path(d) / "log").start()
