@@ -77,6 +77,10 @@ int api_page_create(struct api_req *q, struct blob_rec *r);
 /* Puts a new empty layer on top of cur's (in the request arena): the layers it had are frozen
  * for the record kept beside it (a snapshot, a version).  0 or -1 (described). */
 int api_page_freeze(struct api_req *q, struct blob_rec *cur);
+/* How many of cur's layers lie above prev's -- what changed since the record prev was kept,
+ * when cur's layers end with all of prev's (Get Page Ranges Diff, Incremental Copy) -- or
+ * SIZE_MAX when they do not (cur was replaced since). */
+size_t api_page_layers_since(const struct blob_rec *prev, const struct blob_rec *cur);
 /*
  * Copies into layers[0] of page blob dst's current record *cur (each write committed only if
  * dst's record is still *cur) what layers[0..nlayers) of page blob src (record sr) hold over

@@ -465,7 +465,7 @@ pages_run(struct copy_pool *p, struct copy_job *j)
     struct eng_blob sb = {j->src_account, j->src_container, j->src_cid, j->src_name, j->src_nlen};
     struct blob_rec cur, sr, prev;
     const uint64_t *layers;
-    size_t nlayers, c = 0;
+    size_t nlayers, c;
     int rc, diff = 0;
 
     if (a == NULL) {
@@ -490,12 +490,10 @@ pages_run(struct copy_pool *p, struct copy_job *j)
          * share theirs (Get Page Ranges Diff's rule); else the whole snapshot over a cleared
          * destination. */
         if (j->prev != 0 && eng_blob_get(e, a, &sb, ENG_SNAPSHOT, j->prev, &prev) == 0 &&
-            !prev.deleted && prev.type == BLOB_PAGE) {
-            while (c < prev.nlayers && c < sr.nlayers &&
-                   prev.layers[prev.nlayers - 1 - c] == sr.layers[sr.nlayers - 1 - c])
-                c++;
-            if ((diff = c == prev.nlayers))
-                nlayers = sr.nlayers - c;
+            !prev.deleted && prev.type == BLOB_PAGE &&
+            (c = api_page_layers_since(&prev, &sr)) != SIZE_MAX) {
+            diff = 1;
+            nlayers = c;
         }
         if (!diff && j->was > 0)
             rc = page_clear(e, &db, &cur, 0, j->was > sr.size ? j->was : sr.size);

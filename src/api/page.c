@@ -191,6 +191,17 @@ api_page_freeze(struct api_req *q, struct blob_rec *cur)
     return 0;
 }
 
+size_t
+api_page_layers_since(const struct blob_rec *prev, const struct blob_rec *cur)
+{
+    size_t c = 0;
+
+    while (c < prev->nlayers && c < cur->nlayers &&
+           prev->layers[prev->nlayers - 1 - c] == cur->layers[cur->nlayers - 1 - c])
+        c++;
+    return c == prev->nlayers ? cur->nlayers - c : SIZE_MAX;
+}
+
 /* ---- copying a page blob's content (copy_pool.c) ---------------------------------------- */
 
 #define COPY_RUN (4ull << 20) /* bytes written per payload and commit by a copy */
@@ -711,7 +722,7 @@ op_get_page_ranges(struct api_req *q)
     layers = r.layers;
     nlayers = r.nlayers;
     if (prev != NULL) {
-        size_t c = 0;
+        size_t c;
         if (api_blob_address(q, &kind, &id) > 0 && kind == ENG_SNAPSHOT && prev_id >= id) {
             api_fail(q, E_PreviousSnapshotCannotBeNewer);
             return;
@@ -725,11 +736,8 @@ op_get_page_ranges(struct api_req *q)
             api_fail_rc(q, rc);
             return;
         }
-        while (c < ps.nlayers && c < r.nlayers &&
-               ps.layers[ps.nlayers - 1 - c] == r.layers[r.nlayers - 1 - c])
-            c++;
-        if (c == ps.nlayers) /* the layers above the snapshot's hold what changed */
-            nlayers = r.nlayers - c;
+        if ((c = api_page_layers_since(&ps, &r)) != SIZE_MAX)
+            nlayers = c;
     }
     end = has_range ? (off + len < r.size ? off + len : r.size) : r.size;
     pos = off;
