@@ -21,9 +21,10 @@ per write (volumes: payloads; meta: RocksDB, after a flush at stop).
 
     COBALT_BIN=/tmp/b/cobalt COBALT_BACKEND=local /usr/bin/python3 bench/page_costs.py [N]
 
-With `--growth N` it only writes N 512-byte pages at random offsets, and every N/5 writes prints
-the mean Put Page of the last fifth beside a container HEAD and a 512-byte Get timed then: how
-the costs move as the page map grows.
+With `--growth N [CLIENTS]` it grows one blob's page map instead: N 512-byte pages at random
+offsets, written in fifths by CLIENTS (default 4) writers at once, each fifth followed by costs
+timed alone (a Put Page, a 512-byte Get of a written page, a Get Page Ranges of a 1 GiB window,
+a container HEAD): how the costs move as the page map grows.
 """
 import os
 import random
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,60 +64,81 @@ def timed(fn, n):
     return (time.perf_counter() - t) / n * 1000
 
 
-def growth(n):
+def ok(r, status):
+    assert r.status == status, r
+    return r
+
+
+def disk(raw, container):
+    """A container and, in it, the 1 TiB page blob `disk`: its path."""
+    ok(raw.request("PUT", f"/{container}", query={"restype": "container"}), 201)
+    ok(raw.request("PUT", f"/{container}/disk", headers={"x-ms-blob-type": "PageBlob",
+                                                         "x-ms-blob-content-length": str(TiB)}), 201)
+    return f"/{container}/disk"
+
+
+def put_page(raw, path, off, data):
+    ok(raw.request("PUT", path, query={"comp": "page"}, body=data,
+                   headers={"x-ms-page-write": "update", "x-ms-range": f"bytes={off}-{off + len(data) - 1}"}), 201)
+
+
+def get_range(raw, path, off, length=512):
+    return ok(raw.request("GET", path, headers={"x-ms-range": f"bytes={off}-{off + length - 1}"}), 206)
+
+
+def growth(n, clients):
+    """--growth: fifths of n pages written by `clients` writers at once (the map grows fast), and
+    after each fifth, alone: Put Pages at new offsets, ranged Gets at written ones, a Get Page
+    Ranges of a 1 GiB window, and a container HEAD."""
     with tempfile.TemporaryDirectory(prefix="cobalt-page-growth-") as d:
         srv = CobaltServer(Path(d) / "data", Path(d) / "log").start()
         try:
             raw = RawClient(srv)
-            raw.request("PUT", "/growth", query={"restype": "container"})
-            raw.request("PUT", "/growth/disk", headers={"x-ms-blob-type": "PageBlob",
-                                                   "x-ms-blob-content-length": str(TiB)})
             rnd, data, step = random.Random(1), os.urandom(512), max(1, n // 5)
-            offs = [rnd.randrange(TiB // 512 - 1) * 512 for _ in range(n)]
-            t = time.perf_counter()
-            for i, off in enumerate(offs, 1):
-                r = raw.request("PUT", "/growth/disk", query={"comp": "page"}, body=data,
-                                headers={"x-ms-page-write": "update",
-                                         "x-ms-range": f"bytes={off}-{off + 511}"})
-                assert r.status == 201, r
-                if i % step == 0:
-                    put = (time.perf_counter() - t) * 1000 / step
-                    head = timed(lambda _: raw.request("HEAD", "/growth", query={"restype": "container"}), 50)
-                    get = timed(lambda _: raw.request("GET", "/growth/disk", headers={
-                        "x-ms-range": f"bytes={offs[0]}-{offs[0] + 511}"}), 50)
-                    print(f"engine {BACKEND}: {i} pages written: Put Page {put:.2f} ms, "
-                          f"container HEAD {head:.2f} ms, Get 512 B {get:.2f} ms", flush=True)
+            path = disk(raw, "growth")
+
+            def page():
+                return rnd.randrange(TiB // 512 - 1) * 512
+
+            written = []
+            with ThreadPoolExecutor(clients) as pool:
+                for fifth in range(1, 6):
+                    offs = [page() for _ in range(step)]
                     t = time.perf_counter()
+                    list(pool.map(lambda i: [put_page(raw, path, o, data) for o in offs[i::clients]], range(clients)))
+                    rate = step / (time.perf_counter() - t)
+                    written += offs
+                    alone = timed(lambda _: put_page(raw, path, page(), data), 200)
+                    get = timed(lambda _: get_range(raw, path, rnd.choice(written)), 200)
+                    lo = rnd.randrange(TiB // 2**30 - 1) * 2**30
+                    ranges = timed(lambda _: ok(raw.request("GET", path, query={"comp": "pagelist"},
+                                                            headers={"x-ms-range": f"bytes={lo}-{lo + 2**30 - 1}"}), 200), 20)
+                    head = timed(lambda _: ok(raw.request("HEAD", "/growth", query={"restype": "container"}), 200), 50)
+                    print(f"engine {BACKEND}: {len(written) + 200 * fifth} pages written: "
+                          f"{rate:.0f} Put Page/s by {clients}; alone: Put Page {alone:.2f} ms, "
+                          f"Get 512 B {get:.2f} ms, Get Page Ranges of 1 GiB {ranges:.2f} ms, "
+                          f"container HEAD {head:.2f} ms", flush=True)
         finally:
             srv.stop()
 
 
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--growth":
-        growth(int(sys.argv[2]))
+        growth(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 4)
         return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     with tempfile.TemporaryDirectory(prefix="cobalt-page-costs-") as d:
         srv = CobaltServer(Path(d) / "data", Path(d) / "log").start()
         try:
             raw = RawClient(srv)
-
-            def ok(r, status):
-                assert r.status == status, r
-                return r
+            path = disk(raw, "costs")
 
             def put(off):
-                ok(raw.request("PUT", "/costs/disk", query={"comp": "page"}, body=data,
-                               headers={"x-ms-page-write": "update",
-                                        "x-ms-range": f"bytes={off}-{off + 511}"}), 201)
+                put_page(raw, path, off, data)
 
             def get(off, length=512):
-                return ok(raw.request("GET", "/costs/disk",
-                                      headers={"x-ms-range": f"bytes={off}-{off + length - 1}"}), 206)
+                return get_range(raw, path, off, length)
 
-            ok(raw.request("PUT", "/costs", query={"restype": "container"}), 201)
-            ok(raw.request("PUT", "/costs/disk", headers={"x-ms-blob-type": "PageBlob",
-                                                          "x-ms-blob-content-length": str(TiB)}), 201)
             rnd = random.Random(1)
             offs = sorted({rnd.randrange(TiB // 512 - 1) * 512 for _ in range(n)})
             data = os.urandom(512)
