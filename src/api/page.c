@@ -413,6 +413,33 @@ held(struct api_req *q, uint64_t layer, uint64_t off, uint64_t len)
     return sum;
 }
 
+/*
+ * The page write that clears [off, off + len) of record old, committed as nr: in old's top layer
+ * -- or, when the range is the whole blob, in a new top layer that takes the old one's place, so
+ * that the commit costs the same however many entries the blob holds.  The old top layer is
+ * named by no other record (a kept record always leaves the current one a new top), so it is then
+ * dead and goes as any dead layer does (the engines' GC; on RADOS a commit of bounded size, where
+ * cutting a million entries in one op would pass Ceph's limit); the new one holds a zeros entry
+ * hiding the older layers, if any.  1 and *pw set, 0 when nothing is to be written (the new layer
+ * is empty), -1 described.
+ */
+static int
+clear_write(struct api_req *q, const struct blob_rec *old, struct blob_rec *nr, uint64_t off,
+            uint64_t len, struct eng_page_write *pw)
+{
+    uint64_t *v;
+
+    *pw = (struct eng_page_write){old->layers[0], off, len, NULL, old->nlayers > 1};
+    if (off > 0 || len < old->size)
+        return 1;
+    if ((v = arena_alloc(q->a, sizeof(*v) * old->nlayers)) == NULL)
+        return api_fail(q, E_InternalError);
+    memcpy(v, old->layers, sizeof(*v) * old->nlayers);
+    v[0] = pw->layer = eng_next_etag(&q->srv->eng);
+    nr->layers = v;
+    return old->nlayers > 1;
+}
+
 /* ---- Put Page -------------------------------------------------------------------------------- */
 
 struct put_page {
@@ -430,7 +457,7 @@ put_page_attempt(struct api_req *q, void *ctx)
     struct blob_rec old;
     struct eng_page_write pw;
     uint64_t freed;
-    int rc;
+    int rc, write = 1;
 
     if (api_blob_load_typed(q, &old, BLOB_PAGE) < 0 ||
         api_blob_write_gate(q, 1, &old, GATE_CONTENT) != 0)
@@ -440,11 +467,12 @@ put_page_attempt(struct api_req *q, void *ctx)
         return api_fail(q, E_SequenceNumberConditionNotMet);
     if (pp->off + pp->len > old.size || old.nlayers == 0)
         return api_fail(q, E_InvalidPageRange);
-    pw = (struct eng_page_write){old.layers[0], pp->off, pp->len, pp->clear ? NULL : &q->ext,
-                                 old.nlayers > 1};
-    freed = held(q, old.layers[0], pp->off, pp->len);
     pp->r = old;
-    if ((rc = commit(q, &old, &pp->r, &pw)) == 0)
+    pw = (struct eng_page_write){old.layers[0], pp->off, pp->len, &q->ext, old.nlayers > 1};
+    if (pp->clear && (write = clear_write(q, &old, &pp->r, pp->off, pp->len, &pw)) < 0)
+        return -1;
+    freed = held(q, old.layers[0], pp->off, pp->len);
+    if ((rc = commit(q, &old, &pp->r, write ? &pw : NULL)) == 0)
         api_freed(q, freed);
     return rc;
 }
@@ -536,9 +564,9 @@ page_props_attempt(struct api_req *q, void *ctx)
     if (pg->resize) {
         pg->r.size = pg->size;
         if (pg->size < old.size && old.nlayers > 0) { /* shrinking drops the pages past it */
-            pw = (struct eng_page_write){old.layers[0], pg->size, old.size - pg->size, NULL,
-                                         old.nlayers > 1};
-            pwp = &pw;
+            if ((rc = clear_write(q, &old, &pg->r, pg->size, old.size - pg->size, &pw)) < 0)
+                return -1;
+            pwp = rc ? &pw : NULL;
             freed = held(q, old.layers[0], pg->size, old.size - pg->size);
         }
     }

@@ -1316,7 +1316,7 @@ work_list(struct rados_eng *r, const char *oid, int64_t now, int wait, struct ra
             done = rdata_gc_entry(r->dp, oid, c.k, c.kl, c.v, c.vl);
             st->payloads += done == 1;
         } else if (c.k[16] == 'l') {
-            done = gc_layers(r, c.v, c.vl);
+            done = gc_layers(r, c.v, c.vl, (int64_t)strtoull(due, NULL, 16), now);
         } else {
             done = 2;
         }

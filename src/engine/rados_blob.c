@@ -1496,8 +1496,12 @@ stored_get(struct rados_eng *r, struct arena *a, const char *oid, const struct b
     return rc;
 }
 
+/* How long after its GC entry a commit may still land (its payload drops, written between the
+ * two, can take a while), so that a layer still named is not yet proof that it failed. */
+#define LAYERS_GRACE (3600 * TICKS_PER_SEC)
+
 int
-gc_layers(struct rados_eng *r, const char *v, size_t vl)
+gc_layers(struct rados_eng *r, const char *v, size_t vl, int64_t written, int64_t now)
 {
     struct engine e = {NULL, r};
     const char *oid, *layers, *name;
@@ -1508,7 +1512,7 @@ gc_layers(struct rados_eng *r, const char *v, size_t vl)
     struct blob_rec cur;
     const struct blob_rec **recs;
     struct arena *a = arena_new(SCRATCH_CAP);
-    int rc = 2;
+    int rc = 2, wait = 0;
 
     if (a == NULL)
         return 2;
@@ -1539,9 +1543,14 @@ gc_layers(struct rados_eng *r, const char *v, size_t vl)
     rc = 1;
     for (uint64_t i = 0; i < n && rc == 1; i++) {
         uint64_t layer = unhex64(layers + 16 * i);
-        /* Named again means the entry is stale: the commit that wrote it failed. */
-        if (layer == UINT64_MAX || names_layer(recs, ns + 1, layer))
+        if (layer == UINT64_MAX)
             continue;
+        /* Still named: the commit that wrote the entry has not landed yet, or it failed -- the
+         * entry is stale once the commit would have landed long ago. */
+        if (names_layer(recs, ns + 1, layer)) {
+            wait |= now - written < LAYERS_GRACE;
+            continue;
+        }
         for (int more = 1; more == 1 && rc == 1;) {
             struct arena *pa = arena_new(SCRATCH_CAP);
             struct plan p = {.a = pa, .ed.a = pa};
@@ -1553,6 +1562,8 @@ gc_layers(struct rados_eng *r, const char *v, size_t vl)
             arena_free(pa);
         }
     }
+    if (rc == 1 && wait)
+        rc = 2; /* the next round looks again */
 out:
     arena_free(a);
     return rc;

@@ -269,9 +269,10 @@ int container_protected(struct rados_eng *r, struct arena *a, uint64_t cid, int6
 int purge_blob(struct rados_eng *r, struct arena *a, const char *key, size_t kl, const char *val,
                size_t vl, int64_t due, int64_t now);
 /* One GC entry of kind l (page map layers a commit found dead with more entries than it removed
- * itself; value as plan_dead_layers writes it): removes their entries, with their payloads'
- * references, in ops of bounded size.  1 done, 0 not an entry (remove it), 2 keep the entry. */
-int gc_layers(struct rados_eng *r, const char *v, size_t vl);
+ * itself; value as plan_dead_layers writes it), written at `written` (ticks): removes their
+ * entries, with their payloads' references, in ops of bounded size.  1 done, 0 not an entry
+ * (remove it), 2 keep the entry. */
+int gc_layers(struct rados_eng *r, const char *v, size_t vl, int64_t written, int64_t now);
 /* The heartbeat: starts (0 or CO_EBACKEND) and stops it (at fini). */
 int heartbeat_start(struct rados_eng *r);
 void heartbeat_stop(struct rados_eng *r);

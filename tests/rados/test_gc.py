@@ -7,8 +7,8 @@ as the gateways' background round, and `--stripe-size`.
   with no gateway running, and the pools are clean afterwards;
 - --stripe-size: payloads are cut at the size given, a gateway with another size reads them, and
   sizes that are not a power of two from 64 KiB to 64 MiB are refused;
-- a page blob of more page map entries than a commit removes is deleted, the rest of its entries
-  removed by gc in bounded ops.
+- a page blob of more page map entries than a commit removes is deleted, cleared whole or resized
+  to 0, the rest of its entries removed by gc in bounded ops.
 Run:
     COBALT_BIN=$PWD/build/cobalt /usr/bin/python3 -m pytest -q tests/rados/test_gc.py
 """
@@ -116,11 +116,14 @@ def test_stripe_size(cluster):
     assert r.returncode == 2 and "power of two" in r.stderr, r.stderr
 
 
-def test_page_blob_of_many_ranges_deleted_in_bounded_ops(cluster):
+@pytest.mark.parametrize("how", ["delete", "clear", "resize"])
+def test_page_blob_of_many_ranges_deleted_in_bounded_ops(cluster, how):
     """A page blob whose page map holds more entries than one commit removes (1,000): Delete Blob
-    removes 1,000 in its own op and leaves the rest to a GC entry of kind `l`, which gc works in
-    ops of 1,000; nothing is left and nothing leaks.  (A commit removing millions of entries at
-    once would pass Ceph's op size limit: the blob could never be deleted.)"""
+    -- or Clear Pages over the whole blob, or Resize to 0, which give the blob a new top layer in
+    place of the old one -- removes 1,000 in its own op and leaves the rest to a GC entry of kind
+    `l`, which gc works in ops of 1,000; nothing is left and nothing leaks.  (A commit removing
+    millions of entries at once would pass Ceph's op size limit: the blob could never be deleted
+    or cleared.)"""
     d = cluster.dir
     args = ["--backend", "rados", *cluster.args]
     gw = CobaltServer(d / "gw", d / "gw.log", args=args, test_clock=True).start()  # no rounds
@@ -135,14 +138,30 @@ def test_page_blob_of_many_ranges_deleted_in_bounded_ops(cluster):
         oid = cluster.shard_of("disk")
         entries = lambda: [k for k in cluster.keys(oid) if k.startswith("G")]  # noqa: E731
         assert len(entries()) == n
-        bc.delete_blob()
+        if how == "delete":
+            bc.delete_blob()
+        elif how == "clear":
+            bc.clear_page(offset=0, length=n * 1024)
+        else:
+            bc.resize_blob(0)
         # The gateway's own round (every 5 s) may work the GC entry at any moment from here: its
         # entry goes only once every entry of the layer is gone, so read it first.
-        queued = [k for i in range(8) for k in cluster.keys(f"gc.{i}") if k[16:17] == "l"]
+        gc = [k for i in range(8) for k in cluster.keys(f"gc.{i}")]
+        queued = [k for k in gc if k[16:17] == "l"]
         left = len(entries())
         assert left <= n - 1000 and len(queued) <= 1, (left, queued)
-        assert queued or left == 0, f"{left} entries of a dead layer and no GC entry for them"
-        assert not bc.exists()
+        assert queued or left == 0, f"{left} entries of a dead layer and no GC entry: {[k for k in gc if k[16:17] != 'd']}"
+        if how == "delete":
+            assert not bc.exists()
+        else:  # at once, whatever the GC has done yet: zeros, no ranges, and writable
+            size = n * 1024 if how == "clear" else 0
+            assert bc.get_blob_properties().size == size
+            assert bc.download_blob().readall() == bytes(size)
+            assert bc.get_page_ranges() == ([], [])
+            bc.resize_blob(2048)
+            bc.upload_page(page, offset=1024, length=512)
+            assert bc.download_blob().readall() == bytes(1024) + page + bytes(512)
+            bc.delete_blob()
     finally:
         assert gw.stop() == 0, gw.log_tail()
     rc, g = cluster.gc()
