@@ -42,6 +42,7 @@
 #include "api/parse.h"
 #include "util/arena.h"
 #include "util/codec.h"
+#include "util/crc.h"
 #include "util/timefmt.h"
 
 #define PAGE         512ull
@@ -458,13 +459,11 @@ static pthread_mutex_t write_stripes[WRITE_STRIPES] = {
 static int
 serialised(struct api_req *q, int (*attempt)(struct api_req *, void *), void *ctx)
 {
-    uint64_t h = 1469598103934665603ull ^ q->cont.id; /* FNV-1a */
-    pthread_mutex_t *mu;
+    uint64_t cid = q->cont.id;
+    pthread_mutex_t *mu =
+        &write_stripes[crc32c(crc32c(0, &cid, sizeof(cid)), q->blob, q->blob_len) % WRITE_STRIPES];
     int rc;
 
-    for (size_t i = 0; i < q->blob_len; i++)
-        h = (h ^ (unsigned char)q->blob[i]) * 1099511628211ull;
-    mu = &write_stripes[h % WRITE_STRIPES];
     pthread_mutex_lock(mu);
     rc = api_retry(q, attempt, ctx);
     pthread_mutex_unlock(mu);

@@ -137,9 +137,10 @@ out:
  * One group's batches as one: a WriteBatch's bytes are its WAL record -- an 8-byte sequence
  * number, a 4-byte little-endian count, then the operations -- so the operations of several,
  * one after another under the sum of their counts, are one batch that applies them in order.
- * NULL, or the RocksDB error.
+ * 0; -1 when nothing was written (no memory to group them); CO_EBACKEND when RocksDB refused the
+ * write, and the store is then failed.
  */
-static char *
+static int
 write_group(struct meta *m, struct commit_job *first)
 {
     rocksdb_writebatch_t *wb = first->wb;
@@ -157,7 +158,8 @@ write_group(struct meta *m, struct commit_job *first)
         }
         if (!buf_ok(&rep)) {
             buf_free(&rep);
-            return strdup("out of memory grouping commits");
+            log_error("meta: no memory to group commits");
+            return -1;
         }
         for (int i = 0; i < 4; i++)
             rep.p[8 + i] = (char)(count >> 8 * i);
@@ -167,7 +169,12 @@ write_group(struct meta *m, struct commit_job *first)
     if (wb != first->wb)
         rocksdb_writebatch_destroy(wb);
     buf_free(&rep);
-    return err;
+    if (err != NULL) {
+        /* Like a failed fsync: the WAL's state is unknown, so stop acknowledging writes. */
+        __atomic_store_n(&m->failed, 1, __ATOMIC_RELEASE);
+        return rerr("commit (refusing writes until restart)", err);
+    }
+    return 0;
 }
 
 /* The commit thread (see the top of this file): applies what is queued, all of it at once,
@@ -181,7 +188,6 @@ committer(void *arg)
     pthread_mutex_lock(&m->cmu);
     for (;;) {
         struct commit_job *first = m->qhead, *next;
-        char *err = NULL;
         int failed;
         if (first == NULL) {
             if (m->cstop)
@@ -192,12 +198,7 @@ committer(void *arg)
         m->qhead = NULL;
         m->qtail = &m->qhead;
         pthread_mutex_unlock(&m->cmu);
-        if ((failed = meta_failed(m)) == 0 && (err = write_group(m, first)) != NULL) {
-            /* Like a failed fsync: the WAL's state is unknown, so stop acknowledging writes. */
-            __atomic_store_n(&m->failed, 1, __ATOMIC_RELEASE);
-            rerr("commit (refusing writes until restart)", err);
-            failed = 1;
-        }
+        failed = meta_failed(m) || write_group(m, first) != 0;
         pthread_mutex_lock(&m->cmu);
         for (struct commit_job *j = first; j != NULL; j = next) {
             next = j->next; /* j is gone once its waiter sees done */
