@@ -67,6 +67,7 @@ struct serve_settings {
     double threshold;                                           /* background compaction; 0: off */
     unsigned long long scrub_rate;                              /* bytes per second; 0: no scrub */
     unsigned scrub_interval;                                    /* seconds */
+    unsigned merge_delay;                                       /* seconds */
     size_t meta_cache;                                          /* bytes */
     int metrics_port;                                           /* -1: no metrics listener */
     int https_port;                                             /* -1: no HTTPS listener */
@@ -339,6 +340,12 @@ static const struct opt serve_opts[] = {
      .help = "an Archive blob set back to Hot/Cool/Cold becomes readable this long after Set "
              "Blob Tier; 0: at once",
      .doc = "how long after Set Blob Tier an Archive blob's rehydration completes (`0`: at once)"},
+    {.name = "page-merge-delay", .arg = "SECS", SECONDS(0, 86400 * 7),
+     OPT_AT(AT_SERVE, struct serve_settings, merge_delay), .def = "3600",
+     .help = "merge a page blob's page map layers this long after a change left them mergeable",
+     .doc = "how long after a change leaves a page blob's page map layers mergeable (a snapshot "
+            "deleted, a clear over many runs) the background round merges them; reads begun "
+            "before on the old layers should end within it (docs/storage.md, \"Page blobs\")"},
     {.name = "compact-threshold", .arg = "F", .kind = OPT_REAL, .hi = 1,
      OPT_AT(AT_SERVE, struct serve_settings, threshold), .def = "0.3",
      .help = "compact a volume once this fraction of it is dead; 0 turns background compaction "
@@ -833,6 +840,7 @@ serve(int argc, char **argv)
     sigaddset(&sigs, SIGHUP); /* reload: see reload() */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    eng_set_merge_delay((int64_t)set->merge_delay * TICKS_PER_SEC);
     if (set->backend == BACKEND_MEMORY) {
         if (eng_memory_init(&srv->eng) != 0) {
             log_error("cannot start the storage engine: out of memory");

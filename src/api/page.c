@@ -218,44 +218,74 @@ struct page_copy {
     uint64_t s, e_;
 };
 
+/*
+ * Clears the run [pc->s, pc->e_) of the destination's layers[0], cutting at most ENG_PAGE_STEP
+ * entries per commit, so that a destination of millions of written runs is cleared by commits of
+ * bounded size (on RADOS one op could not hold them).  A pending copy's destination is whole only
+ * when the copy ends, so its clear need not be one commit.  0 or a code.
+ */
+static int
+clear_run(struct page_copy *pc)
+{
+    struct eng_write w = {NULL, ENG_CURRENT, 0, pc->cur, pc->cur}; /* checked only */
+    int rc = 0;
+
+    while (rc == 0 && pc->s < pc->e_) {
+        struct arena *a = arena_new(8u << 20);
+        struct eng_page *v, hide;
+        struct eng_page_write pw;
+        uint64_t to = pc->e_;
+        size_t n;
+        if (a == NULL)
+            return ENOMEM;
+        rc = eng_page_list(pc->e, a, pc->dst, pc->cur->layers[0], pc->s, pc->e_, ENG_PAGE_STEP + 1,
+                           &v, &n);
+        if (rc == 0 && n > ENG_PAGE_STEP)
+            to = v[ENG_PAGE_STEP - 1].off + v[ENG_PAGE_STEP - 1].len;
+        hide = (struct eng_page){pc->s, to - pc->s, 0, {0}};
+        pw = (struct eng_page_write){pc->cur->layers[0], pc->s, to - pc->s, &hide,
+                                     pc->cur->nlayers > 1};
+        if (rc == 0)
+            rc = eng_page_commit(pc->e, pc->dst, &w, 1, &pw, 1);
+        arena_free(a);
+        pc->s = to;
+    }
+    return rc;
+}
+
 /* Writes the run [pc->s, pc->e_) into the destination's layers[0]: 0 or a code. */
 static int
 flush_run(struct page_copy *pc)
 {
     struct engine *e = pc->e;
     struct eng_write w = {NULL, ENG_CURRENT, 0, pc->cur, pc->cur}; /* checked only */
-    struct eng_page_write pw = {pc->cur->layers[0], pc->s, pc->e_ - pc->s, NULL,
-                                pc->cur->nlayers > 1};
+    struct eng_page one = {pc->s, pc->e_ - pc->s, 0, {0}};
+    struct eng_page_write pw = {pc->cur->layers[0], pc->s, pc->e_ - pc->s, &one, 1};
     struct eng_writer *wr = NULL;
-    struct extent loc;
     int rc;
 
     if (pc->e_ == pc->s)
         return 0;
     if (pc->cancel != NULL && __atomic_load_n(pc->cancel, __ATOMIC_RELAXED))
         return ECANCELED;
-    if (!pc->clear) {
-        if ((rc = eng_data_write_begin(e, pc->e_ - pc->s, 0, &wr)) != 0)
-            return rc;
-        if ((rc = api_read_content(e, pc->src, pc->sr, pc->s, pc->e_ - pc->s, wr, NULL, NULL)) !=
-            0) {
-            eng_data_write_abort(e, wr);
-            return rc;
-        }
-        if ((rc = eng_data_write_finish(e, wr, &loc)) != 0)
-            return rc;
-        if ((rc = eng_data_sync(e, &loc, 1)) != 0) { /* V2 */
-            eng_data_release(e, &loc);
-            return rc;
-        }
-        pw.loc = &loc;
+    if (pc->clear)
+        return clear_run(pc);
+    if ((rc = eng_data_write_begin(e, pc->e_ - pc->s, 0, &wr)) != 0)
+        return rc;
+    if ((rc = api_read_content(e, pc->src, pc->sr, pc->s, pc->e_ - pc->s, wr, NULL, NULL)) != 0) {
+        eng_data_write_abort(e, wr);
+        return rc;
     }
-    rc = eng_page_commit(e, pc->dst, &w, 1, &pw);
-    if (!pc->clear) {
-        eng_data_release(e, &loc);
-        if (rc == 0 && pc->copied != NULL)
-            __atomic_add_fetch(pc->copied, pc->e_ - pc->s, __ATOMIC_RELAXED);
+    if ((rc = eng_data_write_finish(e, wr, &one.loc)) != 0)
+        return rc;
+    if ((rc = eng_data_sync(e, &one.loc, 1)) != 0) { /* V2 */
+        eng_data_release(e, &one.loc);
+        return rc;
     }
+    rc = eng_page_commit(e, pc->dst, &w, 1, &pw, 1);
+    eng_data_release(e, &one.loc);
+    if (rc == 0 && pc->copied != NULL)
+        __atomic_add_fetch(pc->copied, pc->e_ - pc->s, __ATOMIC_RELAXED);
     pc->s = pc->e_;
     return rc;
 }
@@ -390,7 +420,7 @@ commit(struct api_req *q, const struct blob_rec *old, struct blob_rec *nr,
 
     nr->modified = ticks_now();
     nr->etag = eng_next_etag(&q->srv->eng);
-    rc = pw != NULL ? eng_page_commit(&q->srv->eng, &b, &w, 1, pw)
+    rc = pw != NULL ? eng_page_commit(&q->srv->eng, &b, &w, 1, pw, 1)
                     : eng_blob_commit(&q->srv->eng, &b, &w, 1, NULL);
     return rc == 0 || rc == CO_ECONFLICT ? rc : api_fail_rc(q, rc);
 }
@@ -416,30 +446,45 @@ held(struct api_req *q, uint64_t layer, uint64_t off, uint64_t len)
 }
 
 /*
- * The page write that clears [off, off + len) of record old, committed as nr: in old's top layer
- * -- or, when the range is the whole blob, in a new top layer that takes the old one's place, so
- * that the commit costs the same however many entries the blob holds.  The old top layer is
- * named by no other record (a kept record always leaves the current one a new top), so it is then
- * dead and goes as any dead layer does (the engines' GC; on RADOS a commit of bounded size, where
- * cutting a million entries in one op would pass Ceph's limit); the new one holds a zeros entry
- * hiding the older layers, if any.  1 and *pw set, 0 when nothing is to be written (the new layer
- * is empty), -1 described.
+ * The page write that clears [off, off + len) of record old, committed as nr, into *pw (its one
+ * entry, zeros hiding older layers, in *hide).  The commit costs the same however many entries
+ * the range holds:
+ *   - over the whole blob, in a new top layer that takes the old one's place.  The old top layer
+ *     is named by no other record (a kept record always leaves the current one a new top), so it
+ *     is then dead and goes as any dead layer does (the engines' GC);
+ *   - over a range where the top layer holds more than ENG_PAGE_STEP entries, in a new top layer
+ *     pushed over the old one, holding a zeros entry over the range.  The old top layer is then
+ *     named only under the new one: the engine's background work cuts the entries hidden and
+ *     merges the two (eng_pages_merge);
+ *   - else in old's top layer, its entries over the range cut in the commit.
+ * (Cutting a million entries in one commit would, on RADOS, pass Ceph's op size limit.)
+ * 1 and *pw set, 0 when nothing is to be written (the new layer is empty), -1 described.
  */
 static int
 clear_write(struct api_req *q, const struct blob_rec *old, struct blob_rec *nr, uint64_t off,
-            uint64_t len, struct eng_page_write *pw)
+            uint64_t len, struct eng_page_write *pw, struct eng_page *hide)
 {
-    uint64_t *v;
+    struct eng_blob b = api_blob_ref(q);
+    int whole = off == 0 && len >= old->size;
+    struct eng_page *v;
+    uint64_t *lv;
+    size_t n = 0;
 
-    *pw = (struct eng_page_write){old->layers[0], off, len, NULL, old->nlayers > 1};
-    if (off > 0 || len < old->size)
-        return 1;
-    if ((v = arena_alloc(q->a, sizeof(*v) * old->nlayers)) == NULL)
+    *hide = (struct eng_page){off, len, 0, {0}};
+    *pw = (struct eng_page_write){old->layers[0], off, len, hide, old->nlayers > 1};
+    if (!whole && eng_page_list(&q->srv->eng, q->a, &b, old->layers[0], off, off + len,
+                                ENG_PAGE_STEP + 1, &v, &n) != 0)
         return api_fail(q, E_InternalError);
-    memcpy(v, old->layers, sizeof(*v) * old->nlayers);
-    v[0] = pw->layer = eng_next_etag(&q->srv->eng);
-    nr->layers = v;
-    return old->nlayers > 1;
+    if (!whole && n <= ENG_PAGE_STEP)
+        return 1;
+    if ((lv = arena_alloc(q->a, sizeof(*lv) * (old->nlayers + 1))) == NULL)
+        return api_fail(q, E_InternalError);
+    lv[0] = pw->layer = eng_next_etag(&q->srv->eng);
+    memcpy(&lv[1], &old->layers[whole], sizeof(*lv) * (old->nlayers - (size_t)whole));
+    nr->layers = lv;
+    nr->nlayers = old->nlayers + !whole;
+    pw->nput = nr->nlayers > 1;
+    return (int)pw->nput;
 }
 
 /* ---- one page write of a blob at a time ------------------------------------------------------ */
@@ -485,6 +530,7 @@ put_page_attempt(struct api_req *q, void *ctx)
 {
     struct put_page *pp = ctx;
     struct blob_rec old;
+    struct eng_page one;
     struct eng_page_write pw;
     uint64_t freed;
     int rc, write = 1;
@@ -498,8 +544,9 @@ put_page_attempt(struct api_req *q, void *ctx)
     if (pp->off + pp->len > old.size || old.nlayers == 0)
         return api_fail(q, E_InvalidPageRange);
     pp->r = old;
-    pw = (struct eng_page_write){old.layers[0], pp->off, pp->len, &q->ext, old.nlayers > 1};
-    if (pp->clear && (write = clear_write(q, &old, &pp->r, pp->off, pp->len, &pw)) < 0)
+    one = (struct eng_page){pp->off, pp->len, 0, q->ext};
+    pw = (struct eng_page_write){old.layers[0], pp->off, pp->len, &one, 1};
+    if (pp->clear && (write = clear_write(q, &old, &pp->r, pp->off, pp->len, &pw, &one)) < 0)
         return -1;
     freed = held(q, old.layers[0], pp->off, pp->len);
     if ((rc = commit(q, &old, &pp->r, write ? &pw : NULL)) == 0)
@@ -577,6 +624,7 @@ page_props_attempt(struct api_req *q, void *ctx)
 {
     struct page_props *pg = ctx;
     struct blob_rec old;
+    struct eng_page hide;
     struct eng_page_write pw, *pwp = NULL;
     uint64_t freed = 0;
     int rc;
@@ -594,7 +642,7 @@ page_props_attempt(struct api_req *q, void *ctx)
     if (pg->resize) {
         pg->r.size = pg->size;
         if (pg->size < old.size && old.nlayers > 0) { /* shrinking drops the pages past it */
-            if ((rc = clear_write(q, &old, &pg->r, pg->size, old.size - pg->size, &pw)) < 0)
+            if ((rc = clear_write(q, &old, &pg->r, pg->size, old.size - pg->size, &pw, &hide)) < 0)
                 return -1;
             pwp = rc ? &pw : NULL;
             freed = held(q, old.layers[0], pg->size, old.size - pg->size);

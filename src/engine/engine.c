@@ -114,7 +114,9 @@ int
 eng_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                 const struct block_ref *stage)
 {
-    return e->ops->blob_commit(e, b, w, n, stage);
+    int rc = eng_pages_hint(e, b, w, n);
+
+    return rc != 0 ? rc : e->ops->blob_commit(e, b, w, n, stage);
 }
 
 int
@@ -231,4 +233,13 @@ eng_data_read(struct engine *e, struct eng_reader *r, struct extent *loc, uint64
               size_t n)
 {
     return e->ops->read(e, r, loc, off, dst, n);
+}
+
+int
+eng_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
+                const struct eng_page_write *pw, size_t npw)
+{
+    int rc = eng_pages_hint(e, b, w, n);
+
+    return rc != 0 ? rc : e->ops->page_commit(e, b, w, n, pw, npw);
 }

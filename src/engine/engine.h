@@ -48,6 +48,7 @@
 #include "util/error.h"
 
 struct arena;
+struct buf;
 struct meta;
 struct store;
 struct eng_writer;
@@ -120,12 +121,15 @@ struct eng_page {
     struct extent loc; /* the payload; loc.len == 0: zeros that hide older layers (a clear) */
 };
 
-/* A change to one layer of a page blob's page map, made in the same commit as its records. */
+/* A change to one layer of a page blob's page map, made in the same commit as its records:
+ * [off, off + len) of the layer then holds exactly put[0..nput) -- by offset, disjoint, within
+ * the range; none for a clear that has nothing to hide -- and an entry crossing an edge of the
+ * range keeps its part outside. */
 struct eng_page_write {
     uint64_t layer;
-    uint64_t off, len;        /* multiples of 512, len > 0 */
-    const struct extent *loc; /* these bytes are the whole payload *loc (len bytes); NULL: zeros */
-    int hide;                 /* loc NULL: store zeros that hide older layers, else drop only */
+    uint64_t off, len; /* multiples of 512, len > 0 */
+    const struct eng_page *put;
+    size_t nput;
 };
 
 struct engine;
@@ -180,9 +184,10 @@ struct engine_ops {
     int (*tag_next)(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
     long (*copy_recover)(struct engine *e, const char *description);
     int (*page_commit)(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
-                       size_t n, const struct eng_page_write *pw);
+                       size_t n, const struct eng_page_write *pw, size_t npw);
     int (*page_list)(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
                      uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
+    int (*merge_hint)(struct engine *e, const struct eng_blob *b, int64_t due);
     int (*failed)(struct engine *e);
     int (*write_begin)(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);
     int (*write)(struct engine *e, struct eng_writer *w, const void *p, size_t n);
@@ -418,14 +423,33 @@ long eng_copy_recover(struct engine *e, const char *description);
  * What changed since a snapshot is what the layers above the snapshot's hold.  A layer that no
  * record names is garbage, with the payloads only it names: the engines drop it in their
  * background work (engine/local_pages.c, memory_pages.c, rados_pages.c).
+ *
+ * Merging.  Layers u over l are inseparable when every record naming either names u directly
+ * over l: after a kept record that named l as its top is deleted, or when a clear pushed u over
+ * the current record's top (api/page.c).  Then l's entries under u's are hidden from every
+ * reader, and the two layers can become one: eng_pages_merge() moves u's entries down into l
+ * (cutting what they hide), a bounded step per commit, each leaving what every record reads
+ * unchanged, then drops u from the records.  So reads do not slow down as snapshots come and go,
+ * and the space hidden entries hold comes back.  A commit that may make layers inseparable (one
+ * that removes a page blob's record or changes its layers, with no new record taking them, or
+ * soft-deletes one) first leaves the engine a hint (merge_hint: a GC entry on RADOS, a key
+ * locally), due a delay (eng_set_merge_delay) after the change (after the purge, for a soft delete) so that
+ * reads begun on a record's old layers finish first; the engine's purge round
+ * (eng_purge_expired) merges the blobs whose hints are due.
  */
 
-/* Applies w[0..n) as eng_blob_commit() does and, in the same atomic commit, the page write pw to
- * blob b's page map: every entry of layer pw->layer over [pw->off, pw->off + pw->len) is cut
- * out, then the new entry stored (none for a clear without hide).  Payloads no entry names any
- * more are garbage the engine reclaims.  0, CO_ECONFLICT, CO_ENOCONT, CO_EBACKEND. */
+/* The most entries of one layer a commit should cut or move: past it, on RADOS, an op would pass
+ * Ceph's size limit.  Callers with more split their work or hide the entries under a new layer. */
+#define ENG_PAGE_STEP 1000
+/* How long after a hint its blob's layers are merged, in ticks, for every engine of the process
+ * (`cobalt serve --page-merge-delay`; an hour unless set). */
+void eng_set_merge_delay(int64_t ticks);
+
+/* Applies w[0..n) as eng_blob_commit() does and, in the same atomic commit, the page writes
+ * pw[0..npw) (each to a different layer) to blob b's page map.  Payloads no entry names any more
+ * are garbage the engine reclaims.  0, CO_ECONFLICT, CO_ENOCONT, CO_EBACKEND. */
 int eng_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                    const struct eng_page_write *pw);
+                    const struct eng_page_write *pw, size_t npw);
 /* The entries of layer `layer` of blob b's page map that overlap [off, end), by offset, at most
  * max of them, into *out (in a).  0 or CO_EBACKEND. */
 int eng_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
@@ -440,10 +464,23 @@ int eng_pages_resolve(struct engine *e, struct arena *a, const struct eng_blob *
                       const uint64_t *layers, size_t nlayers, uint64_t off, uint64_t end,
                       size_t max, struct eng_page **out, size_t *n, uint64_t *upto);
 /* For engines: the entries to store in place of old[0..nold) (a layer's entries over pw's range,
- * by offset) once pw is applied -- the parts of old outside the range, and pw's own entry --
+ * by offset) once pw is applied -- the parts of old outside the range, and pw's own entries --
  * by offset, into *out (in a).  0 or CO_EBACKEND. */
 int eng_page_edit(struct arena *a, const struct eng_page *old, size_t nold,
                   const struct eng_page_write *pw, struct eng_page **out, size_t *n);
+/*
+ * Merges the inseparable layers of blob b (above), *moved counting the entries moved.  0 when
+ * none are left, 1 when it stopped for now (writers kept changing the blob, or it is a pending
+ * copy's destination: the caller keeps its hint), CO_ENOCONT (the container is gone), CO_EBACKEND.
+ */
+int eng_pages_merge(struct engine *e, const struct eng_blob *b, uint64_t *moved);
+/* For eng_blob_commit() and eng_page_commit(): the merge hint for blob b, first, when the commit
+ * of w[0..n) may leave it with inseparable layers.  0 or CO_EBACKEND. */
+int eng_pages_hint(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n);
+/* For engines: a hint's blob as bytes (account, container, container id, name), and back (the
+ * strings in a, the name pointing into v): 0, or -1 when v is not one. */
+void eng_hint_encode(struct buf *v, const struct eng_blob *b);
+int eng_hint_decode(struct arena *a, const char *v, size_t vl, struct eng_blob *b);
 
 /*
  * ---- the data plane ----

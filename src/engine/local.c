@@ -419,7 +419,10 @@ local_container_next(struct eng_iter *base, struct arena *a, struct eng_containe
 static long
 local_purge_expired(struct engine *e, int64_t now)
 {
-    return meta_purge_expired(M(e), now, local_purge_follow, M(e));
+    long n = meta_purge_expired(M(e), now, local_purge_follow, M(e));
+
+    local_pages_merge_due(e, now);
+    return n;
 }
 
 /* ---- service properties ('P') ------------------------------------------------------------ */
@@ -514,6 +517,7 @@ static const struct engine_ops local_ops = {
     .copy_recover = local_copy_recover,
     .page_commit = local_page_commit,
     .page_list = local_page_list,
+    .merge_hint = local_merge_hint,
     .failed = local_failed,
     .write_begin = local_write_begin,
     .write = local_write,

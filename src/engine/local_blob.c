@@ -215,10 +215,10 @@ cmp_unsigned(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* The commit of local_blob_commit() and local_page_commit(): stage and pw may be NULL. */
+/* The commit of local_blob_commit() and local_page_commit(): stage may be NULL, npw 0. */
 static int
 commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-       const struct block_ref *stage, const struct eng_page_write *pw)
+       const struct block_ref *stage, const struct eng_page_write *pw, size_t npw)
 {
     struct meta *m = M(e);
     struct arena *a = arena_new(SCRATCH_CAP);
@@ -268,8 +268,9 @@ commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, si
             goto unlock;
         meta_txn_put(t, k.p, k.len, v.p, v.len);
     }
-    if (pw != NULL && (rc = local_pages_apply(m, t, a, pw)) != 0)
-        goto unlock;
+    for (size_t i = 0; i < npw; i++)
+        if ((rc = local_pages_apply(m, t, a, &pw[i])) != 0)
+            goto unlock;
     rc = meta_commit(m, t);
 unlock:
     while (held-- > 0)
@@ -288,14 +289,14 @@ int
 local_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                   const struct block_ref *stage)
 {
-    return commit(e, b, w, n, stage, NULL);
+    return commit(e, b, w, n, stage, NULL, 0);
 }
 
 int
 local_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                  const struct eng_page_write *pw)
+                  const struct eng_page_write *pw, size_t npw)
 {
-    return commit(e, b, w, n, NULL, pw);
+    return commit(e, b, w, n, NULL, pw, npw);
 }
 
 /* ---- snapshots and versions of one blob --------------------------------------------------- */

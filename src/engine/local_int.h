@@ -69,7 +69,7 @@ int local_tag_list(struct engine *e, uint64_t cid, const char *key, const char *
 int local_tag_next(struct eng_iter *it, struct arena *a, struct eng_tag_entry *out);
 long local_copy_recover(struct engine *e, const char *description);
 int local_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
-                      size_t n, const struct eng_page_write *pw);
+                      size_t n, const struct eng_page_write *pw, size_t npw);
 int local_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
                     uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
 
@@ -93,6 +93,9 @@ void local_layers_free(struct local_layers *s);
 /* Deletes the page map entries of layers no record names, from one consistent snapshot (a layer
  * no record names is never named again).  *dropped: how many.  0 or an errno value. */
 int local_pages_gc(struct meta *m, uint64_t *dropped);
+/* The engine's merge_hint, and the purge round's merge of the blobs whose hints are due. */
+int local_merge_hint(struct engine *e, const struct eng_blob *b, int64_t due);
+void local_pages_merge_due(struct engine *e, int64_t now);
 
 int local_failed(struct engine *e);
 int local_write_begin(struct engine *e, uint64_t len, unsigned flags, struct eng_writer **w);

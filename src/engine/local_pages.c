@@ -261,3 +261,63 @@ local_pages_gc(struct meta *m, uint64_t *dropped)
     local_layers_free(&live);
     return rc;
 }
+
+/* ---- merge hints (engine.h, "Merging") ---------------------------------------------------
+ * 'M' due(8, BE) id(8, BE) -> the blob (eng_hint_encode).  Keyed by due
+ * time, so the purge round reads only the hints due; the id (an ETag value) keeps each hint its
+ * own key, so one written while the round merges that blob is not lost when the round deletes
+ * the hints it read. */
+
+int
+local_merge_hint(struct engine *e, const struct eng_blob *b, int64_t due)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    struct meta_txn *t = meta_txn_new();
+    int rc = CO_EBACKEND;
+
+    buf_u8(&k, 'M');
+    buf_u64(&k, (uint64_t)due);
+    buf_u64(&k, eng_next_etag(e));
+    eng_hint_encode(&v, b);
+    if (t != NULL && buf_ok(&k) && buf_ok(&v)) {
+        meta_txn_put(t, k.p, k.len, v.p, v.len);
+        rc = meta_commit(M(e), t) == 0 ? 0 : CO_EBACKEND;
+    }
+    meta_txn_free(t);
+    buf_free(&k);
+    buf_free(&v);
+    return rc;
+}
+
+void
+local_pages_merge_due(struct engine *e, int64_t now)
+{
+    struct buf hi = BUF_INIT;
+    struct meta_iter *it;
+
+    buf_u8(&hi, 'M');
+    buf_u64(&hi, (uint64_t)now + 1);
+    if (!buf_ok(&hi) || (it = meta_iter_new(M(e), "M", 1, hi.p, hi.len)) == NULL) {
+        buf_free(&hi);
+        return;
+    }
+    for (; meta_iter_valid(it); meta_iter_next(it)) {
+        struct arena *a = arena_new(SCRATCH_CAP);
+        struct meta_txn *t;
+        struct eng_blob b;
+        uint64_t moved = 0;
+        size_t kl, vl;
+        const char *k = meta_iter_key(it, &kl), *v = meta_iter_value(it, &vl);
+        int rc = a == NULL ? CO_EBACKEND : eng_hint_decode(a, v, vl, &b) != 0 ? 0 : 1;
+        if (rc == 1)
+            rc = eng_pages_merge(e, &b, &moved);
+        if ((rc == 0 || rc == CO_ENOCONT) && (t = meta_txn_new()) != NULL) {
+            meta_txn_delete(t, k, kl); /* done; else kept for the next round */
+            (void)meta_commit(M(e), t);
+            meta_txn_free(t);
+        }
+        arena_free(a);
+    }
+    meta_iter_free(it);
+    buf_free(&hi);
+}

@@ -423,6 +423,7 @@ mem_purge_expired(struct engine *e, int64_t now)
     mem_pages_gc(m);
     pthread_mutex_unlock(&m->mu);
     arena_free(a);
+    mem_pages_merge_due(e, now);
     return n;
 }
 
@@ -501,6 +502,7 @@ mem_fini(struct engine *e)
     free(m->props.v);
     mem_blobs_free(m);
     free(m->pages);
+    mem_hints_free(m);
     for (size_t i = 0; i < m->npayloads; i++)
         free(m->payloads[i].p);
     free(m->payloads);
@@ -536,6 +538,7 @@ static const struct engine_ops memory_ops = {
     .copy_recover = mem_copy_recover,
     .page_commit = mem_page_commit,
     .page_list = mem_page_list,
+    .merge_hint = mem_merge_hint,
     .failed = mem_failed,
     .write_begin = mem_write_begin,
     .write = mem_write,

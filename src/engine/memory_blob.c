@@ -280,10 +280,10 @@ record_is(struct mem *m, const struct eng_blob *b, const struct eng_write *w)
     return rc;
 }
 
-/* The commit of mem_blob_commit() and mem_page_commit(): stage and pw may be NULL. */
+/* The commit of mem_blob_commit() and mem_page_commit(): stage may be NULL, npw 0. */
 static int
 commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-       const struct block_ref *stage, const struct eng_page_write *pw)
+       const struct block_ref *stage, const struct eng_page_write *pw, size_t npw)
 {
     struct mem *m = MEM(e);
     int rc = 0;
@@ -311,8 +311,8 @@ commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, si
     }
     if (rc == 0 && stage != NULL)
         rc = stage_block(m, b, stage);
-    if (rc == 0 && pw != NULL)
-        rc = mem_pages_apply(m, pw);
+    for (size_t i = 0; i < npw && rc == 0; i++)
+        rc = mem_pages_apply(m, &pw[i]);
 out:
     pthread_mutex_unlock(&m->mu);
     return rc;
@@ -322,14 +322,14 @@ int
 mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                 const struct block_ref *stage)
 {
-    return commit(e, b, w, n, stage, NULL);
+    return commit(e, b, w, n, stage, NULL, 0);
 }
 
 int
 mem_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                const struct eng_page_write *pw)
+                const struct eng_page_write *pw, size_t npw)
 {
-    return commit(e, b, w, n, NULL, pw);
+    return commit(e, b, w, n, NULL, pw, npw);
 }
 
 /* ---- snapshots and versions, listings ------------------------------------------------------ */

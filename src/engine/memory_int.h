@@ -54,6 +54,12 @@ struct mem_page {
     struct eng_page p;
 };
 
+/* A merge hint (memory_pages.c; engine.h, "Merging"): blob b's layers, from `due`. */
+struct mem_hint {
+    struct eng_blob b; /* strings malloc'd */
+    int64_t due;
+};
+
 struct mem {
     pthread_mutex_t mu;           /* guards everything: each call is atomic */
     struct mem_payload *payloads; /* locator seq - 1 */
@@ -65,6 +71,8 @@ struct mem {
     size_t nblocks, capblocks;
     struct mem_page *pages; /* by (layer, end) */
     size_t npages, cappages;
+    struct mem_hint *hints;
+    size_t nhints, caphints;
     uint64_t last_id, last_etag;
 };
 
@@ -89,6 +97,11 @@ int mem_container_protected(struct mem *m, uint64_t cid, int64_t now);
 long mem_purge_blobs(struct mem *m, int64_t now);
 void mem_blobs_free(struct mem *m);
 /* Applies a page write (memory_pages.c), with m->mu held: 0 or CO_EBACKEND. */
+/* The engine's merge_hint. */
+int mem_merge_hint(struct engine *e, const struct eng_blob *b, int64_t due);
+/* Merges the blobs whose hints are due by `now` (m->mu not held). */
+void mem_pages_merge_due(struct engine *e, int64_t now);
+void mem_hints_free(struct mem *m);
 int mem_pages_apply(struct mem *m, const struct eng_page_write *pw);
 /* Drops the entries of layers no blob record names, with m->mu held. */
 void mem_pages_gc(struct mem *m);
@@ -98,7 +111,7 @@ int mem_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, ch
 int mem_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                     const struct block_ref *stage);
 int mem_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                    const struct eng_page_write *pw);
+                    const struct eng_page_write *pw, size_t npw);
 int mem_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
                   uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
 int mem_blob_subs(struct engine *e, struct arena *a, const struct eng_blob *b,

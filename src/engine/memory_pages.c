@@ -136,3 +136,91 @@ out:
     free(live);
     arena_free(a);
 }
+
+/* ---- merge hints (engine.h, "Merging") --------------------------------------------------- */
+
+static void
+hint_free(struct mem_hint *h)
+{
+    free((char *)h->b.account);
+    free((char *)h->b.container);
+    free((char *)h->b.name);
+}
+
+/* Appends h (its strings then the list's) with m->mu held: 0 or CO_EBACKEND (h freed). */
+static int
+hint_add(struct mem *m, struct mem_hint *h)
+{
+    if (m->nhints == m->caphints) {
+        size_t cap = m->caphints ? 2 * m->caphints : 16;
+        struct mem_hint *v = realloc(m->hints, cap * sizeof(*v));
+        if (v == NULL) {
+            hint_free(h);
+            return CO_EBACKEND;
+        }
+        m->hints = v;
+        m->caphints = cap;
+    }
+    m->hints[m->nhints++] = *h;
+    return 0;
+}
+
+int
+mem_merge_hint(struct engine *e, const struct eng_blob *b, int64_t due)
+{
+    struct mem *m = MEM(e);
+    struct mem_hint h = {
+        {strdup(b->account), strdup(b->container), b->cid, malloc(b->nlen + 1), b->nlen},
+        due};
+    int rc;
+
+    if (h.b.account == NULL || h.b.container == NULL || h.b.name == NULL) {
+        hint_free(&h);
+        return CO_EBACKEND;
+    }
+    memcpy((char *)h.b.name, b->name, b->nlen);
+    pthread_mutex_lock(&m->mu);
+    rc = hint_add(m, &h);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+void
+mem_pages_merge_due(struct engine *e, int64_t now)
+{
+    struct mem *m = MEM(e);
+    struct mem_hint *due = NULL;
+    size_t ndue = 0, k = 0;
+
+    pthread_mutex_lock(&m->mu);
+    if (m->nhints > 0 && (due = malloc(m->nhints * sizeof(*due))) != NULL) {
+        for (size_t i = 0; i < m->nhints; i++) {
+            if (m->hints[i].due <= now)
+                due[ndue++] = m->hints[i];
+            else
+                m->hints[k++] = m->hints[i];
+        }
+        m->nhints = k;
+    }
+    pthread_mutex_unlock(&m->mu);
+    for (size_t i = 0; i < ndue; i++) {
+        uint64_t moved = 0;
+        int rc = eng_pages_merge(e, &due[i].b, &moved);
+        if (rc == 1 || rc == CO_EBACKEND) { /* kept for the next round */
+            pthread_mutex_lock(&m->mu);
+            (void)hint_add(m, &due[i]);
+            pthread_mutex_unlock(&m->mu);
+        } else {
+            hint_free(&due[i]);
+        }
+    }
+    free(due);
+}
+
+void
+mem_hints_free(struct mem *m)
+{
+    for (size_t i = 0; i < m->nhints; i++)
+        hint_free(&m->hints[i]);
+    free(m->hints);
+}

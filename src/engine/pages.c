@@ -1,19 +1,12 @@
 /*
- * pages.c -- the page map calls of engine.h that every engine shares: the two that go through
- * the table (eng_page_commit, eng_page_list), the edit each engine applies to a layer
+ * pages.c -- the page map algebra every engine shares: the edit each engine applies to a layer
  * (eng_page_edit) and the resolution of a stack of layers into what a reader sees
- * (eng_pages_resolve).  engine.h ("page maps") has the model.
+ * (eng_pages_resolve), over eng_page_list.  engine.h ("page maps") has the model; merge.c merges
+ * layers.
  */
 #include "engine/engine.h"
 
 #include "util/arena.h"
-
-int
-eng_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                const struct eng_page_write *pw)
-{
-    return e->ops->page_commit(e, b, w, n, pw);
-}
 
 int
 eng_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
@@ -43,19 +36,15 @@ eng_page_edit(struct arena *a, const struct eng_page *old, size_t nold,
               const struct eng_page_write *pw, struct eng_page **out, size_t *n)
 {
     uint64_t end = pw->off + pw->len;
-    struct eng_page *v = arena_alloc(a, sizeof(*v) * (nold + 3));
+    struct eng_page *v = arena_alloc(a, sizeof(*v) * (pw->nput + 2));
 
     if (v == NULL)
         return CO_EBACKEND;
     *n = 0;
     if (nold > 0 && old[0].off < pw->off)
         v[(*n)++] = cut(&old[0], old[0].off, pw->off);
-    if (pw->loc != NULL || pw->hide) {
-        v[*n] = (struct eng_page){pw->off, pw->len, 0, {0}};
-        if (pw->loc != NULL)
-            v[*n].loc = *pw->loc;
-        (*n)++;
-    }
+    for (size_t i = 0; i < pw->nput; i++)
+        v[(*n)++] = pw->put[i];
     if (nold > 0 && old[nold - 1].off + old[nold - 1].len > end)
         v[(*n)++] = cut(&old[nold - 1], end, old[nold - 1].off + old[nold - 1].len);
     *out = v;

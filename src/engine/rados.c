@@ -1257,8 +1257,45 @@ out:
     return rc;
 }
 
+/* ---- merge hints (engine.h, "Merging"): GC entries of kind 'm' ------------------------------ */
+
+static int
+rados_merge_hint(struct engine *e, const struct eng_blob *b, int64_t due)
+{
+    struct buf k = BUF_INIT, v = BUF_INIT;
+    char oid[32];
+    int rc = CO_EBACKEND;
+
+    snprintf(oid, sizeof(oid), "gc.%u", (unsigned)(b->cid % LIST_SHARDS));
+    hex64(&k, (uint64_t)due);
+    buf_putc(&k, 'm');
+    hex64(&k, eng_next_etag(e)); /* each hint its own entry: a round drops only what it read */
+    eng_hint_encode(&v, b);
+    if (buf_ok(&k) && buf_ok(&v) && entry_put(R(e)->idx, oid, &k, &v, 1) == 0)
+        rc = 0;
+    buf_free(&k);
+    buf_free(&v);
+    return rc;
+}
+
+/* Merges the layers of the blob of hint v: 1 done (the entry goes), 2 kept for the next round. */
+static int
+gc_merge(struct rados_eng *r, struct arena *a, const char *v, size_t vl)
+{
+    struct engine e = {&rados_ops, r};
+    struct eng_blob b;
+    uint64_t moved = 0;
+    int rc;
+
+    if (eng_hint_decode(a, v, vl, &b) != 0)
+        return 1; /* not an entry this version writes */
+    rc = eng_pages_merge(&e, &b, &moved);
+    return rc == 0 || rc == CO_ENOCONT ? 1 : 2;
+}
+
 /* Works the due entries of one list object under its lease; kinds: 'D' and 'B' purge, 'c', 'd'
- * (payloads, rados_data.c) and 'l' (page map layers, rados_blob.c) GC.  wait: when another gateway holds the lease, wait for it (up to
+ * (payloads, rados_data.c), 'l' (page map layers, rados_blob.c) and 'm' (merge hints) GC.
+ * wait: when another gateway holds the lease, wait for it (up to
  * twice its duration) rather than skip the object.  What it did is added to *st.  0, or -1 when
  * the cluster failed us (or, wait, the lease never came). */
 static int
@@ -1317,6 +1354,8 @@ work_list(struct rados_eng *r, const char *oid, int64_t now, int wait, struct ra
             st->payloads += done == 1;
         } else if (c.k[16] == 'l') {
             done = gc_layers(r, c.v, c.vl, (int64_t)strtoull(due, NULL, 16), now);
+        } else if (c.k[16] == 'm') {
+            done = gc_merge(r, a, c.v, c.vl);
         } else {
             done = 2;
         }
@@ -1507,6 +1546,7 @@ static const struct engine_ops rados_ops = {
     .copy_recover = rados_copy_recover,
     .page_commit = rados_page_commit,
     .page_list = rados_page_list,
+    .merge_hint = rados_merge_hint,
     .failed = rdata_failed,
     .write_begin = rdata_write_begin,
     .write = rdata_write,

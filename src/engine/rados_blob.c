@@ -1046,10 +1046,10 @@ rados_blob_get(struct engine *e, struct arena *a, const struct eng_blob *b, char
 
 /* ---- the commit ---------------------------------------------------------------------------- */
 
-/* The commit of rados_blob_commit() and rados_page_commit(): stage and pw may be NULL. */
+/* The commit of rados_blob_commit() and rados_page_commit(): stage may be NULL, npw 0. */
 static int
 commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-       const struct block_ref *stage, const struct eng_page_write *pw)
+       const struct block_ref *stage, const struct eng_page_write *pw, size_t npw)
 {
     struct rados_eng *r = R(e);
     struct plan *p = calloc(1, sizeof(*p));
@@ -1109,8 +1109,10 @@ commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, si
         p->bad |= !buf_ok(&v);
         plan_op(p, 's', &k, v.p, v.len);
     }
-    if ((pw != NULL && (rc = plan_page(r, p, oid, pw)) != 0) ||
-        (rc = plan_dead_layers(e, p, oid, b, w, n)) != 0)
+    for (size_t i = 0; i < npw; i++)
+        if ((rc = plan_page(r, p, oid, &pw[i])) != 0)
+            goto out;
+    if ((rc = plan_dead_layers(e, p, oid, b, w, n)) != 0)
         goto out;
     if ((rc = plan_pre(r, p)) == 0)
         rc = plan_commit(e, p, oid, b, w, n, other);
@@ -1128,14 +1130,14 @@ int
 rados_blob_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
                   const struct block_ref *stage)
 {
-    return commit(e, b, w, n, stage, NULL);
+    return commit(e, b, w, n, stage, NULL, 0);
 }
 
 int
 rados_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w, size_t n,
-                  const struct eng_page_write *pw)
+                  const struct eng_page_write *pw, size_t npw)
 {
-    return commit(e, b, w, n, NULL, pw);
+    return commit(e, b, w, n, NULL, pw, npw);
 }
 
 /* ---- snapshots, versions, staged blocks: one shard's keys of one name ------------------------ */

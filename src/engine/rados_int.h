@@ -209,7 +209,7 @@ int rpage_entries(struct rados_eng *r, struct arena *a, const char *oid, uint64_
 int rados_page_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
                     uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n);
 int rados_page_commit(struct engine *e, const struct eng_blob *b, const struct eng_write *w,
-                      size_t n, const struct eng_page_write *pw);
+                      size_t n, const struct eng_page_write *pw, size_t npw);
 /* The blob index shard object of blob b: 0, CO_ENOTFOUND (its container id is gone),
  * CO_EBACKEND. */
 int blob_shard_oid(struct rados_eng *r, const struct eng_blob *b, char oid[48]);

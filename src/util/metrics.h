@@ -44,6 +44,10 @@
       "Live bytes moved by compaction")                                                           \
     X(COMPACT_RECLAIMED, "cobalt_compact_reclaimed_bytes_total", "", "counter",                   \
       "Disk bytes reclaimed by compaction")                                                       \
+    X(PAGE_LAYERS_MERGED, "cobalt_page_layers_merged_total", "", "counter",                       \
+      "Page map layers merged into the layer under them")                                         \
+    X(PAGE_ENTRIES_MERGED, "cobalt_page_merged_entries_total", "", "counter",                     \
+      "Page map entries moved down by layer merges")                                              \
     X(RADOS_IDX_READS, "cobalt_rados_ops_total", "pool=\"index\",kind=\"read\"", "counter",       \
       "Operations the RADOS engine sent to the cluster (a read changes nothing)")                 \
     X(RADOS_IDX_WRITES, "cobalt_rados_ops_total", "pool=\"index\",kind=\"write\"", "counter", "") \

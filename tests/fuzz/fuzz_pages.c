@@ -32,8 +32,8 @@ static int model[NLAYERS][NPAGES]; /* per page: NONE, 0 (zeros) or the payload s
                                       the page's index in it, + 1 */
 
 static int
-fake_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer,
-          uint64_t off, uint64_t end, size_t max, struct eng_page **out, size_t *n)
+fake_list(struct engine *e, struct arena *a, const struct eng_blob *b, uint64_t layer, uint64_t off,
+          uint64_t end, size_t max, struct eng_page **out, size_t *n)
 {
     struct layer *l = &layers[layer];
     struct eng_page *v = arena_alloc(a, sizeof(*v) * (l->n + 1));
@@ -86,8 +86,8 @@ check(struct engine *e, struct arena *a, int nl, uint64_t from, uint64_t to, siz
     struct eng_page *v;
     size_t n;
 
-    FUZZ_CHECK(eng_pages_resolve(e, a, NULL, ids, (size_t)nl, from * P, to * P, max, &v, &n,
-                                 &upto) == 0);
+    FUZZ_CHECK(
+        eng_pages_resolve(e, a, NULL, ids, (size_t)nl, from * P, to * P, max, &v, &n, &upto) == 0);
     FUZZ_CHECK(n <= max && upto > from * P && upto <= to * P && upto % P == 0);
     at = from * P;
     for (size_t i = 0; i < n; i++) {
@@ -126,10 +126,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t what = fz_u8(&f), first = fz_u8(&f) % NPAGES, count = fz_u8(&f);
         int layer = (what >> 2) % NLAYERS, kind = what & 3;
         uint64_t len = 1 + count % (NPAGES - first);
-        struct extent x = {++seq, 1, 0, len * P};
-        struct eng_page_write pw = {(uint64_t)layer, first * P, len * P,
-                                    kind == 0 ? &x : NULL, kind == 2};
-        if (kind == 3) { /* a resolution check over a window the bytes pick */
+        struct eng_page one = {first * P, len * P, 0, {++seq, 1, 0, len * P, NULL}};
+        struct eng_page_write pw = {(uint64_t)layer, first * P, len * P, &one,
+                                    kind == 0 || kind == 2};
+        if (kind != 0)
+            one.loc = (struct extent){0}; /* zeros */
+        if (kind == 3) {                  /* a resolution check over a window the bytes pick */
             int nl = 1 + layer;
             uint64_t to = first + len;
             check(&e, a, nl, first, to, 1 + count % 7);
@@ -138,7 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         apply(a, layer, &pw);
         for (uint64_t pg = first; pg < first + len; pg++)
-            model[layer][pg] = kind == 0 ? (int)(seq * 1000 + (pg - first)) + 1
+            model[layer][pg] = kind == 0   ? (int)(seq * 1000 + (pg - first)) + 1
                                : kind == 2 ? 0
                                            : NONE;
         for (int nl = 1; nl <= NLAYERS; nl++)

@@ -36,22 +36,27 @@ static void
 edit(struct arena *a)
 {
     struct eng_page old[2] = {{0, 4 * P, 0, loc(1, 4 * P)}, {6 * P, 2 * P, P, loc(2, 3 * P)}};
-    struct extent x = loc(3, 4 * P);
+    struct eng_page x = {2 * P, 5 * P, 0, loc(3, 5 * P)}, zeros = {P, P, 0, {0}};
+    struct eng_page two[2] = {{P, P, 0, loc(4, P)}, {3 * P, P, 2 * P, loc(5, 4 * P)}};
     struct eng_page *v;
     size_t n;
 
     /* update [2P, 7P) over [0, 4P) and [6P, 8P): the left of one, the new, the right of two */
-    CHECK(eng_page_edit(a, old, 2, &(struct eng_page_write){7, 2 * P, 5 * P, &x, 0}, &v, &n) == 0);
+    CHECK(eng_page_edit(a, old, 2, &(struct eng_page_write){7, 2 * P, 5 * P, &x, 1}, &v, &n) == 0);
     CHECK(n == 3);
     CHECK(v[0].off == 0 && v[0].len == 2 * P && v[0].at == 0 && v[0].loc.seq == 1);
     CHECK(v[1].off == 2 * P && v[1].len == 5 * P && v[1].at == 0 && v[1].loc.seq == 3);
     CHECK(v[2].off == 7 * P && v[2].len == P && v[2].at == 2 * P && v[2].loc.seq == 2);
     /* a clear that hides: zeros in place */
-    CHECK(eng_page_edit(a, old, 1, &(struct eng_page_write){7, P, P, NULL, 1}, &v, &n) == 0);
+    CHECK(eng_page_edit(a, old, 1, &(struct eng_page_write){7, P, P, &zeros, 1}, &v, &n) == 0);
     CHECK(n == 3 && v[1].loc.len == 0 && v[1].off == P && v[2].off == 2 * P && v[2].at == 2 * P);
     /* a clear that only drops */
     CHECK(eng_page_edit(a, old, 1, &(struct eng_page_write){7, 0, 4 * P, NULL, 0}, &v, &n) == 0);
     CHECK(n == 0);
+    /* several entries in the range (a merge's step), an offset into a payload kept */
+    CHECK(eng_page_edit(a, old, 1, &(struct eng_page_write){7, P, 3 * P, two, 2}, &v, &n) == 0);
+    CHECK(n == 3 && v[0].off == 0 && v[0].len == P && v[1].loc.seq == 4 && v[2].off == 3 * P &&
+          v[2].at == 2 * P && v[2].loc.seq == 5);
 }
 
 /* ---- through an engine ---------------------------------------------------------------------- */
@@ -91,11 +96,14 @@ write_pages(struct engine *e, const struct eng_blob *b, struct blob_rec *cur, ui
             uint64_t len, const struct extent *x)
 {
     struct blob_rec nr = *cur;
-    struct eng_page_write pw = {cur->layers[0], off, len, x, cur->nlayers > 1};
+    struct eng_page one = {off, len, 0, {0}};
+    struct eng_page_write pw = {cur->layers[0], off, len, &one, x != NULL || cur->nlayers > 1};
     int rc;
 
+    if (x != NULL)
+        one.loc = *x;
     nr.etag = eng_next_etag(e);
-    rc = eng_page_commit(e, b, &(struct eng_write){NULL, ENG_CURRENT, 0, cur, &nr}, 1, &pw);
+    rc = eng_page_commit(e, b, &(struct eng_write){NULL, ENG_CURRENT, 0, cur, &nr}, 1, &pw, 1);
     if (rc == 0)
         *cur = nr;
     return rc;
