@@ -23,6 +23,7 @@
  * row without a column the query names) is reported in the stream, as Azure does.
  */
 #include "api/api_int.h"
+#include "api/query_arrow.h"
 #include "api/query_sql.h"
 
 #include <errno.h>
@@ -36,11 +37,12 @@
 #include "util/buf.h"
 #include "util/xml.h"
 
-#define CHUNK      (1u << 20) /* blob bytes read per step */
-#define MAX_RECORD (4u << 20) /* a longer record is a fatal error */
-#define STREAM_CAP (1u << 20) /* the stream's arena: the query tree and the block list */
-#define MAX_SEP    4          /* RecordSeparator: at most this many bytes */
-#define JSON_DEPTH 64
+#define CHUNK            (1u << 20) /* blob bytes read per step */
+#define MAX_RECORD       (4u << 20) /* a longer record is a fatal error */
+#define STREAM_CAP       (1u << 20) /* the stream's arena: the query tree and the block list */
+#define MAX_SEP          4          /* RecordSeparator: at most this many bytes */
+#define JSON_DEPTH       64
+#define MAX_ARROW_FIELDS 1000
 
 static const char avro_schema[] =
     "[{\"type\":\"record\",\"name\":\"com.microsoft.azure.storage.queryBlobContents.resultData\","
@@ -59,7 +61,7 @@ enum { REC_DATA, REC_ERROR, REC_PROGRESS, REC_END };
 
 /* ---- the request's formats ------------------------------------------------------------- */
 
-enum fmt { FMT_CSV, FMT_JSON };
+enum fmt { FMT_CSV, FMT_JSON, FMT_ARROW };
 
 struct qformat {
     enum fmt kind;
@@ -67,10 +69,12 @@ struct qformat {
     char rec[MAX_SEP];    /* record separator */
     size_t nrec;
     int headers; /* CSV: the first record names the columns (input) / is written (output) */
+    struct arrow_field *fields; /* Arrow: the schema (in the request's arena) */
+    size_t nfields;
 };
 
-static const struct qformat csv_default = {FMT_CSV, ',', '"', 0, "\n", 1, 0};
-static const struct qformat json_default = {FMT_JSON, 0, 0, 0, "\n", 1, 0};
+static const struct qformat csv_default = {FMT_CSV, ',', '"', 0, "\n", 1, 0, NULL, 0};
+static const struct qformat json_default = {FMT_JSON, 0, 0, 0, "\n", 1, 0, NULL, 0};
 
 /* One character from a configuration node: 0 when empty (allowed only when may_be_empty). */
 static int
@@ -103,12 +107,74 @@ record_sep(struct api_req *q, const struct xml_node *parent, struct qformat *f)
     return 0;
 }
 
+/* A whole non-negative number from node name of parent, at most max; absent: def.  0, or -1. */
+static int
+read_int(struct api_req *q, const struct xml_node *parent, const char *name, long def, long max,
+         int *out)
+{
+    const struct xml_node *n = xml_child(parent, name);
+    char *end;
+    long v = def;
+
+    if (n != NULL) {
+        errno = 0;
+        v = strtol(n->text, &end, 10);
+        if (n->text_len == 0 || *end != '\0' || errno != 0 || v < 0 || v > max ||
+            n->text[0] == '-' || n->text[0] == '+' || n->text[0] == ' ')
+            return api_fail_xml_node(q, name, n->text);
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* ArrowConfiguration: the Schema's fields (Type; Name, optional; Precision and Scale, for
+ * decimal).  0 or -1 (described). */
+static int
+read_arrow(struct api_req *q, const struct xml_node *fmt, struct qformat *f)
+{
+    const struct xml_node *conf = xml_child(fmt, "ArrowConfiguration");
+    const struct xml_node *schema = conf ? xml_child(conf, "Schema") : NULL, *n;
+    size_t k = 0;
+
+    for (n = schema ? schema->child : NULL; n != NULL; n = n->next)
+        k += strcmp(n->name, "Field") == 0;
+    if (k == 0 || k > MAX_ARROW_FIELDS)
+        return api_fail_xml_node(q, schema ? "Schema" : "ArrowConfiguration", "");
+    if ((f->fields = arena_alloc(q->a, sizeof(*f->fields) * k)) == NULL)
+        return api_fail(q, E_InternalError);
+    f->nfields = 0;
+    for (n = schema->child; n != NULL; n = n->next) {
+        struct arrow_field *af = &f->fields[f->nfields];
+        const struct xml_node *type = xml_child(n, "Type"), *name = xml_child(n, "Name");
+        if (strcmp(n->name, "Field") != 0)
+            continue;
+        if (type == NULL || arrow_type_parse(type->text, &af->type) != 0)
+            return api_fail_xml_node(q, "Type", type ? type->text : "");
+        af->name = name != NULL && name->text_len > 0 ? name->text : NULL;
+        af->precision = af->scale = 0;
+        if (af->type == AT_DECIMAL) {
+            const struct xml_node *p = xml_child(n, "Precision");
+            if (p == NULL)
+                return api_fail_xml_node(q, "Precision", "");
+            if (read_int(q, n, "Precision", 0, ARROW_MAX_PRECISION, &af->precision) != 0)
+                return -1;
+            if (af->precision == 0)
+                return api_fail_xml_node(q, "Precision", p->text);
+            if (read_int(q, n, "Scale", 0, af->precision, &af->scale) != 0)
+                return -1;
+        }
+        f->nfields++;
+    }
+    return 0;
+}
+
 /*
  * InputSerialization / OutputSerialization (protocol doc §4.11) into *f; ser NULL keeps *f.
- * Arrow output and Parquet input are refused (docs/query.md says why).  0 or -1 (described).
+ * Arrow is an output format only; Parquet input is refused (docs/query.md says why).  0 or -1
+ * (described).
  */
 static int
-read_format(struct api_req *q, const struct xml_node *ser, struct qformat *f)
+read_format(struct api_req *q, const struct xml_node *ser, struct qformat *f, int output)
 {
     const struct xml_node *fmt = ser ? xml_child(ser, "Format") : NULL;
     const struct xml_node *type = fmt ? xml_child(fmt, "Type") : NULL, *c;
@@ -141,7 +207,12 @@ read_format(struct api_req *q, const struct xml_node *ser, struct qformat *f)
             return -1;
         return 0;
     }
-    /* "arrow" (output) and "parquet" (input) are Azure's; Cobalt has neither (docs/query.md) */
+    if (output && strcasecmp(type->text, "arrow") == 0) {
+        *f = json_default;
+        f->kind = FMT_ARROW;
+        return read_arrow(q, fmt, f);
+    }
+    /* "parquet" (input) is Azure's; Cobalt does not read it (docs/query.md) */
     return api_fail_xml_node(q, "Type", type->text);
 }
 
@@ -184,6 +255,8 @@ struct qstream {
     struct qformat in, out;
     struct sql_query *sql;
     struct sql_agg_state *agg;
+    struct arrow_writer *arrow; /* Arrow output */
+    struct sql_value *vals;     /* Arrow output: the current row's values (one per field) */
     unsigned char sync[16];
 
     struct buf inb;  /* input not yet consumed, from inbase */
@@ -706,31 +779,64 @@ json_lookup(const struct qstream *s, const struct sql_col *c, struct field *out)
 
 /* ---- evaluating a record ----------------------------------------------------------------- */
 
+/* The value of field f, of the type bind_columns or json_type found. */
+static void
+typed_value(int type, const struct field *f, struct sql_value *out)
+{
+    switch (type) {
+    case SQL_NULL:
+        *out = (struct sql_value){SQL_NULL, 0, NULL, 0};
+        return;
+    case SQL_BOOL:
+        *out = (struct sql_value){SQL_BOOL, f->p[0] == 't', NULL, 0};
+        return;
+    case SQL_NUM:
+        *out = (struct sql_value){SQL_NUM, 0, f->p, f->n};
+        sql_parse_num(f->p, f->n, &out->num);
+        return;
+    default:
+        *out = (struct sql_value){(enum sql_type)type, 0, f->p, f->n};
+        return;
+    }
+}
+
 static int
 row_get(void *ctx, const struct sql_col *c, struct sql_value *out)
 {
     struct qstream *s = ctx;
-    const struct field *f = &s->colv[c->id];
 
-    switch (s->coltype[c->id]) {
-    case -1: /* a CSV record without the field is an error; a JSON member that is absent, NULL */
-        if (s->in.kind == FMT_CSV)
-            return SQL_EMISSING;
-        *out = (struct sql_value){SQL_NULL, 0, NULL, 0};
-        return 0;
-    case SQL_NULL:
-        *out = (struct sql_value){SQL_NULL, 0, NULL, 0};
-        return 0;
-    case SQL_BOOL:
-        *out = (struct sql_value){SQL_BOOL, f->p[0] == 't', NULL, 0};
-        return 0;
-    case SQL_NUM:
-        *out = (struct sql_value){SQL_NUM, 0, f->p, f->n};
-        sql_parse_num(f->p, f->n, &out->num);
-        return 0;
+    /* a CSV record without the field is an error; a JSON member that is absent, NULL */
+    if (s->coltype[c->id] == -1 && s->in.kind == FMT_CSV)
+        return SQL_EMISSING;
+    typed_value(s->coltype[c->id] == -1 ? SQL_NULL : s->coltype[c->id], &s->colv[c->id], out);
+    return 0;
+}
+
+/* The type of the raw JSON value *f; a string is decoded into scratch (reserved for the record:
+ * it never moves while the record is used) and *f becomes its text. */
+static int
+json_type(struct qstream *s, struct field *f)
+{
+    double d;
+
+    switch (f->p[0]) {
+    case 'n':
+        return SQL_NULL;
+    case 't':
+    case 'f':
+        return SQL_BOOL;
+    case '{':
+    case '[':
+        return SQL_RAW;
+    case '"': {
+        char *dst = s->scratch.p + s->scratch.len;
+        size_t n = json_unescape(f->p + 1, f->n - 2, dst);
+        s->scratch.len += n;
+        *f = (struct field){dst, n};
+        return SQL_STR;
+    }
     default:
-        *out = (struct sql_value){(enum sql_type)s->coltype[c->id], 0, f->p, f->n};
-        return 0;
+        return sql_parse_num(f->p, f->n, &d) ? SQL_NUM : SQL_RAW;
     }
 }
 
@@ -757,34 +863,8 @@ bind_columns(struct qstream *s)
             s->coltype[i] = -1;
             continue;
         }
+        s->coltype[i] = (signed char)json_type(s, &f);
         s->colv[i] = f;
-        switch (f.p[0]) {
-        case 'n':
-            s->coltype[i] = SQL_NULL;
-            break;
-        case 't':
-        case 'f':
-            s->coltype[i] = SQL_BOOL;
-            break;
-        case '{':
-        case '[':
-            s->coltype[i] = SQL_RAW;
-            break;
-        case '"': {
-            /* decoded into scratch, reserved for the record: never moves while it is used */
-            char *d = s->scratch.p + s->scratch.len;
-            size_t n = json_unescape(f.p + 1, f.n - 2, d);
-            s->scratch.len += n;
-            s->colv[i] = (struct field){d, n};
-            s->coltype[i] = SQL_STR;
-            break;
-        }
-        default: {
-            double d;
-            s->coltype[i] = sql_parse_num(f.p, f.n, &d) ? SQL_NUM : SQL_RAW;
-            break;
-        }
-        }
     }
     return 0;
 }
@@ -799,6 +879,39 @@ missing_column(struct qstream *s, const struct sql_col *c)
                  s->recpos);
 }
 
+/* Arrow output: adds the row s->vals[0..n) to the batch. */
+static void
+arrow_put(struct qstream *s, size_t n)
+{
+    char desc[240];
+    int rc;
+
+    if (n > s->out.nfields) {
+        snprintf(desc, sizeof(desc), "The record has %zu fields; the Arrow schema has %zu.", n,
+                 s->out.nfields);
+        error_record(s, 0, "InvalidArrowSchema", desc, s->recpos);
+        return;
+    }
+    rc = arrow_row(s->arrow, s->vals, n);
+    if (rc < 0) {
+        s->data.oom = 1;
+    } else if (rc > 0) {
+        const struct arrow_field *f = &s->out.fields[rc - 1];
+        snprintf(desc, sizeof(desc), "Field %.120s: the value is not a %s; it is written as null.",
+                 f->name, arrow_type_name(f->type));
+        error_record(s, 0, "InvalidArrowValue", desc, s->recpos);
+    }
+}
+
+/* SELECT * to Arrow: value i of the record, of type `type` (past the schema's fields: counted,
+ * not kept). */
+static void
+star_value(struct qstream *s, size_t i, int type, const struct field *f)
+{
+    if (i < s->out.nfields)
+        typed_value(type, f, &s->vals[i]);
+}
+
 /* SELECT * : the record as it is, in the output format. */
 static void
 out_star(struct qstream *s)
@@ -811,7 +924,7 @@ out_star(struct qstream *s)
             buf_add(&s->data, s->out.rec, s->out.nrec);
             return;
         }
-        /* CSV output: the values of the top-level members, in order */
+        /* CSV or Arrow output: the values of the top-level members, in order */
         {
             const char *e = s->rec + s->recn, *q = json_ws(s->rec, e) + 1;
             size_t i = 0;
@@ -819,6 +932,11 @@ out_star(struct qstream *s)
             while (q < e && *q == '"') {
                 const char *ke = json_str_end(q, e), *v = json_ws(json_ws(ke, e) + 1, e);
                 const char *ve = json_value_end(v, e, 0);
+                if (s->out.kind == FMT_ARROW) {
+                    struct field f = {v, (size_t)(ve - v)};
+                    star_value(s, i++, json_type(s, &f), &f);
+                    goto next;
+                }
                 out_name(s, i++, NULL, 0);
                 if (*v == '"') {
                     size_t need = (size_t)(ve - v);
@@ -833,12 +951,22 @@ out_star(struct qstream *s)
                     struct sql_value raw = {SQL_RAW, 0, v, (size_t)(ve - v)};
                     put_value(s, &raw);
                 }
+            next:
                 q = json_ws(ve, e);
                 if (q < e && *q == ',')
                     q = json_ws(q + 1, e);
             }
-            buf_add(&s->data, s->out.rec, s->out.nrec);
+            if (s->out.kind == FMT_ARROW)
+                arrow_put(s, i);
+            else
+                buf_add(&s->data, s->out.rec, s->out.nrec);
         }
+        return;
+    }
+    if (s->out.kind == FMT_ARROW) {
+        for (size_t i = 0; i < s->nfields; i++)
+            star_value(s, i, s->fields[i].n ? SQL_STR : SQL_NULL, &s->fields[i]);
+        arrow_put(s, s->nfields);
         return;
     }
     out_begin(s);
@@ -891,6 +1019,15 @@ eval_record(struct qstream *s)
     }
     if (q->star) {
         out_star(s);
+        return;
+    }
+    if (s->out.kind == FMT_ARROW) {
+        for (size_t i = 0; i < q->nsel; i++)
+            if (sql_eval(q->sel[i], &row, &s->vals[i], &miss) != 0) {
+                missing_column(s, miss);
+                return;
+            }
+        arrow_put(s, q->nsel);
         return;
     }
     mark = s->data.len; /* a record missing a column is taken back */
@@ -1131,6 +1268,12 @@ out_aggregates(struct qstream *s)
     const struct sql_query *q = s->sql;
     struct sql_value v;
 
+    if (s->out.kind == FMT_ARROW) {
+        for (size_t i = 0; i < q->nsel; i++)
+            sql_agg_result(q, s->agg, i, &s->vals[i]);
+        arrow_put(s, q->nsel);
+        return;
+    }
     out_begin(s);
     for (size_t i = 0; i < q->nsel; i++) {
         sql_agg_result(q, s->agg, i, &v);
@@ -1150,8 +1293,11 @@ step(struct qstream *s)
         s->started = 1;
         emit_header(s);
         /* A CSV header row on output: from the input's header row when it has one (csv_header),
-         * else the projection's names; SELECT * without input names writes none. */
-        if (!(s->in.kind == FMT_CSV && s->in.headers) && !s->sql->star)
+         * else the projection's names; SELECT * without input names writes none.  Arrow: the
+         * schema. */
+        if (s->arrow != NULL)
+            arrow_schema(s->arrow, &s->data);
+        else if (!(s->in.kind == FMT_CSV && s->in.headers) && !s->sql->star)
             out_header(s, s->sql->nsel, s->sql->sel_names);
         /* A first block before any error can be: azure-storage-blob's reader cannot take an
          * error as the stream's first record. */
@@ -1162,11 +1308,17 @@ step(struct qstream *s)
         if ((err = read_chunk(s)) != 0)
             return -1; /* a read failed: the client sees a cut stream, never wrong rows */
         process(s, s->scanned == s->total);
+        if (s->arrow != NULL)
+            arrow_batch(s->arrow, &s->data);
         emit_block(s, 0);
         return buf_ok(&s->outb) && buf_ok(&s->data) ? 0 : -1;
     }
     if (!s->stopped && s->sql->aggregate)
         out_aggregates(s);
+    if (s->arrow != NULL) {
+        arrow_batch(s->arrow, &s->data);
+        arrow_eos(&s->data);
+    }
     emit_block(s, 1);
     s->finished = 1;
     return buf_ok(&s->outb) && buf_ok(&s->data) ? 0 : -1;
@@ -1204,6 +1356,7 @@ qs_free(void *ctx)
         return;
     eng_data_reader_free(s->eng, s->reader);
     sql_agg_free(s->agg);
+    arrow_free(s->arrow);
     buf_free(&s->inb);
     buf_free(&s->outb);
     buf_free(&s->data);
@@ -1215,6 +1368,46 @@ qs_free(void *ctx)
 }
 
 /* ---- the request ------------------------------------------------------------------------- */
+
+/* Arrow output: the writer, its fields named (a field without a Name takes the projection's
+ * name, or _N for SELECT *), and the row of values.  0, or -1 (described). */
+static int
+arrow_open(struct api_req *q, struct qstream *s)
+{
+    struct qformat *out = &s->out;
+    char why[160];
+
+    if (!s->sql->star && s->sql->nsel != out->nfields) {
+        snprintf(why, sizeof(why),
+                 "The query selects %zu columns; the Arrow schema has %zu fields.", s->sql->nsel,
+                 out->nfields);
+        api_respond_error(q, az_error_status(E_ErrorProcessingQueryExpression),
+                          az_error_code(E_ErrorProcessingQueryExpression), why, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < out->nfields; i++) {
+        char name[24];
+        if (out->fields[i].name != NULL)
+            continue;
+        snprintf(name, sizeof(name), "_%zu", i + 1);
+        out->fields[i].name = arena_strdup(q->a, s->sql->star ? name : s->sql->sel_names[i]);
+    }
+    if ((s->arrow = arrow_new(out->fields, out->nfields)) == NULL ||
+        (s->vals = arena_alloc(s->a, sizeof(*s->vals) * out->nfields)) == NULL) {
+        api_fail(q, E_InternalError);
+        return -1;
+    }
+    /* the stream outlives the request's arena, where the schema is: the names error records
+     * quote are the writer's own from here on */
+    out->fields = arena_alloc(s->a, sizeof(*out->fields) * out->nfields);
+    if (out->fields == NULL) {
+        api_fail(q, E_InternalError);
+        return -1;
+    }
+    for (size_t i = 0; i < out->nfields; i++)
+        out->fields[i] = *arrow_field(s->arrow, i);
+    return 0;
+}
 
 /* The stream for blob r with the request's formats; the SQL is parsed here (400 described). */
 static struct qstream *
@@ -1249,6 +1442,8 @@ qs_new(struct api_req *q, const struct blob_rec *r, const char *expr, const stru
                               az_error_code(E_ErrorProcessingQueryExpression), why, NULL);
             goto fail;
         }
+    if (out->kind == FMT_ARROW && arrow_open(q, s) != 0)
+        goto fail;
     s->colv = arena_alloc(s->a, sizeof(*s->colv) * (s->sql->ncols + 1));
     s->coltype = arena_alloc(s->a, s->sql->ncols + 1);
     s->blocks = arena_alloc(s->a, sizeof(*s->blocks) * (r->nblocks + 1));
@@ -1291,11 +1486,11 @@ op_query_blob(struct api_req *q)
         api_fail_xml_node(q, "Expression", expr ? expr->text : "");
         return;
     }
-    if (read_format(q, xml_child(root, "InputSerialization"), &in) != 0)
+    if (read_format(q, xml_child(root, "InputSerialization"), &in, 0) != 0)
         return;
     out = in; /* no OutputSerialization: the input's format */
     out.headers = 0;
-    if (read_format(q, xml_child(root, "OutputSerialization"), &out) != 0)
+    if (read_format(q, xml_child(root, "OutputSerialization"), &out, 1) != 0)
         return;
     if ((exists = api_blob_load_addressed(q, &r, &current)) < 0)
         return;

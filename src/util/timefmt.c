@@ -287,11 +287,12 @@ parse_http_date(const char *s, int64_t *ticks)
     return to_ticks(y, mo, d, h, mi, sec, 0, ticks);
 }
 
-int
-parse_iso8601(const char *s, int64_t *ticks)
+/* parse_iso8601, or with `data` parse_iso8601_data's wider forms. */
+static int
+iso8601(const char *s, int data, int64_t *ticks)
 {
     struct cur c = {s, 0};
-    int64_t y, mo, d, h = 0, mi = 0, sec = 0, frac = 0;
+    int64_t y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, zone = 0;
     int digits;
 
     y = cur_digits(&c, 4);
@@ -303,7 +304,7 @@ parse_iso8601(const char *s, int64_t *ticks)
         return -1;
     if (*c.p == '\0')
         return to_ticks(y, mo, d, 0, 0, 0, 0, ticks);
-    cur_lit(&c, "T");
+    cur_lit(&c, data && *c.p == ' ' ? " " : "T");
     h = cur_digits(&c, 2);
     cur_lit(&c, ":");
     mi = cur_digits(&c, 2);
@@ -313,8 +314,11 @@ parse_iso8601(const char *s, int64_t *ticks)
         if (!c.bad && *c.p == '.') {
             c.p++;
             for (digits = 0; *c.p >= '0' && *c.p <= '9'; digits++, c.p++) {
-                if (digits == 7)
-                    return -1;
+                if (digits >= 7) {
+                    if (!data)
+                        return -1;
+                    continue; /* past the tick: truncated */
+                }
                 frac = frac * 10 + (*c.p - '0');
             }
             if (digits == 0)
@@ -323,8 +327,32 @@ parse_iso8601(const char *s, int64_t *ticks)
                 frac *= 10;
         }
     }
-    cur_lit(&c, "Z");
-    if (c.bad || *c.p != '\0')
+    if (data && (*c.p == '+' || *c.p == '-')) {
+        int64_t sign = *c.p++ == '-' ? -1 : 1, zh, zm;
+        zh = cur_digits(&c, 2);
+        if (*c.p == ':')
+            c.p++;
+        zm = cur_digits(&c, 2);
+        if (zh > 23 || zm > 59)
+            return -1;
+        zone = sign * (zh * 60 + zm) * 60 * TICKS_PER_SEC;
+    } else if (!data || *c.p != '\0') {
+        cur_lit(&c, "Z");
+    }
+    if (c.bad || *c.p != '\0' || to_ticks(y, mo, d, h, mi, sec, frac, ticks) != 0)
         return -1;
-    return to_ticks(y, mo, d, h, mi, sec, frac, ticks);
+    *ticks -= zone;
+    return 0;
+}
+
+int
+parse_iso8601(const char *s, int64_t *ticks)
+{
+    return iso8601(s, 0, ticks);
+}
+
+int
+parse_iso8601_data(const char *s, int64_t *ticks)
+{
+    return iso8601(s, 1, ticks);
 }

@@ -31,5 +31,11 @@ int parse_http_date(const char *s, int64_t *ticks);
  * "YYYY-MM-DDThh:mm:ssZ", "YYYY-MM-DDThh:mm:ss.fffffffZ" (1-7 fraction digits).  0 or -1.
  */
 int parse_iso8601(const char *s, int64_t *ticks);
+/*
+ * The ISO 8601 forms data carries (Query Blob Contents' timestamp[ms] output): parse_iso8601's,
+ * and also a space for the 'T', fraction digits past the seventh (truncated), and a zone: "Z",
+ * "+hh:mm", "-hhmm", or none for UTC.  0 or -1.
+ */
+int parse_iso8601_data(const char *s, int64_t *ticks);
 
 #endif

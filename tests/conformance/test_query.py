@@ -1,13 +1,15 @@
 """Query Blob Contents (protocol doc §2.9, §4.11; docs/query.md) through the Python SDK's
-query_blob: SQL over CSV and JSON lines, CSV and JSON output with their dialects, aggregates,
-the Avro-framed stream (progress, errors, end), the 400s for bad SQL and bad request bodies, and a
-200 MB blob queried with the server's memory staying bounded."""
+query_blob: SQL over CSV and JSON lines, CSV, JSON and Arrow output with their dialects,
+aggregates, the Avro-framed stream (progress, errors, end), the 400s for bad SQL and bad request
+bodies, and a 200 MB blob queried with the server's memory staying bounded.  (Arrow output is read
+back in full by Apache Arrow's own reader in tests/js/query.test.mjs; here its framing is walked.)"""
 import os
+import struct
 import time
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import DelimitedJsonDialect, DelimitedTextDialect
+from azure.storage.blob import ArrowDialect, ArrowType, DelimitedJsonDialect, DelimitedTextDialect
 
 from cobalt_testlib import assert_error_response, expect_error
 
@@ -171,14 +173,117 @@ def test_bad_request_bodies(container, raw):
     r = _raw_query(raw, name, "r.csv", body)
     assert_error_response(r, 400, "InvalidXmlNodeValue")
     assert b"ColumnSeparator" in r.body
-    # Arrow output and Parquet input are refused, naming the Type node (docs/query.md)
-    for part in (b"<OutputSerialization><Format><Type>arrow</Type></Format></OutputSerialization>",
+    # Arrow is an output format only, Parquet input is refused: both name the Type node
+    for part in (b"<InputSerialization><Format><Type>arrow</Type></Format></InputSerialization>",
                  b"<InputSerialization><Format><Type>parquet</Type></Format></InputSerialization>"):
-        body = (b"<QueryRequest><QueryType>SQL</QueryType><Expression>SELECT * FROM BlobStorage"
-                b"</Expression>" + part + b"</QueryRequest>")
-        r = _raw_query(raw, name, "r.csv", body)
+        r = _raw_query(raw, name, "r.csv", _request(b"SELECT * FROM BlobStorage", part))
         assert_error_response(r, 400, "InvalidXmlNodeValue")
         assert b"<XmlNodeName>Type</XmlNodeName>" in r.body
+
+
+def _request(sql: bytes, *parts: bytes) -> bytes:
+    return (b"<QueryRequest><QueryType>SQL</QueryType><Expression>" + sql + b"</Expression>" +
+            b"".join(parts) + b"</QueryRequest>")
+
+
+def _arrow_out(*fields: bytes) -> bytes:
+    return (b"<OutputSerialization><Format><Type>arrow</Type><ArrowConfiguration><Schema>" +
+            b"".join(b"<Field>" + f + b"</Field>" for f in fields) +
+            b"</Schema></ArrowConfiguration></Format></OutputSerialization>")
+
+
+def test_arrow_schema_refusals(container, raw):
+    """An Arrow schema Cobalt cannot write is a 400 naming the node, before any data."""
+    name = container.container_name
+    container.upload_blob("r.csv", b"1,2\n")
+    sql = b"SELECT * FROM BlobStorage"
+    cases = [
+        (b"<OutputSerialization><Format><Type>arrow</Type></Format></OutputSerialization>",
+         b"ArrowConfiguration"),
+        (_arrow_out(), b"Schema"),
+        (_arrow_out(b"<Type>int32</Type>"), b"Type"),
+        (_arrow_out(b"<Name>a</Name>"), b"Type"),
+        (_arrow_out(b"<Type>decimal</Type>"), b"Precision"),
+        (_arrow_out(b"<Type>decimal</Type><Precision>0</Precision>"), b"Precision"),
+        (_arrow_out(b"<Type>decimal</Type><Precision>39</Precision>"), b"Precision"),
+        (_arrow_out(b"<Type>decimal</Type><Precision>x</Precision>"), b"Precision"),
+        (_arrow_out(b"<Type>decimal</Type><Precision>4</Precision><Scale>5</Scale>"), b"Scale"),
+        (_arrow_out(b"<Type>decimal</Type><Precision>4</Precision><Scale>-1</Scale>"), b"Scale"),
+    ]
+    for part, node in cases:
+        r = _raw_query(raw, name, "r.csv", _request(sql, part))
+        assert_error_response(r, 400, "InvalidXmlNodeValue")
+        assert b"<XmlNodeName>" + node + b"</XmlNodeName>" in r.body, (part, r.body)
+    # the projection and the schema must have as many columns
+    r = _raw_query(raw, name, "r.csv",
+                   _request(b"SELECT _1, _2 FROM BlobStorage", _arrow_out(b"<Type>int64</Type>")))
+    assert_error_response(r, 400, "ErrorProcessingQueryExpression")
+
+
+def _arrow_messages(data: bytes):
+    """Walks an Arrow IPC stream: [(header type, metadata, body)] up to the end-of-stream marker,
+    which must end the data.  The header type and bodyLength come from the FlatBuffers Message
+    table (root offset, vtable: fields version, header_type, header, bodyLength)."""
+    out, pos = [], 0
+    while True:
+        cont, n = struct.unpack_from("<Ii", data, pos)
+        assert cont == 0xFFFFFFFF and n % 8 == 0 and pos % 8 == 0
+        pos += 8
+        if n == 0:
+            assert pos == len(data)
+            return out
+        meta = data[pos:pos + n]
+        pos += n
+        root = struct.unpack_from("<I", meta, 0)[0]
+        vtable = root - struct.unpack_from("<i", meta, root)[0]
+        vsize = struct.unpack_from("<H", meta, vtable)[0]
+        slots = struct.unpack_from(f"<{(vsize - 4) // 2}H", meta, vtable + 4)
+        version = struct.unpack_from("<h", meta, root + slots[0])[0]
+        htype = meta[root + slots[1]]
+        body_len = struct.unpack_from("<q", meta, root + slots[3])[0] if slots[3] else 0
+        assert version == 4  # V5
+        out.append((htype, meta, data[pos:pos + body_len]))
+        pos += body_len
+
+
+def test_arrow_output_as_the_sdk_asks(container):
+    """Azure's own SDK example: a decimal(4,2) field over a CSV blob.  The result is an Arrow
+    stream (a schema, a record batch, the end marker) with no error; the value is exact -- 400 as
+    the unscaled 40000 at scale 2 (Azure itself writes 400 there, which reads back as 4.00)."""
+    bc = container.upload_blob("a.csv", b"100,200,300,400\n300,400,500,600\n")
+    data, errors, reader = _query(
+        bc, "SELECT _2 from BlobStorage WHERE _1 > 250",
+        output_format=[ArrowDialect(ArrowType.DECIMAL, name="abc", precision=4, scale=2)])
+    assert errors == []
+    assert len(reader) == 32
+    msgs = _arrow_messages(data)
+    assert [m[0] for m in msgs] == [1, 3]  # Schema, RecordBatch
+    assert b"abc" in msgs[0][1]
+    body = msgs[1][2]
+    # no nulls: an empty validity buffer, then one 16-byte little-endian value
+    assert len(body) == 16 and int.from_bytes(body, "little", signed=True) == 40000
+
+
+def test_arrow_output_conversions_and_errors(container):
+    """Values that do not convert to their field's type are null, each record with one reported
+    as a non-fatal error at its position; a query matching nothing is a schema and the end."""
+    text = b"1,true,2024-01-02\nx,maybe,2024-13-01\n3,false,2024-02-29T10:00:00Z\n"
+    bc = container.upload_blob("c.csv", text)
+    out = [ArrowDialect(ArrowType.INT64, name="i"), ArrowDialect(ArrowType.BOOL, name="b"),
+           ArrowDialect(ArrowType.TIMESTAMP_MS, name="t")]
+    data, errors, _ = _query(bc, "SELECT * FROM BlobStorage", output_format=out)
+    assert [(e.error, e.is_fatal, e.position) for e in errors] == \
+        [("InvalidArrowValue", False, text.index(b"x,"))]
+    assert "Field i" in errors[0].description
+    msgs = _arrow_messages(data)
+    assert [m[0] for m in msgs] == [1, 3]
+    body = msgs[1][2]
+    # i: validity 0b101 (padded to 8), three int64 values
+    assert body[0] == 0b101
+    assert struct.unpack_from("<3q", body, 8) == (1, 0, 3)
+    data, errors, _ = _query(bc, "SELECT * FROM BlobStorage WHERE _1 = 'none'",
+                             output_format=out)
+    assert errors == [] and [m[0] for m in _arrow_messages(data)] == [1]
 
 
 def test_response_is_avro_with_blob_headers(container, raw):

@@ -7,11 +7,15 @@
  *  - trailing whitespace changes nothing: the text parses with and without it, or neither does;
  *  - a parsed query evaluates against records of every shape (fields missing, empty, numeric,
  *    text) to a missing column or a value, WHERE to true or not; aggregates run and give results;
- *  - every column reference is in cols[] under its own id.
+ *  - every column reference is in cols[] under its own id;
+ *  - every value a projection gives goes into an Arrow row of each of the six types (converted
+ *    or null), and the batch of them is a framed message (src/api/query_arrow.h); the text
+ *    itself goes through the decimal and timestamp conversions.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "api/query_arrow.h"
 #include "api/query_sql.h"
 #include "fuzz_common.h"
 #include "util/arena.h"
@@ -36,9 +40,16 @@ get(void *ctx, const struct sql_col *c, struct sql_value *out)
     return 0;
 }
 
+static const struct arrow_field all_types[] = {
+    {AT_INT64, "i", 0, 0},  {AT_BOOL, "b", 0, 0},   {AT_TIMESTAMP_MS, "t", 0, 0},
+    {AT_STRING, "s", 0, 0}, {AT_DOUBLE, "d", 0, 0}, {AT_DECIMAL, "x", 38, 6},
+};
+
 static void
 exercise(const struct sql_query *q)
 {
+    struct arrow_writer *w = arrow_new(all_types, 6);
+    struct buf out = BUF_INIT;
     static const char *const a[] = {"apple", "250", "", "-1.5e3"}, *const b[] = {"0", "x%_y"},
                              *const c[] = {"10", "10", "10", "10", "10"};
     const struct rec recs[] = {{a, 4}, {b, 2}, {c, 5}, {a, 0}};
@@ -68,6 +79,11 @@ exercise(const struct sql_query *q)
                 char num[32];
                 FUZZ_CHECK(sql_format_num(v.num, num) < 32);
             }
+            if (rc == 0 && w != NULL) {
+                const struct sql_value six[6] = {v, v, v, v, v, v};
+                rc = arrow_row(w, six, 6);
+                FUZZ_CHECK(rc >= -1 && rc <= 6);
+            }
         }
     }
     for (size_t i = 0; st != NULL && i < q->nsel; i++) {
@@ -77,6 +93,14 @@ exercise(const struct sql_query *q)
                    v.t == SQL_RAW);
     }
     sql_agg_free(st);
+    if (w != NULL && arrow_pending_rows(w) > 0) {
+        arrow_batch(w, &out);
+        FUZZ_CHECK(!buf_ok(&out) ||
+                   (out.len >= 8 && out.len % 8 == 0 && memcmp(out.p, "\xff\xff\xff\xff", 4) == 0));
+        FUZZ_CHECK(arrow_pending_rows(w) == 0);
+    }
+    buf_free(&out);
+    arrow_free(w);
 }
 
 int
@@ -92,6 +116,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     memcpy(text, data, size);
+    {
+        __int128 x;
+        int64_t t;
+        (void)arrow_to_decimal(text, size, ARROW_MAX_PRECISION, (int)(size % 8), &x);
+        (void)arrow_to_timestamp_ms(text, size, &t);
+    }
     q = sql_parse(a, text, size, why, sizeof(why));
     if (q == NULL)
         FUZZ_CHECK(why[0] != '\0' && memchr(why, '\0', sizeof(why)) != NULL);

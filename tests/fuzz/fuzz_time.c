@@ -5,7 +5,8 @@
  * Input: one selector byte, then the text (or 8 bytes of ticks).  Checked: anything a parser
  * accepts is a real calendar instant that prints and parses back to the same value
  * (parse(fmt(t)) == t, to the second for HTTP dates and to the tick for ISO 8601), and the
- * formatters write exactly their fixed width for any instant in years 0-9999.
+ * formatters write exactly their fixed width for any instant in years 0-9999; the wider ISO 8601
+ * forms of data (parse_iso8601_data) accept every strict one with the same meaning.
  */
 #include <stdint.h>
 #include <string.h>
@@ -55,8 +56,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1:
         s = fz_field(&f, 0, NULL);
         if (parse_iso8601(s, &t) == 0) {
+            int64_t t2;
             FUZZ_CHECK(t >= MIN_TICKS && t <= MAX_TICKS);
             check_fmt(t);
+            /* the wider forms include the strict ones, with the same meaning */
+            FUZZ_CHECK(parse_iso8601_data(s, &t2) == 0 && t2 == t);
+        } else if (parse_iso8601_data(s, &t) == 0) {
+            /* an offset can move a time out of the years 0000-9999 by a day */
+            FUZZ_CHECK(t >= MIN_TICKS - 86400LL * 10000000 && t <= MAX_TICKS + 86400LL * 10000000);
         }
         free(s);
         break;

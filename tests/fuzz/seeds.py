@@ -268,6 +268,11 @@ def query_seeds():
         ("unterminated", b"SELECT * FROM BlobStorage WHERE _1 = 'x"),
         ("mixed-agg", b"SELECT COUNT(*), _1 FROM BlobStorage"),
         ("deep", b"SELECT * FROM BlobStorage WHERE " + b"(" * 80 + b"1" + b")" * 80),
+        # values for the Arrow conversions, and texts that are a decimal or a timestamp
+        ("arrow-values", b"SELECT '2024-01-02T03:04:05Z', '12.345', 'true', _1, 1.5 "
+                         b"FROM BlobStorage"),
+        ("decimal-text", b"-0.005e-3"),
+        ("timestamp-text", b"1999-12-31 23:59:59.999+05:30"),
     ]
 
 

@@ -103,6 +103,22 @@ test_iso8601(void)
     CHECK(parse_iso8601("2024-01-01T10:20:30Zjunk", &t) == -1);
     CHECK(parse_iso8601("2024-01-01 10:20:30Z", &t) == -1);
     CHECK(parse_iso8601("2024-01-01T10:20:30+01:00", &t) == -1);
+
+    /* The forms data carries: a space, no zone (UTC), an offset, long fractions. */
+    CHECK(parse_iso8601_data("2024-01-01T10:20:30.5Z", &t) == 0 &&
+          t == T(1704067200 + 37230) + 5000000);
+    CHECK(parse_iso8601_data("2024-01-01 10:20", &t) == 0 && t == T(1704067200 + 37200));
+    CHECK(parse_iso8601_data("2024-01-01T10:20:30+01:30", &t) == 0 &&
+          t == T(1704067200 + 37230 - 5400));
+    CHECK(parse_iso8601_data("2024-01-01T10:20:30-0100", &t) == 0 &&
+          t == T(1704067200 + 37230 + 3600));
+    CHECK(parse_iso8601_data("2024-01-01T10:20:30.123456789Z", &t) == 0 &&
+          t == T(1704067200 + 37230) + 1234567);
+    CHECK(parse_iso8601_data("2024-01-01T10:20:30+01", &t) == -1);
+    CHECK(parse_iso8601_data("2024-01-01T10:20:30+24:00", &t) == -1);
+    CHECK(parse_iso8601_data("2024-01-01T10:20:30Z+01:00", &t) == -1);
+    CHECK(parse_iso8601_data("2024-01-01 ", &t) == -1);
+    CHECK(parse_iso8601_data("2024-01-01Z", &t) == -1);
 }
 
 static void
