@@ -37,8 +37,12 @@
 #include "util/buf.h"
 #include "util/xml.h"
 
-#define CHUNK            (1u << 20) /* blob bytes read per step */
-#define MAX_RECORD       (4u << 20) /* a longer record is a fatal error */
+#define CHUNK      (1u << 20) /* blob bytes read per step */
+#define MAX_RECORD (4u << 20) /* a longer record is a fatal error */
+#define MAX_RECORD_OUT \
+    (64u << 20)                     /* a record's projection may write this much (a column
+                                      * selected many times multiplies a record) */
+#define OUT_STEP         (4u << 20) /* a step stops taking records once its output is this big */
 #define STREAM_CAP       (1u << 20) /* the stream's arena: the query tree and the block list */
 #define MAX_SEP          4          /* RecordSeparator: at most this many bytes */
 #define JSON_DEPTH       64
@@ -279,6 +283,7 @@ struct qstream {
     size_t recn;
     uint64_t recpos; /* blob offset of the current record */
     int started, stopped, finished;
+    int backlog; /* the last step stopped with whole records left in inb (its output was full) */
 };
 
 static void
@@ -989,6 +994,13 @@ out_star(struct qstream *s)
     out_end(s);
 }
 
+static void
+output_too_large(struct qstream *s)
+{
+    error_record(s, 0, "OutputTooLarge", "The record's projection is larger than 64 MiB.",
+                 s->recpos);
+}
+
 /* Evaluates the current record (fields or rec set): WHERE, then the projection or the
  * aggregates. */
 static void
@@ -1022,11 +1034,18 @@ eval_record(struct qstream *s)
         return;
     }
     if (s->out.kind == FMT_ARROW) {
-        for (size_t i = 0; i < q->nsel; i++)
+        size_t bytes = 0;
+        for (size_t i = 0; i < q->nsel; i++) {
             if (sql_eval(q->sel[i], &row, &s->vals[i], &miss) != 0) {
                 missing_column(s, miss);
                 return;
             }
+            bytes += s->vals[i].s != NULL ? s->vals[i].n : 0;
+        }
+        if (bytes > MAX_RECORD_OUT) {
+            output_too_large(s);
+            return;
+        }
         arrow_put(s, q->nsel);
         return;
     }
@@ -1044,6 +1063,11 @@ eval_record(struct qstream *s)
             continue;
         out_name(s, k++, q->sel_names[i], strlen(q->sel_names[i]));
         put_value(s, &v);
+        if (s->data.len - mark > MAX_RECORD_OUT) {
+            s->data.len = mark;
+            output_too_large(s);
+            return;
+        }
     }
     out_end(s);
 }
@@ -1212,26 +1236,36 @@ one_record(struct qstream *s, const char *p, size_t n)
     eval_record(s);
 }
 
-/* Evaluates every whole record in inb; at_end: what is left is the last record. */
-static void
+/* Evaluates the whole records in inb; at_end: what is left is the last record.  Returns 1 when it
+ * stopped early, its output full (OUT_STEP), with records left for the next step. */
+static int
 process(struct qstream *s, int at_end)
 {
     size_t pos = 0;
+    int full = 0;
 
     while (!s->stopped && pos < s->inb.len) {
-        long e = record_end(s, s->inb.p + pos, s->inb.len - pos);
-        size_t n = e >= 0 ? (size_t)e : s->inb.len - pos;
+        long e;
+        size_t n;
+        if (s->data.len >= OUT_STEP ||
+            (s->arrow != NULL && arrow_pending_bytes(s->arrow) >= OUT_STEP)) {
+            full = 1;
+            break;
+        }
+        e = record_end(s, s->inb.p + pos, s->inb.len - pos);
+        n = e >= 0 ? (size_t)e : s->inb.len - pos;
         if (e < 0 && !at_end)
             break;
         s->recpos = s->inbase + pos;
         one_record(s, s->inb.p + pos, n);
         pos += n + (e >= 0 ? s->in.nrec : 0);
     }
-    if (!s->stopped && s->inb.len - pos > MAX_RECORD)
+    if (!full && !s->stopped && s->inb.len - pos > MAX_RECORD)
         error_record(s, 1, "RecordTooLarge", "A record is larger than 4 MiB.", s->inbase + pos);
     memmove(s->inb.p, s->inb.p + pos, s->inb.len - pos);
     s->inb.len -= pos;
     s->inbase += pos;
+    return full;
 }
 
 /* Appends up to CHUNK bytes of the blob to inb.  0, or an errno value. */
@@ -1304,10 +1338,11 @@ step(struct qstream *s)
         emit_block(s, 0);
         return buf_ok(&s->outb) && buf_ok(&s->data) ? 0 : -1;
     }
-    if (!s->stopped && s->scanned < s->total) {
-        if ((err = read_chunk(s)) != 0)
-            return -1; /* a read failed: the client sees a cut stream, never wrong rows */
-        process(s, s->scanned == s->total);
+    if (!s->stopped && (s->backlog || s->scanned < s->total)) {
+        /* a read failure cuts the stream: the client never sees wrong rows */
+        if (!s->backlog && (err = read_chunk(s)) != 0)
+            return -1;
+        s->backlog = process(s, s->scanned == s->total);
         if (s->arrow != NULL)
             arrow_batch(s->arrow, &s->data);
         emit_block(s, 0);

@@ -307,6 +307,46 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+class _Counter:
+    """A sink for readinto that keeps only a count and the first bytes."""
+
+    def __init__(self):
+        self.n = 0
+        self.head = b""
+
+    def write(self, b):
+        if len(self.head) < 64:
+            self.head += bytes(b[:64])
+        self.n += len(b)
+        return len(b)
+
+
+def test_amplifying_projection_streams_in_bounded_memory(server, container):
+    """A column selected many times multiplies every record: 1 MiB of short records, each
+    projected 40 times, is about 45 MB of output, handed on in steps of a few MiB (not one
+    step's worth per MiB read); a single record whose projection would pass 64 MiB is left out
+    with a non-fatal OutputTooLarge error."""
+    rec = b"0123456789\n"
+    n = (1 << 20) // len(rec)
+    bc = container.upload_blob("amp.csv", rec * n)
+    sql = "SELECT " + ", ".join(["_1"] * 40) + " FROM BlobStorage"
+    pid = server.proc.pid
+    before = _rss_kib(pid)
+    sink = _Counter()
+    reader = bc.query_blob(sql)
+    reader.readinto(sink)
+    peak = _rss_kib(pid)
+    assert sink.n == n * (40 * 11)  # 40 values, 39 commas and a newline each
+    assert sink.head.startswith(b"0123456789,0123456789,")
+    assert peak - before < 48 * 1024, f"RSS grew from {before} KiB to {peak} KiB"
+
+    big = b"x" * (1 << 20)
+    bc = container.upload_blob("wide.csv", b"a,1\n" + big + b",2\nb,3\n")
+    data, errors, _ = _query(bc, "SELECT " + ", ".join(["_1"] * 70) + " FROM BlobStorage")
+    assert data == b",".join([b"a"] * 70) + b"\n" + b",".join([b"b"] * 70) + b"\n"
+    assert [(e.error, e.is_fatal, e.position) for e in errors] == [("OutputTooLarge", False, 4)]
+
+
 @pytest.mark.heavy
 def test_200mb_blob_streams_in_bounded_memory(server, container):
     # 200 MB of generated CSV, uploaded in blocks; the query scans all of it.
