@@ -73,7 +73,8 @@ struct qformat {
     char rec[MAX_SEP];    /* record separator */
     size_t nrec;
     int headers; /* CSV: the first record names the columns (input) / is written (output) */
-    struct arrow_field *fields; /* Arrow: the schema (in the request's arena) */
+    struct arrow_field *fields; /* Arrow: the schema (in the request's arena; the writer's copy
+                                 * once the stream has one) */
     size_t nfields;
 };
 
@@ -901,7 +902,7 @@ arrow_put(struct qstream *s, size_t n)
     if (rc < 0) {
         s->data.oom = 1;
     } else if (rc > 0) {
-        const struct arrow_field *f = &s->out.fields[rc - 1];
+        const struct arrow_field *f = arrow_field(s->arrow, (size_t)rc - 1);
         snprintf(desc, sizeof(desc), "Field %.120s: the value is not a %s; it is written as null.",
                  f->name, arrow_type_name(f->type));
         error_record(s, 0, "InvalidArrowValue", desc, s->recpos);
@@ -1432,15 +1433,8 @@ arrow_open(struct api_req *q, struct qstream *s)
         api_fail(q, E_InternalError);
         return -1;
     }
-    /* the stream outlives the request's arena, where the schema is: the names error records
-     * quote are the writer's own from here on */
-    out->fields = arena_alloc(s->a, sizeof(*out->fields) * out->nfields);
-    if (out->fields == NULL) {
-        api_fail(q, E_InternalError);
-        return -1;
-    }
-    for (size_t i = 0; i < out->nfields; i++)
-        out->fields[i] = *arrow_field(s->arrow, i);
+    /* the schema is in the request's arena, which the stream outlives: the writer holds it now */
+    out->fields = NULL;
     return 0;
 }
 

@@ -23,42 +23,39 @@
 
 #include "util/timefmt.h"
 
+#define PAD8(n) (((n) + 7) / 8 * 8)
+
 /* ---- FlatBuffers, front to back ------------------------------------------------------------ */
 
-struct fbw {
-    struct buf *b;
-};
-
-static size_t
-fb_pos(const struct fbw *f)
-{
-    return f->b->len;
-}
-
 static void
-fb_le(struct fbw *f, uint64_t v, size_t n)
+fb_le(struct buf *b, uint64_t v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        buf_putc(f->b, (char)(v >> (8 * i)));
+        buf_putc(b, (char)(v >> (8 * i)));
+}
+
+/* Overwrites n bytes at position at with v, little-endian. */
+static void
+fb_put_at(struct buf *b, size_t at, uint64_t v, size_t n)
+{
+    if (buf_ok(b))
+        for (size_t i = 0; i < n; i++)
+            b->p[at + i] = (char)(v >> (8 * i));
 }
 
 /* Zero bytes until (position + extra) is a multiple of align. */
 static void
-fb_pad(struct fbw *f, size_t align, size_t extra)
+fb_pad(struct buf *f, size_t align, size_t extra)
 {
-    while ((fb_pos(f) + extra) % align != 0)
-        buf_putc(f->b, 0);
+    while ((f->len + extra) % align != 0)
+        buf_putc(f, 0);
 }
 
 /* Points the offset at slot to position to (forward). */
 static void
-fb_patch(struct fbw *f, size_t slot, size_t to)
+fb_patch(struct buf *b, size_t slot, size_t to)
 {
-    uint32_t v = (uint32_t)(to - slot);
-
-    if (buf_ok(f->b))
-        for (int i = 0; i < 4; i++)
-            f->b->p[slot + (size_t)i] = (char)(v >> (8 * i));
+    fb_put_at(b, slot, to - slot, 4);
 }
 
 /* A table field: size 0 is absent; off non-NULL makes it an offset (size 4), its position stored
@@ -73,7 +70,7 @@ struct fb_slot {
 
 /* Writes a table of n fields (ids 0..n-1) and links the offset at `from` to it. */
 static void
-fb_table(struct fbw *f, size_t from, const struct fb_slot *s, size_t n)
+fb_table(struct buf *f, size_t from, const struct fb_slot *s, size_t n)
 {
     uint16_t at[FB_MAX_SLOTS] = {0};
     size_t tsize = 4, vsize = 4 + 2 * n, vpos, tpos;
@@ -87,24 +84,24 @@ fb_table(struct fbw *f, size_t from, const struct fb_slot *s, size_t n)
                 tsize += sz;
             }
     fb_pad(f, 8, vsize);
-    vpos = fb_pos(f);
+    vpos = f->len;
     fb_le(f, vsize, 2);
     fb_le(f, tsize, 2);
     for (size_t i = 0; i < n; i++)
         fb_le(f, at[i], 2);
-    tpos = fb_pos(f);
+    tpos = f->len;
     fb_le(f, tpos - vpos, 4);
     for (size_t pos = 4; pos < tsize;) {
         size_t i;
         for (i = 0; i < n && (s[i].size == 0 || at[i] != pos); i++)
             ;
         if (i == n) {
-            buf_putc(f->b, 0);
+            buf_putc(f, 0);
             pos++;
             continue;
         }
         if (s[i].off != NULL)
-            *s[i].off = fb_pos(f);
+            *s[i].off = f->len;
         fb_le(f, s[i].v, s[i].size);
         pos += s[i].size;
     }
@@ -112,40 +109,32 @@ fb_table(struct fbw *f, size_t from, const struct fb_slot *s, size_t n)
 }
 
 static void
-fb_string(struct fbw *f, size_t from, const char *str)
+fb_string(struct buf *f, size_t from, const char *str)
 {
     size_t n = strlen(str);
 
     fb_pad(f, 4, 0);
-    fb_patch(f, from, fb_pos(f));
+    fb_patch(f, from, f->len);
     fb_le(f, n, 4);
-    buf_add(f->b, str, n);
-    buf_putc(f->b, 0);
+    buf_add(f, str, n);
+    buf_putc(f, 0);
 }
 
 /* A vector of n elements of size esize (alignment align); the elements' start is returned. */
 static size_t
-fb_vector(struct fbw *f, size_t from, size_t n, size_t esize, size_t align)
+fb_vector(struct buf *f, size_t from, size_t n, size_t esize, size_t align)
 {
     size_t start;
 
     fb_pad(f, align, 4);
-    fb_patch(f, from, fb_pos(f));
+    fb_patch(f, from, f->len);
     fb_le(f, n, 4);
-    start = fb_pos(f);
-    if (buf_reserve(f->b, n * esize) == 0) {
-        memset(f->b->p + f->b->len, 0, n * esize);
-        f->b->len += n * esize;
+    start = f->len;
+    if (buf_reserve(f, n * esize) == 0) {
+        memset(f->p + f->len, 0, n * esize);
+        f->len += n * esize;
     }
     return start;
-}
-
-static void
-fb_put_at(struct fbw *f, size_t at, uint64_t v, size_t n)
-{
-    if (buf_ok(f->b))
-        for (size_t i = 0; i < n; i++)
-            f->b->p[at + i] = (char)(v >> (8 * i));
 }
 
 /* ---- messages ----------------------------------------------------------------------------- */
@@ -156,7 +145,7 @@ enum { T_INT = 2, T_FLOAT = 3, T_UTF8 = 5, T_BOOL = 6, T_DECIMAL = 7, T_TIMESTAM
 
 /* A Message table with its header's type; the header's offset slot in *hdr. */
 static void
-message(struct fbw *f, int type, uint64_t body_len, size_t *hdr)
+message(struct buf *f, int type, uint64_t body_len, size_t *hdr)
 {
     struct fb_slot m[4] = {
         {2, METADATA_V5, NULL}, /* version */
@@ -169,21 +158,18 @@ message(struct fbw *f, int type, uint64_t body_len, size_t *hdr)
     fb_table(f, 0, m, 4);
 }
 
-/* Frames metadata meta (a FlatBuffer) and body into out. */
+/* Starts a message in out: the prefix and metadata meta (a FlatBuffer); its body follows. */
 static void
-frame(struct buf *out, const struct buf *meta, const struct buf *body)
+frame(struct buf *out, const struct buf *meta)
 {
-    size_t padded = (meta->len + 7) / 8 * 8;
+    size_t padded = PAD8(meta->len);
     static const char zeros[8];
 
     buf_add(out, "\xff\xff\xff\xff", 4);
-    for (int i = 0; i < 4; i++)
-        buf_putc(out, (char)(padded >> (8 * i)));
+    fb_le(out, padded, 4);
     buf_add(out, meta->p, meta->len);
     buf_add(out, zeros, padded - meta->len);
-    if (body != NULL)
-        buf_add(out, body->p, body->len);
-    if (!buf_ok(meta) || (body != NULL && !buf_ok(body)))
+    if (!buf_ok(meta))
         out->oom = 1;
 }
 
@@ -248,13 +234,11 @@ arrow_new(const struct arrow_field *f, size_t n)
     w->n = n;
     for (size_t i = 0; i < n; i++) {
         w->f[i] = f[i];
-        w->f[i].name = NULL;
-    }
-    for (size_t i = 0; i < n; i++)
         if ((w->f[i].name = strdup(f[i].name ? f[i].name : "")) == NULL) {
             arrow_free(w);
             return NULL;
         }
+    }
     return w;
 }
 
@@ -277,7 +261,7 @@ arrow_free(struct arrow_writer *w)
 
 /* The Type union's member for field f: its type tag, and the table written at slot from. */
 static int
-type_table(struct fbw *fb, size_t from, const struct arrow_field *f)
+type_table(struct buf *fb, size_t from, const struct arrow_field *f)
 {
     switch (f->type) {
     case AT_INT64: {
@@ -316,26 +300,25 @@ void
 arrow_schema(const struct arrow_writer *w, struct buf *out)
 {
     struct buf meta = BUF_INIT;
-    struct fbw fb = {&meta};
     size_t hdr = 0, fields = 0, vec;
 
-    message(&fb, MH_SCHEMA, 0, &hdr);
+    message(&meta, MH_SCHEMA, 0, &hdr);
     {
         struct fb_slot s[2] = {{2, 0, NULL}, {4, 0, &fields}}; /* endianness: Little; fields */
-        fb_table(&fb, hdr, s, 2);
+        fb_table(&meta, hdr, s, 2);
     }
-    vec = fb_vector(&fb, fields, w->n, 4, 4);
+    vec = fb_vector(&meta, fields, w->n, 4, 4);
     for (size_t i = 0; i < w->n; i++) {
         size_t name = 0, type = 0, children = 0, tag_at = 0;
         /* name, nullable, type_type, type, dictionary (absent), children */
         struct fb_slot s[6] = {{4, 0, &name}, {1, 1, NULL}, {1, 0, &tag_at},
                                {4, 0, &type}, {0, 0, NULL}, {4, 0, &children}};
-        fb_table(&fb, vec + 4 * i, s, 6);
-        fb_string(&fb, name, w->f[i].name);
-        fb_put_at(&fb, tag_at, (uint64_t)type_table(&fb, type, &w->f[i]), 1);
-        fb_vector(&fb, children, 0, 4, 4);
+        fb_table(&meta, vec + 4 * i, s, 6);
+        fb_string(&meta, name, w->f[i].name);
+        fb_put_at(&meta, tag_at, (uint64_t)type_table(&meta, type, &w->f[i]), 1);
+        fb_vector(&meta, children, 0, 4, 4);
     }
-    frame(out, &meta, NULL);
+    frame(out, &meta);
     buf_free(&meta);
 }
 
@@ -585,11 +568,7 @@ col_add(struct arrow_writer *w, size_t i, const struct sql_value *v)
         if (w->rows == 0)
             buf_add(&c->offs, "\0\0\0\0", 4);
         buf_add(&c->data, str, ok ? slen : 0);
-        {
-            uint32_t end = (uint32_t)c->data.len;
-            char le[4] = {(char)end, (char)(end >> 8), (char)(end >> 16), (char)(end >> 24)};
-            buf_add(&c->offs, le, 4);
-        }
+        fb_le(&c->offs, c->data.len, 4);
         break;
     case AT_DECIMAL:
         buf_add(&c->data, &u.x, 16); /* little-endian two's complement, as Arrow's */
@@ -635,56 +614,74 @@ arrow_pending_bytes(const struct arrow_writer *w)
     return n;
 }
 
-/* Adds buffer p[0..len) to the body, padded to 8, and its (offset, length) at bufs[k]. */
-static void
-body_add(struct fbw *fb, size_t bufs, size_t k, struct buf *body, const void *p, size_t len)
+/* The body buffers of column i, in Arrow's order: validity (empty when nothing is null), offsets
+ * (string), values.  Returns how many. */
+static size_t
+col_buffers(const struct arrow_writer *w, size_t i, const struct buf *out[3], size_t len[3])
 {
-    static const char zeros[8];
+    const struct acol *c = &w->c[i];
+    size_t k = 0;
 
-    fb_put_at(fb, bufs + 16 * k, body->len, 8);
-    fb_put_at(fb, bufs + 16 * k + 8, len, 8);
-    buf_add(body, p, len);
-    buf_add(body, zeros, (8 - len % 8) % 8);
+    out[k] = &c->valid;
+    len[k++] = c->nulls ? c->valid.len : 0;
+    if (w->f[i].type == AT_STRING) {
+        out[k] = &c->offs;
+        len[k++] = c->offs.len;
+    }
+    out[k] = &c->data;
+    len[k++] = c->data.len;
+    return k;
 }
 
 void
 arrow_batch(struct arrow_writer *w, struct buf *out)
 {
-    struct buf meta = BUF_INIT, body = BUF_INIT;
-    struct fbw fb = {&meta};
-    size_t hdr = 0, nodes_at = 0, bufs_at = 0, nodes, bufs, nbuf = 0, k = 0, body_len = 0;
+    static const char zeros[8];
+    struct buf meta = BUF_INIT;
+    const struct buf *b[3];
+    size_t len[3], hdr = 0, nodes_at = 0, bufs_at = 0, nodes, bufs, nbuf = 0, body_len = 0, k;
 
     if (w->rows == 0)
         return;
     for (size_t i = 0; i < w->n; i++) {
-        nbuf += w->f[i].type == AT_STRING ? 3 : 2;
-        body_len += (w->c[i].nulls ? (w->c[i].valid.len + 7) / 8 * 8 : 0) +
-                    (w->c[i].data.len + 7) / 8 * 8 + (w->c[i].offs.len + 7) / 8 * 8;
+        size_t m = col_buffers(w, i, b, len);
+        nbuf += m;
+        for (size_t j = 0; j < m; j++)
+            body_len += PAD8(len[j]);
     }
-    message(&fb, MH_RECORD_BATCH, body_len, &hdr);
+    message(&meta, MH_RECORD_BATCH, body_len, &hdr);
     {
         /* length, nodes, buffers */
         struct fb_slot s[3] = {{8, w->rows, NULL}, {4, 0, &nodes_at}, {4, 0, &bufs_at}};
-        fb_table(&fb, hdr, s, 3);
+        fb_table(&meta, hdr, s, 3);
     }
-    nodes = fb_vector(&fb, nodes_at, w->n, 16, 8);
-    bufs = fb_vector(&fb, bufs_at, nbuf, 16, 8);
+    nodes = fb_vector(&meta, nodes_at, w->n, 16, 8);
+    bufs = fb_vector(&meta, bufs_at, nbuf, 16, 8);
+    body_len = 0; /* now: where the next buffer starts */
+    k = 0;
     for (size_t i = 0; i < w->n; i++) {
-        struct acol *c = &w->c[i];
-        fb_put_at(&fb, nodes + 16 * i, w->rows, 8);
-        fb_put_at(&fb, nodes + 16 * i + 8, c->nulls, 8);
-        /* no validity bitmap when nothing is null */
-        body_add(&fb, bufs, k++, &body, c->valid.p, c->nulls ? c->valid.len : 0);
-        if (w->f[i].type == AT_STRING)
-            body_add(&fb, bufs, k++, &body, c->offs.p, c->offs.len);
-        body_add(&fb, bufs, k++, &body, c->data.p, c->data.len);
-        buf_reset(&c->valid);
-        buf_reset(&c->data);
-        buf_reset(&c->offs);
-        c->nulls = 0;
+        size_t m = col_buffers(w, i, b, len);
+        fb_put_at(&meta, nodes + 16 * i, w->rows, 8);
+        fb_put_at(&meta, nodes + 16 * i + 8, w->c[i].nulls, 8);
+        for (size_t j = 0; j < m; j++, k++) {
+            fb_put_at(&meta, bufs + 16 * k, body_len, 8);
+            fb_put_at(&meta, bufs + 16 * k + 8, len[j], 8);
+            body_len += PAD8(len[j]);
+        }
     }
-    frame(out, &meta, &body);
+    frame(out, &meta);
+    /* the body: the columns' buffers as they are, each padded to 8 */
+    for (size_t i = 0; i < w->n; i++) {
+        size_t m = col_buffers(w, i, b, len);
+        for (size_t j = 0; j < m; j++) {
+            buf_add(out, b[j]->p, len[j]);
+            buf_add(out, zeros, PAD8(len[j]) - len[j]);
+        }
+        buf_reset(&w->c[i].valid);
+        buf_reset(&w->c[i].data);
+        buf_reset(&w->c[i].offs);
+        w->c[i].nulls = 0;
+    }
     buf_free(&meta);
-    buf_free(&body);
     w->rows = 0;
 }
