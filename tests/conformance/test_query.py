@@ -307,6 +307,15 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+def _rss_bound_holds(pid: int, before: int, peak: int, limit_kib: int) -> bool:
+    """RSS grew by less than limit_kib -- or the server runs under a sanitizer, whose allocator
+    keeps freed memory in quarantine (up to 256 MB under ASan): RSS says nothing there."""
+    with open(f"/proc/{pid}/maps") as f:
+        if any(lib in f.read() for lib in ("libasan", "libtsan")):
+            return True
+    return peak - before < limit_kib
+
+
 class _Counter:
     """A sink for readinto that keeps only a count and the first bytes."""
 
@@ -338,7 +347,8 @@ def test_amplifying_projection_streams_in_bounded_memory(server, container):
     peak = _rss_kib(pid)
     assert sink.n == n * (40 * 11)  # 40 values, 39 commas and a newline each
     assert sink.head.startswith(b"0123456789,0123456789,")
-    assert peak - before < 48 * 1024, f"RSS grew from {before} KiB to {peak} KiB"
+    assert _rss_bound_holds(pid, before, peak, 48 * 1024), \
+        f"RSS grew from {before} KiB to {peak} KiB"
 
     big = b"x" * (1 << 20)
     bc = container.upload_blob("wide.csv", b"a,1\n" + big + b",2\nb,3\n")
@@ -381,7 +391,8 @@ def test_200mb_blob_streams_in_bounded_memory(server, container):
     assert lines == nchunks * 100  # 999.99: once in every 1000 rows
     assert len(reader) == total
     # A server that buffered the blob or the result would grow by hundreds of MB.
-    assert peak - before < 64 * 1024, f"RSS grew from {before} KiB to {peak} KiB"
+    assert _rss_bound_holds(pid, before, peak, 64 * 1024), \
+        f"RSS grew from {before} KiB to {peak} KiB"
     # The same stream with everything selected: the output is the input.
     reader = bc.query_blob("SELECT COUNT(*), MAX(_1) FROM BlobStorage")
     assert reader.readall() == b"%d,%08d\n" % (nchunks * 100000, 99999)
